@@ -1,0 +1,28 @@
+//! altroot: a DNS resolver that serves an alternate DNS root beside the ICANN root.
+//!
+//! # Layout: a query's path through the modules
+//!
+//! 1. [`server`] receives it over UDP or TCP (hickory-server), applies the `allow`
+//!    list, rejects what it does not resolve (FORMERR, NOTIMP, REFUSED) and logs one
+//!    line per query.
+//! 2. [`router`] decides who answers: special-use names locally, a `pin`, else the
+//!    first root that has the TLD, with the collision policy on top. It follows CNAME
+//!    chains link by link, each link routed by its own TLD.
+//! 3. [`resolve`] is one root's engine: in-process [`zone`]s, iteration from root
+//!    [`hints`], or forwarding; it talks to servers through [`transport`] and keeps
+//!    its own [`cache`].
+//!
+//! Around that: [`config`] (the TOML file), [`zonefile`] (master files with line
+//! numbers), [`service`] (building it all from a config; reload), [`cli`].
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod hints;
+pub mod resolve;
+pub mod router;
+pub mod server;
+pub mod service;
+pub mod transport;
+pub mod zone;
+pub mod zonefile;

@@ -1,0 +1,663 @@
+//! The resolver engine of one root: iterative resolution from a root (in-process
+//! zones or root hints), or forwarding to recursive upstreams (DESIGN §4.3–4.7).
+//!
+//! An engine answers one question about one name — the asked type or that name's
+//! CNAME — and never follows a CNAME itself: following is the router's job, because
+//! each link of a chain may belong to another root (DESIGN §4.4).
+//!
+//! Iteration keeps a current zone cut and its servers, which are either a zone we
+//! serve in-process ([`At::Local`]) or remote name servers ([`At::Remote`]). Local
+//! zones are asked directly, so a delegation that leads back into our own zones is
+//! answered without any network. Remote replies are classified strictly:
+//! records are believed only inside the zone the server was asked about (bailiwick);
+//! a referral must lead strictly downward toward the name; anything else is treated
+//! as a lame server and the next server is tried.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+
+use crate::cache::{Cache, Data, Trust};
+use crate::config::RootConfig;
+use crate::hints::RootServer;
+use crate::router::Router;
+use crate::transport;
+use crate::zone::{Lookup, Zone, ZoneSet};
+
+/// Referrals followed for one question before giving up (loops end here).
+const MAX_STEPS: usize = 32;
+/// Nested resolutions of name-server names (glueless delegations) before giving up.
+pub const MAX_DEPTH: usize = 4;
+/// Servers tried for one step.
+const MAX_TRIES_PER_STEP: usize = 8;
+
+//------------ Outcome ---------------------------------------------------------
+
+/// What one root says about one name and type.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub rcode: ResponseCode,
+    /// Records owned by the asked name: the asked type, or its CNAME.
+    pub records: Vec<Record>,
+    /// With a negative answer: the SOA of the zone that gave it (RFC 2308).
+    pub soa: Option<Record>,
+    /// True when no server was asked (cache or in-process zones).
+    pub cached: bool,
+    /// Why a SERVFAIL happened (for the log).
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn answer(records: Vec<Record>, cached: bool) -> Outcome {
+        Outcome {
+            rcode: ResponseCode::NoError,
+            records,
+            soa: None,
+            cached,
+            reason: None,
+        }
+    }
+
+    fn negative(rcode: ResponseCode, soa: Option<Record>, cached: bool) -> Outcome {
+        Outcome {
+            rcode,
+            records: Vec::new(),
+            soa,
+            cached,
+            reason: None,
+        }
+    }
+
+    pub fn servfail(reason: impl Into<String>) -> Outcome {
+        Outcome {
+            rcode: ResponseCode::ServFail,
+            records: Vec::new(),
+            soa: None,
+            cached: false,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+//------------ Engine ----------------------------------------------------------
+
+pub enum Kind {
+    /// In-process zones; the lock is swapped whole on reload.
+    Zones(Arc<RwLock<Arc<ZoneSet>>>),
+    Hints(Vec<RootServer>),
+    Forward {
+        upstreams: Vec<SocketAddr>,
+        tlds: HashSet<LowerName>,
+    },
+}
+
+pub struct Engine {
+    pub name: String,
+    pub kind: Kind,
+    pub cache: Cache,
+    port: u16,
+    qmin: bool,
+    ipv6: bool,
+    /// Time limit for one query to one server.
+    try_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+struct NsServer {
+    name: Name,
+    addrs: Vec<IpAddr>,
+}
+
+enum At {
+    Local(Arc<Zone>),
+    Remote { zone: Name, servers: Vec<NsServer> },
+}
+
+/// A remote server's reply, classified.
+enum Reply {
+    /// Data (or a CNAME) for the name asked.
+    Answer(Message),
+    Referral {
+        cut: Name,
+        ns: Vec<Record>,
+        glue: Vec<Record>,
+    },
+    NoData(Option<Record>),
+    NxDomain(Option<Record>),
+}
+
+impl Engine {
+    pub fn new(cfg: &RootConfig, kind: Kind, cache: Cache, query_timeout: Duration) -> Engine {
+        // A silent server must leave time to try others within the client's limit.
+        let try_timeout = (query_timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
+        Engine {
+            name: cfg.name.clone(),
+            kind,
+            cache,
+            port: cfg.port,
+            qmin: cfg.qname_minimisation,
+            ipv6: cfg.ipv6,
+            try_timeout,
+        }
+    }
+
+    /// The zones of a `zones` root, as loaded now.
+    pub fn zones(&self) -> Option<Arc<ZoneSet>> {
+        match &self.kind {
+            Kind::Zones(z) => Some(z.read().unwrap_or_else(|p| p.into_inner()).clone()),
+            _ => None,
+        }
+    }
+
+    pub fn is_zones(&self) -> bool {
+        matches!(self.kind, Kind::Zones(_))
+    }
+
+    /// Resolves one name and type in this root. `depth` counts nested name-server
+    /// resolutions (glueless delegations).
+    pub async fn resolve(&self, router: &Arc<Router>, name: &Name, qtype: RecordType, depth: usize) -> Outcome {
+        let lname = LowerName::new(name);
+        if let Some(o) = self.from_cache(&lname, qtype) {
+            return o;
+        }
+        match &self.kind {
+            Kind::Forward { upstreams, .. } => self.forward(upstreams, name, qtype).await,
+            _ => self.iterate(router, name, qtype, depth).await,
+        }
+    }
+
+    fn from_cache(&self, lname: &LowerName, qtype: RecordType) -> Option<Outcome> {
+        if let Some(h) = self.cache.get_nxdomain(lname) {
+            if let Data::NxDomain(soa) = h.data {
+                return Some(Outcome::negative(ResponseCode::NXDomain, soa, true));
+            }
+        }
+        if qtype == RecordType::ANY {
+            return None;
+        }
+        let mut types = vec![qtype];
+        if qtype != RecordType::CNAME {
+            types.push(RecordType::CNAME);
+        }
+        for t in types {
+            if let Some(h) = self.cache.get_rrset(lname, t) {
+                if h.trust < Trust::Answer {
+                    continue;
+                }
+                match h.data {
+                    Data::Records(r) => return Some(Outcome::answer(r, true)),
+                    Data::NoData(soa) if t == qtype => {
+                        return Some(Outcome::negative(ResponseCode::NoError, soa, true));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    //--- Does this root have a TLD?
+
+    /// `Some(true/false)` when known, `None` when the root could not be asked.
+    pub async fn has_tld(&self, router: &Arc<Router>, tld: &Name) -> Option<bool> {
+        let ltld = LowerName::new(tld);
+        match &self.kind {
+            Kind::Zones(_) => self.zones().map(|z| z.has_tld(&ltld)),
+            Kind::Forward { tlds, .. } => Some(tlds.contains(&ltld)),
+            Kind::Hints(hints) => {
+                if self.cache.get_nxdomain(&ltld).is_some() {
+                    return Some(false);
+                }
+                if self.cache.get_rrset(&ltld, RecordType::NS).is_some() {
+                    return Some(true);
+                }
+                let servers = hint_servers(hints);
+                let root = Name::root();
+                match self.ask(router, &root, &servers, tld, RecordType::NS, 0).await {
+                    Ok(Reply::Referral { ns, glue, .. }) => {
+                        self.cache_referral(ns, glue);
+                        Some(true)
+                    }
+                    Ok(Reply::Answer(_)) | Ok(Reply::NoData(_)) => Some(true),
+                    Ok(Reply::NxDomain(soa)) => {
+                        self.cache.put_negative(&ltld, None, soa);
+                        Some(false)
+                    }
+                    Err(e) => {
+                        tracing::debug!(root = %self.name, %tld, "cannot ask root servers: {e}");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    //--- Forwarding
+
+    async fn forward(&self, upstreams: &[SocketAddr], name: &Name, qtype: RecordType) -> Outcome {
+        let q = Query::query(name.clone(), qtype);
+        let mut last = String::from("no upstream");
+        for up in upstreams {
+            match transport::query(*up, &q, true, self.try_timeout).await {
+                Err(e) => last = e.to_string(),
+                Ok(msg) => match msg.metadata.response_code {
+                    ResponseCode::NoError | ResponseCode::NXDomain => {
+                        return self.take_answer(None, name, qtype, &msg);
+                    }
+                    rc => last = format!("{up} answered {rc}"),
+                },
+            }
+        }
+        Outcome::servfail(last)
+    }
+
+    //--- Iteration
+
+    async fn iterate(&self, router: &Arc<Router>, name: &Name, qtype: RecordType, depth: usize) -> Outcome {
+        let lname = LowerName::new(name);
+        let mut at = match self.start(&lname) {
+            Some(at) => at,
+            None => return Outcome::negative(ResponseCode::NXDomain, None, true),
+        };
+        let mut qmin = self.qmin && qtype != RecordType::DS;
+        // Labels of the minimised name asked next (0: one below the current cut).
+        let mut next_labels: u8 = 0;
+        let mut asked_network = false;
+
+        for _ in 0..MAX_STEPS {
+            match at {
+                At::Local(zone) => match zone.lookup(&lname, qtype) {
+                    Lookup::Answer(r) => return Outcome::answer(r, !asked_network),
+                    Lookup::NoData { soa } => {
+                        return Outcome::negative(ResponseCode::NoError, Some(soa), !asked_network);
+                    }
+                    Lookup::NxDomain { soa } => {
+                        return Outcome::negative(ResponseCode::NXDomain, Some(soa), !asked_network);
+                    }
+                    Lookup::Referral { cut, ns, glue } => {
+                        at = self.next_at(&cut, &ns, &glue);
+                        next_labels = 0;
+                    }
+                },
+                At::Remote { zone, servers } => {
+                    let zl = zone.num_labels();
+                    let nl = name.num_labels();
+                    let k = next_labels.max(zl + 1);
+                    let (sname, stype, minimised) = if qmin && k < nl {
+                        (name.trim_to(k as usize), RecordType::NS, true)
+                    } else {
+                        (name.clone(), qtype, false)
+                    };
+                    asked_network = true;
+                    let reply = match self.ask(router, &zone, &servers, &sname, stype, depth).await {
+                        Ok(r) => r,
+                        Err(e) => return Outcome::servfail(e),
+                    };
+                    match reply {
+                        Reply::Referral { cut, ns, glue } => {
+                            self.cache_referral(ns.clone(), glue.clone());
+                            next_labels = 0;
+                            at = self.next_at(&cut, &ns, &glue);
+                        }
+                        Reply::Answer(msg) if minimised => {
+                            // The same servers are authoritative for the child too.
+                            let ns: Vec<Record> = msg
+                                .answers
+                                .iter()
+                                .filter(|r| r.name == sname && r.record_type() == RecordType::NS)
+                                .cloned()
+                                .collect();
+                            if ns.is_empty() {
+                                // A CNAME at an intermediate name, or garbage: ask in full.
+                                qmin = false;
+                                at = At::Remote { zone, servers };
+                                continue;
+                            }
+                            let glue = in_bailiwick_glue(&zone, &ns, &msg.additionals);
+                            next_labels = 0;
+                            at = self.next_at(&sname, &ns, &glue);
+                        }
+                        Reply::Answer(msg) => return self.take_answer(Some(&zone), name, qtype, &msg),
+                        Reply::NoData(_) if minimised => {
+                            // An empty non-terminal or a name in the same zone: one label more.
+                            next_labels = sname.num_labels() + 1;
+                            at = At::Remote { zone, servers };
+                        }
+                        Reply::NxDomain(_) if minimised => {
+                            // Relaxed minimisation (RFC 9156 §2.3): some servers answer
+                            // NXDOMAIN for empty non-terminals, so ask the full name.
+                            qmin = false;
+                            at = At::Remote { zone, servers };
+                        }
+                        Reply::NoData(soa) => {
+                            self.cache.put_negative(&lname, Some(qtype), soa.clone());
+                            return Outcome::negative(ResponseCode::NoError, soa, false);
+                        }
+                        Reply::NxDomain(soa) => {
+                            self.cache.put_negative(&lname, None, soa.clone());
+                            return Outcome::negative(ResponseCode::NXDomain, soa, false);
+                        }
+                    }
+                }
+            }
+        }
+        Outcome::servfail(format!("more than {MAX_STEPS} referrals for {name}"))
+    }
+
+    /// Where iteration starts: the deepest local zone or cached delegation above the
+    /// name, else the root (hints, or our root.zone).
+    fn start(&self, lname: &LowerName) -> Option<At> {
+        let zones = self.zones();
+        let mut n: Name = lname.into();
+        loop {
+            let ln = LowerName::new(&n);
+            if let Some(z) = zones.as_ref().and_then(|zs| zs.get(&ln)) {
+                return Some(At::Local(z.clone()));
+            }
+            if let Some(hit) = self.cache.get_rrset(&ln, RecordType::NS) {
+                if let Data::Records(ns) = hit.data {
+                    let servers = self.servers_for(&ns, &[]);
+                    if servers.iter().any(|s| !s.addrs.is_empty()) {
+                        return Some(At::Remote { zone: n, servers });
+                    }
+                }
+            }
+            if n.is_root() {
+                break;
+            }
+            n = n.base_name();
+        }
+        match &self.kind {
+            Kind::Hints(h) => Some(At::Remote {
+                zone: Name::root(),
+                servers: hint_servers(h),
+            }),
+            _ => None,
+        }
+    }
+
+    /// After a referral to `cut`: our own zone for it if we serve it, else its servers.
+    fn next_at(&self, cut: &Name, ns: &[Record], glue: &[Record]) -> At {
+        if let Some(z) = self.zones().and_then(|zs| zs.get(&LowerName::new(cut)).cloned()) {
+            return At::Local(z);
+        }
+        At::Remote {
+            zone: cut.clone(),
+            servers: self.servers_for(ns, glue),
+        }
+    }
+
+    fn servers_for(&self, ns: &[Record], glue: &[Record]) -> Vec<NsServer> {
+        let mut out: Vec<NsServer> = Vec::new();
+        for r in ns {
+            let RData::NS(target) = &r.data else { continue };
+            let target = target.0.clone();
+            if out.iter().any(|s| s.name == target) {
+                continue;
+            }
+            let mut addrs: Vec<IpAddr> = glue
+                .iter()
+                .filter(|g| g.name == target)
+                .filter_map(|g| self.addr_of(g))
+                .collect();
+            if addrs.is_empty() {
+                let lt = LowerName::new(&target);
+                for t in [RecordType::A, RecordType::AAAA] {
+                    if let Some(h) = self.cache.get_rrset(&lt, t) {
+                        if let Data::Records(rs) = h.data {
+                            addrs.extend(rs.iter().filter_map(|g| self.addr_of(g)));
+                        }
+                    }
+                }
+            }
+            out.push(NsServer { name: target, addrs });
+        }
+        // Servers with known addresses first; the others need a lookup.
+        out.sort_by_key(|s| s.addrs.is_empty());
+        out
+    }
+
+    fn addr_of(&self, r: &Record) -> Option<IpAddr> {
+        match &r.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) if self.ipv6 => Some(IpAddr::V6(a.0)),
+            _ => None,
+        }
+    }
+
+    fn cache_referral(&self, ns: Vec<Record>, glue: Vec<Record>) {
+        self.cache.put_rrset(ns, Trust::Referral);
+        for set in group(glue) {
+            self.cache.put_rrset(set, Trust::Glue);
+        }
+    }
+
+    /// Asks the servers of `zone` one question until one gives a usable reply.
+    async fn ask(
+        &self,
+        router: &Arc<Router>,
+        zone: &Name,
+        servers: &[NsServer],
+        sname: &Name,
+        stype: RecordType,
+        depth: usize,
+    ) -> Result<Reply, String> {
+        let q = Query::query(sname.clone(), stype);
+        let mut last = format!("no usable server for {zone}");
+        let mut tries = 0;
+        let mut glueless = Vec::new();
+        for s in servers {
+            if s.addrs.is_empty() {
+                glueless.push(s.name.clone());
+            }
+            for ip in &s.addrs {
+                if tries >= MAX_TRIES_PER_STEP {
+                    return Err(last);
+                }
+                tries += 1;
+                match self.ask_one(*ip, zone, &q).await {
+                    Ok(r) => return Ok(r),
+                    Err(e) => last = e,
+                }
+            }
+        }
+        for ns in glueless {
+            if depth >= MAX_DEPTH {
+                return Err(format!("{last}; name servers nested too deeply at {ns}"));
+            }
+            let addrs = router.addresses(&ns, self.ipv6, depth + 1).await;
+            if addrs.is_empty() {
+                last = format!("no address for name server {ns}");
+            }
+            for ip in addrs {
+                if tries >= MAX_TRIES_PER_STEP {
+                    return Err(last);
+                }
+                tries += 1;
+                match self.ask_one(ip, zone, &q).await {
+                    Ok(r) => return Ok(r),
+                    Err(e) => last = e,
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn ask_one(&self, ip: IpAddr, zone: &Name, q: &Query) -> Result<Reply, String> {
+        let addr = SocketAddr::new(ip, self.port);
+        let msg = transport::query(addr, q, false, self.try_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        classify(zone, q.name(), q.query_type(), msg).map_err(|e| format!("{addr}: {e}"))
+    }
+
+    /// Takes the answer section of an accepted reply: caches every RRset of the CNAME
+    /// chain that starts at `name` (inside `zone` only, when one is given) and the
+    /// negative answer at its end, and returns the records owned by `name`.
+    fn take_answer(&self, zone: Option<&Name>, name: &Name, qtype: RecordType, msg: &Message) -> Outcome {
+        let inside = |n: &Name| zone.is_none_or(|z| z.zone_of(n));
+        let soa = negative_soa(zone, &msg.authorities);
+        if qtype == RecordType::ANY {
+            let r: Vec<Record> = msg.answers.iter().filter(|r| &r.name == name).cloned().collect();
+            if r.is_empty() {
+                return Outcome::negative(msg.metadata.response_code, soa, false);
+            }
+            return Outcome::answer(r, false);
+        }
+        let sets = group(msg.answers.iter().filter(|r| inside(&r.name)).cloned().collect());
+        let find = |n: &Name, t: RecordType| {
+            sets.iter()
+                .find(|s| s[0].name == *n && s[0].record_type() == t)
+                .cloned()
+        };
+        let mut cur = name.clone();
+        let mut for_name: Option<Vec<Record>> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..=crate::router::MAX_CNAME_CHAIN {
+            if !seen.insert(LowerName::new(&cur)) {
+                break;
+            }
+            if let Some(set) = find(&cur, qtype) {
+                self.cache.put_rrset(set.clone(), Trust::Answer);
+                for_name.get_or_insert(set);
+                break;
+            }
+            let Some(set) = find(&cur, RecordType::CNAME) else {
+                // The chain ends here without data: a negative answer for `cur`.
+                if cur != *name && inside(&cur) {
+                    let lc = LowerName::new(&cur);
+                    if msg.metadata.response_code == ResponseCode::NXDomain {
+                        self.cache.put_negative(&lc, None, soa.clone());
+                    } else if qtype != RecordType::CNAME {
+                        self.cache.put_negative(&lc, Some(qtype), soa.clone());
+                    }
+                }
+                break;
+            };
+            self.cache.put_rrset(set.clone(), Trust::Answer);
+            let next = match &set[0].data {
+                RData::CNAME(c) => c.0.clone(),
+                _ => break,
+            };
+            for_name.get_or_insert(set);
+            if qtype == RecordType::CNAME {
+                break;
+            }
+            cur = next;
+        }
+        match for_name {
+            Some(r) => Outcome::answer(r, false),
+            None if msg.metadata.response_code == ResponseCode::NXDomain => {
+                self.cache.put_negative(&LowerName::new(name), None, soa.clone());
+                Outcome::negative(ResponseCode::NXDomain, soa, false)
+            }
+            None if msg.answers.is_empty() => {
+                self.cache.put_negative(&LowerName::new(name), Some(qtype), soa.clone());
+                Outcome::negative(ResponseCode::NoError, soa, false)
+            }
+            None => Outcome::servfail(format!("answer for {name} has no usable records")),
+        }
+    }
+}
+
+fn hint_servers(hints: &[RootServer]) -> Vec<NsServer> {
+    hints
+        .iter()
+        .map(|h| NsServer {
+            name: h.name.clone(),
+            addrs: h.addrs.clone(),
+        })
+        .collect()
+}
+
+/// Groups records into RRsets (same owner and type), keeping first-seen order.
+fn group(records: Vec<Record>) -> Vec<Vec<Record>> {
+    let mut out: Vec<Vec<Record>> = Vec::new();
+    for r in records {
+        match out
+            .iter_mut()
+            .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
+        {
+            Some(s) => {
+                if !s.iter().any(|x| x.data == r.data) {
+                    s.push(r)
+                }
+            }
+            None => out.push(vec![r]),
+        }
+    }
+    out
+}
+
+/// The SOA of a negative answer, if it belongs to the zone asked (or any, forwarding).
+fn negative_soa(zone: Option<&Name>, authority: &[Record]) -> Option<Record> {
+    authority
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA && zone.is_none_or(|z| z.zone_of(&r.name)))
+        .cloned()
+}
+
+/// Glue from an additional section: addresses of the given NS targets, inside `zone`.
+fn in_bailiwick_glue(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<Record> {
+    let targets: Vec<&Name> = ns
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(&n.0),
+            _ => None,
+        })
+        .collect();
+    additionals
+        .iter()
+        .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
+        .filter(|r| zone.zone_of(&r.name) && targets.contains(&&r.name))
+        .cloned()
+        .collect()
+}
+
+/// Sorts a remote reply into answer, referral, NODATA or NXDOMAIN, or rejects it
+/// (lame, upward referral, error rcode) so the next server is tried.
+fn classify(zone: &Name, sname: &Name, stype: RecordType, msg: Message) -> Result<Reply, String> {
+    let rcode = msg.metadata.response_code;
+    if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
+        return Err(format!("answered {rcode}"));
+    }
+    let has_answer = msg.answers.iter().any(|r| {
+        &r.name == sname
+            && (r.record_type() == stype
+                || r.record_type() == RecordType::CNAME
+                || stype == RecordType::ANY)
+    });
+    if has_answer {
+        return Ok(Reply::Answer(msg));
+    }
+    if rcode == ResponseCode::NXDomain {
+        return Ok(Reply::NxDomain(negative_soa(Some(zone), &msg.authorities)));
+    }
+    // A referral: NS for a name strictly below the zone asked and at or above sname.
+    let ns: Vec<Record> = msg
+        .authorities
+        .iter()
+        .filter(|r| r.record_type() == RecordType::NS)
+        .cloned()
+        .collect();
+    if let Some(first) = ns.first() {
+        let cut = first.name.clone();
+        if zone.zone_of(&cut) && cut != *zone && cut.zone_of(sname) {
+            let ns: Vec<Record> = ns.into_iter().filter(|r| r.name == cut).collect();
+            let glue = in_bailiwick_glue(zone, &ns, &msg.additionals);
+            return Ok(Reply::Referral { cut, ns, glue });
+        }
+        if !msg.metadata.authoritative {
+            return Err(format!("lame: referral to {cut} while asking {zone} about {sname}"));
+        }
+    }
+    let soa = negative_soa(Some(zone), &msg.authorities);
+    if !msg.metadata.authoritative && soa.is_none() {
+        return Err(format!("lame: not authoritative for {zone}"));
+    }
+    Ok(Reply::NoData(soa))
+}

@@ -1,0 +1,415 @@
+//! Reading RFC 1035 master files with line numbers.
+//!
+//! hickory's zone parser knows the record syntax well but reports no positions, drops
+//! a record line that has no type, and lets `$ORIGIN` leak out of `$INCLUDE`d files
+//! (`shared/HICKORY.md`). So this module does the file-level work itself: it splits the
+//! text into logical entries (joining parenthesised lines, dropping comments, keeping
+//! the line each entry starts on), handles `$ORIGIN`, `$TTL` and `$INCLUDE` with RFC
+//! 1035 scoping, and hands hickory one entry at a time. Every problem comes back as a
+//! [`ZoneError`] naming the file and line.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hickory_proto::rr::{DNSClass, Name, Record};
+use hickory_proto::serialize::txt::{Parser, parse_ttl};
+
+/// Nested `$INCLUDE`s deeper than this are refused (catches include loops).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// One problem in a zone file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ZoneError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem is about the whole file.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ZoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: error: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: error: {}",
+                self.file.display(),
+                self.line,
+                self.message
+            )
+        }
+    }
+}
+
+/// A record and where it was written.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub record: Record,
+    pub file: Arc<PathBuf>,
+    pub line: usize,
+}
+
+/// Everything read from one zone file and the files it includes.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub records: Vec<Located>,
+    /// The file itself first, then every `$INCLUDE`d file (for reload watching).
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads `path` with `origin` as the initial `$ORIGIN`. Returns every error found,
+/// not only the first.
+pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
+    let mut st = State {
+        out: Parsed::default(),
+        errors: Vec::new(),
+    };
+    st.read_file(path, origin.clone(), None, 0, None);
+    if st.errors.is_empty() {
+        Ok(st.out)
+    } else {
+        st.errors.sort();
+        Err(st.errors)
+    }
+}
+
+/// Parses zone text that did not come from a file (tests, generated zones).
+pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
+    let mut st = State {
+        out: Parsed::default(),
+        errors: Vec::new(),
+    };
+    st.read_text(text, path, origin.clone(), None, 0);
+    if st.errors.is_empty() {
+        Ok(st.out)
+    } else {
+        st.errors.sort();
+        Err(st.errors)
+    }
+}
+
+struct State {
+    out: Parsed,
+    errors: Vec<ZoneError>,
+}
+
+/// A logical entry: one record or directive, possibly spanning lines.
+struct Entry {
+    line: usize,
+    /// Began with white space: the owner is the previous record's.
+    inherits_owner: bool,
+    text: String,
+}
+
+impl State {
+    fn err(&mut self, file: &Path, line: usize, message: impl Into<String>) {
+        self.errors.push(ZoneError {
+            file: file.to_path_buf(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn read_file(
+        &mut self,
+        path: &Path,
+        origin: Name,
+        ttl: Option<u32>,
+        depth: usize,
+        from: Option<(&Path, usize)>,
+    ) {
+        match std::fs::read_to_string(path) {
+            Ok(text) => self.read_text(&text, path, origin, ttl, depth),
+            Err(e) => match from {
+                Some((f, l)) => self.err(f, l, format!("cannot read {}: {e}", path.display())),
+                None => self.err(path, 0, format!("cannot read: {e}")),
+            },
+        }
+    }
+
+    fn read_text(&mut self, text: &str, path: &Path, origin: Name, ttl: Option<u32>, depth: usize) {
+        self.out.files.push(path.to_path_buf());
+        let file = Arc::new(path.to_path_buf());
+        let mut origin = origin;
+        let mut default_ttl = ttl;
+        let mut last_ttl: Option<u32> = None;
+        let mut owner: Option<Name> = None;
+
+        let entries = match split_entries(text) {
+            Ok(e) => e,
+            Err((line, msg)) => {
+                self.err(path, line, msg);
+                return;
+            }
+        };
+        for entry in entries {
+            let line = entry.line;
+            let body = entry.text.trim();
+            if let Some(rest) = body.strip_prefix('$') {
+                let mut words = rest.split_whitespace();
+                let directive = words.next().unwrap_or("").to_ascii_uppercase();
+                let args: Vec<&str> = words.collect();
+                match directive.as_str() {
+                    "ORIGIN" => match args.as_slice() {
+                        [name] => match Name::parse(name, Some(&origin)) {
+                            Ok(mut n) => {
+                                n.set_fqdn(true);
+                                origin = n;
+                            }
+                            Err(e) => self.err(path, line, format!("$ORIGIN {name}: {e}")),
+                        },
+                        _ => self.err(path, line, "$ORIGIN takes exactly one name"),
+                    },
+                    "TTL" => match args.as_slice() {
+                        [t] => match parse_ttl(t) {
+                            Ok(t) => default_ttl = Some(t),
+                            Err(e) => self.err(path, line, format!("$TTL {t}: {e}")),
+                        },
+                        _ => self.err(path, line, "$TTL takes exactly one value"),
+                    },
+                    "INCLUDE" => {
+                        if depth >= MAX_INCLUDE_DEPTH {
+                            self.err(path, line, "$INCLUDE nested too deeply (a loop?)");
+                            continue;
+                        }
+                        let (file_arg, inc_origin) = match args.as_slice() {
+                            [f] => (*f, origin.clone()),
+                            [f, o] => match Name::parse(o, Some(&origin)) {
+                                Ok(mut n) => {
+                                    n.set_fqdn(true);
+                                    (*f, n)
+                                }
+                                Err(e) => {
+                                    self.err(path, line, format!("$INCLUDE origin {o}: {e}"));
+                                    continue;
+                                }
+                            },
+                            _ => {
+                                self.err(path, line, "$INCLUDE takes a file and an optional origin");
+                                continue;
+                            }
+                        };
+                        let inc = path.parent().unwrap_or(Path::new(".")).join(file_arg);
+                        // RFC 1035 §5.1: the included file's $ORIGIN does not leak back.
+                        self.read_file(&inc, inc_origin, default_ttl.or(last_ttl), depth + 1, Some((path, line)));
+                    }
+                    _ => self.err(path, line, format!("unknown directive ${directive}")),
+                }
+                continue;
+            }
+
+            // A record. Give hickory an owner, origin and default TTL it cannot get wrong.
+            let owner_text = if entry.inherits_owner {
+                match &owner {
+                    Some(o) => format!("{o} "),
+                    None => {
+                        self.err(path, line, "record has no owner name and there is no previous record");
+                        continue;
+                    }
+                }
+            } else {
+                String::new()
+            };
+            let ttl_for_entry = default_ttl.or(last_ttl).unwrap_or(3600);
+            let synthetic = format!("$TTL {ttl_for_entry}\n{owner_text}{body}\n");
+            let parsed = Parser::new(synthetic, None, Some(origin.clone())).parse();
+            match parsed {
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.err(path, line, clean_hickory_message(&msg, body));
+                }
+                Ok((_, sets)) => {
+                    let records: Vec<Record> = sets
+                        .values()
+                        .flat_map(|s| s.records_without_rrsigs().cloned())
+                        .collect();
+                    if records.is_empty() {
+                        self.err(path, line, format!("no record type in {body:?}"));
+                        continue;
+                    }
+                    for r in records {
+                        if r.dns_class != DNSClass::IN {
+                            self.err(path, line, format!("class {} is not served (only IN)", r.dns_class));
+                            continue;
+                        }
+                        owner = Some(r.name.clone());
+                        if default_ttl.is_none() {
+                            last_ttl = Some(r.ttl);
+                        }
+                        self.out.records.push(Located {
+                            record: r,
+                            file: file.clone(),
+                            line,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn clean_hickory_message(msg: &str, body: &str) -> String {
+    let msg = msg.trim();
+    if msg.is_empty() {
+        format!("cannot parse {body:?}")
+    } else {
+        format!("{msg} in {body:?}")
+    }
+}
+
+/// Splits master-file text into logical entries. Handles quotes, `\` escapes,
+/// `;` comments and parentheses spanning lines.
+fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+    let mut entries = Vec::new();
+    let mut cur = String::new();
+    let mut start_line = 1;
+    let mut line = 1;
+    let mut depth = 0usize;
+    let mut paren_line = 0;
+    let mut in_quote = false;
+    let mut in_comment = false;
+    let mut inherits = false;
+    let mut at_line_start = true;
+    let mut chars = text.chars().peekable();
+
+    while let Some(c) = chars.next() {
+        if at_line_start && depth == 0 {
+            start_line = line;
+            inherits = c == ' ' || c == '\t';
+            at_line_start = false;
+        }
+        if in_comment {
+            if c == '\n' {
+                in_comment = false;
+            } else {
+                continue;
+            }
+        }
+        match c {
+            '\\' => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    if n == '\n' {
+                        line += 1;
+                    }
+                    cur.push(n);
+                }
+            }
+            '"' => {
+                in_quote = !in_quote;
+                cur.push(c);
+            }
+            _ if in_quote => {
+                if c == '\n' {
+                    return Err((line, "unterminated quoted string".into()));
+                }
+                cur.push(c);
+            }
+            ';' => in_comment = true,
+            '(' => {
+                if depth == 0 {
+                    paren_line = line;
+                }
+                depth += 1;
+                cur.push(' ');
+            }
+            ')' => {
+                if depth == 0 {
+                    return Err((line, "')' without '('".into()));
+                }
+                depth -= 1;
+                cur.push(' ');
+            }
+            '\n' => {
+                line += 1;
+                if depth == 0 {
+                    if !cur.trim().is_empty() {
+                        entries.push(Entry {
+                            line: start_line,
+                            inherits_owner: inherits,
+                            text: std::mem::take(&mut cur),
+                        });
+                    }
+                    cur.clear();
+                    at_line_start = true;
+                } else {
+                    cur.push(' ');
+                }
+            }
+            '\r' => {}
+            _ => cur.push(c),
+        }
+    }
+    if in_quote {
+        return Err((line, "unterminated quoted string".into()));
+    }
+    if depth > 0 {
+        return Err((paren_line, "'(' is never closed".into()));
+    }
+    if !cur.trim().is_empty() {
+        entries.push(Entry {
+            line: start_line,
+            inherits_owner: inherits,
+            text: cur,
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::RecordType;
+
+    fn origin() -> Name {
+        Name::from_ascii("geek.").unwrap()
+    }
+
+    #[test]
+    fn parses_multiline_soa_and_inherited_owner() {
+        let text = "$TTL 300\n@ IN SOA ns1 host ( 1 ; serial\n 3600 600 86400 300 )\n  IN NS ns1\nns1 A 127.0.0.1\n    AAAA ::1\n";
+        let p = read_str(text, Path::new("geek.zone"), &origin()).unwrap();
+        let types: Vec<_> = p.records.iter().map(|l| (l.record.record_type(), l.line)).collect();
+        assert_eq!(
+            types,
+            vec![
+                (RecordType::SOA, 2),
+                (RecordType::NS, 4),
+                (RecordType::A, 5),
+                (RecordType::AAAA, 6)
+            ]
+        );
+        assert_eq!(p.records[3].record.name, Name::from_ascii("ns1.geek.").unwrap());
+        assert!(p.records.iter().all(|l| l.record.ttl == 300));
+    }
+
+    #[test]
+    fn record_without_type_is_an_error_with_its_line() {
+        let text = "$TTL 300\nwww 60 IN 192.0.2.1\nok A 192.0.2.2\n";
+        let e = read_str(text, Path::new("geek.zone"), &origin()).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, 2, "{}", e[0]);
+    }
+
+    #[test]
+    fn reports_every_error() {
+        let text = "$TTL 300\na A 999.1.1.1\nb A 192.0.2.1\nc MX nope\n$BOGUS x\n";
+        let e = read_str(text, Path::new("z"), &origin()).unwrap_err();
+        let lines: Vec<_> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 4, 5], "{e:?}");
+    }
+
+    #[test]
+    fn unclosed_paren_points_at_its_line() {
+        let e = read_str("$TTL 1\n@ SOA a b ( 1 2 3 4 5\n", Path::new("z"), &origin()).unwrap_err();
+        assert_eq!(e[0].line, 2);
+    }
+
+    #[test]
+    fn ttl_inherits_from_previous_record_without_dollar_ttl() {
+        let p = read_str("a 42 A 192.0.2.1\nb A 192.0.2.2\n", Path::new("z"), &origin()).unwrap();
+        assert_eq!(p.records[1].record.ttl, 42);
+    }
+}
