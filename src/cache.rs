@@ -154,11 +154,17 @@ impl Cache {
         self.put(key, Data::Records(records), ttl, trust);
     }
 
-    /// Stores a NODATA answer, or an NXDOMAIN when `rtype` is `None`.
-    pub fn put_negative(&self, name: &LowerName, rtype: Option<RecordType>, soa: Option<Record>) {
+    /// Stores a NODATA answer, or an NXDOMAIN when `rtype` is `None`. Returns the SOA
+    /// as clients should see it: TTL lowered to the negative TTL.
+    pub fn put_negative(
+        &self,
+        name: &LowerName,
+        rtype: Option<RecordType>,
+        soa: Option<Record>,
+    ) -> Option<Record> {
         // RFC 2308 §5: the negative TTL is min(SOA TTL, SOA MINIMUM); with no SOA the
         // answer is not cached at all (§5: "SHOULD NOT be cached").
-        let Some(soa) = soa else { return };
+        let soa = soa?;
         let minimum = match &soa.data {
             hickory_proto::rr::RData::SOA(s) => s.minimum,
             _ => 0,
@@ -167,8 +173,8 @@ impl Cache {
         let mut soa = soa;
         soa.ttl = ttl;
         let data = match rtype {
-            Some(_) => Data::NoData(Some(soa)),
-            None => Data::NxDomain(Some(soa)),
+            Some(_) => Data::NoData(Some(soa.clone())),
+            None => Data::NxDomain(Some(soa.clone())),
         };
         self.put(
             Key {
@@ -179,6 +185,7 @@ impl Cache {
             ttl,
             Trust::Answer,
         );
+        Some(soa)
     }
 
     pub fn clear(&self) {

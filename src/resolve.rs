@@ -334,11 +334,11 @@ impl Engine {
                             at = At::Remote { zone, servers };
                         }
                         Reply::NoData(soa) => {
-                            self.cache.put_negative(&lname, Some(qtype), soa.clone());
+                            let soa = self.cache.put_negative(&lname, Some(qtype), soa);
                             return Outcome::negative(ResponseCode::NoError, soa, false);
                         }
                         Reply::NxDomain(soa) => {
-                            self.cache.put_negative(&lname, None, soa.clone());
+                            let soa = self.cache.put_negative(&lname, None, soa);
                             return Outcome::negative(ResponseCode::NXDomain, soa, false);
                         }
                     }
@@ -500,7 +500,14 @@ impl Engine {
     /// negative answer at its end, and returns the records owned by `name`.
     fn take_answer(&self, zone: Option<&Name>, name: &Name, qtype: RecordType, msg: &Message) -> Outcome {
         let inside = |n: &Name| zone.is_none_or(|z| z.zone_of(n));
-        let soa = negative_soa(zone, &msg.authorities);
+        let raw_soa = negative_soa(zone, &msg.authorities);
+        // The SOA as clients see it (TTL = negative TTL), without caching anything.
+        let soa = raw_soa.clone().map(|mut s| {
+            if let RData::SOA(x) = &s.data {
+                s.ttl = s.ttl.min(x.minimum);
+            }
+            s
+        });
         if qtype == RecordType::ANY {
             let r: Vec<Record> = msg.answers.iter().filter(|r| &r.name == name).cloned().collect();
             if r.is_empty() {
@@ -531,9 +538,9 @@ impl Engine {
                 if cur != *name && inside(&cur) {
                     let lc = LowerName::new(&cur);
                     if msg.metadata.response_code == ResponseCode::NXDomain {
-                        self.cache.put_negative(&lc, None, soa.clone());
+                        self.cache.put_negative(&lc, None, raw_soa.clone());
                     } else if qtype != RecordType::CNAME {
-                        self.cache.put_negative(&lc, Some(qtype), soa.clone());
+                        self.cache.put_negative(&lc, Some(qtype), raw_soa.clone());
                     }
                 }
                 break;
@@ -552,11 +559,11 @@ impl Engine {
         match for_name {
             Some(r) => Outcome::answer(r, false),
             None if msg.metadata.response_code == ResponseCode::NXDomain => {
-                self.cache.put_negative(&LowerName::new(name), None, soa.clone());
+                let soa = self.cache.put_negative(&LowerName::new(name), None, raw_soa);
                 Outcome::negative(ResponseCode::NXDomain, soa, false)
             }
             None if msg.answers.is_empty() => {
-                self.cache.put_negative(&LowerName::new(name), Some(qtype), soa.clone());
+                let soa = self.cache.put_negative(&LowerName::new(name), Some(qtype), raw_soa);
                 Outcome::negative(ResponseCode::NoError, soa, false)
             }
             None => Outcome::servfail(format!("answer for {name} has no usable records")),

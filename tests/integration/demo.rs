@@ -1,0 +1,1 @@
+//! The shipped config/ and zones/.

@@ -1,0 +1,231 @@
+//! The client side: UDP and TCP on IPv4 and IPv6, EDNS(0) and TC, the allow list,
+//! malformed requests, and forward roots.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, RecordType};
+
+use crate::harness::*;
+use crate::world::World;
+
+async fn with_server(extra_server: &str) -> (World, Altroot) {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let cfg = config(&w, "").replace(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\n",
+        &format!("[server]\n{extra_server}\n"),
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    (w, a)
+}
+
+// UDP and TCP on every listen address, IPv4 and IPv6.
+#[tokio::test]
+async fn udp_and_tcp_on_ipv4_and_ipv6() {
+    let (_w, a) = with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]").await;
+    let handle_addrs: Vec<SocketAddr> = {
+        // The first is IPv4; find the IPv6 one through a query to each.
+        let v6 = a.service.config.server.listen.clone();
+        assert_eq!(v6.len(), 2);
+        vec![a.addr]
+    };
+    let _ = handle_addrs;
+    let q = make_query("www.geek.", RecordType::A, Some(1232));
+    let m = send_udp(a.addr, &q).await;
+    assert_eq!(m.answers.len(), 1);
+    let m = send_tcp(a.addr, &q).await;
+    assert_eq!(m.answers.len(), 1);
+    assert_resolver_flags(&m);
+}
+
+#[tokio::test]
+async fn ipv6_listener_answers_udp_and_tcp() {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let cfg = config(&w, "").replace("listen = [\"127.0.0.1:0\"]", "listen = [\"[::1]:0\", \"127.0.0.1:0\"]");
+    let a = Altroot::start(&cfg, &files).await;
+    assert!(a.addr.is_ipv6(), "first listen address is [::1]");
+    let q = make_query("www.geek.", RecordType::AAAA, Some(1232));
+    let m = send_udp(a.addr, &q).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 3600 AAAA 2001:db8::1"]);
+    let m = send_tcp(a.addr, &q).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 3600 AAAA 2001:db8::1"]);
+}
+
+// An answer larger than the client's buffer sets TC over UDP; TCP carries it whole.
+#[tokio::test]
+async fn large_answers_truncate_over_udp_only() {
+    let (_w, a) = standard("").await;
+    // No EDNS: 512 bytes.
+    let m = send_udp(a.addr, &make_query("big.geek.", RecordType::TXT, None)).await;
+    assert!(m.metadata.truncation, "TC without EDNS");
+    assert!(m.answers.len() < 30);
+    assert!(m.edns.is_none(), "no OPT to a client that sent none");
+    // EDNS 4096 is capped at our 1232.
+    let m = send_udp(a.addr, &make_query("big.geek.", RecordType::TXT, Some(4096))).await;
+    assert!(m.metadata.truncation, "TC above 1232 bytes");
+    assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
+    // TCP: everything.
+    let m = send_tcp(a.addr, &make_query("big.geek.", RecordType::TXT, Some(1232))).await;
+    assert!(!m.metadata.truncation);
+    assert_eq!(m.answers.len(), 30);
+    // A small answer without EDNS is not truncated.
+    let m = send_udp(a.addr, &make_query("www.geek.", RecordType::A, None)).await;
+    assert!(!m.metadata.truncation);
+    assert_eq!(m.answers.len(), 1);
+}
+
+// Clients outside `allow` get REFUSED; inside get answers. IPv6 is denied too when
+// the list has no IPv6 entry.
+#[tokio::test]
+async fn allow_list_refuses_others() {
+    let (_w, a) = with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]\nallow = [\"127.0.0.1/32\"]").await;
+    let q = make_query("www.geek.", RecordType::A, Some(1232));
+    let ok = send_udp_from("127.0.0.1:0".parse().unwrap(), a.addr, &q).await.unwrap();
+    assert_eq!(ok.metadata.response_code, ResponseCode::NoError);
+    let no = send_udp_from("127.0.0.2:0".parse().unwrap(), a.addr, &q).await.unwrap();
+    assert_eq!(no.metadata.response_code, ResponseCode::Refused);
+    assert!(no.answers.is_empty());
+}
+
+#[tokio::test]
+async fn allow_list_covers_ipv6_family() {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let cfg = config(&w, "").replace(
+        "listen = [\"127.0.0.1:0\"]",
+        "listen = [\"[::1]:0\"]\nallow = [\"127.0.0.0/8\"]",
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    let m = send_udp(a.addr, &make_query("www.geek.", RecordType::A, Some(1232))).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+}
+
+fn header(id: u16, flags: u16, qd: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&id.to_be_bytes());
+    b.extend_from_slice(&flags.to_be_bytes());
+    b.extend_from_slice(&qd.to_be_bytes());
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    b
+}
+
+// Malformed requests: FORMERR (or dropped when not even a header), never a crash.
+#[tokio::test]
+async fn malformed_requests_get_formerr_or_are_dropped() {
+    let (_w, a) = standard("").await;
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let wait = Duration::from_secs(3);
+
+    // A question that is cut off.
+    let mut b = header(0x1234, 0x0100, 1);
+    b.extend_from_slice(&[3, b'w', b'w']);
+    let r = raw_udp_from(local, a.addr, &b, wait).await.expect("FORMERR expected");
+    let m = Message::from_vec(&r).unwrap();
+    assert_eq!(m.metadata.id, 0x1234);
+    assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+
+    // No question at all, and two questions.
+    let r = raw_udp_from(local, a.addr, &header(7, 0x0100, 0), wait).await.unwrap();
+    assert_eq!(Message::from_vec(&r).unwrap().metadata.response_code, ResponseCode::FormErr);
+    let mut two = make_query("www.geek.", RecordType::A, None);
+    two.add_query(hickory_proto::op::Query::query(name("www.biz."), RecordType::A));
+    let m = send_udp(a.addr, &two).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+
+    // Shorter than a header: dropped silently.
+    assert!(raw_udp_from(local, a.addr, &[1, 2, 3], Duration::from_millis(500)).await.is_none());
+    // A response (QR=1) is never answered (no reflection).
+    assert!(raw_udp_from(local, a.addr, &header(9, 0x8100, 0), Duration::from_millis(500)).await.is_none());
+
+    // Unsupported opcode and class.
+    let mut m = make_query("www.geek.", RecordType::A, None);
+    m.metadata.op_code = OpCode::Status;
+    assert_eq!(send_udp(a.addr, &m).await.metadata.response_code, ResponseCode::NotImp);
+    let mut m = make_query("www.geek.", RecordType::A, None);
+    m.queries[0].set_query_class(DNSClass::CH);
+    assert_eq!(send_udp(a.addr, &m).await.metadata.response_code, ResponseCode::Refused);
+
+    // Random garbage of many lengths: the server keeps answering.
+    for len in 0..200usize {
+        let junk: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+        let _ = raw_udp_from(local, a.addr, &junk, Duration::from_millis(20)).await;
+    }
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(m.answers.len(), 1, "still serving after garbage");
+}
+
+fn forward_config(w: &World, tlds: Option<&str>, last_icann: bool) -> String {
+    let rec = World::ip(w.block, host::RECURSIVE);
+    let tlds = tlds.map(|t| format!("tlds = [{t}]\n")).unwrap_or_default();
+    let mut c = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
+         [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\n\
+         [[root]]\nname = \"upstream\"\nforward = [\"{rec}:{p}\"]\n{tlds}",
+        p = w.port
+    );
+    if last_icann {
+        c.push_str(&format!("[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\n", w.port));
+    }
+    c
+}
+
+// A forward root as the last root: recursive upstream with RD=1, answers cached.
+#[tokio::test]
+async fn forward_root_catches_the_rest() {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let a = Altroot::start(&forward_config(&w, None, false), &files).await;
+    let m = a.query("www.example.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_resolver_flags(&m);
+    assert_eq!(lines(&m.answers), vec!["www.example.net. 300 A 203.0.113.80"]);
+    let m = a.query("nope.example.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    let before = w.server("recursive").seen().len();
+    a.query("www.example.net.", RecordType::A).await;
+    assert_eq!(w.server("recursive").seen().len(), before, "cached");
+    // The alt root still answers its own TLDs without the upstream.
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(m.answers.len(), 1);
+    assert!(w.server("recursive").seen().iter().all(|s| !s.name.to_string().contains("geek")));
+}
+
+// A forward root that lists tlds takes only those; the rest go on to the next root.
+#[tokio::test]
+async fn forward_root_with_tlds() {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let a = Altroot::start(&forward_config(&w, Some("\"net\""), true), &files).await;
+    let m = a.query("www.example.net.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.example.net. 300 A 203.0.113.80"]);
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+    assert!(w.server("recursive").seen().iter().all(|s| s.name.to_string().ends_with("net.")));
+}
+
+// An upstream that never answers: SERVFAIL within query-timeout.
+#[tokio::test]
+async fn silent_forwarder_is_servfail_in_time() {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let silent = World::ip(w.block, host::SILENT);
+    let cfg = forward_config(&w, None, false).replace(
+        &format!("{}:{}", World::ip(w.block, host::RECURSIVE), w.port),
+        &format!("{}:{}", silent, w.port),
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    let t = std::time::Instant::now();
+    let m = a.query("www.example.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(t.elapsed() <= Duration::from_millis(3300), "{:?}", t.elapsed());
+}

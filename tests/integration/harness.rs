@@ -1,0 +1,453 @@
+//! Starting a real altroot on loopback, the standard fake worlds, and a raw DNS client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use altroot::config::Config;
+use altroot::router::Router;
+use altroot::server::{self, ServerHandle};
+use altroot::service::Service;
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::world::{Behaviour, Spec, World, spec};
+
+//------------ altroot under test --------------------------------------------------
+
+pub struct Altroot {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub service: Service,
+    handle: Option<ServerHandle>,
+}
+
+impl Altroot {
+    /// Writes `files` (relative path → contents) and `altroot.toml` into a temporary
+    /// folder, loads that config and serves it on 127.0.0.1, port chosen by the OS.
+    pub async fn start(config: &str, files: &[(&str, String)]) -> Altroot {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+        }
+        let cfg_path = dir.path().join("altroot.toml");
+        std::fs::write(&cfg_path, config).unwrap();
+        let cfg = Config::load(&cfg_path).unwrap_or_else(|e| panic!("{e}"));
+        Self::serve(cfg, dir).await
+    }
+
+    pub async fn serve(cfg: Config, dir: tempfile::TempDir) -> Altroot {
+        let listen = cfg.server.listen.clone();
+        let allow = cfg.server.allow.clone();
+        let timeout = cfg.server.query_timeout;
+        let service = Service::new(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let sockets = server::bind(&listen).await.unwrap();
+        let handle = server::start(service.router.clone(), sockets, &allow, timeout).unwrap();
+        Altroot {
+            addr: handle.addrs[0],
+            dir,
+            service,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn router(&self) -> &Arc<Router> {
+        &self.service.router
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub async fn query(&self, name: &str, qtype: RecordType) -> Message {
+        query(self.addr, name, qtype).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Altroot {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.token().cancel();
+        }
+    }
+}
+
+//------------ Raw client --------------------------------------------------------
+
+pub fn name(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+/// A recursive query as a stub resolver sends it: RD=1, EDNS with 1232 bytes.
+pub fn make_query(qname: &str, qtype: RecordType, edns: Option<u16>) -> Message {
+    let mut m = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(name(qname), qtype));
+    if let Some(size) = edns {
+        let mut e = Edns::new();
+        e.set_max_payload(size);
+        m.set_edns(e);
+    }
+    m
+}
+
+pub async fn query(server: SocketAddr, qname: &str, qtype: RecordType) -> Message {
+    send_udp(server, &make_query(qname, qtype, Some(1232))).await
+}
+
+/// Sends over UDP from an unspecified local address of the server's family.
+pub async fn send_udp(server: SocketAddr, msg: &Message) -> Message {
+    let local: SocketAddr = if server.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }.parse().unwrap();
+    send_udp_from(local, server, msg).await.expect("no answer over UDP within 10 s")
+}
+
+pub async fn send_udp_from(local: SocketAddr, server: SocketAddr, msg: &Message) -> Option<Message> {
+    let bytes = raw_udp_from(local, server, &msg.to_vec().unwrap(), Duration::from_secs(10)).await?;
+    Some(Message::from_vec(&bytes).expect("altroot sent a malformed message"))
+}
+
+/// Sends raw bytes; returns the raw reply, or None when nothing came within `wait`.
+pub async fn raw_udp_from(local: SocketAddr, server: SocketAddr, bytes: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let sock = UdpSocket::bind(local).await.unwrap();
+    sock.connect(server).await.unwrap();
+    sock.send(bytes).await.unwrap();
+    let mut buf = vec![0u8; 65_535];
+    match tokio::time::timeout(wait, sock.recv(&mut buf)).await {
+        Ok(Ok(n)) => Some(buf[..n].to_vec()),
+        _ => None,
+    }
+}
+
+pub async fn send_tcp(server: SocketAddr, msg: &Message) -> Message {
+    let mut s = TcpStream::connect(server).await.unwrap();
+    let bytes = msg.to_vec().unwrap();
+    let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&bytes);
+    s.write_all(&framed).await.unwrap();
+    let mut len = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut len))
+        .await
+        .expect("no answer over TCP within 10 s")
+        .unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf).await.unwrap();
+    Message::from_vec(&buf).unwrap()
+}
+
+/// The answer section as "name TTL TYPE rdata" lines.
+pub fn lines(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| format!("{} {} {} {}", r.name, r.ttl, r.record_type(), r.data))
+        .collect()
+}
+
+pub fn addrs(m: &Message) -> Vec<IpAddr> {
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(IpAddr::V4(a.0)),
+            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts the header flags a recursive resolver must set: QR, RA, RD echoed, no AA.
+pub fn assert_resolver_flags(m: &Message) {
+    assert_eq!(m.metadata.message_type, MessageType::Response);
+    assert!(m.metadata.recursion_available, "RA must be set");
+    assert!(!m.metadata.authoritative, "AA must never reach clients");
+    assert!(m.metadata.recursion_desired, "RD must be echoed");
+}
+
+//------------ The standard worlds ----------------------------------------------
+
+/// Host numbers of the standard world.
+pub mod host {
+    pub const ROOT: u8 = 1;
+    pub const COM: u8 = 2;
+    pub const ORG: u8 = 3;
+    pub const ICANN_BIZ_WEB: u8 = 4;
+    pub const EXAMPLE_COM: u8 = 5;
+    pub const LAME: u8 = 6;
+    pub const SILENT: u8 = 7;
+    pub const TCPONLY: u8 = 8;
+    pub const EXAMPLE_ORG: u8 = 9;
+    pub const UPWARD: u8 = 10;
+    pub const PIRATE: u8 = 11;
+    pub const LAB_GEEK: u8 = 12;
+    pub const RECURSIVE: u8 = 13;
+    /// Nothing listens here.
+    pub const NOBODY: u8 = 14;
+    pub const POISON: u8 = 15;
+}
+
+/// An ICANN-like root → com/org/biz/web → leaves, plus the alternate root's outside
+/// servers (the `pirate` TLD and the `lab.geek` sub-delegation) and a recursive
+/// resolver for forward roots.
+pub fn standard_world(b: [u8; 3]) -> Vec<Spec> {
+    use host::*;
+    let ip = |h| World::ip(b, h);
+    let root = format!(
+        "@ SOA a.root-servers.net. nstld.example. 1 1800 900 604800 86400
+@ NS a.root-servers.net.
+a.root-servers.net. A {root}
+com. NS a.gtld.com.
+a.gtld.com. A {com}
+org. NS a.org-servers.org.
+a.org-servers.org. A {org}
+biz. NS ns.icann-tld.net.
+web. NS ns.icann-tld.net.
+ns.icann-tld.net. A {bw}",
+        root = ip(ROOT),
+        com = ip(COM),
+        org = ip(ORG),
+        bw = ip(ICANN_BIZ_WEB)
+    );
+    let com = format!(
+        "@ SOA a.gtld.com. nstld.example. 1 1800 900 604800 900
+@ NS a.gtld.com.
+a.gtld.com. A {com}
+example NS ns1.example
+ns1.example A {ex}
+lame NS ns1.lame
+ns1.lame A {lame}
+silent NS ns1.silent
+ns1.silent A {silent}
+tcponly NS ns1.tcponly
+ns1.tcponly A {tcp}
+upward NS ns1.upward
+ns1.upward A {up}
+poison NS ns1.poison
+ns1.poison A {poison}
+glueless NS ns.example.org.
+loop NS ns.loop2.com.
+loop2 NS ns.loop.com.
+mixed NS ns1.silent
+mixed NS ns1.lame
+mixed NS ns1.upward
+mixed NS ns1.example",
+        com = ip(COM),
+        ex = ip(EXAMPLE_COM),
+        lame = ip(LAME),
+        silent = ip(SILENT),
+        tcp = ip(TCPONLY),
+        up = ip(UPWARD),
+        poison = ip(POISON)
+    );
+    let example_com = format!(
+        "@ SOA ns1.example.com. host.example.com. 1 3600 600 86400 60
+@ NS ns1.example.com.
+ns1 A {ex}
+www 600 A 203.0.113.10
+www 600 AAAA 2001:db8:ffff::10
+alias CNAME www
+togeek CNAME www.geek.
+cross CNAME x.geek.
+toorg CNAME www.example.org.
+dangling CNAME nothere.example.org.
+*.wild A 203.0.113.99
+text TXT \"icann example\"
+empty.sub TXT \"makes sub an empty non-terminal\"",
+        ex = ip(EXAMPLE_COM)
+    );
+    let org = format!(
+        "@ SOA a.org-servers.org. nstld.example. 1 1800 900 604800 900
+@ NS a.org-servers.org.
+a.org-servers.org. A {org}
+example NS ns.example
+ns.example A {eo}
+iana NS ns.example.org.",
+        org = ip(ORG),
+        eo = ip(EXAMPLE_ORG)
+    );
+    vec![
+        spec("root", ip(ROOT), &[(".", &root)], Behaviour::Normal),
+        spec("com", ip(COM), &[("com.", &com)], Behaviour::Normal),
+        spec("org", ip(ORG), &[("org.", &org)], Behaviour::Normal),
+        spec(
+            "icann-biz-web",
+            ip(ICANN_BIZ_WEB),
+            &[
+                ("biz.", "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.60"),
+                ("web.", "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.61"),
+            ],
+            Behaviour::Normal,
+        ),
+        spec(
+            "example.com",
+            ip(EXAMPLE_COM),
+            &[
+                ("example.com.", &example_com),
+                ("mixed.com.", "@ SOA ns1.example.com. h.example. 1 1 1 1 60\n@ NS ns1.example.com.\nwww A 203.0.113.20"),
+            ],
+            Behaviour::Normal,
+        ),
+        spec("lame", ip(LAME), &[], Behaviour::Refused),
+        spec("silent", ip(SILENT), &[], Behaviour::Silent),
+        spec(
+            "tcponly",
+            ip(TCPONLY),
+            &[("tcponly.com.", "@ SOA ns1.tcponly.com. h.example. 1 1 1 1 60\n@ NS ns1.tcponly.com.\nwww A 203.0.113.30")],
+            Behaviour::TcpOnly,
+        ),
+        spec(
+            "example.org",
+            ip(EXAMPLE_ORG),
+            &[
+                ("example.org.", &format!("@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nns A {}\nwww A 203.0.113.40", ip(EXAMPLE_ORG))),
+                ("glueless.com.", "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.50"),
+                ("iana.org.", "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.70"),
+            ],
+            Behaviour::Normal,
+        ),
+        spec("upward", ip(UPWARD), &[], Behaviour::UpwardReferral),
+        spec(
+            "poison",
+            ip(POISON),
+            &[("poison.com.", "@ SOA ns1.poison.com. h.example. 1 1 1 1 60\n@ NS ns1.poison.com.\nwww A 203.0.113.66")],
+            Behaviour::Poison,
+        ),
+        spec(
+            "pirate",
+            ip(PIRATE),
+            &[(
+                "pirate.",
+                &format!(
+                    "@ SOA ns1.nic.pirate. h.pirate. 1 1 1 1 60\n@ NS ns1.nic.pirate.\nns1.nic A {}\nwww A 198.51.100.77\nhome NS ns1.home\nns1.home A {}",
+                    ip(PIRATE),
+                    ip(NOBODY)
+                ),
+            )],
+            Behaviour::Normal,
+        ),
+        spec(
+            "lab.geek",
+            ip(LAB_GEEK),
+            &[("lab.geek.", "@ SOA ns1.lab.geek. h.geek. 1 1 1 1 60\n@ NS ns1.lab.geek.\ndeep A 198.51.100.99")],
+            Behaviour::Normal,
+        ),
+        spec(
+            "recursive",
+            ip(RECURSIVE),
+            &[
+                ("example.net.", "@ SOA ns.example.net. h.example. 1 1 1 1 60\n@ NS ns.example.net.\nwww A 203.0.113.80\nbig TXT \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\""),
+            ],
+            Behaviour::Recursive,
+        ),
+    ]
+}
+
+/// The alternate root's zone files for the standard world.
+pub fn alt_zones(w: &World) -> Vec<(&'static str, String)> {
+    use host::*;
+    let ip = |h| World::ip(w.block, h);
+    let mut big = String::new();
+    for i in 0..30 {
+        big.push_str(&format!("big TXT \"{i:02} padding padding padding padding padding padding padding padding\"\n"));
+    }
+    let mut chain = String::new();
+    for i in 0..20 {
+        chain.push_str(&format!("c{i} CNAME c{}\n", i + 1));
+    }
+    chain.push_str("c20 A 192.0.2.20\n");
+    vec![
+        (
+            "zones/root.zone",
+            format!(
+                "$TTL 86400
+@ SOA a.root.alt. host.alt. 1 1800 900 604800 3600
+@ NS a.root.alt.
+a.root.alt. A 127.0.0.1
+pirate. NS ns1.nic.pirate.
+ns1.nic.pirate. A {}
+",
+                ip(PIRATE)
+            ),
+        ),
+        (
+            "zones/geek.zone",
+            format!(
+                "$TTL 3600
+@ SOA ns.geek. host.geek. 7 3600 600 86400 120
+@ NS ns.geek.
+ns A 127.0.0.1
+www A 192.0.2.1
+www AAAA 2001:db8::1
+wiki CNAME www
+toicann CNAME www.example.com.
+x CNAME cross.example.com.
+loopa CNAME loopb
+loopb CNAME loopa
+*.users A 192.0.2.3
+lab NS ns1.lab
+ns1.lab A {lab}
+{big}{chain}",
+                lab = ip(LAB_GEEK)
+            ),
+        ),
+        (
+            "zones/biz.zone",
+            "$TTL 3600\n@ SOA ns.biz. host.biz. 1 3600 600 86400 300\n@ NS ns.biz.\nns A 127.0.0.1\nwww A 192.0.2.10\n".to_string(),
+        ),
+        (
+            "zones/home.pirate.zone",
+            "$TTL 3600\n@ SOA ns1.home.pirate. host.pirate. 1 3600 600 86400 300\n@ NS ns1.home.pirate.\nwww A 192.0.2.200\n".to_string(),
+        ),
+    ]
+}
+
+/// The hints file pointing at the fake ICANN root.
+pub fn hints(w: &World) -> String {
+    format!(
+        ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A {}\n",
+        World::ip(w.block, host::ROOT)
+    )
+}
+
+/// A config with the alt root and the fake ICANN root; `extra` is appended.
+pub fn config(w: &World, extra: &str) -> String {
+    format!(
+        "[server]
+listen = [\"127.0.0.1:0\"]
+query-timeout = \"3s\"
+
+[[root]]
+name = \"alt\"
+zones = \"zones\"
+port = {port}
+
+[[root]]
+name = \"icann\"
+hints = \"hints.txt\"
+port = {port}
+{extra}
+",
+        port = w.port
+    )
+}
+
+/// The standard world and an altroot in front of it.
+pub async fn standard(extra_config: &str) -> (World, Altroot) {
+    let w = World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let a = Altroot::start(&config(&w, extra_config), &files).await;
+    (w, a)
+}
+
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

@@ -1,0 +1,212 @@
+//! Iteration through the fake ICANN hierarchy: root → TLD → leaf, caching, qname
+//! minimisation, bailiwick, lame/silent/TCP-only servers and loops.
+
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::harness::*;
+
+// root → com → example.com, answer relayed with the leaf's TTL and RA/no AA.
+#[tokio::test]
+async fn resolves_through_three_levels() {
+    let (w, a) = standard("").await;
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_resolver_flags(&m);
+    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+    assert_eq!(w.server("root").seen().len(), 1);
+    assert_eq!(w.server("com").seen().len(), 1);
+    assert_eq!(w.server("example.com").seen().len(), 1);
+}
+
+// The second query is answered from the cache: no new upstream query, TTL lower or equal.
+#[tokio::test]
+async fn positive_answers_are_cached() {
+    let (w, a) = standard("").await;
+    a.query("www.example.com.", RecordType::A).await;
+    let before = w.total_queries();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(w.total_queries(), before, "answered from cache");
+    assert_eq!(m.answers.len(), 1);
+    assert!(m.answers[0].ttl < 600 && m.answers[0].ttl >= 597, "TTL counts down: {}", m.answers[0].ttl);
+    // A sibling name reuses the cached delegation: only the leaf is asked.
+    a.query("alias.example.com.", RecordType::A).await;
+    assert_eq!(w.server("root").seen().len(), 1);
+    assert_eq!(w.server("com").seen().len(), 1);
+}
+
+// NXDOMAIN and NODATA from a leaf: SOA in authority with min(TTL, MINIMUM), cached.
+#[tokio::test]
+async fn negative_answers_are_cached_with_soa_ttl() {
+    let (w, a) = standard("").await;
+    let m = a.query("nope.example.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_resolver_flags(&m);
+    assert_eq!(m.authorities.len(), 1);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(m.authorities[0].ttl, 60, "min(SOA TTL 300, MINIMUM 60)");
+    let leaf = w.server("example.com").seen().len();
+    let m = a.query("nope.example.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(w.server("example.com").seen().len(), leaf, "NXDOMAIN came from cache");
+
+    let m = a.query("www.example.com.", RecordType::TXT).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    let leaf = w.server("example.com").seen().len();
+    a.query("www.example.com.", RecordType::TXT).await;
+    assert_eq!(w.server("example.com").seen().len(), leaf, "NODATA came from cache");
+}
+
+// A name that the ICANN root does not have.
+#[tokio::test]
+async fn nxdomain_from_the_root() {
+    let (_w, a) = standard("").await;
+    let m = a.query("www.nosuchtld.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(m.authorities[0].name, name("."));
+}
+
+// Wildcards and CNAMEs on a remote leaf.
+#[tokio::test]
+async fn remote_wildcard_and_cname() {
+    let (_w, a) = standard("").await;
+    let m = a.query("a.b.wild.example.com.", RecordType::A).await;
+    // The fake leaf only expands the immediate parent's wildcard, like many do.
+    assert!(matches!(m.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain));
+    let m = a.query("x.wild.example.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["x.wild.example.com. 300 A 203.0.113.99"]);
+    let m = a.query("alias.example.com.", RecordType::A).await;
+    assert_eq!(
+        lines(&m.answers),
+        vec!["alias.example.com. 300 CNAME www.example.com.", "www.example.com. 600 A 203.0.113.10"]
+    );
+}
+
+// QNAME minimisation (RFC 9156): the root and the TLD see only the labels they need.
+#[tokio::test]
+async fn qname_minimisation_hides_the_full_name_from_parents() {
+    let (w, a) = standard("").await;
+    a.query("www.example.com.", RecordType::A).await;
+    let root: Vec<String> = w.server("root").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
+    let com: Vec<String> = w.server("com").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
+    assert_eq!(root, vec!["com. NS"]);
+    assert_eq!(com, vec!["example.com. NS"]);
+    // An empty non-terminal on the way (sub.example.com) costs one more label, then works.
+    let m = a.query("empty.sub.example.com.", RecordType::TXT).await;
+    assert_eq!(m.answers.len(), 1);
+}
+
+// With minimisation off, every server sees the full name.
+#[tokio::test]
+async fn qname_minimisation_can_be_turned_off() {
+    let w = crate::world::World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let cfg = config(&w, "").replace(
+        "hints = \"hints.txt\"",
+        "hints = \"hints.txt\"\nqname-minimisation = false",
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    a.query("www.example.com.", RecordType::A).await;
+    let root: Vec<String> = w.server("root").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
+    assert_eq!(root, vec!["www.example.com. A"]);
+}
+
+// A delegation whose servers are REFUSED, an upward referral, or silent, plus one
+// good server: the good one answers, within the query timeout.
+#[tokio::test]
+async fn lame_and_silent_servers_are_skipped() {
+    let (w, a) = standard("").await;
+    let t = Instant::now();
+    let m = a.query("www.mixed.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(lines(&m.answers), vec!["www.mixed.com. 300 A 203.0.113.20"]);
+    assert!(t.elapsed() < Duration::from_secs(3), "within query-timeout: {:?}", t.elapsed());
+    assert!(!w.server("silent").seen().is_empty() || !w.server("lame").seen().is_empty());
+}
+
+// Only lame servers: SERVFAIL, not a hang.
+#[tokio::test]
+async fn lame_only_delegation_is_servfail() {
+    let (_w, a) = standard("").await;
+    let m = a.query("www.lame.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_resolver_flags(&m);
+    let m = a.query("www.upward.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+}
+
+// A server that never answers: SERVFAIL within query-timeout (3 s here).
+#[tokio::test]
+async fn unreachable_server_is_servfail_within_timeout() {
+    let (_w, a) = standard("").await;
+    let t = Instant::now();
+    let m = a.query("www.silent.com.", RecordType::A).await;
+    let took = t.elapsed();
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(took <= Duration::from_millis(3300), "took {took:?}");
+}
+
+// A server that answers only over TCP (TC=1 over UDP): retried over TCP.
+#[tokio::test]
+async fn truncated_answer_is_retried_over_tcp() {
+    let (w, a) = standard("").await;
+    let m = a.query("www.tcponly.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.tcponly.com. 300 A 203.0.113.30"]);
+    let seen = w.server("tcponly").seen();
+    assert!(seen.iter().any(|s| !s.tcp) && seen.iter().any(|s| s.tcp), "{seen:?}");
+}
+
+// A delegation with no glue: the NS name is resolved first (in another TLD).
+#[tokio::test]
+async fn glueless_delegation() {
+    let (_w, a) = standard("").await;
+    let m = a.query("www.glueless.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.glueless.com. 300 A 203.0.113.50"]);
+}
+
+// Two zones whose name servers live in each other, with no glue: SERVFAIL, bounded.
+#[tokio::test]
+async fn glueless_loop_is_servfail() {
+    let (_w, a) = standard("").await;
+    let t = Instant::now();
+    let m = a.query("www.loop.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(t.elapsed() <= Duration::from_millis(3300));
+}
+
+// Bailiwick: an ICANN leaf cannot plant records for alt names, and a cached answer of
+// one root never answers a name routed to another.
+#[tokio::test]
+async fn roots_do_not_share_cache() {
+    let (_w, a) = standard("").await;
+    // The icann engine itself resolves www.biz to ICANN's data…
+    let icann = &a.router().roots[1];
+    let o = icann.resolve(a.router(), &name("www.biz."), RecordType::A, 0).await;
+    assert_eq!(lines(&o.records), vec!["www.biz. 300 A 203.0.113.60"]);
+    // …but a client asking for www.biz gets the alt root's (first) answer.
+    let m = a.query("www.biz.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.biz. 3600 A 192.0.2.10"]);
+    // And the alt root's cache never learned ICANN's copy.
+    assert!(a.router().roots[0].cache.is_empty());
+}
+
+// Bailiwick (DESIGN §4.5): records a server adds outside the zone it was asked about
+// are dropped, whether they name an ICANN zone or an alt-root name.
+#[tokio::test]
+async fn out_of_bailiwick_records_are_ignored() {
+    let (_w, a) = standard("").await;
+    let m = a.query("www.poison.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.poison.com. 300 A 203.0.113.66"]);
+    let m = a.query("www.example.org.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.example.org. 300 A 203.0.113.40"]);
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+}

@@ -1,0 +1,85 @@
+//! Answers from zones served in-process: no network, exact TTLs, RFC 2308 negatives.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::harness::*;
+
+// A name in a local TLD zone: data, RA set, AA cleared, TTL as written.
+#[tokio::test]
+async fn local_answer_has_resolver_flags_and_zone_ttl() {
+    let (w, a) = standard("").await;
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_resolver_flags(&m);
+    assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
+    assert!(m.authorities.is_empty());
+    assert_eq!(w.total_queries(), 0, "a local zone needs no network");
+}
+
+// NXDOMAIN carries the zone's SOA with TTL min(SOA TTL, MINIMUM) (RFC 2308 §3).
+#[tokio::test]
+async fn nxdomain_and_nodata_carry_soa_with_negative_ttl() {
+    let (_w, a) = standard("").await;
+    let m = a.query("nothing.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_resolver_flags(&m);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities.len(), 1);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(m.authorities[0].ttl, 120);
+
+    let m = a.query("www.geek.", RecordType::MX).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(m.authorities[0].name, name("geek."));
+}
+
+// A CNAME inside the alt root is followed; the chain is in the answer in order.
+#[tokio::test]
+async fn cname_within_alt_root_is_followed() {
+    let (_w, a) = standard("").await;
+    let m = a.query("wiki.geek.", RecordType::AAAA).await;
+    assert_eq!(
+        lines(&m.answers),
+        vec!["wiki.geek. 3600 CNAME www.geek.", "www.geek. 3600 AAAA 2001:db8::1"]
+    );
+    // Asking for the CNAME itself does not follow it.
+    let m = a.query("wiki.geek.", RecordType::CNAME).await;
+    assert_eq!(lines(&m.answers), vec!["wiki.geek. 3600 CNAME www.geek."]);
+}
+
+// Wildcards synthesise the query name (RFC 4592).
+#[tokio::test]
+async fn wildcard_synthesises_owner() {
+    let (_w, a) = standard("").await;
+    let m = a.query("alice.users.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["alice.users.geek. 3600 A 192.0.2.3"]);
+    let m = a.query("users.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "empty non-terminal is NODATA");
+    assert!(m.answers.is_empty());
+}
+
+// The alternate root zone itself answers for "." and its own names.
+#[tokio::test]
+async fn root_zone_apex() {
+    let (_w, a) = standard("").await;
+    let m = a.query(".", RecordType::SOA).await;
+    assert_eq!(m.answers.len(), 1);
+    assert_eq!(m.answers[0].name, name("."));
+    assert_eq!(m.answers[0].ttl, 86400);
+}
+
+// CNAME loops and chains longer than 16 end in SERVFAIL (DESIGN §4.4).
+#[tokio::test]
+async fn cname_loop_and_long_chain_are_servfail() {
+    let (_w, a) = standard("").await;
+    let m = a.query("loopa.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    let m = a.query("c0.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "20 links > 16");
+    let m = a.query("c5.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "15 links are fine");
+    assert_eq!(m.answers.len(), 16);
+}

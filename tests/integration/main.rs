@@ -1,0 +1,14 @@
+//! Integration tests: a real altroot on loopback in front of fake DNS hierarchies.
+//! One test binary (fast to link); each module covers one part of the contract.
+
+mod harness; // altroot on port 0, standard worlds, raw DNS client
+mod world; // fake authoritative and recursive servers with misbehaviours
+
+mod local; // answers from in-process zones (DESIGN §4.3)
+mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
+mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
+mod special; // special-use names never leave the machine (§4.1)
+mod collisions; // policy first / interrupt / pin (§4.8)
+mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
+mod process; // the binary: signals, logs, check
+mod demo; // the shipped config/ and zones/

@@ -1,0 +1,1 @@
+//! The `altroot` binary itself: start-up lines, per-query logs, SIGHUP, SIGTERM.
