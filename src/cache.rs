@@ -150,7 +150,12 @@ impl Cache {
             name: LowerName::new(&first.name),
             rtype: Some(first.record_type()),
         };
-        let ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0).min(self.max_ttl);
+        let ttl = records
+            .iter()
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0)
+            .min(self.max_ttl);
         self.put(key, Data::Records(records), ttl, trust);
     }
 
@@ -220,12 +225,20 @@ mod tests {
     }
 
     fn a(name: &str, ttl: u32) -> Record {
-        Record::from_rdata(Name::from_ascii(name).unwrap(), ttl, RData::A(A::new(192, 0, 2, 1)))
+        Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            ttl,
+            RData::A(A::new(192, 0, 2, 1)),
+        )
     }
 
     fn soa(ttl: u32, minimum: u32) -> Record {
         let n = Name::from_ascii("example.").unwrap();
-        Record::from_rdata(n.clone(), ttl, RData::SOA(SOA::new(n.clone(), n, 1, 1, 1, 1, minimum)))
+        Record::from_rdata(
+            n.clone(),
+            ttl,
+            RData::SOA(SOA::new(n.clone(), n, 1, 1, 1, 1, minimum)),
+        )
     }
 
     fn ln(s: &str) -> LowerName {
@@ -237,7 +250,11 @@ mod tests {
         let c = Cache::new(&cfg(10));
         c.put_rrset(vec![a("www.example.", 10)], Trust::Answer);
         tokio::time::advance(Duration::from_secs(4)).await;
-        match c.get_rrset(&ln("www.example."), RecordType::A).unwrap().data {
+        match c
+            .get_rrset(&ln("www.example."), RecordType::A)
+            .unwrap()
+            .data
+        {
             Data::Records(r) => assert_eq!(r[0].ttl, 6),
             other => panic!("{other:?}"),
         }
@@ -249,7 +266,11 @@ mod tests {
     async fn ttls_are_capped() {
         let c = Cache::new(&cfg(10));
         c.put_rrset(vec![a("www.example.", 1_000_000)], Trust::Answer);
-        match c.get_rrset(&ln("www.example."), RecordType::A).unwrap().data {
+        match c
+            .get_rrset(&ln("www.example."), RecordType::A)
+            .unwrap()
+            .data
+        {
             Data::Records(r) => assert_eq!(r[0].ttl, 100),
             other => panic!("{other:?}"),
         }
@@ -269,7 +290,12 @@ mod tests {
         let c = Cache::new(&cfg(2));
         c.put_rrset(vec![a("ns.example.", 50)], Trust::Answer);
         c.put_rrset(vec![a("ns.example.", 50)], Trust::Glue);
-        assert_eq!(c.get_rrset(&ln("ns.example."), RecordType::A).unwrap().trust, Trust::Answer);
+        assert_eq!(
+            c.get_rrset(&ln("ns.example."), RecordType::A)
+                .unwrap()
+                .trust,
+            Trust::Answer
+        );
         c.put_rrset(vec![a("b.example.", 50)], Trust::Answer);
         c.put_rrset(vec![a("c.example.", 50)], Trust::Answer);
         assert_eq!(c.len(), 2);

@@ -3,6 +3,7 @@
 //! Exit codes: 0 fine; 1 problems found (`check`) or a runtime failure; 2 usage or
 //! config errors.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -13,7 +14,11 @@ use crate::server;
 use crate::service::Service;
 
 #[derive(Debug, Parser)]
-#[command(name = "altroot", version, about = "A DNS resolver serving an alternate root beside the ICANN root")]
+#[command(
+    name = "altroot",
+    version,
+    about = "A DNS resolver serving an alternate root beside the ICANN root"
+)]
 pub struct Cli {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -52,13 +57,17 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> u8 {
     init_logging(cli.verbose, cli.quiet);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -244,7 +244,10 @@ impl Config {
                     .iter()
                     .filter_map(|s| s.parse().ok())
                     .collect(),
-                allow: DEFAULT_ALLOW.iter().filter_map(|s| s.parse().ok()).collect(),
+                allow: DEFAULT_ALLOW
+                    .iter()
+                    .filter_map(|s| s.parse().ok())
+                    .collect(),
                 query_timeout: DEFAULT_QUERY_TIMEOUT,
             },
             cache: CacheConfig {
@@ -310,11 +313,19 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&self, key: &str, value: Option<&String>, default: Duration) -> Result<Duration, ConfigError> {
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<&String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
         match value {
             None => Ok(default),
             Some(s) => humantime::parse_duration(s).map_err(|e| {
-                self.err(key, format!("{key}: bad duration {s:?} ({e}); use e.g. \"5s\", \"1h\""))
+                self.err(
+                    key,
+                    format!("{key}: bad duration {s:?} ({e}); use e.g. \"5s\", \"1h\""),
+                )
             }),
         }
     }
@@ -349,7 +360,9 @@ impl Validator<'_> {
                     let net = parse_net(s).ok_or_else(|| {
                         self.err(
                             "allow",
-                            format!("allow: {s:?} is not a network (want \"10.0.0.0/8\" or an address)"),
+                            format!(
+                                "allow: {s:?} is not a network (want \"10.0.0.0/8\" or an address)"
+                            ),
                         )
                     })?;
                     out.push(net);
@@ -406,10 +419,7 @@ impl Validator<'_> {
         let mut pin = BTreeMap::new();
         for (tld, root) in &file.collisions.pin {
             if !roots.iter().any(|r| &r.name == root) {
-                return Err(self.err(
-                    "pin",
-                    format!("pin: {tld} = {root:?} names no [[root]]"),
-                ));
+                return Err(self.err("pin", format!("pin: {tld} = {root:?} names no [[root]]")));
             }
             pin.insert(tld.trim_matches('.').to_ascii_lowercase(), root.clone());
         }
@@ -450,7 +460,11 @@ impl Validator<'_> {
             if !dir.is_dir() {
                 return Err(self.err(
                     "zones",
-                    format!("root {:?}: zones folder {} does not exist", r.name, dir.display()),
+                    format!(
+                        "root {:?}: zones folder {} does not exist",
+                        r.name,
+                        dir.display()
+                    ),
                 ));
             }
             RootSource::Zones(dir)
@@ -468,7 +482,11 @@ impl Validator<'_> {
                 }) {
                     return Err(self.err(
                         "hints",
-                        format!("root {:?}: cannot read hints file {}: {e}", r.name, p.display()),
+                        format!(
+                            "root {:?}: cannot read hints file {}: {e}",
+                            r.name,
+                            p.display()
+                        ),
                     ));
                 }
                 RootSource::Hints(Hints::File(p))
@@ -545,12 +563,21 @@ mod tests {
         let e = parse("[server]\nlisten = [\"127.0.0.1:53\"]\nbogus = 1\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.to_string().contains("bogus"), "{e}");
-        assert!(e.to_string().starts_with("/nonexistent/altroot.toml:3: error:"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/altroot.toml:3: error:"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_key_in_every_table_is_rejected() {
-        for table in ["[server]", "[cache]", "[[root]]\nname = \"x\"\nhints = \"builtin\"", "[collisions]"] {
+        for table in [
+            "[server]",
+            "[cache]",
+            "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+            "[collisions]",
+        ] {
             let text = format!("{table}\nnot-a-key = 1\n");
             let e = parse(&text).unwrap_err();
             assert!(e.message.contains("not-a-key"), "{table}: {e}");
@@ -597,8 +624,10 @@ mod tests {
 
     #[test]
     fn pin_must_name_a_root() {
-        let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\n[collisions]\npin = { biz = \"zz\" }\n")
-            .unwrap_err();
+        let e = parse(
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\n[collisions]\npin = { biz = \"zz\" }\n",
+        )
+        .unwrap_err();
         assert!(e.message.contains("names no [[root]]"), "{e}");
     }
 

@@ -37,6 +37,27 @@ const MAX_TRIES_PER_STEP: usize = 8;
 
 //------------ Outcome ---------------------------------------------------------
 
+/// Where an answer came from, for the query log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// In-process zones or a synthesised answer: no cache, no network.
+    Local,
+    /// This root's cache.
+    Cache,
+    /// At least one server was asked.
+    Network,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Cache => "hit",
+            Source::Network => "miss",
+        }
+    }
+}
+
 /// What one root says about one name and type.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -45,29 +66,28 @@ pub struct Outcome {
     pub records: Vec<Record>,
     /// With a negative answer: the SOA of the zone that gave it (RFC 2308).
     pub soa: Option<Record>,
-    /// True when no server was asked (cache or in-process zones).
-    pub cached: bool,
+    pub source: Source,
     /// Why a SERVFAIL happened (for the log).
     pub reason: Option<String>,
 }
 
 impl Outcome {
-    fn answer(records: Vec<Record>, cached: bool) -> Outcome {
+    fn answer(records: Vec<Record>, source: Source) -> Outcome {
         Outcome {
             rcode: ResponseCode::NoError,
             records,
             soa: None,
-            cached,
+            source,
             reason: None,
         }
     }
 
-    fn negative(rcode: ResponseCode, soa: Option<Record>, cached: bool) -> Outcome {
+    fn negative(rcode: ResponseCode, soa: Option<Record>, source: Source) -> Outcome {
         Outcome {
             rcode,
             records: Vec::new(),
             soa,
-            cached,
+            source,
             reason: None,
         }
     }
@@ -77,7 +97,7 @@ impl Outcome {
             rcode: ResponseCode::ServFail,
             records: Vec::new(),
             soa: None,
-            cached: false,
+            source: Source::Network,
             reason: Some(reason.into()),
         }
     }
@@ -133,7 +153,8 @@ enum Reply {
 impl Engine {
     pub fn new(cfg: &RootConfig, kind: Kind, cache: Cache, query_timeout: Duration) -> Engine {
         // A silent server must leave time to try others within the client's limit.
-        let try_timeout = (query_timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
+        let try_timeout =
+            (query_timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
         Engine {
             name: cfg.name.clone(),
             kind,
@@ -159,7 +180,13 @@ impl Engine {
 
     /// Resolves one name and type in this root. `depth` counts nested name-server
     /// resolutions (glueless delegations).
-    pub async fn resolve(&self, router: &Arc<Router>, name: &Name, qtype: RecordType, depth: usize) -> Outcome {
+    pub async fn resolve(
+        &self,
+        router: &Arc<Router>,
+        name: &Name,
+        qtype: RecordType,
+        depth: usize,
+    ) -> Outcome {
         let lname = LowerName::new(name);
         if let Some(o) = self.from_cache(&lname, qtype) {
             return o;
@@ -173,7 +200,11 @@ impl Engine {
     fn from_cache(&self, lname: &LowerName, qtype: RecordType) -> Option<Outcome> {
         if let Some(h) = self.cache.get_nxdomain(lname) {
             if let Data::NxDomain(soa) = h.data {
-                return Some(Outcome::negative(ResponseCode::NXDomain, soa, true));
+                return Some(Outcome::negative(
+                    ResponseCode::NXDomain,
+                    soa,
+                    Source::Cache,
+                ));
             }
         }
         if qtype == RecordType::ANY {
@@ -189,9 +220,9 @@ impl Engine {
                     continue;
                 }
                 match h.data {
-                    Data::Records(r) => return Some(Outcome::answer(r, true)),
+                    Data::Records(r) => return Some(Outcome::answer(r, Source::Cache)),
                     Data::NoData(soa) if t == qtype => {
-                        return Some(Outcome::negative(ResponseCode::NoError, soa, true));
+                        return Some(Outcome::negative(ResponseCode::NoError, soa, Source::Cache));
                     }
                     _ => {}
                 }
@@ -217,7 +248,10 @@ impl Engine {
                 }
                 let servers = hint_servers(hints);
                 let root = Name::root();
-                match self.ask(router, &root, &servers, tld, RecordType::NS, 0).await {
+                match self
+                    .ask(router, &root, &servers, tld, RecordType::NS, 0)
+                    .await
+                {
                     Ok(Reply::Referral { ns, glue, .. }) => {
                         self.cache_referral(ns, glue);
                         Some(true)
@@ -257,26 +291,32 @@ impl Engine {
 
     //--- Iteration
 
-    async fn iterate(&self, router: &Arc<Router>, name: &Name, qtype: RecordType, depth: usize) -> Outcome {
+    async fn iterate(
+        &self,
+        router: &Arc<Router>,
+        name: &Name,
+        qtype: RecordType,
+        depth: usize,
+    ) -> Outcome {
         let lname = LowerName::new(name);
         let mut at = match self.start(&lname) {
             Some(at) => at,
-            None => return Outcome::negative(ResponseCode::NXDomain, None, true),
+            None => return Outcome::negative(ResponseCode::NXDomain, None, Source::Local),
         };
         let mut qmin = self.qmin && qtype != RecordType::DS;
         // Labels of the minimised name asked next (0: one below the current cut).
         let mut next_labels: u8 = 0;
-        let mut asked_network = false;
+        let mut source = Source::Local;
 
         for _ in 0..MAX_STEPS {
             match at {
                 At::Local(zone) => match zone.lookup(&lname, qtype) {
-                    Lookup::Answer(r) => return Outcome::answer(r, !asked_network),
+                    Lookup::Answer(r) => return Outcome::answer(r, source),
                     Lookup::NoData { soa } => {
-                        return Outcome::negative(ResponseCode::NoError, Some(soa), !asked_network);
+                        return Outcome::negative(ResponseCode::NoError, Some(soa), source);
                     }
                     Lookup::NxDomain { soa } => {
-                        return Outcome::negative(ResponseCode::NXDomain, Some(soa), !asked_network);
+                        return Outcome::negative(ResponseCode::NXDomain, Some(soa), source);
                     }
                     Lookup::Referral { cut, ns, glue } => {
                         at = self.next_at(&cut, &ns, &glue);
@@ -292,8 +332,11 @@ impl Engine {
                     } else {
                         (name.clone(), qtype, false)
                     };
-                    asked_network = true;
-                    let reply = match self.ask(router, &zone, &servers, &sname, stype, depth).await {
+                    source = Source::Network;
+                    let reply = match self
+                        .ask(router, &zone, &servers, &sname, stype, depth)
+                        .await
+                    {
                         Ok(r) => r,
                         Err(e) => return Outcome::servfail(e),
                     };
@@ -321,7 +364,9 @@ impl Engine {
                             next_labels = 0;
                             at = self.next_at(&sname, &ns, &glue);
                         }
-                        Reply::Answer(msg) => return self.take_answer(Some(&zone), name, qtype, &msg),
+                        Reply::Answer(msg) => {
+                            return self.take_answer(Some(&zone), name, qtype, &msg);
+                        }
                         Reply::NoData(_) if minimised => {
                             // An empty non-terminal or a name in the same zone: one label more.
                             next_labels = sname.num_labels() + 1;
@@ -335,11 +380,11 @@ impl Engine {
                         }
                         Reply::NoData(soa) => {
                             let soa = self.cache.put_negative(&lname, Some(qtype), soa);
-                            return Outcome::negative(ResponseCode::NoError, soa, false);
+                            return Outcome::negative(ResponseCode::NoError, soa, Source::Network);
                         }
                         Reply::NxDomain(soa) => {
                             let soa = self.cache.put_negative(&lname, None, soa);
-                            return Outcome::negative(ResponseCode::NXDomain, soa, false);
+                            return Outcome::negative(ResponseCode::NXDomain, soa, Source::Network);
                         }
                     }
                 }
@@ -382,7 +427,10 @@ impl Engine {
 
     /// After a referral to `cut`: our own zone for it if we serve it, else its servers.
     fn next_at(&self, cut: &Name, ns: &[Record], glue: &[Record]) -> At {
-        if let Some(z) = self.zones().and_then(|zs| zs.get(&LowerName::new(cut)).cloned()) {
+        if let Some(z) = self
+            .zones()
+            .and_then(|zs| zs.get(&LowerName::new(cut)).cloned())
+        {
             return At::Local(z);
         }
         At::Remote {
@@ -414,7 +462,10 @@ impl Engine {
                     }
                 }
             }
-            out.push(NsServer { name: target, addrs });
+            out.push(NsServer {
+                name: target,
+                addrs,
+            });
         }
         // Servers with known addresses first; the others need a lookup.
         out.sort_by_key(|s| s.addrs.is_empty());
@@ -498,7 +549,13 @@ impl Engine {
     /// Takes the answer section of an accepted reply: caches every RRset of the CNAME
     /// chain that starts at `name` (inside `zone` only, when one is given) and the
     /// negative answer at its end, and returns the records owned by `name`.
-    fn take_answer(&self, zone: Option<&Name>, name: &Name, qtype: RecordType, msg: &Message) -> Outcome {
+    fn take_answer(
+        &self,
+        zone: Option<&Name>,
+        name: &Name,
+        qtype: RecordType,
+        msg: &Message,
+    ) -> Outcome {
         let inside = |n: &Name| zone.is_none_or(|z| z.zone_of(n));
         let raw_soa = negative_soa(zone, &msg.authorities);
         // The SOA as clients see it (TTL = negative TTL), without caching anything.
@@ -509,13 +566,24 @@ impl Engine {
             s
         });
         if qtype == RecordType::ANY {
-            let r: Vec<Record> = msg.answers.iter().filter(|r| &r.name == name).cloned().collect();
+            let r: Vec<Record> = msg
+                .answers
+                .iter()
+                .filter(|r| &r.name == name)
+                .cloned()
+                .collect();
             if r.is_empty() {
-                return Outcome::negative(msg.metadata.response_code, soa, false);
+                return Outcome::negative(msg.metadata.response_code, soa, Source::Network);
             }
-            return Outcome::answer(r, false);
+            return Outcome::answer(r, Source::Network);
         }
-        let sets = group(msg.answers.iter().filter(|r| inside(&r.name)).cloned().collect());
+        let sets = group(
+            msg.answers
+                .iter()
+                .filter(|r| inside(&r.name))
+                .cloned()
+                .collect(),
+        );
         let find = |n: &Name, t: RecordType| {
             sets.iter()
                 .find(|s| s[0].name == *n && s[0].record_type() == t)
@@ -557,14 +625,18 @@ impl Engine {
             cur = next;
         }
         match for_name {
-            Some(r) => Outcome::answer(r, false),
+            Some(r) => Outcome::answer(r, Source::Network),
             None if msg.metadata.response_code == ResponseCode::NXDomain => {
-                let soa = self.cache.put_negative(&LowerName::new(name), None, raw_soa);
-                Outcome::negative(ResponseCode::NXDomain, soa, false)
+                let soa = self
+                    .cache
+                    .put_negative(&LowerName::new(name), None, raw_soa);
+                Outcome::negative(ResponseCode::NXDomain, soa, Source::Network)
             }
             None if msg.answers.is_empty() => {
-                let soa = self.cache.put_negative(&LowerName::new(name), Some(qtype), raw_soa);
-                Outcome::negative(ResponseCode::NoError, soa, false)
+                let soa = self
+                    .cache
+                    .put_negative(&LowerName::new(name), Some(qtype), raw_soa);
+                Outcome::negative(ResponseCode::NoError, soa, Source::Network)
             }
             None => Outcome::servfail(format!("answer for {name} has no usable records")),
         }
@@ -659,7 +731,9 @@ fn classify(zone: &Name, sname: &Name, stype: RecordType, msg: Message) -> Resul
             return Ok(Reply::Referral { cut, ns, glue });
         }
         if !msg.metadata.authoritative {
-            return Err(format!("lame: referral to {cut} while asking {zone} about {sname}"));
+            return Err(format!(
+                "lame: referral to {cut} while asking {zone} about {sname}"
+            ));
         }
     }
     let soa = negative_soa(Some(zone), &msg.authorities);

@@ -7,8 +7,8 @@
 //! [`Router::resolve`] follows CNAMEs link by link, routing each link by its own TLD.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +17,7 @@ use hickory_proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::config::Policy;
-use crate::resolve::{Engine, Outcome};
+use crate::resolve::{Engine, Outcome, Source};
 
 /// CNAME links followed before SERVFAIL (DESIGN §4.4).
 pub const MAX_CNAME_CHAIN: usize = 16;
@@ -40,8 +40,8 @@ pub struct Resolution {
     /// The root that answered the last link ("local" for special-use names,
     /// "interrupt" for controlled interruption).
     pub root: String,
-    /// True when every link came from cache or in-process zones.
-    pub cached: bool,
+    /// Where the answer came from: the most expensive source of any link.
+    pub source: Source,
     pub reason: Option<String>,
 }
 
@@ -52,7 +52,7 @@ impl Resolution {
             answers: Vec::new(),
             authority: Vec::new(),
             root: root.to_string(),
-            cached: false,
+            source: Source::Network,
             reason: Some(reason.into()),
         }
     }
@@ -103,11 +103,16 @@ impl Router {
         self.resolve_depth(name, qtype, 0).await
     }
 
-    pub(crate) async fn resolve_depth(self: &Arc<Self>, name: &Name, qtype: RecordType, depth: usize) -> Resolution {
+    pub(crate) async fn resolve_depth(
+        self: &Arc<Self>,
+        name: &Name,
+        qtype: RecordType,
+        depth: usize,
+    ) -> Resolution {
         let mut answers: Vec<Record> = Vec::new();
         let mut cur = name.clone();
         let mut seen = HashSet::new();
-        let mut cached = true;
+        let mut source = Source::Local;
         let mut root_name = String::new();
         for _ in 0..=MAX_CNAME_CHAIN {
             if !seen.insert(LowerName::new(&cur)) {
@@ -129,16 +134,14 @@ impl Router {
                     engine.resolve(self, &cur, qtype, depth).await
                 }
             };
-            cached &= outcome.cached;
+            source = source.max(outcome.source);
             if outcome.rcode == ResponseCode::ServFail {
                 let mut r = Resolution::servfail(&root_name, outcome.reason.unwrap_or_default());
-                r.cached = cached;
+                r.source = source;
                 return r;
             }
             let target = match outcome.records.first().map(|r| &r.data) {
-                Some(RData::CNAME(c))
-                    if qtype != RecordType::CNAME && qtype != RecordType::ANY =>
-                {
+                Some(RData::CNAME(c)) if qtype != RecordType::CNAME && qtype != RecordType::ANY => {
                     Some(c.0.clone())
                 }
                 _ => None,
@@ -152,13 +155,16 @@ impl Router {
                         answers,
                         authority: outcome.soa.into_iter().collect(),
                         root: root_name,
-                        cached,
+                        source,
                         reason: None,
                     };
                 }
             }
         }
-        Resolution::servfail(&root_name, format!("CNAME chain from {name} longer than {MAX_CNAME_CHAIN}"))
+        Resolution::servfail(
+            &root_name,
+            format!("CNAME chain from {name} longer than {MAX_CNAME_CHAIN}"),
+        )
     }
 
     /// Addresses of a name-server name, resolved through whatever root owns it.
@@ -293,7 +299,15 @@ fn soa_for(zone: &Name) -> Record {
     Record::from_rdata(
         zone.clone(),
         LOCAL_TTL,
-        RData::SOA(SOA::new(zone.clone(), rname, 1, 3600, 1200, 604_800, LOCAL_TTL)),
+        RData::SOA(SOA::new(
+            zone.clone(),
+            rname,
+            1,
+            3600,
+            1200,
+            604_800,
+            LOCAL_TTL,
+        )),
     )
 }
 
@@ -301,7 +315,8 @@ fn soa_for(zone: &Name) -> Record {
 /// TLDs do not exist.
 fn special_answer(name: &Name, qtype: RecordType) -> Outcome {
     let tld = name.trim_to(1);
-    let is_localhost = LowerName::new(&tld) == LowerName::new(&Name::from_ascii("localhost.").unwrap_or_default());
+    let is_localhost =
+        LowerName::new(&tld) == LowerName::new(&Name::from_ascii("localhost.").unwrap_or_default());
     let rec = |data: RData| Record::from_rdata(name.clone(), LOCAL_TTL, data);
     let (rcode, records) = if is_localhost {
         let r = match qtype {
@@ -318,7 +333,7 @@ fn special_answer(name: &Name, qtype: RecordType) -> Outcome {
         rcode,
         records,
         soa,
-        cached: true,
+        source: Source::Local,
         reason: None,
     }
 }
@@ -349,7 +364,7 @@ fn interruption_answer(name: &Name, qtype: RecordType) -> Outcome {
         rcode: ResponseCode::NoError,
         records,
         soa,
-        cached: true,
+        source: Source::Local,
         reason: None,
     }
 }

@@ -94,7 +94,7 @@ impl RequestHandler for Handler {
             let mut md = Metadata::response_from_request(&request.metadata);
             md.recursion_available = true;
             md.response_code = code;
-            tracing::info!(client = %src, %proto, rcode = %code, "rejected request");
+            tracing::info!(client = %src, %proto, rcode = %rcode_str(code), "rejected request");
             let resp = builder.build(md, [], [], [], []);
             return send(&mut response_handle, resp, &request.metadata).await;
         }
@@ -102,9 +102,13 @@ impl RequestHandler for Handler {
         let q = &request.queries.queries()[0];
         let name = q.original().name().clone();
         let qtype = q.query_type();
-        let res = match tokio::time::timeout(self.query_timeout, self.router.resolve(&name, qtype)).await {
+        let res = match tokio::time::timeout(self.query_timeout, self.router.resolve(&name, qtype))
+            .await
+        {
             Ok(r) => r,
-            Err(_) => Resolution::servfail("?", format!("no answer within {:?}", self.query_timeout)),
+            Err(_) => {
+                Resolution::servfail("?", format!("no answer within {:?}", self.query_timeout))
+            }
         };
 
         let mut md = Metadata::response_from_request(&request.metadata);
@@ -116,18 +120,17 @@ impl RequestHandler for Handler {
         let resp = builder.build(md, answers.iter(), authority.iter(), [], []);
         let info = send(&mut response_handle, resp, &request.metadata).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &res.reason {
-            Some(reason) => tracing::info!(
-                client = %src, %proto, name = %name, qtype = %qtype, root = %res.root,
-                cache = if res.cached { "hit" } else { "miss" },
-                rcode = %res.rcode, answers = answers.len(), ms = format_args!("{ms:.2}"),
-                reason = %reason, "query"
-            ),
+        let (cache, rcode) = (res.source.as_str(), rcode_str(res.rcode));
+        match res.reason.as_deref() {
             None => tracing::info!(
                 client = %src, %proto, name = %name, qtype = %qtype, root = %res.root,
-                cache = if res.cached { "hit" } else { "miss" },
-                rcode = %res.rcode, answers = answers.len(), ms = format_args!("{ms:.2}"),
-                "query"
+                cache = %cache, rcode = %rcode, answers = answers.len(),
+                ms = format_args!("{ms:.2}"), "query"
+            ),
+            Some(reason) => tracing::info!(
+                client = %src, %proto, name = %name, qtype = %qtype, root = %res.root,
+                cache = %cache, rcode = %rcode, answers = answers.len(),
+                ms = format_args!("{ms:.2}"), reason = %reason, "query"
             ),
         }
         info
@@ -157,6 +160,20 @@ async fn send<'a, R: ResponseHandler>(
                 counts: Default::default(),
             })
         }
+    }
+}
+
+/// The mnemonic DNS people read in logs (RFC 1035, 6891).
+pub fn rcode_str(code: ResponseCode) -> &'static str {
+    match code {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::BADVERS => "BADVERS",
+        _ => "OTHER",
     }
 }
 
@@ -195,13 +212,13 @@ impl ServerHandle {
 pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<(UdpSocket, TcpListener)>> {
     let mut out = Vec::new();
     for a in addrs {
-        let udp = UdpSocket::bind(a).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot bind UDP {a}: {e}"))
-        })?;
+        let udp = UdpSocket::bind(a)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind UDP {a}: {e}")))?;
         let real = udp.local_addr()?;
-        let tcp = TcpListener::bind(real).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot bind TCP {real}: {e}"))
-        })?;
+        let tcp = TcpListener::bind(real)
+            .await
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind TCP {real}: {e}")))?;
         out.push((udp, tcp));
     }
     Ok(out)
@@ -223,10 +240,16 @@ pub fn start(
     // hickory's access list allows everyone of a family that has no entry; deny each
     // family whole so that only `allow` gets through (a /0 in `allow` lifts that).
     let mut deny: Vec<IpNet> = Vec::new();
-    if !allow.iter().any(|n| matches!(n, IpNet::V4(n) if n.prefix_len() == 0)) {
+    if !allow
+        .iter()
+        .any(|n| matches!(n, IpNet::V4(n) if n.prefix_len() == 0))
+    {
         deny.push("0.0.0.0/0".parse().map_err(std::io::Error::other)?);
     }
-    if !allow.iter().any(|n| matches!(n, IpNet::V6(n) if n.prefix_len() == 0)) {
+    if !allow
+        .iter()
+        .any(|n| matches!(n, IpNet::V6(n) if n.prefix_len() == 0))
+    {
         deny.push("::/0".parse().map_err(std::io::Error::other)?);
     }
     let mut server = Server::with_access(handler, deny, allow.to_vec());

@@ -87,10 +87,12 @@ async fn udp(
     loop {
         let n = match timeout_at(deadline, sock.recv(&mut buf)).await {
             Err(_) => return Err(TransportError::Timeout(server)),
-            Ok(Err(e)) => return Err(TransportError::Io {
-                addr: server,
-                source: e,
-            }),
+            Ok(Err(e)) => {
+                return Err(TransportError::Io {
+                    addr: server,
+                    source: e,
+                });
+            }
             Ok(Ok(n)) => n,
         };
         match Message::from_vec(&buf[..n]) {

@@ -57,7 +57,8 @@ impl Zone {
         let main_file = parsed.files.first().cloned().unwrap_or_default();
         let lorigin = LowerName::new(origin);
         let mut nodes: HashMap<LowerName, HashMap<RecordType, Vec<Record>>> = HashMap::new();
-        let mut first_line: HashMap<(LowerName, RecordType), (Arc<PathBuf>, usize)> = HashMap::new();
+        let mut first_line: HashMap<(LowerName, RecordType), (Arc<PathBuf>, usize)> =
+            HashMap::new();
         let mut err = |l: &Located, msg: String| {
             errors.push(ZoneError {
                 file: l.file.to_path_buf(),
@@ -70,15 +71,25 @@ impl Zone {
             let r = &l.record;
             let owner = LowerName::new(&r.name);
             if !lorigin.zone_of(&owner) {
-                err(l, format!("{} is outside the zone's origin {origin}", r.name));
+                err(
+                    l,
+                    format!("{} is outside the zone's origin {origin}", r.name),
+                );
                 continue;
             }
             let rt = r.record_type();
             if rt == RecordType::SOA && owner != lorigin {
-                err(l, format!("SOA at {} is not at the zone apex {origin}", r.name));
+                err(
+                    l,
+                    format!("SOA at {} is not at the zone apex {origin}", r.name),
+                );
                 continue;
             }
-            let set = nodes.entry(owner.clone()).or_default().entry(rt).or_default();
+            let set = nodes
+                .entry(owner.clone())
+                .or_default()
+                .entry(rt)
+                .or_default();
             if set.iter().any(|x| x.data == r.data) {
                 continue; // duplicate RR: RFC 2181 §5 says sets have no duplicates
             }
@@ -191,7 +202,11 @@ impl Zone {
 
     /// Number of records (for logs).
     pub fn len(&self) -> usize {
-        self.nodes.values().flat_map(|s| s.values()).map(Vec::len).sum()
+        self.nodes
+            .values()
+            .flat_map(|s| s.values())
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -491,9 +506,17 @@ mod tests {
     #[test]
     fn answers_nodata_nxdomain_and_ent() {
         let z = zone("geek.", GEEK);
-        assert!(matches!(z.lookup(&ln("www.geek."), RecordType::A), Lookup::Answer(r) if r.len() == 1));
-        assert!(matches!(z.lookup(&ln("www.geek."), RecordType::MX), Lookup::NoData { .. }));
-        assert!(matches!(z.lookup(&ln("b.c.geek."), RecordType::A), Lookup::NoData { .. }));
+        assert!(
+            matches!(z.lookup(&ln("www.geek."), RecordType::A), Lookup::Answer(r) if r.len() == 1)
+        );
+        assert!(matches!(
+            z.lookup(&ln("www.geek."), RecordType::MX),
+            Lookup::NoData { .. }
+        ));
+        assert!(matches!(
+            z.lookup(&ln("b.c.geek."), RecordType::A),
+            Lookup::NoData { .. }
+        ));
         match z.lookup(&ln("nope.geek."), RecordType::A) {
             Lookup::NxDomain { soa } => assert_eq!(soa.ttl, 60, "SOA TTL capped at MINIMUM"),
             other => panic!("{other:?}"),
@@ -529,19 +552,38 @@ mod tests {
     #[test]
     fn structural_errors() {
         let o = Name::from_ascii("geek.").unwrap();
-        let p = zonefile::read_str("$TTL 1\nwww A 192.0.2.1\nwww CNAME x\nexample.com. A 192.0.2.2\n", Path::new("t"), &o).unwrap();
+        let p = zonefile::read_str(
+            "$TTL 1\nwww A 192.0.2.1\nwww CNAME x\nexample.com. A 192.0.2.2\n",
+            Path::new("t"),
+            &o,
+        )
+        .unwrap();
         let e = Zone::build(&o, p).unwrap_err();
         let msgs: Vec<String> = e.iter().map(|e| e.to_string()).collect();
         assert!(msgs.iter().any(|m| m.contains("no SOA")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("no NS")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.contains("t:3: error:") && m.contains("CNAME and other data")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.contains("t:4: error:") && m.contains("outside")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("t:3: error:") && m.contains("CNAME and other data")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("t:4: error:") && m.contains("outside")),
+            "{msgs:?}"
+        );
     }
 
     #[test]
     fn file_names() {
-        assert_eq!(origin_for_file(Path::new("z/root.zone")), Some(Name::root()));
-        assert_eq!(origin_for_file(Path::new("z/geek.zone")), Name::from_ascii("geek.").ok());
+        assert_eq!(
+            origin_for_file(Path::new("z/root.zone")),
+            Some(Name::root())
+        );
+        assert_eq!(
+            origin_for_file(Path::new("z/geek.zone")),
+            Name::from_ascii("geek.").ok()
+        );
         assert_eq!(origin_for_file(Path::new("z/.geek.zone.swp")), None);
         assert_eq!(origin_for_file(Path::new("z/geek.zone~")), None);
     }

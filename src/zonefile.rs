@@ -187,13 +187,23 @@ impl State {
                                 }
                             },
                             _ => {
-                                self.err(path, line, "$INCLUDE takes a file and an optional origin");
+                                self.err(
+                                    path,
+                                    line,
+                                    "$INCLUDE takes a file and an optional origin",
+                                );
                                 continue;
                             }
                         };
                         let inc = path.parent().unwrap_or(Path::new(".")).join(file_arg);
                         // RFC 1035 §5.1: the included file's $ORIGIN does not leak back.
-                        self.read_file(&inc, inc_origin, default_ttl.or(last_ttl), depth + 1, Some((path, line)));
+                        self.read_file(
+                            &inc,
+                            inc_origin,
+                            default_ttl.or(last_ttl),
+                            depth + 1,
+                            Some((path, line)),
+                        );
                     }
                     _ => self.err(path, line, format!("unknown directive ${directive}")),
                 }
@@ -205,7 +215,11 @@ impl State {
                 match &owner {
                     Some(o) => format!("{o} "),
                     None => {
-                        self.err(path, line, "record has no owner name and there is no previous record");
+                        self.err(
+                            path,
+                            line,
+                            "record has no owner name and there is no previous record",
+                        );
                         continue;
                     }
                 }
@@ -231,7 +245,11 @@ impl State {
                     }
                     for r in records {
                         if r.dns_class != DNSClass::IN {
-                            self.err(path, line, format!("class {} is not served (only IN)", r.dns_class));
+                            self.err(
+                                path,
+                                line,
+                                format!("class {} is not served (only IN)", r.dns_class),
+                            );
                             continue;
                         }
                         owner = Some(r.name.clone());
@@ -251,7 +269,13 @@ impl State {
 }
 
 fn clean_hickory_message(msg: &str, body: &str) -> String {
-    let msg = msg.trim();
+    let mut msg = msg.trim();
+    for prefix in ["proto error: ", "decoding error: ", "parse error: "] {
+        msg = msg.strip_prefix(prefix).unwrap_or(msg);
+    }
+    if let Some(t) = msg.strip_prefix("record type string unknown: ") {
+        return format!("unknown record type {t:?} in {body:?}");
+    }
     if msg.is_empty() {
         format!("cannot parse {body:?}")
     } else {
@@ -371,7 +395,11 @@ mod tests {
     fn parses_multiline_soa_and_inherited_owner() {
         let text = "$TTL 300\n@ IN SOA ns1 host ( 1 ; serial\n 3600 600 86400 300 )\n  IN NS ns1\nns1 A 127.0.0.1\n    AAAA ::1\n";
         let p = read_str(text, Path::new("geek.zone"), &origin()).unwrap();
-        let types: Vec<_> = p.records.iter().map(|l| (l.record.record_type(), l.line)).collect();
+        let types: Vec<_> = p
+            .records
+            .iter()
+            .map(|l| (l.record.record_type(), l.line))
+            .collect();
         assert_eq!(
             types,
             vec![
@@ -381,7 +409,10 @@ mod tests {
                 (RecordType::AAAA, 6)
             ]
         );
-        assert_eq!(p.records[3].record.name, Name::from_ascii("ns1.geek.").unwrap());
+        assert_eq!(
+            p.records[3].record.name,
+            Name::from_ascii("ns1.geek.").unwrap()
+        );
         assert!(p.records.iter().all(|l| l.record.ttl == 300));
     }
 
@@ -409,7 +440,12 @@ mod tests {
 
     #[test]
     fn ttl_inherits_from_previous_record_without_dollar_ttl() {
-        let p = read_str("a 42 A 192.0.2.1\nb A 192.0.2.2\n", Path::new("z"), &origin()).unwrap();
+        let p = read_str(
+            "a 42 A 192.0.2.1\nb A 192.0.2.2\n",
+            Path::new("z"),
+            &origin(),
+        )
+        .unwrap();
         assert_eq!(p.records[1].record.ttl, 42);
     }
 }

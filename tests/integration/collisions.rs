@@ -35,7 +35,10 @@ async fn first_policy_earlier_root_wins_and_collision_is_recorded() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(a.router().collisions_seen().get(&geek), Some(&vec!["alt".to_string()]));
+    assert_eq!(
+        a.router().collisions_seen().get(&geek),
+        Some(&vec!["alt".to_string()])
+    );
 }
 
 // "interrupt": every name in a colliding TLD gets 127.0.53.53 / ::ffff:127.0.53.53.
@@ -47,23 +50,35 @@ async fn interrupt_policy_gives_controlled_interruption() {
     assert_resolver_flags(&m);
     assert_eq!(addrs(&m), vec!["127.0.53.53".parse::<IpAddr>().unwrap()]);
     let m = a.query("anything.biz.", RecordType::AAAA).await;
-    assert_eq!(addrs(&m), vec!["::ffff:127.0.53.53".parse::<IpAddr>().unwrap()]);
+    assert_eq!(
+        addrs(&m),
+        vec!["::ffff:127.0.53.53".parse::<IpAddr>().unwrap()]
+    );
     let m = a.query("www.biz.", RecordType::TXT).await;
     assert_eq!(m.answers.len(), 1);
     // Non-colliding TLDs of either root are unaffected.
     let m = a.query("www.geek.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
     let m = a.query("www.example.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.com. 600 A 203.0.113.10"]
+    );
 }
 
 // pin overrides the policy for one TLD: biz goes to ICANN, web stays "first".
 #[tokio::test]
 async fn pin_sends_a_tld_to_the_named_root() {
-    let (w, a) = standard("[collisions]\npolicy = \"interrupt\"\npin = { biz = \"icann\" }\n").await;
+    let (w, a) =
+        standard("[collisions]\npolicy = \"interrupt\"\npin = { biz = \"icann\" }\n").await;
     let m = a.query("www.biz.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.biz. 300 A 203.0.113.60"]);
-    assert!(w.server("icann-biz-web").seen().iter().any(|s| s.name == name("www.biz.")));
+    assert!(
+        w.server("icann-biz-web")
+            .seen()
+            .iter()
+            .any(|s| s.name == name("www.biz."))
+    );
     // Pinning to the alt root under "interrupt" also wins over interruption.
     let (_w, a) = standard("[collisions]\npolicy = \"interrupt\"\npin = { biz = \"alt\" }\n").await;
     let m = a.query("www.biz.", RecordType::A).await;

@@ -27,7 +27,10 @@ async fn cname_from_alt_into_icann() {
     assert_resolver_flags(&m);
     assert_eq!(
         lines(&m.answers),
-        vec!["toicann.geek. 3600 CNAME www.example.com.", "www.example.com. 600 A 203.0.113.10"]
+        vec![
+            "toicann.geek. 3600 CNAME www.example.com.",
+            "www.example.com. 600 A 203.0.113.10"
+        ]
     );
     assert_eq!(w.server("example.com").seen().len(), 1);
 }
@@ -40,14 +43,20 @@ async fn cname_from_icann_into_alt() {
     let m = a.query("togeek.example.com.", RecordType::A).await;
     assert_eq!(
         lines(&m.answers),
-        vec!["togeek.example.com. 300 CNAME www.geek.", "www.geek. 3600 A 192.0.2.1"]
+        vec![
+            "togeek.example.com. 300 CNAME www.geek.",
+            "www.geek. 3600 A 192.0.2.1"
+        ]
     );
     let leaked: Vec<_> = w
         .all_seen()
         .into_iter()
         .filter(|(n, s)| s.name.to_string().ends_with("geek.") && n != "root")
         .collect();
-    assert!(leaked.is_empty(), "only the ICANN root may hear of geek: {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "only the ICANN root may hear of geek: {leaked:?}"
+    );
     assert_only_tld_checks(&w);
 }
 
@@ -66,13 +75,19 @@ async fn chain_ending_in_nxdomain() {
     let (_w, a) = standard("").await;
     let m = a.query("dangling.example.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
-    assert_eq!(lines(&m.answers), vec!["dangling.example.com. 300 CNAME nothere.example.org."]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["dangling.example.com. 300 CNAME nothere.example.org."]
+    );
     assert_eq!(m.authorities.len(), 1);
     assert_eq!(m.authorities[0].name, name("example.org."));
     // NODATA at the end of a chain: CNAME kept, SOA in authority.
     let m = a.query("toorg.example.com.", RecordType::MX).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
-    assert_eq!(lines(&m.answers), vec!["toorg.example.com. 300 CNAME www.example.org."]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["toorg.example.com. 300 CNAME www.example.org."]
+    );
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
 }
 
@@ -89,7 +104,11 @@ async fn alt_root_delegation_to_an_outside_server() {
     assert_only_tld_checks(&w);
     let m = a.query("www.pirate.", RecordType::A).await;
     assert_eq!(m.answers.len(), 1);
-    assert_eq!(w.server("pirate").seen().len(), 1, "second answer from the alt root's cache");
+    assert_eq!(
+        w.server("pirate").seen().len(),
+        1,
+        "second answer from the alt root's cache"
+    );
     assert!(!a.router().roots[0].cache.is_empty());
     let m = a.query("nope.pirate.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
@@ -100,7 +119,10 @@ async fn alt_root_delegation_to_an_outside_server() {
 async fn sub_delegation_from_a_local_zone() {
     let (w, a) = standard("").await;
     let m = a.query("deep.lab.geek.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["deep.lab.geek. 300 A 198.51.100.99"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["deep.lab.geek. 300 A 198.51.100.99"]
+    );
     assert_eq!(w.server("lab.geek").seen().len(), 1);
 }
 
@@ -112,7 +134,10 @@ async fn delegation_back_into_our_own_zone() {
     let (w, a) = standard("").await;
     let m = a.query("www.home.pirate.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
-    assert_eq!(lines(&m.answers), vec!["www.home.pirate. 3600 A 192.0.2.200"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.home.pirate. 3600 A 192.0.2.200"]
+    );
     let seen: Vec<String> = w
         .all_seen()
         .iter()

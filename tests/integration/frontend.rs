@@ -46,7 +46,10 @@ async fn ipv6_listener_answers_udp_and_tcp() {
     let w = World::start(standard_world).await;
     let mut files = alt_zones(&w);
     files.push(("hints.txt", hints(&w)));
-    let cfg = config(&w, "").replace("listen = [\"127.0.0.1:0\"]", "listen = [\"[::1]:0\", \"127.0.0.1:0\"]");
+    let cfg = config(&w, "").replace(
+        "listen = [\"127.0.0.1:0\"]",
+        "listen = [\"[::1]:0\", \"127.0.0.1:0\"]",
+    );
     let a = Altroot::start(&cfg, &files).await;
     assert!(a.addr.is_ipv6(), "first listen address is [::1]");
     let q = make_query("www.geek.", RecordType::AAAA, Some(1232));
@@ -66,11 +69,19 @@ async fn large_answers_truncate_over_udp_only() {
     assert!(m.answers.len() < 30);
     assert!(m.edns.is_none(), "no OPT to a client that sent none");
     // EDNS 4096 is capped at our 1232.
-    let m = send_udp(a.addr, &make_query("big.geek.", RecordType::TXT, Some(4096))).await;
+    let m = send_udp(
+        a.addr,
+        &make_query("big.geek.", RecordType::TXT, Some(4096)),
+    )
+    .await;
     assert!(m.metadata.truncation, "TC above 1232 bytes");
     assert_eq!(m.edns.as_ref().map(|e| e.max_payload()), Some(1232));
     // TCP: everything.
-    let m = send_tcp(a.addr, &make_query("big.geek.", RecordType::TXT, Some(1232))).await;
+    let m = send_tcp(
+        a.addr,
+        &make_query("big.geek.", RecordType::TXT, Some(1232)),
+    )
+    .await;
     assert!(!m.metadata.truncation);
     assert_eq!(m.answers.len(), 30);
     // A small answer without EDNS is not truncated.
@@ -83,11 +94,16 @@ async fn large_answers_truncate_over_udp_only() {
 // the list has no IPv6 entry.
 #[tokio::test]
 async fn allow_list_refuses_others() {
-    let (_w, a) = with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]\nallow = [\"127.0.0.1/32\"]").await;
+    let (_w, a) =
+        with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]\nallow = [\"127.0.0.1/32\"]").await;
     let q = make_query("www.geek.", RecordType::A, Some(1232));
-    let ok = send_udp_from("127.0.0.1:0".parse().unwrap(), a.addr, &q).await.unwrap();
+    let ok = send_udp_from("127.0.0.1:0".parse().unwrap(), a.addr, &q)
+        .await
+        .unwrap();
     assert_eq!(ok.metadata.response_code, ResponseCode::NoError);
-    let no = send_udp_from("127.0.0.2:0".parse().unwrap(), a.addr, &q).await.unwrap();
+    let no = send_udp_from("127.0.0.2:0".parse().unwrap(), a.addr, &q)
+        .await
+        .unwrap();
     assert_eq!(no.metadata.response_code, ResponseCode::Refused);
     assert!(no.answers.is_empty());
 }
@@ -125,31 +141,60 @@ async fn malformed_requests_get_formerr_or_are_dropped() {
     // A question that is cut off.
     let mut b = header(0x1234, 0x0100, 1);
     b.extend_from_slice(&[3, b'w', b'w']);
-    let r = raw_udp_from(local, a.addr, &b, wait).await.expect("FORMERR expected");
+    let r = raw_udp_from(local, a.addr, &b, wait)
+        .await
+        .expect("FORMERR expected");
     let m = Message::from_vec(&r).unwrap();
     assert_eq!(m.metadata.id, 0x1234);
     assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
 
     // No question at all, and two questions.
-    let r = raw_udp_from(local, a.addr, &header(7, 0x0100, 0), wait).await.unwrap();
-    assert_eq!(Message::from_vec(&r).unwrap().metadata.response_code, ResponseCode::FormErr);
+    let r = raw_udp_from(local, a.addr, &header(7, 0x0100, 0), wait)
+        .await
+        .unwrap();
+    assert_eq!(
+        Message::from_vec(&r).unwrap().metadata.response_code,
+        ResponseCode::FormErr
+    );
     let mut two = make_query("www.geek.", RecordType::A, None);
-    two.add_query(hickory_proto::op::Query::query(name("www.biz."), RecordType::A));
+    two.add_query(hickory_proto::op::Query::query(
+        name("www.biz."),
+        RecordType::A,
+    ));
     let m = send_udp(a.addr, &two).await;
     assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
 
     // Shorter than a header: dropped silently.
-    assert!(raw_udp_from(local, a.addr, &[1, 2, 3], Duration::from_millis(500)).await.is_none());
+    assert!(
+        raw_udp_from(local, a.addr, &[1, 2, 3], Duration::from_millis(500))
+            .await
+            .is_none()
+    );
     // A response (QR=1) is never answered (no reflection).
-    assert!(raw_udp_from(local, a.addr, &header(9, 0x8100, 0), Duration::from_millis(500)).await.is_none());
+    assert!(
+        raw_udp_from(
+            local,
+            a.addr,
+            &header(9, 0x8100, 0),
+            Duration::from_millis(500)
+        )
+        .await
+        .is_none()
+    );
 
     // Unsupported opcode and class.
     let mut m = make_query("www.geek.", RecordType::A, None);
     m.metadata.op_code = OpCode::Status;
-    assert_eq!(send_udp(a.addr, &m).await.metadata.response_code, ResponseCode::NotImp);
+    assert_eq!(
+        send_udp(a.addr, &m).await.metadata.response_code,
+        ResponseCode::NotImp
+    );
     let mut m = make_query("www.geek.", RecordType::A, None);
     m.queries[0].set_query_class(DNSClass::CH);
-    assert_eq!(send_udp(a.addr, &m).await.metadata.response_code, ResponseCode::Refused);
+    assert_eq!(
+        send_udp(a.addr, &m).await.metadata.response_code,
+        ResponseCode::Refused
+    );
 
     // Random garbage of many lengths: the server keeps answering.
     for len in 0..200usize {
@@ -170,7 +215,10 @@ fn forward_config(w: &World, tlds: Option<&str>, last_icann: bool) -> String {
         p = w.port
     );
     if last_icann {
-        c.push_str(&format!("[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\n", w.port));
+        c.push_str(&format!(
+            "[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\n",
+            w.port
+        ));
     }
     c
 }
@@ -185,7 +233,10 @@ async fn forward_root_catches_the_rest() {
     let m = a.query("www.example.net.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert_resolver_flags(&m);
-    assert_eq!(lines(&m.answers), vec!["www.example.net. 300 A 203.0.113.80"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.net. 300 A 203.0.113.80"]
+    );
     let m = a.query("nope.example.net.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
@@ -195,7 +246,12 @@ async fn forward_root_catches_the_rest() {
     // The alt root still answers its own TLDs without the upstream.
     let m = a.query("www.geek.", RecordType::A).await;
     assert_eq!(m.answers.len(), 1);
-    assert!(w.server("recursive").seen().iter().all(|s| !s.name.to_string().contains("geek")));
+    assert!(
+        w.server("recursive")
+            .seen()
+            .iter()
+            .all(|s| !s.name.to_string().contains("geek"))
+    );
 }
 
 // A forward root that lists tlds takes only those; the rest go on to the next root.
@@ -206,10 +262,21 @@ async fn forward_root_with_tlds() {
     files.push(("hints.txt", hints(&w)));
     let a = Altroot::start(&forward_config(&w, Some("\"net\""), true), &files).await;
     let m = a.query("www.example.net.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.example.net. 300 A 203.0.113.80"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.net. 300 A 203.0.113.80"]
+    );
     let m = a.query("www.example.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
-    assert!(w.server("recursive").seen().iter().all(|s| s.name.to_string().ends_with("net.")));
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.com. 600 A 203.0.113.10"]
+    );
+    assert!(
+        w.server("recursive")
+            .seen()
+            .iter()
+            .all(|s| s.name.to_string().ends_with("net."))
+    );
 }
 
 // An upstream that never answers: SERVFAIL within query-timeout.
@@ -227,5 +294,9 @@ async fn silent_forwarder_is_servfail_in_time() {
     let t = std::time::Instant::now();
     let m = a.query("www.example.net.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
-    assert!(t.elapsed() <= Duration::from_millis(3300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() <= Duration::from_millis(3300),
+        "{:?}",
+        t.elapsed()
+    );
 }

@@ -108,17 +108,40 @@ pub async fn query(server: SocketAddr, qname: &str, qtype: RecordType) -> Messag
 
 /// Sends over UDP from an unspecified local address of the server's family.
 pub async fn send_udp(server: SocketAddr, msg: &Message) -> Message {
-    let local: SocketAddr = if server.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }.parse().unwrap();
-    send_udp_from(local, server, msg).await.expect("no answer over UDP within 10 s")
+    let local: SocketAddr = if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    }
+    .parse()
+    .unwrap();
+    send_udp_from(local, server, msg)
+        .await
+        .expect("no answer over UDP within 10 s")
 }
 
-pub async fn send_udp_from(local: SocketAddr, server: SocketAddr, msg: &Message) -> Option<Message> {
-    let bytes = raw_udp_from(local, server, &msg.to_vec().unwrap(), Duration::from_secs(10)).await?;
+pub async fn send_udp_from(
+    local: SocketAddr,
+    server: SocketAddr,
+    msg: &Message,
+) -> Option<Message> {
+    let bytes = raw_udp_from(
+        local,
+        server,
+        &msg.to_vec().unwrap(),
+        Duration::from_secs(10),
+    )
+    .await?;
     Some(Message::from_vec(&bytes).expect("altroot sent a malformed message"))
 }
 
 /// Sends raw bytes; returns the raw reply, or None when nothing came within `wait`.
-pub async fn raw_udp_from(local: SocketAddr, server: SocketAddr, bytes: &[u8], wait: Duration) -> Option<Vec<u8>> {
+pub async fn raw_udp_from(
+    local: SocketAddr,
+    server: SocketAddr,
+    bytes: &[u8],
+    wait: Duration,
+) -> Option<Vec<u8>> {
     let sock = UdpSocket::bind(local).await.unwrap();
     sock.connect(server).await.unwrap();
     sock.send(bytes).await.unwrap();
@@ -281,8 +304,14 @@ iana NS ns.example.org.",
             "icann-biz-web",
             ip(ICANN_BIZ_WEB),
             &[
-                ("biz.", "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.60"),
-                ("web.", "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.61"),
+                (
+                    "biz.",
+                    "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.60",
+                ),
+                (
+                    "web.",
+                    "@ SOA ns.icann-tld.net. h.example. 1 1 1 1 300\n@ NS ns.icann-tld.net.\nwww A 203.0.113.61",
+                ),
             ],
             Behaviour::Normal,
         ),
@@ -291,7 +320,10 @@ iana NS ns.example.org.",
             ip(EXAMPLE_COM),
             &[
                 ("example.com.", &example_com),
-                ("mixed.com.", "@ SOA ns1.example.com. h.example. 1 1 1 1 60\n@ NS ns1.example.com.\nwww A 203.0.113.20"),
+                (
+                    "mixed.com.",
+                    "@ SOA ns1.example.com. h.example. 1 1 1 1 60\n@ NS ns1.example.com.\nwww A 203.0.113.20",
+                ),
             ],
             Behaviour::Normal,
         ),
@@ -300,16 +332,31 @@ iana NS ns.example.org.",
         spec(
             "tcponly",
             ip(TCPONLY),
-            &[("tcponly.com.", "@ SOA ns1.tcponly.com. h.example. 1 1 1 1 60\n@ NS ns1.tcponly.com.\nwww A 203.0.113.30")],
+            &[(
+                "tcponly.com.",
+                "@ SOA ns1.tcponly.com. h.example. 1 1 1 1 60\n@ NS ns1.tcponly.com.\nwww A 203.0.113.30",
+            )],
             Behaviour::TcpOnly,
         ),
         spec(
             "example.org",
             ip(EXAMPLE_ORG),
             &[
-                ("example.org.", &format!("@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nns A {}\nwww A 203.0.113.40", ip(EXAMPLE_ORG))),
-                ("glueless.com.", "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.50"),
-                ("iana.org.", "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.70"),
+                (
+                    "example.org.",
+                    &format!(
+                        "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nns A {}\nwww A 203.0.113.40",
+                        ip(EXAMPLE_ORG)
+                    ),
+                ),
+                (
+                    "glueless.com.",
+                    "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.50",
+                ),
+                (
+                    "iana.org.",
+                    "@ SOA ns.example.org. h.example. 1 1 1 1 60\n@ NS ns.example.org.\nwww A 203.0.113.70",
+                ),
             ],
             Behaviour::Normal,
         ),
@@ -317,7 +364,10 @@ iana NS ns.example.org.",
         spec(
             "poison",
             ip(POISON),
-            &[("poison.com.", "@ SOA ns1.poison.com. h.example. 1 1 1 1 60\n@ NS ns1.poison.com.\nwww A 203.0.113.66")],
+            &[(
+                "poison.com.",
+                "@ SOA ns1.poison.com. h.example. 1 1 1 1 60\n@ NS ns1.poison.com.\nwww A 203.0.113.66",
+            )],
             Behaviour::Poison,
         ),
         spec(
@@ -336,15 +386,19 @@ iana NS ns.example.org.",
         spec(
             "lab.geek",
             ip(LAB_GEEK),
-            &[("lab.geek.", "@ SOA ns1.lab.geek. h.geek. 1 1 1 1 60\n@ NS ns1.lab.geek.\ndeep A 198.51.100.99")],
+            &[(
+                "lab.geek.",
+                "@ SOA ns1.lab.geek. h.geek. 1 1 1 1 60\n@ NS ns1.lab.geek.\ndeep A 198.51.100.99",
+            )],
             Behaviour::Normal,
         ),
         spec(
             "recursive",
             ip(RECURSIVE),
-            &[
-                ("example.net.", "@ SOA ns.example.net. h.example. 1 1 1 1 60\n@ NS ns.example.net.\nwww A 203.0.113.80\nbig TXT \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\""),
-            ],
+            &[(
+                "example.net.",
+                "@ SOA ns.example.net. h.example. 1 1 1 1 60\n@ NS ns.example.net.\nwww A 203.0.113.80\nbig TXT \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"1123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"2123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"3123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"4123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"\nbig TXT \"5123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"",
+            )],
             Behaviour::Recursive,
         ),
     ]
@@ -356,7 +410,9 @@ pub fn alt_zones(w: &World) -> Vec<(&'static str, String)> {
     let ip = |h| World::ip(w.block, h);
     let mut big = String::new();
     for i in 0..30 {
-        big.push_str(&format!("big TXT \"{i:02} padding padding padding padding padding padding padding padding\"\n"));
+        big.push_str(&format!(
+            "big TXT \"{i:02} padding padding padding padding padding padding padding padding\"\n"
+        ));
     }
     let mut chain = String::new();
     for i in 0..20 {

@@ -15,7 +15,10 @@ async fn resolves_through_three_levels() {
     let m = a.query("www.example.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert_resolver_flags(&m);
-    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.com. 600 A 203.0.113.10"]
+    );
     assert_eq!(w.server("root").seen().len(), 1);
     assert_eq!(w.server("com").seen().len(), 1);
     assert_eq!(w.server("example.com").seen().len(), 1);
@@ -31,7 +34,11 @@ async fn positive_answers_are_cached() {
     let m = a.query("www.example.com.", RecordType::A).await;
     assert_eq!(w.total_queries(), before, "answered from cache");
     assert_eq!(m.answers.len(), 1);
-    assert!(m.answers[0].ttl < 600 && m.answers[0].ttl >= 597, "TTL counts down: {}", m.answers[0].ttl);
+    assert!(
+        m.answers[0].ttl < 600 && m.answers[0].ttl >= 597,
+        "TTL counts down: {}",
+        m.answers[0].ttl
+    );
     // A sibling name reuses the cached delegation: only the leaf is asked.
     a.query("alias.example.com.", RecordType::A).await;
     assert_eq!(w.server("root").seen().len(), 1);
@@ -51,7 +58,11 @@ async fn negative_answers_are_cached_with_soa_ttl() {
     let leaf = w.server("example.com").seen().len();
     let m = a.query("nope.example.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
-    assert_eq!(w.server("example.com").seen().len(), leaf, "NXDOMAIN came from cache");
+    assert_eq!(
+        w.server("example.com").seen().len(),
+        leaf,
+        "NXDOMAIN came from cache"
+    );
 
     let m = a.query("www.example.com.", RecordType::TXT).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
@@ -59,7 +70,11 @@ async fn negative_answers_are_cached_with_soa_ttl() {
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
     let leaf = w.server("example.com").seen().len();
     a.query("www.example.com.", RecordType::TXT).await;
-    assert_eq!(w.server("example.com").seen().len(), leaf, "NODATA came from cache");
+    assert_eq!(
+        w.server("example.com").seen().len(),
+        leaf,
+        "NODATA came from cache"
+    );
 }
 
 // A name that the ICANN root does not have.
@@ -77,13 +92,22 @@ async fn remote_wildcard_and_cname() {
     let (_w, a) = standard("").await;
     let m = a.query("a.b.wild.example.com.", RecordType::A).await;
     // The fake leaf only expands the immediate parent's wildcard, like many do.
-    assert!(matches!(m.metadata.response_code, ResponseCode::NoError | ResponseCode::NXDomain));
+    assert!(matches!(
+        m.metadata.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    ));
     let m = a.query("x.wild.example.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["x.wild.example.com. 300 A 203.0.113.99"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["x.wild.example.com. 300 A 203.0.113.99"]
+    );
     let m = a.query("alias.example.com.", RecordType::A).await;
     assert_eq!(
         lines(&m.answers),
-        vec!["alias.example.com. 300 CNAME www.example.com.", "www.example.com. 600 A 203.0.113.10"]
+        vec![
+            "alias.example.com. 300 CNAME www.example.com.",
+            "www.example.com. 600 A 203.0.113.10"
+        ]
     );
 }
 
@@ -92,8 +116,18 @@ async fn remote_wildcard_and_cname() {
 async fn qname_minimisation_hides_the_full_name_from_parents() {
     let (w, a) = standard("").await;
     a.query("www.example.com.", RecordType::A).await;
-    let root: Vec<String> = w.server("root").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
-    let com: Vec<String> = w.server("com").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
+    let root: Vec<String> = w
+        .server("root")
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.qtype))
+        .collect();
+    let com: Vec<String> = w
+        .server("com")
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.qtype))
+        .collect();
     assert_eq!(root, vec!["com. NS"]);
     assert_eq!(com, vec!["example.com. NS"]);
     // An empty non-terminal on the way (sub.example.com) costs one more label, then works.
@@ -113,7 +147,12 @@ async fn qname_minimisation_can_be_turned_off() {
     );
     let a = Altroot::start(&cfg, &files).await;
     a.query("www.example.com.", RecordType::A).await;
-    let root: Vec<String> = w.server("root").seen().iter().map(|s| format!("{} {}", s.name, s.qtype)).collect();
+    let root: Vec<String> = w
+        .server("root")
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.qtype))
+        .collect();
     assert_eq!(root, vec!["www.example.com. A"]);
 }
 
@@ -126,7 +165,11 @@ async fn lame_and_silent_servers_are_skipped() {
     let m = a.query("www.mixed.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert_eq!(lines(&m.answers), vec!["www.mixed.com. 300 A 203.0.113.20"]);
-    assert!(t.elapsed() < Duration::from_secs(3), "within query-timeout: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "within query-timeout: {:?}",
+        t.elapsed()
+    );
     assert!(!w.server("silent").seen().is_empty() || !w.server("lame").seen().is_empty());
 }
 
@@ -157,9 +200,15 @@ async fn unreachable_server_is_servfail_within_timeout() {
 async fn truncated_answer_is_retried_over_tcp() {
     let (w, a) = standard("").await;
     let m = a.query("www.tcponly.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.tcponly.com. 300 A 203.0.113.30"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.tcponly.com. 300 A 203.0.113.30"]
+    );
     let seen = w.server("tcponly").seen();
-    assert!(seen.iter().any(|s| !s.tcp) && seen.iter().any(|s| s.tcp), "{seen:?}");
+    assert!(
+        seen.iter().any(|s| !s.tcp) && seen.iter().any(|s| s.tcp),
+        "{seen:?}"
+    );
 }
 
 // A delegation with no glue: the NS name is resolved first (in another TLD).
@@ -167,7 +216,10 @@ async fn truncated_answer_is_retried_over_tcp() {
 async fn glueless_delegation() {
     let (_w, a) = standard("").await;
     let m = a.query("www.glueless.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.glueless.com. 300 A 203.0.113.50"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.glueless.com. 300 A 203.0.113.50"]
+    );
 }
 
 // Two zones whose name servers live in each other, with no glue: SERVFAIL, bounded.
@@ -187,7 +239,9 @@ async fn roots_do_not_share_cache() {
     let (_w, a) = standard("").await;
     // The icann engine itself resolves www.biz to ICANN's data…
     let icann = &a.router().roots[1];
-    let o = icann.resolve(a.router(), &name("www.biz."), RecordType::A, 0).await;
+    let o = icann
+        .resolve(a.router(), &name("www.biz."), RecordType::A, 0)
+        .await;
     assert_eq!(lines(&o.records), vec!["www.biz. 300 A 203.0.113.60"]);
     // …but a client asking for www.biz gets the alt root's (first) answer.
     let m = a.query("www.biz.", RecordType::A).await;
@@ -202,11 +256,20 @@ async fn roots_do_not_share_cache() {
 async fn out_of_bailiwick_records_are_ignored() {
     let (_w, a) = standard("").await;
     let m = a.query("www.poison.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.poison.com. 300 A 203.0.113.66"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.poison.com. 300 A 203.0.113.66"]
+    );
     let m = a.query("www.example.org.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.example.org. 300 A 203.0.113.40"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.org. 300 A 203.0.113.40"]
+    );
     let m = a.query("www.geek.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
     let m = a.query("www.example.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.example.com. 600 A 203.0.113.10"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.com. 600 A 203.0.113.10"]
+    );
 }

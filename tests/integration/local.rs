@@ -43,7 +43,10 @@ async fn cname_within_alt_root_is_followed() {
     let m = a.query("wiki.geek.", RecordType::AAAA).await;
     assert_eq!(
         lines(&m.answers),
-        vec!["wiki.geek. 3600 CNAME www.geek.", "www.geek. 3600 AAAA 2001:db8::1"]
+        vec![
+            "wiki.geek. 3600 CNAME www.geek.",
+            "www.geek. 3600 AAAA 2001:db8::1"
+        ]
     );
     // Asking for the CNAME itself does not follow it.
     let m = a.query("wiki.geek.", RecordType::CNAME).await;
@@ -55,9 +58,16 @@ async fn cname_within_alt_root_is_followed() {
 async fn wildcard_synthesises_owner() {
     let (_w, a) = standard("").await;
     let m = a.query("alice.users.geek.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["alice.users.geek. 3600 A 192.0.2.3"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["alice.users.geek. 3600 A 192.0.2.3"]
+    );
     let m = a.query("users.geek.", RecordType::A).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "empty non-terminal is NODATA");
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::NoError,
+        "empty non-terminal is NODATA"
+    );
     assert!(m.answers.is_empty());
 }
 
@@ -78,8 +88,16 @@ async fn cname_loop_and_long_chain_are_servfail() {
     let m = a.query("loopa.geek.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     let m = a.query("c0.geek.", RecordType::A).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "20 links > 16");
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::ServFail,
+        "20 links > 16"
+    );
     let m = a.query("c5.geek.", RecordType::A).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "15 links are fine");
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::NoError,
+        "15 links are fine"
+    );
     assert_eq!(m.answers.len(), 16);
 }

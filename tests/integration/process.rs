@@ -1,1 +1,273 @@
-//! The `altroot` binary itself: start-up lines, per-query logs, SIGHUP, SIGTERM.
+//! The `altroot` binary itself: start-up lines, per-query logs, SIGHUP, SIGTERM,
+//! `check` exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+use crate::harness::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_altroot");
+
+const GEEK: &str = "$TTL 300\n@ SOA ns.geek. h.geek. 1 3600 600 86400 60\n@ NS ns.geek.\nns A 127.0.0.1\nwww A 192.0.2.1\n";
+
+/// A running `altroot serve` whose stderr is collected line by line.
+struct Proc {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    fn start(config: &Path) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+        Proc { child, lines }
+    }
+
+    /// Waits (bounded) for a log line containing `needle`.
+    fn wait_line(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(l) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return l.clone();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "no log line with {needle:?}; got:\n{}",
+            self.lines.lock().unwrap().join("\n")
+        );
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits (bounded) for the process to exit.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("altroot did not exit within 10 s");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn setup(zones: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    for (f, t) in zones {
+        std::fs::write(dir.path().join("zones").join(f), t).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("altroot.toml"),
+        format!("[server]\nlisten = [\"127.0.0.1:0\", \"[::1]:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n{extra}"),
+    )
+    .unwrap();
+    dir
+}
+
+fn addr_from(line: &str) -> SocketAddr {
+    let a = line
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    a.parse().unwrap()
+}
+
+// One line per bound socket, one line per query (root, cache, rcode, latency),
+// SIGTERM stops with exit 0.
+#[tokio::test]
+async fn serve_logs_and_stops_on_sigterm() {
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let mut p = Proc::start(&dir.path().join("altroot.toml"));
+    let first = p.wait_line("listening on 127.0.0.1:");
+    p.wait_line("listening on [::1]:");
+    p.wait_line("altroot ready");
+    let addr = addr_from(&first);
+    let m = query(addr, "www.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 300 A 192.0.2.1"]);
+    let log = p.wait_line("name=www.geek.");
+    for field in [
+        "root=alt",
+        "cache=local",
+        "rcode=NOERROR",
+        "qtype=A",
+        "ms=",
+        "client=127.0.0.1:",
+    ] {
+        assert!(log.contains(field), "{field} missing from {log}");
+    }
+    assert_eq!(p.count("listening on"), 2);
+    assert_eq!(
+        p.count("hickory"),
+        0,
+        "hickory's own per-query lines are quiet"
+    );
+    p.signal("TERM");
+    let st = p.wait_exit();
+    assert_eq!(st.code(), Some(0));
+    p.wait_line("stopped");
+}
+
+#[tokio::test]
+async fn sigint_also_stops_cleanly() {
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let mut p = Proc::start(&dir.path().join("altroot.toml"));
+    p.wait_line("altroot ready");
+    p.signal("INT");
+    assert_eq!(p.wait_exit().code(), Some(0));
+}
+
+// SIGHUP reloads; a broken edit is reported as FILE:LINE and the last good zone stays.
+#[tokio::test]
+async fn sighup_reloads_and_keeps_last_good_zone() {
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let p = Proc::start(&dir.path().join("altroot.toml"));
+    let addr = addr_from(&p.wait_line("listening on 127.0.0.1:"));
+    let zone = dir.path().join("zones/geek.zone");
+
+    std::fs::write(&zone, GEEK.replace("192.0.2.1", "192.0.2.99")).unwrap();
+    p.signal("HUP");
+    p.wait_line("reload done");
+    let m = query(addr, "www.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 300 A 192.0.2.99"]);
+
+    std::fs::write(&zone, format!("{GEEK}oops IN A not-an-address\n")).unwrap();
+    p.signal("HUP");
+    let err = p.wait_line("error:");
+    assert!(err.contains("geek.zone:6: error:"), "{err}");
+    let m = query(addr, "www.geek.", RecordType::A).await;
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.geek. 300 A 192.0.2.99"],
+        "last good data kept"
+    );
+
+    // A new TLD file appears.
+    std::fs::write(
+        dir.path().join("zones/libre.zone"),
+        GEEK.replace("geek", "libre"),
+    )
+    .unwrap();
+    p.signal("HUP");
+    for _ in 0..100 {
+        if query(addr, "www.libre.", RecordType::A)
+            .await
+            .metadata
+            .response_code
+            == ResponseCode::NoError
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("libre never appeared");
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_exit_codes() {
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let cfg = dir.path().join("altroot.toml");
+    let (code, out, _) = run(&["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+
+    std::fs::write(
+        dir.path().join("zones/geek.zone"),
+        format!("{GEEK}bad 300 IN 192.0.2.1\n"),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("geek.zone:6: error: unknown record type \"192.0.2.1\""),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&["check", "--no-such-flag"]);
+    assert_eq!(code, Some(2), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_bad_config_with_file_and_line() {
+    let dir = setup(
+        &[("geek.zone", GEEK)],
+        "[cache]\nmax-entries = 10\nmax-tll = \"1h\"\n",
+    );
+    let cfg = dir.path().join("altroot.toml");
+    let (code, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("altroot.toml:8: error:") && err.contains("max-tll"),
+        "{err}"
+    );
+}

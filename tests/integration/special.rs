@@ -18,7 +18,15 @@ async fn special_use_names_never_leave_the_machine() {
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert!(m.answers.is_empty());
 
-    for n in ["x.invalid.", "x.onion.", "printer.local.", "x.test.", "foo.alt.", "invalid.", "onion."] {
+    for n in [
+        "x.invalid.",
+        "x.onion.",
+        "printer.local.",
+        "x.test.",
+        "foo.alt.",
+        "invalid.",
+        "onion.",
+    ] {
         for t in [RecordType::A, RecordType::AAAA, RecordType::TXT] {
             let m = a.query(n, t).await;
             assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{n} {t}");
@@ -26,7 +34,12 @@ async fn special_use_names_never_leave_the_machine() {
             assert_eq!(m.authorities.len(), 1, "{n}: SOA for negative caching");
         }
     }
-    assert_eq!(w.total_queries(), 0, "no packet reached any fake server: {:?}", w.all_seen());
+    assert_eq!(
+        w.total_queries(),
+        0,
+        "no packet reached any fake server: {:?}",
+        w.all_seen()
+    );
 }
 
 // A zones root may define a special-use TLD explicitly; then it is served from there

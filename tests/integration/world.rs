@@ -178,7 +178,9 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             r.add_authority(Record::from_rdata(
                 Name::root(),
                 300,
-                RData::NS(hickory_proto::rr::rdata::NS(Name::from_ascii("a.root-servers.net.").unwrap())),
+                RData::NS(hickory_proto::rr::rdata::NS(
+                    Name::from_ascii("a.root-servers.net.").unwrap(),
+                )),
             ));
             r
         }
@@ -236,7 +238,11 @@ fn encode(resp: &Message, limit: usize) -> Vec<u8> {
 }
 
 /// Starts one fake server on `addr` (UDP and TCP).
-async fn serve(addr: SocketAddr, zones: Vec<Zone>, behaviour: Behaviour) -> std::io::Result<FakeServer> {
+async fn serve(
+    addr: SocketAddr,
+    zones: Vec<Zone>,
+    behaviour: Behaviour,
+) -> std::io::Result<FakeServer> {
     let udp = UdpSocket::bind(addr).await?;
     let tcp = TcpListener::bind(addr).await?;
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -248,8 +254,12 @@ async fn serve(addr: SocketAddr, zones: Vec<Zone>, behaviour: Behaviour) -> std:
         let mut buf = vec![0u8; 65_535];
         // Bounded by the test's lifetime: the task is aborted when the server drops.
         while let Ok((n, from)) = udp.recv_from(&mut buf).await {
-            let Ok(q) = Message::from_vec(&buf[..n]) else { continue };
-            let Some(first) = q.queries.first() else { continue };
+            let Ok(q) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(first) = q.queries.first() else {
+                continue;
+            };
             s.lock().unwrap().push(Seen {
                 name: first.name().clone(),
                 qtype: first.query_type(),
@@ -275,8 +285,12 @@ async fn serve(addr: SocketAddr, zones: Vec<Zone>, behaviour: Behaviour) -> std:
                     if conn.read_exact(&mut buf).await.is_err() {
                         return;
                     }
-                    let Ok(q) = Message::from_vec(&buf) else { return };
-                    let Some(first) = q.queries.first() else { return };
+                    let Ok(q) = Message::from_vec(&buf) else {
+                        return;
+                    };
+                    let Some(first) = q.queries.first() else {
+                        return;
+                    };
                     s.lock().unwrap().push(Seen {
                         name: first.name().clone(),
                         qtype: first.query_type(),
@@ -332,7 +346,11 @@ impl World {
     /// times if a parallel test holds the port on one of the addresses.
     pub async fn start(build: impl Fn([u8; 3]) -> Vec<Spec>) -> World {
         for _ in 0..20 {
-            let block = [127, rand::random_range(100..=250), rand::random_range(1..=250)];
+            let block = [
+                127,
+                rand::random_range(100..=250),
+                rand::random_range(1..=250),
+            ];
             let specs = build(block);
             let probe = match UdpSocket::bind(SocketAddr::new(specs[0].ip, 0)).await {
                 Ok(s) => s,
