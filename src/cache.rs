@@ -126,10 +126,11 @@ impl Cache {
         }
         let expires = Instant::now() + Duration::from_secs(u64::from(ttl));
         let mut map = self.lock();
-        if let Some(old) = map.peek(&key) {
-            if old.trust > trust && old.expires > Instant::now() {
-                return;
-            }
+        if let Some(old) = map.peek(&key)
+            && old.trust > trust
+            && old.expires > Instant::now()
+        {
+            return;
         }
         map.put(
             key,

@@ -43,15 +43,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<RootServer>, Vec<ZoneError>>
     let parsed = zonefile::read_str(text, path, &Name::root())?;
     let mut servers: Vec<RootServer> = Vec::new();
     for l in &parsed.records {
-        if l.record.record_type() == RecordType::NS && l.record.name.is_root() {
-            if let RData::NS(ns) = &l.record.data {
-                if !servers.iter().any(|s| s.name == ns.0) {
-                    servers.push(RootServer {
-                        name: ns.0.clone(),
-                        addrs: Vec::new(),
-                    });
-                }
-            }
+        if l.record.record_type() == RecordType::NS
+            && l.record.name.is_root()
+            && let RData::NS(ns) = &l.record.data
+            && !servers.iter().any(|s| s.name == ns.0)
+        {
+            servers.push(RootServer {
+                name: ns.0.clone(),
+                addrs: Vec::new(),
+            });
         }
     }
     for l in &parsed.records {

@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, Query, ResponseCode};
@@ -26,7 +26,7 @@ use crate::config::RootConfig;
 use crate::hints::RootServer;
 use crate::router::Router;
 use crate::transport;
-use crate::zone::{Lookup, Zone, ZoneSet};
+use crate::zone::{Lookup, SharedZones, Zone, ZoneSet};
 
 /// Referrals followed for one question before giving up (loops end here).
 const MAX_STEPS: usize = 32;
@@ -107,7 +107,7 @@ impl Outcome {
 
 pub enum Kind {
     /// In-process zones; the lock is swapped whole on reload.
-    Zones(Arc<RwLock<Arc<ZoneSet>>>),
+    Zones(SharedZones),
     Hints(Vec<RootServer>),
     Forward {
         upstreams: Vec<SocketAddr>,
@@ -188,7 +188,7 @@ impl Engine {
         depth: usize,
     ) -> Outcome {
         let lname = LowerName::new(name);
-        if let Some(o) = self.from_cache(&lname, qtype) {
+        if let Some(o) = self.cached_answer(&lname, qtype) {
             return o;
         }
         match &self.kind {
@@ -197,15 +197,15 @@ impl Engine {
         }
     }
 
-    fn from_cache(&self, lname: &LowerName, qtype: RecordType) -> Option<Outcome> {
-        if let Some(h) = self.cache.get_nxdomain(lname) {
-            if let Data::NxDomain(soa) = h.data {
-                return Some(Outcome::negative(
-                    ResponseCode::NXDomain,
-                    soa,
-                    Source::Cache,
-                ));
-            }
+    fn cached_answer(&self, lname: &LowerName, qtype: RecordType) -> Option<Outcome> {
+        if let Some(h) = self.cache.get_nxdomain(lname)
+            && let Data::NxDomain(soa) = h.data
+        {
+            return Some(Outcome::negative(
+                ResponseCode::NXDomain,
+                soa,
+                Source::Cache,
+            ));
         }
         if qtype == RecordType::ANY {
             return None;
@@ -403,12 +403,12 @@ impl Engine {
             if let Some(z) = zones.as_ref().and_then(|zs| zs.get(&ln)) {
                 return Some(At::Local(z.clone()));
             }
-            if let Some(hit) = self.cache.get_rrset(&ln, RecordType::NS) {
-                if let Data::Records(ns) = hit.data {
-                    let servers = self.servers_for(&ns, &[]);
-                    if servers.iter().any(|s| !s.addrs.is_empty()) {
-                        return Some(At::Remote { zone: n, servers });
-                    }
+            if let Some(hit) = self.cache.get_rrset(&ln, RecordType::NS)
+                && let Data::Records(ns) = hit.data
+            {
+                let servers = self.servers_for(&ns, &[]);
+                if servers.iter().any(|s| !s.addrs.is_empty()) {
+                    return Some(At::Remote { zone: n, servers });
                 }
             }
             if n.is_root() {
@@ -455,10 +455,10 @@ impl Engine {
             if addrs.is_empty() {
                 let lt = LowerName::new(&target);
                 for t in [RecordType::A, RecordType::AAAA] {
-                    if let Some(h) = self.cache.get_rrset(&lt, t) {
-                        if let Data::Records(rs) = h.data {
-                            addrs.extend(rs.iter().filter_map(|g| self.addr_of(g)));
-                        }
+                    if let Some(h) = self.cache.get_rrset(&lt, t)
+                        && let Data::Records(rs) = h.data
+                    {
+                        addrs.extend(rs.iter().filter_map(|g| self.addr_of(g)));
                     }
                 }
             }

@@ -66,12 +66,13 @@ impl RequestHandler for Handler {
             refuse(ResponseCode::BADVERS)
         } else {
             let q = &request.queries.queries()[0];
-            if q.query_class() != DNSClass::IN {
-                refuse(ResponseCode::Refused)
-            } else if matches!(
-                q.query_type(),
-                RecordType::AXFR | RecordType::IXFR | RecordType::OPT
-            ) {
+            // Other classes, zone transfers (not yet: DESIGN §7) and meta types.
+            let unsupported = q.query_class() != DNSClass::IN
+                || matches!(
+                    q.query_type(),
+                    RecordType::AXFR | RecordType::IXFR | RecordType::OPT
+                );
+            if unsupported {
                 refuse(ResponseCode::Refused)
             } else {
                 None

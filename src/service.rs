@@ -12,14 +12,14 @@ use crate::config::{Config, RootSource};
 use crate::hints;
 use crate::resolve::{Engine, Kind};
 use crate::router::Router;
-use crate::zone::ZoneSet;
+use crate::zone::{SharedZones, ZoneSet};
 use crate::zonefile::ZoneError;
 
 /// A running resolver's state: the router, and the zone sets that reload swaps.
 pub struct Service {
     pub config: Config,
     pub router: Arc<Router>,
-    zone_sets: Vec<(usize, PathBuf, Arc<RwLock<Arc<ZoneSet>>>)>,
+    zone_sets: Vec<(usize, PathBuf, SharedZones)>,
 }
 
 /// Start-up failed: every problem found, each `FILE:LINE: error: …`.

@@ -272,10 +272,10 @@ impl Zone {
             }
             encloser = encloser.base_name();
         }
-        if let Ok(wild) = encloser.prepend_label("*") {
-            if let Some(sets) = self.nodes.get(&LowerName::new(&wild)) {
-                return self.answer_from(sets, qtype, &qn);
-            }
+        if let Ok(wild) = encloser.prepend_label("*")
+            && let Some(sets) = self.nodes.get(&LowerName::new(&wild))
+        {
+            return self.answer_from(sets, qtype, &qn);
         }
         Lookup::NxDomain {
             soa: self.negative_soa(),
@@ -353,6 +353,10 @@ impl Zone {
 }
 
 //------------ ZoneSet ----------------------------------------------------------
+
+/// A root's zones as served now; reload swaps the inner `Arc` whole, so a query
+/// sees either the old set or the new one.
+pub type SharedZones = std::sync::Arc<std::sync::RwLock<Arc<ZoneSet>>>;
 
 /// All zones of one `zones` root, by origin.
 #[derive(Debug, Default)]

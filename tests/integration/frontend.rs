@@ -300,3 +300,26 @@ async fn silent_forwarder_is_servfail_in_time() {
         t.elapsed()
     );
 }
+
+// Stopping finishes the answers in flight (DESIGN §6): a query waiting on a silent
+// server still gets its SERVFAIL after shutdown has begun.
+#[tokio::test]
+async fn shutdown_finishes_queries_in_flight() {
+    let (_w, a) = standard("").await;
+    let addr = a.addr;
+    let pending = tokio::spawn(async move { query(addr, "www.silent.com.", RecordType::A).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.stop().await;
+    let m = pending.await.unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    // And nothing answers any more.
+    let q = make_query("www.geek.", RecordType::A, None);
+    let r = raw_udp_from(
+        "127.0.0.1:0".parse().unwrap(),
+        addr,
+        &q.to_vec().unwrap(),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert!(r.is_none());
+}

@@ -1,7 +1,7 @@
 //! Starting a real altroot on loopback, the standard fake worlds, and a raw DNS client.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,8 @@ use crate::world::{Behaviour, Spec, World, spec};
 
 pub struct Altroot {
     pub addr: SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// Holds the config and zone files for as long as the server runs.
+    pub _dir: tempfile::TempDir,
     pub service: Service,
     handle: Option<ServerHandle>,
 }
@@ -50,7 +51,7 @@ impl Altroot {
         let handle = server::start(service.router.clone(), sockets, &allow, timeout).unwrap();
         Altroot {
             addr: handle.addrs[0],
-            dir,
+            _dir: dir,
             service,
             handle: Some(handle),
         }
@@ -58,10 +59,6 @@ impl Altroot {
 
     pub fn router(&self) -> &Arc<Router> {
         &self.service.router
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
     }
 
     pub async fn query(&self, name: &str, qtype: RecordType) -> Message {

@@ -53,8 +53,6 @@ struct Zone {
 }
 
 pub struct FakeServer {
-    pub ip: IpAddr,
-    pub behaviour: Behaviour,
     seen: Arc<Mutex<Vec<Seen>>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -119,7 +117,7 @@ fn authoritative(zones: &[Zone], query: &Message) -> Message {
     for n in zone.origin.num_labels() + 1..=qname.num_labels() {
         let cut = qname.trim_to(n as usize);
         let ns = rrs(&cut, RecordType::NS);
-        if !ns.is_empty() && !(cut == qname && qtype == RecordType::DS) {
+        if !(ns.is_empty() || cut == qname && qtype == RecordType::DS) {
             for r in &ns {
                 if let RData::NS(t) = &r.data {
                     resp.add_additionals(rrs(&t.0, RecordType::A));
@@ -309,12 +307,7 @@ async fn serve(
             });
         }
     }));
-    Ok(FakeServer {
-        ip: addr.ip(),
-        behaviour,
-        seen,
-        tasks,
-    })
+    Ok(FakeServer { seen, tasks })
 }
 
 //------------ World -----------------------------------------------------------
