@@ -8,7 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout_at};
@@ -50,7 +50,23 @@ pub async fn query(
         message: e.to_string(),
     })?;
 
-    let reply = udp(server, &bytes, id, q, deadline).await?;
+    let mut reply = udp(server, &bytes, id, q, deadline).await?;
+    // RFC 6891 §7: a server that does not know EDNS answers FORMERR (or NOTIMP)
+    // without an OPT record; ask it again the old way.
+    if matches!(reply.metadata.response_code, ResponseCode::FormErr | ResponseCode::NotImp)
+        && reply.edns.is_none()
+    {
+        msg.edns = None;
+        let plain = msg.to_vec().map_err(|e| TransportError::Malformed {
+            addr: server,
+            message: e.to_string(),
+        })?;
+        reply = udp(server, &plain, id, q, deadline).await?;
+        if reply.metadata.truncation {
+            return tcp(server, &plain, id, q, deadline).await;
+        }
+        return Ok(reply);
+    }
     if reply.metadata.truncation {
         return tcp(server, &bytes, id, q, deadline).await;
     }

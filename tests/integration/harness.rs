@@ -212,6 +212,7 @@ pub mod host {
     /// Nothing listens here.
     pub const NOBODY: u8 = 14;
     pub const POISON: u8 = 15;
+    pub const NOEDNS: u8 = 16;
 }
 
 /// An ICANN-like root → com/org/biz/web → leaves, plus the alternate root's outside
@@ -252,6 +253,8 @@ upward NS ns1.upward
 ns1.upward A {up}
 poison NS ns1.poison
 ns1.poison A {poison}
+oldserver NS ns1.oldserver
+ns1.oldserver A {noedns}
 glueless NS ns.example.org.
 loop NS ns.loop2.com.
 loop2 NS ns.loop.com.
@@ -265,7 +268,8 @@ mixed NS ns1.example",
         silent = ip(SILENT),
         tcp = ip(TCPONLY),
         up = ip(UPWARD),
-        poison = ip(POISON)
+        poison = ip(POISON),
+        noedns = ip(NOEDNS)
     );
     let example_com = format!(
         "@ SOA ns1.example.com. host.example.com. 1 3600 600 86400 60
@@ -358,6 +362,12 @@ iana NS ns.example.org.",
             Behaviour::Normal,
         ),
         spec("upward", ip(UPWARD), &[], Behaviour::UpwardReferral),
+        spec(
+            "noedns",
+            ip(NOEDNS),
+            &[("oldserver.com.", "@ SOA ns1.oldserver.com. h.example. 1 1 1 1 60\n@ NS ns1.oldserver.com.\nwww A 203.0.113.33")],
+            Behaviour::NoEdns,
+        ),
         spec(
             "poison",
             ip(POISON),

@@ -30,6 +30,8 @@ pub enum Behaviour {
     UpwardReferral,
     /// Over UDP answers only with TC=1 and no records; answers properly over TCP.
     TcpOnly,
+    /// A server from before EDNS: FORMERR without OPT to any query that has one.
+    NoEdns,
     /// Answers correctly but adds out-of-bailiwick records to every section: an
     /// address for an alt-root name and for another ICANN zone's name.
     Poison,
@@ -200,6 +202,12 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
                 r.metadata.recursion_available = true;
                 r
             }
+        }
+        Behaviour::NoEdns if query.edns.is_some() => {
+            let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+            r.add_queries(query.queries.clone());
+            r.metadata.response_code = ResponseCode::FormErr;
+            return Some(r);
         }
         Behaviour::Poison => {
             let mut r = authoritative(zones, query);
