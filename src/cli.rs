@@ -142,12 +142,21 @@ async fn wait_for_signals(service: &Service) {
             _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading zones");
-                let errors = service.reload();
-                for e in &errors {
-                    tracing::error!("{e}");
-                }
-                tracing::info!(errors = errors.len(), "reload done");
+                let (problems, changed) = service.reload(true);
+                log_problems(&problems);
+                tracing::info!(changed, "reload done");
             }
+        }
+    }
+}
+
+/// Logs zone problems, errors as errors and warnings as warnings.
+pub fn log_problems(problems: &[crate::zonefile::Problem]) {
+    for p in problems {
+        if p.is_error() {
+            tracing::error!("{p}");
+        } else {
+            tracing::warn!("{p}");
         }
     }
 }
@@ -158,25 +167,16 @@ async fn wait_for_signals(_service: &Service) {
 }
 
 fn check(config: Option<PathBuf>) -> u8 {
-    let config = match load_config(config) {
-        Ok(c) => c,
-        Err(_) => return 1,
-    };
-    match Service::new(config) {
-        Ok(s) => {
-            let zones: usize = s
-                .router
-                .roots
-                .iter()
-                .filter_map(|r| r.zones())
-                .map(|z| z.zones().count())
-                .sum();
-            println!("ok: {} roots, {zones} zones", s.router.roots.len());
-            0
-        }
-        Err(e) => {
-            println!("{e}");
-            1
-        }
+    let report = crate::check::check(config.as_deref());
+    for p in &report.problems {
+        println!("{p}");
     }
+    eprintln!(
+        "{} roots, {} zones: {} errors, {} warnings",
+        report.roots,
+        report.zones,
+        report.errors(),
+        report.warnings()
+    );
+    if report.errors() > 0 { 1 } else { 0 }
 }

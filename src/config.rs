@@ -80,6 +80,7 @@ pub struct FileRoot {
     pub qname_minimisation: Option<bool>,
     pub ipv6: Option<bool>,
     pub tlds: Option<Vec<String>>,
+    pub special_use: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +125,8 @@ pub struct RootConfig {
     pub port: u16,
     pub qname_minimisation: bool,
     pub ipv6: bool,
+    /// Special-use TLDs (RFC 6761) a zones root serves on purpose.
+    pub special_use: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -228,6 +231,7 @@ impl Config {
                 port: 53,
                 qname_minimisation: true,
                 ipv6: false,
+                special_use: Vec::new(),
             });
         }
         roots.push(RootConfig {
@@ -236,6 +240,7 @@ impl Config {
             port: 53,
             qname_minimisation: true,
             ipv6: false,
+            special_use: Vec::new(),
         });
         Config {
             source: None,
@@ -456,7 +461,7 @@ impl Validator<'_> {
             ));
         }
         let source = if let Some(z) = &r.zones {
-            let dir = self.base.join(z);
+            let dir = join_clean(self.base, z);
             if !dir.is_dir() {
                 return Err(self.err(
                     "zones",
@@ -472,7 +477,7 @@ impl Validator<'_> {
             if h == "builtin" {
                 RootSource::Hints(Hints::Builtin)
             } else {
-                let p = self.base.join(h);
+                let p = join_clean(self.base, h);
                 if let Err(e) = std::fs::metadata(&p).and_then(|m| {
                     if m.is_file() {
                         std::fs::File::open(&p).map(|_| ())
@@ -524,14 +529,60 @@ impl Validator<'_> {
                 format!("root {:?}: tlds is only for forward roots", r.name),
             ));
         }
+        let mut special_use = Vec::new();
+        for t in r.special_use.iter().flatten() {
+            let t = t.trim_matches('.').to_ascii_lowercase();
+            if !matches!(source, RootSource::Zones(_)) {
+                return Err(self.err(
+                    "special-use",
+                    format!("root {:?}: special-use is only for zones roots", r.name),
+                ));
+            }
+            if !crate::router::OPT_IN_TLDS.contains(&t.as_str()) {
+                return Err(self.err(
+                    "special-use",
+                    format!(
+                        "root {:?}: special-use {t:?} is not one of {} (localhost is always answered locally)",
+                        r.name,
+                        crate::router::OPT_IN_TLDS.join(", ")
+                    ),
+                ));
+            }
+            special_use.push(t);
+        }
         Ok(RootConfig {
             name: r.name.clone(),
             source,
+            special_use,
             port: r.port.unwrap_or(53),
             qname_minimisation: r.qname_minimisation.unwrap_or(true),
             ipv6: r.ipv6.unwrap_or(false),
         })
     }
+}
+
+/// Joins a config-relative path and removes `.` and `a/..` without touching the
+/// file system, so messages say `zones/geek.zone`, not `config/../zones/geek.zone`.
+pub fn join_clean(base: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// `"1.2.3.4"`, `"1.2.3.4:53"`, `"::1"`, `"[::1]:53"`.
@@ -629,6 +680,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("names no [[root]]"), "{e}");
+    }
+
+    #[test]
+    fn paths_are_cleaned() {
+        assert_eq!(
+            join_clean(Path::new("config"), "../zones"),
+            PathBuf::from("zones")
+        );
+        assert_eq!(join_clean(Path::new(""), "zones"), PathBuf::from("zones"));
+        assert_eq!(
+            join_clean(Path::new("/etc/altroot"), "./z"),
+            PathBuf::from("/etc/altroot/z")
+        );
+        assert_eq!(join_clean(Path::new("a"), "../../z"), PathBuf::from("../z"));
     }
 
     #[test]

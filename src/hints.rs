@@ -26,13 +26,8 @@ pub fn load(hints: &Hints) -> Result<Vec<RootServer>, Vec<ZoneError>> {
     match hints {
         Hints::Builtin => parse(BUILTIN_NAMED_ROOT, Path::new("<builtin named.root>")),
         Hints::File(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                vec![ZoneError {
-                    file: p.clone(),
-                    line: 0,
-                    message: format!("cannot read hints: {e}"),
-                }]
-            })?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| vec![ZoneError::error(p, 1, format!("cannot read hints: {e}"))])?;
             parse(&text, p)
         }
     }
@@ -66,12 +61,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<RootServer>, Vec<ZoneError>>
     }
     servers.retain(|s| !s.addrs.is_empty());
     if servers.is_empty() {
-        return Err(vec![ZoneError {
-            file: path.to_path_buf(),
-            line: 0,
-            message: "no root server with an address (want \". NS name\" and \"name A addr\")"
-                .into(),
-        }]);
+        return Err(vec![ZoneError::error(
+            path,
+            1,
+            "no root server with an address (want \". NS name\" and \"name A addr\")",
+        )]);
     }
     Ok(servers)
 }

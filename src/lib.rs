@@ -13,12 +13,14 @@
 //!    its own [`cache`].
 //!
 //! Around that: [`config`] (the TOML file), [`zonefile`] (master files with line
-//! numbers), [`service`] (building it all from a config; reload), [`cli`].
+//! numbers), [`check`] (the `check` command), [`service`] (building it all from a config; reload), [`cli`].
 
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod hints;
+pub mod icann;
 pub mod resolve;
 pub mod router;
 pub mod server;

@@ -26,7 +26,10 @@ const LOCAL_TTL: u32 = 3600;
 
 /// TLDs that never go to a root unless one of our zones roots defines them
 /// (RFC 6761 `invalid`, `test`; RFC 6762 `local`; RFC 7686 `onion`; RFC 9476 `alt`).
-const SPECIAL_TLDS: &[&str] = &["invalid", "onion", "local", "test", "alt"];
+pub const SPECIAL_TLDS: &[&str] = &["invalid", "onion", "local", "test", "alt"];
+/// The special-use TLDs a zones root must list in `special-use` before it may
+/// serve them (`alt` is meant for alternate namespaces and needs no opt-in).
+pub const OPT_IN_TLDS: &[&str] = &["invalid", "onion", "local", "test"];
 
 //------------ Resolution ----------------------------------------------------
 
@@ -96,6 +99,14 @@ impl Router {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Forgets which TLDs collide (after a zone reload changed what a root has).
+    pub fn forget_collisions(&self) {
+        self.collisions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Answers a client's question: routes each CNAME link by its TLD.

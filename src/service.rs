@@ -1,9 +1,9 @@
 //! Building the resolver from a [`Config`]: load every root's zones or hints, make one
 //! engine and one cache per root, and hand them to a [`Router`]. Also zone reload.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hickory_proto::rr::{LowerName, Name};
 
@@ -12,14 +12,24 @@ use crate::config::{Config, RootSource};
 use crate::hints;
 use crate::resolve::{Engine, Kind};
 use crate::router::Router;
-use crate::zone::{SharedZones, ZoneSet};
-use crate::zonefile::ZoneError;
+use crate::zone::{LoadOptions, SharedZones, ZoneSet};
+use crate::zonefile::{Problem, ZoneError};
 
 /// A running resolver's state: the router, and the zone sets that reload swaps.
 pub struct Service {
     pub config: Config,
     pub router: Arc<Router>,
-    zone_sets: Vec<(usize, PathBuf, SharedZones)>,
+    zone_roots: Vec<ZoneRoot>,
+    /// Problems already logged, so a broken save is reported once, not per reload.
+    logged: Mutex<HashSet<String>>,
+}
+
+/// A zones root: where its files are and what it may define.
+struct ZoneRoot {
+    index: usize,
+    dir: PathBuf,
+    opts: LoadOptions,
+    zones: SharedZones,
 }
 
 /// Start-up failed: every problem found, each `FILE:LINE: error: …`.
@@ -33,18 +43,34 @@ impl Service {
     pub fn new(config: Config) -> Result<Service, LoadErrors> {
         let mut errors = Vec::new();
         let mut engines = Vec::new();
-        let mut zone_sets = Vec::new();
+        let mut zone_roots = Vec::new();
         for (i, rc) in config.roots.iter().enumerate() {
             let cache = Cache::new(&config.cache);
             let kind = match &rc.source {
                 RootSource::Zones(dir) => {
-                    let (set, mut e) = ZoneSet::load(dir, None);
-                    errors.append(&mut e);
+                    let opts = LoadOptions {
+                        special_use: rc.special_use.clone(),
+                        last_serials: Default::default(),
+                    };
+                    let (set, problems) = ZoneSet::load(dir, None, &opts, true);
+                    for p in problems {
+                        if p.is_error() {
+                            errors.push(p);
+                        } else {
+                            tracing::warn!("{p}");
+                        }
+                    }
                     for z in set.zones() {
                         tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
                     }
+                    set.write_serials();
                     let lock = Arc::new(RwLock::new(Arc::new(set)));
-                    zone_sets.push((i, dir.clone(), lock.clone()));
+                    zone_roots.push(ZoneRoot {
+                        index: i,
+                        dir: dir.clone(),
+                        opts,
+                        zones: lock.clone(),
+                    });
                     Kind::Zones(lock)
                 }
                 RootSource::Hints(h) => match hints::load(h) {
@@ -83,23 +109,56 @@ impl Service {
         Ok(Service {
             config,
             router,
-            zone_sets,
+            zone_roots,
+            logged: Mutex::new(HashSet::new()),
         })
     }
 
-    /// Re-reads every zones folder. A file that fails keeps serving its last good
-    /// version; the errors are returned (and logged by the caller). The caches of
-    /// roots whose zones changed are emptied, so nothing derived from the old data
-    /// outlives the swap.
-    pub fn reload(&self) -> Vec<ZoneError> {
-        let mut all = Vec::new();
-        for (idx, dir, lock) in &self.zone_sets {
-            let old = lock.read().unwrap_or_else(|p| p.into_inner()).clone();
-            let (new, mut errors) = ZoneSet::load(dir, Some(&old));
-            all.append(&mut errors);
-            *lock.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
-            self.router.roots[*idx].cache.clear();
+    /// Re-reads every zones folder (unless `force`, only files that changed). Each
+    /// zone is loaded and checked off the query path, then the whole set is swapped
+    /// in at once: a query sees the old zones or the new ones, never a mix. A file
+    /// with an error keeps its last good version. The caches of a root whose zones
+    /// changed are emptied, and collision findings forgotten, so nothing derived from
+    /// the old data is served after the swap.
+    ///
+    /// Returns the problems not reported by an earlier reload (each broken save is
+    /// reported once) and whether anything was swapped.
+    pub fn reload(&self, force: bool) -> (Vec<Problem>, bool) {
+        let mut fresh = Vec::new();
+        let mut all = HashSet::new();
+        let mut changed = false;
+        for zr in &self.zone_roots {
+            let old = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
+            for p in problems {
+                all.insert(p.to_string());
+                fresh.push(p);
+            }
+            if !new.same_zones(&old) {
+                changed = true;
+                new.write_serials();
+                *zr.zones.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+                self.router.roots[zr.index].cache.clear();
+                self.router.forget_collisions();
+            }
         }
-        all
+        let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+        fresh.retain(|p| !logged.contains(&p.to_string()));
+        *logged = all;
+        (fresh, changed)
+    }
+
+    /// Every file the zones roots read (zone files and their includes), and the
+    /// zones folders, for the watcher.
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for zr in &self.zone_roots {
+            out.push(zr.dir.clone());
+            let set = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
+            for z in set.zones() {
+                out.extend(z.files.iter().cloned());
+            }
+        }
+        out
     }
 }

@@ -53,8 +53,10 @@ pub async fn query(
     let mut reply = udp(server, &bytes, id, q, deadline).await?;
     // RFC 6891 §7: a server that does not know EDNS answers FORMERR (or NOTIMP)
     // without an OPT record; ask it again the old way.
-    if matches!(reply.metadata.response_code, ResponseCode::FormErr | ResponseCode::NotImp)
-        && reply.edns.is_none()
+    if matches!(
+        reply.metadata.response_code,
+        ResponseCode::FormErr | ResponseCode::NotImp
+    ) && reply.edns.is_none()
     {
         msg.edns = None;
         let plain = msg.to_vec().map_err(|e| TransportError::Malformed {

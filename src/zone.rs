@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
-use crate::zonefile::{self, Located, ZoneError};
+use crate::zonefile::{self, Problem};
 
 //------------ Lookup ----------------------------------------------------------
 
@@ -48,43 +48,75 @@ pub struct Zone {
     cuts: HashSet<LowerName>,
     soa: Record,
     serial: u32,
+    soa_line: (PathBuf, usize),
+    /// In a root zone: where each TLD name was first written.
+    tld_lines: BTreeMap<LowerName, (PathBuf, usize)>,
+    /// Size and modification time of every file read, to skip unchanged zones on reload.
+    stamps: Vec<Stamp>,
+}
+
+/// A file's size and modification time when it was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        path: path.to_path_buf(),
+        len: m.len(),
+        modified: m.modified().ok(),
+    })
 }
 
 impl Zone {
-    /// Builds a zone from parsed records, checking the rules that serving depends on.
-    pub fn build(origin: &Name, parsed: zonefile::Parsed) -> Result<Zone, Vec<ZoneError>> {
-        let mut errors = Vec::new();
+    /// Builds a zone from parsed records, checking the rules that serving depends
+    /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
+    pub fn build(
+        origin: &Name,
+        parsed: zonefile::Parsed,
+    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+        let mut problems = Vec::new();
         let main_file = parsed.files.first().cloned().unwrap_or_default();
         let lorigin = LowerName::new(origin);
+
+        // A file whose SOA names another zone was misnamed or carries a stray
+        // $ORIGIN: say that once instead of "outside the origin" for every record.
+        if let Some(l) = parsed.records.iter().find(|l| {
+            l.record.record_type() == RecordType::SOA && LowerName::new(&l.record.name) != lorigin
+        }) {
+            let file = main_file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(vec![Problem::error(
+                l.file.as_path(),
+                l.line,
+                format!(
+                    "the file name {file} makes this zone {origin}, but its SOA is for {}",
+                    l.record.name
+                ),
+            )]);
+        }
+
         let mut nodes: HashMap<LowerName, HashMap<RecordType, Vec<Record>>> = HashMap::new();
         let mut first_line: HashMap<(LowerName, RecordType), (Arc<PathBuf>, usize)> =
             HashMap::new();
-        let mut err = |l: &Located, msg: String| {
-            errors.push(ZoneError {
-                file: l.file.to_path_buf(),
-                line: l.line,
-                message: msg,
-            })
-        };
-
         for l in &parsed.records {
             let r = &l.record;
             let owner = LowerName::new(&r.name);
             if !lorigin.zone_of(&owner) {
-                err(
-                    l,
+                problems.push(Problem::error(
+                    l.file.as_path(),
+                    l.line,
                     format!("{} is outside the zone's origin {origin}", r.name),
-                );
+                ));
                 continue;
             }
             let rt = r.record_type();
-            if rt == RecordType::SOA && owner != lorigin {
-                err(
-                    l,
-                    format!("SOA at {} is not at the zone apex {origin}", r.name),
-                );
-                continue;
-            }
             let set = nodes
                 .entry(owner.clone())
                 .or_default()
@@ -94,7 +126,11 @@ impl Zone {
                 continue; // duplicate RR: RFC 2181 §5 says sets have no duplicates
             }
             if (rt == RecordType::SOA || rt == RecordType::CNAME) && !set.is_empty() {
-                err(l, format!("more than one {rt} at {}", r.name));
+                problems.push(Problem::error(
+                    l.file.as_path(),
+                    l.line,
+                    format!("more than one {rt} at {}", r.name),
+                ));
                 continue;
             }
             set.push(r.clone());
@@ -102,6 +138,12 @@ impl Zone {
                 .entry((owner, rt))
                 .or_insert((l.file.clone(), l.line));
         }
+        let line_of = |name: &LowerName, rt: RecordType| -> (PathBuf, usize) {
+            first_line
+                .get(&(name.clone(), rt))
+                .map(|(f, l)| (f.to_path_buf(), *l))
+                .unwrap_or_else(|| (main_file.clone(), 1))
+        };
         // RFC 2181 §5.2: all TTLs in an RRset are the same; use the smallest.
         for sets in nodes.values_mut() {
             for set in sets.values_mut() {
@@ -113,20 +155,75 @@ impl Zone {
         }
 
         let mut cuts = HashSet::new();
+        let mut glue_names: HashSet<LowerName> = HashSet::new();
         for (name, sets) in &nodes {
             if sets.contains_key(&RecordType::CNAME) && sets.len() > 1 {
-                let (file, line) = first_line
-                    .get(&(name.clone(), RecordType::CNAME))
-                    .cloned()
-                    .unwrap_or_default();
-                errors.push(ZoneError {
-                    file: file.to_path_buf(),
-                    line,
-                    message: format!("{name} has a CNAME and other data"),
-                });
+                let (f, l) = line_of(name, RecordType::CNAME);
+                problems.push(Problem::error(
+                    f,
+                    l,
+                    format!("{name} has a CNAME and other data"),
+                ));
             }
-            if name != &lorigin && sets.contains_key(&RecordType::NS) {
-                cuts.insert(name.clone());
+            if let Some(ns) = sets.get(&RecordType::NS) {
+                if name != &lorigin {
+                    cuts.insert(name.clone());
+                }
+                for r in ns {
+                    if let RData::NS(t) = &r.data {
+                        glue_names.insert(LowerName::new(&t.0));
+                    }
+                }
+            }
+        }
+
+        // Below a delegation only glue may live; at it only NS, DS and glue.
+        let olabels = lorigin.num_labels();
+        let mut sorted: Vec<&LowerName> = nodes.keys().collect();
+        sorted.sort();
+        for name in sorted {
+            let n: Name = name.into();
+            let cut = (olabels + 1..=n.num_labels())
+                .map(|k| LowerName::new(&n.trim_to(k as usize)))
+                .find(|c| cuts.contains(c));
+            let Some(cut) = cut else { continue };
+            for rt in nodes[name].keys() {
+                let is_glue =
+                    matches!(rt, RecordType::A | RecordType::AAAA) && glue_names.contains(name);
+                let ok = is_glue || (name == &cut && matches!(rt, RecordType::NS | RecordType::DS));
+                if !ok {
+                    let (f, l) = line_of(name, *rt);
+                    let msg = if name == &cut {
+                        format!(
+                            "{name} {rt} is at the delegation point {cut}: only NS, DS and glue belong there"
+                        )
+                    } else {
+                        format!("{name} {rt} is below the delegation of {cut} and is not glue")
+                    };
+                    problems.push(Problem::error(f, l, msg));
+                }
+            }
+        }
+
+        // Name servers inside the zone need addresses here, or nobody can reach them.
+        for (name, sets) in &nodes {
+            let Some(ns) = sets.get(&RecordType::NS) else {
+                continue;
+            };
+            for r in ns {
+                let RData::NS(t) = &r.data else { continue };
+                let lt = LowerName::new(&t.0);
+                let has_addr = nodes.get(&lt).is_some_and(|s| {
+                    s.contains_key(&RecordType::A) || s.contains_key(&RecordType::AAAA)
+                });
+                if lorigin.zone_of(&lt) && !has_addr {
+                    let (f, l) = line_of(name, RecordType::NS);
+                    problems.push(Problem::error(
+                        f,
+                        l,
+                        format!("name server {} of {name} is inside {origin} but has no A or AAAA record (glue)", t.0),
+                    ));
+                }
             }
         }
 
@@ -138,20 +235,38 @@ impl Zone {
         let has_apex_ns = nodes
             .get(&lorigin)
             .is_some_and(|s| s.contains_key(&RecordType::NS));
+        let first_record_line = parsed.records.first().map_or(1, |l| l.line);
         if soa.is_none() {
-            errors.push(ZoneError {
-                file: main_file.clone(),
-                line: 0,
-                message: format!("no SOA record at the apex {origin}"),
-            });
+            problems.push(Problem::error(
+                &main_file,
+                first_record_line,
+                format!("no SOA record at the apex {origin}"),
+            ));
         }
         if !has_apex_ns {
-            errors.push(ZoneError {
-                file: main_file.clone(),
-                line: 0,
-                message: format!("no NS records at the apex {origin}"),
-            });
+            let (f, l) = line_of(&lorigin, RecordType::SOA);
+            problems.push(Problem::error(
+                f,
+                l,
+                format!("no NS records at the apex {origin}"),
+            ));
         }
+        if let Some(soa) = &soa {
+            if let RData::SOA(s) = &soa.data {
+                if soa.ttl > s.minimum {
+                    let (f, l) = line_of(&lorigin, RecordType::SOA);
+                    problems.push(Problem::warning(
+                        f,
+                        l,
+                        format!(
+                            "SOA TTL {} exceeds its MINIMUM {}: negative answers are cached for {} s (RFC 2308)",
+                            soa.ttl, s.minimum, s.minimum
+                        ),
+                    ));
+                }
+            }
+        }
+
         let mut exists = HashSet::new();
         for name in nodes.keys() {
             let mut n: Name = name.into();
@@ -163,33 +278,72 @@ impl Zone {
                 n = n.base_name();
             }
         }
+        problems.sort();
         match soa {
-            Some(soa) if errors.is_empty() => {
+            Some(soa) if !problems.iter().any(Problem::is_error) => {
                 let serial = match &soa.data {
                     RData::SOA(s) => s.serial,
                     _ => 0,
                 };
-                Ok(Zone {
-                    origin: lorigin,
-                    origin_name: origin.clone(),
-                    files: parsed.files,
-                    nodes,
-                    exists,
-                    cuts,
-                    soa,
-                    serial,
-                })
+                let soa_line = line_of(&lorigin, RecordType::SOA);
+                let mut tld_lines = BTreeMap::new();
+                if lorigin.is_root() {
+                    for l in &parsed.records {
+                        let n = LowerName::new(&l.record.name);
+                        if n.num_labels() >= 1 {
+                            let tld = LowerName::new(&l.record.name.trim_to(1));
+                            tld_lines
+                                .entry(tld)
+                                .or_insert((l.file.to_path_buf(), l.line));
+                        }
+                    }
+                }
+                Ok((
+                    Zone {
+                        origin: lorigin,
+                        origin_name: origin.clone(),
+                        files: parsed.files,
+                        nodes,
+                        exists,
+                        cuts,
+                        soa,
+                        serial,
+                        soa_line,
+                        tld_lines,
+                        stamps: Vec::new(),
+                    },
+                    problems,
+                ))
             }
-            _ => {
-                errors.sort();
-                Err(errors)
-            }
+            _ => Err(problems),
         }
     }
 
     /// Reads and builds the zone in `path` whose origin is `origin`.
-    pub fn load(path: &Path, origin: &Name) -> Result<Zone, Vec<ZoneError>> {
-        Zone::build(origin, zonefile::read(path, origin)?)
+    pub fn load(path: &Path, origin: &Name) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+        // Stamp before reading: a write racing with the read makes the stamp stale,
+        // so the next reload reads the file again rather than trusting this copy.
+        let before: Vec<Stamp> = stamp(path).into_iter().collect();
+        let parsed = zonefile::read(path, origin)?;
+        let mut stamps = before;
+        stamps.extend(parsed.files.iter().skip(1).filter_map(|f| stamp(f)));
+        let (mut z, w) = Zone::build(origin, parsed)?;
+        z.stamps = stamps;
+        Ok((z, w))
+    }
+
+    /// True when none of the zone's files changed since it was read.
+    fn unchanged(&self) -> bool {
+        !self.stamps.is_empty()
+            && self
+                .stamps
+                .iter()
+                .all(|s| stamp(&s.path).as_ref() == Some(s))
+    }
+
+    /// Where the SOA was written (for messages about the whole zone).
+    pub fn soa_line(&self) -> (&Path, usize) {
+        (&self.soa_line.0, self.soa_line.1)
     }
 
     pub fn origin(&self) -> &Name {
@@ -354,6 +508,59 @@ impl Zone {
 
 //------------ ZoneSet ----------------------------------------------------------
 
+fn tld_label(tld: &LowerName) -> String {
+    tld.to_string().trim_end_matches('.').to_string()
+}
+
+/// A special-use TLD defined without `special-use` saying so.
+fn special_problem(label: &str, file: &Path, line: usize, opts: &LoadOptions) -> Option<Problem> {
+    if label == "localhost" {
+        return Some(Problem::error(
+            file,
+            line,
+            "localhost is always answered locally (RFC 6761) and cannot be defined",
+        ));
+    }
+    if crate::router::OPT_IN_TLDS.contains(&label) && !opts.special_use.iter().any(|s| s == label) {
+        return Some(Problem::error(
+            file,
+            line,
+            format!(
+                "{label} is a special-use TLD (RFC 6761/6762/7686): add special-use = [\"{label}\"] to this root to serve it on purpose"
+            ),
+        ));
+    }
+    None
+}
+
+/// Warnings about a TLD this root defines: it collides with ICANN's, or it is an
+/// alternate TLD outside `.alt` (RFC 9476; informational).
+fn tld_warnings(label: &str, file: &Path, line: usize) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if crate::icann::has_tld(label) {
+        out.push(Problem::warning(
+            file,
+            line,
+            format!(
+                "{label} is also a TLD in ICANN's root ({}): a collision",
+                crate::icann::VERSION
+            ),
+        ));
+    } else if label != "alt" && !crate::router::SPECIAL_TLDS.contains(&label) {
+        out.push(Problem::warning(
+            file,
+            line,
+            format!("{label} is an alternate TLD outside .alt (RFC 9476); informational"),
+        ));
+    }
+    out
+}
+
+/// RFC 1982 serial number arithmetic: is `a` before `b`?
+pub fn serial_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000_0000
+}
+
 /// A root's zones as served now; reload swaps the inner `Arc` whole, so a query
 /// sees either the old set or the new one.
 pub type SharedZones = std::sync::Arc<std::sync::RwLock<Arc<ZoneSet>>>;
@@ -380,27 +587,64 @@ pub fn origin_for_file(path: &Path) -> Option<Name> {
     Some(n)
 }
 
+/// What a zones root may define, beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Special-use TLDs (RFC 6761) this root serves on purpose (config `special-use`).
+    pub special_use: Vec<String>,
+    /// Serials last served, by origin, when there is no previous set to compare
+    /// with (`check` reads them from the state file that `serve` writes).
+    pub last_serials: HashMap<LowerName, u32>,
+}
+
+/// The file in a zones folder where `serve` records the serials it loaded, so that
+/// `check` can tell when an edit lowers one. A dot file: never read as a zone.
+pub const SERIALS_FILE: &str = ".altroot-serials";
+
+/// Reads the serials file of a zones folder (missing or unreadable: empty).
+pub fn read_serials(dir: &Path) -> HashMap<LowerName, u32> {
+    let Ok(text) = std::fs::read_to_string(dir.join(SERIALS_FILE)) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = Name::from_ascii(w.next()?).ok()?;
+            let serial = w.next()?.parse().ok()?;
+            Some((LowerName::new(&name), serial))
+        })
+        .collect()
+}
+
 impl ZoneSet {
-    /// Loads every `*.zone` file of `dir`. With `previous`, a file that fails keeps its
-    /// previous zone (if there was one); errors are returned alongside.
-    pub fn load(dir: &Path, previous: Option<&ZoneSet>) -> (ZoneSet, Vec<ZoneError>) {
+    /// Loads every `*.zone` file of `dir` and checks the rules between them. With
+    /// `previous`, a file that fails keeps its previous zone (if there was one).
+    /// Returns the set and every problem, warnings included.
+    /// Unless `force`, zones whose files did not change since `previous` read them
+    /// are kept as they are, without reading.
+    pub fn load(
+        dir: &Path,
+        previous: Option<&ZoneSet>,
+        opts: &LoadOptions,
+        force: bool,
+    ) -> (ZoneSet, Vec<Problem>) {
         let mut set = ZoneSet {
             dir: dir.to_path_buf(),
             zones: BTreeMap::new(),
         };
-        let mut errors = Vec::new();
+        let mut problems = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                errors.push(ZoneError {
-                    file: dir.to_path_buf(),
-                    line: 0,
-                    message: format!("cannot read zones folder: {e}"),
-                });
+                problems.push(Problem::error(
+                    dir,
+                    1,
+                    format!("cannot read zones folder: {e}"),
+                ));
                 if let Some(prev) = previous {
                     set.zones = prev.zones.clone();
                 }
-                return (set, errors);
+                return (set, problems);
             }
         };
         let mut paths: Vec<PathBuf> = entries
@@ -408,33 +652,141 @@ impl ZoneSet {
             .filter(|p| p.is_file())
             .collect();
         paths.sort();
+        let keep_previous = |set: &mut ZoneSet, origin: &LowerName| {
+            if let Some(old) = previous.and_then(|p| p.zones.get(origin)) {
+                set.zones.insert(origin.clone(), old.clone());
+            }
+        };
         for path in paths {
             let Some(origin) = origin_for_file(&path) else {
                 continue;
             };
             let lorigin = LowerName::new(&origin);
             if set.zones.contains_key(&lorigin) {
-                errors.push(ZoneError {
-                    file: path.clone(),
-                    line: 0,
-                    message: format!("a second file for zone {origin}"),
-                });
+                problems.push(Problem::error(
+                    &path,
+                    1,
+                    format!("a second file for zone {origin}"),
+                ));
                 continue;
             }
-            match Zone::load(&path, &origin) {
-                Ok(z) => {
-                    set.zones.insert(lorigin, Arc::new(z));
-                }
-                Err(mut e) => {
-                    errors.append(&mut e);
-                    if let Some(old) = previous.and_then(|p| p.zones.get(&lorigin)) {
+            if !force {
+                if let Some(old) = previous.and_then(|p| p.zones.get(&lorigin)) {
+                    if old.files.first() == Some(&path) && old.unchanged() {
                         set.zones.insert(lorigin, old.clone());
+                        continue;
                     }
                 }
             }
+            let tld_label = tld_label(&lorigin);
+            if lorigin.num_labels() == 1 {
+                if let Some(p) = special_problem(&tld_label, &path, 1, opts) {
+                    problems.push(p);
+                    continue;
+                }
+            }
+            match Zone::load(&path, &origin) {
+                Ok((z, mut warnings)) => {
+                    problems.append(&mut warnings);
+                    let (f, l) = (z.soa_line.0.clone(), z.soa_line.1);
+                    if lorigin.num_labels() == 1 {
+                        problems.extend(tld_warnings(&tld_label, &f, l));
+                    }
+                    let old_serial = match previous {
+                        Some(p) => p.zones.get(&lorigin).map(|o| o.serial),
+                        None => opts.last_serials.get(&lorigin).copied(),
+                    };
+                    if let Some(old) = old_serial.filter(|old| serial_lt(z.serial, *old)) {
+                        problems.push(Problem::warning(
+                            &f,
+                            l,
+                            format!(
+                                "serial went down from {old} to {} (RFC 1982): secondaries would keep the old zone",
+                                z.serial
+                            ),
+                        ));
+                    }
+                    set.zones.insert(lorigin, Arc::new(z));
+                }
+                Err(mut e) => {
+                    problems.append(&mut e);
+                    keep_previous(&mut set, &lorigin);
+                }
+            }
         }
-        errors.sort();
-        (set, errors)
+
+        // The root zone's own TLD names: special use, collisions, and TLDs that a zone
+        // file of this folder also defines (the file would win; say so).
+        let root = LowerName::new(&Name::root());
+        if let Some(rz) = set.zones.get(&root).cloned() {
+            let mut root_bad = false;
+            for (tld, (f, l)) in &rz.tld_lines {
+                let label = tld_label(tld);
+                if let Some(p) = special_problem(&label, f, *l, opts) {
+                    problems.push(p);
+                    root_bad = true;
+                    continue;
+                }
+                if let Some(z) = set.zones.get(tld) {
+                    let zf = z
+                        .files
+                        .first()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    if rz.is_cut(tld) {
+                        problems.push(Problem::error(
+                            f,
+                            *l,
+                            format!("{tld} is defined twice: delegated here in the root zone and served from {zf}"),
+                        ));
+                        root_bad = true;
+                    } else {
+                        problems.push(Problem::warning(
+                            f,
+                            *l,
+                            format!("names under {tld} here are hidden by {zf}, which serves all of {tld}"),
+                        ));
+                    }
+                    continue;
+                }
+                if rz.is_cut(tld) {
+                    problems.extend(tld_warnings(&label, f, *l));
+                }
+            }
+            if root_bad {
+                set.zones.remove(&root);
+                keep_previous(&mut set, &root);
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        (set, problems)
+    }
+
+    /// Records the serials of this set in its folder's serials file (best effort:
+    /// a read-only folder is fine).
+    pub fn write_serials(&self) {
+        let mut text =
+            String::from("# serials altroot serve last loaded; read by `altroot check`\n");
+        for z in self.zones.values() {
+            text.push_str(&format!("{} {}\n", z.origin(), z.serial));
+        }
+        if let Err(e) = std::fs::write(self.dir.join(SERIALS_FILE), text) {
+            tracing::debug!(
+                "cannot write {}: {e}",
+                self.dir.join(SERIALS_FILE).display()
+            );
+        }
+    }
+
+    /// True when both sets hold the very same zones (nothing was re-read).
+    pub fn same_zones(&self, other: &ZoneSet) -> bool {
+        self.zones.len() == other.zones.len()
+            && self
+                .zones
+                .iter()
+                .zip(other.zones.iter())
+                .all(|((a, za), (b, zb))| a == b && Arc::ptr_eq(za, zb))
     }
 
     /// The deepest zone that contains `name`.
@@ -498,7 +850,7 @@ mod tests {
     fn zone(origin: &str, text: &str) -> Zone {
         let o = Name::from_ascii(origin).unwrap();
         let p = zonefile::read_str(text, Path::new("t.zone"), &o).unwrap();
-        Zone::build(&o, p).unwrap()
+        Zone::build(&o, p).unwrap().0
     }
 
     const GEEK: &str = "$TTL 300\n@ SOA ns1 host 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A 192.0.2.1\nalias CNAME www\n*.wild TXT \"w\"\na.b.c A 192.0.2.9\nsub NS ns.sub\nns.sub A 192.0.2.54\n";

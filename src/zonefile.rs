@@ -18,30 +18,63 @@ use hickory_proto::serialize::txt::{Parser, parse_ttl};
 /// Nested `$INCLUDE`s deeper than this are refused (catches include loops).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// One problem in a zone file.
+/// How bad a [`Problem`] is: errors stop a zone from loading, warnings do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem in a zone, hints or config file, printed as `FILE:LINE: error: …`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ZoneError {
+pub struct Problem {
     pub file: PathBuf,
-    /// 1-based; 0 when the problem is about the whole file.
+    /// 1-based; problems about a whole file point at line 1.
     pub line: usize,
+    pub severity: Severity,
     pub message: String,
 }
 
-impl fmt::Display for ZoneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: error: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}: error: {}",
-                self.file.display(),
-                self.line,
-                self.message
-            )
+impl Problem {
+    pub fn error(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Problem {
+        Problem {
+            file: file.into(),
+            line: line.max(1),
+            severity: Severity::Error,
+            message: message.into(),
         }
     }
+
+    pub fn warning(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(file, line, message)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{}: {sev}: {}",
+            self.file.display(),
+            self.line,
+            self.message
+        )
+    }
+}
+
+/// Zone-file problems are [`Problem`]s.
+pub type ZoneError = Problem;
 
 /// A record and where it was written.
 #[derive(Clone, Debug)]
@@ -105,11 +138,7 @@ struct Entry {
 
 impl State {
     fn err(&mut self, file: &Path, line: usize, message: impl Into<String>) {
-        self.errors.push(ZoneError {
-            file: file.to_path_buf(),
-            line,
-            message: message.into(),
-        });
+        self.errors.push(Problem::error(file, line, message));
     }
 
     fn read_file(

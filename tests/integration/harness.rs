@@ -365,7 +365,10 @@ iana NS ns.example.org.",
         spec(
             "noedns",
             ip(NOEDNS),
-            &[("oldserver.com.", "@ SOA ns1.oldserver.com. h.example. 1 1 1 1 60\n@ NS ns1.oldserver.com.\nwww A 203.0.113.33")],
+            &[(
+                "oldserver.com.",
+                "@ SOA ns1.oldserver.com. h.example. 1 1 1 1 60\n@ NS ns1.oldserver.com.\nwww A 203.0.113.33",
+            )],
             Behaviour::NoEdns,
         ),
         spec(
@@ -467,7 +470,7 @@ ns1.lab A {lab}
         ),
         (
             "zones/home.pirate.zone",
-            "$TTL 3600\n@ SOA ns1.home.pirate. host.pirate. 1 3600 600 86400 300\n@ NS ns1.home.pirate.\nwww A 192.0.2.200\n".to_string(),
+            "$TTL 3600\n@ SOA ns1.home.pirate. host.pirate. 1 3600 600 86400 300\n@ NS ns1.home.pirate.\nns1 A 127.0.0.1\nwww A 192.0.2.200\n".to_string(),
         ),
     ]
 }

@@ -279,6 +279,9 @@ async fn out_of_bailiwick_records_are_ignored() {
 async fn server_without_edns_is_asked_again_plainly() {
     let (w, a) = standard("").await;
     let m = a.query("www.oldserver.com.", RecordType::A).await;
-    assert_eq!(lines(&m.answers), vec!["www.oldserver.com. 300 A 203.0.113.33"]);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.oldserver.com. 300 A 203.0.113.33"]
+    );
     assert!(w.server("noedns").seen().len() >= 2);
 }

@@ -57,7 +57,11 @@ async fn a_zones_root_may_define_test_and_alt() {
         "zones/alt.zone",
         "$TTL 60\n@ SOA ns.alt. h.alt. 1 1 1 1 60\n@ NS ns.alt.\nns A 127.0.0.1\nwww A 192.0.2.78\n".into(),
     ));
-    let a = Altroot::start(&config(&w, ""), &files).await;
+    let cfg = config(&w, "").replace(
+        "zones = \"zones\"",
+        "zones = \"zones\"\nspecial-use = [\"test\"]",
+    );
+    let a = Altroot::start(&cfg, &files).await;
     let m = a.query("www.test.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.test. 60 A 192.0.2.77"]);
     let m = a.query("www.alt.", RecordType::A).await;

@@ -1,0 +1,71 @@
+//! `altroot check`: validate the config and every zone and hints file, without any
+//! network, and report every problem as `FILE:LINE: error|warning: message`, sorted
+//! by file and line (DESIGN §5).
+//!
+//! The rules are the ones `serve` applies when it loads or reloads (they live in
+//! [`crate::zone`], [`crate::zonefile`], [`crate::hints`] and [`crate::config`]);
+//! `check` only collects them, so the two can never disagree.
+
+use std::path::Path;
+
+use crate::config::{Config, RootSource};
+use crate::hints;
+use crate::zone::{LoadOptions, ZoneSet, read_serials};
+use crate::zonefile::Problem;
+
+/// Everything `check` found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub problems: Vec<Problem>,
+    pub zones: usize,
+    pub roots: usize,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.problems.len() - self.errors()
+    }
+}
+
+/// Runs every check for the config at `path` (or the default config).
+pub fn check(path: Option<&Path>) -> Report {
+    let config = match Config::discover(path) {
+        Ok(c) => c,
+        Err(e) => {
+            return Report {
+                problems: vec![Problem::error(e.file, e.line.unwrap_or(1), e.message)],
+                ..Report::default()
+            };
+        }
+    };
+    let mut report = Report {
+        roots: config.roots.len(),
+        ..Report::default()
+    };
+    for root in &config.roots {
+        match &root.source {
+            RootSource::Zones(dir) => {
+                let opts = LoadOptions {
+                    special_use: root.special_use.clone(),
+                    last_serials: read_serials(dir),
+                };
+                let (set, mut problems) = ZoneSet::load(dir, None, &opts, true);
+                report.zones += set.zones().count();
+                report.problems.append(&mut problems);
+            }
+            RootSource::Hints(h) => {
+                if let Err(mut e) = hints::load(h) {
+                    report.problems.append(&mut e);
+                }
+            }
+            RootSource::Forward { .. } => {}
+        }
+    }
+    report.problems.sort();
+    report.problems.dedup();
+    report
+}
