@@ -318,6 +318,25 @@ impl Validator<'_> {
         }
     }
 
+    /// Like [`Self::err`], at the `n`-th (0-based) line that mentions `needle`.
+    fn err_nth(&self, needle: &str, n: usize, message: String) -> ConfigError {
+        let line = self
+            .text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| {
+                let l = l.trim_start();
+                !l.starts_with('#') && l.contains(needle)
+            })
+            .nth(n)
+            .map(|(i, _)| i + 1);
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
     fn duration(
         &self,
         key: &str,
@@ -402,8 +421,10 @@ impl Validator<'_> {
             for r in &file.roots {
                 roots.push(self.root(r)?);
                 if !seen.insert(r.name.clone()) {
-                    return Err(self.err(
+                    let uses = file.roots.iter().filter(|x| x.name == r.name).count();
+                    return Err(self.err_nth(
                         &format!("\"{}\"", r.name),
+                        uses - 1,
                         format!("root name {:?} is used twice", r.name),
                     ));
                 }

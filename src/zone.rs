@@ -251,11 +251,12 @@ impl Zone {
                 format!("no NS records at the apex {origin}"),
             ));
         }
-        if let Some(soa) = &soa {
-            if let RData::SOA(s) = &soa.data {
-                if soa.ttl > s.minimum {
-                    let (f, l) = line_of(&lorigin, RecordType::SOA);
-                    problems.push(Problem::warning(
+        if let Some(soa) = &soa
+            && let RData::SOA(s) = &soa.data
+            && soa.ttl > s.minimum
+        {
+            let (f, l) = line_of(&lorigin, RecordType::SOA);
+            problems.push(Problem::warning(
                         f,
                         l,
                         format!(
@@ -263,8 +264,6 @@ impl Zone {
                             soa.ttl, s.minimum, s.minimum
                         ),
                     ));
-                }
-            }
         }
 
         let mut exists = HashSet::new();
@@ -670,20 +669,20 @@ impl ZoneSet {
                 ));
                 continue;
             }
-            if !force {
-                if let Some(old) = previous.and_then(|p| p.zones.get(&lorigin)) {
-                    if old.files.first() == Some(&path) && old.unchanged() {
-                        set.zones.insert(lorigin, old.clone());
-                        continue;
-                    }
-                }
+            if !force
+                && let Some(old) = previous.and_then(|p| p.zones.get(&lorigin))
+                && old.files.first() == Some(&path)
+                && old.unchanged()
+            {
+                set.zones.insert(lorigin, old.clone());
+                continue;
             }
             let tld_label = tld_label(&lorigin);
-            if lorigin.num_labels() == 1 {
-                if let Some(p) = special_problem(&tld_label, &path, 1, opts) {
-                    problems.push(p);
-                    continue;
-                }
+            if lorigin.num_labels() == 1
+                && let Some(p) = special_problem(&tld_label, &path, 1, opts)
+            {
+                problems.push(p);
+                continue;
             }
             match Zone::load(&path, &origin) {
                 Ok((z, mut warnings)) => {

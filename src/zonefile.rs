@@ -15,6 +15,31 @@ use std::sync::Arc;
 use hickory_proto::rr::{DNSClass, Name, Record};
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
+/// Record types that exist but hickory's zone parser (without DNSSEC features)
+/// cannot read, and RFC 3597 `TYPEnnn` (see `shared/HICKORY.md`).
+const KNOWN_UNSUPPORTED: &[&str] = &[
+    "DS",
+    "DNSKEY",
+    "RRSIG",
+    "NSEC",
+    "NSEC3",
+    "NSEC3PARAM",
+    "CDS",
+    "CDNSKEY",
+    "ZONEMD",
+    "DNAME",
+    "LOC",
+    "URI",
+    "SPF",
+    "KEY",
+    "SIG",
+    "NXT",
+    "APL",
+    "DHCID",
+    "IPSECKEY",
+    "HIP",
+];
+
 /// Nested `$INCLUDE`s deeper than this are refused (catches include loops).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
@@ -166,13 +191,10 @@ impl State {
         let mut last_ttl: Option<u32> = None;
         let mut owner: Option<Name> = None;
 
-        let entries = match split_entries(text) {
-            Ok(e) => e,
-            Err((line, msg)) => {
-                self.err(path, line, msg);
-                return;
-            }
-        };
+        let (entries, split_errors) = split_entries(text);
+        for (line, msg) in split_errors {
+            self.err(path, line, msg);
+        }
         for entry in entries {
             let line = entry.line;
             let body = entry.text.trim();
@@ -302,7 +324,25 @@ fn clean_hickory_message(msg: &str, body: &str) -> String {
     for prefix in ["proto error: ", "decoding error: ", "parse error: "] {
         msg = msg.strip_prefix(prefix).unwrap_or(msg);
     }
+    if msg.contains("should be dynamically generated") {
+        let t = body
+            .split_whitespace()
+            .find(|w| KNOWN_UNSUPPORTED.contains(&w.to_ascii_uppercase().as_str()));
+        return format!(
+            "record type {} is not supported yet (no DNSSEC), in {body:?}",
+            t.unwrap_or("?").to_ascii_uppercase()
+        );
+    }
     if let Some(t) = msg.strip_prefix("record type string unknown: ") {
+        // hickory reads the first word it cannot place as the type: say what is
+        // really wrong when that word is data or a type it does not support.
+        if t.parse::<std::net::IpAddr>().is_ok() || t.parse::<u64>().is_ok() {
+            return format!("no record type in {body:?} ({t:?} is data, not a type)");
+        }
+        let upper = t.to_ascii_uppercase();
+        if KNOWN_UNSUPPORTED.contains(&upper.as_str()) || upper.starts_with("TYPE") {
+            return format!("record type {upper} is not supported yet, in {body:?}");
+        }
         return format!("unknown record type {t:?} in {body:?}");
     }
     if msg.is_empty() {
@@ -313,9 +353,12 @@ fn clean_hickory_message(msg: &str, body: &str) -> String {
 }
 
 /// Splits master-file text into logical entries. Handles quotes, `\` escapes,
-/// `;` comments and parentheses spanning lines.
-fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
+/// `;` comments and parentheses spanning lines. A broken entry (an unterminated
+/// string, a stray `)`) is reported and skipped, and splitting goes on at the next
+/// line, so one mistake does not hide the others.
+fn split_entries(text: &str) -> (Vec<Entry>, Vec<(usize, String)>) {
     let mut entries = Vec::new();
+    let mut errors = Vec::new();
     let mut cur = String::new();
     let mut start_line = 1;
     let mut line = 1;
@@ -323,6 +366,7 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     let mut paren_line = 0;
     let mut in_quote = false;
     let mut in_comment = false;
+    let mut broken = false;
     let mut inherits = false;
     let mut at_line_start = true;
     let mut chars = text.chars().peekable();
@@ -340,6 +384,9 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 continue;
             }
         }
+        if broken && c != '\n' {
+            continue;
+        }
         match c {
             '\\' => {
                 cur.push(c);
@@ -354,12 +401,16 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 in_quote = !in_quote;
                 cur.push(c);
             }
-            _ if in_quote => {
-                if c == '\n' {
-                    return Err((line, "unterminated quoted string".into()));
-                }
-                cur.push(c);
+            '\n' if in_quote => {
+                errors.push((line, "unterminated quoted string".to_string()));
+                // Drop the entry and start afresh on the next line.
+                in_quote = false;
+                depth = 0;
+                line += 1;
+                cur.clear();
+                at_line_start = true;
             }
+            _ if in_quote => cur.push(c),
             ';' => in_comment = true,
             '(' => {
                 if depth == 0 {
@@ -370,7 +421,9 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             }
             ')' => {
                 if depth == 0 {
-                    return Err((line, "')' without '('".into()));
+                    errors.push((line, "')' without '('".to_string()));
+                    broken = true;
+                    continue;
                 }
                 depth -= 1;
                 cur.push(' ');
@@ -378,7 +431,7 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             '\n' => {
                 line += 1;
                 if depth == 0 {
-                    if !cur.trim().is_empty() {
+                    if !broken && !cur.trim().is_empty() {
                         entries.push(Entry {
                             line: start_line,
                             inherits_owner: inherits,
@@ -386,6 +439,7 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                         });
                     }
                     cur.clear();
+                    broken = false;
                     at_line_start = true;
                 } else {
                     cur.push(' ');
@@ -396,19 +450,17 @@ fn split_entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
         }
     }
     if in_quote {
-        return Err((line, "unterminated quoted string".into()));
-    }
-    if depth > 0 {
-        return Err((paren_line, "'(' is never closed".into()));
-    }
-    if !cur.trim().is_empty() {
+        errors.push((line, "unterminated quoted string".to_string()));
+    } else if depth > 0 {
+        errors.push((paren_line, "'(' is never closed".to_string()));
+    } else if !broken && !cur.trim().is_empty() {
         entries.push(Entry {
             line: start_line,
             inherits_owner: inherits,
             text: cur,
         });
     }
-    Ok(entries)
+    (entries, errors)
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@
 mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod world; // fake authoritative and recursive servers with misbehaviours
 
+mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo;
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
-mod process; // the binary: signals, logs, check
+mod process; // the binary: signals, logs, check exit codes
 mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/
