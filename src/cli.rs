@@ -5,6 +5,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -96,7 +97,7 @@ async fn serve(config: Option<PathBuf>) -> u8 {
     let allow = config.server.allow.clone();
     let timeout = config.server.query_timeout;
     let service = match Service::new(config) {
-        Ok(s) => s,
+        Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("{e}");
             return 2;
@@ -116,6 +117,13 @@ async fn serve(config: Option<PathBuf>) -> u8 {
             return 1;
         }
     };
+    let _watch = match crate::watch::spawn(service.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("cannot watch the zones folders ({e}); reload with SIGHUP");
+            None
+        }
+    };
     tracing::info!(roots = %service.config.roots.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(","), "altroot ready");
     wait_for_signals(&service).await;
     tracing::info!("stopping: finishing queries in flight");
@@ -125,7 +133,7 @@ async fn serve(config: Option<PathBuf>) -> u8 {
 }
 
 #[cfg(unix)]
-async fn wait_for_signals(service: &Service) {
+async fn wait_for_signals(service: &Arc<Service>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -142,7 +150,10 @@ async fn wait_for_signals(service: &Service) {
             _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading zones");
-                let (problems, changed) = service.reload(true);
+                let s = service.clone();
+                let Ok((problems, changed)) = tokio::task::spawn_blocking(move || s.reload(true)).await else {
+                    continue;
+                };
                 log_problems(&problems);
                 tracing::info!(changed, "reload done");
             }
@@ -162,7 +173,7 @@ pub fn log_problems(problems: &[crate::zonefile::Problem]) {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_service: &Service) {
+async fn wait_for_signals(_service: &Arc<Service>) {
     let _ = tokio::signal::ctrl_c().await;
 }
 

@@ -13,7 +13,8 @@
 //!    its own [`cache`].
 //!
 //! Around that: [`config`] (the TOML file), [`zonefile`] (master files with line
-//! numbers), [`check`] (the `check` command), [`service`] (building it all from a config; reload), [`cli`].
+//! numbers), [`check`] (the `check` command), [`service`] (building it all from a config; reload), [`watch`] (live reload of
+//! edited zone files), [`cli`].
 
 pub mod cache;
 pub mod check;
@@ -26,5 +27,6 @@ pub mod router;
 pub mod server;
 pub mod service;
 pub mod transport;
+pub mod watch;
 pub mod zone;
 pub mod zonefile;

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hickory_proto::rr::{LowerName, Name};
@@ -22,6 +23,8 @@ pub struct Service {
     zone_roots: Vec<ZoneRoot>,
     /// Problems already logged, so a broken save is reported once, not per reload.
     logged: Mutex<HashSet<String>>,
+    /// How many reloads swapped in new zones (for tests and logs).
+    pub swaps: AtomicUsize,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -111,6 +114,7 @@ impl Service {
             router,
             zone_roots,
             logged: Mutex::new(HashSet::new()),
+            swaps: AtomicUsize::new(0),
         })
     }
 
@@ -141,6 +145,9 @@ impl Service {
                 self.router.roots[zr.index].cache.clear();
                 self.router.forget_collisions();
             }
+        }
+        if changed {
+            self.swaps.fetch_add(1, Ordering::SeqCst);
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         fresh.retain(|p| !logged.contains(&p.to_string()));

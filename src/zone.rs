@@ -51,24 +51,30 @@ pub struct Zone {
     soa_line: (PathBuf, usize),
     /// In a root zone: where each TLD name was first written.
     tld_lines: BTreeMap<LowerName, (PathBuf, usize)>,
-    /// Size and modification time of every file read, to skip unchanged zones on reload.
+    /// Length and hash of every file read, to skip unchanged zones on reload.
     stamps: Vec<Stamp>,
 }
 
-/// A file's size and modification time when it was read.
+/// What a file held when it was read: its length and a hash of its bytes.
+/// (Modification times are too coarse: two saves within one clock tick, of the same
+/// length, would look the same.) Hashing is far cheaper than parsing, so an
+/// unchanged large zone costs a read, not a reload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Stamp {
     path: PathBuf,
     len: u64,
-    modified: Option<std::time::SystemTime>,
+    hash: u64,
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
     Some(Stamp {
         path: path.to_path_buf(),
-        len: m.len(),
-        modified: m.modified().ok(),
+        len: bytes.len() as u64,
+        hash: h.finish(),
     })
 }
 

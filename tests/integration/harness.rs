@@ -22,8 +22,9 @@ pub struct Altroot {
     pub addr: SocketAddr,
     /// Holds the config and zone files for as long as the server runs.
     pub _dir: tempfile::TempDir,
-    pub service: Service,
+    pub service: Arc<Service>,
     handle: Option<ServerHandle>,
+    watch: Option<altroot::watch::WatchHandle>,
 }
 
 impl Altroot {
@@ -46,7 +47,7 @@ impl Altroot {
         let listen = cfg.server.listen.clone();
         let allow = cfg.server.allow.clone();
         let timeout = cfg.server.query_timeout;
-        let service = Service::new(cfg).unwrap_or_else(|e| panic!("{e}"));
+        let service = Arc::new(Service::new(cfg).unwrap_or_else(|e| panic!("{e}")));
         let sockets = server::bind(&listen).await.unwrap();
         let handle = server::start(service.router.clone(), sockets, &allow, timeout).unwrap();
         Altroot {
@@ -54,7 +55,18 @@ impl Altroot {
             _dir: dir,
             service,
             handle: Some(handle),
+            watch: None,
         }
+    }
+
+    /// Starts live reload, as `serve` does.
+    pub fn watch(&mut self) {
+        self.watch = Some(altroot::watch::spawn(self.service.clone()).unwrap());
+    }
+
+    /// The temporary folder holding the config and zones.
+    pub fn path(&self, rel: &str) -> std::path::PathBuf {
+        self._dir.path().join(rel)
     }
 
     pub fn router(&self) -> &Arc<Router> {

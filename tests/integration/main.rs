@@ -12,4 +12,5 @@ mod frontend; // transports, EDNS and TC, allow list, malformed input, forward r
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod process; // the binary: signals, logs, check exit codes
+mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/
