@@ -35,22 +35,35 @@ pub enum Lookup {
 
 //------------ Zone ------------------------------------------------------------
 
+/// One RRset, with where its first record was written (for messages).
+#[derive(Debug)]
+struct RrSet {
+    rtype: RecordType,
+    file: u16,
+    line: u32,
+    records: Vec<Record>,
+}
+
+/// All RRsets of one owner name (few per name: a Vec beats a map here).
+type Node = Vec<RrSet>;
+
+fn set_of(node: &Node, rtype: RecordType) -> Option<&RrSet> {
+    node.iter().find(|s| s.rtype == rtype)
+}
+
 #[derive(Debug)]
 pub struct Zone {
     origin: LowerName,
     origin_name: Name,
     /// The zone's main file, and every file it includes.
     pub files: Vec<PathBuf>,
-    nodes: HashMap<LowerName, HashMap<RecordType, Vec<Record>>>,
-    /// Every owner name and all its ancestors up to the origin (empty non-terminals).
-    exists: HashSet<LowerName>,
+    nodes: HashMap<LowerName, Node>,
+    /// Names that exist only because names below them do (empty non-terminals).
+    ents: HashSet<LowerName>,
     /// Names below the apex that have NS records.
     cuts: HashSet<LowerName>,
     soa: Record,
     serial: u32,
-    soa_line: (PathBuf, usize),
-    /// In a root zone: where each TLD name was first written.
-    tld_lines: BTreeMap<LowerName, (PathBuf, usize)>,
     /// Length and hash of every file read, to skip unchanged zones on reload.
     stamps: Vec<Stamp>,
 }
@@ -78,104 +91,145 @@ fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
-impl Zone {
-    /// Builds a zone from parsed records, checking the rules that serving depends
-    /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
-    pub fn build(
-        origin: &Name,
-        parsed: zonefile::Parsed,
-    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
-        let mut problems = Vec::new();
-        let main_file = parsed.files.first().cloned().unwrap_or_default();
-        let lorigin = LowerName::new(origin);
+/// Collects records one by one (straight from the reader) and checks the rules
+/// serving depends on when done.
+struct Builder {
+    origin: Name,
+    lorigin: LowerName,
+    nodes: HashMap<LowerName, Node>,
+    problems: Vec<Problem>,
+    /// "Outside the origin" errors: dropped when the SOA says the file is misnamed.
+    outside: Vec<Problem>,
+    mismatch: Option<Problem>,
+    file_ids: Vec<Arc<PathBuf>>,
+    first_line: Option<usize>,
+}
 
-        // A file whose SOA names another zone was misnamed or carries a stray
-        // $ORIGIN: say that once instead of "outside the origin" for every record.
-        if let Some(l) = parsed.records.iter().find(|l| {
-            l.record.record_type() == RecordType::SOA && LowerName::new(&l.record.name) != lorigin
-        }) {
-            let file = main_file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            return Err(vec![Problem::error(
+impl Builder {
+    fn new(origin: &Name) -> Builder {
+        Builder {
+            origin: origin.clone(),
+            lorigin: LowerName::new(origin),
+            nodes: HashMap::new(),
+            problems: Vec::new(),
+            outside: Vec::new(),
+            mismatch: None,
+            file_ids: Vec::new(),
+            first_line: None,
+        }
+    }
+
+    fn file_id(&mut self, f: &Arc<PathBuf>) -> u16 {
+        if let Some(i) = self
+            .file_ids
+            .iter()
+            .position(|x| Arc::ptr_eq(x, f) || x == f)
+        {
+            return i as u16;
+        }
+        self.file_ids.push(f.clone());
+        (self.file_ids.len() - 1) as u16
+    }
+
+    fn path(&self, set: &RrSet) -> PathBuf {
+        self.file_ids
+            .get(set.file as usize)
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default()
+    }
+
+    fn add(&mut self, l: zonefile::Located) {
+        self.first_line.get_or_insert(l.line);
+        let r = l.record;
+        let owner = LowerName::new(&r.name);
+        let rt = r.record_type();
+        if rt == RecordType::SOA && owner != self.lorigin && self.mismatch.is_none() {
+            self.mismatch = Some(Problem::error(
                 l.file.as_path(),
                 l.line,
                 format!(
-                    "the file name {file} makes this zone {origin}, but its SOA is for {}",
-                    l.record.name
+                    "the file name {} makes this zone {}, but its SOA is for {}",
+                    l.file
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    self.origin,
+                    r.name
                 ),
-            )]);
+            ));
+            return;
         }
-
-        let mut nodes: HashMap<LowerName, HashMap<RecordType, Vec<Record>>> = HashMap::new();
-        let mut first_line: HashMap<(LowerName, RecordType), (Arc<PathBuf>, usize)> =
-            HashMap::new();
-        for l in &parsed.records {
-            let r = &l.record;
-            let owner = LowerName::new(&r.name);
-            if !lorigin.zone_of(&owner) {
-                problems.push(Problem::error(
-                    l.file.as_path(),
-                    l.line,
-                    format!("{} is outside the zone's origin {origin}", r.name),
-                ));
-                continue;
-            }
-            let rt = r.record_type();
-            let set = nodes
-                .entry(owner.clone())
-                .or_default()
-                .entry(rt)
-                .or_default();
-            if set.iter().any(|x| x.data == r.data) {
-                continue; // duplicate RR: RFC 2181 §5 says sets have no duplicates
-            }
-            if (rt == RecordType::SOA || rt == RecordType::CNAME) && !set.is_empty() {
-                problems.push(Problem::error(
-                    l.file.as_path(),
-                    l.line,
-                    format!("more than one {rt} at {}", r.name),
-                ));
-                continue;
-            }
-            set.push(r.clone());
-            first_line
-                .entry((owner, rt))
-                .or_insert((l.file.clone(), l.line));
+        if !self.lorigin.zone_of(&owner) {
+            self.outside.push(Problem::error(
+                l.file.as_path(),
+                l.line,
+                format!("{} is outside the zone's origin {}", r.name, self.origin),
+            ));
+            return;
         }
-        let line_of = |name: &LowerName, rt: RecordType| -> (PathBuf, usize) {
-            first_line
-                .get(&(name.clone(), rt))
-                .map(|(f, l)| (f.to_path_buf(), *l))
-                .unwrap_or_else(|| (main_file.clone(), 1))
-        };
-        // RFC 2181 §5.2: all TTLs in an RRset are the same; use the smallest.
-        for sets in nodes.values_mut() {
-            for set in sets.values_mut() {
-                let min = set.iter().map(|r| r.ttl).min().unwrap_or(0);
-                for r in set.iter_mut() {
-                    r.ttl = min;
+        let file = self.file_id(&l.file);
+        let node = self.nodes.entry(owner).or_default();
+        match node.iter_mut().find(|s| s.rtype == rt) {
+            None => node.push(RrSet {
+                rtype: rt,
+                file,
+                line: l.line as u32,
+                records: vec![r],
+            }),
+            Some(set) => {
+                if set.records.iter().any(|x| x.data == r.data) {
+                    return; // duplicate RR: RFC 2181 §5 says sets have no duplicates
+                }
+                if rt == RecordType::SOA || rt == RecordType::CNAME {
+                    let msg = format!("more than one {rt} at {}", r.name);
+                    self.problems
+                        .push(Problem::error(l.file.as_path(), l.line, msg));
+                    return;
+                }
+                // RFC 2181 §5.2: all TTLs in an RRset are the same; use the smallest.
+                let ttl = set.records[0].ttl.min(r.ttl);
+                set.records.push(r);
+                for x in &mut set.records {
+                    x.ttl = ttl;
                 }
             }
         }
+    }
+
+    fn finish(mut self, files: Vec<PathBuf>) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+        if let Some(m) = self.mismatch.take() {
+            return Err(vec![m]);
+        }
+        let mut problems = std::mem::take(&mut self.problems);
+        problems.append(&mut self.outside);
+        let main_file = files.first().cloned().unwrap_or_default();
+        let lorigin = self.lorigin.clone();
+        let origin = self.origin.clone();
+        let nodes = &self.nodes;
+        let pos = |name: &LowerName, rt: RecordType| -> (PathBuf, usize) {
+            nodes
+                .get(name)
+                .and_then(|n| set_of(n, rt))
+                .map(|s| (self.path(s), s.line as usize))
+                .unwrap_or_else(|| (main_file.clone(), 1))
+        };
 
         let mut cuts = HashSet::new();
         let mut glue_names: HashSet<LowerName> = HashSet::new();
-        for (name, sets) in &nodes {
-            if sets.contains_key(&RecordType::CNAME) && sets.len() > 1 {
-                let (f, l) = line_of(name, RecordType::CNAME);
+        for (name, node) in nodes {
+            if set_of(node, RecordType::CNAME).is_some() && node.len() > 1 {
+                let (f, l) = pos(name, RecordType::CNAME);
                 problems.push(Problem::error(
                     f,
                     l,
                     format!("{name} has a CNAME and other data"),
                 ));
             }
-            if let Some(ns) = sets.get(&RecordType::NS) {
+            if let Some(ns) = set_of(node, RecordType::NS) {
                 if name != &lorigin {
                     cuts.insert(name.clone());
                 }
-                for r in ns {
+                for r in &ns.records {
                     if let RData::NS(t) = &r.data {
                         glue_names.insert(LowerName::new(&t.0));
                     }
@@ -184,73 +238,74 @@ impl Zone {
         }
 
         // Below a delegation only glue may live; at it only NS, DS and glue.
-        let olabels = lorigin.num_labels();
-        let mut sorted: Vec<&LowerName> = nodes.keys().collect();
-        sorted.sort();
-        for name in sorted {
-            let n: Name = name.into();
-            let cut = (olabels + 1..=n.num_labels())
-                .map(|k| LowerName::new(&n.trim_to(k as usize)))
-                .find(|c| cuts.contains(c));
-            let Some(cut) = cut else { continue };
-            for rt in nodes[name].keys() {
-                let is_glue =
-                    matches!(rt, RecordType::A | RecordType::AAAA) && glue_names.contains(name);
-                let ok = is_glue || (name == &cut && matches!(rt, RecordType::NS | RecordType::DS));
-                if !ok {
-                    let (f, l) = line_of(name, *rt);
-                    let msg = if name == &cut {
-                        format!(
-                            "{name} {rt} is at the delegation point {cut}: only NS, DS and glue belong there"
-                        )
-                    } else {
-                        format!("{name} {rt} is below the delegation of {cut} and is not glue")
-                    };
-                    problems.push(Problem::error(f, l, msg));
+        if !cuts.is_empty() {
+            let olabels = lorigin.num_labels();
+            let mut sorted: Vec<&LowerName> = nodes.keys().collect();
+            sorted.sort();
+            for name in sorted {
+                let n: Name = name.into();
+                let cut = (olabels + 1..=n.num_labels())
+                    .map(|k| LowerName::new(&n.trim_to(k as usize)))
+                    .find(|c| cuts.contains(c));
+                let Some(cut) = cut else { continue };
+                for set in &nodes[name] {
+                    let rt = set.rtype;
+                    let is_glue =
+                        matches!(rt, RecordType::A | RecordType::AAAA) && glue_names.contains(name);
+                    let ok =
+                        is_glue || (name == &cut && matches!(rt, RecordType::NS | RecordType::DS));
+                    if !ok {
+                        let msg = if name == &cut {
+                            format!(
+                                "{name} {rt} is at the delegation point {cut}: only NS, DS and glue belong there"
+                            )
+                        } else {
+                            format!("{name} {rt} is below the delegation of {cut} and is not glue")
+                        };
+                        problems.push(Problem::error(self.path(set), set.line as usize, msg));
+                    }
                 }
             }
         }
 
         // Name servers inside the zone need addresses here, or nobody can reach them.
-        for (name, sets) in &nodes {
-            let Some(ns) = sets.get(&RecordType::NS) else {
+        for (name, node) in nodes {
+            let Some(ns) = set_of(node, RecordType::NS) else {
                 continue;
             };
-            for r in ns {
+            for r in &ns.records {
                 let RData::NS(t) = &r.data else { continue };
                 let lt = LowerName::new(&t.0);
-                let has_addr = nodes.get(&lt).is_some_and(|s| {
-                    s.contains_key(&RecordType::A) || s.contains_key(&RecordType::AAAA)
+                let has_addr = nodes.get(&lt).is_some_and(|n| {
+                    set_of(n, RecordType::A).is_some() || set_of(n, RecordType::AAAA).is_some()
                 });
                 if lorigin.zone_of(&lt) && !has_addr {
-                    let (f, l) = line_of(name, RecordType::NS);
                     problems.push(Problem::error(
-                        f,
-                        l,
-                        format!("name server {} of {name} is inside {origin} but has no A or AAAA record (glue)", t.0),
+                        self.path(ns),
+                        ns.line as usize,
+                        format!(
+                            "name server {} of {name} is inside {origin} but has no A or AAAA record (glue)",
+                            t.0
+                        ),
                     ));
                 }
             }
         }
 
-        let soa = nodes
-            .get(&lorigin)
-            .and_then(|s| s.get(&RecordType::SOA))
-            .and_then(|s| s.first())
+        let apex = nodes.get(&lorigin);
+        let soa = apex
+            .and_then(|n| set_of(n, RecordType::SOA))
+            .and_then(|s| s.records.first())
             .cloned();
-        let has_apex_ns = nodes
-            .get(&lorigin)
-            .is_some_and(|s| s.contains_key(&RecordType::NS));
-        let first_record_line = parsed.records.first().map_or(1, |l| l.line);
         if soa.is_none() {
             problems.push(Problem::error(
                 &main_file,
-                first_record_line,
+                self.first_line.unwrap_or(1),
                 format!("no SOA record at the apex {origin}"),
             ));
         }
-        if !has_apex_ns {
-            let (f, l) = line_of(&lorigin, RecordType::SOA);
+        if apex.and_then(|n| set_of(n, RecordType::NS)).is_none() {
+            let (f, l) = pos(&lorigin, RecordType::SOA);
             problems.push(Problem::error(
                 f,
                 l,
@@ -261,78 +316,81 @@ impl Zone {
             && let RData::SOA(s) = &soa.data
             && soa.ttl > s.minimum
         {
-            let (f, l) = line_of(&lorigin, RecordType::SOA);
+            let (f, l) = pos(&lorigin, RecordType::SOA);
             problems.push(Problem::warning(
-                        f,
-                        l,
-                        format!(
-                            "SOA TTL {} exceeds its MINIMUM {}: negative answers are cached for {} s (RFC 2308)",
-                            soa.ttl, s.minimum, s.minimum
-                        ),
-                    ));
-        }
-
-        let mut exists = HashSet::new();
-        for name in nodes.keys() {
-            let mut n: Name = name.into();
-            loop {
-                let ln = LowerName::new(&n);
-                if !exists.insert(ln.clone()) || ln == lorigin || n.is_root() {
-                    break;
-                }
-                n = n.base_name();
-            }
+                f,
+                l,
+                format!(
+                    "SOA TTL {} exceeds its MINIMUM {}: negative answers are cached for {} s (RFC 2308)",
+                    soa.ttl, s.minimum, s.minimum
+                ),
+            ));
         }
         problems.sort();
-        match soa {
-            Some(soa) if !problems.iter().any(Problem::is_error) => {
-                let serial = match &soa.data {
-                    RData::SOA(s) => s.serial,
-                    _ => 0,
-                };
-                let soa_line = line_of(&lorigin, RecordType::SOA);
-                let mut tld_lines = BTreeMap::new();
-                if lorigin.is_root() {
-                    for l in &parsed.records {
-                        let n = LowerName::new(&l.record.name);
-                        if n.num_labels() >= 1 {
-                            let tld = LowerName::new(&l.record.name.trim_to(1));
-                            tld_lines
-                                .entry(tld)
-                                .or_insert((l.file.to_path_buf(), l.line));
-                        }
-                    }
+        let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
+            return Err(problems);
+        };
+
+        // Empty non-terminals: ancestors of owner names that have no data of their own.
+        // A walk stops at an ancestor with data (its own walk covers what is above)
+        // or at one already seen.
+        let mut ents = HashSet::new();
+        for name in nodes.keys() {
+            let mut n: Name = name.into();
+            while n.num_labels() > lorigin.num_labels() {
+                n = n.base_name();
+                let ln = LowerName::new(&n);
+                if ln == lorigin || nodes.contains_key(&ln) || !ents.insert(ln) {
+                    break;
                 }
-                Ok((
-                    Zone {
-                        origin: lorigin,
-                        origin_name: origin.clone(),
-                        files: parsed.files,
-                        nodes,
-                        exists,
-                        cuts,
-                        soa,
-                        serial,
-                        soa_line,
-                        tld_lines,
-                        stamps: Vec::new(),
-                    },
-                    problems,
-                ))
             }
-            _ => Err(problems),
         }
+        let serial = match &soa.data {
+            RData::SOA(s) => s.serial,
+            _ => 0,
+        };
+        Ok((
+            Zone {
+                origin: lorigin,
+                origin_name: origin,
+                files,
+                nodes: self.nodes,
+                ents,
+                cuts,
+                soa,
+                serial,
+                stamps: Vec::new(),
+            },
+            problems,
+        ))
+    }
+}
+
+impl Zone {
+    /// Builds a zone from parsed records, checking the rules that serving depends
+    /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
+    pub fn build(
+        origin: &Name,
+        parsed: zonefile::Parsed,
+    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+        let mut b = Builder::new(origin);
+        for l in parsed.records {
+            b.add(l);
+        }
+        b.finish(parsed.files)
     }
 
-    /// Reads and builds the zone in `path` whose origin is `origin`.
+    /// Reads and builds the zone in `path` whose origin is `origin`, streaming
+    /// records from the reader into the zone.
     pub fn load(path: &Path, origin: &Name) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         // Stamp before reading: a write racing with the read makes the stamp stale,
         // so the next reload reads the file again rather than trusting this copy.
         let before: Vec<Stamp> = stamp(path).into_iter().collect();
-        let parsed = zonefile::read(path, origin)?;
+        let mut b = Builder::new(origin);
+        let files = zonefile::read_into(path, origin, &mut |l| b.add(l))?;
         let mut stamps = before;
-        stamps.extend(parsed.files.iter().skip(1).filter_map(|f| stamp(f)));
-        let (mut z, w) = Zone::build(origin, parsed)?;
+        stamps.extend(files.iter().skip(1).filter_map(|f| stamp(f)));
+        let (mut z, w) = b.finish(files)?;
         z.stamps = stamps;
         Ok((z, w))
     }
@@ -346,9 +404,48 @@ impl Zone {
                 .all(|s| stamp(&s.path).as_ref() == Some(s))
     }
 
+    /// Where an RRset was first written (for messages).
+    fn position(&self, name: &LowerName, rtype: RecordType) -> (PathBuf, usize) {
+        self.nodes
+            .get(name)
+            .and_then(|n| set_of(n, rtype).or(n.first()))
+            .map(|s| {
+                let f = self.files.get(s.file as usize).cloned().unwrap_or_default();
+                (f, s.line as usize)
+            })
+            .unwrap_or_else(|| (self.files.first().cloned().unwrap_or_default(), 1))
+    }
+
     /// Where the SOA was written (for messages about the whole zone).
-    pub fn soa_line(&self) -> (&Path, usize) {
-        (&self.soa_line.0, self.soa_line.1)
+    pub fn soa_line(&self) -> (PathBuf, usize) {
+        self.position(&self.origin, RecordType::SOA)
+    }
+
+    /// In a root zone: each TLD name and where it was first written.
+    fn tld_lines(&self) -> BTreeMap<LowerName, (PathBuf, usize)> {
+        let mut out: BTreeMap<LowerName, (PathBuf, usize)> = BTreeMap::new();
+        if !self.origin.is_root() {
+            return out;
+        }
+        for (name, node) in &self.nodes {
+            if name.num_labels() == 0 {
+                continue;
+            }
+            let tld = LowerName::new(&Name::from(name).trim_to(1));
+            for set in node {
+                let f = self
+                    .files
+                    .get(set.file as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                let here = (f, set.line as usize);
+                let e = out.entry(tld.clone()).or_insert_with(|| here.clone());
+                if here < *e {
+                    *e = here;
+                }
+            }
+        }
+        out
     }
 
     pub fn origin(&self) -> &Name {
@@ -363,8 +460,8 @@ impl Zone {
     pub fn len(&self) -> usize {
         self.nodes
             .values()
-            .flat_map(|s| s.values())
-            .map(Vec::len)
+            .flat_map(|n| n.iter())
+            .map(|s| s.records.len())
             .sum()
     }
 
@@ -383,7 +480,7 @@ impl Zone {
 
     /// True when the zone has this exact name (with data or as an empty non-terminal).
     pub fn has_name(&self, name: &LowerName) -> bool {
-        self.exists.contains(name)
+        self.nodes.contains_key(name) || self.ents.contains(name)
     }
 
     /// True when `name` is a delegation point in this zone.
@@ -398,23 +495,25 @@ impl Zone {
         let qlabels = qname.num_labels();
         let olabels = self.origin.num_labels();
         let qn: Name = qname.into();
-        for n in olabels + 1..=qlabels {
-            let cut = LowerName::new(&qn.trim_to(n as usize));
-            if self.cuts.contains(&cut) {
-                if n == qlabels && qtype == RecordType::DS {
-                    // DS lives in the parent; we hold none (no DNSSEC yet).
-                    return Lookup::NoData {
-                        soa: self.negative_soa(),
-                    };
+        if !self.cuts.is_empty() {
+            for n in olabels + 1..=qlabels {
+                let cut = LowerName::new(&qn.trim_to(n as usize));
+                if self.cuts.contains(&cut) {
+                    if n == qlabels && qtype == RecordType::DS {
+                        // DS lives in the parent; we hold none (no DNSSEC yet).
+                        return Lookup::NoData {
+                            soa: self.negative_soa(),
+                        };
+                    }
+                    return self.referral(&cut);
                 }
-                return self.referral(&cut);
             }
         }
         // 2. The exact name.
-        if let Some(sets) = self.nodes.get(qname) {
-            return self.answer_from(sets, qtype, &qn);
+        if let Some(node) = self.nodes.get(qname) {
+            return self.answer_from(node, qtype, &qn);
         }
-        if self.exists.contains(qname) {
+        if self.ents.contains(qname) {
             return Lookup::NoData {
                 soa: self.negative_soa(),
             };
@@ -423,32 +522,25 @@ impl Zone {
         let mut encloser = qn.base_name();
         loop {
             let le = LowerName::new(&encloser);
-            if self.exists.contains(&le) || le == self.origin {
-                break;
-            }
-            if encloser.is_root() {
+            if self.has_name(&le) || le == self.origin || encloser.is_root() {
                 break;
             }
             encloser = encloser.base_name();
         }
         if let Ok(wild) = encloser.prepend_label("*")
-            && let Some(sets) = self.nodes.get(&LowerName::new(&wild))
+            && let Some(node) = self.nodes.get(&LowerName::new(&wild))
         {
-            return self.answer_from(sets, qtype, &qn);
+            return self.answer_from(node, qtype, &qn);
         }
         Lookup::NxDomain {
             soa: self.negative_soa(),
         }
     }
 
-    fn answer_from(
-        &self,
-        sets: &HashMap<RecordType, Vec<Record>>,
-        qtype: RecordType,
-        owner: &Name,
-    ) -> Lookup {
-        let rename = |rs: &Vec<Record>| -> Vec<Record> {
-            rs.iter()
+    fn answer_from(&self, node: &Node, qtype: RecordType, owner: &Name) -> Lookup {
+        let rename = |set: &RrSet| -> Vec<Record> {
+            set.records
+                .iter()
                 .map(|r| {
                     let mut r = r.clone();
                     r.name = owner.clone();
@@ -457,15 +549,15 @@ impl Zone {
                 .collect()
         };
         if qtype == RecordType::ANY {
-            let mut all: Vec<Record> = sets.values().flat_map(rename).collect();
+            let mut all: Vec<Record> = node.iter().flat_map(rename).collect();
             all.sort_by_key(|r| u16::from(r.record_type()));
             return Lookup::Answer(all);
         }
-        if let Some(rs) = sets.get(&qtype) {
-            return Lookup::Answer(rename(rs));
+        if let Some(set) = set_of(node, qtype) {
+            return Lookup::Answer(rename(set));
         }
-        if let Some(rs) = sets.get(&RecordType::CNAME) {
-            return Lookup::Answer(rename(rs));
+        if let Some(set) = set_of(node, RecordType::CNAME) {
+            return Lookup::Answer(rename(set));
         }
         Lookup::NoData {
             soa: self.negative_soa(),
@@ -474,10 +566,8 @@ impl Zone {
 
     fn referral(&self, cut: &LowerName) -> Lookup {
         let ns = self
-            .nodes
-            .get(cut)
-            .and_then(|s| s.get(&RecordType::NS))
-            .cloned()
+            .rrset(cut, RecordType::NS)
+            .map(<[Record]>::to_vec)
             .unwrap_or_default();
         let mut glue = Vec::new();
         for r in &ns {
@@ -486,11 +576,9 @@ impl Zone {
                 if !self.origin.zone_of(&lt) {
                     continue;
                 }
-                if let Some(sets) = self.nodes.get(&lt) {
-                    for t in [RecordType::A, RecordType::AAAA] {
-                        if let Some(rs) = sets.get(&t) {
-                            glue.extend(rs.iter().cloned());
-                        }
+                for t in [RecordType::A, RecordType::AAAA] {
+                    if let Some(rs) = self.rrset(&lt, t) {
+                        glue.extend(rs.iter().cloned());
                     }
                 }
             }
@@ -506,8 +594,8 @@ impl Zone {
     pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<&[Record]> {
         self.nodes
             .get(name)
-            .and_then(|s| s.get(&rtype))
-            .map(Vec::as_slice)
+            .and_then(|n| set_of(n, rtype))
+            .map(|s| s.records.as_slice())
     }
 }
 
@@ -693,7 +781,7 @@ impl ZoneSet {
             match Zone::load(&path, &origin) {
                 Ok((z, mut warnings)) => {
                     problems.append(&mut warnings);
-                    let (f, l) = (z.soa_line.0.clone(), z.soa_line.1);
+                    let (f, l) = z.soa_line();
                     if lorigin.num_labels() == 1 {
                         problems.extend(tld_warnings(&tld_label, &f, l));
                     }
@@ -725,7 +813,7 @@ impl ZoneSet {
         let root = LowerName::new(&Name::root());
         if let Some(rz) = set.zones.get(&root).cloned() {
             let mut root_bad = false;
-            for (tld, (f, l)) in &rz.tld_lines {
+            for (tld, (f, l)) in &rz.tld_lines() {
                 let label = tld_label(tld);
                 if let Some(p) = special_problem(&label, f, *l, opts) {
                     problems.push(p);
@@ -837,8 +925,8 @@ impl ZoneSet {
             .map(Name::from)
             .collect();
         if let Some(root) = self.zones.get(&LowerName::new(&Name::root())) {
-            for n in &root.exists {
-                if n.num_labels() == 1 && !out.iter().any(|o| LowerName::new(o) == *n) {
+            for n in root.tld_lines().keys() {
+                if !out.iter().any(|o| LowerName::new(o) == *n) {
                     out.push(n.into());
                 }
             }

@@ -120,13 +120,28 @@ pub struct Parsed {
 /// Reads `path` with `origin` as the initial `$ORIGIN`. Returns every error found,
 /// not only the first.
 pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
+    let mut records = Vec::new();
+    let files = read_into(path, origin, &mut |l| records.push(l))?;
+    Ok(Parsed { records, files })
+}
+
+/// Like [`read`], but hands each record to `sink` as soon as it is parsed, so a
+/// large zone is never held twice. On error, records already handed over are
+/// incomplete and must be dropped by the caller. Returns the files read: `path`
+/// first, then every `$INCLUDE`d file.
+pub fn read_into(
+    path: &Path,
+    origin: &Name,
+    sink: &mut dyn FnMut(Located),
+) -> Result<Vec<PathBuf>, Vec<ZoneError>> {
     let mut st = State {
-        out: Parsed::default(),
+        sink,
+        files: Vec::new(),
         errors: Vec::new(),
     };
     st.read_file(path, origin.clone(), None, 0, None);
     if st.errors.is_empty() {
-        Ok(st.out)
+        Ok(st.files)
     } else {
         st.errors.sort();
         Err(st.errors)
@@ -135,21 +150,26 @@ pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
 
 /// Parses zone text that did not come from a file (tests, generated zones).
 pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
+    let mut records = Vec::new();
+    let mut sink = |l| records.push(l);
     let mut st = State {
-        out: Parsed::default(),
+        sink: &mut sink,
+        files: Vec::new(),
         errors: Vec::new(),
     };
     st.read_text(text, path, origin.clone(), None, 0);
-    if st.errors.is_empty() {
-        Ok(st.out)
+    let (files, mut errors) = (st.files, st.errors);
+    if errors.is_empty() {
+        Ok(Parsed { records, files })
     } else {
-        st.errors.sort();
-        Err(st.errors)
+        errors.sort();
+        Err(errors)
     }
 }
 
-struct State {
-    out: Parsed,
+struct State<'a> {
+    sink: &'a mut dyn FnMut(Located),
+    files: Vec<PathBuf>,
     errors: Vec<ZoneError>,
 }
 
@@ -161,7 +181,7 @@ struct Entry {
     text: String,
 }
 
-impl State {
+impl State<'_> {
     fn err(&mut self, file: &Path, line: usize, message: impl Into<String>) {
         self.errors.push(Problem::error(file, line, message));
     }
@@ -184,7 +204,7 @@ impl State {
     }
 
     fn read_text(&mut self, text: &str, path: &Path, origin: Name, ttl: Option<u32>, depth: usize) {
-        self.out.files.push(path.to_path_buf());
+        self.files.push(path.to_path_buf());
         let file = Arc::new(path.to_path_buf());
         let mut origin = origin;
         let mut default_ttl = ttl;
@@ -307,7 +327,7 @@ impl State {
                         if default_ttl.is_none() {
                             last_ttl = Some(r.ttl);
                         }
-                        self.out.records.push(Located {
+                        (self.sink)(Located {
                             record: r,
                             file: file.clone(),
                             line,
