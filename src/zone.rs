@@ -68,27 +68,84 @@ pub struct Zone {
     stamps: Vec<Stamp>,
 }
 
-/// What a file held when it was read: its length and a hash of its bytes.
-/// (Modification times are too coarse: two saves within one clock tick, of the same
-/// length, would look the same.) Hashing is far cheaper than parsing, so an
-/// unchanged large zone costs a read, not a reload.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a file held when it was read: its metadata and a hash of its bytes.
+///
+/// Metadata alone is not enough: timestamps are coarse (a clock tick), so two saves
+/// within one tick, of the same length, look the same. As git does for its index,
+/// the metadata is trusted only when the file was last modified well before it was
+/// read; otherwise the bytes are hashed again and compared. Hashing is far cheaper
+/// than parsing, and for a file that has been quiet a while even the hash is skipped.
+#[derive(Clone, Debug)]
 struct Stamp {
     path: PathBuf,
-    len: u64,
+    meta: Meta,
     hash: u64,
+    /// When the stamp was taken.
+    taken: std::time::SystemTime,
 }
 
-fn stamp(path: &Path) -> Option<Stamp> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Meta {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    ino: u64,
+    #[cfg(unix)]
+    ctime: (i64, i64),
+}
+
+/// A file modified less than this before it was stamped is compared by content.
+const RACY: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn meta(path: &Path) -> Option<Meta> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+    Some(Meta {
+        len: m.len(),
+        modified: m.modified().ok(),
+        #[cfg(unix)]
+        ino: m.ino(),
+        #[cfg(unix)]
+        ctime: (m.ctime(), m.ctime_nsec()),
+    })
+}
+
+fn hash_file(path: &Path) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let bytes = std::fs::read(path).ok()?;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
+    Some(h.finish())
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let taken = std::time::SystemTime::now();
+    let meta = meta(path)?;
     Some(Stamp {
         path: path.to_path_buf(),
-        len: bytes.len() as u64,
-        hash: h.finish(),
+        meta,
+        hash: hash_file(path)?,
+        taken,
     })
+}
+
+impl Stamp {
+    /// Does the file still hold what it held when stamped?
+    fn still_valid(&self) -> bool {
+        let Some(now) = meta(&self.path) else {
+            return false;
+        };
+        if now != self.meta {
+            return false;
+        }
+        let quiet = self
+            .meta
+            .modified
+            .and_then(|m| self.taken.duration_since(m).ok())
+            .is_some_and(|d| d > RACY);
+        quiet || hash_file(&self.path) == Some(self.hash)
+    }
 }
 
 /// Collects records one by one (straight from the reader) and checks the rules
@@ -401,7 +458,7 @@ impl Zone {
             && self
                 .stamps
                 .iter()
-                .all(|s| stamp(&s.path).as_ref() == Some(s))
+                .all(Stamp::still_valid)
     }
 
     /// Where an RRset was first written (for messages).
