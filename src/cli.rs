@@ -44,12 +44,48 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Ask every root the same questions and show where they disagree.
+    Compare {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Record types to ask, comma-separated.
+        #[arg(short = 't', long = "type", value_delimiter = ',', default_value = "A")]
+        types: Vec<String>,
+        /// Roots to compare, comma-separated (default: all, in config order).
+        #[arg(long, value_delimiter = ',')]
+        roots: Option<Vec<String>>,
+        /// One JSON object per line instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Read names from a file: one per line, or "rank,domain" CSV (Tranco).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// Names compared at the same time.
+        #[arg(short = 'j', long, default_value_t = 64)]
+        jobs: usize,
+        /// Names to compare.
+        names: Vec<String>,
+    },
+    /// TLDs that more than one root has, and which root wins.
+    Collisions {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Ask no server: hints roots with the builtin hints use the bundled ICANN
+        /// TLD list.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, serving: bool) {
     // hickory logs every response at INFO; keep its crates at WARN unless asked.
+    // The one-shot commands print results, so their default is warnings only.
     let level = match (quiet, verbose) {
         (true, _) => "warn",
+        (false, 0) if !serving => "warn",
         (false, 0) => "info,hickory_server=warn,hickory_proto=warn,hickory_net=warn",
         (false, 1) => "debug,hickory_server=info,hickory_proto=info,hickory_net=info",
         _ => "trace",
@@ -64,7 +100,11 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> u8 {
-    init_logging(cli.verbose, cli.quiet);
+    init_logging(
+        cli.verbose,
+        cli.quiet,
+        matches!(cli.command, Command::Serve { .. }),
+    );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,6 +118,20 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Serve { config } => rt.block_on(serve(config)),
         Command::Check { config } => check(config),
+        Command::Compare {
+            config,
+            types,
+            roots,
+            json,
+            file,
+            jobs,
+            names,
+        } => rt.block_on(compare(config, types, roots, json, file, jobs, names)),
+        Command::Collisions {
+            config,
+            json,
+            offline,
+        } => rt.block_on(collisions(config, json, offline)),
     }
 }
 
@@ -117,6 +171,7 @@ async fn serve(config: Option<PathBuf>) -> u8 {
             return 1;
         }
     };
+    service.record_serials();
     let _watch = match crate::watch::spawn(service.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
@@ -190,4 +245,160 @@ fn check(config: Option<PathBuf>) -> u8 {
         report.warnings()
     );
     if report.errors() > 0 { 1 } else { 0 }
+}
+
+fn color_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Loads the config and the zones for a one-shot command (no listeners).
+fn service_for(config: Option<PathBuf>) -> Result<Service, u8> {
+    let config = load_config(config)?;
+    Service::new(config).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })
+}
+
+async fn compare(
+    config: Option<PathBuf>,
+    types: Vec<String>,
+    roots: Option<Vec<String>>,
+    json: bool,
+    file: Option<PathBuf>,
+    jobs: usize,
+    names: Vec<String>,
+) -> u8 {
+    use crate::compare as cmp;
+    use hickory_proto::rr::RecordType;
+    use std::str::FromStr;
+
+    let mut qtypes = Vec::new();
+    for t in &types {
+        match RecordType::from_str(&t.to_ascii_uppercase()) {
+            Ok(rt) => qtypes.push(rt),
+            Err(_) => {
+                eprintln!("error: -t {t}: not a record type");
+                return 2;
+            }
+        }
+    }
+    let mut list = Vec::new();
+    for n in &names {
+        match cmp::parse_name(n) {
+            Ok(n) => list.push(n),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    if let Some(f) = &file {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return 2;
+            }
+        };
+        match cmp::read_names(&text) {
+            Ok(mut n) => list.append(&mut n),
+            Err(e) => {
+                eprintln!("{}: error: {e}", f.display());
+                return 2;
+            }
+        }
+    }
+    if list.is_empty() {
+        eprintln!("error: no names to compare (give NAMEs or -f FILE)");
+        return 2;
+    }
+    let service = match service_for(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let router = service.router.clone();
+    let selected: Vec<usize> = match &roots {
+        None => (0..router.roots.len()).collect(),
+        Some(want) => {
+            let mut idx = Vec::new();
+            for w in want {
+                match router.roots.iter().position(|r| &r.name == w) {
+                    Some(i) => idx.push(i),
+                    None => {
+                        let known: Vec<&str> =
+                            router.roots.iter().map(|r| r.name.as_str()).collect();
+                        eprintln!(
+                            "error: --roots: no root {w:?} (roots: {})",
+                            known.join(", ")
+                        );
+                        return 2;
+                    }
+                }
+            }
+            idx
+        }
+    };
+    let total = (list.len() * qtypes.len()) as u64;
+    let bar = if file.is_some() {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} names  {per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let tick = || bar.inc(1);
+    let rows = cmp::compare(
+        &router,
+        &selected,
+        list,
+        &qtypes,
+        service.config.server.query_timeout,
+        jobs,
+        &tick,
+    )
+    .await;
+    bar.finish_and_clear();
+    if json {
+        for r in &rows {
+            println!("{}", cmp::json_row(r));
+        }
+        println!("{}", serde_json::json!({ "summary": cmp::summary(&rows) }));
+    } else {
+        let names: Vec<String> = selected
+            .iter()
+            .map(|&i| router.roots[i].name.clone())
+            .collect();
+        print!("{}", cmp::table(&rows, &names, color_wanted()));
+        println!("{}", cmp::summary_line(&rows));
+    }
+    if rows.iter().any(|r| r.verdict == cmp::Verdict::Error) {
+        2
+    } else if rows.iter().all(|r| r.verdict.agrees()) {
+        0
+    } else {
+        1
+    }
+}
+
+async fn collisions(config: Option<PathBuf>, json: bool, offline: bool) -> u8 {
+    let service = match service_for(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let found = crate::collisions::collisions(&service.router, &service.config, offline).await;
+    if json {
+        for f in &found {
+            println!("{}", crate::collisions::json_finding(f, &service.config));
+        }
+    } else {
+        let n = crate::collisions::candidate_count(&service.router, &service.config);
+        print!("{}", crate::collisions::report(&found, &service.config, n));
+    }
+    0
 }

@@ -13,12 +13,14 @@
 //!    its own [`cache`].
 //!
 //! Around that: [`config`] (the TOML file), [`zonefile`] (master files with line
-//! numbers), [`check`] (the `check` command), [`service`] (building it all from a config; reload), [`watch`] (live reload of
+//! numbers), [`check`], [`compare`] and [`collisions`] (the other commands), [`service`] (building it all from a config; reload), [`watch`] (live reload of
 //! edited zone files), [`cli`].
 
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod collisions;
+pub mod compare;
 pub mod config;
 pub mod hints;
 pub mod icann;

@@ -115,8 +115,24 @@ pub enum Kind {
     },
 }
 
+/// Every zones root's zone set as one query found it, by root index. A query runs
+/// inside [`with_snapshot`], so all its steps — each CNAME link, each nested
+/// name-server lookup — see the same zones even when a reload swaps them meanwhile.
+pub type ZoneSnapshot = Arc<Vec<Option<Arc<ZoneSet>>>>;
+
+tokio::task_local! {
+    static SNAPSHOT: ZoneSnapshot;
+}
+
+/// Runs `fut` with `snap` as the zones every engine sees.
+pub async fn with_snapshot<F: std::future::Future>(snap: ZoneSnapshot, fut: F) -> F::Output {
+    SNAPSHOT.scope(snap, fut).await
+}
+
 pub struct Engine {
     pub name: String,
+    /// This root's position in the router (its slot in a [`ZoneSnapshot`]).
+    pub index: usize,
     pub kind: Kind,
     pub cache: Cache,
     port: u16,
@@ -151,12 +167,19 @@ enum Reply {
 }
 
 impl Engine {
-    pub fn new(cfg: &RootConfig, kind: Kind, cache: Cache, query_timeout: Duration) -> Engine {
+    pub fn new(
+        index: usize,
+        cfg: &RootConfig,
+        kind: Kind,
+        cache: Cache,
+        query_timeout: Duration,
+    ) -> Engine {
         // A silent server must leave time to try others within the client's limit.
         let try_timeout =
             (query_timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
         Engine {
             name: cfg.name.clone(),
+            index,
             kind,
             cache,
             port: cfg.port,
@@ -166,8 +189,20 @@ impl Engine {
         }
     }
 
-    /// The zones of a `zones` root, as loaded now.
+    /// The zones of a `zones` root: the snapshot the current query took (see
+    /// [`ZoneSnapshot`]), or as loaded now outside a query.
     pub fn zones(&self) -> Option<Arc<ZoneSet>> {
+        let Kind::Zones(z) = &self.kind else {
+            return None;
+        };
+        if let Ok(Some(snap)) = SNAPSHOT.try_with(|s| s.get(self.index).cloned().flatten()) {
+            return Some(snap);
+        }
+        Some(z.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    /// The zones as loaded now, ignoring any snapshot.
+    pub fn live_zones(&self) -> Option<Arc<ZoneSet>> {
         match &self.kind {
             Kind::Zones(z) => Some(z.read().unwrap_or_else(|p| p.into_inner()).clone()),
             _ => None,

@@ -17,7 +17,7 @@ use hickory_proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::config::Policy;
-use crate::resolve::{Engine, Outcome, Source};
+use crate::resolve::{Engine, Outcome, Source, ZoneSnapshot, with_snapshot};
 
 /// CNAME links followed before SERVFAIL (DESIGN §4.4).
 pub const MAX_CNAME_CHAIN: usize = 16;
@@ -110,8 +110,31 @@ impl Router {
     }
 
     /// Answers a client's question: routes each CNAME link by its TLD.
+    /// The whole query sees one snapshot of the zones (atomic reloads).
     pub async fn resolve(self: &Arc<Self>, name: &Name, qtype: RecordType) -> Resolution {
-        self.resolve_depth(name, qtype, 0).await
+        with_snapshot(self.snapshot(), self.resolve_depth(name, qtype, 0)).await
+    }
+
+    /// Every zones root's zones as loaded now.
+    pub fn snapshot(&self) -> ZoneSnapshot {
+        Arc::new(self.roots.iter().map(Engine::live_zones).collect())
+    }
+
+    /// Answers a question as root `root` sees it, for `compare`: the name is
+    /// resolved in that root whatever the precedence says (special-use names are
+    /// still answered locally), and the links of a CNAME chain after it are routed
+    /// as `serve` routes them.
+    pub async fn resolve_in(
+        self: &Arc<Self>,
+        root: usize,
+        name: &Name,
+        qtype: RecordType,
+    ) -> Resolution {
+        with_snapshot(
+            self.snapshot(),
+            self.resolve_chain(name, qtype, 0, Some(root)),
+        )
+        .await
     }
 
     pub(crate) async fn resolve_depth(
@@ -119,6 +142,16 @@ impl Router {
         name: &Name,
         qtype: RecordType,
         depth: usize,
+    ) -> Resolution {
+        self.resolve_chain(name, qtype, depth, None).await
+    }
+
+    async fn resolve_chain(
+        self: &Arc<Self>,
+        name: &Name,
+        qtype: RecordType,
+        depth: usize,
+        first_root: Option<usize>,
     ) -> Resolution {
         let mut answers: Vec<Record> = Vec::new();
         let mut cur = name.clone();
@@ -129,7 +162,10 @@ impl Router {
             if !seen.insert(LowerName::new(&cur)) {
                 return Resolution::servfail(&root_name, format!("CNAME loop at {cur}"));
             }
-            let route = self.route(&cur).await;
+            let mut route = self.route(&cur).await;
+            if let Some(i) = first_root.filter(|_| answers.is_empty() && route != Route::Local) {
+                route = Route::Root(i);
+            }
             let outcome = match route {
                 Route::Local => {
                     root_name = "local".into();

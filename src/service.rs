@@ -60,13 +60,14 @@ impl Service {
                         if p.is_error() {
                             errors.push(p);
                         } else {
-                            tracing::warn!("{p}");
+                            // `check` is where warnings are read; at start-up they are
+                            // information (the runtime collision warning is separate).
+                            tracing::info!("{p}");
                         }
                     }
                     for z in set.zones() {
                         tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
                     }
-                    set.write_serials();
                     let lock = Arc::new(RwLock::new(Arc::new(set)));
                     zone_roots.push(ZoneRoot {
                         index: i,
@@ -92,7 +93,7 @@ impl Service {
                         .collect(),
                 },
             };
-            engines.push(Engine::new(rc, kind, cache, config.server.query_timeout));
+            engines.push(Engine::new(i, rc, kind, cache, config.server.query_timeout));
         }
         if !errors.is_empty() {
             errors.sort();
@@ -116,6 +117,17 @@ impl Service {
             logged: Mutex::new(HashSet::new()),
             swaps: AtomicUsize::new(0),
         })
+    }
+
+    /// Records the loaded serials in each zones folder, for `check` to compare with
+    /// (only `serve` does this; `check` and `compare` leave the folders alone).
+    pub fn record_serials(&self) {
+        for zr in &self.zone_roots {
+            zr.zones
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .write_serials();
+        }
     }
 
     /// Re-reads every zones folder (unless `force`, only files that changed). Each

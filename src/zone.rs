@@ -454,11 +454,7 @@ impl Zone {
 
     /// True when none of the zone's files changed since it was read.
     fn unchanged(&self) -> bool {
-        !self.stamps.is_empty()
-            && self
-                .stamps
-                .iter()
-                .all(Stamp::still_valid)
+        !self.stamps.is_empty() && self.stamps.iter().all(Stamp::still_valid)
     }
 
     /// Where an RRset was first written (for messages).

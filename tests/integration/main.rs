@@ -6,6 +6,7 @@ mod world; // fake authoritative and recursive servers with misbehaviours
 
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
+mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo;
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots

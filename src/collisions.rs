@@ -1,0 +1,334 @@
+//! `altroot collisions`: every TLD that more than one root has, which root wins under
+//! the current `policy` and `pin`, and how each root's claim was known.
+//!
+//! Candidate TLDs are the ones the zones roots define (files and `root.zone`) and
+//! the ones forward roots list in `tlds`. For each candidate, each root is asked the
+//! way it can be: a zones root by its files; a hints root by asking its root
+//! servers (`<tld>. NS`); a forward root by its `tlds` list, or by asking the
+//! upstream (`<tld>. SOA`). When a hints root cannot be reached (or `--offline`),
+//! the builtin IANA hints fall back to the bundled ICANN TLD list, and say so.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hickory_proto::op::{Query, ResponseCode};
+use hickory_proto::rr::{LowerName, Name, RecordType};
+use serde_json::json;
+
+use crate::config::{Config, Hints, Policy, RootSource};
+use crate::icann;
+use crate::resolve::Kind;
+use crate::router::Router;
+use crate::transport;
+
+/// What collisions.md says about a TLD: the alternate root that had it, and ICANN's
+/// delegation.
+const HISTORY: &str = include_str!("collision-history.tsv");
+
+pub fn history(tld: &str) -> Option<(&'static str, &'static str)> {
+    static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    let rows = ROWS.get_or_init(|| {
+        HISTORY
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some((f.next()?, f.next()?, f.next()?))
+            })
+            .collect()
+    });
+    rows.iter()
+        .find(|(t, _, _)| t.eq_ignore_ascii_case(tld))
+        .map(|(_, a, i)| (*a, *i))
+}
+
+/// One root's claim on a TLD.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub root: String,
+    /// Whether it has the TLD: `None` when it could not be known.
+    pub has: Option<bool>,
+    /// How that was known.
+    pub how: String,
+}
+
+/// A TLD more than one root has.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub tld: String,
+    /// Every root's claim, in consultation order (also roots that do not have it).
+    pub claims: Vec<Claim>,
+    /// The root that answers, or "interrupt".
+    pub winner: String,
+    /// Decided by a `pin` rather than the policy.
+    pub pinned: bool,
+}
+
+impl Finding {
+    pub fn roots(&self) -> Vec<&str> {
+        self.claims
+            .iter()
+            .filter(|c| c.has == Some(true))
+            .map(|c| c.root.as_str())
+            .collect()
+    }
+}
+
+/// Candidate TLDs: defined by zones roots or listed by forward roots.
+fn candidates(router: &Router, config: &Config) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (engine, rc) in router.roots.iter().zip(&config.roots) {
+        if let Some(z) = engine.zones() {
+            for t in z.tlds() {
+                out.insert(
+                    t.to_lowercase()
+                        .to_string()
+                        .trim_end_matches('.')
+                        .to_string(),
+                );
+            }
+        }
+        if let RootSource::Forward { tlds, .. } = &rc.source {
+            out.extend(tlds.iter().cloned());
+        }
+    }
+    out
+}
+
+async fn claim(
+    router: &Arc<Router>,
+    config: &Config,
+    i: usize,
+    tld: &str,
+    offline: bool,
+    timeout: Duration,
+) -> Claim {
+    let engine = &router.roots[i];
+    let rc = &config.roots[i];
+    let root = engine.name.clone();
+    let Ok(name) = Name::from_ascii(format!("{tld}.")) else {
+        return Claim {
+            root,
+            has: None,
+            how: "not a TLD".into(),
+        };
+    };
+    let lname = LowerName::new(&name);
+    match (&engine.kind, &rc.source) {
+        (Kind::Zones(_), _) => {
+            let z = engine.zones();
+            let has = z.as_ref().is_some_and(|z| z.has_tld(&lname));
+            let how = match z.as_ref().and_then(|z| z.get(&lname)) {
+                Some(zone) => format!(
+                    "zone file {}",
+                    zone.files
+                        .first()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ),
+                None if has => "in its root.zone".into(),
+                None => "no zone file, not in its root.zone".into(),
+            };
+            Claim {
+                root,
+                has: Some(has),
+                how,
+            }
+        }
+        (Kind::Forward { upstreams, tlds }, _) => {
+            if !tlds.is_empty() {
+                let has = tlds.contains(&lname);
+                return Claim {
+                    root,
+                    has: Some(has),
+                    how: format!("{} its tlds list", if has { "in" } else { "not in" }),
+                };
+            }
+            if offline {
+                return Claim {
+                    root,
+                    has: None,
+                    how: "forwards everything; not asked (offline)".into(),
+                };
+            }
+            let q = Query::query(name, RecordType::SOA);
+            for up in upstreams {
+                if let Ok(m) = transport::query(*up, &q, true, timeout).await {
+                    match m.metadata.response_code {
+                        ResponseCode::NoError => {
+                            return Claim {
+                                root,
+                                has: Some(true),
+                                how: format!("asked upstream {up}"),
+                            };
+                        }
+                        ResponseCode::NXDomain => {
+                            return Claim {
+                                root,
+                                has: Some(false),
+                                how: format!("asked upstream {up}"),
+                            };
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Claim {
+                root,
+                has: None,
+                how: "upstreams did not answer".into(),
+            }
+        }
+        (Kind::Hints(_), source) => {
+            if !offline {
+                let asked = tokio::time::timeout(timeout, engine.has_tld(router, &name)).await;
+                if let Ok(Some(has)) = asked {
+                    return Claim {
+                        root,
+                        has: Some(has),
+                        how: "asked its root servers".into(),
+                    };
+                }
+            }
+            let why = if offline {
+                "offline"
+            } else {
+                "root servers unreachable"
+            };
+            match source {
+                RootSource::Hints(Hints::Builtin) => Claim {
+                    root,
+                    has: Some(icann::has_tld(tld)),
+                    how: format!("bundled ICANN TLD list ({}), {why}", icann::VERSION),
+                },
+                _ => Claim {
+                    root,
+                    has: None,
+                    how: format!("unknown: {why}"),
+                },
+            }
+        }
+    }
+}
+
+/// Finds every TLD that more than one root has.
+pub async fn collisions(router: &Arc<Router>, config: &Config, offline: bool) -> Vec<Finding> {
+    let timeout = config.server.query_timeout;
+    let mut out = Vec::new();
+    let tlds = candidates(router, config);
+    let checks = tlds.iter().map(|tld| async move {
+        let claims = futures::future::join_all(
+            (0..router.roots.len()).map(|i| claim(router, config, i, tld, offline, timeout)),
+        )
+        .await;
+        (tld.clone(), claims)
+    });
+    for (tld, claims) in futures::future::join_all(checks).await {
+        let having: Vec<usize> = claims
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.has == Some(true))
+            .map(|(i, _)| i)
+            .collect();
+        if having.len() < 2 {
+            continue;
+        }
+        let pin = config.collisions.pin.get(&tld);
+        let (winner, pinned) = match (pin, config.collisions.policy) {
+            (Some(root), _) => (root.clone(), true),
+            (None, Policy::Interrupt) => ("interrupt".to_string(), false),
+            (None, Policy::First) => (claims[having[0]].root.clone(), false),
+        };
+        out.push(Finding {
+            tld,
+            claims,
+            winner,
+            pinned,
+        });
+    }
+    out
+}
+
+/// The human-readable report.
+pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> String {
+    let policy = match config.collisions.policy {
+        Policy::First => "first",
+        Policy::Interrupt => "interrupt",
+    };
+    let mut s = String::new();
+    for f in findings {
+        let decided = if f.pinned {
+            format!("pin {} = \"{}\"", f.tld, f.winner)
+        } else {
+            format!("policy \"{policy}\"")
+        };
+        let answer = if f.winner == "interrupt" {
+            "controlled interruption (127.0.53.53) answers".to_string()
+        } else {
+            format!("{} answers", f.winner)
+        };
+        s.push_str(&format!(
+            "{}  in {}: {answer} ({decided})\n",
+            f.tld,
+            f.roots().join(", ")
+        ));
+        let w = f.claims.iter().map(|c| c.root.len()).max().unwrap_or(0);
+        for c in &f.claims {
+            let has = match c.has {
+                Some(true) => "has it",
+                Some(false) => "has not",
+                None => "unknown",
+            };
+            s.push_str(&format!("    {:<w$}  {has:<7}  {}\n", c.root, c.how, w = w));
+        }
+        if let Some((alt, icann)) = history(&f.tld) {
+            s.push_str(&format!("    history: {alt}. ICANN: {icann}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "{} {} among {candidates} TLDs of this config's roots\n",
+        findings.len(),
+        if findings.len() == 1 {
+            "collision"
+        } else {
+            "collisions"
+        }
+    ));
+    s
+}
+
+/// One JSON object per finding (keys documented in the README).
+pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
+    json!({
+        "tld": f.tld,
+        "roots": f.roots(),
+        "winner": f.winner,
+        "decided_by": if f.pinned { "pin" } else { match config.collisions.policy { Policy::First => "first", Policy::Interrupt => "interrupt" } },
+        "claims": f.claims.iter().map(|c| json!({"root": c.root, "has": c.has, "how": c.how})).collect::<Vec<_>>(),
+        "history": history(&f.tld).map(|(a, i)| json!({"alternate": a, "icann": i})),
+    })
+}
+
+/// Number of candidate TLDs (for the report's last line).
+pub fn candidate_count(router: &Router, config: &Config) -> usize {
+    candidates(router, config).len()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn history_has_the_demo_collisions() {
+        let (alt, icann) = super::history("biz").unwrap();
+        assert!(alt.contains("AtlanticRoot"));
+        assert!(icann.contains("2000"));
+        assert!(
+            super::history("WEB")
+                .unwrap()
+                .0
+                .contains("Image Online Design")
+        );
+        assert!(super::history("law").is_some());
+        assert!(super::history("geek").is_none());
+    }
+}

@@ -1,0 +1,451 @@
+//! `altroot compare`: ask every root the same question and show where they disagree
+//! (DESIGN §1, §5).
+//!
+//! Each name and type is resolved in each selected root independently, with the
+//! engine `serve` uses ([`Router::resolve_in`]): the name itself in that root,
+//! whatever the precedence says, and the later links of a CNAME chain routed as
+//! `serve` routes them. Two answers are the same when their rcode and record sets
+//! match, ignoring TTLs, record order and the case of names.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use serde_json::json;
+
+use crate::router::Router;
+use crate::server::rcode_str;
+
+/// What one root answered.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub root: String,
+    pub rcode: ResponseCode,
+    /// The answer section in order (a CNAME chain, then the data).
+    pub records: Vec<Record>,
+    /// Why the root could not answer (SERVFAIL, timeout).
+    pub error: Option<String>,
+}
+
+impl Cell {
+    fn has_data(&self) -> bool {
+        self.error.is_none() && self.rcode == ResponseCode::NoError && !self.records.is_empty()
+    }
+
+    /// The comparable form: rcode and the set of records, names in lower case,
+    /// TTLs dropped.
+    fn key(&self) -> (ResponseCode, BTreeSet<String>) {
+        (self.rcode, self.records.iter().map(normal).collect())
+    }
+
+    /// "NOERROR 192.0.2.1 2001:db8::1", "NOERROR CNAME www.iana.org. > 203.0.113.70",
+    /// "NODATA" (NOERROR without records), "NXDOMAIN", "SERVFAIL".
+    pub fn display(&self) -> String {
+        let mut out = rcode_str(self.rcode).to_string();
+        if self.error.is_some() {
+            return out;
+        }
+        if self.rcode == ResponseCode::NoError && self.records.is_empty() {
+            return "NODATA".into();
+        }
+        let mut data: Vec<String> = Vec::new();
+        for r in &self.records {
+            match &r.data {
+                RData::CNAME(c) => {
+                    if !data.is_empty() {
+                        let _ = write!(out, " {}", data.join(" "));
+                        data.clear();
+                    }
+                    let _ = write!(out, " CNAME {} >", c.0.to_lowercase());
+                }
+                d => data.push(rdata_text(r.record_type(), d)),
+            }
+        }
+        data.sort();
+        if !data.is_empty() {
+            let _ = write!(out, " {}", data.join(" "));
+        }
+        out.trim_end_matches(" >").to_string()
+    }
+}
+
+fn rdata_text(rtype: RecordType, d: &RData) -> String {
+    let text = d.to_string();
+    if rtype == RecordType::TXT {
+        text
+    } else {
+        text.to_lowercase()
+    }
+}
+
+fn normal(r: &Record) -> String {
+    format!(
+        "{} {} {}",
+        r.name.to_lowercase(),
+        r.record_type(),
+        rdata_text(r.record_type(), &r.data)
+    )
+}
+
+/// How the roots compare for one name and type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Every root gives the same answer, with data.
+    Same,
+    /// Roots give different answers.
+    Differs,
+    /// Exactly one root has data; the others have none.
+    Only(String),
+    /// No root has data, and they agree on that.
+    None,
+    /// A root could not be asked (unreachable, timeout).
+    Error,
+}
+
+impl Verdict {
+    pub fn label(&self) -> String {
+        match self {
+            Verdict::Same => "same".into(),
+            Verdict::Differs => "differs".into(),
+            Verdict::Only(r) => format!("only {r}"),
+            Verdict::None => "none".into(),
+            Verdict::Error => "error".into(),
+        }
+    }
+
+    /// Do the roots agree (for the exit status)?
+    pub fn agrees(&self) -> bool {
+        matches!(self, Verdict::Same | Verdict::None)
+    }
+}
+
+/// One line of the comparison.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub name: Name,
+    pub qtype: RecordType,
+    pub cells: Vec<Cell>,
+    pub verdict: Verdict,
+}
+
+fn verdict(cells: &[Cell]) -> Verdict {
+    if cells.iter().any(|c| c.error.is_some()) {
+        return Verdict::Error;
+    }
+    let with_data: Vec<&Cell> = cells.iter().filter(|c| c.has_data()).collect();
+    let first = cells.first().map(Cell::key);
+    let all_same = cells.iter().all(|c| Some(c.key()) == first);
+    match (with_data.len(), all_same) {
+        (0, true) => Verdict::None,
+        (_, true) => Verdict::Same,
+        (1, false) if cells.len() > 1 => Verdict::Only(with_data[0].root.clone()),
+        _ => Verdict::Differs,
+    }
+}
+
+/// Compares every (name, type) across `roots` (indexes into the router's roots),
+/// at most `concurrency` names at a time, each answer bounded by `timeout`.
+/// `progress` is called once per finished name. Rows come back in input order.
+pub async fn compare(
+    router: &Arc<Router>,
+    roots: &[usize],
+    names: Vec<Name>,
+    types: &[RecordType],
+    timeout: Duration,
+    concurrency: usize,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Row> {
+    let jobs: Vec<(Name, RecordType)> = names
+        .into_iter()
+        .flat_map(|n| types.iter().map(move |t| (n.clone(), *t)))
+        .collect();
+    futures::stream::iter(jobs)
+        .map(|(name, qtype)| async move {
+            let mut cells = Vec::new();
+            let asks = roots.iter().map(|&i| {
+                let name = name.clone();
+                async move {
+                    let root = router.roots[i].name.clone();
+                    match tokio::time::timeout(timeout, router.resolve_in(i, &name, qtype)).await {
+                        Ok(r) if r.rcode == ResponseCode::ServFail => Cell {
+                            root,
+                            rcode: r.rcode,
+                            records: Vec::new(),
+                            error: Some(r.reason.unwrap_or_else(|| "server failure".into())),
+                        },
+                        Ok(r) => Cell {
+                            root,
+                            rcode: r.rcode,
+                            records: r.answers,
+                            error: None,
+                        },
+                        Err(_) => Cell {
+                            root,
+                            rcode: ResponseCode::ServFail,
+                            records: Vec::new(),
+                            error: Some(format!("no answer within {timeout:?}")),
+                        },
+                    }
+                }
+            });
+            cells.extend(futures::future::join_all(asks).await);
+            progress();
+            let verdict = verdict(&cells);
+            Row {
+                name,
+                qtype,
+                cells,
+                verdict,
+            }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+//------------ Output ---------------------------------------------------------
+
+/// Counts per verdict label, in a stable order.
+pub fn summary(rows: &[Row]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        *m.entry(r.verdict.label()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// "3 rows: 1 same, 1 differs, 1 only alt".
+pub fn summary_line(rows: &[Row]) -> String {
+    let mut order: Vec<(Verdict, usize)> = Vec::new();
+    for r in rows {
+        match order.iter_mut().find(|(v, _)| *v == r.verdict) {
+            Some((_, n)) => *n += 1,
+            None => order.push((r.verdict.clone(), 1)),
+        }
+    }
+    order.sort();
+    let parts: Vec<String> = order
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.label()))
+        .collect();
+    format!(
+        "{} {}: {}",
+        rows.len(),
+        if rows.len() == 1 { "row" } else { "rows" },
+        if parts.is_empty() {
+            "nothing compared".into()
+        } else {
+            parts.join(", ")
+        }
+    )
+}
+
+/// The aligned table; `color` adds ANSI colours to the verdicts.
+pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
+    let mut header = vec!["NAME".to_string(), "TYPE".to_string()];
+    header.extend(root_names.iter().cloned());
+    header.push("VERDICT".into());
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut line = vec![r.name.to_lowercase().to_string(), r.qtype.to_string()];
+            line.extend(r.cells.iter().map(Cell::display));
+            line.push(r.verdict.label());
+            line
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for line in &body {
+        for (w, c) in widths.iter_mut().zip(line) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let last = header.len() - 1;
+    let fmt_line = |out: &mut String, line: &[String], verdict: Option<&Verdict>| {
+        for (i, c) in line.iter().enumerate() {
+            if i == last {
+                let text = match (color, verdict) {
+                    (true, Some(v)) => paint(v, c),
+                    _ => c.clone(),
+                };
+                out.push_str(&text);
+            } else {
+                let _ = write!(out, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push('\n');
+    };
+    fmt_line(&mut out, &header, None);
+    for (line, row) in body.iter().zip(rows) {
+        fmt_line(&mut out, line, Some(&row.verdict));
+    }
+    out
+}
+
+fn paint(v: &Verdict, text: &str) -> String {
+    let code = match v {
+        Verdict::Same => "32",
+        Verdict::Differs => "31",
+        Verdict::Only(_) => "33",
+        Verdict::None => "2",
+        Verdict::Error => "1;31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One JSON object for a row (keys documented in the README).
+pub fn json_row(row: &Row) -> serde_json::Value {
+    let (verdict, only) = match &row.verdict {
+        Verdict::Only(r) => ("only", Some(r.clone())),
+        v => (
+            match v {
+                Verdict::Same => "same",
+                Verdict::Differs => "differs",
+                Verdict::None => "none",
+                _ => "error",
+            },
+            None,
+        ),
+    };
+    json!({
+        "name": row.name.to_lowercase().to_string(),
+        "type": row.qtype.to_string(),
+        "verdict": verdict,
+        "only": only,
+        "roots": row.cells.iter().map(|c| json!({
+            "root": c.root,
+            "rcode": rcode_str(c.rcode),
+            "answer": c.display(),
+            "records": c.records.iter().map(normal).collect::<Vec<_>>(),
+            "error": c.error,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Reads names from a file: one per line, or `rank,domain` CSV (the Tranco list).
+/// Blank lines and `#` comments are skipped; a trailing dot is added.
+pub fn read_names(text: &str) -> Result<Vec<Name>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let field = line.rsplit(',').next().unwrap_or(line).trim();
+        out.push(parse_name(field).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    Ok(out)
+}
+
+/// Parses a name as typed by a person: `www.geek` means `www.geek.`.
+pub fn parse_name(s: &str) -> Result<Name, String> {
+    let mut n = Name::from_utf8(s).map_err(|e| format!("{s:?} is not a domain name: {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::rdata::{A, CNAME};
+
+    fn cell(root: &str, rcode: ResponseCode, records: Vec<Record>) -> Cell {
+        Cell {
+            root: root.into(),
+            rcode,
+            records,
+            error: None,
+        }
+    }
+
+    fn a(name: &str, ttl: u32, ip: [u8; 4]) -> Record {
+        Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            ttl,
+            RData::A(A::from(std::net::Ipv4Addr::from(ip))),
+        )
+    }
+
+    #[test]
+    fn same_ignores_ttl_order_and_case() {
+        let x = cell(
+            "a",
+            ResponseCode::NoError,
+            vec![
+                a("WWW.x.", 10, [192, 0, 2, 1]),
+                a("www.x.", 10, [192, 0, 2, 2]),
+            ],
+        );
+        let y = cell(
+            "b",
+            ResponseCode::NoError,
+            vec![
+                a("www.x.", 99, [192, 0, 2, 2]),
+                a("www.X.", 99, [192, 0, 2, 1]),
+            ],
+        );
+        assert_eq!(verdict(&[x, y]), Verdict::Same);
+    }
+
+    #[test]
+    fn only_none_differs_error() {
+        let data = cell(
+            "alt",
+            ResponseCode::NoError,
+            vec![a("www.x.", 1, [192, 0, 2, 1])],
+        );
+        let nx = cell("icann", ResponseCode::NXDomain, vec![]);
+        assert_eq!(
+            verdict(&[data.clone(), nx.clone()]),
+            Verdict::Only("alt".into())
+        );
+        assert_eq!(verdict(&[nx.clone(), nx.clone()]), Verdict::None);
+        let other = cell(
+            "icann",
+            ResponseCode::NoError,
+            vec![a("www.x.", 1, [192, 0, 2, 9])],
+        );
+        assert_eq!(verdict(&[data.clone(), other]), Verdict::Differs);
+        let nodata = cell("icann", ResponseCode::NoError, vec![]);
+        assert_eq!(verdict(&[nx.clone(), nodata]), Verdict::Differs);
+        let mut err = nx;
+        err.error = Some("timeout".into());
+        assert_eq!(verdict(&[data, err]), Verdict::Error);
+    }
+
+    #[test]
+    fn display_shows_chain_then_sorted_data() {
+        let c = cell(
+            "alt",
+            ResponseCode::NoError,
+            vec![
+                Record::from_rdata(
+                    Name::from_ascii("iana.geek.").unwrap(),
+                    1,
+                    RData::CNAME(CNAME(Name::from_ascii("WWW.iana.org.").unwrap())),
+                ),
+                a("www.iana.org.", 1, [203, 0, 113, 9]),
+                a("www.iana.org.", 1, [203, 0, 113, 1]),
+            ],
+        );
+        assert_eq!(
+            c.display(),
+            "NOERROR CNAME www.iana.org. > 203.0.113.1 203.0.113.9"
+        );
+    }
+
+    #[test]
+    fn names_from_lists_and_tranco_csv() {
+        let n = read_names("# top\n1,google.com\n2,Example.ORG\n\nwww.geek\n").unwrap();
+        let s: Vec<String> = n.iter().map(|n| n.to_string()).collect();
+        assert_eq!(s, vec!["google.com.", "example.org.", "www.geek."]);
+        let long = format!("{}.example\n", "x".repeat(64));
+        let e = read_names(&format!("ok.example\n{long}")).unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+    }
+}
