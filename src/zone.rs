@@ -809,10 +809,15 @@ impl ZoneSet {
             };
             let lorigin = LowerName::new(&origin);
             if set.zones.contains_key(&lorigin) {
+                let first = set.zones[&lorigin]
+                    .files
+                    .first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 problems.push(Problem::error(
                     &path,
                     1,
-                    format!("a second file for zone {origin}"),
+                    format!("{origin} is defined twice: by this file and by {first}"),
                 ));
                 continue;
             }

@@ -167,3 +167,37 @@ fn shipped_config_and_zones_check_clean() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
 }
+
+// A compare session on the shipped demo, ICANN side played by the fake ICANN world
+// (the README quotes tests/fixtures/compare/demo.txt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_session_on_the_demo() {
+    let (w, a) = demo().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_altroot"))
+        .current_dir(a.path(""))
+        .args([
+            "compare",
+            "--config",
+            "altroot.toml",
+            "www.biz",
+            "www.web",
+            "www.geek",
+            "iana.geek",
+            "www.example.com",
+            "nosuch.geek",
+            "localhost",
+        ])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let path = manifest_dir().join("tests/fixtures/compare/demo.txt");
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    } else {
+        assert_eq!(text, std::fs::read_to_string(&path).unwrap_or_default());
+    }
+    drop(w);
+}

@@ -267,6 +267,8 @@ poison NS ns1.poison
 ns1.poison A {poison}
 oldserver NS ns1.oldserver
 ns1.oldserver A {noedns}
+v6only NS ns1.v6only
+ns1.v6only AAAA ::1
 glueless NS ns.example.org.
 loop NS ns.loop2.com.
 loop2 NS ns.loop.com.

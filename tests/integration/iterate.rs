@@ -285,3 +285,35 @@ async fn server_without_edns_is_asked_again_plainly() {
     );
     assert!(w.server("noedns").seen().len() >= 2);
 }
+
+// A delegation whose only name server has an IPv6 address: used when the root says
+// `ipv6 = true`, unusable (SERVFAIL, no packet sent) when it does not.
+#[tokio::test]
+async fn ipv6_servers_only_when_enabled() {
+    let w = crate::world::World::start(|b| {
+        let mut specs = standard_world(b);
+        specs.push(crate::world::spec(
+            "v6",
+            "::1".parse().unwrap(),
+            &[("v6only.com.", "@ SOA ns1.v6only.com. h.example. 1 1 1 1 60\n@ NS ns1.v6only.com.\nns1 AAAA ::1\nwww A 203.0.113.6")],
+            crate::world::Behaviour::Normal,
+        ));
+        specs
+    })
+    .await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    let a = Altroot::start(&config(&w, ""), &files).await;
+    let m = a.query("www.v6only.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(w.server("v6").seen().is_empty());
+
+    let cfg = config(&w, "").replace(
+        "hints = \"hints.txt\"",
+        "hints = \"hints.txt\"\nipv6 = true",
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    let m = a.query("www.v6only.com.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.v6only.com. 300 A 203.0.113.6"]);
+    assert_eq!(w.server("v6").seen().len(), 1);
+}
