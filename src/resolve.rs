@@ -13,7 +13,7 @@
 //! a referral must lead strictly downward toward the name; anything else is treated
 //! as a lame server and the next server is tried.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,7 +140,15 @@ pub struct Engine {
     ipv6: bool,
     /// Time limit for one query to one server.
     try_timeout: Duration,
+    /// Time limit for one whole resolution (the client's `query-timeout`).
+    limit: Duration,
+    /// Resolutions on their way, so that many clients asking the same uncached
+    /// question at once cause one resolution, not many.
+    inflight: std::sync::Mutex<HashMap<(LowerName, RecordType, usize), Pending>>,
 }
+
+/// A resolution others may wait for.
+type Pending = futures::future::Shared<futures::future::BoxFuture<'static, Outcome>>;
 
 #[derive(Clone, Debug)]
 struct NsServer {
@@ -186,6 +194,8 @@ impl Engine {
             qmin: cfg.qname_minimisation,
             ipv6: cfg.ipv6,
             try_timeout,
+            limit: query_timeout,
+            inflight: Default::default(),
         }
     }
 
@@ -226,10 +236,58 @@ impl Engine {
         if let Some(o) = self.cached_answer(&lname, qtype) {
             return o;
         }
-        match &self.kind {
-            Kind::Forward { upstreams, .. } => self.forward(upstreams, name, qtype).await,
-            _ => self.iterate(router, name, qtype, depth).await,
+        if self.is_zones() {
+            // Mostly answered in-process: sharing would cost more than it saves.
+            return self.iterate(router, name, qtype, depth).await;
         }
+        self.shared(router, lname, name, qtype, depth).await
+    }
+
+    /// Joins the resolution of the same question already on its way, or starts one
+    /// as a task of its own: it runs to the end (bounded by `query-timeout`) even if
+    /// the client that started it gives up, and then fills the cache for the others.
+    async fn shared(
+        &self,
+        router: &Arc<Router>,
+        lname: LowerName,
+        name: &Name,
+        qtype: RecordType,
+        depth: usize,
+    ) -> Outcome {
+        use futures::FutureExt;
+        let key = (lname, qtype, depth);
+        let pending = {
+            let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = map.get(&key) {
+                p.clone()
+            } else {
+                let (r, index, name, k) = (router.clone(), self.index, name.clone(), key.clone());
+                let limit = self.limit;
+                let task = tokio::spawn(async move {
+                    let engine = &r.roots[index];
+                    let work = async {
+                        match &engine.kind {
+                            Kind::Forward { upstreams, .. } => engine.forward(upstreams, &name, qtype).await,
+                            _ => engine.iterate(&r, &name, qtype, depth).await,
+                        }
+                    };
+                    let out = tokio::time::timeout(limit, work)
+                        .await
+                        .unwrap_or_else(|_| Outcome::servfail(format!("no answer within {limit:?}")));
+                    engine.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(&k);
+                    out
+                });
+                let p: Pending = async move {
+                    task.await
+                        .unwrap_or_else(|e| Outcome::servfail(format!("resolution failed: {e}")))
+                }
+                .boxed()
+                .shared();
+                map.insert(key, p.clone());
+                p
+            }
+        };
+        pending.await
     }
 
     fn cached_answer(&self, lname: &LowerName, qtype: RecordType) -> Option<Outcome> {

@@ -317,3 +317,19 @@ async fn ipv6_servers_only_when_enabled() {
     assert_eq!(lines(&m.answers), vec!["www.v6only.com. 300 A 203.0.113.6"]);
     assert_eq!(w.server("v6").seen().len(), 1);
 }
+
+// Many clients asking the same uncached question at once cause one resolution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_questions_share_one_resolution() {
+    let (w, a) = standard("").await;
+    let addr = a.addr;
+    let asks: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(async move { query(addr, "www.example.com.", RecordType::A).await }))
+        .collect();
+    for t in asks {
+        let m = t.await.unwrap();
+        assert_eq!(addrs(&m), vec!["203.0.113.10".parse::<std::net::IpAddr>().unwrap()]);
+    }
+    assert_eq!(w.server("example.com").seen().len(), 1, "{:?}", w.server("example.com").seen());
+    assert_eq!(w.server("root").seen().len(), 1);
+}
