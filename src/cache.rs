@@ -52,6 +52,9 @@ struct Entry {
 
 pub struct Cache {
     inner: Mutex<LruCache<Key, Entry>>,
+    /// False until something is stored (and again after `clear`): lets the roots
+    /// that rarely cache anything (zones roots) skip the lock.
+    used: std::sync::atomic::AtomicBool,
     max_ttl: u32,
     negative_max_ttl: u32,
 }
@@ -68,6 +71,7 @@ impl Cache {
         let cap = NonZeroUsize::new(cfg.max_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
         Cache {
             inner: Mutex::new(LruCache::new(cap)),
+            used: std::sync::atomic::AtomicBool::new(false),
             max_ttl: secs(cfg.max_ttl),
             negative_max_ttl: secs(cfg.negative_max_ttl),
         }
@@ -80,6 +84,9 @@ impl Cache {
     }
 
     fn get(&self, key: &Key) -> Option<Hit> {
+        if !self.used.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         let now = Instant::now();
         let mut map = self.lock();
         let entry = map.get(key)?;
@@ -126,6 +133,7 @@ impl Cache {
         }
         let expires = Instant::now() + Duration::from_secs(u64::from(ttl));
         let mut map = self.lock();
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(old) = map.peek(&key)
             && old.trust > trust
             && old.expires > Instant::now()
@@ -195,7 +203,9 @@ impl Cache {
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut map = self.lock();
+        map.clear();
+        self.used.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn len(&self) -> usize {

@@ -267,14 +267,20 @@ impl Engine {
                     let engine = &r.roots[index];
                     let work = async {
                         match &engine.kind {
-                            Kind::Forward { upstreams, .. } => engine.forward(upstreams, &name, qtype).await,
+                            Kind::Forward { upstreams, .. } => {
+                                engine.forward(upstreams, &name, qtype).await
+                            }
                             _ => engine.iterate(&r, &name, qtype, depth).await,
                         }
                     };
-                    let out = tokio::time::timeout(limit, work)
-                        .await
-                        .unwrap_or_else(|_| Outcome::servfail(format!("no answer within {limit:?}")));
-                    engine.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(&k);
+                    let out = tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                        Outcome::servfail(format!("no answer within {limit:?}"))
+                    });
+                    engine
+                        .inflight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&k);
                     out
                 });
                 let p: Pending = async move {

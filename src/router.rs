@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
@@ -80,7 +80,7 @@ pub struct Router {
     /// TLD → root index.
     pin: HashMap<LowerName, usize>,
     /// TLDs already reported as collisions, with the roots that have them.
-    collisions: Mutex<HashMap<LowerName, Vec<String>>>,
+    collisions: RwLock<HashMap<LowerName, Vec<String>>>,
 }
 
 impl Router {
@@ -89,14 +89,14 @@ impl Router {
             roots,
             policy,
             pin,
-            collisions: Mutex::new(HashMap::new()),
+            collisions: RwLock::new(HashMap::new()),
         }
     }
 
     /// Collisions seen so far: TLD → roots that have it, in order.
     pub fn collisions_seen(&self) -> HashMap<LowerName, Vec<String>> {
         self.collisions
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
@@ -104,7 +104,7 @@ impl Router {
     /// Forgets which TLDs collide (after a zone reload changed what a root has).
     pub fn forget_collisions(&self) {
         self.collisions
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
@@ -247,14 +247,16 @@ impl Router {
         }
         let tld = name.trim_to(1);
         let ltld = LowerName::new(&tld);
-        let tld_str = ltld.to_string();
-        let tld_str = tld_str.trim_end_matches('.');
+        // The TLD as text, without allocating on this per-query path.
+        let last = name.iter().last().unwrap_or_default();
+        let tld_str = std::str::from_utf8(last).unwrap_or("");
+        let is = |s: &str| tld_str.eq_ignore_ascii_case(s);
 
         // 1. Special-use names never leave the machine.
-        if tld_str == "localhost" {
+        if is("localhost") {
             return Route::Local;
         }
-        if SPECIAL_TLDS.contains(&tld_str) {
+        if SPECIAL_TLDS.iter().any(|s| is(s)) {
             return self
                 .roots
                 .iter()
@@ -301,7 +303,7 @@ impl Router {
 
     fn already_checked(&self, tld: &LowerName) -> bool {
         self.collisions
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(tld)
     }
@@ -311,7 +313,7 @@ impl Router {
         let ltld = LowerName::new(tld);
         if let Some(roots) = self
             .collisions
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&ltld)
         {
@@ -334,7 +336,7 @@ impl Router {
         }
         let collides = having.len() > 1;
         self.collisions
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(ltld, having);
         collides

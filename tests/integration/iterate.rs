@@ -328,8 +328,16 @@ async fn concurrent_identical_questions_share_one_resolution() {
         .collect();
     for t in asks {
         let m = t.await.unwrap();
-        assert_eq!(addrs(&m), vec!["203.0.113.10".parse::<std::net::IpAddr>().unwrap()]);
+        assert_eq!(
+            addrs(&m),
+            vec!["203.0.113.10".parse::<std::net::IpAddr>().unwrap()]
+        );
     }
-    assert_eq!(w.server("example.com").seen().len(), 1, "{:?}", w.server("example.com").seen());
+    assert_eq!(
+        w.server("example.com").seen().len(),
+        1,
+        "{:?}",
+        w.server("example.com").seen()
+    );
     assert_eq!(w.server("root").seen().len(), 1);
 }
