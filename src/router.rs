@@ -248,7 +248,7 @@ impl Router {
         let tld = name.trim_to(1);
         let ltld = LowerName::new(&tld);
         // The TLD as text, without allocating on this per-query path.
-        let last = name.iter().last().unwrap_or_default();
+        let last = name.iter().next_back().unwrap_or_default();
         let tld_str = std::str::from_utf8(last).unwrap_or("");
         let is = |s: &str| tld_str.eq_ignore_ascii_case(s);
 
