@@ -34,6 +34,8 @@ const MAX_STEPS: usize = 32;
 pub const MAX_DEPTH: usize = 4;
 /// Servers tried for one step.
 const MAX_TRIES_PER_STEP: usize = 8;
+/// How long a server that timed out is tried only after the others.
+const DOWN_FOR: Duration = Duration::from_secs(60);
 
 //------------ Outcome ---------------------------------------------------------
 
@@ -145,6 +147,9 @@ pub struct Engine {
     /// Resolutions on their way, so that many clients asking the same uncached
     /// question at once cause one resolution, not many.
     inflight: std::sync::Mutex<HashMap<(LowerName, RecordType, usize), Pending>>,
+    /// Servers that timed out or refused the connection, until when they count as
+    /// down (tried last).
+    down: std::sync::Mutex<HashMap<IpAddr, tokio::time::Instant>>,
 }
 
 /// A resolution others may wait for.
@@ -196,6 +201,7 @@ impl Engine {
             try_timeout,
             limit: query_timeout,
             inflight: Default::default(),
+            down: Default::default(),
         }
     }
 
@@ -600,11 +606,18 @@ impl Engine {
         let mut last = format!("no usable server for {zone}");
         let mut tries = 0;
         let mut glueless = Vec::new();
+        // Servers that recently failed go last: they are still tried, but a dead
+        // server does not cost every query its time limit again.
+        let mut addrs: Vec<IpAddr> = Vec::new();
         for s in servers {
             if s.addrs.is_empty() {
                 glueless.push(s.name.clone());
             }
-            for ip in &s.addrs {
+            addrs.extend(&s.addrs);
+        }
+        addrs.sort_by_key(|ip| self.is_down(*ip));
+        {
+            for ip in &addrs {
                 if tries >= MAX_TRIES_PER_STEP {
                     return Err(last);
                 }
@@ -639,10 +652,44 @@ impl Engine {
 
     async fn ask_one(&self, ip: IpAddr, zone: &Name, q: &Query) -> Result<Reply, String> {
         let addr = SocketAddr::new(ip, self.port);
-        let msg = transport::query(addr, q, false, self.try_timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let msg = match transport::query(addr, q, false, self.try_timeout).await {
+            Ok(m) => m,
+            Err(e) => {
+                if matches!(
+                    e,
+                    transport::TransportError::Timeout(_) | transport::TransportError::Io { .. }
+                ) {
+                    self.mark_down(ip);
+                }
+                return Err(e.to_string());
+            }
+        };
+        self.mark_up(ip);
         classify(zone, q.name(), q.query_type(), msg).map_err(|e| format!("{addr}: {e}"))
+    }
+
+    /// Did this server time out or refuse the connection in the last minute?
+    fn is_down(&self, ip: IpAddr) -> bool {
+        self.down
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&ip)
+            .is_some_and(|until| *until > tokio::time::Instant::now())
+    }
+
+    fn mark_down(&self, ip: IpAddr) {
+        let until = tokio::time::Instant::now() + DOWN_FOR;
+        self.down
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(ip, until);
+    }
+
+    fn mark_up(&self, ip: IpAddr) {
+        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        if !down.is_empty() {
+            down.remove(&ip);
+        }
     }
 
     /// Takes the answer section of an accepted reply: caches every RRset of the CNAME

@@ -341,3 +341,27 @@ async fn concurrent_identical_questions_share_one_resolution() {
     );
     assert_eq!(w.server("root").seen().len(), 1);
 }
+
+// A server that timed out is tried last for a while: the second question to the
+// same delegation does not wait for it again.
+#[tokio::test]
+async fn a_silent_server_is_tried_last_afterwards() {
+    let (w, a) = standard("").await;
+    // mixed.com: silent, lame (REFUSED), upward, good. The first query pays for the
+    // silent one (and marks it down); the next, for another name, does not.
+    a.query("www.mixed.com.", RecordType::A).await;
+    let silent_before = w.server("silent").seen().len();
+    let t = Instant::now();
+    let m = a.query("other.mixed.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(
+        w.server("silent").seen().len(),
+        silent_before,
+        "the silent server was skipped"
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        t.elapsed()
+    );
+}
