@@ -35,13 +35,26 @@ pub enum Lookup {
 
 //------------ Zone ------------------------------------------------------------
 
-/// One RRset, with where its first record was written (for messages).
+/// One RRset, with where its first record was written (for messages). Only the
+/// data is stored: the owner is the node's name, and one TTL serves the set
+/// (RFC 2181 §5.2), which saves a third of the memory of whole `Record`s.
 #[derive(Debug)]
 struct RrSet {
     rtype: RecordType,
     file: u16,
     line: u32,
-    records: Vec<Record>,
+    ttl: u32,
+    data: Vec<RData>,
+}
+
+impl RrSet {
+    /// The set as records owned by `owner`.
+    fn records(&self, owner: &Name) -> Vec<Record> {
+        self.data
+            .iter()
+            .map(|d| Record::from_rdata(owner.clone(), self.ttl, d.clone()))
+            .collect()
+    }
 }
 
 /// All RRsets of one owner name (few per name: a Vec beats a map here).
@@ -231,10 +244,11 @@ impl Builder {
                 rtype: rt,
                 file,
                 line: l.line as u32,
-                records: vec![r],
+                ttl: r.ttl,
+                data: vec![r.data],
             }),
             Some(set) => {
-                if set.records.iter().any(|x| x.data == r.data) {
+                if set.data.contains(&r.data) {
                     return; // duplicate RR: RFC 2181 §5 says sets have no duplicates
                 }
                 if rt == RecordType::SOA || rt == RecordType::CNAME {
@@ -244,11 +258,8 @@ impl Builder {
                     return;
                 }
                 // RFC 2181 §5.2: all TTLs in an RRset are the same; use the smallest.
-                let ttl = set.records[0].ttl.min(r.ttl);
-                set.records.push(r);
-                for x in &mut set.records {
-                    x.ttl = ttl;
-                }
+                set.ttl = set.ttl.min(r.ttl);
+                set.data.push(r.data);
             }
         }
     }
@@ -286,8 +297,8 @@ impl Builder {
                 if name != &lorigin {
                     cuts.insert(name.clone());
                 }
-                for r in &ns.records {
-                    if let RData::NS(t) = &r.data {
+                for d in &ns.data {
+                    if let RData::NS(t) = d {
                         glue_names.insert(LowerName::new(&t.0));
                     }
                 }
@@ -330,8 +341,8 @@ impl Builder {
             let Some(ns) = set_of(node, RecordType::NS) else {
                 continue;
             };
-            for r in &ns.records {
-                let RData::NS(t) = &r.data else { continue };
+            for d in &ns.data {
+                let RData::NS(t) = d else { continue };
                 let lt = LowerName::new(&t.0);
                 let has_addr = nodes.get(&lt).is_some_and(|n| {
                     set_of(n, RecordType::A).is_some() || set_of(n, RecordType::AAAA).is_some()
@@ -352,8 +363,7 @@ impl Builder {
         let apex = nodes.get(&lorigin);
         let soa = apex
             .and_then(|n| set_of(n, RecordType::SOA))
-            .and_then(|s| s.records.first())
-            .cloned();
+            .and_then(|s| s.records(&origin).into_iter().next());
         if soa.is_none() {
             problems.push(Problem::error(
                 &main_file,
@@ -514,7 +524,7 @@ impl Zone {
         self.nodes
             .values()
             .flat_map(|n| n.iter())
-            .map(|s| s.records.len())
+            .map(|s| s.data.len())
             .sum()
     }
 
@@ -591,16 +601,7 @@ impl Zone {
     }
 
     fn answer_from(&self, node: &Node, qtype: RecordType, owner: &Name) -> Lookup {
-        let rename = |set: &RrSet| -> Vec<Record> {
-            set.records
-                .iter()
-                .map(|r| {
-                    let mut r = r.clone();
-                    r.name = owner.clone();
-                    r
-                })
-                .collect()
-        };
+        let rename = |set: &RrSet| set.records(owner);
         if qtype == RecordType::ANY {
             let mut all: Vec<Record> = node.iter().flat_map(rename).collect();
             all.sort_by_key(|r| u16::from(r.record_type()));
@@ -618,10 +619,7 @@ impl Zone {
     }
 
     fn referral(&self, cut: &LowerName) -> Lookup {
-        let ns = self
-            .rrset(cut, RecordType::NS)
-            .map(<[Record]>::to_vec)
-            .unwrap_or_default();
+        let ns = self.rrset(cut, RecordType::NS).unwrap_or_default();
         let mut glue = Vec::new();
         for r in &ns {
             if let RData::NS(target) = &r.data {
@@ -631,7 +629,7 @@ impl Zone {
                 }
                 for t in [RecordType::A, RecordType::AAAA] {
                     if let Some(rs) = self.rrset(&lt, t) {
-                        glue.extend(rs.iter().cloned());
+                        glue.extend(rs);
                     }
                 }
             }
@@ -644,11 +642,11 @@ impl Zone {
     }
 
     /// The records of one exact name and type (no wildcards, no cuts).
-    pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<&[Record]> {
+    pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<Vec<Record>> {
         self.nodes
             .get(name)
             .and_then(|n| set_of(n, rtype))
-            .map(|s| s.records.as_slice())
+            .map(|s| s.records(&Name::from(name)))
     }
 }
 
