@@ -88,16 +88,15 @@ async fn pin_sends_a_tld_to_the_named_root() {
 // Root order decides under "first": with icann listed first, ICANN's biz wins.
 #[tokio::test]
 async fn root_order_decides() {
-    let w = crate::world::World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let cfg = format!(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
-         [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {p}\n\
-         [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\n",
-        p = w.port
-    );
-    let a = Altroot::start(&cfg, &files).await;
+    let (_w, a) = standard_cfg(|w, _| {
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
+             [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {p}\n\
+             [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\n",
+            p = w.port
+        )
+    })
+    .await;
     let m = a.query("www.biz.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.biz. 300 A 203.0.113.60"]);
     // geek is not in the ICANN root (NXDOMAIN there), so it falls through to alt.

@@ -10,47 +10,43 @@ use hickory_proto::rr::{DNSClass, RecordType};
 use crate::harness::*;
 use crate::world::World;
 
-async fn with_server(extra_server: &str) -> (World, Altroot) {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let cfg = config(&w, "").replace(
-        "[server]\nlisten = [\"127.0.0.1:0\"]\n",
-        &format!("[server]\n{extra_server}\n"),
-    );
-    let a = Altroot::start(&cfg, &files).await;
-    (w, a)
+/// The standard world, with the `[server]` listen line replaced by `server_lines`.
+async fn with_server(server_lines: &str) -> (World, Altroot) {
+    standard_cfg(|_, c| c.replace("listen = [\"127.0.0.1:0\"]", server_lines)).await
 }
 
 // UDP and TCP on every listen address, IPv4 and IPv6.
 #[tokio::test]
 async fn udp_and_tcp_on_ipv4_and_ipv6() {
     let (_w, a) = with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]").await;
-    let handle_addrs: Vec<SocketAddr> = {
-        // The first is IPv4; find the IPv6 one through a query to each.
-        let v6 = a.service.config.server.listen.clone();
-        assert_eq!(v6.len(), 2);
-        vec![a.addr]
-    };
-    let _ = handle_addrs;
+    assert_eq!(a.addrs.len(), 2);
+    assert!(
+        a.addrs[0].is_ipv4() && a.addrs[1].is_ipv6(),
+        "{:?}",
+        a.addrs
+    );
     let q = make_query("www.geek.", RecordType::A, Some(1232));
-    let m = send_udp(a.addr, &q).await;
-    assert_eq!(m.answers.len(), 1);
-    let m = send_tcp(a.addr, &q).await;
-    assert_eq!(m.answers.len(), 1);
-    assert_resolver_flags(&m);
+    for addr in &a.addrs {
+        let m = send_udp(*addr, &q).await;
+        assert_eq!(
+            lines(&m.answers),
+            vec!["www.geek. 3600 A 192.0.2.1"],
+            "UDP {addr}"
+        );
+        assert_resolver_flags(&m);
+        let m = send_tcp(*addr, &q).await;
+        assert_eq!(
+            lines(&m.answers),
+            vec!["www.geek. 3600 A 192.0.2.1"],
+            "TCP {addr}"
+        );
+        assert_resolver_flags(&m);
+    }
 }
 
 #[tokio::test]
 async fn ipv6_listener_answers_udp_and_tcp() {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let cfg = config(&w, "").replace(
-        "listen = [\"127.0.0.1:0\"]",
-        "listen = [\"[::1]:0\", \"127.0.0.1:0\"]",
-    );
-    let a = Altroot::start(&cfg, &files).await;
+    let (_w, a) = with_server("listen = [\"[::1]:0\", \"127.0.0.1:0\"]").await;
     assert!(a.addr.is_ipv6(), "first listen address is [::1]");
     let q = make_query("www.geek.", RecordType::AAAA, Some(1232));
     let m = send_udp(a.addr, &q).await;
@@ -110,14 +106,7 @@ async fn allow_list_refuses_others() {
 
 #[tokio::test]
 async fn allow_list_covers_ipv6_family() {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let cfg = config(&w, "").replace(
-        "listen = [\"127.0.0.1:0\"]",
-        "listen = [\"[::1]:0\"]\nallow = [\"127.0.0.0/8\"]",
-    );
-    let a = Altroot::start(&cfg, &files).await;
+    let (_w, a) = with_server("listen = [\"[::1]:0\"]\nallow = [\"127.0.0.0/8\"]").await;
     let m = send_udp(a.addr, &make_query("www.geek.", RecordType::A, Some(1232))).await;
     assert_eq!(m.metadata.response_code, ResponseCode::Refused);
 }
@@ -226,10 +215,7 @@ fn forward_config(w: &World, tlds: Option<&str>, last_icann: bool) -> String {
 // A forward root as the last root: recursive upstream with RD=1, answers cached.
 #[tokio::test]
 async fn forward_root_catches_the_rest() {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let a = Altroot::start(&forward_config(&w, None, false), &files).await;
+    let (w, a) = standard_cfg(|w, _| forward_config(w, None, false)).await;
     let m = a.query("www.example.net.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
     assert_resolver_flags(&m);
@@ -257,10 +243,7 @@ async fn forward_root_catches_the_rest() {
 // A forward root that lists tlds takes only those; the rest go on to the next root.
 #[tokio::test]
 async fn forward_root_with_tlds() {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let a = Altroot::start(&forward_config(&w, Some("\"net\""), true), &files).await;
+    let (w, a) = standard_cfg(|w, _| forward_config(w, Some("\"net\""), true)).await;
     let m = a.query("www.example.net.", RecordType::A).await;
     assert_eq!(
         lines(&m.answers),
@@ -282,15 +265,13 @@ async fn forward_root_with_tlds() {
 // An upstream that never answers: SERVFAIL within query-timeout.
 #[tokio::test]
 async fn silent_forwarder_is_servfail_in_time() {
-    let w = World::start(standard_world).await;
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    let silent = World::ip(w.block, host::SILENT);
-    let cfg = forward_config(&w, None, false).replace(
-        &format!("{}:{}", World::ip(w.block, host::RECURSIVE), w.port),
-        &format!("{}:{}", silent, w.port),
-    );
-    let a = Altroot::start(&cfg, &files).await;
+    let (_w, a) = standard_cfg(|w, _| {
+        forward_config(w, None, false).replace(
+            &format!("{}:{}", World::ip(w.block, host::RECURSIVE), w.port),
+            &format!("{}:{}", World::ip(w.block, host::SILENT), w.port),
+        )
+    })
+    .await;
     let t = std::time::Instant::now();
     let m = a.query("www.example.net.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);

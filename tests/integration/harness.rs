@@ -19,7 +19,10 @@ use crate::world::{Behaviour, Spec, World, spec};
 //------------ altroot under test --------------------------------------------------
 
 pub struct Altroot {
+    /// The first listen address, as bound.
     pub addr: SocketAddr,
+    /// Every listen address, as bound.
+    pub addrs: Vec<SocketAddr>,
     /// Holds the config and zone files for as long as the server runs.
     pub _dir: tempfile::TempDir,
     pub service: Arc<Service>,
@@ -52,6 +55,7 @@ impl Altroot {
         let handle = server::start(service.router.clone(), sockets, &allow, timeout).unwrap();
         Altroot {
             addr: handle.addrs[0],
+            addrs: handle.addrs.clone(),
             _dir: dir,
             service,
             handle: Some(handle),
@@ -521,11 +525,26 @@ port = {port}
 
 /// The standard world and an altroot in front of it.
 pub async fn standard(extra_config: &str) -> (World, Altroot) {
+    standard_cfg(|w, _| config(w, extra_config)).await
+}
+
+/// The standard world and an altroot whose config is `edit(world, standard config)`.
+pub async fn standard_cfg(edit: impl FnOnce(&World, String) -> String) -> (World, Altroot) {
     let w = World::start(standard_world).await;
     let mut files = alt_zones(&w);
     files.push(("hints.txt", hints(&w)));
-    let a = Altroot::start(&config(&w, extra_config), &files).await;
+    let cfg = edit(&w, config(&w, ""));
+    let a = Altroot::start(&cfg, &files).await;
     (w, a)
+}
+
+/// What one fake server was asked, as "name TYPE" lines.
+pub fn asked(w: &World, server: &str) -> Vec<String> {
+    w.server(server)
+        .seen()
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.qtype))
+        .collect()
 }
 
 pub fn manifest_dir() -> &'static Path {
