@@ -26,6 +26,9 @@ pub enum Trust {
     Glue,
     /// The NS set of a referral (the parent's copy).
     Referral,
+    /// Later links of a CNAME chain in an authoritative answer: authoritative only
+    /// for the query name (RFC 2181 §5.4.1), so never handed to clients.
+    Chained,
     /// The answer section of an authoritative (or forwarder's) reply.
     Answer,
 }
@@ -148,6 +151,11 @@ impl Cache {
                 expires,
             },
         );
+    }
+
+    /// A positive TTL as this cache would keep it (capped at `max-ttl`).
+    pub fn cap_ttl(&self, ttl: u32) -> u32 {
+        ttl.min(self.max_ttl)
     }
 
     /// Stores an RRset (all records share owner and type).

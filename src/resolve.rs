@@ -34,6 +34,10 @@ const MAX_STEPS: usize = 32;
 pub const MAX_DEPTH: usize = 4;
 /// Servers tried for one step.
 const MAX_TRIES_PER_STEP: usize = 8;
+/// RFC 9156 §2.3: at most this many minimised questions per name…
+const MAX_MINIMISE_COUNT: usize = 10;
+/// …the first this many one label at a time, the rest in larger steps.
+const MINIMISE_ONE_LAB: usize = 4;
 /// How long a server that timed out is tried only after the others.
 const DOWN_FOR: Duration = Duration::from_secs(60);
 
@@ -404,16 +408,18 @@ impl Engine {
         depth: usize,
     ) -> Outcome {
         let lname = LowerName::new(name);
-        let mut at = match self.start(&lname) {
+        let mut at = match self.start(&lname, qtype == RecordType::DS) {
             Some(at) => at,
             None => return Outcome::negative(ResponseCode::NXDomain, None, Source::Local),
         };
         let mut qmin = self.qmin && qtype != RecordType::DS;
         // Labels of the minimised name asked next (0: one below the current cut).
         let mut next_labels: u8 = 0;
+        // Minimised questions sent so far (RFC 9156 §2.3 limits them).
+        let mut minimised_sent: usize = 0;
         let mut source = Source::Local;
 
-        for _ in 0..MAX_STEPS {
+        for _ in 0..MAX_STEPS + MAX_MINIMISE_COUNT {
             match at {
                 At::Local(zone) => match zone.lookup(&lname, qtype) {
                     Lookup::Answer(r) => return Outcome::answer(r, source),
@@ -429,10 +435,10 @@ impl Engine {
                     }
                 },
                 At::Remote { zone, servers } => {
-                    let zl = zone.num_labels();
                     let nl = name.num_labels();
-                    let k = next_labels.max(zl + 1);
+                    let k = minimised_labels(zone.num_labels(), next_labels, nl, minimised_sent);
                     let (sname, stype, minimised) = if qmin && k < nl {
+                        minimised_sent += 1;
                         (name.trim_to(k as usize), RecordType::NS, true)
                     } else {
                         (name.clone(), qtype, false)
@@ -443,6 +449,13 @@ impl Engine {
                         .await
                     {
                         Ok(r) => r,
+                        Err(_) if minimised => {
+                            // Relaxed minimisation: some servers mishandle NS queries
+                            // for names that are not cuts; ask them the real question.
+                            qmin = false;
+                            at = At::Remote { zone, servers };
+                            continue;
+                        }
                         Err(e) => return Outcome::servfail(e),
                     };
                     match reply {
@@ -467,7 +480,21 @@ impl Engine {
                             }
                             let glue = in_bailiwick_glue(&zone, &ns, &msg.additionals);
                             next_labels = 0;
-                            at = self.next_at(&sname, &ns, &glue);
+                            self.cache.put_rrset(ns.clone(), Trust::Answer);
+                            at = match self.next_at(&sname, &ns, &glue) {
+                                // No address for the child's servers in the answer (minimal
+                                // responses): the servers that just answered for the child
+                                // are authoritative for it, so keep asking them.
+                                At::Remote { servers: child, .. }
+                                    if child.iter().all(|s| s.addrs.is_empty()) =>
+                                {
+                                    At::Remote {
+                                        zone: sname,
+                                        servers,
+                                    }
+                                }
+                                other => other,
+                            };
                         }
                         Reply::Answer(msg) => {
                             return self.take_answer(Some(&zone), name, qtype, &msg);
@@ -500,15 +527,21 @@ impl Engine {
 
     /// Where iteration starts: the deepest local zone or cached delegation above the
     /// name, else the root (hints, or our root.zone).
-    fn start(&self, lname: &LowerName) -> Option<At> {
+    /// With `parent_side` (a DS question, RFC 4035 §3.1.4.1), a remote cut at the
+    /// name itself is skipped: DS lives in the parent zone. (Our own zones have no
+    /// DS yet and answer NODATA themselves.)
+    fn start(&self, lname: &LowerName, parent_side: bool) -> Option<At> {
         let zones = self.zones();
         let mut n: Name = lname.into();
+        let mut at_name = true;
         loop {
             let ln = LowerName::new(&n);
             if let Some(z) = zones.as_ref().and_then(|zs| zs.get(&ln)) {
                 return Some(At::Local(z.clone()));
             }
-            if let Some(hit) = self.cache.get_rrset(&ln, RecordType::NS)
+            let skip = std::mem::replace(&mut at_name, false) && parent_side;
+            if !skip
+                && let Some(hit) = self.cache.get_rrset(&ln, RecordType::NS)
                 && let Data::Records(ns) = hit.data
             {
                 let servers = self.servers_for(&ns, &[]);
@@ -723,13 +756,23 @@ impl Engine {
             }
             return Outcome::answer(r, Source::Network);
         }
-        let sets = group(
+        // One TTL per RRset, the lowest (RFC 2181 §5.2), capped at `max-ttl`: the
+        // first answer looks like every cached one after it.
+        let mut sets = group(
             msg.answers
                 .iter()
                 .filter(|r| inside(&r.name))
                 .cloned()
                 .collect(),
         );
+        for set in &mut sets {
+            let ttl = self
+                .cache
+                .cap_ttl(set.iter().map(|r| r.ttl).min().unwrap_or(0));
+            for r in set.iter_mut() {
+                r.ttl = ttl;
+            }
+        }
         let find = |n: &Name, t: RecordType| {
             sets.iter()
                 .find(|s| s[0].name == *n && s[0].record_type() == t)
@@ -738,18 +781,29 @@ impl Engine {
         let mut cur = name.clone();
         let mut for_name: Option<Vec<Record>> = None;
         let mut seen = HashSet::new();
+        // RFC 2181 §5.4.1: AA covers the query name only. Later links of a chain an
+        // authoritative server added are kept, but may not answer clients: the
+        // router asks for each link itself, and a zone cut the server hid (a stale
+        // copy below a delegation) is then found. A forwarder's chain is its own
+        // resolved view and is taken as it is.
+        let later = if zone.is_some() {
+            Trust::Chained
+        } else {
+            Trust::Answer
+        };
         for _ in 0..=crate::router::MAX_CNAME_CHAIN {
             if !seen.insert(LowerName::new(&cur)) {
                 break;
             }
+            let trust = if cur == *name { Trust::Answer } else { later };
             if let Some(set) = find(&cur, qtype) {
-                self.cache.put_rrset(set.clone(), Trust::Answer);
+                self.cache.put_rrset(set.clone(), trust);
                 for_name.get_or_insert(set);
                 break;
             }
             let Some(set) = find(&cur, RecordType::CNAME) else {
                 // The chain ends here without data: a negative answer for `cur`.
-                if cur != *name && inside(&cur) {
+                if cur != *name && inside(&cur) && trust == Trust::Answer {
                     let lc = LowerName::new(&cur);
                     if msg.metadata.response_code == ResponseCode::NXDomain {
                         self.cache.put_negative(&lc, None, raw_soa.clone());
@@ -759,7 +813,7 @@ impl Engine {
                 }
                 break;
             };
-            self.cache.put_rrset(set.clone(), Trust::Answer);
+            self.cache.put_rrset(set.clone(), trust);
             let next = match &set[0].data {
                 RData::CNAME(c) => c.0.clone(),
                 _ => break,
@@ -787,6 +841,23 @@ impl Engine {
             None => Outcome::servfail(format!("answer for {name} has no usable records")),
         }
     }
+}
+
+/// How many labels of the name to show in the next minimised question (RFC 9156
+/// §2.3): one more than is known (the cut, or an empty non-terminal seen), one label
+/// at a time for the first questions, then in steps that reach the full name within
+/// `MAX_MINIMISE_COUNT` questions — so a 34-label ip6.arpa name needs ten, not 34.
+fn minimised_labels(zone_labels: u8, next_labels: u8, name_labels: u8, sent: usize) -> u8 {
+    let known = zone_labels.max(next_labels.saturating_sub(1));
+    let left = name_labels.saturating_sub(known) as usize;
+    let step = if sent < MINIMISE_ONE_LAB {
+        1
+    } else {
+        let rounds = MAX_MINIMISE_COUNT.saturating_sub(sent).max(1);
+        left.div_ceil(rounds).max(1)
+    };
+    let k = known as usize + step;
+    k.min(name_labels as usize) as u8
 }
 
 fn hint_servers(hints: &[RootServer]) -> Vec<NsServer> {

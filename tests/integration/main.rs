@@ -14,4 +14,5 @@ mod iterate; // iteration through the fake ICANN world: referrals, glue, caching
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod process; // the binary: signals, logs, check exit codes
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
-mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/
+mod scenarios;
+mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/ // adversarial resolver scenarios

@@ -38,6 +38,30 @@ pub enum Behaviour {
     /// A recursive resolver: answers RD=1 queries from its zones as if resolved
     /// (no AA), REFUSED when RD=0.
     Recursive,
+    /// SERVFAIL to every NS query (breaks QNAME minimisation); correct otherwise.
+    ServfailNs,
+    /// NXDOMAIN for empty non-terminals (names that own nothing but have names
+    /// below them), as some old servers do; correct otherwise.
+    NxdomainEnt,
+    /// Chases CNAMEs through every record it holds (any of its zones, data below
+    /// delegations too) and adds the targets' records to the answer.
+    ChaseCname,
+    /// Adds to every positive answer an unrelated in-zone record
+    /// (`intruder.<zone> A 198.51.100.66`) and a TXT record for the asked name.
+    ExtraAnswers,
+    /// Answers every query with a non-authoritative referral to the apex of its first
+    /// zone (a sideways referral): its apex NS set, addresses in additional.
+    SidewaysReferral,
+    /// NOERROR, AA=0, no records at all: lame.
+    EmptyNonAa,
+    /// Adds the zone's apex NS set to the authority section of positive answers
+    /// (and their addresses to additional), like `minimal-responses no`.
+    WithAuthority,
+    /// Adds every address record at or below the cut (occluded data) to the
+    /// additional section of referrals, not only the NS targets' glue.
+    ExtraGlue,
+    /// TC=1 over UDP; closes TCP connections as soon as they are accepted.
+    TcpClose,
 }
 
 /// One query a fake server saw.
@@ -163,8 +187,171 @@ fn authoritative(zones: &[Zone], query: &Message) -> Message {
     resp
 }
 
+/// The zone a correct server would answer from (the deepest that holds the name).
+fn zone_for<'a>(zones: &'a [Zone], qname: &Name) -> Option<&'a Zone> {
+    zones
+        .iter()
+        .filter(|z| z.origin.zone_of(qname))
+        .max_by_key(|z| z.origin.num_labels())
+}
+
+/// An empty reply to `query` (no flags, NOERROR).
+fn bare(query: &Message) -> Message {
+    let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    r.add_queries(query.queries.clone());
+    r
+}
+
 fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Option<Message> {
+    let qname = query.queries[0].name().clone();
+    let qtype = query.queries[0].query_type();
     let mut resp = match behaviour {
+        Behaviour::ServfailNs if qtype == RecordType::NS => {
+            let mut r = bare(query);
+            r.metadata.response_code = ResponseCode::ServFail;
+            r
+        }
+        Behaviour::NxdomainEnt => {
+            let mut r = authoritative(zones, query);
+            let owns = zones
+                .iter()
+                .any(|z| z.records.iter().any(|x| x.name == qname));
+            if r.metadata.authoritative
+                && r.answers.is_empty()
+                && r.metadata.response_code == ResponseCode::NoError
+                && !owns
+            {
+                r.metadata.response_code = ResponseCode::NXDomain;
+            }
+            r
+        }
+        Behaviour::ChaseCname => {
+            let mut r = authoritative(zones, query);
+            let mut target = r.answers.iter().find_map(|a| match &a.data {
+                RData::CNAME(c) if qtype != RecordType::CNAME => Some(c.0.clone()),
+                _ => None,
+            });
+            for _ in 0..8 {
+                let Some(t) = target.take() else { break };
+                let all: Vec<Record> = zones
+                    .iter()
+                    .flat_map(|z| z.records.iter())
+                    .filter(|x| x.name == t)
+                    .cloned()
+                    .collect();
+                let data: Vec<Record> = all
+                    .iter()
+                    .filter(|x| x.record_type() == qtype)
+                    .cloned()
+                    .collect();
+                if !data.is_empty() {
+                    r.add_answers(data);
+                    break;
+                }
+                if let Some(c) = all.iter().find(|x| x.record_type() == RecordType::CNAME) {
+                    r.add_answer(c.clone());
+                    if let RData::CNAME(n) = &c.data {
+                        target = Some(n.0.clone());
+                    }
+                }
+            }
+            r
+        }
+        Behaviour::ExtraAnswers => {
+            let mut r = authoritative(zones, query);
+            if r.metadata.authoritative && !r.answers.is_empty() {
+                if let Some(z) = zone_for(zones, &qname) {
+                    let intruder = z.origin.prepend_label("intruder").unwrap();
+                    if intruder != qname {
+                        r.add_answer(Record::from_rdata(
+                            intruder,
+                            86400,
+                            RData::A(hickory_proto::rr::rdata::A::new(198, 51, 100, 66)),
+                        ));
+                    }
+                }
+                if qtype != RecordType::TXT {
+                    r.add_answer(Record::from_rdata(
+                        qname.clone(),
+                        86400,
+                        RData::TXT(hickory_proto::rr::rdata::TXT::new(vec!["extra".into()])),
+                    ));
+                }
+            }
+            r
+        }
+        Behaviour::SidewaysReferral => {
+            let mut r = bare(query);
+            if let Some(z) = zones.first() {
+                for ns in z
+                    .records
+                    .iter()
+                    .filter(|x| x.name == z.origin && x.record_type() == RecordType::NS)
+                {
+                    r.add_authority(ns.clone());
+                    if let RData::NS(t) = &ns.data {
+                        let glue: Vec<Record> = z
+                            .records
+                            .iter()
+                            .filter(|x| x.name == t.0 && x.record_type() == RecordType::A)
+                            .cloned()
+                            .collect();
+                        r.add_additionals(glue);
+                    }
+                }
+            }
+            r
+        }
+        Behaviour::EmptyNonAa => bare(query),
+        Behaviour::WithAuthority => {
+            let mut r = authoritative(zones, query);
+            if r.metadata.authoritative
+                && !r.answers.is_empty()
+                && let Some(z) = zone_for(zones, &qname)
+            {
+                for ns in z
+                    .records
+                    .iter()
+                    .filter(|x| x.name == z.origin && x.record_type() == RecordType::NS)
+                {
+                    r.add_authority(ns.clone());
+                    if let RData::NS(t) = &ns.data {
+                        let glue: Vec<Record> = z
+                            .records
+                            .iter()
+                            .filter(|x| x.name == t.0 && x.record_type() == RecordType::A)
+                            .cloned()
+                            .collect();
+                        r.add_additionals(glue);
+                    }
+                }
+            }
+            r
+        }
+        Behaviour::ExtraGlue => {
+            let mut r = authoritative(zones, query);
+            let cut = r
+                .authorities
+                .first()
+                .filter(|x| !r.metadata.authoritative && x.record_type() == RecordType::NS)
+                .map(|x| x.name.clone());
+            if let (Some(cut), Some(z)) = (cut, zone_for(zones, &qname)) {
+                let extra: Vec<Record> = z
+                    .records
+                    .iter()
+                    .filter(|x| x.record_type() == RecordType::A && cut.zone_of(&x.name))
+                    .filter(|x| !r.additionals.iter().any(|y| y == *x))
+                    .cloned()
+                    .collect();
+                r.add_additionals(extra);
+            }
+            r
+        }
+        Behaviour::TcpClose if !tcp => {
+            let mut r = bare(query);
+            r.metadata.truncation = true;
+            r
+        }
         Behaviour::Silent => return None,
         Behaviour::Refused => {
             let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
@@ -282,6 +469,9 @@ async fn serve(
         while let Ok((mut conn, _)) = tcp.accept().await {
             let (z, s) = (z.clone(), s.clone());
             tokio::spawn(async move {
+                if behaviour == Behaviour::TcpClose {
+                    return; // dropping the connection closes it
+                }
                 loop {
                     let mut len = [0u8; 2];
                     if conn.read_exact(&mut len).await.is_err() {
