@@ -208,27 +208,90 @@ impl ServerHandle {
     }
 }
 
-/// Binds UDP and TCP on every address. Port 0 binds a free port, and the TCP side
-/// then takes the same port as the UDP side.
-pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<(UdpSocket, TcpListener)>> {
+/// The sockets of one listen address: several UDP sockets sharing the port
+/// (SO_REUSEPORT, so the kernel spreads datagrams over them and each gets its own
+/// receive task), and one TCP listener.
+pub struct Listener {
+    pub udp: Vec<UdpSocket>,
+    pub tcp: TcpListener,
+}
+
+/// UDP sockets per address: one per core, at most four.
+fn udp_sockets_per_address() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+fn udp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    #[cfg(unix)]
+    if reuse_port {
+        s.set_reuse_port(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// Binds UDP and TCP on every address. Port 0 binds a free port, and the other
+/// sockets of that address then take the same port.
+pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<Listener>> {
     let mut out = Vec::new();
     for a in addrs {
-        let udp = UdpSocket::bind(a)
-            .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind UDP {a}: {e}")))?;
-        let real = udp.local_addr()?;
-        let tcp = TcpListener::bind(real)
-            .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind TCP {real}: {e}")))?;
-        out.push((udp, tcp));
+        // With port 0 the kernel picks a port free for UDP; TCP's may be taken
+        // meanwhile by someone else: then pick again (a few times).
+        let mut tries = if a.port() == 0 { 8 } else { 1 };
+        loop {
+            tries -= 1;
+            match bind_one(*a).await {
+                Ok(l) => {
+                    out.push(l);
+                    break;
+                }
+                Err(e) if tries > 0 && e.kind() == std::io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(out)
+}
+
+async fn bind_one(a: SocketAddr) -> std::io::Result<Listener> {
+    // Port 0 (tests, ad-hoc runs) gets one plain socket: a kernel-chosen port must
+    // not be one another reuse-port group already holds.
+    let n = if a.port() == 0 {
+        1
+    } else {
+        udp_sockets_per_address()
+    };
+    let err = |e: std::io::Error, what: &str, at: SocketAddr| {
+        std::io::Error::new(e.kind(), format!("cannot bind {what} {at}: {e}"))
+    };
+    if a.port() != 0 {
+        // Probe with a plain socket first: SO_REUSEPORT would quietly share a port
+        // that another altroot already serves, and "address in use" is what an
+        // operator needs to see.
+        drop(std::net::UdpSocket::bind(a).map_err(|e| err(e, "UDP", a))?);
+    }
+    let first = udp_socket(a, n > 1).map_err(|e| err(e, "UDP", a))?;
+    let real = first.local_addr()?;
+    let mut udp = vec![first];
+    for _ in 1..n {
+        udp.push(udp_socket(real, true).map_err(|e| err(e, "UDP", real))?);
+    }
+    let tcp = TcpListener::bind(real)
+        .await
+        .map_err(|e| err(e, "TCP", real))?;
+    Ok(Listener { udp, tcp })
 }
 
 /// Starts answering on already bound sockets.
 pub fn start(
     router: Arc<Router>,
-    sockets: Vec<(UdpSocket, TcpListener)>,
+    sockets: Vec<Listener>,
     allow: &[IpNet],
     query_timeout: Duration,
 ) -> std::io::Result<ServerHandle> {
@@ -255,11 +318,13 @@ pub fn start(
     }
     let mut server = Server::with_access(handler, deny, allow.to_vec());
     let mut addrs = Vec::new();
-    for (udp, tcp) in sockets {
-        let a = udp.local_addr()?;
+    for Listener { udp, tcp } in sockets {
+        let a = tcp.local_addr()?;
         tracing::info!("listening on {a} (UDP and TCP)");
         addrs.push(a);
-        server.register_socket(udp);
+        for u in udp {
+            server.register_socket(u);
+        }
         server.register_listener(tcp, TCP_IDLE, 64);
     }
     let token = server.shutdown_token().clone();

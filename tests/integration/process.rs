@@ -271,3 +271,31 @@ fn serve_refuses_a_bad_config_with_file_and_line() {
         "{err}"
     );
 }
+
+// An explicit port gets one UDP socket per core (SO_REUSEPORT); a second altroot on
+// the same port must still fail with "address in use", not quietly share it.
+#[tokio::test]
+async fn explicit_port_is_not_shared_with_a_second_instance() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let cfg = dir.path().join("altroot.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "listen = [\"127.0.0.1:0\", \"[::1]:0\"]",
+        &format!("listen = [\"127.0.0.1:{port}\"]"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let first = Proc::start(&cfg);
+    first.wait_line("altroot ready");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..20 {
+        let m = query(addr, "www.geek.", RecordType::A).await;
+        assert_eq!(lines(&m.answers), vec!["www.geek. 300 A 192.0.2.1"]);
+    }
+    let (code, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("Address already in use"), "{err}");
+}
