@@ -12,9 +12,14 @@
 //!    [`hints`], or forwarding; it talks to servers through [`transport`] and keeps
 //!    its own [`cache`].
 //!
-//! Around that: [`config`] (the TOML file), [`zonefile`] (master files with line
-//! numbers), [`check`], [`compare`] and [`collisions`] (the other commands), [`service`] (building it all from a config; reload), [`watch`] (live reload of
-//! edited zone files), [`cli`].
+//! Around that:
+//! - [`config`]: the TOML file, validated, every error with file and line;
+//! - [`zonefile`] and [`zone`]: master files with line numbers, and the checks that
+//!   serving depends on; [`icann`]: the bundled ICANN TLD list;
+//! - [`service`]: building all of it from a config, and reloading zones; [`watch`]:
+//!   live reload of edited zone files;
+//! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the
+//!   command line, logging and signals (`main.rs` only calls it).
 
 pub mod cache;
 pub mod check;
