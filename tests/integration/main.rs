@@ -16,3 +16,4 @@ mod process; // the binary: signals, logs, check exit codes
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod scenarios;
 mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/ // adversarial resolver scenarios
+mod edges; // adversarial edits, check, compare and CLI cases
