@@ -328,22 +328,32 @@ pub fn json_row(row: &Row) -> serde_json::Value {
 }
 
 /// Reads names from a file: one per line, or `rank,domain` CSV (the Tranco list).
-/// Blank lines and `#` comments are skipped; a trailing dot is added.
+/// Blank lines and `#` comments are skipped, a trailing dot is added, and a name
+/// already listed is skipped.
 pub fn read_names(text: &str) -> Result<Vec<Name>, String> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let field = line.rsplit(',').next().unwrap_or(line).trim();
-        out.push(parse_name(field).map_err(|e| format!("line {}: {e}", i + 1))?);
+        let name = parse_name(field).map_err(|e| format!("line {}: {e}", i + 1))?;
+        // A list may name the same domain twice (Tranco lowercases differently
+        // spelled entries to one name): compare it once.
+        if seen.insert(name.to_lowercase()) {
+            out.push(name);
+        }
     }
     Ok(out)
 }
 
 /// Parses a name as typed by a person: `www.geek` means `www.geek.`.
 pub fn parse_name(s: &str) -> Result<Name, String> {
+    if s.trim().is_empty() {
+        return Err("an empty name is not a domain name (the root is \".\")".into());
+    }
     let mut n = Name::from_utf8(s).map_err(|e| format!("{s:?} is not a domain name: {e}"))?;
     n.set_fqdn(true);
     Ok(n)

@@ -300,17 +300,58 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    /// An error pointing at the first line that mentions `needle` (TOML spans are gone
-    /// after deserialising; the first mention is right for every key we check).
-    fn err(&self, needle: &str, message: String) -> ConfigError {
-        let line = self
-            .text
-            .lines()
-            .position(|l| {
-                let l = l.trim_start();
-                !l.starts_with('#') && l.contains(needle)
-            })
-            .map(|i| i + 1);
+    /// The line where `key` is assigned — anywhere (`root` = None) or inside the
+    /// `root`-th `[[root]]` table — or, with `value`, the line from there on that
+    /// holds that quoted value (arrays may span lines). TOML spans are gone after
+    /// deserialising, so the text is searched; comments are skipped.
+    fn locate(&self, root: Option<usize>, key: &str, value: Option<&str>) -> Option<usize> {
+        let mut table_root: Option<usize> = None;
+        let mut roots_seen = 0usize;
+        let mut header_line = None;
+        let mut key_line: Option<usize> = None;
+        for (i, raw) in self.text.lines().enumerate() {
+            let l = raw.trim_start();
+            if l.starts_with('#') {
+                continue;
+            }
+            if l.starts_with('[') {
+                if key_line.is_some() {
+                    break; // the value was not found within the key's table
+                }
+                if l.starts_with("[[root]]") {
+                    table_root = Some(roots_seen);
+                    roots_seen += 1;
+                    if Some(roots_seen - 1) == root {
+                        header_line = Some(i + 1);
+                    }
+                } else {
+                    table_root = None;
+                }
+                continue;
+            }
+            if root.is_some() && table_root != root {
+                continue;
+            }
+            let code = l.split('#').next().unwrap_or("");
+            if key_line.is_none() {
+                let assigns = code
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='));
+                if !assigns {
+                    continue;
+                }
+                key_line = Some(i + 1);
+            }
+            match value {
+                None => return key_line,
+                Some(v) if code.contains(&format!("\"{v}\"")) => return Some(i + 1),
+                Some(_) => {}
+            }
+        }
+        key_line.or(header_line)
+    }
+
+    fn at(&self, line: Option<usize>, message: String) -> ConfigError {
         ConfigError {
             file: self.path.to_path_buf(),
             line,
@@ -318,23 +359,19 @@ impl Validator<'_> {
         }
     }
 
-    /// Like [`Self::err`], at the `n`-th (0-based) line that mentions `needle`.
-    fn err_nth(&self, needle: &str, n: usize, message: String) -> ConfigError {
-        let line = self
-            .text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| {
-                let l = l.trim_start();
-                !l.starts_with('#') && l.contains(needle)
-            })
-            .nth(n)
-            .map(|(i, _)| i + 1);
-        ConfigError {
-            file: self.path.to_path_buf(),
-            line,
-            message,
-        }
+    /// An error at the line assigning `key` (in any table).
+    fn err(&self, key: &str, message: String) -> ConfigError {
+        self.at(self.locate(None, key, None), message)
+    }
+
+    /// An error at the line holding `value` of `key` (in any table).
+    fn err_value(&self, key: &str, value: &str, message: String) -> ConfigError {
+        self.at(self.locate(None, key, Some(value)), message)
+    }
+
+    /// An error inside the `root`-th `[[root]]` table, at `key` (or its header).
+    fn err_root(&self, root: usize, key: &str, message: String) -> ConfigError {
+        self.at(self.locate(Some(root), key, None), message)
     }
 
     fn duration(
@@ -363,8 +400,9 @@ impl Validator<'_> {
                 let mut out = Vec::new();
                 for s in list {
                     let addr = parse_socket_addr(s, 53).ok_or_else(|| {
-                        self.err(
+                        self.err_value(
                             "listen",
+                            s,
                             format!("listen: {s:?} is not an address (want \"127.0.0.1:5353\" or \"[::1]:5353\")"),
                         )
                     })?;
@@ -382,8 +420,9 @@ impl Validator<'_> {
                 let mut out = Vec::new();
                 for s in list {
                     let net = parse_net(s).ok_or_else(|| {
-                        self.err(
+                        self.err_value(
                             "allow",
+                            s,
                             format!(
                                 "allow: {s:?} is not a network (want \"10.0.0.0/8\" or an address)"
                             ),
@@ -418,13 +457,12 @@ impl Validator<'_> {
         } else {
             let mut seen = HashSet::new();
             let mut roots = Vec::new();
-            for r in &file.roots {
-                roots.push(self.root(r)?);
+            for (i, r) in file.roots.iter().enumerate() {
+                roots.push(self.root(i, r)?);
                 if !seen.insert(r.name.clone()) {
-                    let uses = file.roots.iter().filter(|x| x.name == r.name).count();
-                    return Err(self.err_nth(
-                        &format!("\"{}\"", r.name),
-                        uses - 1,
+                    return Err(self.err_root(
+                        i,
+                        "name",
                         format!("root name {:?} is used twice", r.name),
                     ));
                 }
@@ -463,18 +501,18 @@ impl Validator<'_> {
         })
     }
 
-    fn root(&self, r: &FileRoot) -> Result<RootConfig, ConfigError> {
-        let name_key = format!("\"{}\"", r.name);
+    fn root(&self, idx: usize, r: &FileRoot) -> Result<RootConfig, ConfigError> {
         if r.name.is_empty() {
-            return Err(self.err("[[root]]", "root: name must not be empty".into()));
+            return Err(self.err_root(idx, "name", "root: name must not be empty".into()));
         }
         let count = [r.zones.is_some(), r.hints.is_some(), r.forward.is_some()]
             .iter()
             .filter(|b| **b)
             .count();
         if count != 1 {
-            return Err(self.err(
-                &name_key,
+            return Err(self.err_root(
+                idx,
+                "name",
                 format!(
                     "root {:?}: needs exactly one of zones, hints or forward (has {count})",
                     r.name
@@ -484,7 +522,8 @@ impl Validator<'_> {
         let source = if let Some(z) = &r.zones {
             let dir = join_clean(self.base, z);
             if !dir.is_dir() {
-                return Err(self.err(
+                return Err(self.err_root(
+                    idx,
                     "zones",
                     format!(
                         "root {:?}: zones folder {} does not exist",
@@ -506,7 +545,8 @@ impl Validator<'_> {
                         Err(std::io::Error::other("not a file"))
                     }
                 }) {
-                    return Err(self.err(
+                    return Err(self.err_root(
+                        idx,
                         "hints",
                         format!(
                             "root {:?}: cannot read hints file {}: {e}",
@@ -523,14 +563,16 @@ impl Validator<'_> {
             let mut upstreams = Vec::new();
             for s in list {
                 upstreams.push(parse_socket_addr(s, port).ok_or_else(|| {
-                    self.err(
+                    self.err_root(
+                        idx,
                         "forward",
                         format!("root {:?}: forward {s:?} is not an address", r.name),
                     )
                 })?);
             }
             if upstreams.is_empty() {
-                return Err(self.err(
+                return Err(self.err_root(
+                    idx,
                     "forward",
                     format!("root {:?}: forward needs at least one upstream", r.name),
                 ));
@@ -545,7 +587,8 @@ impl Validator<'_> {
             RootSource::Forward { upstreams, tlds }
         };
         if r.tlds.is_some() && !matches!(source, RootSource::Forward { .. }) {
-            return Err(self.err(
+            return Err(self.err_root(
+                idx,
                 "tlds",
                 format!("root {:?}: tlds is only for forward roots", r.name),
             ));
@@ -554,14 +597,14 @@ impl Validator<'_> {
         for t in r.special_use.iter().flatten() {
             let t = t.trim_matches('.').to_ascii_lowercase();
             if !matches!(source, RootSource::Zones(_)) {
-                return Err(self.err(
+                return Err(self.err_root(
+                    idx,
                     "special-use",
                     format!("root {:?}: special-use is only for zones roots", r.name),
                 ));
             }
             if !crate::router::OPT_IN_TLDS.contains(&t.as_str()) {
-                return Err(self.err(
-                    "special-use",
+                return Err(self.err_root(idx, "special-use",
                     format!(
                         "root {:?}: special-use {t:?} is not one of {} (localhost is always answered locally)",
                         r.name,

@@ -121,17 +121,19 @@ impl RequestHandler for Handler {
         let resp = builder.build(md, answers.iter(), authority.iter(), [], []);
         let info = send(&mut response_handle, resp, &request.metadata).await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (cache, rcode) = (res.source.as_str(), rcode_str(res.rcode));
+        // Log what was actually sent: encoding can still fail (hickory then sends
+        // SERVFAIL), and TC may have cut the answer.
+        let (cache, rcode) = (res.source.as_str(), rcode_str(info.response_code));
         match res.reason.as_deref() {
             None => tracing::info!(
                 client = %src, %proto, name = %name, qtype = %qtype, root = %res.root,
-                cache = %cache, rcode = %rcode, answers = answers.len(),
-                ms = format_args!("{ms:.2}"), "query"
+                cache = %cache, rcode = %rcode, answers = info.counts().answers,
+                tc = info.truncation, ms = format_args!("{ms:.2}"), "query"
             ),
             Some(reason) => tracing::info!(
                 client = %src, %proto, name = %name, qtype = %qtype, root = %res.root,
-                cache = %cache, rcode = %rcode, answers = answers.len(),
-                ms = format_args!("{ms:.2}"), reason = %reason, "query"
+                cache = %cache, rcode = %rcode, answers = info.counts().answers,
+                tc = info.truncation, ms = format_args!("{ms:.2}"), reason = %reason, "query"
             ),
         }
         info

@@ -147,7 +147,7 @@ impl Service {
             let old = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
             let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
             for p in problems {
-                all.insert(p.to_string());
+                all.insert(save_key(&p));
                 fresh.push(p);
             }
             if !new.same_zones(&old) {
@@ -162,7 +162,7 @@ impl Service {
             self.swaps.fetch_add(1, Ordering::SeqCst);
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
-        fresh.retain(|p| !logged.contains(&p.to_string()));
+        fresh.retain(|p| !logged.contains(&save_key(p)));
         *logged = all;
         (fresh, changed)
     }
@@ -180,4 +180,13 @@ impl Service {
         }
         out
     }
+}
+
+/// A problem as it stands in one save of its file: the same message after another
+/// save of the file is news again.
+fn save_key(p: &Problem) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(&p.file).unwrap_or_default().hash(&mut h);
+    format!("{p}#{:x}", h.finish())
 }

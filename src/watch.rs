@@ -15,9 +15,9 @@
 //! checks them, and swaps the whole zone set at once ([`Service::reload`]); a broken
 //! file keeps its last good version.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
@@ -54,15 +54,40 @@ impl Drop for WatchHandle {
     }
 }
 
-/// Is this path one that can change a zone? Zone files, and files zones include.
-fn relevant(path: &Path, includes: &HashSet<PathBuf>) -> bool {
+/// What is watched, shared by the event callback and the tasks.
+#[derive(Default)]
+struct Watched {
+    /// Files zones include (any name, dot files too), and the files symlinked zone
+    /// files point at.
+    includes: HashSet<PathBuf>,
+    /// The zones folders themselves (an event on one means it was replaced).
+    zone_dirs: HashSet<PathBuf>,
+    /// Folders whose files matter: zones folders and folders of included files (the
+    /// parents of zones folders are watched too, but only for the folders).
+    file_dirs: HashSet<PathBuf>,
+    /// Folders watched, with the identity of the folder when it was watched: a
+    /// folder renamed away and replaced is watched anew.
+    dirs: HashMap<PathBuf, Option<u64>>,
+}
+
+/// Is this path one that can change a zone? Anything in a zones folder but swap,
+/// backup and dot files (reloading only re-reads files that changed, so a stray
+/// file costs little), the files zones include, and the zones folders themselves.
+fn relevant(path: &Path, w: &Watched) -> bool {
+    if w.includes.contains(path) || w.zone_dirs.contains(path) {
+        return true;
+    }
+    let in_file_dir = path.parent().is_some_and(|d| {
+        w.file_dirs.contains(d)
+            || (d.as_os_str().is_empty() && w.file_dirs.contains(Path::new(".")))
+    });
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    if name.starts_with('.') || name.ends_with('~') {
+    if !in_file_dir {
         return false;
     }
-    name.ends_with(".zone") || includes.contains(path)
+    !(name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp"))
 }
 
 fn classify(kind: &EventKind) -> Option<Signal> {
@@ -78,23 +103,25 @@ fn classify(kind: &EventKind) -> Option<Signal> {
 /// Starts watching the service's zones folders; reloads run on a blocking thread.
 pub fn spawn(service: Arc<Service>) -> notify::Result<WatchHandle> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
-    let includes: Arc<std::sync::RwLock<HashSet<PathBuf>>> = Default::default();
-    let inc = includes.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+    let state: Arc<RwLock<Watched>> = Default::default();
+    let st = state.clone();
+    let events = tx.clone();
+    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
         let Some(sig) = classify(&ev.kind) else {
             return;
         };
-        let inc = inc.read().unwrap_or_else(|p| p.into_inner());
-        if ev.paths.iter().any(|p| relevant(p, &inc)) {
-            let _ = tx.send(sig);
+        let w = st.read().unwrap_or_else(|p| p.into_inner());
+        if ev.paths.iter().any(|p| relevant(p, &w)) {
+            let _ = events.send(sig);
         }
     })?;
+    let watcher = Arc::new(Mutex::new(watcher));
+    if watch_all(&service, &watcher, &state) {
+        let _ = tx.send(Signal::Complete);
+    }
 
-    let mut watched: HashSet<PathBuf> = HashSet::new();
-    watch_all(&service, &mut watcher, &mut watched, &includes);
-
-    let svc = service.clone();
+    let (svc, w, st, again) = (service.clone(), watcher.clone(), state.clone(), tx.clone());
     let task = tokio::spawn(async move {
         // Bounded by the service's life: the task is aborted when the handle drops.
         while let Some(first) = rx.recv().await {
@@ -118,16 +145,21 @@ pub fn spawn(service: Arc<Service>) -> notify::Result<WatchHandle> {
                 }
                 Err(e) => tracing::error!("zone reload failed: {e}"),
             }
+            // A reload may have brought new includes in new folders: watch them now,
+            // and look again once they are watched, in case they changed meanwhile.
+            if watch_all(&svc, &w, &st) {
+                let _ = again.send(Signal::Complete);
+            }
         }
     });
-    // New `$INCLUDE`s show up only after a reload, so the list of watched folders
-    // is refreshed now and then. This task owns the watcher: aborting it stops
-    // the watching.
+    // A zones folder renamed away and replaced is noticed here at the latest.
     let refresh = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tick.tick().await;
-            watch_all(&service, &mut watcher, &mut watched, &includes);
+            if watch_all(&service, &watcher, &state) {
+                let _ = tx.send(Signal::Complete);
+            }
         }
     });
     Ok(WatchHandle {
@@ -142,42 +174,94 @@ fn settle(sig: Signal) -> Duration {
     }
 }
 
+/// The identity of a folder (its inode), to notice one replaced by another.
+fn dir_id(p: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).ok().map(|m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(p).ok().map(|_| 0)
+    }
+}
+
+/// Brings the watch list up to date with the service's files. Returns true when it
+/// started watching something new (the caller should look for changes then).
 fn watch_all(
     service: &Service,
-    watcher: &mut notify::RecommendedWatcher,
-    watched: &mut HashSet<PathBuf>,
-    includes: &std::sync::RwLock<HashSet<PathBuf>>,
-) {
-    let paths = service.watched_paths();
-    let mut inc = HashSet::new();
+    watcher: &Mutex<notify::RecommendedWatcher>,
+    state: &RwLock<Watched>,
+) -> bool {
+    let mut includes = HashSet::new();
+    let mut zone_dirs = HashSet::new();
+    let mut file_dirs = HashSet::new();
     let mut dirs = HashSet::new();
-    for p in paths {
+    let parent = |p: &Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    for p in service.watched_paths() {
         if p.is_dir() {
-            dirs.insert(p);
-        } else {
-            if p.extension().and_then(|e| e.to_str()) != Some("zone") {
-                inc.insert(p.clone());
-            }
-            if let Some(parent) = p.parent() {
-                dirs.insert(if parent.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    parent.to_path_buf()
-                });
-            }
-        }
-    }
-    *includes.write().unwrap_or_else(|p| p.into_inner()) = inc;
-    for d in dirs {
-        if watched.contains(&d) {
+            // The folder, and its parent: a folder renamed or replaced shows there.
+            dirs.insert(parent(&p));
+            dirs.insert(p.clone());
+            file_dirs.insert(p.clone());
+            zone_dirs.insert(p);
             continue;
         }
-        match watcher.watch(&d, RecursiveMode::NonRecursive) {
-            Ok(()) => {
-                tracing::debug!("watching {}", d.display());
-                watched.insert(d);
-            }
-            Err(e) => tracing::warn!("cannot watch {}: {e}", d.display()),
+        if p.extension().and_then(|e| e.to_str()) != Some("zone") {
+            includes.insert(p.clone());
+        }
+        dirs.insert(parent(&p));
+        file_dirs.insert(parent(&p));
+        // A symlinked zone file: watch what it points at too.
+        if let Ok(real) = std::fs::canonicalize(&p)
+            && real != p
+        {
+            dirs.insert(parent(&real));
+            file_dirs.insert(parent(&real));
+            includes.insert(real);
         }
     }
+    // Never hold the state lock while calling into notify: its event thread may be
+    // inside our callback, waiting for that lock, while `watch` waits for it.
+    let todo: Vec<(PathBuf, Option<u64>, bool)> = {
+        let mut st = state.write().unwrap_or_else(|p| p.into_inner());
+        st.includes = includes;
+        st.zone_dirs = zone_dirs;
+        st.file_dirs = file_dirs;
+        dirs.into_iter()
+            .filter_map(|d| {
+                let id = dir_id(&d);
+                match st.dirs.get(&d) {
+                    Some(old) if *old == id => None,
+                    Some(_) => Some((d, id, true)),
+                    None => Some((d, id, false)),
+                }
+            })
+            .collect()
+    };
+    let mut added = false;
+    let mut done = Vec::new();
+    {
+        let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
+        for (d, id, replaced) in todo {
+            if replaced {
+                let _ = w.unwatch(&d);
+            }
+            match w.watch(&d, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    tracing::debug!("watching {}", d.display());
+                    done.push((d, id));
+                    added = true;
+                }
+                Err(e) => tracing::debug!("cannot watch {}: {e}", d.display()),
+            }
+        }
+    }
+    let mut st = state.write().unwrap_or_else(|p| p.into_inner());
+    st.dirs.extend(done);
+    added
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
 
 use crate::zonefile::{self, Problem};
 
@@ -77,88 +78,8 @@ pub struct Zone {
     cuts: HashSet<LowerName>,
     soa: Record,
     serial: u32,
-    /// Length and hash of every file read, to skip unchanged zones on reload.
-    stamps: Vec<Stamp>,
-}
-
-/// What a file held when it was read: its metadata and a hash of its bytes.
-///
-/// Metadata alone is not enough: timestamps are coarse (a clock tick), so two saves
-/// within one tick, of the same length, look the same. As git does for its index,
-/// the metadata is trusted only when the file was last modified well before it was
-/// read; otherwise the bytes are hashed again and compared. Hashing is far cheaper
-/// than parsing, and for a file that has been quiet a while even the hash is skipped.
-#[derive(Clone, Debug)]
-struct Stamp {
-    path: PathBuf,
-    meta: Meta,
-    hash: u64,
-    /// When the stamp was taken.
-    taken: std::time::SystemTime,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Meta {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-    #[cfg(unix)]
-    ino: u64,
-    #[cfg(unix)]
-    ctime: (i64, i64),
-}
-
-/// A file modified less than this before it was stamped is compared by content.
-const RACY: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn meta(path: &Path) -> Option<Meta> {
-    let m = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    use std::os::unix::fs::MetadataExt;
-    Some(Meta {
-        len: m.len(),
-        modified: m.modified().ok(),
-        #[cfg(unix)]
-        ino: m.ino(),
-        #[cfg(unix)]
-        ctime: (m.ctime(), m.ctime_nsec()),
-    })
-}
-
-fn hash_file(path: &Path) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let bytes = std::fs::read(path).ok()?;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    Some(h.finish())
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    let taken = std::time::SystemTime::now();
-    let meta = meta(path)?;
-    Some(Stamp {
-        path: path.to_path_buf(),
-        meta,
-        hash: hash_file(path)?,
-        taken,
-    })
-}
-
-impl Stamp {
-    /// Does the file still hold what it held when stamped?
-    fn still_valid(&self) -> bool {
-        let Some(now) = meta(&self.path) else {
-            return false;
-        };
-        if now != self.meta {
-            return false;
-        }
-        let quiet = self
-            .meta
-            .modified
-            .and_then(|m| self.taken.duration_since(m).ok())
-            .is_some_and(|d| d > RACY);
-        quiet || hash_file(&self.path) == Some(self.hash)
-    }
+    /// What every file held when it was read, to skip unchanged zones on reload.
+    stamps: Vec<zonefile::Stamp>,
 }
 
 /// Collects records one by one (straight from the reader) and checks the rules
@@ -234,6 +155,16 @@ impl Builder {
                 l.file.as_path(),
                 l.line,
                 format!("{} is outside the zone's origin {}", r.name, self.origin),
+            ));
+            return;
+        }
+        // Data the wire format cannot carry (a TXT string over 255 bytes…) is refused
+        // here, with its line, rather than failing every answer later.
+        if let Err(e) = r.to_bytes() {
+            self.problems.push(Problem::error(
+                l.file.as_path(),
+                l.line,
+                format!("{} {rt} cannot be sent in DNS: {e}", r.name),
             ));
             return;
         }
@@ -450,21 +381,16 @@ impl Zone {
     /// Reads and builds the zone in `path` whose origin is `origin`, streaming
     /// records from the reader into the zone.
     pub fn load(path: &Path, origin: &Name) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
-        // Stamp before reading: a write racing with the read makes the stamp stale,
-        // so the next reload reads the file again rather than trusting this copy.
-        let before: Vec<Stamp> = stamp(path).into_iter().collect();
         let mut b = Builder::new(origin);
-        let files = zonefile::read_into(path, origin, &mut |l| b.add(l))?;
-        let mut stamps = before;
-        stamps.extend(files.iter().skip(1).filter_map(|f| stamp(f)));
-        let (mut z, w) = b.finish(files)?;
-        z.stamps = stamps;
+        let read = zonefile::read_into(path, origin, &mut |l| b.add(l))?;
+        let (mut z, w) = b.finish(read.files)?;
+        z.stamps = read.stamps;
         Ok((z, w))
     }
 
     /// True when none of the zone's files changed since it was read.
     fn unchanged(&self) -> bool {
-        !self.stamps.is_empty() && self.stamps.iter().all(Stamp::still_valid)
+        !self.stamps.is_empty() && self.stamps.iter().all(zonefile::Stamp::still_valid)
     }
 
     /// Where an RRset was first written (for messages).
@@ -791,10 +717,7 @@ impl ZoneSet {
                 return (set, problems);
             }
         };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         let keep_previous = |set: &mut ZoneSet, origin: &LowerName| {
             if let Some(old) = previous.and_then(|p| p.zones.get(origin)) {
@@ -803,9 +726,30 @@ impl ZoneSet {
         };
         for path in paths {
             let Some(origin) = origin_for_file(&path) else {
+                // Not a zone file by its name; but one meant as such must not vanish
+                // silently.
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.ends_with(".zone") && !name.starts_with('.') {
+                    problems.push(Problem::error(
+                        &path,
+                        1,
+                        format!(
+                            "{name:?} does not name a zone: want <domain>.zone, e.g. geek.zone"
+                        ),
+                    ));
+                }
                 continue;
             };
             let lorigin = LowerName::new(&origin);
+            if !path.is_file() {
+                problems.push(Problem::error(
+                    &path,
+                    1,
+                    "a zone file must be a regular file",
+                ));
+                keep_previous(&mut set, &lorigin);
+                continue;
+            }
             if set.zones.contains_key(&lorigin) {
                 let first = set.zones[&lorigin]
                     .files
@@ -957,15 +901,16 @@ impl ZoneSet {
         self.zones.get(origin)
     }
 
-    /// Does this root have the TLD: a zone file for it, or the name in root.zone
-    /// (a delegation or data)?
+    /// Does this root have the TLD: a zone file for it, or in root.zone a delegation
+    /// of it or data owned by the TLD name itself? Names merely below it (glue for
+    /// a name server under an ICANN TLD, say `ns.example.org.`) do not claim it.
     pub fn has_tld(&self, tld: &LowerName) -> bool {
         if self.zones.contains_key(tld) {
             return true;
         }
         self.zones
             .get(&LowerName::new(&Name::root()))
-            .is_some_and(|root| root.has_name(tld))
+            .is_some_and(|root| root.is_cut(tld) || root.nodes.contains_key(tld))
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
@@ -982,7 +927,7 @@ impl ZoneSet {
             .collect();
         if let Some(root) = self.zones.get(&LowerName::new(&Name::root())) {
             for n in root.tld_lines().keys() {
-                if !out.iter().any(|o| LowerName::new(o) == *n) {
+                if self.has_tld(n) && !out.iter().any(|o| LowerName::new(o) == *n) {
                     out.push(n.into());
                 }
             }

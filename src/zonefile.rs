@@ -121,8 +121,89 @@ pub struct Parsed {
 /// not only the first.
 pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
     let mut records = Vec::new();
-    let files = read_into(path, origin, &mut |l| records.push(l))?;
-    Ok(Parsed { records, files })
+    let read = read_into(path, origin, &mut |l| records.push(l))?;
+    Ok(Parsed {
+        records,
+        files: read.files,
+    })
+}
+
+/// The files one zone was read from.
+#[derive(Debug, Default)]
+pub struct Files {
+    /// The zone file first, then every `$INCLUDE`d file.
+    pub files: Vec<PathBuf>,
+    /// What each of them held, from the very bytes that were parsed.
+    pub stamps: Vec<Stamp>,
+}
+
+//------------ Stamp ----------------------------------------------------------
+
+/// What a file held when it was read: its metadata and a hash of the bytes parsed.
+///
+/// Metadata alone is not enough: timestamps are coarse (a clock tick), so two saves
+/// within one tick, of the same length, look the same. As git does for its index,
+/// the metadata is trusted only when the file had been quiet for a while when it was
+/// read; otherwise the bytes are hashed again and compared. Hashing is far cheaper
+/// than parsing, and for a file that has been quiet a while even that is skipped.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    pub path: PathBuf,
+    meta: Option<Meta>,
+    hash: u64,
+    /// When the metadata was taken (just before reading).
+    taken: std::time::SystemTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Meta {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    ino: u64,
+    #[cfg(unix)]
+    ctime: (i64, i64),
+}
+
+/// A file modified less than this before it was read is compared by content.
+const RACY: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn meta(path: &Path) -> Option<Meta> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+    Some(Meta {
+        len: m.len(),
+        modified: m.modified().ok(),
+        #[cfg(unix)]
+        ino: m.ino(),
+        #[cfg(unix)]
+        ctime: (m.ctime(), m.ctime_nsec()),
+    })
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+impl Stamp {
+    /// Does the file still hold what was parsed?
+    pub fn still_valid(&self) -> bool {
+        let now = meta(&self.path);
+        if now.is_none() || now != self.meta {
+            return false;
+        }
+        let quiet = self
+            .meta
+            .as_ref()
+            .and_then(|m| m.modified)
+            .and_then(|m| self.taken.duration_since(m).ok())
+            .is_some_and(|d| d > RACY);
+        quiet || std::fs::read(&self.path).is_ok_and(|b| hash_bytes(&b) == self.hash)
+    }
 }
 
 /// Like [`read`], but hands each record to `sink` as soon as it is parsed, so a
@@ -133,15 +214,19 @@ pub fn read_into(
     path: &Path,
     origin: &Name,
     sink: &mut dyn FnMut(Located),
-) -> Result<Vec<PathBuf>, Vec<ZoneError>> {
+) -> Result<Files, Vec<ZoneError>> {
     let mut st = State {
         sink,
         files: Vec::new(),
+        stamps: Vec::new(),
         errors: Vec::new(),
     };
     st.read_file(path, origin.clone(), None, 0, None);
     if st.errors.is_empty() {
-        Ok(st.files)
+        Ok(Files {
+            files: st.files,
+            stamps: st.stamps,
+        })
     } else {
         st.errors.sort();
         Err(st.errors)
@@ -155,6 +240,7 @@ pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<Zo
     let mut st = State {
         sink: &mut sink,
         files: Vec::new(),
+        stamps: Vec::new(),
         errors: Vec::new(),
     };
     st.read_text(text, path, origin.clone(), None, 0);
@@ -170,6 +256,7 @@ pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<Zo
 struct State<'a> {
     sink: &'a mut dyn FnMut(Located),
     files: Vec<PathBuf>,
+    stamps: Vec<Stamp>,
     errors: Vec<ZoneError>,
 }
 
@@ -194,8 +281,28 @@ impl State<'_> {
         depth: usize,
         from: Option<(&Path, usize)>,
     ) {
-        match std::fs::read_to_string(path) {
-            Ok(text) => self.read_text(&text, path, origin, ttl, depth),
+        // Stamp from the bytes actually parsed: a save racing with this read shows
+        // up as a changed file at the next reload, never as a stale "unchanged".
+        let taken = std::time::SystemTime::now();
+        let before = meta(path);
+        let read = std::fs::read(path).and_then(|bytes| {
+            let hash = hash_bytes(&bytes);
+            String::from_utf8(bytes)
+                .map(|text| (text, hash))
+                .map_err(|_| std::io::Error::other("not UTF-8 text"))
+        });
+        match read {
+            Ok((text, hash)) => {
+                self.stamps.push(Stamp {
+                    path: path.to_path_buf(),
+                    meta: before,
+                    hash,
+                    taken,
+                });
+                // A byte-order mark some editors write is not part of the zone.
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                self.read_text(text, path, origin, ttl, depth)
+            }
             Err(e) => match from {
                 Some((f, l)) => self.err(f, l, format!("cannot read {}: {e}", path.display())),
                 None => self.err(path, 0, format!("cannot read: {e}")),
@@ -298,12 +405,13 @@ impl State<'_> {
                 String::new()
             };
             let ttl_for_entry = default_ttl.or(last_ttl).unwrap_or(3600);
+            let body = expand_at(body, &origin, !entry.inherits_owner);
             let synthetic = format!("$TTL {ttl_for_entry}\n{owner_text}{body}\n");
             let parsed = Parser::new(synthetic, None, Some(origin.clone())).parse();
             match parsed {
                 Err(e) => {
                     let msg = e.to_string();
-                    self.err(path, line, clean_hickory_message(&msg, body));
+                    self.err(path, line, clean_hickory_message(&msg, &body));
                 }
                 Ok((_, sets)) => {
                     let records: Vec<Record> = sets
@@ -337,6 +445,54 @@ impl State<'_> {
             }
         }
     }
+}
+
+/// RFC 1035 §5.1: a free-standing `@` means the current origin, in RDATA as well
+/// as for the owner; hickory's parser knows it only as an owner. Replaces every
+/// unquoted `@` token after the owner with the origin.
+fn expand_at<'a>(body: &'a str, origin: &Name, has_owner: bool) -> std::borrow::Cow<'a, str> {
+    if !body.contains('@') {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len() + 16);
+    let mut token = String::new();
+    let mut in_quote = false;
+    let mut seen_tokens = 0usize;
+    let flush = |token: &mut String, out: &mut String, seen: &mut usize| {
+        if token.is_empty() {
+            return;
+        }
+        let is_owner = has_owner && *seen == 0;
+        if token == "@" && !is_owner {
+            out.push_str(&origin.to_string());
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+        *seen += 1;
+    };
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                token.push(c);
+                if let Some(n) = chars.next() {
+                    token.push(n);
+                }
+            }
+            '"' => {
+                in_quote = !in_quote;
+                token.push(c);
+            }
+            c if c.is_whitespace() && !in_quote => {
+                flush(&mut token, &mut out, &mut seen_tokens);
+                out.push(c);
+            }
+            c => token.push(c),
+        }
+    }
+    flush(&mut token, &mut out, &mut seen_tokens);
+    std::borrow::Cow::Owned(out)
 }
 
 fn clean_hickory_message(msg: &str, body: &str) -> String {
@@ -588,5 +744,34 @@ mod tests {
                 Err(errors) => assert!(errors.iter().all(|e| e.line >= 1)),
             }
         }
+    }
+
+    #[test]
+    fn at_in_rdata_is_the_origin() {
+        let text = "$TTL 300\n@ MX 10 @\nalias CNAME @\nt TXT \"@\"\n  NS @\n";
+        let p = read_str(text, Path::new("z"), &origin()).unwrap();
+        let got: Vec<String> = p
+            .records
+            .iter()
+            .map(|l| format!("{} {}", l.record.name, l.record.data))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "geek. 10 geek.",
+                "alias.geek. geek.",
+                "t.geek. @",
+                "t.geek. geek."
+            ]
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("geek.zone");
+        std::fs::write(&f, "\u{feff}$TTL 300\r\n@ A 192.0.2.1\r\n").unwrap();
+        let p = read(&f, &origin()).unwrap();
+        assert_eq!(p.records.len(), 1);
     }
 }

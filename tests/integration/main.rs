@@ -9,11 +9,11 @@ mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo;
+mod edges;
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod process; // the binary: signals, logs, check exit codes
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod scenarios;
-mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/ // adversarial resolver scenarios
-mod edges; // adversarial edits, check, compare and CLI cases
+mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/ // adversarial resolver scenarios // adversarial edits, check, compare and CLI cases
