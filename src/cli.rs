@@ -80,7 +80,13 @@ pub enum Command {
     },
 }
 
-fn init_logging(verbose: u8, quiet: bool, serving: bool) {
+/// Sets up logging to stderr. The returned guard flushes the log when dropped: keep
+/// it for the life of the process.
+fn init_logging(
+    verbose: u8,
+    quiet: bool,
+    serving: bool,
+) -> tracing_appender::non_blocking::WorkerGuard {
     // hickory logs every response at INFO; keep its crates at WARN unless asked.
     // The one-shot commands print results, so their default is warnings only.
     let level = match (quiet, verbose) {
@@ -91,16 +97,23 @@ fn init_logging(verbose: u8, quiet: bool, serving: bool) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // One line per query would otherwise be written by the thread answering it; a
+    // writer thread takes that off the query path. Not lossy: when it falls behind
+    // by 128k lines, queries wait rather than their log lines vanish.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+    guard
 }
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> u8 {
-    init_logging(
+    let _log = init_logging(
         cli.verbose,
         cli.quiet,
         matches!(cli.command, Command::Serve { .. }),
