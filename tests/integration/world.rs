@@ -115,14 +115,9 @@ fn parse_zone(origin: &str, text: &str) -> Zone {
 fn authoritative(zones: &[Zone], query: &Message) -> Message {
     let q = &query.queries[0];
     let (qname, qtype) = (q.name().clone(), q.query_type());
-    let mut resp = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
+    let mut resp = bare(query);
     resp.metadata.recursion_desired = query.metadata.recursion_desired;
-    resp.add_query(q.clone());
-    let Some(zone) = zones
-        .iter()
-        .filter(|z| z.origin.zone_of(&qname))
-        .max_by_key(|z| z.origin.num_labels())
-    else {
+    let Some(zone) = zone_for(zones, &qname) else {
         resp.metadata.response_code = ResponseCode::Refused;
         return resp;
     };
@@ -202,14 +197,40 @@ fn bare(query: &Message) -> Message {
     r
 }
 
+/// An empty reply with an error rcode.
+fn error_reply(query: &Message, rcode: ResponseCode) -> Message {
+    let mut r = bare(query);
+    r.metadata.response_code = rcode;
+    r
+}
+
+/// Adds the zone's apex NS set to the authority section and their A records to
+/// the additional section.
+fn add_apex_ns(r: &mut Message, z: &Zone) {
+    for ns in z
+        .records
+        .iter()
+        .filter(|x| x.name == z.origin && x.record_type() == RecordType::NS)
+    {
+        r.add_authority(ns.clone());
+        if let RData::NS(t) = &ns.data {
+            let glue: Vec<Record> = z
+                .records
+                .iter()
+                .filter(|x| x.name == t.0 && x.record_type() == RecordType::A)
+                .cloned()
+                .collect();
+            r.add_additionals(glue);
+        }
+    }
+}
+
 fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Option<Message> {
     let qname = query.queries[0].name().clone();
     let qtype = query.queries[0].query_type();
     let mut resp = match behaviour {
         Behaviour::ServfailNs if qtype == RecordType::NS => {
-            let mut r = bare(query);
-            r.metadata.response_code = ResponseCode::ServFail;
-            r
+            error_reply(query, ResponseCode::ServFail)
         }
         Behaviour::NxdomainEnt => {
             let mut r = authoritative(zones, query);
@@ -283,22 +304,7 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
         Behaviour::SidewaysReferral => {
             let mut r = bare(query);
             if let Some(z) = zones.first() {
-                for ns in z
-                    .records
-                    .iter()
-                    .filter(|x| x.name == z.origin && x.record_type() == RecordType::NS)
-                {
-                    r.add_authority(ns.clone());
-                    if let RData::NS(t) = &ns.data {
-                        let glue: Vec<Record> = z
-                            .records
-                            .iter()
-                            .filter(|x| x.name == t.0 && x.record_type() == RecordType::A)
-                            .cloned()
-                            .collect();
-                        r.add_additionals(glue);
-                    }
-                }
+                add_apex_ns(&mut r, z);
             }
             r
         }
@@ -309,22 +315,7 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
                 && !r.answers.is_empty()
                 && let Some(z) = zone_for(zones, &qname)
             {
-                for ns in z
-                    .records
-                    .iter()
-                    .filter(|x| x.name == z.origin && x.record_type() == RecordType::NS)
-                {
-                    r.add_authority(ns.clone());
-                    if let RData::NS(t) = &ns.data {
-                        let glue: Vec<Record> = z
-                            .records
-                            .iter()
-                            .filter(|x| x.name == t.0 && x.record_type() == RecordType::A)
-                            .cloned()
-                            .collect();
-                        r.add_additionals(glue);
-                    }
-                }
+                add_apex_ns(&mut r, z);
             }
             r
         }
@@ -353,15 +344,9 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             r
         }
         Behaviour::Silent => return None,
-        Behaviour::Refused => {
-            let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-            r.add_queries(query.queries.clone());
-            r.metadata.response_code = ResponseCode::Refused;
-            r
-        }
+        Behaviour::Refused => error_reply(query, ResponseCode::Refused),
         Behaviour::UpwardReferral => {
-            let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-            r.add_queries(query.queries.clone());
+            let mut r = bare(query);
             r.add_authority(Record::from_rdata(
                 Name::root(),
                 300,
@@ -372,17 +357,13 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             r
         }
         Behaviour::TcpOnly if !tcp => {
-            let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-            r.add_queries(query.queries.clone());
+            let mut r = bare(query);
             r.metadata.truncation = true;
             r
         }
         Behaviour::Recursive => {
             if !query.metadata.recursion_desired {
-                let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-                r.add_queries(query.queries.clone());
-                r.metadata.response_code = ResponseCode::Refused;
-                r
+                error_reply(query, ResponseCode::Refused)
             } else {
                 let mut r = authoritative(zones, query);
                 r.metadata.authoritative = false;
@@ -391,10 +372,7 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             }
         }
         Behaviour::NoEdns if query.edns.is_some() => {
-            let mut r = Message::new(query.metadata.id, MessageType::Response, OpCode::Query);
-            r.add_queries(query.queries.clone());
-            r.metadata.response_code = ResponseCode::FormErr;
-            return Some(r);
+            return Some(error_reply(query, ResponseCode::FormErr));
         }
         Behaviour::Poison => {
             let mut r = authoritative(zones, query);
