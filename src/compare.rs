@@ -209,26 +209,26 @@ pub async fn compare(
 
 //------------ Output ---------------------------------------------------------
 
-/// Counts per verdict label, in a stable order.
-pub fn summary(rows: &[Row]) -> BTreeMap<String, usize> {
+/// How many rows got each verdict.
+fn counts(rows: &[Row]) -> BTreeMap<Verdict, usize> {
     let mut m = BTreeMap::new();
     for r in rows {
-        *m.entry(r.verdict.label()).or_insert(0) += 1;
+        *m.entry(r.verdict.clone()).or_insert(0) += 1;
     }
     m
 }
 
+/// Counts per verdict label, in a stable order.
+pub fn summary(rows: &[Row]) -> BTreeMap<String, usize> {
+    counts(rows)
+        .into_iter()
+        .map(|(v, n)| (v.label(), n))
+        .collect()
+}
+
 /// "3 rows: 1 same, 1 differs, 1 only alt".
 pub fn summary_line(rows: &[Row]) -> String {
-    let mut order: Vec<(Verdict, usize)> = Vec::new();
-    for r in rows {
-        match order.iter_mut().find(|(v, _)| *v == r.verdict) {
-            Some((_, n)) => *n += 1,
-            None => order.push((r.verdict.clone(), 1)),
-        }
-    }
-    order.sort();
-    let parts: Vec<String> = order
+    let parts: Vec<String> = counts(rows)
         .iter()
         .map(|(v, n)| format!("{n} {}", v.label()))
         .collect();

@@ -212,13 +212,13 @@ impl Engine {
     /// The zones of a `zones` root: the snapshot the current query took (see
     /// [`ZoneSnapshot`]), or as loaded now outside a query.
     pub fn zones(&self) -> Option<Arc<ZoneSet>> {
-        let Kind::Zones(z) = &self.kind else {
+        if !self.is_zones() {
             return None;
-        };
+        }
         if let Ok(Some(snap)) = SNAPSHOT.try_with(|s| s.get(self.index).cloned().flatten()) {
             return Some(snap);
         }
-        Some(z.read().unwrap_or_else(|p| p.into_inner()).clone())
+        self.live_zones()
     }
 
     /// The zones as loaded now, ignoring any snapshot.

@@ -140,16 +140,13 @@ impl Service {
     /// Returns the problems not reported by an earlier reload (each broken save is
     /// reported once) and whether anything was swapped.
     pub fn reload(&self, force: bool) -> (Vec<Problem>, bool) {
-        let mut fresh = Vec::new();
-        let mut all = HashSet::new();
+        // (save key, problem): the key reads the problem's file, so compute it once.
+        let mut fresh: Vec<(String, Problem)> = Vec::new();
         let mut changed = false;
         for zr in &self.zone_roots {
             let old = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
             let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
-            for p in problems {
-                all.insert(save_key(&p));
-                fresh.push(p);
-            }
+            fresh.extend(problems.into_iter().map(|p| (save_key(&p), p)));
             if !new.same_zones(&old) {
                 changed = true;
                 new.write_serials();
@@ -162,9 +159,14 @@ impl Service {
             self.swaps.fetch_add(1, Ordering::SeqCst);
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
-        fresh.retain(|p| !logged.contains(&save_key(p)));
+        let all: HashSet<String> = fresh.iter().map(|(k, _)| k.clone()).collect();
+        let news = fresh
+            .into_iter()
+            .filter(|(k, _)| !logged.contains(k))
+            .map(|(_, p)| p)
+            .collect();
         *logged = all;
-        (fresh, changed)
+        (news, changed)
     }
 
     /// Every file the zones roots read (zone files and their includes), and the
