@@ -240,6 +240,7 @@ mod tests {
             max_entries: n,
             max_ttl: Duration::from_secs(100),
             negative_max_ttl: Duration::from_secs(30),
+            ..Default::default()
         }
     }
 

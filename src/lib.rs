@@ -24,11 +24,13 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod collisions;
 pub mod compare;
 pub mod config;
 pub mod hints;
 pub mod icann;
+pub mod names;
 pub mod resolve;
 pub mod router;
 pub mod server;

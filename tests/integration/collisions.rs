@@ -91,8 +91,8 @@ async fn root_order_decides() {
     let (_w, a) = standard_cfg(|w, _| {
         format!(
             "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
-             [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {p}\n\
-             [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\n",
+             [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {p}\nallow-loopback-upstream = true\n\
+             [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\nallow-loopback-upstream = true\n",
             p = w.port
         )
     })

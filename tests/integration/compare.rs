@@ -184,7 +184,7 @@ async fn compare_file_and_unreachable_root() {
     let dir = tempfile::tempdir().unwrap();
     let silent = World::ip(w.block, host::SILENT);
     let cfg = format!(
-        "{}\n[[root]]\nname = \"dead\"\nforward = [\"{silent}:{}\"]\ntlds = [\"dead\"]\n",
+        "{}\n[[root]]\nname = \"dead\"\nforward = [\"{silent}:{}\"]\nallow-loopback-upstream = true\ntlds = [\"dead\"]\n",
         config(&w).replace("query-timeout = \"3s\"", "query-timeout = \"1s\""),
         w.port
     );

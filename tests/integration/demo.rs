@@ -66,7 +66,10 @@ async fn demo() -> (World, Altroot) {
         )
         .replace(
             "hints = \"builtin\"",
-            &format!("hints = \"hints.txt\"\nport = {}", w.port),
+            &format!(
+                "hints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true",
+                w.port
+            ),
         );
     assert_ne!(
         cfg, shipped_cfg,

@@ -199,13 +199,13 @@ fn forward_config(w: &World, tlds: Option<&str>, last_icann: bool) -> String {
     let tlds = tlds.map(|t| format!("tlds = [{t}]\n")).unwrap_or_default();
     let mut c = format!(
         "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
-         [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\n\
-         [[root]]\nname = \"upstream\"\nforward = [\"{rec}:{p}\"]\n{tlds}",
+         [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\nallow-loopback-upstream = true\n\
+         [[root]]\nname = \"upstream\"\nforward = [\"{rec}:{p}\"]\nallow-loopback-upstream = true\n{tlds}",
         p = w.port
     );
     if last_icann {
         c.push_str(&format!(
-            "[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\n",
+            "[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true\n",
             w.port
         ));
     }

@@ -512,11 +512,13 @@ query-timeout = \"3s\"
 name = \"alt\"
 zones = \"zones\"
 port = {port}
+allow-loopback-upstream = true
 
 [[root]]
 name = \"icann\"
 hints = \"hints.txt\"
 port = {port}
+allow-loopback-upstream = true
 {extra}
 ",
         port = w.port

@@ -113,6 +113,7 @@ query-timeout = \"3s\"
 name = \"icann\"
 hints = \"hints.txt\"
 port = {}
+allow-loopback-upstream = true
 ",
         w.port
     );

@@ -1,0 +1,48 @@
+//! Wall-clock time for TTLs.
+//!
+//! Cache expiry follows the wall clock (Unix seconds), as Unbound's and Knot's do:
+//! a TTL is a promise about calendar time, and a machine that sleeps must not wake
+//! up with answers that look fresher than they are. The clock carries an offset
+//! that only [`Clock::advance`] moves, so tests can let TTLs run out without
+//! waiting.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Default)]
+pub struct Clock {
+    /// Seconds added to the system time.
+    offset: AtomicU64,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock::default()
+    }
+
+    /// Now, in whole seconds since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        system.saturating_add(self.offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock forward (tests: let TTLs run out without waiting).
+    pub fn advance(&self, by: Duration) {
+        self.offset.fetch_add(by.as_secs(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advances() {
+        let c = Clock::new();
+        let before = c.now();
+        c.advance(Duration::from_secs(3600));
+        assert!(c.now() >= before + 3600);
+    }
+}

@@ -1,0 +1,10 @@
+//! Special-use domain names: what never goes to a root unless one of our own zones
+//! roots defines it on purpose.
+
+/// TLDs that never go to a root unless one of our zones roots defines them
+/// (RFC 6761 `invalid`, `test`; RFC 6762 `local`; RFC 7686 `onion`; RFC 9476 `alt`).
+pub const SPECIAL_TLDS: &[&str] = &["invalid", "onion", "local", "test", "alt"];
+
+/// The special-use TLDs a zones root must list in `special-use` before it may
+/// serve them (`alt` is meant for alternate namespaces and needs no opt-in).
+pub const OPT_IN_TLDS: &[&str] = &["invalid", "onion", "local", "test"];
