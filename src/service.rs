@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use hickory_proto::rr::{LowerName, Name};
 
 use crate::cache::Cache;
+use crate::clock::Clock;
 use crate::config::{Config, RootSource};
 use crate::hints;
 use crate::resolve::{Engine, Kind};
@@ -25,6 +26,8 @@ pub struct Service {
     logged: Mutex<HashSet<String>>,
     /// How many reloads swapped in new zones (for tests and logs).
     pub swaps: AtomicUsize,
+    /// The wall clock TTLs follow.
+    clock: Arc<Clock>,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -116,7 +119,13 @@ impl Service {
             zone_roots,
             logged: Mutex::new(HashSet::new()),
             swaps: AtomicUsize::new(0),
+            clock: Arc::new(Clock::new()),
         })
+    }
+
+    /// The wall clock cache TTLs follow; tests move it with [`Clock::advance`].
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
     }
 
     /// Records the loaded serials in each zones folder, for `check` to compare with
