@@ -161,8 +161,6 @@ async fn serve(config: Option<PathBuf>) -> u8 {
         Err(code) => return code,
     };
     let listen = config.server.listen.clone();
-    let allow = config.server.allow.clone();
-    let timeout = config.server.query_timeout;
     let service = match Service::new(config) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -177,7 +175,7 @@ async fn serve(config: Option<PathBuf>) -> u8 {
             return 1;
         }
     };
-    let handle = match server::start(service.router.clone(), sockets, &allow, timeout) {
+    let handle = match server::start(service.resolver.clone(), sockets, &service.config) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");
@@ -330,7 +328,7 @@ async fn compare(
         Ok(s) => s,
         Err(code) => return code,
     };
-    let router = service.router.clone();
+    let router = service.resolver.clone();
     let selected: Vec<usize> = match &roots {
         None => (0..router.roots.len()).collect(),
         Some(want) => {
@@ -404,13 +402,13 @@ async fn collisions(config: Option<PathBuf>, json: bool, offline: bool) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let found = crate::collisions::collisions(&service.router, &service.config, offline).await;
+    let found = crate::collisions::collisions(&service.resolver, &service.config, offline).await;
     if json {
         for f in &found {
             println!("{}", crate::collisions::json_finding(f, &service.config));
         }
     } else {
-        let n = crate::collisions::candidate_count(&service.router, &service.config);
+        let n = crate::collisions::candidate_count(&service.resolver, &service.config);
         print!("{}", crate::collisions::report(&found, &service.config, n));
     }
     0

@@ -3,24 +3,21 @@
 //!
 //! Candidate TLDs are the ones the zones roots define (files and `root.zone`) and
 //! the ones forward roots list in `tlds`. For each candidate, each root is asked the
-//! way it can be: a zones root by its files; a hints root by asking its root
-//! servers (`<tld>. NS`); a forward root by its `tlds` list, or by asking the
-//! upstream (`<tld>. SOA`). When a hints root cannot be reached (or `--offline`),
+//! way `serve` asks it ([`Resolver::claim`], one rule): a zones root by its files;
+//! a hints root by asking its root servers (`<tld>. NS`); a forward root by its
+//! `tlds` list, or by asking the upstream (`<tld>. NS`). When a hints root cannot
+//! be reached (or `--offline`),
 //! the builtin IANA hints fall back to the bundled ICANN TLD list, and say so.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use hickory_proto::op::{Query, ResponseCode};
-use hickory_proto::rr::{LowerName, Name, RecordType};
+use hickory_proto::rr::Name;
 use serde_json::json;
 
 use crate::config::{Config, Hints, Policy, RootSource};
 use crate::icann;
-use crate::resolve::Kind;
-use crate::router::Router;
-use crate::transport;
+use crate::resolver::Resolver;
 
 /// What collisions.md says about a TLD: the alternate root that had it, and ICANN's
 /// delegation.
@@ -76,10 +73,10 @@ impl Finding {
 }
 
 /// Candidate TLDs: defined by zones roots or listed by forward roots.
-fn candidates(router: &Router, config: &Config) -> BTreeSet<String> {
+fn candidates(resolver: &Resolver, config: &Config) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for (engine, rc) in router.roots.iter().zip(&config.roots) {
-        if let Some(z) = engine.zones() {
+    for (i, rc) in config.roots.iter().enumerate() {
+        if let Some(z) = resolver.zones(i) {
             for t in z.tlds() {
                 out.insert(
                     t.to_lowercase()
@@ -96,17 +93,17 @@ fn candidates(router: &Router, config: &Config) -> BTreeSet<String> {
     out
 }
 
+/// One root's claim, by the rule `serve` uses ([`Resolver::claim`]). Offline, or
+/// when a root with the builtin hints cannot be reached, the bundled ICANN TLD list
+/// answers for it, and says so.
 async fn claim(
-    router: &Arc<Router>,
+    resolver: &Arc<Resolver>,
     config: &Config,
     i: usize,
     tld: &str,
     offline: bool,
-    timeout: Duration,
 ) -> Claim {
-    let engine = &router.roots[i];
-    let rc = &config.roots[i];
-    let root = engine.name.clone();
+    let root = resolver.roots[i].name.clone();
     let Ok(name) = Name::from_ascii(format!("{tld}.")) else {
         return Claim {
             root,
@@ -114,112 +111,60 @@ async fn claim(
             how: "not a TLD".into(),
         };
     };
-    let lname = LowerName::new(&name);
-    match (&engine.kind, &rc.source) {
-        (Kind::Zones(_), _) => {
-            let z = engine.zones();
-            let has = z.as_ref().is_some_and(|z| z.has_tld(&lname));
-            let how = match z.as_ref().and_then(|z| z.get(&lname)) {
-                Some(zone) => format!(
-                    "zone file {}",
-                    zone.files
-                        .first()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                ),
-                None if has => "in its root.zone".into(),
-                None => "no zone file, not in its root.zone".into(),
-            };
-            Claim {
-                root,
-                has: Some(has),
-                how,
-            }
+    let rc = &config.roots[i];
+    let asks_network = match &rc.source {
+        RootSource::Zones(_) => false,
+        RootSource::Forward { tlds, .. } => tlds.is_empty(),
+        RootSource::Hints(_) => true,
+    };
+    if offline && asks_network {
+        return offline_claim(root, rc, tld, "offline");
+    }
+    let c = resolver.claim(i, &name).await;
+    match c.has {
+        Ok(has) => Claim {
+            root,
+            has: Some(has),
+            how: c.how,
+        },
+        Err(_) if matches!(rc.source, RootSource::Hints(Hints::Builtin)) => {
+            offline_claim(root, rc, tld, "root servers unreachable")
         }
-        (Kind::Forward { upstreams, tlds }, _) => {
-            if !tlds.is_empty() {
-                let has = tlds.contains(&lname);
-                return Claim {
-                    root,
-                    has: Some(has),
-                    how: format!("{} its tlds list", if has { "in" } else { "not in" }),
-                };
-            }
-            if offline {
-                return Claim {
-                    root,
-                    has: None,
-                    how: "forwards everything; not asked (offline)".into(),
-                };
-            }
-            let q = Query::query(name, RecordType::SOA);
-            for up in upstreams {
-                if let Ok(m) = transport::query(*up, &q, true, timeout).await {
-                    match m.metadata.response_code {
-                        ResponseCode::NoError => {
-                            return Claim {
-                                root,
-                                has: Some(true),
-                                how: format!("asked upstream {up}"),
-                            };
-                        }
-                        ResponseCode::NXDomain => {
-                            return Claim {
-                                root,
-                                has: Some(false),
-                                how: format!("asked upstream {up}"),
-                            };
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Claim {
-                root,
-                has: None,
-                how: "upstreams did not answer".into(),
-            }
-        }
-        (Kind::Hints(_), source) => {
-            if !offline {
-                let asked = tokio::time::timeout(timeout, engine.has_tld(router, &name)).await;
-                if let Ok(Some(has)) = asked {
-                    return Claim {
-                        root,
-                        has: Some(has),
-                        how: "asked its root servers".into(),
-                    };
-                }
-            }
-            let why = if offline {
-                "offline"
-            } else {
-                "root servers unreachable"
-            };
-            match source {
-                RootSource::Hints(Hints::Builtin) => Claim {
-                    root,
-                    has: Some(icann::has_tld(tld)),
-                    how: format!("bundled ICANN TLD list ({}), {why}", icann::VERSION),
-                },
-                _ => Claim {
-                    root,
-                    has: None,
-                    how: format!("unknown: {why}"),
-                },
-            }
-        }
+        Err(f) => Claim {
+            root,
+            has: None,
+            how: format!("unknown: {f}"),
+        },
+    }
+}
+
+fn offline_claim(root: String, rc: &crate::config::RootConfig, tld: &str, why: &str) -> Claim {
+    match &rc.source {
+        RootSource::Hints(Hints::Builtin) => Claim {
+            root,
+            has: Some(icann::has_tld(tld)),
+            how: format!("bundled ICANN TLD list ({}), {why}", icann::VERSION),
+        },
+        RootSource::Forward { .. } => Claim {
+            root,
+            has: None,
+            how: format!("forwards everything; not asked ({why})"),
+        },
+        _ => Claim {
+            root,
+            has: None,
+            how: format!("unknown: {why}"),
+        },
     }
 }
 
 /// Finds every TLD that more than one root has.
-pub async fn collisions(router: &Arc<Router>, config: &Config, offline: bool) -> Vec<Finding> {
-    let timeout = config.server.query_timeout;
+pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool) -> Vec<Finding> {
     let mut out = Vec::new();
-    let tlds = candidates(router, config);
+    let tlds = candidates(resolver, config);
     let checks = tlds.iter().map(|tld| async move {
         let claims = futures::future::join_all(
-            (0..router.roots.len()).map(|i| claim(router, config, i, tld, offline, timeout)),
+            (0..resolver.roots.len()).map(|i| claim(resolver, config, i, tld, offline)),
         )
         .await;
         (tld.clone(), claims)
@@ -311,8 +256,8 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
 }
 
 /// Number of candidate TLDs (for the report's last line).
-pub fn candidate_count(router: &Router, config: &Config) -> usize {
-    candidates(router, config).len()
+pub fn candidate_count(resolver: &Resolver, config: &Config) -> usize {
+    candidates(resolver, config).len()
 }
 
 #[cfg(test)]

@@ -17,8 +17,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use serde_json::json;
 
-use crate::router::Router;
-use crate::server::rcode_str;
+use crate::resolver::{Resolver, rcode_str};
 
 /// What one root answered.
 #[derive(Clone, Debug)]
@@ -147,11 +146,11 @@ fn verdict(cells: &[Cell]) -> Verdict {
     }
 }
 
-/// Compares every (name, type) across `roots` (indexes into the router's roots),
+/// Compares every (name, type) across `roots` (indexes into the resolver's roots),
 /// at most `concurrency` names at a time, each answer bounded by `timeout`.
 /// `progress` is called once per finished name. Rows come back in input order.
 pub async fn compare(
-    router: &Arc<Router>,
+    resolver: &Arc<Resolver>,
     roots: &[usize],
     names: Vec<Name>,
     types: &[RecordType],
@@ -169,13 +168,16 @@ pub async fn compare(
             let asks = roots.iter().map(|&i| {
                 let name = name.clone();
                 async move {
-                    let root = router.roots[i].name.clone();
-                    match tokio::time::timeout(timeout, router.resolve_in(i, &name, qtype)).await {
+                    let root = resolver.roots[i].name.clone();
+                    match tokio::time::timeout(timeout, resolver.answer_in(i, &name, qtype)).await {
                         Ok(r) if r.rcode == ResponseCode::ServFail => Cell {
                             root,
                             rcode: r.rcode,
                             records: Vec::new(),
-                            error: Some(r.reason.unwrap_or_else(|| "server failure".into())),
+                            error: Some(
+                                r.failure
+                                    .map_or_else(|| "server failure".into(), |f| f.to_string()),
+                            ),
                         },
                         Ok(r) => Cell {
                             root,
@@ -187,7 +189,7 @@ pub async fn compare(
                             root,
                             rcode: ResponseCode::ServFail,
                             records: Vec::new(),
-                            error: Some(format!("no answer within {timeout:?}")),
+                            error: Some(format!("deadline: no answer within {timeout:?}")),
                         },
                     }
                 }

@@ -1,33 +1,34 @@
-//! Building the resolver from a [`Config`]: load every root's zones or hints, make one
-//! engine and one cache per root, and hand them to a [`Router`]. Also zone reload.
+//! Building the resolver from a [`Config`]: load every root's zones or hints, make
+//! one engine root (with its own cache) per root, and hand them to the
+//! [`Resolver`]. Also zone reload, one at a time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::{LowerName, Name};
 
-use crate::cache::Cache;
 use crate::clock::Clock;
-use crate::config::{Config, RootSource};
-use crate::hints;
-use crate::resolve::{Engine, Kind};
-use crate::router::Router;
-use crate::zone::{LoadOptions, SharedZones, ZoneSet};
-use crate::zonefile::{Problem, ZoneError};
+use crate::config::{Config, RootConfig, RootSource};
+use crate::resolver::policy::AddressPolicy;
+use crate::resolver::{Kind, Params, Resolver, RootSetup};
+use crate::zones::hints;
+use crate::zones::{LoadOptions, Problem, ZoneError, ZoneSet};
 
-/// A running resolver's state: the router, and the zone sets that reload swaps.
+/// A running resolver's state: the resolver, and what reload needs.
 pub struct Service {
     pub config: Config,
-    pub router: Arc<Router>,
+    pub resolver: Arc<Resolver>,
     zone_roots: Vec<ZoneRoot>,
     /// Problems already logged, so a broken save is reported once, not per reload.
     logged: Mutex<HashSet<String>>,
+    /// One reload at a time (SIGHUP and the watcher may ask together): an older
+    /// zone set must never replace a newer one.
+    reloading: Mutex<()>,
     /// How many reloads swapped in new zones (for tests and logs).
     pub swaps: AtomicUsize,
-    /// The wall clock TTLs follow.
-    clock: Arc<Clock>,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -35,7 +36,6 @@ struct ZoneRoot {
     index: usize,
     dir: PathBuf,
     opts: LoadOptions,
-    zones: SharedZones,
 }
 
 /// Start-up failed: every problem found, each `FILE:LINE: error: …`.
@@ -48,94 +48,91 @@ impl Service {
     /// resolver that silently serves half its zones is worse than one that refuses.
     pub fn new(config: Config) -> Result<Service, LoadErrors> {
         let mut errors = Vec::new();
-        let mut engines = Vec::new();
+        let mut setups = Vec::new();
         let mut zone_roots = Vec::new();
+        let policy = AddressPolicy::new(
+            config.server.upstream_deny.clone(),
+            config.server.listen.clone(),
+        );
         for (i, rc) in config.roots.iter().enumerate() {
-            let cache = Cache::new(&config.cache);
-            let kind = match &rc.source {
+            let (kind, zones) = match &rc.source {
                 RootSource::Zones(dir) => {
                     let opts = LoadOptions {
                         special_use: rc.special_use.clone(),
                         last_serials: Default::default(),
                     };
-                    let (set, problems) = ZoneSet::load(dir, None, &opts, true);
-                    for p in problems {
-                        if p.is_error() {
-                            errors.push(p);
-                        } else {
-                            // `check` is where warnings are read; at start-up they are
-                            // information (the runtime collision warning is separate).
-                            tracing::info!("{p}");
-                        }
-                    }
-                    for z in set.zones() {
-                        tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
-                    }
-                    let lock = Arc::new(RwLock::new(Arc::new(set)));
+                    let set = load_zones(rc, dir, &opts, &mut errors);
                     zone_roots.push(ZoneRoot {
                         index: i,
                         dir: dir.clone(),
                         opts,
-                        zones: lock.clone(),
                     });
-                    Kind::Zones(lock)
+                    (Kind::Zones, Some(Arc::new(set)))
                 }
                 RootSource::Hints(h) => match hints::load(h) {
-                    Ok(servers) => Kind::Hints(servers),
+                    Ok(servers) => {
+                        let addrs: Vec<SocketAddr> = servers
+                            .iter()
+                            .flat_map(|s| s.addrs.iter().map(|a| SocketAddr::new(*a, rc.port)))
+                            .collect();
+                        let file = match h {
+                            crate::config::Hints::File(p) => p.clone(),
+                            crate::config::Hints::Builtin => PathBuf::from("<builtin named.root>"),
+                        };
+                        errors.extend(denied(rc, &addrs, &policy, file));
+                        (Kind::Hints(servers), None)
+                    }
                     Err(mut e) => {
                         errors.append(&mut e);
-                        Kind::Hints(Vec::new())
+                        (Kind::Hints(Vec::new()), None)
                     }
                 },
-                RootSource::Forward { upstreams, tlds } => Kind::Forward {
-                    upstreams: upstreams.clone(),
-                    tlds: tlds
-                        .iter()
-                        .filter_map(|t| Name::from_ascii(format!("{t}.")).ok())
-                        .map(|n| LowerName::new(&n))
-                        .collect(),
-                },
+                RootSource::Forward { upstreams, .. } => {
+                    let file = config.source.clone().unwrap_or_default();
+                    errors.extend(denied(rc, upstreams, &policy, file));
+                    (Kind::Forward(upstreams.clone()), None)
+                }
             };
-            engines.push(Engine::new(i, rc, kind, cache, config.server.query_timeout));
+            setups.push(RootSetup {
+                name: rc.name.clone(),
+                kind,
+                params: Params {
+                    port: rc.port,
+                    qmin: rc.qname_minimisation,
+                    ipv6: rc.ipv6,
+                    allow_loopback: rc.allow_loopback_upstream,
+                },
+                tlds: forward_tlds(rc),
+                zones,
+            });
         }
         if !errors.is_empty() {
             errors.sort();
             return Err(LoadErrors(errors));
         }
-        let pin: HashMap<LowerName, usize> = config
-            .collisions
-            .pin
-            .iter()
-            .filter_map(|(tld, root)| {
-                let idx = config.root_index(root)?;
-                let n = Name::from_ascii(format!("{tld}.")).ok()?;
-                Some((LowerName::new(&n), idx))
-            })
-            .collect();
-        let router = Arc::new(Router::new(engines, config.collisions.policy, pin));
+        let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
         Ok(Service {
             config,
-            router,
+            resolver,
             zone_roots,
             logged: Mutex::new(HashSet::new()),
+            reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
-            clock: Arc::new(Clock::new()),
         })
     }
 
     /// The wall clock cache TTLs follow; tests move it with [`Clock::advance`].
     pub fn clock(&self) -> &Arc<Clock> {
-        &self.clock
+        self.resolver.clock()
     }
 
     /// Records the loaded serials in each zones folder, for `check` to compare with
     /// (only `serve` does this; `check` and `compare` leave the folders alone).
     pub fn record_serials(&self) {
         for zr in &self.zone_roots {
-            zr.zones
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .write_serials();
+            if let Some(z) = self.resolver.zones(zr.index) {
+                z.write_serials();
+            }
         }
     }
 
@@ -149,19 +146,18 @@ impl Service {
     /// Returns the problems not reported by an earlier reload (each broken save is
     /// reported once) and whether anything was swapped.
     pub fn reload(&self, force: bool) -> (Vec<Problem>, bool) {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         // (save key, problem): the key reads the problem's file, so compute it once.
         let mut fresh: Vec<(String, Problem)> = Vec::new();
         let mut changed = false;
         for zr in &self.zone_roots {
-            let old = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let old = self.resolver.zones(zr.index).unwrap_or_default();
             let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
             fresh.extend(problems.into_iter().map(|p| (save_key(&p), p)));
             if !new.same_zones(&old) {
                 changed = true;
                 new.write_serials();
-                *zr.zones.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
-                self.router.roots[zr.index].cache.clear();
-                self.router.forget_collisions();
+                self.resolver.swap_zones(zr.index, Arc::new(new));
             }
         }
         if changed {
@@ -184,7 +180,7 @@ impl Service {
         let mut out = Vec::new();
         for zr in &self.zone_roots {
             out.push(zr.dir.clone());
-            let set = zr.zones.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let set = self.resolver.zones(zr.index).unwrap_or_default();
             for z in set.zones() {
                 out.extend(z.files.iter().cloned());
             }
@@ -200,4 +196,62 @@ fn save_key(p: &Problem) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     std::fs::read(&p.file).unwrap_or_default().hash(&mut h);
     format!("{p}#{:x}", h.finish())
+}
+
+fn load_zones(
+    rc: &RootConfig,
+    dir: &std::path::Path,
+    opts: &LoadOptions,
+    errors: &mut Vec<Problem>,
+) -> ZoneSet {
+    let (set, problems) = ZoneSet::load(dir, None, opts, true);
+    for p in problems {
+        if p.is_error() {
+            errors.push(p);
+        } else {
+            // `check` is where warnings are read; at start-up they are information
+            // (the runtime collision warning is separate).
+            tracing::info!("{p}");
+        }
+    }
+    for z in set.zones() {
+        tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
+    }
+    set
+}
+
+/// A forward root's `tlds` as names.
+fn forward_tlds(rc: &RootConfig) -> HashSet<LowerName> {
+    match &rc.source {
+        RootSource::Forward { tlds, .. } => tlds
+            .iter()
+            .filter_map(|t| Name::from_ascii(format!("{t}.")).ok())
+            .map(|n| LowerName::new(&n))
+            .collect(),
+        _ => HashSet::new(),
+    }
+}
+
+/// Configured servers the address policy refuses: an error at start-up, so the
+/// operator learns at once rather than from SERVFAILs.
+fn denied(
+    rc: &RootConfig,
+    addrs: &[SocketAddr],
+    policy: &AddressPolicy,
+    file: PathBuf,
+) -> Vec<Problem> {
+    addrs
+        .iter()
+        .filter_map(|a| policy.check(*a, rc.allow_loopback_upstream).err())
+        .map(|why| {
+            Problem::error(
+                file.clone(),
+                1,
+                format!(
+                    "root {:?}: {why}; for a server you run yourself on loopback set allow-loopback-upstream = true",
+                    rc.name
+                ),
+            )
+        })
+        .collect()
 }

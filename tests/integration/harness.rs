@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use altroot::config::Config;
-use altroot::router::Router;
+use altroot::resolver::Resolver;
 use altroot::server::{self, ServerHandle};
 use altroot::service::Service;
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -48,11 +48,9 @@ impl Altroot {
 
     pub async fn serve(cfg: Config, dir: tempfile::TempDir) -> Altroot {
         let listen = cfg.server.listen.clone();
-        let allow = cfg.server.allow.clone();
-        let timeout = cfg.server.query_timeout;
         let service = Arc::new(Service::new(cfg).unwrap_or_else(|e| panic!("{e}")));
         let sockets = server::bind(&listen).await.unwrap();
-        let handle = server::start(service.router.clone(), sockets, &allow, timeout).unwrap();
+        let handle = server::start(service.resolver.clone(), sockets, &service.config).unwrap();
         Altroot {
             addr: handle.addrs[0],
             addrs: handle.addrs.clone(),
@@ -73,8 +71,8 @@ impl Altroot {
         self._dir.path().join(rel)
     }
 
-    pub fn router(&self) -> &Arc<Router> {
-        &self.service.router
+    pub fn router(&self) -> &Arc<Resolver> {
+        &self.service.resolver
     }
 
     pub async fn query(&self, name: &str, qtype: RecordType) -> Message {

@@ -1,0 +1,87 @@
+//! The whole answer to a client's question, as the resolver hands it to the front
+//! end: rcode, sections, which root answered, where the data came from, and why it
+//! failed if it did.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::Record;
+
+use super::failure::Failure;
+
+/// Where an answer came from, for the query log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// In-process zones or a synthesised answer: no cache, no network.
+    Local,
+    /// A root's cache.
+    Cache,
+    /// At least one server was asked.
+    Network,
+    /// Expired data served because the servers failed (RFC 8767).
+    Stale,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Cache => "hit",
+            Source::Network => "miss",
+            Source::Stale => "stale",
+        }
+    }
+}
+
+/// Who answers a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Answered here without any root (special-use names, RFC 6761).
+    Local,
+    /// The controlled-interruption answer (a colliding TLD under `interrupt`).
+    Interrupt,
+    /// The root at this index.
+    Root(usize),
+    /// Nobody: the question failed before it was routed (busy, deadline).
+    Unrouted,
+}
+
+/// The whole answer to a client's question.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub rcode: ResponseCode,
+    pub answers: Vec<Record>,
+    /// The SOA of a negative answer.
+    pub authority: Vec<Record>,
+    /// Who answered the last link.
+    pub route: Route,
+    /// The most expensive source of any link.
+    pub source: Source,
+    pub failure: Option<Failure>,
+}
+
+impl Answer {
+    pub fn fail(route: Route, failure: Failure) -> Answer {
+        Answer {
+            rcode: ResponseCode::ServFail,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            route,
+            source: Source::Network,
+            failure: Some(failure),
+        }
+    }
+}
+
+/// The mnemonic DNS people read in logs (RFC 1035, 2136, 6891).
+pub fn rcode_str(code: ResponseCode) -> &'static str {
+    match code {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        ResponseCode::YXDomain => "YXDOMAIN",
+        ResponseCode::BADVERS => "BADVERS",
+        _ => "OTHER",
+    }
+}

@@ -1,0 +1,147 @@
+//! The resolver's front door: a client's question, answered at once from local
+//! zones and caches when possible, else by one shared, budgeted resolution.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use hickory_proto::rr::{LowerName, Name, RecordType};
+use tokio::time::Instant;
+
+use super::answer::{Answer, Route, Source};
+use super::drive::Ctx;
+use super::failure::Failure;
+use super::special;
+use super::{Resolver, Snapshot};
+
+/// The resolver's own deadline is this much shorter than `query-timeout`, so a
+/// stale answer or a SERVFAIL with its reason reaches the client in time.
+const MARGIN: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Resolver {
+    pub(super) fn self_arc(&self) -> Option<Arc<Resolver>> {
+        self.me.upgrade()
+    }
+
+    /// The answer if it needs no network and no waiting: special-use names, local
+    /// zones, cached data, along the whole chain. `None`: call [`Resolver::answer`].
+    pub fn answer_now(&self, name: &Name, qtype: RecordType) -> Option<Answer> {
+        let snap = self.zones.load();
+        self.chain_now(&snap, name, qtype, None)
+    }
+
+    fn chain_now(
+        &self,
+        snap: &Snapshot,
+        name: &Name,
+        qtype: RecordType,
+        first_root: Option<usize>,
+    ) -> Option<Answer> {
+        let mut answers = Vec::new();
+        let mut cur = name.clone();
+        let mut seen: Vec<LowerName> = vec![LowerName::new(name)];
+        let mut source = Source::Local;
+        loop {
+            let first = first_root.filter(|_| answers.is_empty());
+            let route = self.route_now(snap, &cur, first)?;
+            let outcome = match route {
+                Route::Local => special::special_answer(&cur, qtype),
+                Route::Interrupt => special::interruption_answer(&cur, qtype),
+                Route::Unrouted => return None,
+                Route::Root(i) => self.link_now(i, snap, &cur, qtype)?,
+            };
+            source = source.max(outcome.source);
+            answers.extend(outcome.records);
+            let Some(target) = outcome.next else {
+                return Some(Answer {
+                    rcode: outcome.rcode,
+                    answers,
+                    authority: outcome.soa.into_iter().collect(),
+                    route,
+                    source,
+                    failure: None,
+                });
+            };
+            let lt = LowerName::new(&target);
+            // Limits and loops: the full path reports them.
+            if seen.len() > self.limits.max_cname_chain || seen.contains(&lt) {
+                return None;
+            }
+            seen.push(lt);
+            cur = target;
+        }
+    }
+
+    /// Answers a client's question. Joins the resolution of the same question if
+    /// one is on its way; else starts one, if fewer than `max-resolutions` are
+    /// running (else SERVFAIL at once: never an unbounded queue).
+    pub async fn answer(&self, name: &Name, qtype: RecordType) -> Answer {
+        if let Some(a) = self.answer_now(name, qtype) {
+            return a;
+        }
+        self.shared(None, name, qtype).await
+    }
+
+    /// Answers a question as root `root` sees it (`compare`): the name resolved in
+    /// that root whatever the precedence says (special-use names still answered
+    /// here), the later links of a chain routed as `serve` routes them.
+    pub async fn answer_in(&self, root: usize, name: &Name, qtype: RecordType) -> Answer {
+        let snap = self.zones.load();
+        if let Some(a) = self.chain_now(&snap, name, qtype, Some(root)) {
+            return a;
+        }
+        drop(snap);
+        self.shared(Some(root), name, qtype).await
+    }
+
+    async fn shared(&self, first_root: Option<usize>, name: &Name, qtype: RecordType) -> Answer {
+        let Some(this) = self.self_arc() else {
+            return Answer::fail(Route::Unrouted, Failure::Deadline);
+        };
+        let key = (first_root, LowerName::new(name), qtype);
+        let n = name.clone();
+        let flight = self.flights.join_or_start(key, || {
+            let permit = self.resolutions.clone().try_acquire_owned().ok()?;
+            Some(
+                async move {
+                    let _permit = permit;
+                    this.resolve_fresh(&n, qtype, first_root).await
+                }
+                .boxed(),
+            )
+        });
+        match flight {
+            Some(f) => f.await,
+            None => {
+                let limit = self.limits.max_resolutions;
+                self.busy.warn(
+                    self.clock.now(),
+                    format_args!("max-resolutions = {limit} reached: answering SERVFAIL"),
+                );
+                Answer::fail(
+                    Route::Unrouted,
+                    Failure::Busy {
+                        what: "max-resolutions",
+                        limit,
+                    },
+                )
+            }
+        }
+    }
+
+    async fn resolve_fresh(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        first_root: Option<usize>,
+    ) -> Answer {
+        let deadline = Instant::now() + self.query_timeout.saturating_sub(MARGIN).max(MARGIN);
+        let mut ctx = Ctx::new(self.zones.load_full(), deadline);
+        // The chain checks the deadline before every query; this is the backstop
+        // for a wait that does not (a shared claim, a priming in progress).
+        let safety = deadline + MARGIN / 2;
+        match tokio::time::timeout_at(safety, self.chain(&mut ctx, name, qtype, first_root)).await {
+            Ok(a) => a,
+            Err(_) => Answer::fail(Route::Unrouted, Failure::Deadline),
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The driver: the one place that sends, caches and routes. It steps an
+//! [`Iteration`] — sending what it asks to send, resolving the NS names it needs
+//! (through routing, in whatever root owns them), storing what it learned — and
+//! follows the links of an answer (CNAME, DNAME), each through routing again. Every
+//! question carries a [`Ctx`]: its deadline and budgets, shared by its nested
+//! lookups and links, and the stack of lookups in progress (a name server that
+//! needs itself is a loop, not a hang).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{LowerName, Name, RecordType};
+use tokio::time::Instant;
+
+use super::answer::{Answer, Route, Source};
+use super::cache::Cache;
+use super::cut::addr_of;
+use super::failure::{Budget, Failure, ServerError};
+use super::iter::{self, Iteration, Kind, Mode, Outcome, Step, View, Write};
+use super::special;
+use super::{Resolver, Snapshot};
+
+/// One client question's shared state: its deadline and budgets, and the lookups
+/// in progress.
+pub(super) struct Ctx {
+    pub snap: Arc<Snapshot>,
+    pub deadline: Instant,
+    /// Upstream queries sent so far (all links, all nested lookups).
+    pub queries: usize,
+    /// NS-name lookups that gave no address.
+    pub failed_ns: usize,
+    /// Nesting depth of NS-name lookups.
+    pub depth: usize,
+    /// (name, type) lookups in progress, outermost first.
+    pub stack: Vec<(LowerName, RecordType)>,
+}
+
+impl Ctx {
+    pub fn new(snap: Arc<Snapshot>, deadline: Instant) -> Ctx {
+        Ctx {
+            snap,
+            deadline,
+            queries: 0,
+            failed_ns: 0,
+            depth: 0,
+            stack: Vec::new(),
+        }
+    }
+}
+
+impl Resolver {
+    fn view<'a>(
+        &'a self,
+        ri: usize,
+        snap: &'a Snapshot,
+        policy: &'a super::policy::AddressPolicy,
+        now: u64,
+    ) -> View<'a> {
+        let root = &self.roots[ri];
+        View {
+            kind: &root.kind,
+            params: &root.params,
+            zones: snap.get(ri).and_then(|z| z.as_deref()),
+            cache: &root.cache,
+            infra: &root.infra,
+            policy,
+            limits: &self.limits,
+            now,
+        }
+    }
+
+    /// Stores what an iteration learned in root `ri`'s cache.
+    pub(super) fn apply(&self, cache: &Cache, writes: Vec<Write>, now: u64) {
+        for w in writes {
+            match w {
+                Write::Rrset(set, trust) => cache.put_rrset(set, trust, now),
+                Write::Negative(name, rtype, soa) => {
+                    cache.put_negative(&name, rtype, Some(&soa), now)
+                }
+                Write::Delegation(zone, d, ttl) => cache.put_delegation(&zone, d, ttl, now),
+            }
+        }
+    }
+
+    /// One step of the question's budget: an upstream query.
+    fn charge(&self, ctx: &mut Ctx) -> Result<(), Failure> {
+        if Instant::now() >= ctx.deadline {
+            return Err(Failure::Deadline);
+        }
+        ctx.queries += 1;
+        if ctx.queries > self.limits.max_upstream_queries {
+            return Err(Failure::Budget {
+                which: Budget::UpstreamQueries,
+                limit: self.limits.max_upstream_queries,
+            });
+        }
+        Ok(())
+    }
+
+    /// The link of `name` in root `ri`, without the network: an answer from local
+    /// zones or the cache, or `None`.
+    pub(super) fn link_now(
+        &self,
+        ri: usize,
+        snap: &Snapshot,
+        name: &Name,
+        qtype: RecordType,
+    ) -> Option<Outcome> {
+        let root = self.roots.get(ri)?;
+        let policy = self.addresses.load();
+        let view = self.view(ri, snap, &policy, self.clock.now());
+        let mut it = Iteration::new(name, qtype, Mode::Answer, 0, root.params.qmin);
+        match it.next(&view) {
+            Step::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Resolves one link (`mode` Answer), a TLD claim or priming in root `ri`.
+    pub(super) fn link<'a>(
+        &'a self,
+        ctx: &'a mut Ctx,
+        ri: usize,
+        name: &'a Name,
+        qtype: RecordType,
+        mode: Mode,
+    ) -> BoxFuture<'a, Result<Outcome, Failure>> {
+        async move {
+            if mode == Mode::Answer && matches!(self.roots[ri].kind, Kind::Hints(_)) {
+                self.ensure_primed(ri).await;
+            }
+            let root = &self.roots[ri];
+            let policy = self.addresses.load_full();
+            let snap = ctx.snap.clone();
+            let mut it = Iteration::new(name, qtype, mode, ctx.depth, root.params.qmin);
+            loop {
+                let now = self.clock.now();
+                let step = it.next(&self.view(ri, &snap, &policy, now));
+                self.apply(&root.cache, it.take_writes(), now);
+                match step {
+                    Step::Done(o) => return Ok(o),
+                    Step::Fail(f) => return Err(f),
+                    Step::Send { server, query, rd } => {
+                        self.charge(ctx)?;
+                        let try_for = root.infra.try_timeout(server.ip(), now);
+                        let until = (Instant::now() + try_for).min(ctx.deadline);
+                        let res = self.transport.query(server, &query, rd, until).await;
+                        let now = self.clock.now();
+                        match &res {
+                            Ok(r) => root.infra.record_rtt(server.ip(), r.rtt, now),
+                            Err(ServerError::Timeout | ServerError::Unreachable(_)) => {
+                                root.infra.record_timeout(server.ip(), now)
+                            }
+                            Err(_) => {}
+                        }
+                        it.on_reply(res.map(|r| r.message), &self.view(ri, &snap, &policy, now));
+                        self.apply(&root.cache, it.take_writes(), now);
+                    }
+                    Step::NeedAddresses { name: ns } => {
+                        let r = self.ns_addresses(ctx, ri, &ns).await;
+                        it.on_addresses(r, &self.view(ri, &snap, &policy, self.clock.now()));
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    /// The addresses of an NS name, resolved in whatever root owns it (A, and AAAA
+    /// when the asking root uses IPv6). Bounded by nesting depth and by how many
+    /// NS-name lookups may come back empty; a name already being looked up on this
+    /// path is a loop.
+    fn ns_addresses<'a>(
+        &'a self,
+        ctx: &'a mut Ctx,
+        asking: usize,
+        ns: &'a Name,
+    ) -> BoxFuture<'a, Result<Vec<IpAddr>, Failure>> {
+        async move {
+            if ctx.depth >= self.limits.max_depth {
+                return Err(Failure::Budget {
+                    which: Budget::Depth,
+                    limit: self.limits.max_depth,
+                });
+            }
+            if ctx.failed_ns >= self.limits.max_failed_ns_lookups {
+                return Err(Failure::Budget {
+                    which: Budget::FailedNsLookups,
+                    limit: self.limits.max_failed_ns_lookups,
+                });
+            }
+            let mut types = vec![RecordType::A];
+            if self.roots[asking].params.ipv6 {
+                types.push(RecordType::AAAA);
+            }
+            let mut out = Vec::new();
+            let mut last = None;
+            ctx.depth += 1;
+            for t in types {
+                let key = (LowerName::new(ns), t);
+                if ctx.stack.contains(&key) {
+                    last = Some(Failure::Loop {
+                        what: format!("name server {ns} is needed to find itself"),
+                    });
+                    continue;
+                }
+                ctx.stack.push(key);
+                let a = self.chain(ctx, ns, t, None).await;
+                ctx.stack.pop();
+                match a.failure {
+                    Some(f) => last = Some(f),
+                    None => out.extend(
+                        a.answers
+                            .iter()
+                            .filter(|r| r.record_type() == t)
+                            .filter_map(addr_of),
+                    ),
+                }
+            }
+            ctx.depth -= 1;
+            if out.is_empty() {
+                ctx.failed_ns += 1;
+                return Err(last.unwrap_or(Failure::Unreachable {
+                    zone: ns.clone(),
+                    why: format!("name server {ns} has no address"),
+                }));
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    /// Resolves a name link by link: each link routed by its own TLD, CNAME and
+    /// DNAME targets followed up to `max-cname-chain`, loops ended. `first_root`
+    /// forces the root of the first link (`compare`).
+    pub(super) fn chain<'a>(
+        &'a self,
+        ctx: &'a mut Ctx,
+        name: &'a Name,
+        qtype: RecordType,
+        first_root: Option<usize>,
+    ) -> BoxFuture<'a, Answer> {
+        async move {
+            let mut answers = Vec::new();
+            let mut cur = name.clone();
+            let mut seen = vec![LowerName::new(name)];
+            let mut source = Source::Local;
+            loop {
+                let first = first_root.filter(|_| answers.is_empty());
+                let route = match self.route(ctx, &cur, first).await {
+                    Ok(r) => r,
+                    Err((r, f)) => return failed(r, f, source),
+                };
+                let outcome = match self.link_outcome(ctx, route, &cur, qtype).await {
+                    Ok(o) => o,
+                    Err(f) => return failed(route, f, source),
+                };
+                source = source.max(outcome.source);
+                answers.extend(outcome.records);
+                let Some(target) = outcome.next else {
+                    return Answer {
+                        rcode: outcome.rcode,
+                        answers,
+                        authority: outcome.soa.into_iter().collect(),
+                        route,
+                        source,
+                        failure: None,
+                    };
+                };
+                if seen.len() > self.limits.max_cname_chain {
+                    let f = Failure::Budget {
+                        which: Budget::CnameChain,
+                        limit: self.limits.max_cname_chain,
+                    };
+                    return failed(route, f, source);
+                }
+                let lt = LowerName::new(&target);
+                if seen.contains(&lt) {
+                    let f = Failure::Loop {
+                        what: format!("CNAME loop at {target}"),
+                    };
+                    return failed(route, f, source);
+                }
+                seen.push(lt);
+                cur = target;
+            }
+        }
+        .boxed()
+    }
+
+    /// One link by its route; a failed link may be answered stale (RFC 8767).
+    async fn link_outcome(
+        &self,
+        ctx: &mut Ctx,
+        route: Route,
+        name: &Name,
+        qtype: RecordType,
+    ) -> Result<Outcome, Failure> {
+        match route {
+            Route::Local => Ok(special::special_answer(name, qtype)),
+            Route::Interrupt => Ok(special::interruption_answer(name, qtype)),
+            Route::Unrouted => Err(Failure::Loop {
+                what: "no route".into(),
+            }),
+            Route::Root(i) => match self.link(ctx, i, name, qtype, Mode::Answer).await {
+                Ok(o) => Ok(o),
+                Err(f) => self.stale(i, name, qtype, &f).ok_or(f),
+            },
+        }
+    }
+
+    /// An expired answer for a failed link, when serve-stale allows it.
+    fn stale(&self, ri: usize, name: &Name, qtype: RecordType, f: &Failure) -> Option<Outcome> {
+        if !f.allows_stale() {
+            return None;
+        }
+        let root = self.roots.get(ri)?;
+        let o = iter::stale_answer(&root.cache, name, qtype, self.clock.now())?;
+        tracing::debug!(root = %root.name, %name, "serving stale ({f})");
+        Some(o)
+    }
+
+    /// Primes a hints root once (RFC 8109): one `. NS` question, shared by every
+    /// query that arrives meanwhile; afterwards the root's NS set is cached for its
+    /// TTL. A failure leaves the hints in use and is not retried for a minute.
+    async fn ensure_primed(&self, ri: usize) {
+        let root = &self.roots[ri];
+        let now = self.clock.now();
+        let key = cache::Key::Set(LowerName::new(&Name::root()), RecordType::NS);
+        if root.cache.get(&key, now).is_some()
+            || now < root.prime_retry.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let Some(this) = self.self_arc() else { return };
+        let flight = self.primes.join_or_start(ri, move || {
+            Some(
+                async move {
+                    let mut ctx = Ctx::new(this.zones.load_full(), Instant::now() + this.query_timeout);
+                    let root = Name::root();
+                    if let Err(f) = this.link(&mut ctx, ri, &root, RecordType::NS, Mode::Prime).await {
+                        let r = &this.roots[ri];
+                        tracing::debug!(root = %r.name, "priming failed, using the hints as given: {f}");
+                        r.prime_retry
+                            .store(this.clock.now() + 60, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                .boxed(),
+            )
+        });
+        if let Some(f) = flight {
+            f.await;
+        }
+    }
+}
+
+use super::cache;
+
+fn failed(route: Route, f: Failure, source: Source) -> Answer {
+    Answer {
+        source: source.max(Source::Network),
+        ..Answer::fail(route, f)
+    }
+}
+
+/// The NOERROR/NXDOMAIN outcome of a claim: does the root have the TLD?
+pub(super) fn claimed(o: &Outcome) -> bool {
+    o.rcode != ResponseCode::NXDomain
+}

@@ -1,0 +1,243 @@
+//! The resolver engine: every root, and the one place that drives resolutions.
+//!
+//! A client question goes through [`Resolver::answer`]:
+//! 1. [`route`] decides who answers the name: special-use names here, a `pin`, else
+//!    the first root that has the TLD (one rule for `serve`, `compare` and
+//!    `collisions`: [`Resolver::claim`]), with the collision policy on top. When an
+//!    earlier root cannot say whether it has the TLD, nobody answers (fail closed).
+//! 2. [`iter::Iteration`] is one link's resolution in one root, stepped without I/O:
+//!    "ask server S question Q", "need the addresses of N", done or failed.
+//! 3. [`drive`] steps it: sends through [`transport`] (within the address
+//!    [`policy`] and the [`failure::Budget`]s), resolves NS names through routing
+//!    (any root), stores what was learned in the root's [`cache`], and follows CNAME
+//!    and DNAME links, each through routing again.
+//!
+//! Around that: answers that need no network ([`Resolver::answer_now`]) never wait
+//! for anything; identical questions share one resolution ([`flights`]), which is
+//! cancelled when nobody waits any longer; at most `max-resolutions` talk to the
+//! network at once.
+
+pub mod answer;
+mod ask;
+pub mod cache;
+mod classify;
+mod cut;
+mod dname;
+mod drive;
+pub mod failure;
+mod flights;
+pub mod infra;
+pub mod iter;
+pub mod policy;
+mod route;
+mod special;
+pub mod transport;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hickory_proto::rr::{LowerName, Name, RecordType};
+use tokio::sync::Semaphore;
+
+pub use answer::{Answer, Route, Source, rcode_str};
+pub use failure::Failure;
+pub use iter::{Kind, Params};
+pub use route::Claim;
+
+use crate::clock::Clock;
+use crate::config::{Config, LimitsConfig, Policy};
+use crate::zones::ZoneSet;
+use cache::Cache;
+use flights::Flights;
+use infra::Infra;
+use policy::AddressPolicy;
+use transport::Transport;
+
+/// Every zones root's zone set as loaded now, by root index.
+pub type Snapshot = Vec<Option<Arc<ZoneSet>>>;
+
+/// One root: how it answers, its settings, and what it has learned.
+pub struct Root {
+    pub name: String,
+    pub kind: Kind,
+    pub params: Params,
+    /// A forward root's `tlds` (empty: it takes every TLD, and is the last root).
+    pub tlds: HashSet<LowerName>,
+    pub cache: Cache,
+    pub infra: Infra,
+    /// Wall-clock second before which priming is not tried again after a failure.
+    prime_retry: AtomicU64,
+}
+
+/// What a root is built from.
+pub struct RootSetup {
+    pub name: String,
+    pub kind: Kind,
+    pub params: Params,
+    pub tlds: HashSet<LowerName>,
+    pub zones: Option<Arc<ZoneSet>>,
+}
+
+/// Key of a shared client resolution: the root forced for the first link (for
+/// `compare`), the name and the type.
+type FlightKey = (Option<usize>, LowerName, RecordType);
+
+pub struct Resolver {
+    /// Itself, for the resolutions it starts (they outlive the caller's borrow).
+    me: std::sync::Weak<Resolver>,
+    pub roots: Vec<Root>,
+    zones: ArcSwap<Snapshot>,
+    policy: Policy,
+    /// TLD → root index.
+    pin: std::collections::HashMap<LowerName, usize>,
+    limits: LimitsConfig,
+    addresses: ArcSwap<AddressPolicy>,
+    transport: Transport,
+    clock: Arc<Clock>,
+    query_timeout: Duration,
+    flights: Flights<FlightKey, Answer>,
+    claims: Flights<(usize, LowerName), Result<bool, Failure>>,
+    primes: Flights<usize, ()>,
+    /// Resolutions allowed to talk to the network at once.
+    resolutions: Arc<Semaphore>,
+    collisions: route::Collisions,
+    busy: LogLimiter,
+}
+
+impl Resolver {
+    pub fn new(config: &Config, roots: Vec<RootSetup>, clock: Arc<Clock>) -> Arc<Resolver> {
+        let timeout = config.server.query_timeout;
+        // A silent server must leave time to try others within the client's limit.
+        let try_max = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
+        let snapshot: Snapshot = roots.iter().map(|r| r.zones.clone()).collect();
+        let roots: Vec<Root> = roots
+            .into_iter()
+            .map(|r| Root {
+                name: r.name,
+                kind: r.kind,
+                params: r.params,
+                tlds: r.tlds,
+                cache: Cache::new(&config.cache),
+                infra: Infra::new(try_max),
+                prime_retry: AtomicU64::new(0),
+            })
+            .collect();
+        let pin = config
+            .collisions
+            .pin
+            .iter()
+            .filter_map(|(tld, root)| {
+                let i = roots.iter().position(|r| &r.name == root)?;
+                let n = Name::from_ascii(format!("{tld}.")).ok()?;
+                Some((LowerName::new(&n), i))
+            })
+            .collect();
+        Arc::new_cyclic(|me| Resolver {
+            me: me.clone(),
+            roots,
+            zones: ArcSwap::from_pointee(snapshot),
+            policy: config.collisions.policy,
+            pin,
+            limits: config.limits.clone(),
+            addresses: ArcSwap::from_pointee(AddressPolicy::new(
+                config.server.upstream_deny.clone(),
+                config.server.listen.clone(),
+            )),
+            transport: Transport::default(),
+            clock,
+            query_timeout: timeout,
+            flights: Flights::default(),
+            claims: Flights::default(),
+            primes: Flights::default(),
+            resolutions: Arc::new(Semaphore::new(config.limits.max_resolutions)),
+            collisions: route::Collisions::default(),
+            busy: LogLimiter::default(),
+        })
+    }
+
+    /// altroot's own listen addresses, as bound: never an upstream target.
+    pub fn add_own_addresses(&self, addrs: &[SocketAddr]) {
+        let mut p = (**self.addresses.load()).clone();
+        p.add_own(addrs);
+        self.addresses.store(Arc::new(p));
+    }
+
+    pub fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
+
+    pub fn query_timeout(&self) -> Duration {
+        self.query_timeout
+    }
+
+    pub fn limits(&self) -> &LimitsConfig {
+        &self.limits
+    }
+
+    /// The zones of root `i` as served now.
+    pub fn zones(&self, i: usize) -> Option<Arc<ZoneSet>> {
+        self.zones.load().get(i).cloned().flatten()
+    }
+
+    /// Swaps in a new zone set for root `i` (callers serialise reloads), empties
+    /// that root's cache and forgets collision findings: nothing derived from the
+    /// old data is served after the swap.
+    pub fn swap_zones(&self, i: usize, set: Arc<ZoneSet>) {
+        let mut snap: Snapshot = (**self.zones.load()).clone();
+        if let Some(slot) = snap.get_mut(i) {
+            *slot = Some(set);
+        }
+        self.zones.store(Arc::new(snap));
+        if let Some(r) = self.roots.get(i) {
+            r.cache.clear();
+        }
+        self.collisions.forget();
+    }
+
+    pub fn root_index(&self, name: &str) -> Option<usize> {
+        self.roots.iter().position(|r| r.name == name)
+    }
+
+    /// The name of the root an answer came from, for logs.
+    pub fn route_name(&self, route: Route) -> &str {
+        match route {
+            Route::Local => "local",
+            Route::Interrupt => "interrupt",
+            Route::Unrouted => "-",
+            Route::Root(i) => self.roots.get(i).map_or("?", |r| r.name.as_str()),
+        }
+    }
+
+    /// Shared resolutions in flight now (for tests).
+    pub fn in_flight(&self) -> usize {
+        self.flights.len()
+    }
+}
+
+/// Logs a repeated warning at most once per second, with how many were suppressed.
+#[derive(Default)]
+struct LogLimiter {
+    last: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogLimiter {
+    fn warn(&self, now: u64, what: std::fmt::Arguments<'_>) {
+        let last = self.last.load(Ordering::Relaxed);
+        if now > last
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let n = self.suppressed.swap(0, Ordering::Relaxed);
+            tracing::warn!("{what} ({n} more in the last second)");
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

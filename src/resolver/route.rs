@@ -1,0 +1,443 @@
+//! Which root answers a name (DESIGN §4.1, §4.2, §4.8), and the one rule for "does
+//! root R have TLD T" that `serve`, `compare` and `collisions` all use.
+//!
+//! Order: special-use names never leave the machine; a `pin` decides alone; else
+//! the first root that has the TLD, the last root taking whatever no earlier one
+//! has. When an earlier root cannot say (its servers fail), nobody answers: a later
+//! root's answer could be the other tree's (fail closed). On top, the collision
+//! policy: under `first` a background check of the later roots logs a collision
+//! once; under `interrupt` the later roots must be known before answering.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::FutureExt;
+use hickory_proto::rr::{LowerName, Name, RecordType};
+use lru::LruCache;
+use tokio::time::Instant;
+
+use super::answer::Route;
+use super::drive::{Ctx, claimed};
+use super::failure::Failure;
+use super::iter::{Kind, Mode};
+use super::{Resolver, Snapshot};
+use crate::config::Policy;
+use crate::names::SPECIAL_TLDS;
+
+/// TLDs whose collision findings are remembered (LRU).
+const COLLISION_TLDS: usize = 10_000;
+/// Background collision checks running at once.
+const MAX_CHECKS: usize = 16;
+/// A failed background check is not tried again for this long (seconds).
+const CHECK_RETRY: u64 = 30;
+
+/// What one root says about one TLD, and how that was known.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// `Err`: the root could not be asked.
+    pub has: Result<bool, Failure>,
+    pub how: String,
+}
+
+/// Where routing stands for a name.
+enum Decision {
+    Go(Route),
+    /// Root `i`'s claim on the TLD is needed first.
+    Need(usize),
+}
+
+//------------ Collisions -------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Seen {
+    Checking,
+    /// The roots that have the TLD, in order.
+    Known(Vec<usize>),
+    RetryAfter(u64),
+}
+
+/// Collision findings by TLD: bounded, forgotten on reload.
+pub struct Collisions {
+    map: Mutex<LruCache<LowerName, Seen>>,
+    running: AtomicUsize,
+}
+
+impl Default for Collisions {
+    fn default() -> Self {
+        Collisions {
+            map: Mutex::new(LruCache::new(
+                NonZeroUsize::new(COLLISION_TLDS).unwrap_or(NonZeroUsize::MIN),
+            )),
+            running: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Collisions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<LowerName, Seen>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn forget(&self) {
+        self.lock().clear();
+    }
+
+    /// Starts a check unless one ran, runs, or failed recently. True: go ahead.
+    fn begin(&self, tld: &LowerName, now: u64) -> bool {
+        let mut map = self.lock();
+        match map.peek(tld) {
+            Some(Seen::Checking | Seen::Known(_)) => return false,
+            Some(Seen::RetryAfter(t)) if now < *t => return false,
+            _ => {}
+        }
+        if self.running.load(Ordering::Relaxed) >= MAX_CHECKS {
+            return false;
+        }
+        self.running.fetch_add(1, Ordering::Relaxed);
+        map.put(tld.clone(), Seen::Checking);
+        true
+    }
+
+    fn end(&self, tld: LowerName, seen: Seen) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        self.record(tld, seen);
+    }
+
+    /// Records a finding; true when it is news (not known before).
+    fn record(&self, tld: LowerName, seen: Seen) -> bool {
+        let mut map = self.lock();
+        let news = !matches!(map.peek(&tld), Some(Seen::Known(_)));
+        map.put(tld, seen);
+        news
+    }
+}
+
+impl Resolver {
+    /// TLDs checked so far: TLD → the names of the roots that have it (more than
+    /// one: a collision).
+    pub fn collisions_seen(&self) -> std::collections::HashMap<LowerName, Vec<String>> {
+        let map = self.collisions.lock();
+        map.iter()
+            .filter_map(|(t, s)| match s {
+                Seen::Known(roots) => Some((
+                    t.clone(),
+                    roots.iter().map(|&i| self.roots[i].name.clone()).collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Forgets collision findings (a reload changed what a root has).
+    pub fn forget_collisions(&self) {
+        self.collisions.forget();
+    }
+
+    //--- Claims
+
+    /// Does root `ri` have `tld`, as far as known without asking anyone? Zones
+    /// roots by their files, forward roots by their `tlds`, hints roots and a
+    /// catch-all forward root by what their cache learned from asking.
+    fn known_claim(&self, snap: &Snapshot, ri: usize, tld: &LowerName, now: u64) -> Option<bool> {
+        let root = &self.roots[ri];
+        match &root.kind {
+            Kind::Zones => Some(snap.get(ri)?.as_ref().is_some_and(|z| z.has_tld(tld))),
+            Kind::Forward(_) if !root.tlds.is_empty() => Some(root.tlds.contains(tld)),
+            _ => {
+                let name = Name::from(tld);
+                let mut it =
+                    super::iter::Iteration::new(&name, RecordType::NS, Mode::Claim, 0, false);
+                let policy = self.addresses.load();
+                match it.next(&self.view_for_claim(ri, snap, &policy, now)) {
+                    super::iter::Step::Done(o) => Some(claimed(&o)),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    fn view_for_claim<'a>(
+        &'a self,
+        ri: usize,
+        snap: &'a Snapshot,
+        policy: &'a super::policy::AddressPolicy,
+        now: u64,
+    ) -> super::iter::View<'a> {
+        let root = &self.roots[ri];
+        super::iter::View {
+            kind: &root.kind,
+            params: &root.params,
+            zones: snap.get(ri).and_then(|z| z.as_deref()),
+            cache: &root.cache,
+            infra: &root.infra,
+            policy,
+            limits: &self.limits,
+            now,
+        }
+    }
+
+    /// Asks root `ri` whether it has `tld` (`<tld>. NS` to its root servers, or to
+    /// its upstream), once for everyone asking at the same time.
+    async fn ask_claim(&self, ri: usize, tld: &LowerName) -> Result<bool, Failure> {
+        let snap = self.zones.load_full();
+        if let Some(known) = self.known_claim(&snap, ri, tld, self.clock.now()) {
+            return Ok(known);
+        }
+        let Some(this) = self.self_arc() else {
+            return Err(Failure::Deadline);
+        };
+        let t = tld.clone();
+        let flight = self.claims.join_or_start((ri, tld.clone()), move || {
+            Some(
+                async move {
+                    let mut ctx =
+                        Ctx::new(this.zones.load_full(), Instant::now() + this.query_timeout);
+                    let name = Name::from(&t);
+                    this.link(&mut ctx, ri, &name, RecordType::NS, Mode::Claim)
+                        .await
+                        .map(|o| claimed(&o))
+                }
+                .boxed(),
+            )
+        });
+        match flight {
+            Some(f) => f.await,
+            None => Err(Failure::Deadline),
+        }
+    }
+
+    /// The one rule: does root `ri` have `tld`, and how is that known.
+    pub async fn claim(&self, ri: usize, tld: &Name) -> Claim {
+        let ltld = LowerName::new(tld);
+        let root = &self.roots[ri];
+        let has = self.ask_claim(ri, &ltld).await;
+        let how = match (&root.kind, &has) {
+            (Kind::Zones, _) => {
+                let z = self.zones(ri);
+                match z.as_ref().and_then(|z| z.get(&ltld)) {
+                    Some(zone) => format!(
+                        "zone file {}",
+                        zone.files
+                            .first()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                    None if has == Ok(true) => "in its root.zone".into(),
+                    None => "no zone file, not in its root.zone".into(),
+                }
+            }
+            (Kind::Forward(_), _) if !root.tlds.is_empty() => {
+                format!(
+                    "{} its tlds list",
+                    if has == Ok(true) { "in" } else { "not in" }
+                )
+            }
+            (Kind::Forward(_), Ok(_)) => "asked its upstream".into(),
+            (Kind::Hints(_), Ok(_)) => "asked its root servers".into(),
+            (_, Err(f)) => format!("could not be asked: {f}"),
+        };
+        Claim { has, how }
+    }
+
+    //--- Routing
+
+    /// Decides with what is known: `known` holds claims learned while routing this
+    /// name (they may not be cacheable).
+    fn decide(
+        &self,
+        snap: &Snapshot,
+        name: &Name,
+        first_root: Option<usize>,
+        known: &[(usize, bool)],
+        now: u64,
+    ) -> Decision {
+        if name.is_root() {
+            return Decision::Go(Route::Root(first_root.unwrap_or(0)));
+        }
+        let last_label = name.iter().next_back().unwrap_or_default();
+        let is = |s: &str| last_label.eq_ignore_ascii_case(s.as_bytes());
+        let tld = super::classify::tld_of(name);
+        // 1. Special-use names never leave the machine.
+        if is("localhost") {
+            return Decision::Go(Route::Local);
+        }
+        if SPECIAL_TLDS.iter().any(|s| is(s)) {
+            let own = (0..self.roots.len()).find(|&i| {
+                matches!(self.roots[i].kind, Kind::Zones)
+                    && snap
+                        .get(i)
+                        .and_then(|z| z.as_ref())
+                        .is_some_and(|z| z.has_tld(&tld))
+            });
+            return Decision::Go(own.map_or(Route::Local, Route::Root));
+        }
+        // 2. compare's forced root, then a pin, decide alone.
+        if let Some(i) = first_root.or_else(|| self.pin.get(&tld).copied()) {
+            return Decision::Go(Route::Root(i));
+        }
+        let has = |i: usize| {
+            known
+                .iter()
+                .find(|(j, _)| *j == i)
+                .map(|(_, h)| *h)
+                .or_else(|| self.known_claim(snap, i, &tld, now))
+        };
+        // 3. The first root that has the TLD; the last one takes the rest.
+        let last = self.roots.len() - 1;
+        let mut winner = last;
+        for i in 0..last {
+            match has(i) {
+                Some(true) => {
+                    winner = i;
+                    break;
+                }
+                Some(false) => {}
+                None => return Decision::Need(i),
+            }
+        }
+        // 4. Under `interrupt`, a TLD another root has too is interrupted.
+        if self.policy == Policy::Interrupt && winner < last {
+            for j in winner + 1..=last {
+                match has(j) {
+                    Some(true) => return Decision::Go(Route::Interrupt),
+                    Some(false) => {}
+                    None => return Decision::Need(j),
+                }
+            }
+        }
+        Decision::Go(Route::Root(winner))
+    }
+
+    /// Routes without the network, or `None` when a root must be asked first.
+    pub(super) fn route_now(
+        &self,
+        snap: &Snapshot,
+        name: &Name,
+        first_root: Option<usize>,
+    ) -> Option<Route> {
+        let now = self.clock.now();
+        match self.decide(snap, name, first_root, &[], now) {
+            Decision::Go(r) => {
+                self.after_routing(snap, name, r, now);
+                Some(r)
+            }
+            Decision::Need(_) => None,
+        }
+    }
+
+    /// Routes a name, asking roots about its TLD as needed. `Err` carries the
+    /// failure (fail closed) and the route it concerns.
+    pub(super) async fn route(
+        &self,
+        ctx: &mut Ctx,
+        name: &Name,
+        first_root: Option<usize>,
+    ) -> Result<Route, (Route, Failure)> {
+        let mut known: Vec<(usize, bool)> = Vec::new();
+        let tld = super::classify::tld_of(name);
+        for _ in 0..=self.roots.len() {
+            let now = self.clock.now();
+            match self.decide(&ctx.snap, name, first_root, &known, now) {
+                Decision::Go(r) => {
+                    self.after_routing(&ctx.snap, name, r, now);
+                    return Ok(r);
+                }
+                Decision::Need(i) => {
+                    let asked =
+                        tokio::time::timeout_at(ctx.deadline, self.ask_claim(i, &tld)).await;
+                    match asked {
+                        Ok(Ok(has)) => known.push((i, has)),
+                        Ok(Err(cause)) => {
+                            return Err((Route::Root(i), self.unknown(i, &tld, cause)));
+                        }
+                        Err(_) => {
+                            return Err((Route::Root(i), self.unknown(i, &tld, Failure::Deadline)));
+                        }
+                    }
+                }
+            }
+        }
+        Err((
+            Route::Unrouted,
+            Failure::Loop {
+                what: format!("routing {name} did not settle"),
+            },
+        ))
+    }
+
+    fn unknown(&self, ri: usize, tld: &LowerName, cause: Failure) -> Failure {
+        let f = Failure::RootUnknown {
+            root: self.roots[ri].name.clone(),
+            tld: Name::from(tld),
+            cause: Box::new(cause),
+        };
+        self.busy.warn(self.clock.now(), format_args!("{f}"));
+        f
+    }
+
+    /// After a routing decision: record an `interrupt` collision (logged once), or
+    /// under `first` start the background check of the later roots.
+    fn after_routing(&self, snap: &Snapshot, name: &Name, route: Route, now: u64) {
+        let tld = super::classify::tld_of(name);
+        // Special-use TLDs never reach another root, not even to ask about them.
+        let label = name.iter().next_back().unwrap_or_default();
+        if SPECIAL_TLDS
+            .iter()
+            .any(|s| label.eq_ignore_ascii_case(s.as_bytes()))
+        {
+            return;
+        }
+        match (self.policy, route) {
+            (Policy::Interrupt, Route::Interrupt) => {
+                let roots: Vec<usize> = (0..self.roots.len())
+                    .filter(|&i| self.known_claim(snap, i, &tld, now) == Some(true))
+                    .collect();
+                self.found(tld, roots, None);
+            }
+            (Policy::First, Route::Root(w))
+                if w + 1 < self.roots.len() && !self.pin.contains_key(&tld) =>
+            {
+                if !name.is_root() && self.collisions.begin(&tld, now) {
+                    self.spawn_check(tld, w);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records which roots have a TLD and logs a collision the first time.
+    fn found(&self, tld: LowerName, roots: Vec<usize>, winner: Option<usize>) {
+        let n = roots.len();
+        let names: Vec<&str> = roots.iter().map(|&i| self.roots[i].name.as_str()).collect();
+        let line = names.join(",");
+        if self.collisions.record(tld.clone(), Seen::Known(roots)) && n > 1 {
+            let winner = winner.map_or("interrupt", |w| self.roots[w].name.as_str());
+            tracing::warn!(tld = %tld, roots = %line, winner, policy = ?self.policy, "collision: more than one root has this TLD");
+        }
+    }
+
+    /// Asks the roots after the winner whether they have the TLD too, in the
+    /// background (this query never waits for it).
+    fn spawn_check(&self, tld: LowerName, winner: usize) {
+        let Some(this) = self.self_arc() else { return };
+        tokio::spawn(async move {
+            let mut having = vec![winner];
+            let mut failed = false;
+            for j in winner + 1..this.roots.len() {
+                match this.ask_claim(j, &tld).await {
+                    Ok(true) => having.push(j),
+                    Ok(false) => {}
+                    Err(_) => failed = true,
+                }
+            }
+            if failed {
+                this.collisions
+                    .end(tld, Seen::RetryAfter(this.clock.now() + CHECK_RETRY));
+            } else {
+                this.collisions.running.fetch_sub(1, Ordering::Relaxed);
+                this.found(tld, having, Some(winner));
+            }
+        });
+    }
+}

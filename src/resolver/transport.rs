@@ -1,0 +1,207 @@
+//! Sending one query to one server: UDP first, TCP when the answer is truncated.
+//!
+//! Each UDP query uses a fresh socket on a random port, connected to the server, and a
+//! random ID (RFC 5452). Only a reply with the same ID, QR set and the same question
+//! (name, type, class) is accepted; anything else is ignored, not an error, so a
+//! spoofed or stray datagram cannot end the wait. A reply that carries our ID but is
+//! not a DNS message is bogus. Every wait is bounded by the try's time limit, and
+//! the number of sockets open at once by [`Transport`]'s pool.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::DNSClass;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, timeout_at};
+
+use super::failure::ServerError;
+
+/// The EDNS buffer size we advertise (the DNS flag day 2020 value).
+pub const EDNS_PAYLOAD: u16 = 1232;
+/// UDP receive buffer: what we advertise plus room for servers that overshoot.
+const UDP_BUFFER: usize = 4096;
+/// Upstream sockets open at once (UDP and TCP together).
+pub const MAX_SOCKETS: usize = 2048;
+
+/// A reply and how long it took.
+#[derive(Debug)]
+pub struct Reply {
+    pub message: Message,
+    pub rtt: Duration,
+}
+
+pub struct Transport {
+    sockets: Arc<Semaphore>,
+}
+
+impl Default for Transport {
+    fn default() -> Transport {
+        Transport::new(MAX_SOCKETS)
+    }
+}
+
+impl Transport {
+    pub fn new(max_sockets: usize) -> Transport {
+        Transport {
+            sockets: Arc::new(Semaphore::new(max_sockets.max(1))),
+        }
+    }
+
+    /// Asks `server` one question; `rd` sets Recursion Desired (forwarders want it,
+    /// authoritative servers do not). Waits at most until `deadline`.
+    pub async fn query(
+        &self,
+        server: SocketAddr,
+        q: &Query,
+        rd: bool,
+        deadline: Instant,
+    ) -> Result<Reply, ServerError> {
+        let Ok(Ok(_permit)) = timeout_at(deadline, self.sockets.acquire()).await else {
+            return Err(ServerError::Local("no upstream socket free in time".into()));
+        };
+        let started = Instant::now();
+        let id: u16 = rand::random();
+        let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+        msg.metadata.recursion_desired = rd;
+        msg.add_query(q.clone());
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_PAYLOAD);
+        msg.set_edns(edns);
+        let bytes = encode(&msg)?;
+        let mut reply = udp(server, &bytes, id, q, deadline).await?;
+        let mut sent = bytes;
+        // RFC 6891 §7: a server that does not know EDNS answers FORMERR (or NOTIMP)
+        // without an OPT record; ask it again the old way.
+        if matches!(
+            reply.metadata.response_code,
+            ResponseCode::FormErr | ResponseCode::NotImp
+        ) && reply.edns.is_none()
+        {
+            msg.edns = None;
+            sent = encode(&msg)?;
+            reply = udp(server, &sent, id, q, deadline).await?;
+        }
+        if reply.metadata.truncation {
+            reply = tcp(server, &sent, id, q, deadline).await?;
+        }
+        Ok(Reply {
+            message: reply,
+            rtt: started.elapsed(),
+        })
+    }
+}
+
+fn encode(msg: &Message) -> Result<Vec<u8>, ServerError> {
+    msg.to_vec()
+        .map_err(|e| ServerError::Local(format!("cannot encode the query: {e}")))
+}
+
+/// Is this reply ours: our ID, a response, and our question (RFC 5452 §9.1)?
+fn matches(reply: &Message, id: u16, q: &Query) -> bool {
+    reply.metadata.id == id
+        && reply.metadata.message_type == MessageType::Response
+        && reply.queries.len() == 1
+        && reply.queries[0].name() == q.name()
+        && reply.queries[0].query_type() == q.query_type()
+        && reply.queries[0].query_class() == DNSClass::IN
+}
+
+/// A socket error: the path or the server said no, or we are out of resources.
+fn io_error(e: std::io::Error) -> ServerError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable
+        | NetworkUnreachable | AddrNotAvailable | NotConnected | BrokenPipe | UnexpectedEof => {
+            ServerError::Unreachable(e.to_string())
+        }
+        _ if e
+            .raw_os_error()
+            .is_some_and(|c| c == 24 || c == 23 || c == 105) =>
+        {
+            // EMFILE, ENFILE, ENOBUFS: our problem, not the server's.
+            ServerError::Local(e.to_string())
+        }
+        _ => ServerError::Unreachable(e.to_string()),
+    }
+}
+
+/// What the first bytes of a datagram say: our ID with QR set?
+fn looks_ours(bytes: &[u8], id: u16) -> bool {
+    bytes.len() >= 3 && u16::from_be_bytes([bytes[0], bytes[1]]) == id && bytes[2] & 0x80 != 0
+}
+
+async fn udp(
+    server: SocketAddr,
+    bytes: &[u8],
+    id: u16,
+    q: &Query,
+    deadline: Instant,
+) -> Result<Message, ServerError> {
+    let local: SocketAddr = match server.ip() {
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let sock = UdpSocket::bind(local).await.map_err(|e| {
+        // Failing to get a local socket is never the server's fault.
+        ServerError::Local(format!("cannot open a UDP socket: {e}"))
+    })?;
+    sock.connect(server).await.map_err(io_error)?;
+    sock.send(bytes).await.map_err(io_error)?;
+    let mut buf = [0u8; UDP_BUFFER];
+    loop {
+        let n = match timeout_at(deadline, sock.recv(&mut buf)).await {
+            Err(_) => return Err(ServerError::Timeout),
+            Ok(Err(e)) => return Err(io_error(e)),
+            Ok(Ok(n)) => n,
+        };
+        let datagram = &buf[..n];
+        match Message::from_vec(datagram) {
+            Ok(reply) if matches(&reply, id, q) => return Ok(reply),
+            Err(e) if looks_ours(datagram, id) => {
+                return Err(ServerError::Bogus(format!("malformed reply: {e}")));
+            }
+            // Not ours (stale, spoofed, another question): keep waiting.
+            _ => continue,
+        }
+    }
+}
+
+async fn tcp(
+    server: SocketAddr,
+    bytes: &[u8],
+    id: u16,
+    q: &Query,
+    deadline: Instant,
+) -> Result<Message, ServerError> {
+    let work = async {
+        let mut s = TcpStream::connect(server).await.map_err(io_error)?;
+        let len =
+            u16::try_from(bytes.len()).map_err(|_| ServerError::Local("query too long".into()))?;
+        let mut framed = Vec::with_capacity(bytes.len() + 2);
+        framed.extend_from_slice(&len.to_be_bytes());
+        framed.extend_from_slice(bytes);
+        s.write_all(&framed).await.map_err(io_error)?;
+        // A server may send replies to other queries first (RFC 7766 §6.2.1.1), but
+        // a bounded number: one connection carries one question here.
+        for _ in 0..8 {
+            let mut lenbuf = [0u8; 2];
+            s.read_exact(&mut lenbuf).await.map_err(io_error)?;
+            let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lenbuf))];
+            s.read_exact(&mut buf).await.map_err(io_error)?;
+            let reply = Message::from_vec(&buf)
+                .map_err(|e| ServerError::Bogus(format!("malformed reply over TCP: {e}")))?;
+            if matches(&reply, id, q) {
+                return Ok(reply);
+            }
+        }
+        Err(ServerError::Bogus("no matching reply over TCP".into()))
+    };
+    match timeout_at(deadline, work).await {
+        Ok(r) => r,
+        Err(_) => Err(ServerError::Timeout),
+    }
+}

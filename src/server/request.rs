@@ -1,0 +1,283 @@
+//! A client's request as the front end needs it: parsed once, checked for what
+//! altroot does not resolve, and the reply encoded to fit the transport (RFC 1035
+//! §4.2.1 512 bytes, or the client's EDNS size up to ours; TC when it does not fit).
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+
+use crate::resolver::transport::EDNS_PAYLOAD;
+
+/// Extended DNS Error option code (RFC 8914).
+pub const EDE: u16 = 15;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Udp,
+    Tcp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp",
+        }
+    }
+}
+
+/// What the reply must echo and respect.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub id: u16,
+    pub op_code: OpCode,
+    pub rd: bool,
+    pub cd: bool,
+    /// The one question, as the client wrote it (case kept).
+    pub query: Option<Query>,
+    /// The client's EDNS buffer size, if it sent EDNS.
+    pub edns: Option<u16>,
+}
+
+impl Request {
+    pub fn name(&self) -> Option<&Name> {
+        self.query.as_ref().map(|q| q.name())
+    }
+
+    pub fn qtype(&self) -> RecordType {
+        self.query
+            .as_ref()
+            .map_or(RecordType::NULL, |q| q.query_type())
+    }
+}
+
+/// What a datagram or TCP frame is.
+pub enum Parsed {
+    /// A query altroot may resolve.
+    Query(Request),
+    /// Answer at once with this rcode.
+    Reject(Request, ResponseCode),
+    /// Not worth an answer: shorter than a header, or a response.
+    Drop,
+}
+
+/// Parses a request and applies the checks that need no resolver: a response or a
+/// runt is dropped; what cannot be decoded is FORMERR; other opcodes NOTIMP (UPDATE
+/// included); zero or several questions FORMERR; EDNS versions above 0 BADVERS;
+/// other classes, zone transfers (none yet) and meta types REFUSED.
+pub fn parse(bytes: &[u8]) -> Parsed {
+    if bytes.len() < 12 || bytes[2] & 0x80 != 0 {
+        return Parsed::Drop;
+    }
+    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let msg = match Message::from_vec(bytes) {
+        Ok(m) => m,
+        Err(_) => {
+            let req = Request {
+                id,
+                op_code: OpCode::from_u8((bytes[2] >> 3) & 0x0f),
+                rd: bytes[2] & 0x01 != 0,
+                cd: false,
+                query: None,
+                edns: None,
+            };
+            return Parsed::Reject(req, ResponseCode::FormErr);
+        }
+    };
+    let req = Request {
+        id,
+        op_code: msg.metadata.op_code,
+        rd: msg.metadata.recursion_desired,
+        cd: msg.metadata.checking_disabled,
+        query: (msg.queries.len() == 1).then(|| msg.queries[0].clone()),
+        edns: msg.edns.as_ref().map(|e| e.max_payload()),
+    };
+    let code = if msg.metadata.op_code != OpCode::Query {
+        Some(ResponseCode::NotImp)
+    } else if msg.queries.len() != 1 {
+        Some(ResponseCode::FormErr)
+    } else if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
+        Some(ResponseCode::BADVERS)
+    } else {
+        let q = &msg.queries[0];
+        let unsupported = q.query_class() != DNSClass::IN
+            || matches!(
+                q.query_type(),
+                RecordType::AXFR | RecordType::IXFR | RecordType::OPT
+            );
+        unsupported.then_some(ResponseCode::Refused)
+    };
+    match code {
+        Some(c) => Parsed::Reject(req, c),
+        None => Parsed::Query(req),
+    }
+}
+
+/// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, our EDNS
+/// when the client sent EDNS (its size, capped at ours, never below 512), an
+/// Extended DNS Error when given. Over UDP, an answer that does not fit the
+/// client's size goes out with TC set and empty sections (RFC 2181 §9).
+pub fn reply(
+    req: &Request,
+    rcode: ResponseCode,
+    answers: &[Record],
+    authority: &[Record],
+    ede: Option<(u16, &str)>,
+    proto: Proto,
+) -> Vec<u8> {
+    let mut m = Message::new(req.id, MessageType::Response, req.op_code);
+    m.metadata.recursion_desired = req.rd;
+    m.metadata.checking_disabled = req.cd;
+    m.metadata.recursion_available = true;
+    m.metadata.authoritative = false;
+    m.metadata.response_code = rcode;
+    if let Some(q) = &req.query {
+        m.add_query(q.clone());
+    }
+    let limit = match (proto, req.edns) {
+        (Proto::Tcp, _) => u16::MAX as usize,
+        (Proto::Udp, Some(size)) => usize::from(size.clamp(512, EDNS_PAYLOAD)),
+        (Proto::Udp, None) => 512,
+    };
+    if let Some(size) = req.edns {
+        let mut e = Edns::new();
+        e.set_max_payload(size.clamp(512, EDNS_PAYLOAD));
+        if let Some((code, text)) = ede {
+            let mut data = code.to_be_bytes().to_vec();
+            data.extend_from_slice(text.as_bytes());
+            e.options_mut().insert(EdnsOption::Unknown(EDE, data));
+        }
+        m.set_edns(e);
+    }
+    // The rcode may not fit the header alone (BADVERS): hickory sets the extended
+    // bits in the OPT record.
+    m.add_answers(answers.iter().cloned());
+    m.add_authorities(authority.iter().cloned());
+    match m.to_vec() {
+        Ok(b) if b.len() <= limit => b,
+        Ok(_) => {
+            m.answers.clear();
+            m.authorities.clear();
+            m.metadata.truncation = true;
+            m.to_vec().unwrap_or_else(|_| servfail(req))
+        }
+        Err(e) => {
+            tracing::warn!("cannot encode an answer: {e}");
+            servfail(req)
+        }
+    }
+}
+
+/// The smallest valid SERVFAIL (when encoding fails).
+fn servfail(req: &Request) -> Vec<u8> {
+    let mut b = vec![0u8; 12];
+    b[0..2].copy_from_slice(&req.id.to_be_bytes());
+    b[2] = 0x80 | u8::from(req.rd);
+    b[3] = 0x80 | 2;
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::rdata::TXT;
+
+    fn query(qtype: RecordType, edns: Option<u16>) -> Vec<u8> {
+        let mut m = Message::new(7, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(Name::from_ascii("WwW.Geek.").unwrap(), qtype));
+        if let Some(s) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(s);
+            m.set_edns(e);
+        }
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn checks_without_a_resolver() {
+        assert!(matches!(parse(&[0u8; 5]), Parsed::Drop));
+        let mut resp = query(RecordType::A, None);
+        resp[2] |= 0x80;
+        assert!(matches!(parse(&resp), Parsed::Drop));
+        let mut update = query(RecordType::A, None);
+        update[2] = (update[2] & 0x87) | (5 << 3);
+        assert!(matches!(
+            parse(&update),
+            Parsed::Reject(_, ResponseCode::NotImp)
+        ));
+        assert!(matches!(
+            parse(&query(RecordType::AXFR, None)),
+            Parsed::Reject(_, ResponseCode::Refused)
+        ));
+        assert!(matches!(
+            parse(&query(RecordType::IXFR, None)),
+            Parsed::Reject(_, ResponseCode::Refused)
+        ));
+        let mut junk = query(RecordType::A, None);
+        junk.truncate(20);
+        assert!(matches!(
+            parse(&junk),
+            Parsed::Reject(_, ResponseCode::FormErr)
+        ));
+        match parse(&query(RecordType::A, Some(4096))) {
+            Parsed::Query(r) => {
+                assert_eq!(r.name().unwrap().to_string(), "WwW.Geek.", "case kept");
+                assert_eq!(r.edns, Some(4096));
+            }
+            _ => panic!("a plain query"),
+        }
+    }
+
+    #[test]
+    fn replies_fit_or_truncate() {
+        let Parsed::Query(req) = parse(&query(RecordType::TXT, Some(512))) else {
+            panic!()
+        };
+        let big: Vec<Record> = (0..20)
+            .map(|i| {
+                Record::from_rdata(
+                    Name::from_ascii("www.geek.").unwrap(),
+                    60,
+                    RData::TXT(TXT::new(vec![format!("{i:02} {}", "x".repeat(60))])),
+                )
+            })
+            .collect();
+        let udp = Message::from_vec(&reply(
+            &req,
+            ResponseCode::NoError,
+            &big,
+            &[],
+            None,
+            Proto::Udp,
+        ))
+        .unwrap();
+        assert!(udp.metadata.truncation);
+        assert!(udp.answers.is_empty());
+        assert!(udp.metadata.recursion_available && !udp.metadata.authoritative);
+        let tcp = Message::from_vec(&reply(
+            &req,
+            ResponseCode::NoError,
+            &big,
+            &[],
+            None,
+            Proto::Tcp,
+        ))
+        .unwrap();
+        assert!(!tcp.metadata.truncation);
+        assert_eq!(tcp.answers.len(), 20);
+        let ede = Message::from_vec(&reply(
+            &req,
+            ResponseCode::ServFail,
+            &[],
+            &[],
+            Some((22, "timeout: x")),
+            Proto::Udp,
+        ))
+        .unwrap();
+        let opts = ede.edns.unwrap();
+        let found = opts.options().as_ref().iter().any(|(_, o)| matches!(o, EdnsOption::Unknown(15, d) if d[..2] == [0, 22] && &d[2..] == b"timeout: x"));
+        assert!(found, "EDE option");
+    }
+}

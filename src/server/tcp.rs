@@ -1,0 +1,122 @@
+//! The TCP listener (RFC 7766): at most `tcp-clients` connections; a connection
+//! that does not deliver a complete query within `tcp-idle-timeout` is closed (a
+//! slow sender cannot hold it open byte by byte); up to [`PIPELINE`] questions of
+//! one connection are resolved at once, answered as they are ready.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Frontend, Handled, Proto};
+
+/// Questions of one connection resolved at once (PowerDNS
+/// `max-concurrent-requests-per-tcp-connection` 10).
+pub const PIPELINE: usize = 16;
+
+pub struct Ctx {
+    pub frontend: Arc<Frontend>,
+    pub token: CancellationToken,
+    pub tracker: TaskTracker,
+    pub connections: Arc<Semaphore>,
+    pub idle: Duration,
+}
+
+pub async fn serve(listener: TcpListener, ctx: Ctx) {
+    let ctx = Arc::new(ctx);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors, a connection reset before accept: wait a
+                    // little rather than spin.
+                    tracing::debug!("TCP accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = ctx.token.cancelled() => return,
+        };
+        let Ok(permit) = ctx.connections.clone().try_acquire_owned() else {
+            // Full: close at once (the client may retry), never queue.
+            drop(stream);
+            continue;
+        };
+        let c = ctx.clone();
+        ctx.tracker.spawn(connection(stream, peer, c, permit));
+    }
+}
+
+/// Reads one framed message, all of it within `idle`.
+async fn read_frame(
+    stream: &mut tokio::net::tcp::OwnedReadHalf,
+    idle: Duration,
+) -> Option<Vec<u8>> {
+    let work = async {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await.ok()?;
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut buf).await.ok()?;
+        Some(buf)
+    };
+    tokio::time::timeout(idle, work).await.ok().flatten()
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Ctx>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PIPELINE);
+    let writer = tokio::spawn(async move {
+        while let Some(b) = rx.recv().await {
+            let mut framed = Vec::with_capacity(b.len() + 2);
+            framed.extend_from_slice(&(b.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&b);
+            if wr.write_all(&framed).await.is_err() {
+                return;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let pipeline = Arc::new(Semaphore::new(PIPELINE));
+    loop {
+        let frame = tokio::select! {
+            f = read_frame(&mut rd, ctx.idle) => f,
+            _ = ctx.token.cancelled() => None,
+        };
+        let Some(frame) = frame else { break };
+        match ctx.frontend.receive(&frame, peer, Proto::Tcp) {
+            Handled::Reply(b) => {
+                if tx.send(b).await.is_err() {
+                    break;
+                }
+            }
+            Handled::Drop => {}
+            Handled::Later(p) => {
+                // Bounded per connection: past PIPELINE the reader waits.
+                let Ok(slot) = pipeline.clone().acquire_owned().await else {
+                    break;
+                };
+                let (fe, tx) = (ctx.frontend.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    let b = fe.resolve(p).await;
+                    let _ = tx.send(b).await;
+                });
+            }
+        }
+    }
+    // Answers still being resolved are sent before the connection closes.
+    drop(tx);
+    let _ = writer.await;
+}
