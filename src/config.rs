@@ -603,12 +603,12 @@ impl Validator<'_> {
                     format!("root {:?}: special-use is only for zones roots", r.name),
                 ));
             }
-            if !crate::router::OPT_IN_TLDS.contains(&t.as_str()) {
+            if !crate::names::OPT_IN_TLDS.contains(&t.as_str()) {
                 return Err(self.err_root(idx, "special-use",
                     format!(
                         "root {:?}: special-use {t:?} is not one of {} (localhost is always answered locally)",
                         r.name,
-                        crate::router::OPT_IN_TLDS.join(", ")
+                        crate::names::OPT_IN_TLDS.join(", ")
                     ),
                 ));
             }

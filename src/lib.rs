@@ -15,7 +15,8 @@
 //! Around that:
 //! - [`config`]: the TOML file, validated, every error with file and line;
 //! - [`zonefile`] and [`zone`]: master files with line numbers, and the checks that
-//!   serving depends on; [`icann`]: the bundled ICANN TLD list;
+//!   serving depends on; [`names`]: the special-use names (RFC 6761 and after);
+//!   [`icann`]: the bundled ICANN TLD list;
 //! - [`service`]: building all of it from a config, and reloading zones; [`watch`]:
 //!   live reload of edited zone files;
 //! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the
@@ -29,6 +30,7 @@ pub mod compare;
 pub mod config;
 pub mod hints;
 pub mod icann;
+pub mod names;
 pub mod resolve;
 pub mod router;
 pub mod server;

@@ -17,19 +17,13 @@ use hickory_proto::rr::rdata::{A, AAAA, MX, SOA, TXT};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::config::Policy;
+use crate::names::SPECIAL_TLDS;
 use crate::resolve::{Engine, Outcome, Source, ZoneSnapshot, with_snapshot};
 
 /// CNAME links followed before SERVFAIL (DESIGN §4.4).
 pub const MAX_CNAME_CHAIN: usize = 16;
 /// TTL of controlled-interruption and special-use answers.
 const LOCAL_TTL: u32 = 3600;
-
-/// TLDs that never go to a root unless one of our zones roots defines them
-/// (RFC 6761 `invalid`, `test`; RFC 6762 `local`; RFC 7686 `onion`; RFC 9476 `alt`).
-pub const SPECIAL_TLDS: &[&str] = &["invalid", "onion", "local", "test", "alt"];
-/// The special-use TLDs a zones root must list in `special-use` before it may
-/// serve them (`alt` is meant for alternate namespaces and needs no opt-in).
-pub const OPT_IN_TLDS: &[&str] = &["invalid", "onion", "local", "test"];
 
 //------------ Resolution ----------------------------------------------------
 

@@ -591,7 +591,7 @@ fn special_problem(label: &str, file: &Path, line: usize, opts: &LoadOptions) ->
             "localhost is always answered locally (RFC 6761) and cannot be defined",
         ));
     }
-    if crate::router::OPT_IN_TLDS.contains(&label) && !opts.special_use.iter().any(|s| s == label) {
+    if crate::names::OPT_IN_TLDS.contains(&label) && !opts.special_use.iter().any(|s| s == label) {
         return Some(Problem::error(
             file,
             line,
@@ -616,7 +616,7 @@ fn tld_warnings(label: &str, file: &Path, line: usize) -> Vec<Problem> {
                 crate::icann::VERSION
             ),
         ));
-    } else if label != "alt" && !crate::router::SPECIAL_TLDS.contains(&label) {
+    } else if label != "alt" && !crate::names::SPECIAL_TLDS.contains(&label) {
         out.push(Problem::warning(
             file,
             line,
