@@ -23,10 +23,10 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::cache::{Cache, Data, Trust};
 use crate::config::RootConfig;
-use crate::hints::RootServer;
 use crate::router::Router;
 use crate::transport;
-use crate::zone::{Lookup, SharedZones, Zone, ZoneSet};
+use crate::zones::hints::RootServer;
+use crate::zones::{Lookup, SharedZones, Zone, ZoneSet};
 
 /// Referrals followed for one question before giving up (loops end here).
 const MAX_STEPS: usize = 32;

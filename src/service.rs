@@ -10,11 +10,9 @@ use hickory_proto::rr::{LowerName, Name};
 
 use crate::cache::Cache;
 use crate::config::{Config, RootSource};
-use crate::hints;
 use crate::resolve::{Engine, Kind};
 use crate::router::Router;
-use crate::zone::{LoadOptions, SharedZones, ZoneSet};
-use crate::zonefile::{Problem, ZoneError};
+use crate::zones::{LoadOptions, Problem, SharedZones, ZoneError, ZoneSet, hints};
 
 /// A running resolver's state: the router, and the zone sets that reload swaps.
 pub struct Service {

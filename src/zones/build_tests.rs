@@ -1,0 +1,72 @@
+//! The structural checks of [`Zone::build`], each at the line that causes it.
+
+use super::*;
+use crate::zones::reader::read_str;
+
+fn origin() -> Name {
+    Name::from_ascii("geek.").unwrap()
+}
+
+#[test]
+fn structural_errors() {
+    let p = read_str(
+        "$TTL 1\nwww A 192.0.2.1\nwww CNAME x\nexample.com. A 192.0.2.2\n",
+        Path::new("t"),
+        &origin(),
+    )
+    .unwrap();
+    let e = Zone::build(&origin(), p).unwrap_err();
+    let msgs: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+    assert!(msgs.iter().any(|m| m.contains("no SOA")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("no NS")), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("t:3: error:") && m.contains("CNAME and other data")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("t:4: error:") && m.contains("outside")),
+        "{msgs:?}"
+    );
+}
+
+// Mutated zone text (bytes replaced, lines cut, quotes and parentheses thrown in)
+// must come back as records or as errors with a line, never as a panic.
+#[test]
+fn mutated_zone_text_never_panics() {
+    let base = "$TTL 300\n@ SOA ns1 host ( 1 3600 600 86400 60 )\n@ NS ns1\nns1 A 192.0.2.1\n\
+                www AAAA 2001:db8::1\nmx MX 10 mail\ntxt TXT \"a b\" \"c\"\nsrv SRV 1 2 3 t\n\
+                $ORIGIN sub.geek.\nx CNAME y\n";
+    let specials = b"()\";\\$@*. \n\t0123456789abcAZ:/-";
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let mut bytes = base.as_bytes().to_vec();
+        for _ in 0..(next() % 6 + 1) {
+            let at = (next() as usize) % bytes.len();
+            match next() % 3 {
+                0 => bytes[at] = specials[(next() as usize) % specials.len()],
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, specials[(next() as usize) % specials.len()]),
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        match read_str(&text, Path::new("fuzz.zone"), &origin()) {
+            // Whatever parsed must also build (or be refused) without a panic.
+            Ok(parsed) => {
+                if let Err(errors) = Zone::build(&origin(), parsed) {
+                    assert!(errors.iter().all(|e| e.line >= 1));
+                }
+            }
+            Err(errors) => assert!(errors.iter().all(|e| e.line >= 1)),
+        }
+    }
+}

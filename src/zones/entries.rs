@@ -1,0 +1,249 @@
+//! Master-file text as logical entries, and the token-level rewrites of one entry
+//! that hickory's record parser needs (RFC 1035 §5.1).
+//!
+//! An entry is one record or directive: parenthesised lines joined, comments
+//! dropped, and the line it starts on kept for messages.
+
+use std::borrow::Cow;
+
+use hickory_proto::rr::Name;
+
+/// A logical entry: one record or directive, possibly spanning lines.
+pub(super) struct Entry {
+    pub(super) line: usize,
+    /// Began with white space: the owner is the previous record's.
+    pub(super) inherits_owner: bool,
+    pub(super) text: String,
+}
+
+/// A line number and what is wrong there.
+pub(super) type SplitError = (usize, String);
+
+/// Splits master-file text into logical entries. Handles quotes, `\` escapes,
+/// `;` comments and parentheses spanning lines. A broken entry (an unterminated
+/// string, a stray `)`) is reported and skipped, and splitting goes on at the next
+/// line, so one mistake does not hide the others.
+pub(super) fn split_entries(text: &str) -> (Vec<Entry>, Vec<SplitError>) {
+    let mut s = Splitter::default();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        s.feed(c, &mut chars);
+    }
+    s.finish()
+}
+
+/// The state of [`split_entries`] between two characters.
+struct Splitter {
+    entries: Vec<Entry>,
+    errors: Vec<SplitError>,
+    /// The entry being collected.
+    cur: String,
+    start_line: usize,
+    line: usize,
+    /// Open parentheses.
+    depth: usize,
+    /// Where the outermost open parenthesis is (for "never closed").
+    paren_line: usize,
+    in_quote: bool,
+    in_comment: bool,
+    /// The rest of this line is skipped (after a stray `)`).
+    broken: bool,
+    inherits: bool,
+    at_line_start: bool,
+}
+
+impl Default for Splitter {
+    fn default() -> Splitter {
+        Splitter {
+            entries: Vec::new(),
+            errors: Vec::new(),
+            cur: String::new(),
+            start_line: 1,
+            line: 1,
+            depth: 0,
+            paren_line: 0,
+            in_quote: false,
+            in_comment: false,
+            broken: false,
+            inherits: false,
+            at_line_start: true,
+        }
+    }
+}
+
+impl Splitter {
+    fn feed(&mut self, c: char, rest: &mut std::str::Chars<'_>) {
+        if self.at_line_start && self.depth == 0 {
+            self.start_line = self.line;
+            self.inherits = c == ' ' || c == '\t';
+            self.at_line_start = false;
+        }
+        if self.in_comment {
+            if c != '\n' {
+                return;
+            }
+            self.in_comment = false;
+        }
+        if self.broken && c != '\n' {
+            return;
+        }
+        match c {
+            '\\' => {
+                self.cur.push(c);
+                if let Some(n) = rest.next() {
+                    if n == '\n' {
+                        self.line += 1;
+                    }
+                    self.cur.push(n);
+                }
+            }
+            '"' => {
+                self.in_quote = !self.in_quote;
+                self.cur.push(c);
+            }
+            '\n' if self.in_quote => self.unterminated_quote(),
+            _ if self.in_quote => self.cur.push(c),
+            ';' => self.in_comment = true,
+            '(' => {
+                if self.depth == 0 {
+                    self.paren_line = self.line;
+                }
+                self.depth += 1;
+                self.cur.push(' ');
+            }
+            ')' => self.close_paren(),
+            '\n' => self.end_of_line(),
+            '\r' => {}
+            _ => self.cur.push(c),
+        }
+    }
+
+    /// A line ended inside quotes: drop the entry and start afresh on the next line.
+    fn unterminated_quote(&mut self) {
+        self.errors
+            .push((self.line, "unterminated quoted string".to_string()));
+        self.in_quote = false;
+        self.depth = 0;
+        self.line += 1;
+        self.cur.clear();
+        self.at_line_start = true;
+    }
+
+    fn close_paren(&mut self) {
+        if self.depth == 0 {
+            self.errors.push((self.line, "')' without '('".to_string()));
+            self.broken = true;
+            return;
+        }
+        self.depth -= 1;
+        self.cur.push(' ');
+    }
+
+    fn end_of_line(&mut self) {
+        self.line += 1;
+        if self.depth > 0 {
+            self.cur.push(' ');
+            return;
+        }
+        if !self.broken && !self.cur.trim().is_empty() {
+            self.entries.push(Entry {
+                line: self.start_line,
+                inherits_owner: self.inherits,
+                text: std::mem::take(&mut self.cur),
+            });
+        }
+        self.cur.clear();
+        self.broken = false;
+        self.at_line_start = true;
+    }
+
+    fn finish(mut self) -> (Vec<Entry>, Vec<SplitError>) {
+        if self.in_quote {
+            self.errors
+                .push((self.line, "unterminated quoted string".to_string()));
+        } else if self.depth > 0 {
+            self.errors
+                .push((self.paren_line, "'(' is never closed".to_string()));
+        } else if !self.broken && !self.cur.trim().is_empty() {
+            self.entries.push(Entry {
+                line: self.start_line,
+                inherits_owner: self.inherits,
+                text: self.cur,
+            });
+        }
+        (self.entries, self.errors)
+    }
+}
+
+/// RFC 1035 §5.1: a free-standing `@` means the current origin, in RDATA as well
+/// as for the owner; hickory's parser knows it only as an owner. Replaces every
+/// unquoted `@` token after the owner with the origin.
+pub(super) fn expand_at<'a>(body: &'a str, origin: &Name, has_owner: bool) -> Cow<'a, str> {
+    if !body.contains('@') {
+        return Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len() + 16);
+    let mut token = String::new();
+    let mut in_quote = false;
+    let mut seen_tokens = 0usize;
+    let flush = |token: &mut String, out: &mut String, seen: &mut usize| {
+        if token.is_empty() {
+            return;
+        }
+        let is_owner = has_owner && *seen == 0;
+        if token == "@" && !is_owner {
+            out.push_str(&origin.to_string());
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+        *seen += 1;
+    };
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                token.push(c);
+                if let Some(n) = chars.next() {
+                    token.push(n);
+                }
+            }
+            '"' => {
+                in_quote = !in_quote;
+                token.push(c);
+            }
+            c if c.is_whitespace() && !in_quote => {
+                flush(&mut token, &mut out, &mut seen_tokens);
+                out.push(c);
+            }
+            c => token.push(c),
+        }
+    }
+    flush(&mut token, &mut out, &mut seen_tokens);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_keep_their_first_line() {
+        let (e, errors) = split_entries("a A 1.2.3.4 ; c\n\nb ( TXT\n \"x\" )\n  MX 1 m\n");
+        assert!(errors.is_empty());
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| (e.line, e.inherits_owner, e.text.split_whitespace().count()))
+            .collect();
+        assert_eq!(got, vec![(1, false, 3), (3, false, 3), (5, true, 3)]);
+    }
+
+    #[test]
+    fn broken_entries_are_reported_and_skipped() {
+        let (e, errors) = split_entries("a ) A 1.2.3.4\nb \"open\nc A 1.2.3.5\nd ( A\n");
+        let lines: Vec<_> = e.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3]);
+        let at: Vec<_> = errors.iter().map(|e| e.0).collect();
+        assert_eq!(at, vec![1, 2, 4], "{errors:?}");
+    }
+}
