@@ -349,11 +349,12 @@ impl Builder {
             RData::SOA(s) => s.serial,
             _ => 0,
         };
+        let (files, nodes) = renumber_files(files, &self.file_ids, self.nodes);
         Zone {
             origin: self.lorigin,
             origin_name: self.origin,
             files,
-            nodes: self.nodes,
+            nodes,
             ents,
             cuts: shape.cuts,
             soa,
@@ -379,6 +380,32 @@ impl Builder {
         }
         ents
     }
+}
+
+/// The builder numbers files in the order it first sees records from them; the
+/// zone's `files` list the main file first, then includes as read. Makes the sets'
+/// numbers index `files` (a file with records is always in it).
+fn renumber_files(
+    mut files: Vec<PathBuf>,
+    file_ids: &[Arc<PathBuf>],
+    mut nodes: HashMap<LowerName, Node>,
+) -> (Vec<PathBuf>, HashMap<LowerName, Node>) {
+    let map: Vec<u16> = file_ids
+        .iter()
+        .map(|f| match files.iter().position(|p| p == f.as_ref()) {
+            Some(i) => i as u16,
+            None => {
+                files.push(f.to_path_buf());
+                (files.len() - 1) as u16
+            }
+        })
+        .collect();
+    if map.iter().enumerate().any(|(i, &to)| i as u16 != to) {
+        for set in nodes.values_mut().flatten() {
+            set.file = map.get(set.file as usize).copied().unwrap_or(set.file);
+        }
+    }
+    (files, nodes)
 }
 
 #[cfg(test)]

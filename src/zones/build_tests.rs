@@ -31,6 +31,20 @@ fn structural_errors() {
     );
 }
 
+// A record's file is the file it was written in, even when an included file's
+// records come first (the builder numbers files as it meets their records).
+#[test]
+fn positions_name_the_right_file_after_an_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("geek.zone");
+    std::fs::write(dir.path().join("a.inc"), "ns A 192.0.2.1\n").unwrap();
+    let text = "$TTL 300\n$INCLUDE a.inc\n@ SOA ns host 1 3600 600 86400 300\n@ NS ns\n";
+    std::fs::write(&main, text).unwrap();
+    let (z, _) = Zone::load(&main, &origin()).unwrap();
+    assert_eq!(z.soa_line(), (main.clone(), 3));
+    assert_eq!(z.files, [main, dir.path().join("a.inc")]);
+}
+
 // Mutated zone text (bytes replaced, lines cut, quotes and parentheses thrown in)
 // must come back as records or as errors with a line, never as a panic.
 #[test]
