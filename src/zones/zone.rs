@@ -186,7 +186,8 @@ impl Zone {
     //--- Lookup
 
     /// Answers one question the way an authoritative server for this zone would.
-    /// `qname` must be at or below the origin.
+    /// `qname` must be at or below the origin; answers are owned by `qname` as
+    /// asked (its case kept; a `&LowerName` works too and asks in lower case).
     ///
     /// The order is RFC 1034 §4.3.2 step 3:
     ///
@@ -197,21 +198,21 @@ impl Zone {
     ///    An empty non-terminal is NODATA.
     /// 3. A wildcard at the closest encloser (RFC 4592 §3.3.1).
     /// 4. NXDOMAIN.
-    pub fn lookup(&self, qname: &LowerName, qtype: RecordType) -> Lookup {
-        let qn: Name = qname.into();
-        if let Some(l) = self.cut_above(&qn, qtype) {
+    pub fn lookup(&self, qname: &Name, qtype: RecordType) -> Lookup {
+        let lname = LowerName::new(qname);
+        if let Some(l) = self.cut_above(qname, qtype) {
             return l;
         }
-        if let Some(node) = self.nodes.get(qname) {
-            return self.answer_from(node, qtype, &qn);
+        if let Some(node) = self.nodes.get(&lname) {
+            return self.answer_from(node, qtype, qname);
         }
-        if self.ents.contains(qname) {
+        if self.ents.contains(&lname) {
             return Lookup::NoData {
                 soa: self.negative_soa(),
             };
         }
-        if let Some(node) = self.wildcard_for(&qn) {
-            return self.answer_from(node, qtype, &qn);
+        if let Some(node) = self.wildcard_for(qname) {
+            return self.answer_from(node, qtype, qname);
         }
         Lookup::NxDomain {
             soa: self.negative_soa(),

@@ -64,3 +64,12 @@ fn referral_carries_glue() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn answers_keep_the_case_asked() {
+    let z = zone("geek.", GEEK);
+    match z.lookup(&n("WwW.GEEK."), RecordType::A) {
+        Lookup::Answer(r) => assert_eq!(r[0].name.to_string(), "WwW.GEEK."),
+        other => panic!("{other:?}"),
+    }
+}
