@@ -15,13 +15,17 @@
 //! - the [`ZoneSet`] of a `zones` root: a folder of zones, the rules between them
 //!   (TLDs defined twice, special-use and ICANN TLDs), reload keeping what did not
 //!   change, and the serials file;
+//! - DNAME records in the one form hickory can carry them ([`dname()`],
+//!   [`synthesized_cname`]);
 //! - root [`hints`] for the roots that iterate;
 //! - the [`Problem`]s all of that reports, as `FILE:LINE: error: …`.
 //!
 //! Inside, dependencies go one way: `problem` ← `entries`, `stamp` ← `reader` ←
-//! `zone` ← `build` ← `set` (with `rules`); `hints` uses the reader.
+//! `zone` ← `build` ← `set` (with `rules`); `hints` uses the reader; `dname`
+//! stands on its own.
 
 mod build;
+mod dname;
 mod entries;
 pub mod hints;
 mod problem;
@@ -31,6 +35,7 @@ mod set;
 mod stamp;
 mod zone;
 
+pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
 pub use problem::{Problem, Severity, ZoneError, log_problems};
 pub use reader::{Files, Located, Parsed, read, read_into, read_str};
 pub use set::{
