@@ -51,7 +51,7 @@ fn positions_name_the_right_file_after_an_include() {
 fn mutated_zone_text_never_panics() {
     let base = "$TTL 300\n@ SOA ns1 host ( 1 3600 600 86400 60 )\n@ NS ns1\nns1 A 192.0.2.1\n\
                 www AAAA 2001:db8::1\nmx MX 10 mail\ntxt TXT \"a b\" \"c\"\nsrv SRV 1 2 3 t\n\
-                $ORIGIN sub.geek.\nx CNAME y\n";
+                d DNAME x.example.\n$ORIGIN sub.geek.\nx CNAME y\n";
     let specials = b"()\";\\$@*. \n\t0123456789abcAZ:/-";
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {

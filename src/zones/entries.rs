@@ -5,8 +5,11 @@
 //! dropped, and the line it starts on kept for messages.
 
 use std::borrow::Cow;
+use std::ops::Range;
+use std::str::FromStr;
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{DNSClass, Name};
+use hickory_proto::serialize::txt::parse_ttl;
 
 /// A logical entry: one record or directive, possibly spanning lines.
 pub(super) struct Entry {
@@ -175,6 +178,66 @@ impl Splitter {
     }
 }
 
+/// Where each token of an entry is: white space separates them, except inside
+/// quotes or after a `\`.
+fn token_ranges(body: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut in_quote = false;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if c.is_whitespace() && !in_quote {
+            if let Some(s) = start.take() {
+                out.push(s..i);
+            }
+            continue;
+        }
+        start.get_or_insert(i);
+        match c {
+            '\\' => escaped = true,
+            '"' => in_quote = !in_quote,
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..body.len());
+    }
+    out
+}
+
+/// An entry with its record type read as another, and how many RDATA tokens
+/// follow the type.
+pub(super) struct Retyped {
+    pub(super) text: String,
+    pub(super) rdata_tokens: usize,
+}
+
+/// If the entry's record type is `from`, the entry with `to` in its place.
+///
+/// The type is found the way hickory's parser finds it: after the owner (unless
+/// the entry inherits it), skip every token that reads as a TTL or a class; the
+/// next one is the type. Only that token changes, byte for byte.
+pub(super) fn retype(body: &str, has_owner: bool, from: &str, to: &str) -> Option<Retyped> {
+    let tokens = token_ranges(body);
+    let skip = usize::from(has_owner);
+    let at = tokens.iter().skip(skip).position(|r| {
+        let t = &body[r.clone()];
+        parse_ttl(t).is_err() && DNSClass::from_str(&t.to_ascii_uppercase()).is_err()
+    })? + skip;
+    let range = tokens[at].clone();
+    if !body[range.clone()].eq_ignore_ascii_case(from) {
+        return None;
+    }
+    Some(Retyped {
+        text: format!("{}{to}{}", &body[..range.start], &body[range.end..]),
+        rdata_tokens: tokens.len() - at - 1,
+    })
+}
+
 /// RFC 1035 §5.1: a free-standing `@` means the current origin, in RDATA as well
 /// as for the owner; hickory's parser knows it only as an owner. Replaces every
 /// unquoted `@` token after the owner with the origin.
@@ -245,5 +308,18 @@ mod tests {
         assert_eq!(lines, vec![3]);
         let at: Vec<_> = errors.iter().map(|e| e.0).collect();
         assert_eq!(at, vec![1, 2, 4], "{errors:?}");
+    }
+
+    #[test]
+    fn retype_finds_the_type_after_ttl_and_class() {
+        let r = retype("x 300 IN dname y", true, "DNAME", "CNAME").unwrap();
+        assert_eq!((r.text.as_str(), r.rdata_tokens), ("x 300 IN CNAME y", 1));
+        let r = retype("IN 1h DNAME a b", false, "DNAME", "CNAME").unwrap();
+        assert_eq!((r.text.as_str(), r.rdata_tokens), ("IN 1h CNAME a b", 2));
+        // An owner spelled like the type is still the owner.
+        let r = retype("dname CNAME y", true, "DNAME", "CNAME");
+        assert!(r.is_none());
+        let r = retype("a\\ b DNAME @", true, "DNAME", "CNAME").unwrap();
+        assert_eq!(r.text, "a\\ b CNAME @");
     }
 }

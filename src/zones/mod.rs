@@ -20,9 +20,8 @@
 //! - root [`hints`] for the roots that iterate;
 //! - the [`Problem`]s all of that reports, as `FILE:LINE: error: …`.
 //!
-//! Inside, dependencies go one way: `problem` ← `entries`, `stamp` ← `reader` ←
-//! `zone` ← `build` ← `set` (with `rules`); `hints` uses the reader; `dname`
-//! stands on its own.
+//! Inside, dependencies go one way: `problem` ← `entries`, `stamp`, `dname` ←
+//! `reader` ← `zone` ← `build` ← `set` (with `rules`); `hints` uses the reader.
 
 mod build;
 mod dname;

@@ -1,8 +1,9 @@
 //! Reading RFC 1035 master files with line numbers.
 //!
 //! hickory's zone parser knows the record syntax well but reports no positions, drops
-//! a record line that has no type, and lets `$ORIGIN` leak out of `$INCLUDE`d files
-//! (`shared/HICKORY.md`). So this module does the file-level work itself: it splits the text into logical entries ([`super::entries`]), handles
+//! a record line that has no type, lets `$ORIGIN` leak out of `$INCLUDE`d files
+//! (`shared/HICKORY.md`) and refuses DNAME. So this module does the file-level work
+//! itself: it splits the text into logical entries ([`super::entries`]), handles
 //! `$ORIGIN`, `$TTL` and `$INCLUDE` with RFC 1035 scoping, and hands hickory one
 //! entry at a time. Every problem comes back as a [`ZoneError`] naming the file and
 //! line.
@@ -10,15 +11,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, Name, Record};
+use hickory_proto::rr::{DNSClass, Name, RData, Record};
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
-use super::entries::{Entry, expand_at, split_entries};
+use super::dname::dname;
+use super::entries::{Entry, expand_at, retype, split_entries};
 use super::problem::{Problem, ZoneError};
 use super::stamp::{Stamp, read_stamped};
 
 /// Record types that exist but hickory's zone parser (without DNSSEC features)
-/// cannot read, and RFC 3597 `TYPEnnn` (see `shared/HICKORY.md`).
+/// cannot read, and RFC 3597 `TYPEnnn` (see `shared/HICKORY.md`). DNAME is read
+/// here, as a CNAME turned into a DNAME ([`super::dname()`]).
 const KNOWN_UNSUPPORTED: &[&str] = &[
     "DS",
     "DNSKEY",
@@ -29,7 +32,6 @@ const KNOWN_UNSUPPORTED: &[&str] = &[
     "CDS",
     "CDNSKEY",
     "ZONEMD",
-    "DNAME",
     "LOC",
     "URI",
     "SPF",
@@ -264,7 +266,8 @@ impl<'a> State<'a> {
     //--- Records
 
     /// One record entry. hickory gets an owner, origin and default TTL it cannot
-    /// get wrong.
+    /// get wrong; a DNAME goes through it as a CNAME (same syntax: one domain name,
+    /// relative to the origin) and comes back as a DNAME.
     fn record(&mut self, scope: &mut Scope<'_>, entry: &Entry) {
         let (path, line) = (scope.path, entry.line);
         let owner_text = match (&scope.owner, entry.inherits_owner) {
@@ -277,7 +280,13 @@ impl<'a> State<'a> {
         };
         let ttl = scope.default_ttl.or(scope.last_ttl).unwrap_or(FALLBACK_TTL);
         let body = expand_at(entry.text.trim(), &scope.origin, !entry.inherits_owner);
-        let synthetic = format!("$TTL {ttl}\n{owner_text}{body}\n");
+        let as_dname = retype(&body, !entry.inherits_owner, "DNAME", "CNAME");
+        if as_dname.as_ref().is_some_and(|d| d.rdata_tokens != 1) {
+            let msg = format!("DNAME takes exactly one target name, in {body:?}");
+            return self.err(path, line, msg);
+        }
+        let text = as_dname.as_ref().map_or(&*body, |d| d.text.as_str());
+        let synthetic = format!("$TTL {ttl}\n{owner_text}{text}\n");
         let parser = Parser::new(synthetic, None, Some(scope.origin.clone()));
         let sets = match parser.parse() {
             Ok((_, sets)) => sets,
@@ -291,6 +300,14 @@ impl<'a> State<'a> {
             return self.err(path, line, format!("no record type in {body:?}"));
         }
         for r in records {
+            let r = match (&r.data, as_dname.is_some()) {
+                (RData::CNAME(target), true) => {
+                    let mut d = dname(r.name.clone(), r.ttl, &target.0);
+                    d.dns_class = r.dns_class;
+                    d
+                }
+                _ => r,
+            };
             self.emit(scope, r, line);
         }
     }

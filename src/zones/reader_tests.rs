@@ -1,6 +1,7 @@
-//! Reading master files: records, lines, directives and every error with its line.
+//! Reading master files: records, lines, directives, DNAME and every error with its line.
 
 use super::*;
+use crate::zones::dname::dname_target;
 use hickory_proto::rr::RecordType;
 
 fn origin() -> Name {
@@ -92,4 +93,59 @@ fn byte_order_mark_is_ignored() {
     std::fs::write(&f, "\u{feff}$TTL 300\r\n@ A 192.0.2.1\r\n").unwrap();
     let p = read(&f, &origin()).unwrap();
     assert_eq!(p.records.len(), 1);
+}
+
+/// Each record as (owner, TTL, DNAME target) with its line.
+fn dnames(text: &str) -> Vec<(usize, String, u32, String)> {
+    let p = read_str(text, Path::new("z"), &origin()).unwrap();
+    p.records
+        .iter()
+        .map(|l| {
+            assert_eq!(l.record.record_type(), RecordType::DNAME);
+            let t = dname_target(&l.record.data).unwrap();
+            (
+                l.line,
+                l.record.name.to_string(),
+                l.record.ttl,
+                t.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dname_lines_are_read() {
+    let text = "$TTL 300\nold DNAME new.example.\nrel 60 IN DNAME lab\n  dname @\n\
+                $ORIGIN sub.geek.\nx IN 1h DNAME y\n@ DNAME .\n";
+    let want = [
+        (2, "old.geek.", 300, "new.example."),
+        (3, "rel.geek.", 60, "lab.geek."),
+        (4, "rel.geek.", 300, "geek."),
+        (6, "x.sub.geek.", 3600, "y.sub.geek."),
+        (7, "sub.geek.", 300, "."),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(l, o, t, d)| (*l, o.to_string(), *t, d.to_string()))
+        .collect();
+    assert_eq!(dnames(text), want);
+}
+
+#[test]
+fn bad_dname_targets_are_errors_at_their_line() {
+    let text = "$TTL 300\nok DNAME x\na DNAME b..c\nb DNAME\nc DNAME x y\nd CH DNAME x\n";
+    let e = read_str(text, Path::new("z"), &origin()).unwrap_err();
+    let got: Vec<_> = e.iter().map(|e| (e.line, e.message.as_str())).collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[0].0, 3);
+    assert!(got[0].1.ends_with("in \"a DNAME b..c\""), "{got:?}");
+    assert_eq!(
+        got[1],
+        (4, "DNAME takes exactly one target name, in \"b DNAME\"")
+    );
+    assert_eq!(
+        got[2],
+        (5, "DNAME takes exactly one target name, in \"c DNAME x y\"")
+    );
+    assert_eq!(got[3], (6, "class CH is not served (only IN)"));
 }
