@@ -14,10 +14,10 @@
 //!
 //! Around that:
 //! - [`config`]: the TOML file, validated, every error with file and line;
-//! - [`zones`]: master files with line numbers, zones and their lookup, the
-//!   checks that serving depends on, root hints, and the `FILE:LINE` problems of
-//!   all of them; [`names`]: the special-use names (RFC 6761 and after);
-//!   [`icann`]: the bundled ICANN TLD list;
+//! - [`zones`]: master files with line numbers, zones and their lookup (DNAME
+//!   included), the checks that serving depends on, root hints, and the
+//!   `FILE:LINE` problems of all of them; [`names`]: the special-use names
+//!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list;
 //! - [`service`]: building all of it from a config, and reloading zones; [`watch`]:
 //!   live reload of edited zone files;
 //! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the

@@ -433,6 +433,14 @@ impl Engine {
                         at = self.next_at(&cut, &ns, &glue);
                         next_labels = 0;
                     }
+                    // Only so that the match is complete: DNAME answers are wired
+                    // through the engine separately. RFC 6672 §2.2: YXDOMAIN.
+                    Lookup::NameTooLong { dname } => {
+                        return Outcome {
+                            rcode: ResponseCode::YXDomain,
+                            ..Outcome::answer(vec![dname], source)
+                        };
+                    }
                 },
                 At::Remote { zone, servers } => {
                     let nl = name.num_labels();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 
+use super::dname::dname_target;
 use super::problem::Problem;
 use super::reader::{self, Located, Parsed};
 use super::zone::{Node, RrSet, Zone, set_of};
@@ -51,11 +52,12 @@ struct Builder {
     first_line: Option<usize>,
 }
 
-/// The names that give a zone its shape: where it delegates, and what the NS
-/// records name.
+/// The names that give a zone its shape: where it delegates, what the NS
+/// records name, and where it redirects.
 struct Shape {
     cuts: HashSet<LowerName>,
     ns_targets: HashSet<LowerName>,
+    dnames: HashSet<LowerName>,
 }
 
 impl Builder {
@@ -114,6 +116,14 @@ impl Builder {
         // here, with its line, rather than failing every answer later.
         if let Err(e) = r.to_bytes() {
             let msg = format!("{} {rt} cannot be sent in DNS: {e}", r.name);
+            self.problems
+                .push(Problem::error(l.file.as_path(), l.line, msg));
+            return;
+        }
+        // The reader only makes well-formed DNAMEs; records from elsewhere might not
+        // be, and lookup could not redirect with them.
+        if rt == RecordType::DNAME && dname_target(&r.data).is_none() {
+            let msg = format!("{} DNAME has no readable target name", r.name);
             self.problems
                 .push(Problem::error(l.file.as_path(), l.line, msg));
             return;
@@ -201,8 +211,12 @@ impl Builder {
         let mut shape = Shape {
             cuts: HashSet::new(),
             ns_targets: HashSet::new(),
+            dnames: HashSet::new(),
         };
         for (name, node) in &self.nodes {
+            if set_of(node, RecordType::DNAME).is_some() {
+                shape.dnames.insert(name.clone());
+            }
             let Some(ns) = set_of(node, RecordType::NS) else {
                 continue;
             };
@@ -357,6 +371,7 @@ impl Builder {
             nodes,
             ents,
             cuts: shape.cuts,
+            dnames: shape.dnames,
             soa,
             serial,
             stamps: Vec::new(),
@@ -406,6 +421,20 @@ fn renumber_files(
         }
     }
     (files, nodes)
+}
+
+/// A zone built without its checks, for lookup tests of zones `check` refuses
+/// (it still needs an SOA).
+#[cfg(test)]
+pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
+    let parsed = reader::read_str(text, Path::new("t.zone"), origin).unwrap();
+    let mut b = Builder::new(origin);
+    for l in parsed.records {
+        b.add(l);
+    }
+    let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();
+    let shape = b.shape();
+    b.into_zone(parsed.files, shape, soa)
 }
 
 #[cfg(test)]

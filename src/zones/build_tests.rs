@@ -7,6 +7,9 @@ fn origin() -> Name {
     Name::from_ascii("geek.").unwrap()
 }
 
+/// The apex of the DNAME test zones, lines 1-3.
+const APEX: &str = "$TTL 300\n@ SOA ns.example. host 1 3600 600 86400 300\n@ NS ns.example.\n";
+
 #[test]
 fn structural_errors() {
     let p = read_str(
@@ -28,6 +31,28 @@ fn structural_errors() {
         msgs.iter()
             .any(|m| m.contains("t:4: error:") && m.contains("outside")),
         "{msgs:?}"
+    );
+}
+
+// Records that did not come from the reader may hold any bytes: a DNAME that
+// lookup could not follow is refused at its line.
+#[test]
+fn an_unreadable_dname_is_an_error() {
+    let mut p = read_str(APEX, Path::new("t"), &origin()).unwrap();
+    let bad = RData::Unknown {
+        code: RecordType::DNAME,
+        rdata: hickory_proto::rr::rdata::NULL::with(b"\x03abc\xc0\x0c".to_vec()),
+    };
+    p.records.push(Located {
+        record: Record::from_rdata(Name::from_ascii("d.geek.").unwrap(), 300, bad),
+        file: std::sync::Arc::new(PathBuf::from("t")),
+        line: 9,
+    });
+    let e = Zone::build(&origin(), p).unwrap_err();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        e[0].to_string(),
+        "t:9: error: d.geek. DNAME has no readable target name"
     );
 }
 

@@ -8,9 +8,9 @@
 //!   zones;
 //! - building a [`Zone`] with the structural checks serving depends on, and
 //!   [`Zone::lookup`], which answers like an authoritative server (RFC 1034
-//!   §4.3.2, RFC 4592 wildcards) but returns a [`Lookup`] instead of a message:
-//!   the resolver engine decides what the client sees. Referrals carry their
-//!   glue, which is what hickory 0.26's own authority gets wrong
+//!   §4.3.2, RFC 4592 wildcards, RFC 6672 DNAME) but returns a [`Lookup`] instead
+//!   of a message: the resolver engine decides what the client sees. Referrals
+//!   carry their glue, which is what hickory 0.26's own authority gets wrong
 //!   (`shared/HICKORY.md` §3);
 //! - the [`ZoneSet`] of a `zones` root: a folder of zones, the rules between them
 //!   (TLDs defined twice, special-use and ICANN TLDs), reload keeping what did not

@@ -7,8 +7,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
+use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
+use super::dname::{dname_target, synthesize};
 use super::stamp::Stamp;
 
 //------------ Lookup ----------------------------------------------------------
@@ -16,7 +18,9 @@ use super::stamp::Stamp;
 /// What a zone says about one question.
 #[derive(Clone, Debug)]
 pub enum Lookup {
-    /// Records owned by the query name: the asked type, or a CNAME.
+    /// Records owned by the query name: the asked type, or a CNAME. Below a DNAME:
+    /// the DNAME (owned by its owner), then the CNAME synthesised from it (owned by
+    /// the query name as asked, with the DNAME's TTL; RFC 6672 §3.1).
     Answer(Vec<Record>),
     /// The name is at or below a zone cut: NS of the child and in-zone glue.
     Referral {
@@ -28,6 +32,9 @@ pub enum Lookup {
     NoData { soa: Record },
     /// The name does not exist.
     NxDomain { soa: Record },
+    /// The name is below a DNAME, but substituting its target gives a name longer
+    /// than 255 octets: the answer is YXDOMAIN, with the DNAME (RFC 6672 §2.2).
+    NameTooLong { dname: Record },
 }
 
 //------------ RrSet -----------------------------------------------------------
@@ -75,6 +82,8 @@ pub struct Zone {
     pub(super) ents: HashSet<LowerName>,
     /// Names below the apex that have NS records.
     pub(super) cuts: HashSet<LowerName>,
+    /// Names (the apex included) that have a DNAME record.
+    pub(super) dnames: HashSet<LowerName>,
     pub(super) soa: Record,
     pub(super) serial: u32,
     /// What every file held when it was read, to skip unchanged zones on reload.
@@ -189,18 +198,24 @@ impl Zone {
     /// `qname` must be at or below the origin; answers are owned by `qname` as
     /// asked (its case kept; a `&LowerName` works too and asks in lower case).
     ///
-    /// The order is RFC 1034 §4.3.2 step 3:
+    /// The order is RFC 1034 §4.3.2 step 3 with RFC 6672 §3.1's DNAME step:
     ///
     /// 1. Walking from the apex down to `qname`, label by label: a zone cut (NS
     ///    below the apex) at or above `qname` means a referral (DS at the cut
-    ///    itself is NODATA: DS lives in the parent, and we hold none).
+    ///    itself is NODATA: DS lives in the parent, and we hold none). A DNAME at
+    ///    a *proper* ancestor of `qname` (the apex included) redirects it: the
+    ///    answer is the DNAME and the CNAME synthesised from it, or
+    ///    [`Lookup::NameTooLong`]. Whichever comes first on the way down wins; at
+    ///    one name a cut is looked at before a DNAME. The DNAME owner itself is not
+    ///    redirected (RFC 6672 §2.3): it answers from its own data like any name.
     /// 2. The exact name: its data of the asked type, else its CNAME, else NODATA.
     ///    An empty non-terminal is NODATA.
-    /// 3. A wildcard at the closest encloser (RFC 4592 §3.3.1).
+    /// 3. A wildcard at the closest encloser (RFC 4592 §3.3.1). A name below a
+    ///    DNAME never gets here, so no wildcard matches below a DNAME.
     /// 4. NXDOMAIN.
     pub fn lookup(&self, qname: &Name, qtype: RecordType) -> Lookup {
         let lname = LowerName::new(qname);
-        if let Some(l) = self.cut_above(qname, qtype) {
+        if let Some(l) = self.cut_or_dname(qname, qtype) {
             return l;
         }
         if let Some(node) = self.nodes.get(&lname) {
@@ -219,14 +234,21 @@ impl Zone {
         }
     }
 
-    /// Step 1 of [`Zone::lookup`]: the first cut at or above `qname`, from the
+    /// Step 1 of [`Zone::lookup`]: the first cut or DNAME above `qname`, from the
     /// apex down.
-    fn cut_above(&self, qname: &Name, qtype: RecordType) -> Option<Lookup> {
-        if self.cuts.is_empty() {
+    fn cut_or_dname(&self, qname: &Name, qtype: RecordType) -> Option<Lookup> {
+        if self.cuts.is_empty() && self.dnames.is_empty() {
             return None;
         }
         let qlabels = qname.num_labels();
-        for n in self.origin.num_labels() + 1..=qlabels {
+        let olabels = self.origin.num_labels();
+        if olabels < qlabels
+            && self.dnames.contains(&self.origin)
+            && let Some(l) = self.redirect(qname, &self.origin)
+        {
+            return Some(l);
+        }
+        for n in olabels + 1..=qlabels {
             let above = LowerName::new(&qname.trim_to(n as usize));
             if self.cuts.contains(&above) {
                 if n == qlabels && qtype == RecordType::DS {
@@ -236,8 +258,37 @@ impl Zone {
                 }
                 return Some(self.referral(&above));
             }
+            if n < qlabels
+                && self.dnames.contains(&above)
+                && let Some(l) = self.redirect(qname, &above)
+            {
+                return Some(l);
+            }
         }
         None
+    }
+
+    /// The DNAME at `owner` applied to `qname` (RFC 6672 §3.1). `None` only if the
+    /// zone holds no readable DNAME there (the builder refuses unreadable ones).
+    fn redirect(&self, qname: &Name, owner: &LowerName) -> Option<Lookup> {
+        let set = self
+            .nodes
+            .get(owner)
+            .and_then(|n| set_of(n, RecordType::DNAME))?;
+        let data = set.data.first()?;
+        let target = dname_target(data)?;
+        let owner = Name::from(owner);
+        let dname = Record::from_rdata(owner.clone(), set.ttl, data.clone());
+        Some(match synthesize(qname, &owner, &target) {
+            Ok(to) => {
+                let cname = RData::CNAME(CNAME(to));
+                Lookup::Answer(vec![
+                    dname,
+                    Record::from_rdata(qname.clone(), set.ttl, cname),
+                ])
+            }
+            Err(_) => Lookup::NameTooLong { dname },
+        })
     }
 
     /// Step 3 of [`Zone::lookup`]: the wildcard node at the closest encloser.
