@@ -1,7 +1,7 @@
 //! Building a [`Zone`] from records as they are read, and the structural checks
 //! that [`Zone::lookup`] depends on: one SOA and NS at the apex, CNAME alone,
-//! nothing but glue below a cut, addresses for in-zone name servers. Every problem
-//! points at the line that causes it.
+//! nothing but glue below a cut, nothing below a DNAME, addresses for in-zone name
+//! servers. Every problem points at the line that causes it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -140,10 +140,12 @@ impl Builder {
             });
             return;
         };
-        if set.data.contains(&r.data) {
+        if set.data.iter().any(|d| same_rdata(d, &r.data)) {
             return; // duplicate RR: RFC 2181 §5 says sets have no duplicates
         }
-        if matches!(rt, RecordType::SOA | RecordType::CNAME) {
+        // RFC 6672 §2.4: DNAME is a singleton type, like SOA and CNAME: "The owner
+        // name of a DNAME can only have one DNAME RR".
+        if matches!(rt, RecordType::SOA | RecordType::CNAME | RecordType::DNAME) {
             let msg = format!("more than one {rt} at {}", r.name);
             self.problems
                 .push(Problem::error(l.file.as_path(), l.line, msg));
@@ -198,6 +200,7 @@ impl Builder {
         let shape = self.shape();
         self.check_cname_alone(&main_file, &mut problems);
         self.check_cuts(&shape, &mut problems);
+        self.check_below_dnames(&shape, &mut problems);
         self.check_glue(&mut problems);
         let soa = self.check_apex(&main_file, &mut problems);
         problems.sort();
@@ -232,19 +235,29 @@ impl Builder {
         shape
     }
 
-    /// A CNAME is alone at its name (RFC 1034 §3.6.2).
+    /// A CNAME is alone at its name (RFC 1034 §3.6.2); beside a DNAME that is
+    /// RFC 6672 §2.4: "no CNAME RRs can exist at that name", so that one name has
+    /// one redirection.
     fn check_cname_alone(&self, main_file: &Path, problems: &mut Vec<Problem>) {
         for (name, node) in &self.nodes {
             if set_of(node, RecordType::CNAME).is_none() || node.len() == 1 {
                 continue;
             }
             let (f, l) = self.pos(name, RecordType::CNAME, main_file);
-            let msg = format!("{name} has a CNAME and other data");
+            let msg = if set_of(node, RecordType::DNAME).is_some() {
+                format!(
+                    "{name} has a CNAME and a DNAME: a name has one redirection (RFC 6672 §2.4)"
+                )
+            } else {
+                format!("{name} has a CNAME and other data")
+            };
             problems.push(Problem::error(f, l, msg));
         }
     }
 
-    /// Below a delegation only glue may live; at it only NS, DS and glue.
+    /// Below a delegation only glue may live; at it only NS, DS and glue. A DNAME
+    /// at a delegation point gets its own message: RFC 6672 §2.3 allows DNAME
+    /// beside NS only at a zone apex, so it belongs at the child's apex.
     fn check_cuts(&self, shape: &Shape, problems: &mut Vec<Problem>) {
         if shape.cuts.is_empty() {
             return;
@@ -261,13 +274,39 @@ impl Builder {
                 if is_glue || (at_cut && matches!(rt, RecordType::NS | RecordType::DS)) {
                     continue;
                 }
-                let msg = if at_cut {
-                    format!(
+                let msg = match (at_cut, rt) {
+                    (true, RecordType::DNAME) => format!(
+                        "{name} DNAME is at the delegation point {cut}: beside NS a DNAME belongs only at a zone apex, so put it in the child zone (RFC 6672 §2.3)"
+                    ),
+                    (true, _) => format!(
                         "{name} {rt} is at the delegation point {cut}: only NS, DS and glue belong there"
-                    )
-                } else {
-                    format!("{name} {rt} is below the delegation of {cut} and is not glue")
+                    ),
+                    (false, _) => {
+                        format!("{name} {rt} is below the delegation of {cut} and is not glue")
+                    }
                 };
+                problems.push(Problem::error(self.path(set), set.line as usize, msg));
+            }
+        }
+    }
+
+    /// RFC 6672 §2.4: "Resource records MUST NOT exist at any subdomain of the
+    /// owner of a DNAME RR." Lookup redirects every name below the owner, so such
+    /// data could never be answered. (A DNAME at the apex is fine, RFC 6672 §2.3,
+    /// but then the zone holds nothing below its apex.)
+    fn check_below_dnames(&self, shape: &Shape, problems: &mut Vec<Problem>) {
+        if shape.dnames.is_empty() {
+            return;
+        }
+        for name in self.sorted_names() {
+            let Some(owner) = self.ancestor_in(name, &shape.dnames, false) else {
+                continue;
+            };
+            for set in &self.nodes[name] {
+                let msg = format!(
+                    "{name} {} is below the DNAME at {owner} and can never be answered (RFC 6672 §2.4)",
+                    set.rtype
+                );
                 problems.push(Problem::error(self.path(set), set.line as usize, msg));
             }
         }
@@ -395,6 +434,12 @@ impl Builder {
         }
         ents
     }
+}
+
+/// Two RDATAs that are the same record: equal, or DNAMEs whose targets differ only
+/// in case (names compare case-insensitively, RFC 4343).
+fn same_rdata(a: &RData, b: &RData) -> bool {
+    a == b || dname_target(a).is_some_and(|t| Some(t) == dname_target(b))
 }
 
 /// The builder numbers files in the order it first sees records from them; the

@@ -7,6 +7,18 @@ fn origin() -> Name {
     Name::from_ascii("geek.").unwrap()
 }
 
+/// Every problem building `text` as `geek.` gives, as `LINE: message`.
+fn problems(text: &str) -> Vec<String> {
+    let p = read_str(text, Path::new("t"), &origin()).unwrap();
+    match Zone::build(&origin(), p) {
+        Ok((_, warnings)) => warnings,
+        Err(e) => e,
+    }
+    .iter()
+    .map(|p| format!("{}: {}", p.line, p.message))
+    .collect()
+}
+
 /// The apex of the DNAME test zones, lines 1-3.
 const APEX: &str = "$TTL 300\n@ SOA ns.example. host 1 3600 600 86400 300\n@ NS ns.example.\n";
 
@@ -31,6 +43,69 @@ fn structural_errors() {
         msgs.iter()
             .any(|m| m.contains("t:4: error:") && m.contains("outside")),
         "{msgs:?}"
+    );
+}
+
+#[test]
+fn a_dname_at_the_apex_is_allowed() {
+    assert_eq!(
+        problems(&format!("{APEX}@ DNAME other.example.\n")),
+        [""; 0]
+    );
+}
+
+// RFC 6672 §2.4: nothing below a DNAME owner, whatever the type.
+#[test]
+fn data_below_a_dname_is_an_error_at_its_line() {
+    let text =
+        format!("{APEX}d DNAME t.example.\nx.d A 192.0.2.1\ny.x.d TXT \"a\"\nd TXT \"ok\"\n");
+    assert_eq!(
+        problems(&text),
+        [
+            "5: x.d.geek. A is below the DNAME at d.geek. and can never be answered (RFC 6672 §2.4)",
+            "6: y.x.d.geek. TXT is below the DNAME at d.geek. and can never be answered (RFC 6672 §2.4)"
+        ]
+    );
+}
+
+// With a DNAME at the apex, in-zone name servers cannot have addresses: they would
+// be below the DNAME.
+#[test]
+fn below_an_apex_dname_even_glue_is_an_error() {
+    let text = "$TTL 300\n@ SOA ns host 1 3600 600 86400 300\n@ NS ns\n@ DNAME other.example.\nns A 192.0.2.1\n";
+    assert_eq!(
+        problems(text),
+        ["5: ns.geek. A is below the DNAME at geek. and can never be answered (RFC 6672 §2.4)"]
+    );
+}
+
+// RFC 6672 §2.4: one DNAME per name. The same target in other case is the same
+// record (dropped as a duplicate).
+#[test]
+fn more_than_one_dname_at_a_name() {
+    let text = format!("{APEX}d DNAME a.example.\nd DNAME A.Example.\nd DNAME b.example.\n");
+    assert_eq!(problems(&text), ["6: more than one DNAME at d.geek."]);
+}
+
+// RFC 6672 §2.4: no CNAME at a DNAME's owner.
+#[test]
+fn a_dname_beside_a_cname() {
+    let text = format!("{APEX}d DNAME a.example.\nd CNAME b.example.\n");
+    assert_eq!(
+        problems(&text),
+        ["5: d.geek. has a CNAME and a DNAME: a name has one redirection (RFC 6672 §2.4)"]
+    );
+}
+
+// RFC 6672 §2.3: DNAME beside NS only at the apex.
+#[test]
+fn a_dname_at_a_delegation_point() {
+    let text = format!("{APEX}sub NS ns.example.\nsub DNAME a.example.\n");
+    assert_eq!(
+        problems(&text),
+        [
+            "5: sub.geek. DNAME is at the delegation point sub.geek.: beside NS a DNAME belongs only at a zone apex, so put it in the child zone (RFC 6672 §2.3)"
+        ]
     );
 }
 

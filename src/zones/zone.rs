@@ -2,7 +2,7 @@
 //! authoritative server for it would.
 //!
 //! Zones are made by [`super::build`], which checks the rules this module relies
-//! on (one SOA, nothing but glue below a cut …).
+//! on (one SOA, nothing but glue below a cut, nothing below a DNAME …).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
