@@ -3,15 +3,13 @@
 //! by file and line (DESIGN §5).
 //!
 //! The rules are the ones `serve` applies when it loads or reloads (they live in
-//! [`crate::zone`], [`crate::zonefile`], [`crate::hints`] and [`crate::config`]);
+//! [`crate::zones`] and [`crate::config`]);
 //! `check` only collects them, so the two can never disagree.
 
 use std::path::Path;
 
 use crate::config::{Config, RootSource};
-use crate::hints;
-use crate::zone::{LoadOptions, ZoneSet, read_serials};
-use crate::zonefile::Problem;
+use crate::zones::{LoadOptions, Problem, ZoneSet, hints, read_serials};
 
 /// Everything `check` found.
 #[derive(Debug, Default)]

@@ -220,20 +220,9 @@ async fn wait_for_signals(service: &Arc<Service>) {
                 let Ok((problems, changed)) = tokio::task::spawn_blocking(move || s.reload(true)).await else {
                     continue;
                 };
-                log_problems(&problems);
+                crate::zones::log_problems(&problems);
                 tracing::info!(changed, "reload done");
             }
-        }
-    }
-}
-
-/// Logs zone problems, errors as errors and warnings as warnings.
-pub fn log_problems(problems: &[crate::zonefile::Problem]) {
-    for p in problems {
-        if p.is_error() {
-            tracing::error!("{p}");
-        } else {
-            tracing::warn!("{p}");
         }
     }
 }

@@ -8,14 +8,16 @@
 //! 2. [`router`] decides who answers: special-use names locally, a `pin`, else the
 //!    first root that has the TLD, with the collision policy on top. It follows CNAME
 //!    chains link by link, each link routed by its own TLD.
-//! 3. [`resolve`] is one root's engine: in-process [`zone`]s, iteration from root
-//!    [`hints`], or forwarding; it talks to servers through [`transport`] and keeps
-//!    its own [`cache`].
+//! 3. [`resolve`] is one root's engine: in-process [`zones`], iteration from root
+//!    [`zones::hints`], or forwarding; it talks to servers through [`transport`] and
+//!    keeps its own [`cache`].
 //!
 //! Around that:
 //! - [`config`]: the TOML file, validated, every error with file and line;
-//! - [`zonefile`] and [`zone`]: master files with line numbers, and the checks that
-//!   serving depends on; [`icann`]: the bundled ICANN TLD list;
+//! - [`zones`]: master files with line numbers, zones and their lookup (DNAME
+//!   included), the checks that serving depends on, root hints, and the
+//!   `FILE:LINE` problems of all of them; [`names`]: the special-use names
+//!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list;
 //! - [`service`]: building all of it from a config, and reloading zones; [`watch`]:
 //!   live reload of edited zone files;
 //! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the
@@ -27,19 +29,10 @@ pub mod clock;
 pub mod collisions;
 pub mod compare;
 pub mod config;
-pub mod hints;
 pub mod icann;
 pub mod names;
 pub mod resolver;
 pub mod server;
 pub mod service;
 pub mod watch;
-pub mod zone;
-pub mod zonefile;
-
-/// The zone layer (temporary shim until `src/zones/` lands).
-pub mod zones {
-    pub use crate::hints;
-    pub use crate::zone::*;
-    pub use crate::zonefile::{Problem, ZoneError};
-}
+pub mod zones;

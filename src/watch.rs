@@ -138,7 +138,7 @@ pub fn spawn(service: Arc<Service>) -> notify::Result<WatchHandle> {
             let result = tokio::task::spawn_blocking(move || s.reload(false)).await;
             match result {
                 Ok((problems, changed)) => {
-                    crate::cli::log_problems(&problems);
+                    crate::zones::log_problems(&problems);
                     if changed {
                         tracing::info!(ms = started.elapsed().as_millis() as u64, "zones reloaded");
                     }

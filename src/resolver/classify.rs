@@ -6,8 +6,8 @@
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
-use super::dname;
 use super::failure::ServerError;
+use crate::zones as dname;
 
 /// A reply from a server asked as an authority for `zone`, classified.
 #[derive(Debug)]
@@ -164,7 +164,7 @@ pub enum Taken {
     /// (RFC 6672 §3.2), and the target still to be resolved.
     Dname {
         dname: Vec<Record>,
-        cname: Record,
+        cname: Box<Record>,
         target: Name,
     },
     /// A DNAME whose substitution would make a name too long (YXDOMAIN).
@@ -205,11 +205,11 @@ pub fn take(sets: &[Vec<Record>], name: &Name, qtype: RecordType) -> Taken {
         return match dname::synthesize(name, &d[0].name, &target) {
             Ok(to) => Taken::Dname {
                 dname: d.clone(),
-                cname: Record::from_rdata(
+                cname: Box::new(Record::from_rdata(
                     name.clone(),
                     d[0].ttl,
                     RData::CNAME(hickory_proto::rr::rdata::CNAME(to.clone())),
-                ),
+                )),
                 target: to,
             },
             Err(_) => Taken::TooLong { dname: d.clone() },

@@ -247,13 +247,12 @@ pub fn addr_of(r: &Record) -> Option<IpAddr> {
     }
 }
 
+/// NS names and the glue known for them.
+pub type NsSet = (Vec<Name>, Vec<(Name, IpAddr)>);
+
 /// The NS names of a zone known to this root's cache: the child's own set first
 /// (trust Answer), then the parent's delegation; with the delegation's glue.
-pub fn cached_ns(
-    cache: &Cache,
-    zone: &LowerName,
-    now: u64,
-) -> Option<(Vec<Name>, Vec<(Name, IpAddr)>)> {
+pub fn cached_ns(cache: &Cache, zone: &LowerName, now: u64) -> Option<NsSet> {
     let mut names = Vec::new();
     let mut glue = Vec::new();
     if let Some(h) = cache.get(&Key::Set(zone.clone(), RecordType::NS), now)

@@ -114,7 +114,7 @@ impl Resolver {
         let view = self.view(ri, snap, &policy, self.clock.now());
         let mut it = Iteration::new(name, qtype, Mode::Answer, 0, root.params.qmin);
         match it.next(&view) {
-            Step::Done(o) => Some(o),
+            Step::Done(o) => Some(*o),
             _ => None,
         }
     }
@@ -141,7 +141,7 @@ impl Resolver {
                 let step = it.next(&self.view(ri, &snap, &policy, now));
                 self.apply(&root.cache, it.take_writes(), now);
                 match step {
-                    Step::Done(o) => return Ok(o),
+                    Step::Done(o) => return Ok(*o),
                     Step::Fail(f) => return Err(f),
                     Step::Send { server, query, rd } => {
                         self.charge(ctx)?;

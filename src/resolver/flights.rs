@@ -86,10 +86,6 @@ where
     pub fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
@@ -118,7 +114,7 @@ mod tests {
         let b = f.join_or_start(1, mk(started.clone())).unwrap();
         assert_eq!((a.await, b.await), (7, 7));
         assert_eq!(started.load(Ordering::SeqCst), 1);
-        assert!(f.is_empty(), "a finished flight leaves the map");
+        assert_eq!(f.len(), 0, "a finished flight leaves the map");
     }
 
     #[tokio::test]
@@ -144,7 +140,7 @@ mod tests {
                 .await
                 .is_err()
         );
-        assert!(f.is_empty(), "no waiter left: the flight is gone");
+        assert_eq!(f.len(), 0, "no waiter left: the flight is gone");
         assert_eq!(ran_to_end.load(Ordering::SeqCst), 0);
         // A declined start gives nothing.
         assert!(f.join_or_start(2, || None).is_none());

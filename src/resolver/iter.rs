@@ -98,7 +98,7 @@ pub enum Step {
     NeedAddresses {
         name: Name,
     },
-    Done(Outcome),
+    Done(Box<Outcome>),
     Fail(Failure),
 }
 
@@ -132,7 +132,7 @@ impl Outcome {
 #[derive(Debug)]
 pub enum Write {
     Rrset(Vec<Record>, Trust),
-    Negative(LowerName, Option<RecordType>, Record),
+    Negative(LowerName, Option<RecordType>, Box<Record>),
     Delegation(Name, Delegation, u32),
 }
 
@@ -228,7 +228,7 @@ impl Iteration {
                 State::Start => self.start(view),
                 State::Remote(cut) => self.ask_cut(*cut, view),
                 State::Forward { next } => self.ask_forwarder(next, view),
-                State::Done(o) => Some(Step::Done(*o)),
+                State::Done(o) => Some(Step::Done(o)),
                 State::Failed(f) => Some(Step::Fail(f)),
                 State::Finished => Some(Step::Fail(Failure::Loop {
                     what: "resolution stepped after it finished".into(),
@@ -358,7 +358,7 @@ impl Iteration {
     fn walk_local(&mut self, zone: Arc<Zone>, view: &View<'_>) -> Option<Step> {
         let mut zone = zone;
         for _ in 0..=view.limits.max_referrals {
-            let outcome = match zone.lookup(&self.lname, self.qtype) {
+            let outcome = match zone.lookup(&self.name, self.qtype) {
                 Lookup::Answer(records) => self.local_answer(records),
                 Lookup::NoData { soa } => {
                     Outcome::negative(ResponseCode::NoError, Some(soa), self.source)
@@ -566,8 +566,11 @@ impl Iteration {
             }
             (Mode::Claim, Reply::NxDomain { soa }) => {
                 if let Some(s) = &soa {
-                    self.writes
-                        .push(Write::Negative(self.lname.clone(), None, s.clone()));
+                    self.writes.push(Write::Negative(
+                        self.lname.clone(),
+                        None,
+                        Box::new(s.clone()),
+                    ));
                 }
                 self.done(Outcome::negative(
                     ResponseCode::NXDomain,
@@ -795,7 +798,7 @@ impl Iteration {
             } => {
                 self.writes.push(Write::Rrset(dname.clone(), Trust::Answer));
                 let mut records = dname;
-                records.push(cname);
+                records.push(*cname);
                 (records, Some(target), ResponseCode::NoError)
             }
             classify::Taken::TooLong { dname } => (dname, None, ResponseCode::YXDomain),
@@ -833,8 +836,11 @@ impl Iteration {
             && self.qtype != RecordType::ANY
         {
             let rtype = (rcode == ResponseCode::NoError).then_some(self.qtype);
-            self.writes
-                .push(Write::Negative(self.lname.clone(), rtype, s.clone()));
+            self.writes.push(Write::Negative(
+                self.lname.clone(),
+                rtype,
+                Box::new(s.clone()),
+            ));
         }
         let soa = soa.map(|s| view.cache.rules.negative_soa(&s));
         Outcome::negative(rcode, soa, Source::Network)
@@ -933,8 +939,11 @@ impl Iteration {
         if rcode == ResponseCode::NXDomain
             && let Some(s) = &soa
         {
-            self.writes
-                .push(Write::Negative(self.lname.clone(), None, s.clone()));
+            self.writes.push(Write::Negative(
+                self.lname.clone(),
+                None,
+                Box::new(s.clone()),
+            ));
         }
         if rcode == ResponseCode::NoError {
             let ns: Vec<Record> = m

@@ -22,7 +22,6 @@ mod ask;
 pub mod cache;
 mod classify;
 mod cut;
-mod dname;
 mod drive;
 pub mod failure;
 mod flights;

@@ -396,11 +396,12 @@ impl Resolver {
                 self.found(tld, roots, None);
             }
             (Policy::First, Route::Root(w))
-                if w + 1 < self.roots.len() && !self.pin.contains_key(&tld) =>
+                if w + 1 < self.roots.len()
+                    && !self.pin.contains_key(&tld)
+                    && !name.is_root()
+                    && self.collisions.begin(&tld, now) =>
             {
-                if !name.is_root() && self.collisions.begin(&tld, now) {
-                    self.spawn_check(tld, w);
-                }
+                self.spawn_check(tld, w);
             }
             _ => {}
         }

@@ -120,7 +120,7 @@ impl RateLimit {
             return Verdict::Send;
         }
         let n = self.limited.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.slip > 0 && n % u64::from(self.slip) == 0 {
+        if self.slip > 0 && n.is_multiple_of(u64::from(self.slip)) {
             Verdict::Slip
         } else {
             Verdict::Drop
@@ -166,8 +166,8 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.200".parse().unwrap();
         let mut sent = 0;
-        let mut slipped = 0;
-        let mut dropped = 0;
+        let mut slipped: i32 = 0;
+        let mut dropped: i32 = 0;
         for i in 0..40 {
             match rl.check(if i % 2 == 0 { a } else { b }) {
                 Verdict::Send => sent += 1,
@@ -176,7 +176,7 @@ mod tests {
             }
         }
         assert!(sent <= 6, "one /24: {sent}");
-        assert!(slipped > 0 && dropped > 0 && (slipped as i32 - dropped as i32).abs() <= 1);
+        assert!(slipped > 0 && dropped > 0 && (slipped - dropped).abs() <= 1);
         assert_eq!(
             rl.check("198.51.100.1".parse().unwrap()),
             Verdict::Send,

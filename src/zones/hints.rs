@@ -8,8 +8,9 @@ use std::path::Path;
 
 use hickory_proto::rr::{Name, RData, RecordType};
 
+use super::problem::ZoneError;
+use super::reader;
 use crate::config::Hints;
-use crate::zonefile::{self, ZoneError};
 
 /// IANA's root hints, as published (see the file's header for its version).
 pub const BUILTIN_NAMED_ROOT: &str = include_str!("named.root");
@@ -35,7 +36,7 @@ pub fn load(hints: &Hints) -> Result<Vec<RootServer>, Vec<ZoneError>> {
 
 /// Parses hints text: the NS records at `.` and the addresses of their targets.
 pub fn parse(text: &str, path: &Path) -> Result<Vec<RootServer>, Vec<ZoneError>> {
-    let parsed = zonefile::read_str(text, path, &Name::root())?;
+    let parsed = reader::read_str(text, path, &Name::root())?;
     let mut servers: Vec<RootServer> = Vec::new();
     for l in &parsed.records {
         if l.record.record_type() == RecordType::NS

@@ -1,0 +1,42 @@
+//! The zone layer: local data, read from master files and answered in-process
+//! (DESIGN §2).
+//!
+//! It owns everything between a zone file on disk and a typed answer:
+//!
+//! - [`read`]ing RFC 1035 master files with line numbers (`$ORIGIN`, `$TTL`,
+//!   `$INCLUDE`), and what each file held ([`Stamp`]) so reloads skip unchanged
+//!   zones;
+//! - building a [`Zone`] with the structural checks serving depends on, and
+//!   [`Zone::lookup`], which answers like an authoritative server (RFC 1034
+//!   §4.3.2, RFC 4592 wildcards, RFC 6672 DNAME) but returns a [`Lookup`] instead
+//!   of a message: the resolver engine decides what the client sees. Referrals
+//!   carry their glue, which is what hickory 0.26's own authority gets wrong
+//!   (`shared/HICKORY.md` §3);
+//! - the [`ZoneSet`] of a `zones` root: a folder of zones, the rules between them
+//!   (TLDs defined twice, special-use and ICANN TLDs), reload keeping what did not
+//!   change, and the serials file;
+//! - DNAME records in the one form hickory can carry them ([`dname()`],
+//!   [`synthesized_cname`]);
+//! - root [`hints`] for the roots that iterate;
+//! - the [`Problem`]s all of that reports, as `FILE:LINE: error: …`.
+//!
+//! Inside, dependencies go one way: `problem` ← `entries`, `stamp`, `dname` ←
+//! `reader` ← `zone` ← `build` ← `set` (with `rules`); `hints` uses the reader.
+
+mod build;
+mod dname;
+mod entries;
+pub mod hints;
+mod problem;
+mod reader;
+mod rules;
+mod set;
+mod stamp;
+mod zone;
+
+pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
+pub use problem::{Problem, Severity, ZoneError, log_problems};
+pub use reader::{Files, Located, Parsed, read, read_into, read_str};
+pub use set::{LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt};
+pub use stamp::Stamp;
+pub use zone::{Lookup, Zone};

@@ -1,0 +1,369 @@
+//! The [`ZoneSet`] of a `zones` root: every `<origin>.zone` file of one folder,
+//! loaded with the rules between them (a TLD defined twice, special-use TLDs,
+//! collisions, serials that go down), and reloaded keeping what did not change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hickory_proto::rr::{LowerName, Name};
+
+use super::problem::Problem;
+use super::rules::{special_problem, tld_label, tld_warnings};
+use super::zone::Zone;
+
+/// All zones of one `zones` root, by origin.
+#[derive(Debug, Default)]
+pub struct ZoneSet {
+    pub dir: PathBuf,
+    zones: BTreeMap<LowerName, Arc<Zone>>,
+}
+
+/// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
+pub fn origin_for_file(path: &Path) -> Option<Name> {
+    let file = path.file_name()?.to_str()?;
+    if file.starts_with('.') {
+        return None; // editor swap and temp files
+    }
+    let stem = file.strip_suffix(".zone")?;
+    if stem == "root" {
+        return Some(Name::root());
+    }
+    let mut n = Name::from_ascii(stem).ok()?;
+    n.set_fqdn(true);
+    Some(n)
+}
+
+/// What a zones root may define, beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Special-use TLDs (RFC 6761) this root serves on purpose (config `special-use`).
+    pub special_use: Vec<String>,
+    /// Serials last served, by origin, when there is no previous set to compare
+    /// with (`check` reads them from the state file that `serve` writes).
+    pub last_serials: HashMap<LowerName, u32>,
+}
+
+/// The file in a zones folder where `serve` records the serials it loaded, so that
+/// `check` can tell when an edit lowers one. A dot file: never read as a zone.
+pub const SERIALS_FILE: &str = ".altroot-serials";
+
+/// Reads the serials file of a zones folder (missing or unreadable: empty).
+pub fn read_serials(dir: &Path) -> HashMap<LowerName, u32> {
+    let Ok(text) = std::fs::read_to_string(dir.join(SERIALS_FILE)) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = Name::from_ascii(w.next()?).ok()?;
+            let serial = w.next()?.parse().ok()?;
+            Some((LowerName::new(&name), serial))
+        })
+        .collect()
+}
+
+/// RFC 1982 serial number arithmetic: is `a` before `b`?
+pub fn serial_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 0x8000_0000
+}
+
+impl ZoneSet {
+    /// Loads every `*.zone` file of `dir` and checks the rules between them. With
+    /// `previous`, a file that fails keeps its previous zone (if there was one).
+    /// Returns the set and every problem, warnings included.
+    /// Unless `force`, zones whose files did not change since `previous` read them
+    /// are kept as they are, without reading.
+    pub fn load(
+        dir: &Path,
+        previous: Option<&ZoneSet>,
+        opts: &LoadOptions,
+        force: bool,
+    ) -> (ZoneSet, Vec<Problem>) {
+        let mut l = Loader {
+            set: ZoneSet {
+                dir: dir.to_path_buf(),
+                zones: BTreeMap::new(),
+            },
+            previous,
+            opts,
+            force,
+            problems: Vec::new(),
+        };
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut paths: Vec<PathBuf> =
+                    entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                paths.sort();
+                for path in paths {
+                    l.file(&path);
+                }
+                l.root_zone_tlds();
+            }
+            Err(e) => {
+                let msg = format!("cannot read zones folder: {e}");
+                l.problems.push(Problem::error(dir, 1, msg));
+                if let Some(prev) = previous {
+                    l.set.zones = prev.zones.clone();
+                }
+            }
+        }
+        l.problems.sort();
+        l.problems.dedup();
+        (l.set, l.problems)
+    }
+
+    /// Records the serials of this set in its folder's serials file (best effort:
+    /// a read-only folder is fine).
+    pub fn write_serials(&self) {
+        let mut text =
+            String::from("# serials altroot serve last loaded; read by `altroot check`\n");
+        for z in self.zones.values() {
+            text.push_str(&format!("{} {}\n", z.origin(), z.serial()));
+        }
+        if let Err(e) = std::fs::write(self.dir.join(SERIALS_FILE), text) {
+            tracing::debug!(
+                "cannot write {}: {e}",
+                self.dir.join(SERIALS_FILE).display()
+            );
+        }
+    }
+
+    /// True when both sets hold the very same zones (nothing was re-read).
+    pub fn same_zones(&self, other: &ZoneSet) -> bool {
+        self.zones.len() == other.zones.len()
+            && self
+                .zones
+                .iter()
+                .zip(other.zones.iter())
+                .all(|((a, za), (b, zb))| a == b && Arc::ptr_eq(za, zb))
+    }
+
+    /// The deepest zone that contains `name`.
+    pub fn find(&self, name: &LowerName) -> Option<&Arc<Zone>> {
+        let mut n: Name = name.into();
+        loop {
+            if let Some(z) = self.zones.get(&LowerName::new(&n)) {
+                return Some(z);
+            }
+            if n.is_root() {
+                return None;
+            }
+            n = n.base_name();
+        }
+    }
+
+    /// The zone with exactly this origin.
+    pub fn get(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
+        self.zones.get(origin)
+    }
+
+    /// Does this root have the TLD: a zone file for it, or in root.zone a delegation
+    /// of it or data owned by the TLD name itself? Names merely below it (glue for
+    /// a name server under an ICANN TLD, say `ns.example.org.`) do not claim it.
+    pub fn has_tld(&self, tld: &LowerName) -> bool {
+        if self.zones.contains_key(tld) {
+            return true;
+        }
+        self.zones
+            .get(&LowerName::new(&Name::root()))
+            .is_some_and(|root| root.is_cut(tld) || root.has_data(tld))
+    }
+
+    pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {
+        self.zones.values()
+    }
+
+    /// TLDs this root has (for `collisions` and logs).
+    pub fn tlds(&self) -> Vec<Name> {
+        let mut out: Vec<Name> = self
+            .zones
+            .keys()
+            .filter(|k| k.num_labels() == 1)
+            .map(Name::from)
+            .collect();
+        if let Some(root) = self.zones.get(&LowerName::new(&Name::root())) {
+            for n in root.tld_lines().keys() {
+                if self.has_tld(n) && !out.iter().any(|o| LowerName::new(o) == *n) {
+                    out.push(n.into());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+//------------ Loader -----------------------------------------------------------
+
+/// One [`ZoneSet::load`] under way.
+struct Loader<'a> {
+    set: ZoneSet,
+    previous: Option<&'a ZoneSet>,
+    opts: &'a LoadOptions,
+    force: bool,
+    problems: Vec<Problem>,
+}
+
+impl Loader<'_> {
+    fn previous_zone(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
+        self.previous.and_then(|p| p.zones.get(origin))
+    }
+
+    /// A zone that cannot be loaded now keeps serving its last good version.
+    fn keep_previous(&mut self, origin: &LowerName) {
+        if let Some(old) = self.previous_zone(origin).cloned() {
+            self.set.zones.insert(origin.clone(), old);
+        }
+    }
+
+    /// One entry of the zones folder.
+    fn file(&mut self, path: &Path) {
+        let Some(origin) = origin_for_file(path) else {
+            // Not a zone file by its name; but one meant as such must not vanish
+            // silently.
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.ends_with(".zone") && !name.starts_with('.') {
+                let msg =
+                    format!("{name:?} does not name a zone: want <domain>.zone, e.g. geek.zone");
+                self.problems.push(Problem::error(path, 1, msg));
+            }
+            return;
+        };
+        let lorigin = LowerName::new(&origin);
+        if !path.is_file() {
+            let msg = "a zone file must be a regular file";
+            self.problems.push(Problem::error(path, 1, msg));
+            return self.keep_previous(&lorigin);
+        }
+        if let Some(first) = self.set.zones.get(&lorigin) {
+            let first = first.files.first().map(|p| p.display().to_string());
+            let msg = format!(
+                "{origin} is defined twice: by this file and by {}",
+                first.unwrap_or_default()
+            );
+            self.problems.push(Problem::error(path, 1, msg));
+            return;
+        }
+        if let Some(old) = self.previous_zone(&lorigin).cloned()
+            && !self.force
+            && old.files.first().is_some_and(|f| f == path)
+            && old.unchanged()
+        {
+            self.set.zones.insert(lorigin, old);
+            return;
+        }
+        if lorigin.num_labels() == 1
+            && let Some(p) = special_problem(&tld_label(&lorigin), path, 1, &self.opts.special_use)
+        {
+            self.problems.push(p);
+            return;
+        }
+        self.load_zone(path, &origin, lorigin);
+    }
+
+    /// Reads one zone file; a zone with errors keeps its previous version.
+    fn load_zone(&mut self, path: &Path, origin: &Name, lorigin: LowerName) {
+        match Zone::load(path, origin) {
+            Ok((z, mut warnings)) => {
+                self.problems.append(&mut warnings);
+                let (f, l) = z.soa_line();
+                if lorigin.num_labels() == 1 {
+                    self.problems
+                        .extend(tld_warnings(&tld_label(&lorigin), &f, l));
+                }
+                let old_serial = match self.previous {
+                    Some(_) => self.previous_zone(&lorigin).map(|o| o.serial()),
+                    None => self.opts.last_serials.get(&lorigin).copied(),
+                };
+                if let Some(old) = old_serial.filter(|old| serial_lt(z.serial(), *old)) {
+                    self.problems.push(Problem::warning(
+                        &f,
+                        l,
+                        format!(
+                            "serial went down from {old} to {} (RFC 1982): secondaries would keep the old zone",
+                            z.serial()
+                        ),
+                    ));
+                }
+                self.set.zones.insert(lorigin, Arc::new(z));
+            }
+            Err(mut e) => {
+                self.problems.append(&mut e);
+                self.keep_previous(&lorigin);
+            }
+        }
+    }
+
+    /// The root zone's own TLD names: special use, collisions, and TLDs that a zone
+    /// file of this folder also defines (the file would win; say so). A root zone
+    /// with errors here keeps its previous version.
+    fn root_zone_tlds(&mut self) {
+        let root = LowerName::new(&Name::root());
+        let Some(rz) = self.set.zones.get(&root).cloned() else {
+            return;
+        };
+        let mut root_bad = false;
+        for (tld, (f, l)) in &rz.tld_lines() {
+            let label = tld_label(tld);
+            if let Some(p) = special_problem(&label, f, *l, &self.opts.special_use) {
+                self.problems.push(p);
+                root_bad = true;
+                continue;
+            }
+            let Some(z) = self.set.zones.get(tld) else {
+                if rz.is_cut(tld) {
+                    self.problems.extend(tld_warnings(&label, f, *l));
+                }
+                continue;
+            };
+            let zf = z.files.first().map(|p| p.display().to_string());
+            let zf = zf.unwrap_or_default();
+            if rz.is_cut(tld) {
+                self.problems.push(Problem::error(
+                    f,
+                    *l,
+                    format!("{tld} is defined twice: delegated here in the root zone and served from {zf}"),
+                ));
+                root_bad = true;
+            } else {
+                self.problems.push(Problem::warning(
+                    f,
+                    *l,
+                    format!("names under {tld} here are hidden by {zf}, which serves all of {tld}"),
+                ));
+            }
+        }
+        if root_bad {
+            self.set.zones.remove(&root);
+            self.keep_previous(&root);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            origin_for_file(Path::new("z/root.zone")),
+            Some(Name::root())
+        );
+        assert_eq!(
+            origin_for_file(Path::new("z/geek.zone")),
+            Name::from_ascii("geek.").ok()
+        );
+        assert_eq!(origin_for_file(Path::new("z/.geek.zone.swp")), None);
+        assert_eq!(origin_for_file(Path::new("z/geek.zone~")), None);
+    }
+
+    #[test]
+    fn serial_arithmetic_wraps() {
+        assert!(serial_lt(1, 2));
+        assert!(!serial_lt(2, 2));
+        assert!(serial_lt(0xFFFF_FFFF, 0), "RFC 1982: 0 follows 2^32 - 1");
+        assert!(!serial_lt(0, 0x8000_0000), "undefined: neither is before");
+    }
+}
