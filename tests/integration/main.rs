@@ -3,6 +3,7 @@
 
 mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod world; // fake authoritative and recursive servers with misbehaviours
+mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
@@ -10,6 +11,7 @@ mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo;
 mod edges;
+mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
