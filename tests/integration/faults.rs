@@ -57,7 +57,10 @@ async fn slow_server_within_one_try_is_answered() {
     let before = w.server("bad-lone").seen().len();
     let (m, took) = timed(&a, "www.lone.com.", RecordType::A).await;
     assert_eq!(addrs(&m), vec![BAD_A.parse::<std::net::IpAddr>().unwrap()]);
-    assert!(took < Duration::from_millis(200), "from the cache: {took:?}");
+    assert!(
+        took < Duration::from_millis(200),
+        "from the cache: {took:?}"
+    );
     assert_eq!(w.server("bad-lone").seen().len(), before);
 }
 
@@ -102,19 +105,15 @@ async fn truncated_message_without_tc() {
 // TC=1 over UDP and TCP connections refused: the answer cannot be had.
 #[tokio::test]
 async fn tc_set_but_tcp_refused() {
-    let (w, _a) =
-        lone_fails_pair_works(Behaviour::TcNoTcp, &["unreachable", "timeout"]).await;
+    let (w, _a) = lone_fails_pair_works(Behaviour::TcNoTcp, &["unreachable", "timeout"]).await;
     assert!(w.server("bad-lone").seen().iter().all(|s| !s.tcp));
 }
 
 // TC=1 over UDP; over TCP half an answer, then a reset. TCP was tried.
 #[tokio::test]
 async fn tcp_reset_mid_answer() {
-    let (w, _a) = lone_fails_pair_works(
-        Behaviour::TcpReset,
-        &["unreachable", "bogus", "timeout"],
-    )
-    .await;
+    let (w, _a) =
+        lone_fails_pair_works(Behaviour::TcpReset, &["unreachable", "bogus", "timeout"]).await;
     let seen = w.server("bad-lone").seen();
     assert!(seen.iter().any(|s| s.tcp), "TCP never tried: {seen:?}");
 }
@@ -143,7 +142,11 @@ async fn glueless_delegation_loop() {
     let (m, took) = timed(&a, "www.loop.com.", RecordType::A).await;
     assert_servfail_in_time(&m, took);
     let n = w.total_queries();
-    assert!(n <= 20, "{n} upstream queries for a two-zone loop: {:?}", w.all_seen());
+    assert!(
+        n <= 20,
+        "{n} upstream queries for a two-zone loop: {:?}",
+        w.all_seen()
+    );
     let (again, took) = timed(&a, "www.loop.com.", RecordType::A).await;
     assert_servfail_in_time(&again, took);
 
@@ -214,7 +217,11 @@ async fn answer_larger_than_the_client_buffer() {
         body.push_str(&format!("big TXT \"{i:02} {}\"\n", "x".repeat(100)));
     }
     let (w, a) = start(|b| {
-        let mut v = base(b, &format!("large NS ns1.large\nns1.large A {}", ip(b, 20)), "");
+        let mut v = base(
+            b,
+            &format!("large NS ns1.large\nns1.large A {}", ip(b, 20)),
+            "",
+        );
         v.push(leaf(
             "large",
             ip(b, 20),
@@ -234,7 +241,11 @@ async fn answer_larger_than_the_client_buffer() {
         )
         .await
         .unwrap_or_else(|| panic!("no UDP answer (EDNS {edns:?})"));
-        assert!(raw.len() <= limit, "{} bytes for a {limit}-byte buffer", raw.len());
+        assert!(
+            raw.len() <= limit,
+            "{} bytes for a {limit}-byte buffer",
+            raw.len()
+        );
         let m = Message::from_vec(&raw).unwrap();
         assert!(m.metadata.truncation, "TC=1 (EDNS {edns:?})");
         assert_eq!(m.metadata.response_code, ResponseCode::NoError);
@@ -247,9 +258,17 @@ async fn answer_larger_than_the_client_buffer() {
         w.server("large").seen().iter().any(|s| s.tcp),
         "fetched upstream over TCP"
     );
-    let m = send_tcp(a.addr, &make_query("big.large.com.", RecordType::TXT, Some(512))).await;
+    let m = send_tcp(
+        a.addr,
+        &make_query("big.large.com.", RecordType::TXT, Some(512)),
+    )
+    .await;
     assert!(!m.metadata.truncation);
     assert_eq!(m.answers.len(), 20);
     assert_resolver_flags(&m);
-    assert!(m.answers.iter().all(|r| r.ttl == m.answers[0].ttl && r.ttl <= 300));
+    assert!(
+        m.answers
+            .iter()
+            .all(|r| r.ttl == m.answers[0].ttl && r.ttl <= 300)
+    );
 }

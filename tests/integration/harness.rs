@@ -203,13 +203,18 @@ pub fn addrs(m: &Message) -> Vec<IpAddr> {
 /// The Extended DNS Error of a response (RFC 8914, EDNS option 15): INFO-CODE and
 /// EXTRA-TEXT. hickory decodes the option as an unknown one.
 pub fn ede(m: &Message) -> Option<(u16, String)> {
-    m.edns.as_ref()?.options().options.iter().find_map(|(_, o)| match o {
-        hickory_proto::rr::rdata::opt::EdnsOption::Unknown(15, b) if b.len() >= 2 => Some((
-            u16::from_be_bytes([b[0], b[1]]),
-            String::from_utf8_lossy(&b[2..]).into_owned(),
-        )),
-        _ => None,
-    })
+    m.edns
+        .as_ref()?
+        .options()
+        .options
+        .iter()
+        .find_map(|(_, o)| match o {
+            hickory_proto::rr::rdata::opt::EdnsOption::Unknown(15, b) if b.len() >= 2 => Some((
+                u16::from_be_bytes([b[0], b[1]]),
+                String::from_utf8_lossy(&b[2..]).into_owned(),
+            )),
+            _ => None,
+        })
 }
 
 /// Asserts a SERVFAIL's Extended DNS Error: EXTRA-TEXT starts with one of the

@@ -5,6 +5,7 @@ mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod world; // fake authoritative and recursive servers with misbehaviours
 mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
+mod acceptance; // which replies are believed (issue 7 §5): ID, question, class, source, AA, other roots' TLDs
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output

@@ -613,7 +613,10 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
         },
         Behaviour::DnameNoCname => {
             let mut r = authoritative(zones, query);
-            if r.answers.iter().any(|x| x.record_type() == RecordType::DNAME) {
+            if r.answers
+                .iter()
+                .any(|x| x.record_type() == RecordType::DNAME)
+            {
                 r.answers.retain(|x| x.record_type() != RecordType::CNAME);
             }
             r
@@ -735,7 +738,10 @@ fn respond(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> 
     let limit = if tcp {
         65_535
     } else {
-        query.edns.as_ref().map_or(512, |e| e.max_payload() as usize)
+        query
+            .edns
+            .as_ref()
+            .map_or(512, |e| e.max_payload() as usize)
     };
     let right = encode(&resp, limit);
     let wrong = || {
@@ -1117,7 +1123,10 @@ mod tests {
         assert!(r.metadata.authoritative);
         assert_eq!(r.answers.len(), 2);
         assert_eq!(r.answers[0].record_type(), RecordType::DNAME);
-        assert_eq!(r.answers[0].name, Name::from_ascii("old.example.com.").unwrap());
+        assert_eq!(
+            r.answers[0].name,
+            Name::from_ascii("old.example.com.").unwrap()
+        );
         assert_eq!(
             dname_target(&r.answers[0]),
             Some(Name::from_ascii("new.example.net.").unwrap())
@@ -1144,5 +1153,65 @@ mod tests {
             r.answers[1].data,
             RData::CNAME(CNAME(Name::from_ascii("x.example.com.").unwrap()))
         );
+    }
+
+    // OtherPort and OtherAddress really send the correct reply, from where they say;
+    // WrongIdThenRight sends a wrong ID first.
+    #[tokio::test]
+    async fn spoofing_servers_send_from_elsewhere() {
+        let zone = "@ SOA ns h 1 1 1 1 60\n@ NS ns\nwww A 192.0.2.2";
+        let w = World::start(|b| {
+            vec![
+                spec(
+                    "port",
+                    World::ip(b, 1),
+                    &[("example.com.", zone)],
+                    Behaviour::OtherPort,
+                ),
+                spec(
+                    "addr",
+                    World::ip(b, 2),
+                    &[("example.com.", zone)],
+                    Behaviour::OtherAddress,
+                ),
+                spec(
+                    "ids",
+                    World::ip(b, 3),
+                    &[("example.com.", zone)],
+                    Behaviour::WrongIdThenRight,
+                ),
+            ]
+        })
+        .await;
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        for (name, host) in [("port", 1), ("addr", 2), ("ids", 3)] {
+            let to = SocketAddr::new(World::ip(w.block, host), w.port);
+            let q = ask("www.example.com.", RecordType::A);
+            sock.send_to(&q.to_vec().unwrap(), to).await.unwrap();
+            let mut got = Vec::new();
+            while let Ok(Ok((n, from))) =
+                tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf)).await
+            {
+                got.push((from, Message::from_vec(&buf[..n]).unwrap()));
+            }
+            match name {
+                "port" => {
+                    assert_eq!(got.len(), 1);
+                    assert_eq!(got[0].0.ip(), to.ip());
+                    assert_ne!(got[0].0.port(), to.port());
+                }
+                "addr" => {
+                    assert_eq!(got.len(), 1);
+                    assert_eq!(got[0].0.ip(), World::ip(w.block, SPOOF_HOST));
+                }
+                _ => {
+                    assert_eq!(got.len(), 2);
+                    assert_ne!(got[0].1.metadata.id, 4242);
+                    assert_eq!(got[1].1.metadata.id, 4242);
+                }
+            }
+            assert_eq!(got.last().unwrap().1.answers.len(), 1);
+        }
     }
 }

@@ -47,7 +47,10 @@ a.root-servers.net. A {}
         ip(b, ROOT)
     );
     for (tld, h) in [("com", COM), ("net", NET), ("org", ORG)] {
-        z.push_str(&format!("{tld}. NS ns.nic.{tld}.\nns.nic.{tld}. A {}\n", ip(b, h)));
+        z.push_str(&format!(
+            "{tld}. NS ns.nic.{tld}.\nns.nic.{tld}. A {}\n",
+            ip(b, h)
+        ));
     }
     spec("root", ip(b, ROOT), &[(".", &z)], Behaviour::Normal)
 }
@@ -67,7 +70,12 @@ ns.nic.{tld}. A {}
 {body}",
         ip(b, h)
     );
-    spec(tld, ip(b, h), &[(&format!("{tld}."), &z)], Behaviour::Normal)
+    spec(
+        tld,
+        ip(b, h),
+        &[(&format!("{tld}."), &z)],
+        Behaviour::Normal,
+    )
 }
 
 /// Leaf zone text: SOA (TTL 300, MINIMUM 60), apex NS `ns1.<origin>`, then `body`.
