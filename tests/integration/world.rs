@@ -1214,4 +1214,41 @@ mod tests {
             assert_eq!(got.last().unwrap().1.answers.len(), 1);
         }
     }
+
+    // A stopped server's port is closed (UDP and TCP); started again it answers on
+    // the same address, and its query log goes on.
+    #[tokio::test]
+    async fn stop_and_start_again() {
+        let zone = "@ SOA ns h 1 1 1 1 60\n@ NS ns\nwww A 192.0.2.2";
+        let mut w = World::start(|b| {
+            vec![spec(
+                "s",
+                World::ip(b, 1),
+                &[("example.com.", zone)],
+                Behaviour::Normal,
+            )]
+        })
+        .await;
+        let to = w.server("s").addr();
+        let q = ask("www.example.com.", RecordType::A).to_vec().unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sock.connect(to).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut once = async || {
+            sock.send(&q).await.unwrap();
+            tokio::time::timeout(Duration::from_millis(500), sock.recv(&mut buf)).await
+        };
+        assert!(matches!(once().await, Ok(Ok(_))));
+        w.stop("s").await;
+        // A closed UDP port answers ICMP port unreachable: the connected socket
+        // reports it (or, at worst, nothing comes).
+        assert!(!matches!(once().await, Ok(Ok(_))));
+        assert!(TcpStream::connect(to).await.is_err());
+        w.start_again("s").await;
+        assert!(matches!(once().await, Ok(Ok(_))));
+        assert!(TcpStream::connect(to).await.is_ok());
+        assert_eq!(w.server("s").seen().len(), 2);
+        w.set_behaviour("s", Behaviour::Silent);
+        assert!(once().await.is_err());
+    }
 }
