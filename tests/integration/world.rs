@@ -851,9 +851,11 @@ impl FakeServer {
         seen: Arc<Mutex<Vec<Seen>>>,
     ) -> std::io::Result<FakeServer> {
         let udp = Arc::new(UdpSocket::bind(addr).await?);
-        let tcp = match *behaviour.lock().unwrap() {
-            Behaviour::TcNoTcp => None,
-            _ => Some(TcpListener::bind(addr).await?),
+        let no_tcp = *behaviour.lock().unwrap() == Behaviour::TcNoTcp;
+        let tcp = if no_tcp {
+            None
+        } else {
+            Some(TcpListener::bind(addr).await?)
         };
         let stop = CancellationToken::new();
         let (alive, ended) = mpsc::channel::<()>(1);
