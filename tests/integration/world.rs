@@ -5,6 +5,10 @@
 //! Every server of a world listens on the same port (a root's `port` applies to all
 //! its servers) on its own address in a random 127.X.Y.0/24 block, so worlds of
 //! parallel tests do not meet.
+//!
+//! A running world's servers can be stopped and started again on the same address
+//! ([`World::stop`], [`World::start_again`]) or switched to another behaviour
+//! ([`World::set_behaviour`]); each keeps its log of the queries it saw.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -213,7 +217,7 @@ fn zone_name(s: &str, origin: &Name) -> Name {
 }
 
 /// A DNAME record (RFC 6672) as hickory carries unknown types.
-pub fn dname(owner: &str, ttl: u32, target: &str, origin: &Name) -> Record {
+fn dname(owner: &str, ttl: u32, target: &str, origin: &Name) -> Record {
     let target = zone_name(target, origin);
     Record::from_rdata(
         zone_name(owner, origin),
@@ -226,7 +230,7 @@ pub fn dname(owner: &str, ttl: u32, target: &str, origin: &Name) -> Record {
 }
 
 /// A name in uncompressed wire format: length-prefixed labels, then the root.
-pub fn name_wire(n: &Name) -> Vec<u8> {
+fn name_wire(n: &Name) -> Vec<u8> {
     let mut out = Vec::new();
     for label in n.iter() {
         out.push(label.len() as u8);
@@ -683,7 +687,7 @@ struct Send {
 
 /// Undecodable bytes that start like a reply to `id`: the ID, QR and AA, a header
 /// claiming one question and three answers, then a compression pointer past the end.
-pub fn garbage(id: u16) -> Vec<u8> {
+fn garbage(id: u16) -> Vec<u8> {
     let mut b = id.to_be_bytes().to_vec();
     b.extend_from_slice(&[0x84, 0x00, 0, 1, 0, 3, 0, 0, 0, 0]);
     b.extend_from_slice(&[0xc0, 0xff, 0xc0, 0xff, 0x3f]);
@@ -691,7 +695,7 @@ pub fn garbage(id: u16) -> Vec<u8> {
 }
 
 /// A correct reply without its OPT record, cut in the middle of its last record.
-pub fn cut(resp: &Message) -> Vec<u8> {
+fn cut(resp: &Message) -> Vec<u8> {
     let mut m = resp.clone();
     m.edns = None;
     let bytes = m.to_vec().unwrap();
