@@ -198,6 +198,43 @@ pub fn addrs(m: &Message) -> Vec<IpAddr> {
         .collect()
 }
 
+/// The Extended DNS Error of a response (RFC 8914, EDNS option 15): INFO-CODE and
+/// EXTRA-TEXT. hickory decodes the option as an unknown one.
+pub fn ede(m: &Message) -> Option<(u16, String)> {
+    m.edns
+        .as_ref()?
+        .options()
+        .options
+        .iter()
+        .find_map(|(_, o)| match o {
+            hickory_proto::rr::rdata::opt::EdnsOption::Unknown(15, b) if b.len() >= 2 => Some((
+                u16::from_be_bytes([b[0], b[1]]),
+                String::from_utf8_lossy(&b[2..]).into_owned(),
+            )),
+            _ => None,
+        })
+}
+
+/// Asserts a SERVFAIL's Extended DNS Error: EXTRA-TEXT starts with one of the
+/// failure codes `codes` and a colon, and INFO-CODE is the one the code maps to
+/// (22 No Reachable Authority, 23 Network Error, 0 Other).
+pub fn assert_ede(m: &Message, codes: &[&str]) {
+    let Some((info, text)) = ede(m) else {
+        panic!("SERVFAIL without an Extended DNS Error (wanted one of {codes:?})");
+    };
+    let code = text.split(':').next().unwrap_or("");
+    assert!(
+        text.contains(':') && codes.contains(&code),
+        "EDE text {text:?}: wanted one of {codes:?}"
+    );
+    let want = match code {
+        "timeout" | "unreachable" | "lame" | "denied" | "root-unknown" => 22,
+        "bogus" => 23,
+        _ => 0,
+    };
+    assert_eq!(info, want, "EDE INFO-CODE for {text:?}");
+}
+
 /// Asserts the header flags a recursive resolver must set: QR, RA, RD echoed, no AA.
 pub fn assert_resolver_flags(m: &Message) {
     assert_eq!(m.metadata.message_type, MessageType::Response);

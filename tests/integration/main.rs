@@ -3,17 +3,22 @@
 
 mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod world; // fake authoritative and recursive servers with misbehaviours
+mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
+mod acceptance; // which replies are believed (issue 7 §5): ID, question, class, source, AA, other roots' TLDs
+mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
-mod demo;
-mod edges;
+mod demo; // the shipped config/ and zones/
+mod edges; // adversarial edits, check, compare and CLI cases
+mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod process; // the binary: signals, logs, check exit codes
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
-mod scenarios;
-mod special; // special-use names never leave the machine (§4.1) // the shipped config/ and zones/ // adversarial resolver scenarios // adversarial edits, check, compare and CLI cases
+mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
+mod scenarios; // adversarial resolver scenarios
+mod special; // special-use names never leave the machine (§4.1)
