@@ -59,7 +59,7 @@ pub fn classify(
 ) -> Result<Reply, ServerError> {
     let rcode = msg.metadata.response_code;
     if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
-        return Err(ServerError::Lame(format!("answered {rcode}")));
+        return Err(ServerError::Rcode(rcode));
     }
     let aa = msg.metadata.authoritative;
     if answers_question(zone, sname, stype, &msg) {
@@ -304,7 +304,7 @@ mod tests {
             let m = reply(true, rc);
             assert!(matches!(
                 classify(&n("com."), &n("x.com."), RecordType::A, m),
-                Err(ServerError::Lame(_))
+                Err(ServerError::Rcode(_))
             ));
         }
     }

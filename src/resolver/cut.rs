@@ -60,6 +60,8 @@ pub struct Cut {
     pub last_error: Option<(SocketAddr, ServerError)>,
     /// Addresses dropped by the address policy, for the failure.
     pub denied: Vec<String>,
+    /// Why the last NS-name lookup gave nothing (a loop says more than "no address").
+    pub lookup_failure: Option<Failure>,
 }
 
 impl Cut {
@@ -91,6 +93,7 @@ impl Cut {
             glueless_left: glueless,
             last_error: None,
             denied: Vec::new(),
+            lookup_failure: None,
         };
         for name in names {
             let mut addrs: Vec<IpAddr> = glue
@@ -197,6 +200,9 @@ impl Cut {
                 zone: self.zone.clone(),
                 why: self.denied.join("; "),
             };
+        }
+        if let Some(f @ (Failure::Loop { .. } | Failure::Denied { .. })) = &self.lookup_failure {
+            return f.clone();
         }
         let why: Vec<String> = self
             .servers

@@ -19,9 +19,11 @@ pub enum ServerError {
     Unreachable(String),
     /// A reply that is not a DNS message, or is cut short, or breaks the protocol.
     Bogus(String),
-    /// A well-formed reply that cannot be used: REFUSED, SERVFAIL, NOTIMP, an upward
-    /// or sideways referral, a non-authoritative answer from an authority.
+    /// A well-formed reply that cannot be used: an upward or sideways referral, a
+    /// non-authoritative answer from an authority.
     Lame(String),
+    /// An error rcode: REFUSED, SERVFAIL, NOTIMP…
+    Rcode(ResponseCode),
     /// A local problem (no sockets or memory left): says nothing about the server.
     Local(String),
 }
@@ -30,6 +32,7 @@ impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerError::Timeout => write!(f, "no reply in time"),
+            ServerError::Rcode(rc) => write!(f, "answered {rc}"),
             ServerError::Unreachable(s)
             | ServerError::Bogus(s)
             | ServerError::Lame(s)
@@ -130,6 +133,8 @@ impl Failure {
             Failure::Timeout { .. }
             | Failure::Unreachable { .. }
             | Failure::Lame { .. }
+            | Failure::Refused { .. }
+            | Failure::ServFail { .. }
             | Failure::Denied { .. }
             | Failure::RootUnknown { .. } => 22, // No Reachable Authority
             Failure::Bogus { .. } => 23, // Network Error
@@ -170,6 +175,11 @@ impl Failure {
                 why: format!("{server}: {why}"),
             },
             ServerError::Local(why) => Failure::Local { why: why.clone() },
+            ServerError::Rcode(ResponseCode::Refused) => Failure::Refused { server },
+            ServerError::Rcode(rcode) => Failure::ServFail {
+                server,
+                rcode: *rcode,
+            },
         }
     }
 }

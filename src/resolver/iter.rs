@@ -520,7 +520,10 @@ impl Iteration {
             Err(f @ (Failure::Budget { .. } | Failure::Deadline | Failure::Local { .. })) => {
                 self.state = State::Failed(f);
             }
-            Err(_) => cut.servers[i].state = Addresses::Failed,
+            Err(f) => {
+                cut.servers[i].state = Addresses::Failed;
+                cut.lookup_failure = Some(f);
+            }
         }
     }
 

@@ -217,7 +217,8 @@ pub fn ede(m: &Message) -> Option<(u16, String)> {
 
 /// Asserts a SERVFAIL's Extended DNS Error: EXTRA-TEXT starts with one of the
 /// failure codes `codes` and a colon, and INFO-CODE is the one the code maps to
-/// (22 No Reachable Authority, 23 Network Error, 0 Other).
+/// (22 No Reachable Authority — also for servers that refused or failed, RFC 8914
+/// §4.23 —, 23 Network Error, 0 Other).
 pub fn assert_ede(m: &Message, codes: &[&str]) {
     let Some((info, text)) = ede(m) else {
         panic!("SERVFAIL without an Extended DNS Error (wanted one of {codes:?})");
@@ -228,7 +229,9 @@ pub fn assert_ede(m: &Message, codes: &[&str]) {
         "EDE text {text:?}: wanted one of {codes:?}"
     );
     let want = match code {
-        "timeout" | "unreachable" | "lame" | "denied" | "root-unknown" => 22,
+        "timeout" | "unreachable" | "lame" | "refused" | "servfail" | "denied" | "root-unknown" => {
+            22
+        }
         "bogus" => 23,
         _ => 0,
     };
