@@ -23,16 +23,12 @@
 //! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the
 //!   command line, logging and signals (`main.rs` only calls it).
 
-pub mod check;
-pub mod cli;
 pub mod clock;
-pub mod collisions;
-pub mod compare;
+pub mod commands;
 pub mod config;
 pub mod icann;
 pub mod names;
 pub mod resolver;
 pub mod server;
 pub mod service;
-pub mod watch;
 pub mod zones;

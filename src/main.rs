@@ -5,6 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = altroot::cli::Cli::parse();
-    ExitCode::from(altroot::cli::run(cli))
+    let cli = altroot::commands::Cli::parse();
+    ExitCode::from(altroot::commands::run(cli))
 }

@@ -128,7 +128,7 @@ async fn other_roots_unharmed(a: &Altroot) {
         .iter()
         .map(|n| name(n))
         .collect();
-    let rows = altroot::compare::compare(
+    let rows = altroot::commands::compare::compare(
         a.router(),
         &[0, 1],
         names,

@@ -27,7 +27,7 @@ pub struct Altroot {
     pub _dir: tempfile::TempDir,
     pub service: Arc<Service>,
     handle: Option<ServerHandle>,
-    watch: Option<altroot::watch::WatchHandle>,
+    watch: Option<altroot::service::watch::WatchHandle>,
 }
 
 impl Altroot {
@@ -63,7 +63,7 @@ impl Altroot {
 
     /// Starts live reload, as `serve` does.
     pub fn watch(&mut self) {
-        self.watch = Some(altroot::watch::spawn(self.service.clone()).unwrap());
+        self.watch = Some(altroot::service::watch::spawn(self.service.clone()).unwrap());
     }
 
     /// The temporary folder holding the config and zones.

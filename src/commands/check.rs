@@ -67,3 +67,20 @@ pub fn check(path: Option<&Path>) -> Report {
     report.problems.dedup();
     report
 }
+
+/// `altroot check`: prints every problem, then a summary on stderr; exit 1 when
+/// there are errors.
+pub fn run(config: Option<std::path::PathBuf>) -> u8 {
+    let report = check(config.as_deref());
+    for p in &report.problems {
+        println!("{p}");
+    }
+    eprintln!(
+        "{} roots, {} zones: {} errors, {} warnings",
+        report.roots,
+        report.zones,
+        report.errors(),
+        report.warnings()
+    );
+    if report.errors() > 0 { 1 } else { 0 }
+}

@@ -1,5 +1,5 @@
-//! `altroot compare`: ask every root the same question and show where they disagree
-//! (DESIGN §1, §5).
+//! The rows of `altroot compare`: every root's answer to a name and type, and the
+//! verdict (DESIGN §1, §5).
 //!
 //! Each name and type is resolved in each selected root independently, with the
 //! engine `serve` uses ([`Router::resolve_in`]): the name itself in that root,
@@ -7,7 +7,7 @@
 //! `serve` routes them. Two answers are the same when their rcode and record sets
 //! match, ignoring TTLs, record order and the case of names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use serde_json::json;
 
 use crate::resolver::{Resolver, rcode_str};
 
@@ -81,7 +80,7 @@ fn rdata_text(rtype: RecordType, d: &RData) -> String {
     }
 }
 
-fn normal(r: &Record) -> String {
+pub(super) fn normal(r: &Record) -> String {
     format!(
         "{} {} {}",
         r.name.to_lowercase(),
@@ -207,126 +206,6 @@ pub async fn compare(
         .buffered(concurrency.max(1))
         .collect()
         .await
-}
-
-//------------ Output ---------------------------------------------------------
-
-/// How many rows got each verdict.
-fn counts(rows: &[Row]) -> BTreeMap<Verdict, usize> {
-    let mut m = BTreeMap::new();
-    for r in rows {
-        *m.entry(r.verdict.clone()).or_insert(0) += 1;
-    }
-    m
-}
-
-/// Counts per verdict label, in a stable order.
-pub fn summary(rows: &[Row]) -> BTreeMap<String, usize> {
-    counts(rows)
-        .into_iter()
-        .map(|(v, n)| (v.label(), n))
-        .collect()
-}
-
-/// "3 rows: 1 same, 1 differs, 1 only alt".
-pub fn summary_line(rows: &[Row]) -> String {
-    let parts: Vec<String> = counts(rows)
-        .iter()
-        .map(|(v, n)| format!("{n} {}", v.label()))
-        .collect();
-    format!(
-        "{} {}: {}",
-        rows.len(),
-        if rows.len() == 1 { "row" } else { "rows" },
-        if parts.is_empty() {
-            "nothing compared".into()
-        } else {
-            parts.join(", ")
-        }
-    )
-}
-
-/// The aligned table; `color` adds ANSI colours to the verdicts.
-pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
-    let mut header = vec!["NAME".to_string(), "TYPE".to_string()];
-    header.extend(root_names.iter().cloned());
-    header.push("VERDICT".into());
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut line = vec![r.name.to_lowercase().to_string(), r.qtype.to_string()];
-            line.extend(r.cells.iter().map(Cell::display));
-            line.push(r.verdict.label());
-            line
-        })
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for line in &body {
-        for (w, c) in widths.iter_mut().zip(line) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let last = header.len() - 1;
-    let fmt_line = |out: &mut String, line: &[String], verdict: Option<&Verdict>| {
-        for (i, c) in line.iter().enumerate() {
-            if i == last {
-                let text = match (color, verdict) {
-                    (true, Some(v)) => paint(v, c),
-                    _ => c.clone(),
-                };
-                out.push_str(&text);
-            } else {
-                let _ = write!(out, "{c:<w$}  ", w = widths[i]);
-            }
-        }
-        out.push('\n');
-    };
-    fmt_line(&mut out, &header, None);
-    for (line, row) in body.iter().zip(rows) {
-        fmt_line(&mut out, line, Some(&row.verdict));
-    }
-    out
-}
-
-fn paint(v: &Verdict, text: &str) -> String {
-    let code = match v {
-        Verdict::Same => "32",
-        Verdict::Differs => "31",
-        Verdict::Only(_) => "33",
-        Verdict::None => "2",
-        Verdict::Error => "1;31",
-    };
-    format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-/// One JSON object for a row (keys documented in the README).
-pub fn json_row(row: &Row) -> serde_json::Value {
-    let (verdict, only) = match &row.verdict {
-        Verdict::Only(r) => ("only", Some(r.clone())),
-        v => (
-            match v {
-                Verdict::Same => "same",
-                Verdict::Differs => "differs",
-                Verdict::None => "none",
-                _ => "error",
-            },
-            None,
-        ),
-    };
-    json!({
-        "name": row.name.to_lowercase().to_string(),
-        "type": row.qtype.to_string(),
-        "verdict": verdict,
-        "only": only,
-        "roots": row.cells.iter().map(|c| json!({
-            "root": c.root,
-            "rcode": rcode_str(c.rcode),
-            "answer": c.display(),
-            "records": c.records.iter().map(normal).collect::<Vec<_>>(),
-            "error": c.error,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// Reads names from a file: one per line, or `rank,domain` CSV (the Tranco list).

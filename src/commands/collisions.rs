@@ -260,6 +260,24 @@ pub fn candidate_count(resolver: &Resolver, config: &Config) -> usize {
     candidates(resolver, config).len()
 }
 
+/// `altroot collisions`: the report, or one JSON object per finding.
+pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) -> u8 {
+    let service = match super::service_for(config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let found = collisions(&service.resolver, &service.config, offline).await;
+    if json {
+        for f in &found {
+            println!("{}", json_finding(f, &service.config));
+        }
+    } else {
+        let n = candidate_count(&service.resolver, &service.config);
+        print!("{}", report(&found, &service.config, n));
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

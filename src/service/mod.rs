@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::{LowerName, Name};
 
+pub mod watch;
+
 use crate::clock::Clock;
 use crate::config::{Config, RootConfig, RootSource};
 use crate::resolver::policy::AddressPolicy;

@@ -1,0 +1,149 @@
+//! `altroot compare`: ask every root the same question and show where they disagree
+//! (DESIGN §1, §5). [`rows`] resolves and judges, [`output`] prints.
+
+pub mod output;
+pub mod rows;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use hickory_proto::rr::{Name, RecordType};
+
+pub use output::{json_row, summary, summary_line, table};
+pub use rows::{Cell, Row, Verdict, compare, parse_name, read_names};
+
+use crate::resolver::Resolver;
+
+/// `altroot compare`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Record types to ask, comma-separated.
+    #[arg(short = 't', long = "type", value_delimiter = ',', default_value = "A")]
+    pub types: Vec<String>,
+    /// Roots to compare, comma-separated (default: all, in config order).
+    #[arg(long, value_delimiter = ',')]
+    pub roots: Option<Vec<String>>,
+    /// One JSON object per line instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Read names from a file: one per line, or "rank,domain" CSV (Tranco).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Names compared at the same time.
+    #[arg(short = 'j', long, default_value_t = 64)]
+    pub jobs: usize,
+    /// Names to compare.
+    pub names: Vec<String>,
+}
+
+/// Prints an error and gives the usage exit status.
+fn usage(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("{msg}");
+    2
+}
+
+fn record_types(types: &[String]) -> Result<Vec<RecordType>, u8> {
+    types
+        .iter()
+        .map(|t| {
+            RecordType::from_str(&t.to_ascii_uppercase())
+                .map_err(|_| usage(format!("error: -t {t}: not a record type")))
+        })
+        .collect()
+}
+
+/// The names from the command line, then from `-f FILE`.
+fn names(args: &Args) -> Result<Vec<Name>, u8> {
+    let mut list = Vec::new();
+    for n in &args.names {
+        list.push(parse_name(n).map_err(|e| usage(format!("error: {e}")))?);
+    }
+    if let Some(f) = &args.file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| usage(format!("error: cannot read {}: {e}", f.display())))?;
+        let mut more =
+            read_names(&text).map_err(|e| usage(format!("{}: error: {e}", f.display())))?;
+        list.append(&mut more);
+    }
+    if list.is_empty() {
+        return Err(usage("error: no names to compare (give NAMEs or -f FILE)"));
+    }
+    Ok(list)
+}
+
+/// The roots asked, by index, in the order given.
+fn selected(resolver: &Resolver, want: Option<&[String]>) -> Result<Vec<usize>, u8> {
+    let Some(want) = want else {
+        return Ok((0..resolver.roots.len()).collect());
+    };
+    want.iter()
+        .map(|w| {
+            resolver.root_index(w).ok_or_else(|| {
+                let known: Vec<&str> = resolver.roots.iter().map(|r| r.name.as_str()).collect();
+                usage(format!(
+                    "error: --roots: no root {w:?} (roots: {})",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn progress(shown: bool, total: u64) -> indicatif::ProgressBar {
+    if !shown {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(total);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} names  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    b
+}
+
+pub async fn run(args: Args) -> u8 {
+    let qtypes = match record_types(&args.types) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let list = match names(&args) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let service = match super::service_for(args.config.clone()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let resolver = service.resolver.clone();
+    let roots = match selected(&resolver, args.roots.as_deref()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
+    let tick = || bar.inc(1);
+    let timeout = service.config.server.query_timeout;
+    let rows = compare(&resolver, &roots, list, &qtypes, timeout, args.jobs, &tick).await;
+    bar.finish_and_clear();
+    if args.json {
+        for r in &rows {
+            println!("{}", json_row(r));
+        }
+        println!("{}", serde_json::json!({ "summary": summary(&rows) }));
+    } else {
+        let names: Vec<String> = roots
+            .iter()
+            .map(|&i| resolver.roots[i].name.clone())
+            .collect();
+        print!("{}", table(&rows, &names, super::color_wanted()));
+        println!("{}", summary_line(&rows));
+    }
+    if rows.iter().any(|r| r.verdict == Verdict::Error) {
+        2
+    } else if rows.iter().all(|r| r.verdict.agrees()) {
+        0
+    } else {
+        1
+    }
+}

@@ -1,0 +1,149 @@
+//! The command line (DESIGN §5) and the commands: `serve`, `check`, `compare`,
+//! `collisions`. Each command is one module; this one parses arguments, sets up
+//! logging and the runtime, and maps results to exit codes: 0 fine; 1 problems
+//! found (`check`), differences (`compare`) or a runtime failure; 2 usage or config
+//! errors.
+
+pub mod check;
+pub mod collisions;
+pub mod compare;
+mod serve;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::service::Service;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "altroot",
+    version,
+    about = "A DNS resolver serving an alternate root beside the ICANN root"
+)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less log output (warnings and errors only).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the resolver.
+    Serve {
+        /// Config file (default: config/altroot.toml if present, else built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate the config and every zone; no network.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Ask every root the same questions and show where they disagree.
+    Compare(compare::Args),
+    /// TLDs that more than one root has, and which root wins.
+    Collisions {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Ask no server: hints roots with the builtin hints use the bundled ICANN
+        /// TLD list.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// Log lines the writer thread may hold before it drops new ones (and counts them).
+const LOG_BUFFER_LINES: usize = 16_384;
+
+/// Sets up logging to stderr. The returned guard flushes the log when dropped: keep
+/// it for the life of the process; the counter says how many lines were dropped.
+fn init_logging(
+    verbose: u8,
+    quiet: bool,
+    serving: bool,
+) -> (
+    tracing_appender::non_blocking::WorkerGuard,
+    tracing_appender::non_blocking::ErrorCounter,
+) {
+    // The one-shot commands print results, so their default is warnings only.
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) if !serving => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug,hickory_proto=info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // The per-query line is written by a writer thread, never by the worker that
+    // answered: when stderr cannot keep up (a slow pipe, a full disk) lines are
+    // dropped and counted (`serve` reports the count) rather than queries waiting.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    (guard, dropped)
+}
+
+/// Runs a parsed command line and returns the exit status.
+pub fn run(cli: Cli) -> u8 {
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let (_log, dropped) = init_logging(cli.verbose, cli.quiet, serving);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match cli.command {
+        Command::Serve { config } => rt.block_on(serve::run(config, dropped)),
+        Command::Check { config } => check::run(config),
+        Command::Compare(args) => rt.block_on(compare::run(args)),
+        Command::Collisions {
+            config,
+            json,
+            offline,
+        } => rt.block_on(collisions::run(config, json, offline)),
+    }
+}
+
+fn load_config(path: Option<PathBuf>) -> Result<Config, u8> {
+    Config::discover(path.as_deref()).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })
+}
+
+/// Loads the config and the zones for a one-shot command (no listeners).
+fn service_for(config: Option<PathBuf>) -> Result<Service, u8> {
+    let config = load_config(config)?;
+    Service::new(config).map_err(|e| {
+        eprintln!("{e}");
+        2
+    })
+}
+
+fn color_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}

@@ -1,0 +1,158 @@
+//! Reads of the cache the machine makes, and small pure helpers.
+
+use std::net::IpAddr;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+
+use super::*;
+
+/// A cached answer a client may see (trust Answer): NXDOMAIN for the name, the
+/// RRset, a CNAME, or NODATA.
+pub fn cached_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> Option<Outcome> {
+    if qtype == RecordType::ANY {
+        return None;
+    }
+    let ln = LowerName::new(name);
+    if let Some(h) = cache.get(&Key::NxDomain(ln.clone()), now)
+        && let Data::NxDomain(soa) = h.data
+    {
+        return Some(Outcome::negative(
+            ResponseCode::NXDomain,
+            soa,
+            Source::Cache,
+        ));
+    }
+    let mut types = vec![qtype];
+    if qtype != RecordType::CNAME {
+        types.push(RecordType::CNAME);
+    }
+    for t in types {
+        let Some(h) = cache.get(&Key::Set(ln.clone(), t), now) else {
+            continue;
+        };
+        if h.trust < Trust::Answer {
+            continue;
+        }
+        match h.data {
+            Data::Records(r) => {
+                let next = chain_target(name, qtype, &r);
+                return Some(Outcome {
+                    rcode: ResponseCode::NoError,
+                    records: r,
+                    soa: None,
+                    next,
+                    source: Source::Cache,
+                });
+            }
+            Data::NoData(soa) if t == qtype => {
+                return Some(Outcome::negative(ResponseCode::NoError, soa, Source::Cache));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A stale answer for a failed question (RFC 8767), TTLs 30.
+pub fn stale_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> Option<Outcome> {
+    if qtype == RecordType::ANY {
+        return None;
+    }
+    let ln = LowerName::new(name);
+    if let Some(h) = cache.get_stale(&Key::NxDomain(ln.clone()), now)
+        && let Data::NxDomain(soa) = h.data
+    {
+        return Some(Outcome::negative(
+            ResponseCode::NXDomain,
+            soa,
+            Source::Stale,
+        ));
+    }
+    for t in [qtype, RecordType::CNAME] {
+        let Some(h) = cache.get_stale(&Key::Set(ln.clone(), t), now) else {
+            continue;
+        };
+        if h.trust < Trust::Answer {
+            continue;
+        }
+        match h.data {
+            Data::Records(r) => {
+                let next = chain_target(name, qtype, &r);
+                return Some(Outcome {
+                    rcode: ResponseCode::NoError,
+                    records: r,
+                    soa: None,
+                    next,
+                    source: Source::Stale,
+                });
+            }
+            Data::NoData(soa) if t == qtype => {
+                return Some(Outcome::negative(ResponseCode::NoError, soa, Source::Stale));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What the cache knows of a TLD claim: an NXDOMAIN for the TLD means no; its
+/// delegation or NS set means yes.
+pub(super) fn cached_claim(cache: &Cache, tld: &LowerName, now: u64) -> Option<Outcome> {
+    if cache.get(&Key::NxDomain(tld.clone()), now).is_some() {
+        return Some(Outcome::negative(
+            ResponseCode::NXDomain,
+            None,
+            Source::Cache,
+        ));
+    }
+    let has = cache.get(&Key::Delegation(tld.clone()), now).is_some()
+        || cache
+            .get(&Key::Set(tld.clone(), RecordType::NS), now)
+            .is_some();
+    has.then(|| Outcome::negative(ResponseCode::NoError, None, Source::Cache))
+}
+
+/// The CNAME target that continues an answer: a CNAME owned by `name` (a
+/// synthesised one after a DNAME too), unless the CNAME itself was asked for.
+pub fn chain_target(name: &Name, qtype: RecordType, records: &[Record]) -> Option<Name> {
+    if qtype == RecordType::CNAME || qtype == RecordType::ANY {
+        return None;
+    }
+    records.iter().find_map(|r| match &r.data {
+        RData::CNAME(c) if r.name == *name => Some(c.0.clone()),
+        _ => None,
+    })
+}
+
+pub(super) fn ns_names(ns: &[Record]) -> Vec<Name> {
+    ns.iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(n.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(super) fn glue_pairs(glue: &[Record]) -> Vec<(Name, IpAddr)> {
+    glue.iter()
+        .filter_map(|r| crate::resolver::cut::addr_of(r).map(|a| (r.name.clone(), a)))
+        .collect()
+}
+
+/// How many labels of the name to show in the next minimised question (RFC 9156
+/// §2.3): one more than is known (the cut, or an empty non-terminal seen), one label
+/// at a time for the first questions, then in steps that reach the full name within
+/// `MAX_MINIMISE_COUNT` questions — so a 34-label ip6.arpa name needs ten, not 34.
+pub fn minimised_labels(zone_labels: u8, next_labels: u8, name_labels: u8, sent: usize) -> u8 {
+    let known = zone_labels.max(next_labels.saturating_sub(1));
+    let left = name_labels.saturating_sub(known) as usize;
+    let step = if sent < MINIMISE_ONE_LAB {
+        1
+    } else {
+        let rounds = MAX_MINIMISE_COUNT.saturating_sub(sent).max(1);
+        left.div_ceil(rounds).max(1)
+    };
+    let k = known as usize + step;
+    k.min(name_labels as usize) as u8
+}

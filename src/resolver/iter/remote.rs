@@ -1,0 +1,346 @@
+//! Asking remote servers: the next address or NS-name lookup at the current cut,
+//! and what their replies (referrals, minimised answers, priming) change.
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{LowerName, Name, Record, RecordType};
+
+use super::*;
+
+impl Iteration {
+    //--- Remote servers
+
+    /// The question to ask at this cut: minimised (RFC 9156) or the real one.
+    pub(super) fn question(&self, cut: &Cut) -> (Name, RecordType, bool) {
+        match self.mode {
+            Mode::Claim => return (self.name.clone(), RecordType::NS, false),
+            Mode::Prime => return (Name::root(), RecordType::NS, false),
+            Mode::Answer => {}
+        }
+        let nl = self.name.num_labels();
+        let k = minimised_labels(
+            cut.zone.num_labels(),
+            self.next_labels,
+            nl,
+            self.minimised_sent,
+        );
+        if self.qmin && k < nl {
+            (self.name.trim_to(k as usize), RecordType::NS, true)
+        } else {
+            (self.name.clone(), self.qtype, false)
+        }
+    }
+
+    pub(super) fn ask_cut(&mut self, mut cut: Cut, view: &View<'_>) -> Option<Step> {
+        if let Some(ip) = cut.next_address(view.infra, view.now) {
+            if cut.sent >= view.limits.max_queries_per_zone {
+                return self.fail(Failure::Budget {
+                    which: Budget::QueriesPerZone,
+                    limit: view.limits.max_queries_per_zone,
+                });
+            }
+            let (sname, stype, minimised) = self.question(&cut);
+            let server = SocketAddr::new(ip, view.params.port);
+            cut.asked.push(ip);
+            cut.sent += 1;
+            if minimised {
+                self.minimised_sent += 1;
+            }
+            self.source = Source::Network;
+            self.asked = Some(Asked {
+                sname: sname.clone(),
+                stype,
+                minimised,
+                server,
+            });
+            self.state = State::Remote(Box::new(cut));
+            return Some(Step::Send {
+                server,
+                query: Query::query(sname, stype),
+                rd: false,
+            });
+        }
+        if let Some(i) = cut.next_lookup() {
+            cut.glueless_left -= 1;
+            cut.servers[i].state = Addresses::LookingUp;
+            let name = cut.servers[i].name.clone();
+            self.state = State::Remote(Box::new(cut));
+            return Some(Step::NeedAddresses { name });
+        }
+        // Every server failed the minimised question: ask the real one (relaxed
+        // minimisation, RFC 9156 §2.3), once more around the same servers.
+        if self.qmin && self.asked.as_ref().is_some_and(|a| a.minimised) {
+            self.qmin = false;
+            cut.restart();
+            self.state = State::Remote(Box::new(cut));
+            return None;
+        }
+        if cut.servers.iter().any(|s| s.state == Addresses::Unknown)
+            && cut.servers.iter().all(|s| s.addrs.is_empty())
+        {
+            return self.fail(Failure::Budget {
+                which: Budget::GluelessNs,
+                limit: view.limits.max_glueless_ns,
+            });
+        }
+        self.fail(cut.failure())
+    }
+
+    /// The addresses of the NS name last asked for, or why there are none.
+    pub fn on_addresses(&mut self, result: Result<Vec<IpAddr>, Failure>, view: &View<'_>) {
+        let State::Remote(cut) = &mut self.state else {
+            return;
+        };
+        let Some(i) = cut
+            .servers
+            .iter()
+            .position(|s| s.state == Addresses::LookingUp)
+        else {
+            return;
+        };
+        match result {
+            Ok(addrs) => {
+                let addrs = cut.filter(addrs, view.rules());
+                let s = &mut cut.servers[i];
+                s.state = if addrs.is_empty() {
+                    Addresses::Failed
+                } else {
+                    Addresses::Known
+                };
+                s.addrs = addrs;
+            }
+            // Limits the whole client question shares end it here too.
+            Err(f @ (Failure::Budget { .. } | Failure::Deadline | Failure::Local { .. })) => {
+                self.state = State::Failed(f);
+            }
+            Err(f) => {
+                cut.servers[i].state = Addresses::Failed;
+                cut.lookup_failure = Some(f);
+            }
+        }
+    }
+
+    /// The reply to the last `Send`, or why there is none.
+    pub fn on_reply(&mut self, result: Result<Message, ServerError>, view: &View<'_>) {
+        let Some(asked) = self.asked.clone() else {
+            return;
+        };
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Forward { next } => self.forwarder_replied(next, &asked, result, view),
+            State::Remote(cut) => self.server_replied(*cut, &asked, result, view),
+            other => self.state = other,
+        }
+    }
+
+    pub(super) fn server_replied(
+        &mut self,
+        mut cut: Cut,
+        asked: &Asked,
+        result: Result<Message, ServerError>,
+        view: &View<'_>,
+    ) {
+        let reply =
+            result.and_then(|m| classify::classify(&cut.zone, &asked.sname, asked.stype, m));
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                cut.last_error = Some((asked.server, e));
+                self.state = State::Remote(Box::new(cut));
+                return;
+            }
+        };
+        match (self.mode, reply) {
+            (
+                _,
+                Reply::Referral {
+                    cut: child,
+                    ns,
+                    glue,
+                },
+            ) => {
+                self.referred(child, ns, glue, view);
+            }
+            (Mode::Claim, Reply::NxDomain { soa }) => {
+                if let Some(s) = &soa {
+                    self.writes.push(Write::Negative(
+                        self.lname.clone(),
+                        None,
+                        Box::new(s.clone()),
+                    ));
+                }
+                self.done(Outcome::negative(
+                    ResponseCode::NXDomain,
+                    soa,
+                    Source::Network,
+                ));
+            }
+            (Mode::Claim, _) => {
+                self.done(Outcome::negative(
+                    ResponseCode::NoError,
+                    None,
+                    Source::Network,
+                ));
+            }
+            (Mode::Prime, Reply::Answer(m)) => {
+                self.primed(&m, view);
+                self.done(Outcome::negative(
+                    ResponseCode::NoError,
+                    None,
+                    Source::Network,
+                ));
+            }
+            (Mode::Prime, _) => {
+                let e = ServerError::Lame("no root NS set in the priming reply".into());
+                cut.last_error = Some((asked.server, e));
+                self.state = State::Remote(Box::new(cut));
+            }
+            (Mode::Answer, r) if asked.minimised => self.minimised_reply(cut, asked, r, view),
+            (Mode::Answer, Reply::Answer(m)) => {
+                let o = self.take_answer(&cut.zone, &m, view);
+                self.done(o);
+            }
+            (Mode::Answer, Reply::NoData { soa }) => {
+                let o = self.negative(ResponseCode::NoError, soa, view);
+                self.done(o);
+            }
+            (Mode::Answer, Reply::NxDomain { soa }) => {
+                let o = self.negative(ResponseCode::NXDomain, soa, view);
+                self.done(o);
+            }
+        }
+    }
+
+    /// A referral to `child`: remember both the delegation and the NS RRset, then
+    /// continue there (in our own zone for it, if we serve one).
+    pub(super) fn referred(
+        &mut self,
+        child: Name,
+        ns: Vec<Record>,
+        glue: Vec<Record>,
+        view: &View<'_>,
+    ) {
+        if self.mode == Mode::Claim {
+            // The root zone's servers delegate the TLD: the root has it.
+            self.remember_referral(&child, &ns, &glue);
+            self.done(Outcome::negative(
+                ResponseCode::NoError,
+                None,
+                Source::Network,
+            ));
+            return;
+        }
+        self.referrals += 1;
+        if self.referrals > view.limits.max_referrals {
+            self.fail(Failure::Budget {
+                which: Budget::Referrals,
+                limit: view.limits.max_referrals,
+            });
+            return;
+        }
+        self.remember_referral(&child, &ns, &glue);
+        self.next_labels = 0;
+        if let Some(z) = view.zones.and_then(|zs| zs.get(&LowerName::new(&child))) {
+            // Back into our own zones: walk_local only ever sets the state.
+            let _ = self.walk_local(z.clone(), view);
+            return;
+        }
+        let mut names = ns_names(&ns);
+        // The child's own NS set, if an earlier answer taught it, goes first.
+        if let Some((known, _)) = cached_ns(view.cache, &LowerName::new(&child), view.now) {
+            let mut all = known;
+            all.extend(names);
+            names = all;
+        }
+        let c = self.cut(child, names, &glue_pairs(&glue), view);
+        self.state = State::Remote(Box::new(c));
+    }
+
+    pub(super) fn remember_referral(&mut self, child: &Name, ns: &[Record], glue: &[Record]) {
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        self.writes.push(Write::Delegation(
+            child.clone(),
+            Delegation {
+                ns: ns_names(ns),
+                glue: glue_pairs(glue),
+            },
+            ttl,
+        ));
+        self.writes.push(Write::Rrset(ns.to_vec(), Trust::Referral));
+        for set in classify::group(glue.iter().cloned()) {
+            self.writes.push(Write::Rrset(set, Trust::Glue));
+        }
+    }
+
+    /// The priming reply: the root's NS set and every address given for it.
+    pub(super) fn primed(&mut self, m: &Message, _view: &View<'_>) {
+        let root = Name::root();
+        let ns: Vec<Record> = m
+            .answers
+            .iter()
+            .filter(|r| r.name == root && r.record_type() == RecordType::NS)
+            .cloned()
+            .collect();
+        let glue = classify::glue_for(&root, &ns, &m.additionals);
+        self.writes.push(Write::Rrset(ns, Trust::Answer));
+        for set in classify::group(glue) {
+            self.writes.push(Write::Rrset(set, Trust::Glue));
+        }
+    }
+
+    /// A reply to a minimised question (RFC 9156 §3).
+    pub(super) fn minimised_reply(
+        &mut self,
+        mut cut: Cut,
+        asked: &Asked,
+        reply: Reply,
+        view: &View<'_>,
+    ) {
+        match reply {
+            // Referrals are taken before minimised replies are looked at.
+            Reply::Referral { .. } => {}
+            Reply::Answer(m) => {
+                let ns: Vec<Record> = m
+                    .answers
+                    .iter()
+                    .filter(|r| r.name == asked.sname && r.record_type() == RecordType::NS)
+                    .cloned()
+                    .collect();
+                if ns.is_empty() {
+                    // A CNAME at an intermediate name, or garbage: ask the real question.
+                    self.qmin = false;
+                    cut.restart();
+                    self.state = State::Remote(Box::new(cut));
+                    return;
+                }
+                // The same servers are authoritative for the child too: a cut at the
+                // minimised name whose servers are the child's NS names and, as a
+                // fallback, the servers that just answered.
+                let glue = classify::glue_for(&cut.zone, &ns, &m.additionals);
+                self.writes.push(Write::Rrset(ns.clone(), Trust::Answer));
+                self.next_labels = 0;
+                let mut child =
+                    self.cut(asked.sname.clone(), ns_names(&ns), &glue_pairs(&glue), view);
+                for s in cut.servers.drain(..) {
+                    if !child.servers.iter().any(|c| c.name == s.name) {
+                        child.servers.push(s);
+                    }
+                }
+                child.sent = cut.sent;
+                self.state = State::Remote(Box::new(child));
+            }
+            Reply::NoData { .. } => {
+                // An empty non-terminal, or a name in the same zone: one label more.
+                self.next_labels = asked.sname.num_labels() + 1;
+                cut.restart();
+                self.state = State::Remote(Box::new(cut));
+            }
+            Reply::NxDomain { .. } => {
+                // Relaxed minimisation (RFC 9156 §2.3): some servers answer NXDOMAIN
+                // for empty non-terminals, so ask the full name.
+                self.qmin = false;
+                cut.restart();
+                self.state = State::Remote(Box::new(cut));
+            }
+        }
+    }
+}
