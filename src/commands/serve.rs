@@ -12,7 +12,7 @@ use crate::service::{self, Service};
 use crate::zones::log_problems;
 
 /// How often dropped log lines are reported.
-const DROP_REPORT: Duration = Duration::from_secs(5);
+const DROP_REPORT: Duration = Duration::from_secs(1);
 
 pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
     let config = match super::load_config(config) {

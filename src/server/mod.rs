@@ -306,6 +306,9 @@ pub struct Listener {
     pub tcp: TcpListener,
 }
 
+/// The receive buffer asked for each UDP socket.
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
 /// UDP sockets per address: one per core, at most four.
 fn udp_sockets_per_address() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
@@ -322,6 +325,10 @@ fn udp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> 
         s.set_reuse_port(true)?;
     }
     s.set_nonblocking(true)?;
+    // A burst of queries waits in the kernel until a receive loop gets to it; a
+    // larger buffer (as Unbound's so-rcvbuf) loses fewer. Best effort: the kernel
+    // caps it at net.core.rmem_max.
+    let _ = s.set_recv_buffer_size(UDP_RECEIVE_BUFFER);
     s.bind(&addr.into())?;
     UdpSocket::from_std(s.into())
 }

@@ -5,14 +5,18 @@ mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod world; // fake authoritative and recursive servers with misbehaviours
 mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
+mod abuse; // serve-stale (issue 7 §8), rate limiting, minimal ANY, transfers refused, UPDATE NOTIMP
 mod acceptance; // which replies are believed (issue 7 §5): ID, question, class, source, AA, other roots' TLDs
 mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
+mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output
+mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per client, TCP, cancellation
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/
 mod edges; // adversarial edits, check, compare and CLI cases
+mod failclosed; // routing fails closed (issue 7 §6); collision checks once, retried, never remembered as "no"
 mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures

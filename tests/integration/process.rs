@@ -25,6 +25,12 @@ struct Proc {
 
 impl Proc {
     fn start(config: &Path) -> Proc {
+        Proc::start_gated(config, None)
+    }
+
+    /// With a gate, the reader stops reading stderr after "altroot ready" until the
+    /// gate opens: the pipe fills up, as with a log reader that hangs.
+    fn start_gated(config: &Path, gate: Option<std::sync::mpsc::Receiver<()>>) -> Proc {
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(config)
@@ -37,8 +43,13 @@ impl Proc {
         let stderr = child.stderr.take().unwrap();
         let l = lines.clone();
         std::thread::spawn(move || {
+            let mut gate = gate;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let ready = line.contains("altroot ready");
                 l.lock().unwrap().push(line);
+                if ready && let Some(g) = gate.take() {
+                    let _ = g.recv();
+                }
             }
         });
         Proc { child, lines }
@@ -298,4 +309,53 @@ async fn explicit_port_is_not_shared_with_a_second_instance() {
     let (code, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("Address already in use"), "{err}");
+}
+
+// The query log never holds up answers: while nobody reads altroot's stderr (a hung
+// log reader, a full pipe), 20,000 queries are all answered; the log lines that
+// could not be written are dropped and counted, and the count is reported once
+// stderr moves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_log_never_holds_up_answers() {
+    let dir = setup(&[("geek.zone", GEEK)], "");
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let p = Proc::start_gated(&dir.path().join("altroot.toml"), Some(gate));
+    let first = p.wait_line("listening on 127.0.0.1:");
+    p.wait_line("altroot ready");
+    let addr = addr_from(&first);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async move {
+                let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                sock.connect(addr).await.unwrap();
+                let q = make_query("www.geek.", RecordType::A, None)
+                    .to_vec()
+                    .unwrap();
+                let mut buf = [0u8; 512];
+                let mut answered = 0;
+                for _ in 0..2_500 {
+                    sock.send(&q).await.unwrap();
+                    if let Ok(Ok(_)) =
+                        tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut buf)).await
+                    {
+                        answered += 1;
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for t in tasks {
+        answered += tokio::time::timeout(Duration::from_secs(30), t)
+            .await
+            .expect("a sender stuck: answers held up by the log")
+            .unwrap();
+    }
+    assert_eq!(answered, 20_000, "answers lost while the log was stuck");
+    eprintln!("20,000 answers with a stuck log in {:?}", started.elapsed());
+    open.send(()).unwrap();
+    let line = p.wait_line("log lines dropped");
+    assert!(line.contains("dropped="), "{line}");
 }

@@ -329,7 +329,17 @@ fn authoritative(zones: &[Zone], query: &Message) -> Message {
         }
     };
     let _ = exact;
-    let mut answer = rrs(&owner, qtype);
+    // ANY: every RRset of the name (a server may give a subset, RFC 8482; ours gives
+    // them all, so the resolver's minimising is what the client sees).
+    let mut answer = if qtype == RecordType::ANY {
+        zone.records
+            .iter()
+            .filter(|r| r.name == owner)
+            .cloned()
+            .collect()
+    } else {
+        rrs(&owner, qtype)
+    };
     if answer.is_empty() {
         answer = rrs(&owner, RecordType::CNAME);
     }
