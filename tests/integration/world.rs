@@ -40,8 +40,10 @@ pub enum Behaviour {
     TcpOnly,
     /// A server from before EDNS: FORMERR without OPT to any query that has one.
     NoEdns,
-    /// Answers correctly but adds out-of-bailiwick records to every section: an
-    /// address for an alt-root name and for another ICANN zone's name.
+    /// Answers correctly but adds out-of-bailiwick records to every reply: to the
+    /// answer section `www.geek.` and `www.example.org.` A 6.6.6.6 and a DNAME
+    /// `com.` → `geek.` (above any zone under com), to the additional section
+    /// `ns.example.org.` and `a.gtld.com.` A 6.6.6.6.
     Poison,
     /// A recursive resolver: answers RD=1 queries from its zones as if resolved
     /// (no AA), REFUSED when RD=0.
@@ -549,6 +551,7 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             r.add_answer(evil("www.example.org."));
             r.add_additional(evil("ns.example.org."));
             r.add_additional(evil("a.gtld.com."));
+            r.add_answer(dname("com.", 86400, "geek.", &Name::root()));
             r
         }
         Behaviour::TcNoTcp | Behaviour::TcpReset if !tcp => {
