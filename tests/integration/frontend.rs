@@ -282,14 +282,24 @@ async fn silent_forwarder_is_servfail_in_time() {
     );
 }
 
-// Stopping finishes the answers in flight (DESIGN §6): a query waiting on a silent
-// server still gets its SERVFAIL after shutdown has begun.
+// Stopping finishes the answers in flight (README "Command line": answers in flight
+// are finished, for at most query-timeout): a query waiting on a silent server
+// still gets its SERVFAIL after shutdown has begun, and afterwards nothing answers.
+// The query is known to be in flight because the silent server has seen it.
 #[tokio::test]
 async fn shutdown_finishes_queries_in_flight() {
-    let (_w, a) = standard("").await;
+    let (w, a) = standard("").await;
     let addr = a.addr;
     let pending = tokio::spawn(async move { query(addr, "www.silent.com.", RecordType::A).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = std::time::Instant::now();
+    while w.server("silent").seen().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the query never reached the silent server"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(!pending.is_finished(), "answered before shutdown began");
     a.stop().await;
     let m = pending.await.unwrap();
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
@@ -354,7 +364,29 @@ async fn fuzzed_packets_never_break_the_server() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A last, valid query: read replies until its answer arrives, checking each (sent
+    // again every 250 ms, in case a rate limit dropped it; bounded by 10 s); replies
+    // still on their way after it are checked by try_recv below.
+    let mut last = make_query("www.geek.", RecordType::A, Some(1232));
+    last.metadata.id = 0x5e11;
+    let last = last.to_vec().unwrap();
+    let t = std::time::Instant::now();
+    let mut answered = false;
+    'wait: while t.elapsed() < Duration::from_secs(10) {
+        sock.send(&last).await.unwrap();
+        while let Ok(r) =
+            tokio::time::timeout(Duration::from_millis(250), sock.recv(&mut buf)).await
+        {
+            let n = r.unwrap();
+            let m = Message::from_vec(&buf[..n]).expect("every reply is a well-formed message");
+            replies += 1;
+            if m.metadata.id == 0x5e11 && m.answers.len() == 1 {
+                answered = true;
+                break 'wait;
+            }
+        }
+    }
+    assert!(answered, "no answer to the last valid query within 10 s");
     while let Ok(n) = sock.try_recv(&mut buf) {
         Message::from_vec(&buf[..n]).expect("every reply is a well-formed message");
         replies += 1;
