@@ -3,11 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::RecordType;
-
 use altroot::resolver::cache::{Data, Hit, Key};
-use hickory_proto::rr::LowerName;
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{LowerName, RecordType};
 
 use crate::harness::*;
 use crate::world::World;
@@ -163,9 +161,9 @@ async fn qname_minimisation_can_be_turned_off() {
     assert_eq!(asked(&w, "root"), vec![". NS", "www.example.com. A"]);
 }
 
-// RFC 1034 §5.3.3 / RFC 2181 §5.4.1: a server that does not answer, answers REFUSED
-// or gives an upward referral is lame for the zone, and the resolver goes on to the
-// next server of the delegation. mixed.com's referral lists silent, lame (REFUSED),
+// RFC 1034 §5.3.3 (step 4: a server failure or bizarre contents → the next server):
+// a server that does not answer, answers REFUSED or gives an upward referral is
+// lame for the zone, and the resolver goes on to the next server of the delegation. mixed.com's referral lists silent, lame (REFUSED),
 // upward and the good server, in that order, and servers never asked before are
 // tried in the referral's order: each bad one is asked the question once (no
 // retries within one resolution), then the good one answers, within query-timeout.
@@ -268,7 +266,7 @@ async fn edited_world(
     (w, a)
 }
 
-/// The A records root `root` has cached for `n` (any trust), as "name TTL A addr".
+/// The A records root `root` has cached for `n` (any trust), as "name addr".
 fn cached_a(a: &Altroot, root: usize, n: &str) -> Vec<String> {
     let key = Key::Set(LowerName::new(&name(n)), RecordType::A);
     let now = a.service.clock().now();
@@ -435,6 +433,12 @@ async fn out_of_bailiwick_records_are_ignored() {
                 "root {root} cached planted data: {c:?}"
             );
         }
+    }
+    let dname = Key::Set(LowerName::new(&name("com.")), RecordType::DNAME);
+    let now = a.service.clock().now();
+    for root in [0, 1] {
+        let c = a.service.resolver.roots[root].cache.get(&dname, now);
+        assert!(c.is_none(), "root {root} cached the planted DNAME: {c:?}");
     }
     let real = [
         ("www.example.org.", "203.0.113.40".to_string()),
