@@ -94,6 +94,13 @@ async fn swap_and_backup_files_are_ignored() {
     // libre is no alt-root TLD: asked in the ICANN world, which has none either.
     let m = a.query("www.libre.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    // The counter goes up just after the swap: wait for the control's, then there
+    // must have been no other.
+    let t = Instant::now();
+    while a.service.swaps.load(Ordering::SeqCst) == before {
+        assert!(t.elapsed() < Duration::from_secs(5), "swaps never counted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(a.service.swaps.load(Ordering::SeqCst), before + 1);
 }
 
