@@ -590,3 +590,32 @@ pub fn asked(w: &World, server: &str) -> Vec<String> {
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A positive control for negative claims about live reload ("this edit changed
+/// nothing"): writes `file` (relative to the config folder) as the zone of `tld` with
+/// `ctl.<tld>. A 192.0.2.<n>`, and waits (bounded, 10 s) until that is served. The
+/// watcher takes file events in order, and a reload reads every zones folder, so once
+/// the control is served every change made before it has been through a reload too:
+/// what it did (or did not do) is visible now, however slow the watcher was.
+pub async fn reload_control(a: &Altroot, file: &str, tld: &str, n: u8) {
+    std::fs::write(
+        a.path(file),
+        format!(
+            "$TTL 300\n@ SOA ns.{tld}. h.{tld}. {n} 3600 600 86400 60\n@ NS ns.{tld}.\nns A 127.0.0.1\nctl A 192.0.2.{n}\n"
+        ),
+    )
+    .unwrap();
+    let want: IpAddr = format!("192.0.2.{n}").parse().unwrap();
+    let t = std::time::Instant::now();
+    loop {
+        let m = a.query(&format!("ctl.{tld}."), RecordType::A).await;
+        if addrs(&m) == vec![want] {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the control edit of {file} was never served"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -6,8 +6,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use altroot::resolver::cache::Key;
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::{LowerName, RData, RecordType};
 
 use crate::harness::*;
 use crate::world::{Behaviour, Spec, World, spec};
@@ -297,11 +298,15 @@ async fn child_answers_with_a_larger_ns_set_in_authority() {
     assert!(w.server("silent").seen().is_empty());
 }
 
-// A referral's additional section carries, besides the NS glue, an address for an
-// ordinary name below the cut (occluded parent data): never believed.
+// Glue is believed only for the referral's NS names (RFC 2181 §5.4.1; README "How a
+// name is resolved" 3): a referral's additional section carries, besides the NS
+// glue, an address for an ordinary name below the cut (occluded parent data). A
+// first query for another name brings that referral; the planted address must not
+// be in the cache afterwards, and a later query for exactly the planted name is
+// asked of victim.com's server and gets its answer.
 #[tokio::test]
 async fn extra_non_glue_addresses_in_a_referral_are_ignored() {
-    let (_w, a) = start(|b| {
+    let (w, a) = start(|b| {
         let mut v = vec![
             root_spec(b),
             tld_spec(
@@ -326,12 +331,25 @@ async fn extra_non_glue_addresses_in_a_referral_are_ignored() {
         v
     })
     .await;
+    let m = a.query("other.victim.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert!(
+        asked(&w, "com").contains(&"victim.com. NS".to_string()),
+        "the referral with the extra address was received: {:?}",
+        asked(&w, "com")
+    );
+    let key = Key::Set(LowerName::new(&name("www.victim.com.")), RecordType::A);
+    let cached = a.service.resolver.roots[0]
+        .cache
+        .get(&key, a.service.clock().now());
+    assert!(cached.is_none(), "non-glue address cached: {cached:?}");
     let m = a.query("www.victim.com.", RecordType::A).await;
     ok(&m);
     assert_eq!(
         lines(&m.answers),
         vec!["www.victim.com. 300 A 203.0.113.15"]
     );
+    assert!(asked(&w, "victim.com").contains(&"www.victim.com. A".to_string()));
 }
 
 // A delegation whose only NS is inside the child, without glue: unresolvable,
@@ -1031,7 +1049,11 @@ async fn unrelated_answer_records_are_dropped() {
 
 //------------ Caching and TTLs -------------------------------------------------------
 
-// NODATA is cached with the negative TTL (60), and counts down.
+// RFC 2308 §5: NODATA is cached for the negative TTL, min(SOA TTL, MINIMUM) = 60,
+// counted down on the wall clock (the service's clock moves 2 s) and served from
+// the cache with the SOA's TTL lowered, and asked again once it has run out;
+// NXDOMAIN covers every type of the name
+// (RFC 2308 §5, "the name does not exist").
 #[tokio::test]
 async fn nodata_is_cached_and_its_ttl_counts_down() {
     let (w, a) = start(|b| {
@@ -1058,7 +1080,7 @@ async fn nodata_is_cached_and_its_ttl_counts_down() {
     assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
     assert_eq!(m.authorities[0].ttl, 60);
     let leaf_before = w.server("example.com").seen().len();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    a.service.clock().advance(Duration::from_secs(2));
     let m = a.query("www.example.com.", RecordType::TXT).await;
     ok(&m);
     assert_eq!(
@@ -1066,8 +1088,19 @@ async fn nodata_is_cached_and_its_ttl_counts_down() {
         leaf_before,
         "from cache"
     );
+    // 58, or 57 if a wall-clock second began between the two queries.
     let ttl = m.authorities[0].ttl;
-    assert!((57..=59).contains(&ttl), "TTL counts down: {ttl}");
+    assert!((57..=58).contains(&ttl), "TTL counts down: {ttl}");
+    // Past the negative TTL the leaf is asked again.
+    a.service.clock().advance(Duration::from_secs(60));
+    let m = a.query("www.example.com.", RecordType::TXT).await;
+    ok(&m);
+    assert_eq!(m.authorities[0].ttl, 60);
+    assert_eq!(
+        w.server("example.com").seen().len(),
+        leaf_before + 1,
+        "expired: asked again"
+    );
     // NXDOMAIN is for every type.
     let m = a.query("nope.example.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);

@@ -40,8 +40,10 @@ pub enum Behaviour {
     TcpOnly,
     /// A server from before EDNS: FORMERR without OPT to any query that has one.
     NoEdns,
-    /// Answers correctly but adds out-of-bailiwick records to every section: an
-    /// address for an alt-root name and for another ICANN zone's name.
+    /// Answers correctly but adds out-of-bailiwick records to every reply: to the
+    /// answer section `www.geek.` and `www.example.org.` A 6.6.6.6 and a DNAME
+    /// `com.` → `geek.` (above any zone under com), to the additional section
+    /// `ns.example.org.` and `a.gtld.com.` A 6.6.6.6.
     Poison,
     /// A recursive resolver: answers RD=1 queries from its zones as if resolved
     /// (no AA), REFUSED when RD=0.
@@ -559,6 +561,7 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
             r.add_answer(evil("www.example.org."));
             r.add_additional(evil("ns.example.org."));
             r.add_additional(evil("a.gtld.com."));
+            r.add_answer(dname("com.", 86400, "geek.", &Name::root()));
             r
         }
         Behaviour::TcNoTcp | Behaviour::TcpReset if !tcp => {
@@ -1172,7 +1175,8 @@ mod tests {
     }
 
     // OtherPort and OtherAddress really send the correct reply, from where they say;
-    // WrongIdThenRight sends a wrong ID first.
+    // WrongIdThenRight sends a wrong ID first. (Replies are read until the right ID
+    // has come, not until a quiet time has passed.)
     #[tokio::test]
     async fn spoofing_servers_send_from_elsewhere() {
         let zone = "@ SOA ns h 1 1 1 1 60\n@ NS ns\nwww A 192.0.2.2";
@@ -1205,10 +1209,14 @@ mod tests {
             let to = SocketAddr::new(World::ip(w.block, host), w.port);
             let q = ask("www.example.com.", RecordType::A);
             sock.send_to(&q.to_vec().unwrap(), to).await.unwrap();
-            let mut got = Vec::new();
-            while let Ok(Ok((n, from))) =
-                tokio::time::timeout(Duration::from_millis(300), sock.recv_from(&mut buf)).await
-            {
+            // Every reply up to the one with the right ID, which each fake sends last.
+            let mut got: Vec<(SocketAddr, Message)> = Vec::new();
+            while got.last().is_none_or(|(_, m)| m.metadata.id != 4242) {
+                let (n, from) =
+                    tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf))
+                        .await
+                        .expect("no reply with the right ID within 5 s")
+                        .unwrap();
                 got.push((from, Message::from_vec(&buf[..n]).unwrap()));
             }
             match name {
