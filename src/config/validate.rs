@@ -197,6 +197,12 @@ impl Validator<'_> {
 
     fn limits(&self, f: &FileLimits) -> Result<LimitsConfig, ConfigError> {
         let d = LimitsConfig::default();
+        // A count with its key and lower bound (0: the limit may switch a step off).
+        macro_rules! count {
+            ($field:ident, $key:literal, $min:expr) => {
+                self.count($key, f.$field.as_ref(), d.$field, $min)?
+            };
+        }
         let prefix = |key: &str, v: &Option<Spanned<u8>>, default: u8, max: u8| match v {
             Some(p) if *p.get_ref() > max => Err(self.at(p, format!("{key}: at most {max}"))),
             Some(p) => Ok(*p.get_ref()),
@@ -209,73 +215,29 @@ impl Validator<'_> {
             Some(s) => *s.get_ref(),
             None => d.rate_limit_slip,
         };
+        let (v4, v6) = (&f.rate_limit_ipv4_prefix, &f.rate_limit_ipv6_prefix);
         Ok(LimitsConfig {
-            max_upstream_queries: self.count(
-                "max-upstream-queries",
-                f.max_upstream_queries.as_ref(),
-                d.max_upstream_queries,
-                1,
-            )?,
-            max_queries_per_zone: self.count(
-                "max-queries-per-zone",
-                f.max_queries_per_zone.as_ref(),
-                d.max_queries_per_zone,
-                1,
-            )?,
-            max_referrals: self.count(
-                "max-referrals",
-                f.max_referrals.as_ref(),
-                d.max_referrals,
-                1,
-            )?,
-            max_ns_per_zone: self.count(
-                "max-ns-per-zone",
-                f.max_ns_per_zone.as_ref(),
-                d.max_ns_per_zone,
-                1,
-            )?,
-            max_glueless_ns: self.count(
-                "max-glueless-ns",
-                f.max_glueless_ns.as_ref(),
-                d.max_glueless_ns,
-                0,
-            )?,
-            max_failed_ns_lookups: self.count(
-                "max-failed-ns-lookups",
-                f.max_failed_ns_lookups.as_ref(),
-                d.max_failed_ns_lookups,
-                0,
-            )?,
-            max_cname_chain: self.count(
-                "max-cname-chain",
-                f.max_cname_chain.as_ref(),
-                d.max_cname_chain,
-                0,
-            )?,
-            max_depth: self.count("max-depth", f.max_depth.as_ref(), d.max_depth, 0)?,
-            max_resolutions: self.count(
-                "max-resolutions",
-                f.max_resolutions.as_ref(),
-                d.max_resolutions,
-                1,
-            )?,
-            max_per_client: self.count(
-                "max-per-client",
-                f.max_per_client.as_ref(),
-                d.max_per_client,
-                1,
-            )?,
+            max_upstream_queries: count!(max_upstream_queries, "max-upstream-queries", 1),
+            max_queries_per_zone: count!(max_queries_per_zone, "max-queries-per-zone", 1),
+            max_referrals: count!(max_referrals, "max-referrals", 1),
+            max_ns_per_zone: count!(max_ns_per_zone, "max-ns-per-zone", 1),
+            max_glueless_ns: count!(max_glueless_ns, "max-glueless-ns", 0),
+            max_failed_ns_lookups: count!(max_failed_ns_lookups, "max-failed-ns-lookups", 0),
+            max_cname_chain: count!(max_cname_chain, "max-cname-chain", 0),
+            max_depth: count!(max_depth, "max-depth", 0),
+            max_resolutions: count!(max_resolutions, "max-resolutions", 1),
+            max_per_client: count!(max_per_client, "max-per-client", 1),
             rate_limit: f.rate_limit.unwrap_or(d.rate_limit),
             rate_limit_slip: slip,
             rate_limit_ipv4_prefix: prefix(
                 "rate-limit-ipv4-prefix",
-                &f.rate_limit_ipv4_prefix,
+                v4,
                 d.rate_limit_ipv4_prefix,
                 32,
             )?,
             rate_limit_ipv6_prefix: prefix(
                 "rate-limit-ipv6-prefix",
-                &f.rate_limit_ipv6_prefix,
+                v6,
                 d.rate_limit_ipv6_prefix,
                 128,
             )?,
