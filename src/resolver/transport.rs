@@ -205,3 +205,28 @@ async fn tcp(
         Err(_) => Err(ServerError::Timeout),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Running out of descriptors or buffers is our problem, not the server's: it
+    // must not count against the server (the old engine marked it down).
+    #[test]
+    fn local_exhaustion_is_not_the_servers_fault() {
+        for code in [24, 23, 105] {
+            let e = std::io::Error::from_raw_os_error(code);
+            assert!(matches!(io_error(e), ServerError::Local(_)), "{code}");
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(io_error(refused), ServerError::Unreachable(_)));
+    }
+
+    #[test]
+    fn only_our_id_with_qr_set_is_ours() {
+        assert!(looks_ours(&[0x12, 0x34, 0x80], 0x1234));
+        assert!(!looks_ours(&[0x12, 0x34, 0x00], 0x1234), "a query, not a reply");
+        assert!(!looks_ours(&[0x12, 0x35, 0x80], 0x1234));
+        assert!(!looks_ours(&[0x12], 0x1234));
+    }
+}

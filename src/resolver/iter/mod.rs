@@ -423,3 +423,6 @@ impl Iteration {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
