@@ -51,9 +51,11 @@ cat > "$WORK/compare.toml" <<EOF
 [[root]]
 name = "one"
 forward = ["127.0.0.1:5421"]
+allow-loopback-upstream = true
 [[root]]
 name = "two"
 forward = ["127.0.0.1:5422"]
+allow-loopback-upstream = true
 EOF
 sleep 1
 

@@ -45,7 +45,7 @@ zones = "zones"
 EOF
 echo "zone file: $(wc -l < "$WORK/zones/big.zone") lines, $(du -h "$WORK/zones/big.zone" | cut -f1)" >&2
 
-export RUST_LOG="warn,altroot::cli=info,altroot::watch=info,altroot::service=info"
+export RUST_LOG="warn,altroot::commands=info,altroot::service=info"
 t0=$(date +%s.%N)
 "$BIN" serve --config "$WORK/altroot.toml" 2>"$WORK/log" & PID=$!
 until grep -q "altroot ready" "$WORK/log"; do sleep 0.05; done

@@ -61,6 +61,7 @@ zones = "$PWD/zones"
 [[root]]
 name = "up"
 forward = ["127.0.0.1:$PORT_UP"]
+allow-loopback-upstream = true
 EOF
 "$BIN" -q serve --config "$WORK/alt.toml" 2>"$WORK/alt.log" & ALT_PID=$!; PIDS+=($ALT_PID)
 

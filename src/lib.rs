@@ -2,26 +2,32 @@
 //!
 //! # Layout: a query's path through the modules
 //!
-//! 1. [`server`] receives it over UDP or TCP (hickory-server), applies the `allow`
-//!    list, rejects what it does not resolve (FORMERR, NOTIMP, REFUSED) and logs one
-//!    line per query.
-//! 2. [`router`] decides who answers: special-use names locally, a `pin`, else the
-//!    first root that has the TLD, with the collision policy on top. It follows CNAME
-//!    chains link by link, each link routed by its own TLD.
-//! 3. [`resolve`] is one root's engine: in-process [`zones`], iteration from root
-//!    [`zones::hints`], or forwarding; it talks to servers through [`transport`] and
-//!    keeps its own [`cache`].
+//! 1. [`server`] receives it over UDP or TCP (our own listeners, bounded per client
+//!    and per connection), applies the `allow` list and the rate limit, rejects what
+//!    it does not resolve (FORMERR, NOTIMP, REFUSED) and logs one line per query.
+//! 2. [`resolver`] answers it: from local zones and caches at once when it can
+//!    ([`resolver::Resolver::answer_now`]), else by one shared, budgeted resolution.
+//!    Routing picks the root ([`resolver::Resolver::claim`] is the one rule for "does
+//!    root R have TLD T"), failing closed; the driver steps a
+//!    [`resolver::iter::Iteration`] — one question in one root, a value stepped
+//!    without I/O — sending, caching and following CNAME/DNAME links through
+//!    routing again. Failures are typed ([`resolver::Failure`]) and reach the client
+//!    as Extended DNS Errors.
+//! 3. [`zones`] answers for the zones served in-process ([`zones::Zone::lookup`]).
 //!
 //! Around that:
-//! - [`config`]: the TOML file, validated, every error with file and line;
-//! - [`zones`]: master files with line numbers, zones and their lookup (DNAME
-//!   included), the checks that serving depends on, root hints, and the
-//!   `FILE:LINE` problems of all of them; [`names`]: the special-use names
-//!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list;
-//! - [`service`]: building all of it from a config, and reloading zones; [`watch`]:
-//!   live reload of edited zone files;
-//! - [`check`], [`compare`] and [`collisions`]: the other commands; [`cli`]: the
-//!   command line, logging and signals (`main.rs` only calls it).
+//! - [`config`]: the TOML file, validated, every error with file and line, every
+//!   default with its anchor;
+//! - [`zones`] also reads master files with line numbers, checks zones, loads root
+//!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
+//!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
+//!   wall clock TTLs follow;
+//! - [`service`]: building all of it from a config, reloading zones (one reload at a
+//!   time), and watching the files;
+//! - [`commands`]: the command line — `serve`, `check`, `compare`, `collisions`
+//!   (`main.rs` only calls it).
+//!
+//! Modules only call down: commands → service, server → resolver → zones → config.
 
 pub mod clock;
 pub mod commands;

@@ -1,19 +1,19 @@
 //! The resolver engine: every root, and the one place that drives resolutions.
 //!
 //! A client question goes through [`Resolver::answer`]:
-//! 1. [`route`] decides who answers the name: special-use names here, a `pin`, else
+//! 1. `route` decides who answers the name: special-use names here, a `pin`, else
 //!    the first root that has the TLD (one rule for `serve`, `compare` and
 //!    `collisions`: [`Resolver::claim`]), with the collision policy on top. When an
 //!    earlier root cannot say whether it has the TLD, nobody answers (fail closed).
 //! 2. [`iter::Iteration`] is one link's resolution in one root, stepped without I/O:
 //!    "ask server S question Q", "need the addresses of N", done or failed.
-//! 3. [`drive`] steps it: sends through [`transport`] (within the address
+//! 3. `drive` steps it: sends through [`transport`] (within the address
 //!    [`policy`] and the [`failure::Budget`]s), resolves NS names through routing
 //!    (any root), stores what was learned in the root's [`cache`], and follows CNAME
 //!    and DNAME links, each through routing again.
 //!
 //! Around that: answers that need no network ([`Resolver::answer_now`]) never wait
-//! for anything; identical questions share one resolution ([`flights`]), which is
+//! for anything; identical questions share one resolution (`flights`), which is
 //! cancelled when nobody waits any longer; at most `max-resolutions` talk to the
 //! network at once.
 

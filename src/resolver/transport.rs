@@ -225,7 +225,10 @@ mod tests {
     #[test]
     fn only_our_id_with_qr_set_is_ours() {
         assert!(looks_ours(&[0x12, 0x34, 0x80], 0x1234));
-        assert!(!looks_ours(&[0x12, 0x34, 0x00], 0x1234), "a query, not a reply");
+        assert!(
+            !looks_ours(&[0x12, 0x34, 0x00], 0x1234),
+            "a query, not a reply"
+        );
         assert!(!looks_ours(&[0x12, 0x35, 0x80], 0x1234));
         assert!(!looks_ours(&[0x12], 0x1234));
     }

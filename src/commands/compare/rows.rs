@@ -2,7 +2,7 @@
 //! verdict (DESIGN §1, §5).
 //!
 //! Each name and type is resolved in each selected root independently, with the
-//! engine `serve` uses ([`Router::resolve_in`]): the name itself in that root,
+//! engine `serve` uses ([`crate::resolver::Resolver::answer_in`]): the name itself in that root,
 //! whatever the precedence says, and the later links of a CNAME chain routed as
 //! `serve` routes them. Two answers are the same when their rcode and record sets
 //! match, ignoring TTLs, record order and the case of names.

@@ -2,7 +2,7 @@
 //!
 //! [`Iteration::next`] says what to do: ask server S question Q ([`Step::Send`]),
 //! find the addresses of name N ([`Step::NeedAddresses`]), or it is done
-//! ([`Step::Done`], [`Step::Fail`]). The driver ([`super::drive`]) does the sending,
+//! ([`Step::Done`], [`Step::Fail`]). The driver (`resolver::drive`) does the sending,
 //! the nested lookups, the routing between roots and the caching, and feeds what
 //! happened back with [`Iteration::on_reply`] and [`Iteration::on_addresses`]. What
 //! the machine learned for the cache is drained with [`Iteration::take_writes`].
