@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PORT=5410
 RECORDS=${RECORDS:-1000000}
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need dnsperf; then apt-get update -qq && apt-get install -y -qq dnsperf >/dev/null; fi
+if ! need dnsperf || ! need dig; then apt-get update -qq && apt-get install -y -qq dnsperf bind9-dnsutils >/dev/null; fi
 cargo build --release --locked -q
 BIN=$PWD/target/release/altroot
 WORK=$(mktemp -d)

@@ -19,9 +19,9 @@ PORT_ALT=5400 PORT_UNBOUND=5401 PORT_UP=5402
 CLIENTS=${CLIENTS:-4}
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need dnsperf || ! need unbound; then
-    echo "installing dnsperf and unbound (Debian packages)" >&2
-    apt-get update -qq && apt-get install -y -qq dnsperf unbound >/dev/null
+if ! need dnsperf || ! need unbound || ! need dig; then
+    echo "installing dnsperf, unbound and dig (Debian packages)" >&2
+    apt-get update -qq && apt-get install -y -qq dnsperf unbound bind9-dnsutils >/dev/null
 fi
 # The packaged unbound service is not wanted; only our own instance on loopback.
 systemctl stop unbound 2>/dev/null || true
