@@ -183,6 +183,7 @@ async fn flood_of_uncached_names_does_not_starve_other_clients() {
     let good_local: SocketAddr = "127.0.0.3:0".parse().unwrap();
     let mut worst = Duration::ZERO;
     let mut peak_flights = 0;
+    let mut peak_fds = 0;
     let started = Instant::now();
     let mut asked = 0;
     while !flood.is_finished() && started.elapsed() < Duration::from_secs(15) {
@@ -200,6 +201,7 @@ async fn flood_of_uncached_names_does_not_starve_other_clients() {
             asked += 1;
         }
         peak_flights = peak_flights.max(a.router().in_flight());
+        peak_fds = peak_fds.max(std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()));
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let (replies, busy) = flood.await.unwrap();
@@ -222,7 +224,8 @@ async fn flood_of_uncached_names_does_not_starve_other_clients() {
     let grew = rss_after.saturating_sub(rss_before);
     assert!(grew < 64 * 1024, "RSS grew by {grew} KiB");
     eprintln!(
-        "flood: {replies} replies ({busy} busy), good client worst {worst:?} over {asked} questions, RSS {rss_before} → {rss_after} KiB, peak resolutions {peak_flights}"
+        "flood: {replies} replies ({busy} busy), good client worst {worst:?} over {asked} questions, RSS {rss_before} → {rss_after} KiB, peak resolutions {peak_flights}, silent server asked {}, peak open fds {peak_fds}",
+        asked_silent(&w)
     );
 
     // After the flood everything answers normally.
