@@ -22,7 +22,9 @@ async fn main() -> std::io::Result<()> {
             continue;
         }
         // Header + the question as sent (up to the end of its QCLASS), then one answer.
-        let Some(qend) = question_end(&buf[..n]) else { continue };
+        let Some(qend) = question_end(&buf[..n]) else {
+            continue;
+        };
         out.clear();
         out.extend_from_slice(&buf[..qend]);
         out[2] = 0x81 | (buf[2] & 0x01); // QR, RD echoed

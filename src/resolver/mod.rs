@@ -28,6 +28,7 @@ mod flights;
 pub mod infra;
 pub mod iter;
 pub mod policy;
+pub mod ready;
 mod route;
 mod special;
 pub mod transport;
@@ -105,6 +106,8 @@ pub struct Resolver {
     resolutions: Arc<Semaphore>,
     collisions: route::Collisions,
     busy: LogLimiter,
+    /// Replies kept in wire form for the front end's hot path.
+    ready: ready::ReadyCache,
 }
 
 impl Resolver {
@@ -155,6 +158,7 @@ impl Resolver {
             resolutions: Arc::new(Semaphore::new(config.limits.max_resolutions)),
             collisions: route::Collisions::default(),
             busy: LogLimiter::default(),
+            ready: ready::ReadyCache::new(config.cache.max_size / 4),
         })
     }
 
@@ -195,6 +199,12 @@ impl Resolver {
             r.cache.clear();
         }
         self.collisions.forget();
+        self.ready.clear();
+    }
+
+    /// Replies kept in wire form (the front end's hot path).
+    pub fn ready(&self) -> &ready::ReadyCache {
+        &self.ready
     }
 
     pub fn root_index(&self, name: &str) -> Option<usize> {

@@ -95,9 +95,10 @@ async fn connection(
             _ = ctx.token.cancelled() => None,
         };
         let Some(frame) = frame else { break };
-        match ctx.frontend.receive(&frame, peer, Proto::Tcp) {
-            Handled::Reply(b) => {
-                if tx.send(b).await.is_err() {
+        let mut out = Vec::new();
+        match ctx.frontend.receive(&frame, peer, Proto::Tcp, &mut out) {
+            Handled::Reply => {
+                if tx.send(out).await.is_err() {
                     break;
                 }
             }
