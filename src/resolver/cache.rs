@@ -121,8 +121,11 @@ impl TtlRules {
     }
 }
 
+/// A fast hash with a per-process random seed (names come from the network).
+type Hasher = foldhash::fast::RandomState;
+
 pub struct Cache {
-    inner: Mutex<LruCache<Key, Entry>>,
+    inner: Mutex<LruCache<Key, Entry, Hasher>>,
     /// False until something is stored (and again after `clear`): lets roots that
     /// rarely cache anything (zones roots) skip the lock.
     used: AtomicBool,
@@ -133,13 +136,13 @@ impl Cache {
     pub fn new(cfg: &CacheConfig) -> Cache {
         let cap = NonZeroUsize::new(cfg.max_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
         Cache {
-            inner: Mutex::new(LruCache::new(cap)),
+            inner: Mutex::new(LruCache::with_hasher(cap, Hasher::default())),
             used: AtomicBool::new(false),
             rules: TtlRules::new(cfg),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Key, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Key, Entry, Hasher>> {
         // A panic while holding this lock cannot leave an entry half-written, so a
         // poisoned lock is still safe to use.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
