@@ -88,7 +88,7 @@ alt_config() { # port
 [server]
 listen = ["127.0.0.1:$1"]
 [cache]
-max-entries = 5000000
+max-size = "2GiB"
 [[root]]
 name = "alt"
 zones = "$PWD/zones"

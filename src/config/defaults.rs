@@ -46,7 +46,6 @@ pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 //--- [cache]
 
-pub const CACHE_ENTRIES: usize = 100_000;
 /// Bytes all caches may hold together: a quarter for ready answers (wire replies),
 /// the rest shared by the roots' caches.
 pub const CACHE_SIZE: u64 = 256 << 20;

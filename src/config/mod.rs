@@ -64,7 +64,6 @@ impl Default for ServerConfig {
 
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
-    pub max_entries: usize,
     /// Bytes all caches may hold together.
     pub max_size: u64,
     pub max_ttl: Duration,
@@ -77,7 +76,6 @@ pub struct CacheConfig {
 impl Default for CacheConfig {
     fn default() -> CacheConfig {
         CacheConfig {
-            max_entries: defaults::CACHE_ENTRIES,
             max_size: defaults::CACHE_SIZE,
             max_ttl: defaults::MAX_TTL,
             negative_max_ttl: defaults::NEGATIVE_MAX_TTL,
@@ -418,7 +416,6 @@ mod tests {
         assert_eq!(c.server.upstream_deny, d.server.upstream_deny);
         assert_eq!(c.server.tcp_clients, d.server.tcp_clients);
         assert_eq!(c.server.tcp_idle_timeout, d.server.tcp_idle_timeout);
-        assert_eq!(c.cache.max_entries, d.cache.max_entries);
         assert_eq!(c.cache.max_size, d.cache.max_size);
         assert_eq!(c.cache.max_ttl, d.cache.max_ttl);
         assert_eq!(c.cache.negative_max_ttl, d.cache.negative_max_ttl);

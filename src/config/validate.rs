@@ -183,7 +183,6 @@ impl Validator<'_> {
     fn cache(&self, f: &FileCache) -> Result<CacheConfig, ConfigError> {
         let d = CacheConfig::default();
         Ok(CacheConfig {
-            max_entries: f.max_entries.unwrap_or(d.max_entries),
             max_size: match &f.max_size {
                 None => d.max_size,
                 Some(s) => parse_size(s.get_ref()).ok_or_else(|| {

@@ -10,16 +10,18 @@
 //! Entries carry a [`Trust`] (RFC 2181 §5.4.1): glue and referral NS sets help
 //! iteration but are never handed to clients, and never overwrite better data.
 //! Expiry follows the wall clock (Unix seconds passed in by the caller). Past expiry
-//! an entry is kept for the `serve-stale` window, for [`Cache::get_stale`] only. The
-//! cache is an LRU bounded by `max-entries`.
+//! an entry is kept for the `serve-stale` window, for [`Cache::get_stale`] only.
+//!
+//! All roots' caches live in one [`Store`] bounded in bytes (three quarters of
+//! `[cache] max-size`), each entry filed under its root: a busy root may use what
+//! the quiet ones do not, and the bound holds for the whole process. Eviction is
+//! quick_cache's (S3-FIFO-like: entries seen once go first).
 
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
-use lru::LruCache;
 
 use crate::config::CacheConfig;
 
@@ -124,28 +126,73 @@ impl TtlRules {
 /// A fast hash with a per-process random seed (names come from the network).
 type Hasher = foldhash::fast::RandomState;
 
+/// What an entry costs beyond the records it holds (key, slot, Arc, expiry).
+const ENTRY_OVERHEAD: u64 = 160;
+/// What one record costs (hickory's `Record`, with its owner name inline).
+const RECORD_BYTES: u64 = std::mem::size_of::<Record>() as u64;
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl quick_cache::Weighter<(u8, Key), Arc<Entry>> for ByBytes {
+    fn weight(&self, _key: &(u8, Key), e: &Arc<Entry>) -> u64 {
+        let records = match &e.data {
+            Data::Records(r) => r.len() as u64,
+            Data::NoData(s) | Data::NxDomain(s) => u64::from(s.is_some()),
+            Data::Delegation(d) => (d.ns.len() + d.glue.len()) as u64,
+        };
+        ENTRY_OVERHEAD + records * RECORD_BYTES
+    }
+}
+
+/// Every root's entries, bounded in bytes.
+pub struct Store {
+    map: quick_cache::sync::Cache<(u8, Key), Arc<Entry>, ByBytes, Hasher>,
+}
+
+impl Store {
+    pub fn new(bytes: u64) -> Arc<Store> {
+        let bytes = bytes.max(256 * 1024);
+        Arc::new(Store {
+            map: quick_cache::sync::Cache::with(
+                (bytes / 512) as usize,
+                bytes,
+                ByBytes,
+                Hasher::default(),
+                Default::default(),
+            ),
+        })
+    }
+
+    /// Bytes held now.
+    pub fn weight(&self) -> u64 {
+        self.map.weight()
+    }
+}
+
+/// One root's view of the store.
 pub struct Cache {
-    inner: Mutex<LruCache<Key, Entry, Hasher>>,
-    /// False until something is stored (and again after `clear`): lets roots that
-    /// rarely cache anything (zones roots) skip the lock.
+    store: Arc<Store>,
+    root: u8,
+    /// False until something is stored (and again after `clear`): lets the roots
+    /// that rarely cache anything (zones roots) skip the lookup.
     used: AtomicBool,
     pub rules: TtlRules,
 }
 
 impl Cache {
-    pub fn new(cfg: &CacheConfig) -> Cache {
-        let cap = NonZeroUsize::new(cfg.max_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+    pub fn new(store: Arc<Store>, root: usize, cfg: &CacheConfig) -> Cache {
         Cache {
-            inner: Mutex::new(LruCache::with_hasher(cap, Hasher::default())),
+            store,
+            root: u8::try_from(root).unwrap_or(u8::MAX),
             used: AtomicBool::new(false),
             rules: TtlRules::new(cfg),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Key, Entry, Hasher>> {
-        // A panic while holding this lock cannot leave an entry half-written, so a
-        // poisoned lock is still safe to use.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// A cache with a store of its own (tests, tools).
+    pub fn standalone(cfg: &CacheConfig) -> Cache {
+        Cache::new(Store::new(cfg.max_size), 0, cfg)
     }
 
     /// A fresh entry.
@@ -165,10 +212,10 @@ impl Cache {
         if !self.used.load(Ordering::Relaxed) {
             return None;
         }
-        let mut map = self.lock();
-        let entry = map.get(key)?;
+        let k = (self.root, key.clone());
+        let entry = self.store.map.get(&k)?;
         if entry.expires + u64::from(self.rules.stale) <= now {
-            map.pop(key);
+            self.store.map.remove(&k);
             return None;
         }
         let fresh = entry.expires > now;
@@ -194,9 +241,9 @@ impl Cache {
             return;
         }
         let mut expires = now + u64::from(ttl);
-        let mut map = self.lock();
+        let k = (self.root, key);
         self.used.store(true, Ordering::Relaxed);
-        if let Some(old) = map.peek(&key)
+        if let Some(old) = self.store.map.peek(&k)
             && old.expires > now
         {
             if old.trust > trust {
@@ -204,18 +251,16 @@ impl Cache {
             }
             // A replacing NS set never extends the life of the one it replaces (the
             // "ghost domain" attack: a deleted zone kept alive by its own servers).
-            if matches!(key, Key::Set(_, RecordType::NS) | Key::Delegation(_)) {
+            if matches!(k.1, Key::Set(_, RecordType::NS) | Key::Delegation(_)) {
                 expires = expires.min(old.expires);
             }
         }
-        map.put(
-            key,
-            Entry {
-                data,
-                trust,
-                expires,
-            },
-        );
+        let entry = Entry {
+            data,
+            trust,
+            expires,
+        };
+        self.store.map.insert(k, Arc::new(entry));
     }
 
     /// Stores an RRset (all records share owner and type) with the lowest TTL.
@@ -261,14 +306,20 @@ impl Cache {
         );
     }
 
+    /// Forgets this root's entries.
     pub fn clear(&self) {
-        let mut map = self.lock();
-        map.clear();
+        let root = self.root;
+        self.store.map.retain(|k, _| k.0 != root);
         self.used.store(false, Ordering::Relaxed);
     }
 
+    /// This root's entries (walks the store: for tests and tools).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.store
+            .map
+            .iter()
+            .filter(|(k, _)| k.0 == self.root)
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -296,9 +347,9 @@ mod tests {
     use hickory_proto::rr::rdata::{A, NS, SOA};
     use std::time::Duration;
 
-    fn cfg(n: usize) -> CacheConfig {
+    fn cfg(_entries: usize) -> CacheConfig {
         CacheConfig {
-            max_entries: n,
+            max_size: 1 << 20,
             max_ttl: Duration::from_secs(100),
             negative_max_ttl: Duration::from_secs(30),
             ..Default::default()
@@ -338,7 +389,7 @@ mod tests {
 
     #[test]
     fn ttl_counts_down_with_the_wall_clock_and_expires() {
-        let c = Cache::new(&cfg(10));
+        let c = Cache::standalone(&cfg(10));
         c.put_rrset(vec![a("www.example.", 10)], Trust::Answer, T0);
         let key = Key::Set(ln("www.example."), RecordType::A);
         assert_eq!(ttl_of(c.get(&key, T0 + 4).unwrap()), 6);
@@ -347,7 +398,7 @@ mod tests {
 
     #[test]
     fn ttls_are_capped_and_raised() {
-        let c = Cache::new(&cfg(10));
+        let c = Cache::standalone(&cfg(10));
         c.put_rrset(vec![a("www.example.", 1_000_000)], Trust::Answer, T0);
         let key = Key::Set(ln("www.example."), RecordType::A);
         assert_eq!(ttl_of(c.get(&key, T0).unwrap()), 100);
@@ -368,7 +419,7 @@ mod tests {
             c.get(&Key::Set(ln("zero.example."), RecordType::A), T0)
                 .is_none()
         );
-        let c = Cache::new(&CacheConfig {
+        let c = Cache::standalone(&CacheConfig {
             min_ttl: Duration::from_secs(5),
             ..cfg(10)
         });
@@ -379,21 +430,37 @@ mod tests {
     }
 
     #[test]
-    fn glue_never_overwrites_an_answer_and_lru_bounds() {
-        let c = Cache::new(&cfg(2));
+    fn glue_never_overwrites_an_answer() {
+        let c = Cache::standalone(&cfg(2));
         c.put_rrset(vec![a("ns.example.", 50)], Trust::Answer, T0);
         c.put_rrset(vec![a("ns.example.", 50)], Trust::Glue, T0);
         let key = Key::Set(ln("ns.example."), RecordType::A);
         assert_eq!(c.get(&key, T0).unwrap().trust, Trust::Answer);
-        c.put_rrset(vec![a("b.example.", 50)], Trust::Answer, T0);
-        c.put_rrset(vec![a("c.example.", 50)], Trust::Answer, T0);
-        assert_eq!(c.len(), 2);
-        assert!(c.get(&key, T0).is_none());
+    }
+
+    // The bound is in bytes, for all roots together; each root clears only its own.
+    #[test]
+    fn bounded_in_bytes_across_roots() {
+        let store = Store::new(256 * 1024);
+        let config = cfg(0);
+        let (one, two) = (
+            Cache::new(store.clone(), 0, &config),
+            Cache::new(store.clone(), 1, &config),
+        );
+        for i in 0..5_000 {
+            one.put_rrset(vec![a(&format!("n{i}.example."), 50)], Trust::Answer, T0);
+        }
+        assert!(store.weight() <= 256 * 1024, "{}", store.weight());
+        assert!(one.len() < 5_000 && one.len() > 100, "{}", one.len());
+        two.put_rrset(vec![a("two.example.", 50)], Trust::Answer, T0);
+        one.clear();
+        assert_eq!(one.len(), 0);
+        assert_eq!(two.len(), 1);
     }
 
     #[test]
     fn stale_entries_only_for_get_stale_within_the_window() {
-        let c = Cache::new(&CacheConfig {
+        let c = Cache::standalone(&CacheConfig {
             serve_stale: Duration::from_secs(60),
             ..cfg(10)
         });
@@ -406,14 +473,14 @@ mod tests {
         assert_eq!(ttl_of(h), STALE_TTL);
         assert!(c.get_stale(&key, T0 + 70).is_none(), "past the window");
         // Without serve-stale nothing is kept past expiry.
-        let c = Cache::new(&cfg(10));
+        let c = Cache::standalone(&cfg(10));
         c.put_rrset(vec![a("www.example.", 10)], Trust::Answer, T0);
         assert!(c.get_stale(&key, T0 + 20).is_none());
     }
 
     #[test]
     fn a_replacing_ns_set_never_lives_longer() {
-        let c = Cache::new(&cfg(10));
+        let c = Cache::standalone(&cfg(10));
         let ns = |ttl| {
             Record::from_rdata(
                 Name::from_ascii("ghost.example.").unwrap(),

@@ -116,14 +116,17 @@ impl Resolver {
         // A silent server must leave time to try others within the client's limit.
         let try_max = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
         let snapshot: Snapshot = roots.iter().map(|r| r.zones.clone()).collect();
+        // Three quarters of max-size for the roots' caches, a quarter for ready answers.
+        let store = cache::Store::new(config.cache.max_size / 4 * 3);
         let roots: Vec<Root> = roots
             .into_iter()
-            .map(|r| Root {
+            .enumerate()
+            .map(|(i, r)| Root {
                 name: r.name,
                 kind: r.kind,
                 params: r.params,
                 tlds: r.tlds,
-                cache: Cache::new(&config.cache),
+                cache: Cache::new(store.clone(), i, &config.cache),
                 infra: Infra::new(try_max),
                 prime_retry: AtomicU64::new(0),
             })

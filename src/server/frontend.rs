@@ -239,13 +239,15 @@ impl Frontend {
             return request::reply(&p.req, ResponseCode::FormErr, &[], &[], None, p.proto);
         };
         let deadline = p.started + self.query_timeout;
-        let answer =
-            match tokio::time::timeout_at(deadline, self.resolver.answer(&name, p.req.qtype()))
-                .await
-            {
-                Ok(a) => a,
-                Err(_) => Answer::fail(Route::Unrouted, Failure::Deadline),
-            };
+        let answer = match tokio::time::timeout_at(
+            deadline,
+            self.resolver.answer_from_network(&name, p.req.qtype()),
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(_) => Answer::fail(Route::Unrouted, Failure::Deadline),
+        };
         self.finish(
             &p.req,
             p.client,
