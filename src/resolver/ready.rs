@@ -9,7 +9,7 @@
 //! long as their smallest TTL, and their TTLs count down; answers from local zones
 //! are kept at most [`LOCAL_SECS`], so routing decisions (collision checks, claims
 //! that expire) are taken again now and then, and all of them go when zones reload.
-//! The store is bounded in bytes.
+//! The store is bounded in bytes; an entry is one allocation.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,46 +21,120 @@ use super::answer::{Route, Source};
 
 /// Longest life of a ready answer from local zones (seconds).
 pub const LOCAL_SECS: u64 = 60;
-/// What an entry costs beyond its bytes (the Arc, the map slot, the TTL list).
-const OVERHEAD: u64 = 96;
+/// What an entry costs beyond its bytes (the map slot, the allocation's header).
+const OVERHEAD: u64 = 48;
+/// Fixed header of an entry (see [`Ready`]).
+const HEADER: usize = 36;
 
-/// One ready reply.
-#[derive(Debug)]
-pub struct Ready {
-    /// The whole reply (ID 0, the question in lower case).
-    pub wire: Box<[u8]>,
-    /// Where the question ends (the name starts at 12).
-    pub question_end: u16,
-    /// Where the OPT record starts, if the reply has one (it is the last record).
-    pub opt: Option<u16>,
-    /// TTL fields to count down: offset and the TTL when stored.
-    pub ttls: Box<[(u16, u32)]>,
-    /// Whether TTLs count down (answers from the network or caches; local data
-    /// keeps its TTLs).
-    pub decrement: bool,
-    /// Wall-clock seconds: when stored, and when it may no longer be used.
-    pub stored: u64,
-    pub expires: u64,
-    /// For the query log.
-    pub route: Route,
-    pub source: Source,
-    pub rcode: u8,
-    pub answers: u16,
+/// One ready reply, in one allocation: a fixed header, the TTL fields to count down
+/// (offset and TTL when stored, 6 bytes each), the key it is filed under, and the
+/// whole reply (ID 0, the question in lower case). Header layout: expires (8),
+/// stored (8), question end (2), OPT offset (2, 0 = none), TTL count (2), key length
+/// (2), reply length (2), flags (1: bit 0 count TTLs down, bit 1 local), rcode (1),
+/// answers (2), route (4: 0 local, 1 interrupt, 2 unrouted, 3+i root i), 2 spare.
+#[derive(Clone, Debug)]
+pub struct Ready(Arc<[u8]>);
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_be_bytes([b[i], b[i + 1]])
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[i..i + 8]);
+    u64::from_be_bytes(a)
+}
+
+impl Ready {
+    pub fn expires(&self) -> u64 {
+        u64_at(&self.0, 0)
+    }
+
+    fn stored(&self) -> u64 {
+        u64_at(&self.0, 8)
+    }
+
+    fn question_end(&self) -> usize {
+        usize::from(u16_at(&self.0, 16))
+    }
+
+    fn opt(&self) -> Option<usize> {
+        match u16_at(&self.0, 18) {
+            0 => None,
+            at => Some(usize::from(at)),
+        }
+    }
+
+    fn ttls(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let n = usize::from(u16_at(&self.0, 20));
+        self.0[HEADER..HEADER + 6 * n].chunks_exact(6).map(|c| {
+            (
+                usize::from(u16::from_be_bytes([c[0], c[1]])),
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+            )
+        })
+    }
+
+    fn key(&self) -> &[u8] {
+        let n = usize::from(u16_at(&self.0, 20));
+        let at = HEADER + 6 * n;
+        &self.0[at..at + usize::from(u16_at(&self.0, 22))]
+    }
+
+    fn wire(&self) -> &[u8] {
+        let n = usize::from(u16_at(&self.0, 20));
+        let at = HEADER + 6 * n + usize::from(u16_at(&self.0, 22));
+        &self.0[at..at + usize::from(u16_at(&self.0, 24))]
+    }
+
+    fn decrement(&self) -> bool {
+        self.0[26] & 1 != 0
+    }
+
+    pub fn source(&self) -> Source {
+        if self.0[26] & 2 != 0 {
+            Source::Local
+        } else {
+            Source::Cache
+        }
+    }
+
+    pub fn rcode(&self) -> u8 {
+        self.0[27]
+    }
+
+    pub fn answers(&self) -> u16 {
+        u16_at(&self.0, 28)
+    }
+
+    pub fn route(&self) -> Route {
+        match u32::from_be_bytes([self.0[30], self.0[31], self.0[32], self.0[33]]) {
+            0 => Route::Local,
+            1 => Route::Interrupt,
+            2 => Route::Unrouted,
+            n => Route::Root((n - 3) as usize),
+        }
+    }
 }
 
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Box<[u8]>, Arc<Ready>> for ByBytes {
-    fn weight(&self, key: &Box<[u8]>, val: &Arc<Ready>) -> u64 {
-        (key.len() + val.wire.len() + val.ttls.len() * 8) as u64 + OVERHEAD
+impl Weighter<u64, Ready> for ByBytes {
+    fn weight(&self, _key: &u64, val: &Ready) -> u64 {
+        val.0.len() as u64 + OVERHEAD
     }
 }
 
+/// A fast hash with a per-process random seed (names come from clients).
+type Hasher = foldhash::fast::RandomState;
+
 pub struct ReadyCache {
-    map: Cache<Box<[u8]>, Arc<Ready>, ByBytes>,
-    /// Changes when everything stored must be forgotten (zones reloaded): per-core
-    /// copies compare it and drop theirs.
+    /// Filed under a seeded hash of the key; the key itself is kept in the entry and
+    /// compared, so a collision is a miss, never a wrong answer.
+    map: Cache<u64, Ready, ByBytes, Hasher>,
+    hasher: Hasher,
+    /// Changes when everything stored must be forgotten (zones reloaded).
     generation: AtomicU64,
 }
 
@@ -69,17 +143,31 @@ impl ReadyCache {
     pub fn new(bytes: u64) -> ReadyCache {
         let bytes = bytes.max(64 * 1024);
         ReadyCache {
-            map: Cache::with_weighter((bytes / 256) as usize, bytes, ByBytes),
+            map: Cache::with(
+                (bytes / 192) as usize,
+                bytes,
+                ByBytes,
+                Hasher::default(),
+                Default::default(),
+            ),
+            hasher: Hasher::default(),
             generation: AtomicU64::new(0),
         }
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<Arc<Ready>> {
-        self.map.get(key)
+    fn hash(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
     }
 
-    pub fn insert(&self, key: &[u8], ready: Ready) {
-        self.map.insert(key.into(), Arc::new(ready));
+    pub fn get(&self, key: &[u8]) -> Option<Ready> {
+        self.map.get(&self.hash(key)).filter(|r| r.key() == key)
+    }
+
+    pub fn insert(&self, key: &[u8], ready: ReadyParts) {
+        if let Some(r) = ready.assemble(key) {
+            self.map.insert(self.hash(key), r);
+        }
     }
 
     /// Forgets everything (a reload changed what the zones say).
@@ -106,17 +194,30 @@ impl ReadyCache {
     }
 }
 
-impl Ready {
+/// A ready answer before it is filed (its key is added then).
+#[derive(Debug)]
+pub struct ReadyParts {
+    wire: Vec<u8>,
+    question_end: u16,
+    opt: u16,
+    ttls: Vec<(u16, u32)>,
+    decrement: bool,
+    stored: u64,
+    expires: u64,
+    route: Route,
+    answers: u16,
+}
+
+impl ReadyParts {
     /// A ready answer from an encoded reply, or `None` when it must not be kept: no
     /// usable structure, TC set, or TTL 0 (for answers that count down).
-    #[allow(clippy::too_many_arguments)]
     pub fn from_reply(
         reply: &[u8],
         route: Route,
         source: Source,
         answers: u16,
         now: u64,
-    ) -> Option<Ready> {
+    ) -> Option<ReadyParts> {
         if reply.len() < 12 || reply[2] & 0x02 != 0 {
             return None;
         }
@@ -124,7 +225,7 @@ impl Ready {
         if counts(4) != 1 {
             return None;
         }
-        let mut wire: Box<[u8]> = reply.into();
+        let mut wire = reply.to_vec();
         wire[0] = 0;
         wire[1] = 0;
         let mut i = skip_name(&wire, 12)?;
@@ -134,10 +235,9 @@ impl Ready {
             *b = b.to_ascii_lowercase();
         }
         let mut ttls = Vec::new();
-        let mut opt = None;
+        let mut opt = 0;
         let mut min_ttl = u32::MAX;
-        let sections = [counts(6), counts(8), counts(10)];
-        for (section, n) in sections.into_iter().enumerate() {
+        for (section, n) in [counts(6), counts(8), counts(10)].into_iter().enumerate() {
             for _ in 0..n {
                 let start = i;
                 i = skip_name(&wire, i)?;
@@ -146,7 +246,7 @@ impl Ready {
                 let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
                 let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
                 if rtype == 41 {
-                    opt = Some(u16::try_from(start).ok()?);
+                    opt = u16::try_from(start).ok()?;
                 } else {
                     ttls.push((u16::try_from(i + 4).ok()?, ttl));
                     if section < 2 {
@@ -168,25 +268,51 @@ impl Ready {
         } else {
             now + LOCAL_SECS
         };
-        Some(Ready {
-            rcode: wire[3] & 0x0f,
+        Some(ReadyParts {
             wire,
             question_end,
             opt,
-            ttls: ttls.into(),
+            ttls,
             decrement,
             stored: now,
             expires,
             route,
-            source: if decrement {
-                Source::Cache
-            } else {
-                Source::Local
-            },
             answers,
         })
     }
 
+    fn assemble(&self, key: &[u8]) -> Option<Ready> {
+        let mut b = Vec::with_capacity(HEADER + 6 * self.ttls.len() + key.len() + self.wire.len());
+        b.extend_from_slice(&self.expires.to_be_bytes());
+        b.extend_from_slice(&self.stored.to_be_bytes());
+        b.extend_from_slice(&self.question_end.to_be_bytes());
+        b.extend_from_slice(&self.opt.to_be_bytes());
+        b.extend_from_slice(&u16::try_from(self.ttls.len()).ok()?.to_be_bytes());
+        b.extend_from_slice(&u16::try_from(key.len()).ok()?.to_be_bytes());
+        b.extend_from_slice(&u16::try_from(self.wire.len()).ok()?.to_be_bytes());
+        b.push(u8::from(self.decrement) | if self.decrement { 0 } else { 2 });
+        b.push(self.wire[3] & 0x0f);
+        b.extend_from_slice(&self.answers.to_be_bytes());
+        let route: u32 = match self.route {
+            Route::Local => 0,
+            Route::Interrupt => 1,
+            Route::Unrouted => 2,
+            Route::Root(i) => 3 + u32::try_from(i).ok()?,
+        };
+        b.extend_from_slice(&route.to_be_bytes());
+        b.extend_from_slice(&[0, 0]);
+        debug_assert_eq!(b.len(), HEADER);
+        for (at, ttl) in &self.ttls {
+            b.extend_from_slice(&at.to_be_bytes());
+            b.extend_from_slice(&ttl.to_be_bytes());
+        }
+        b.extend_from_slice(key);
+        b.extend_from_slice(&self.wire);
+        Some(Ready(b.into()))
+    }
+}
+
+impl Ready {
     /// Writes this answer for a client into `out`: its ID, RD and CD, the name as it
     /// wrote it (`name`: the question name's bytes from its query), its EDNS size,
     /// TTLs counted down to `now`; cut to TC when larger than `limit`.
@@ -203,20 +329,18 @@ impl Ready {
         now: u64,
     ) {
         out.clear();
-        out.extend_from_slice(&self.wire);
+        out.extend_from_slice(self.wire());
         out[0..2].copy_from_slice(&id.to_be_bytes());
         out[2] = (out[2] & !0x01) | u8::from(rd);
         out[3] = (out[3] & !0x10) | if cd { 0x10 } else { 0 };
         out[12..12 + name.len()].copy_from_slice(name);
         let payload = edns.map(|e| e.clamp(512, super::transport::EDNS_PAYLOAD));
-        if let (Some(at), Some(p)) = (self.opt, payload) {
-            let at = usize::from(at) + 3;
-            out[at..at + 2].copy_from_slice(&p.to_be_bytes());
+        if let (Some(at), Some(p)) = (self.opt(), payload) {
+            out[at + 3..at + 5].copy_from_slice(&p.to_be_bytes());
         }
-        if self.decrement {
-            let gone = u32::try_from(now.saturating_sub(self.stored)).unwrap_or(u32::MAX);
-            for &(at, ttl) in self.ttls.iter() {
-                let at = usize::from(at);
+        if self.decrement() {
+            let gone = u32::try_from(now.saturating_sub(self.stored())).unwrap_or(u32::MAX);
+            for (at, ttl) in self.ttls() {
                 out[at..at + 4].copy_from_slice(&ttl.saturating_sub(gone).to_be_bytes());
             }
         }
@@ -227,8 +351,8 @@ impl Ready {
 
     /// The reply cut to its header, question and OPT, with TC set (RFC 2181 §9).
     fn truncate(&self, out: &mut Vec<u8>) {
-        let opt: Option<Vec<u8>> = self.opt.map(|at| out[usize::from(at)..].to_vec());
-        out.truncate(usize::from(self.question_end));
+        let opt: Option<Vec<u8>> = self.opt().map(|at| out[at..].to_vec());
+        out.truncate(self.question_end());
         out[2] |= 0x02;
         out[6..12].copy_from_slice(&[0, 0, 0, 0, 0, u8::from(opt.is_some())]);
         if let Some(o) = opt {
@@ -257,6 +381,29 @@ mod tests {
     use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
     use hickory_proto::rr::rdata::{A, SOA};
     use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    fn ready(p: Option<ReadyParts>) -> Ready {
+        p.unwrap().assemble(b"key").unwrap()
+    }
+
+    // Filed by a hash, found only under its own key.
+    #[test]
+    fn filed_and_found_by_key() {
+        let c = ReadyCache::new(1 << 20);
+        let p = ReadyParts::from_reply(
+            &reply(300, false, false),
+            Route::Root(1),
+            Source::Network,
+            1,
+            0,
+        )
+        .unwrap();
+        c.insert(b"one", p);
+        assert!(c.get(b"one").is_some());
+        assert!(c.get(b"two").is_none());
+        c.clear();
+        assert!(c.get(b"one").is_none());
+    }
 
     fn reply(ttl: u32, edns: bool, big: bool) -> Vec<u8> {
         let n = Name::from_ascii("www.geek.").unwrap();
@@ -287,15 +434,14 @@ mod tests {
 
     #[test]
     fn a_hit_is_patched_for_its_client() {
-        let r = Ready::from_reply(
+        let r = ready(ReadyParts::from_reply(
             &reply(300, true, false),
             Route::Root(1),
             Source::Network,
             1,
             1_000,
-        )
-        .unwrap();
-        assert_eq!(r.expires, 1_300, "the smallest TTL");
+        ));
+        assert_eq!(r.expires(), 1_300, "the smallest TTL");
         let mut out = Vec::new();
         r.write(
             &mut out,
@@ -319,15 +465,14 @@ mod tests {
 
     #[test]
     fn local_answers_keep_their_ttls_and_live_a_minute() {
-        let r = Ready::from_reply(
+        let r = ready(ReadyParts::from_reply(
             &reply(0, false, false),
             Route::Root(0),
             Source::Local,
             1,
             1_000,
-        )
-        .unwrap();
-        assert_eq!(r.expires, 1_000 + LOCAL_SECS);
+        ));
+        assert_eq!(r.expires(), 1_000 + LOCAL_SECS);
         let mut out = Vec::new();
         r.write(
             &mut out,
@@ -341,7 +486,7 @@ mod tests {
         );
         assert_eq!(Message::from_vec(&out).unwrap().answers[0].ttl, 0);
         assert!(
-            Ready::from_reply(
+            ReadyParts::from_reply(
                 &reply(0, false, false),
                 Route::Root(1),
                 Source::Network,
@@ -355,14 +500,13 @@ mod tests {
 
     #[test]
     fn too_big_for_the_client_is_cut_to_tc() {
-        let r = Ready::from_reply(
+        let r = ready(ReadyParts::from_reply(
             &reply(300, true, true),
             Route::Root(1),
             Source::Cache,
             60,
             0,
-        )
-        .unwrap();
+        ));
         let mut out = Vec::new();
         r.write(
             &mut out,
@@ -396,7 +540,7 @@ mod tests {
         let mut tc = reply(300, false, false);
         tc[2] |= 0x02;
         assert!(
-            Ready::from_reply(&tc, Route::Root(1), Source::Cache, 1, 0).is_none(),
+            ReadyParts::from_reply(&tc, Route::Root(1), Source::Cache, 1, 0).is_none(),
             "a truncated reply is not kept"
         );
     }

@@ -22,7 +22,7 @@ use super::log::{QueryLog, Record, WireName};
 use super::request::{self, Parsed, Proto, Request};
 use super::wire;
 use crate::config::Config;
-use crate::resolver::ready::Ready;
+use crate::resolver::ready::{Ready, ReadyParts};
 use crate::resolver::{Answer, Failure, Resolver, Route, Source};
 
 /// Waiting questions the front end holds at once, as a multiple of
@@ -122,7 +122,7 @@ impl Frontend {
             && let Some(ready) = self.resolver.ready().get(key.as_bytes())
         {
             let now = self.resolver.clock().now();
-            if ready.expires > now {
+            if ready.expires() > now {
                 let limit = reply_limit(proto, q.edns);
                 ready.write(
                     out,
@@ -312,7 +312,7 @@ impl Frontend {
         if let Some(k) = key
             && a.failure.is_none()
             && a.source != Source::Stale
-            && let Some(r) = Ready::from_reply(
+            && let Some(r) = ReadyParts::from_reply(
                 &bytes,
                 a.route,
                 a.source,
@@ -367,10 +367,10 @@ impl Frontend {
             proto,
             name: WireName::from_wire(name),
             qtype,
-            route: r.route,
-            source: r.source,
-            rcode: ResponseCode::from_low(r.rcode),
-            answers: if out[2] & 0x02 != 0 { 0 } else { r.answers },
+            route: r.route(),
+            source: r.source(),
+            rcode: ResponseCode::from_low(r.rcode()),
+            answers: if out[2] & 0x02 != 0 { 0 } else { r.answers() },
             tc: out[2] & 0x02 != 0,
             micros: micros(started),
             rejected: false,
