@@ -37,4 +37,5 @@ pub mod names;
 pub mod resolver;
 pub mod server;
 pub mod service;
+pub mod stats;
 pub mod zones;

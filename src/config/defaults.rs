@@ -97,5 +97,15 @@ pub const RATE_LIMIT_SLIP: u32 = 2;
 pub const RATE_LIMIT_IPV4_PREFIX: u8 = 24;
 pub const RATE_LIMIT_IPV6_PREFIX: u8 = 56;
 
+//--- [metrics] and [log]
+
+/// The address the README and the unit suggest for `[metrics] listen` (CoreDNS's
+/// Prometheus port); metrics are off unless `listen` is set.
+pub const METRICS_LISTEN_EXAMPLE: &str = "127.0.0.1:9153";
+/// The query-log file is renamed to `.1` when it grows past this (0: never).
+pub const QUERY_FILE_MAX_SIZE: u64 = 100 << 20;
+/// Rotated query-log files kept.
+pub const QUERY_FILE_KEEP: usize = 5;
+
 /// The config file `serve` looks for when no `--config` is given.
 pub const CONFIG_PATH: &str = "config/altroot.toml";

@@ -23,6 +23,10 @@ pub struct FileConfig {
     pub roots: Vec<Spanned<FileRoot>>,
     #[serde(default)]
     pub collisions: FileCollisions,
+    #[serde(default)]
+    pub metrics: FileMetrics,
+    #[serde(default)]
+    pub log: FileLog,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,4 +90,20 @@ pub struct FileCollisions {
     pub policy: Option<Text>,
     #[serde(default)]
     pub pin: BTreeMap<String, Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileMetrics {
+    pub listen: Option<Text>,
+    pub allow_remote: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileLog {
+    pub query_file: Option<Text>,
+    pub query_file_max_size: Option<Text>,
+    pub query_file_keep: Option<Spanned<usize>>,
+    pub client: Option<Text>,
 }

@@ -17,6 +17,7 @@ use ipnet::IpNet;
 
 pub mod defaults;
 mod file;
+mod observe;
 mod validate;
 
 pub use file::FileConfig;
@@ -32,6 +33,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub roots: Vec<RootConfig>,
     pub collisions: CollisionConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -167,6 +170,50 @@ pub struct CollisionConfig {
     pub pin: BTreeMap<String, String>,
 }
 
+/// `[metrics]`: the HTTP listener for `/metrics`, the status page and its API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Off when `None`. A non-loopback address needs `allow_remote`.
+    pub listen: Option<SocketAddr>,
+    /// Lets `listen` be a non-loopback address, and accepts any `Host` header.
+    pub allow_remote: bool,
+}
+
+/// `[log]`: the query log's JSON-lines file and what both query logs show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// One JSON object per query, besides the stderr line; off when `None`.
+    pub query_file: Option<PathBuf>,
+    /// Rotate when the file grows past this many bytes (0: never; SIGUSR1 reopens).
+    pub query_file_max_size: u64,
+    /// Rotated files kept (`file.1` … `file.N`).
+    pub query_file_keep: usize,
+    /// How the client appears in the query logs.
+    pub client: ClientField,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            query_file: None,
+            query_file_max_size: defaults::QUERY_FILE_MAX_SIZE,
+            query_file_keep: defaults::QUERY_FILE_KEEP,
+            client: ClientField::Address,
+        }
+    }
+}
+
+/// How much of the client's address the query logs keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientField {
+    /// Address and port.
+    Address,
+    /// The network only: /24 for IPv4, /56 for IPv6 (the rate limit's prefixes).
+    Prefix,
+    /// Left out.
+    None,
+}
+
 //------------ Errors --------------------------------------------------------
 
 /// A config problem, with the file and (when known) the 1-based line it is on.
@@ -242,6 +289,8 @@ impl Config {
                 policy: Policy::First,
                 pin: BTreeMap::new(),
             },
+            metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 
@@ -330,6 +379,8 @@ mod tests {
             "[limits]",
             "[[root]]\nname = \"x\"\nhints = \"builtin\"",
             "[collisions]",
+            "[metrics]",
+            "[log]",
         ] {
             let text = format!("{table}\nnot-a-key = 1\n");
             let e = parse(&text).unwrap_err();
@@ -422,6 +473,13 @@ mod tests {
         assert_eq!(c.cache.min_ttl, d.cache.min_ttl);
         assert_eq!(c.cache.serve_stale, d.cache.serve_stale);
         assert_eq!(c.limits, d.limits);
+        assert_eq!(c.log, d.log);
+        assert_eq!(
+            c.metrics.listen.map(|a| a.to_string()).as_deref(),
+            Some(defaults::METRICS_LISTEN_EXAMPLE),
+            "the demo turns the status page on"
+        );
+        assert_eq!(c.metrics.allow_remote, d.metrics.allow_remote);
     }
 
     #[test]

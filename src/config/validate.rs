@@ -32,7 +32,7 @@ pub(super) fn line_of(text: &str, offset: usize) -> usize {
 
 impl Validator<'_> {
     /// An error at the line where `value` is written.
-    fn at<T>(&self, value: &Spanned<T>, message: String) -> ConfigError {
+    pub(super) fn at<T>(&self, value: &Spanned<T>, message: String) -> ConfigError {
         ConfigError {
             file: self.path.to_path_buf(),
             line: Some(line_of(self.text, value.span().start)),
@@ -99,6 +99,8 @@ impl Validator<'_> {
         let limits = self.limits(&file.limits)?;
         let roots = self.roots(&file.roots)?;
         let collisions = self.collisions(&file.collisions, &roots)?;
+        let metrics = self.metrics(&file.metrics)?;
+        let log = self.log(&file.log)?;
         Ok(Config {
             source: Some(self.path.to_path_buf()),
             server,
@@ -106,6 +108,8 @@ impl Validator<'_> {
             limits,
             roots,
             collisions,
+            metrics,
+            log,
         })
     }
 

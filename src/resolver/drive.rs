@@ -156,6 +156,7 @@ impl Resolver {
                             }
                             Err(_) => {}
                         }
+                        self.count_upstream(ri, &res, now);
                         it.on_reply(res.map(|r| r.message), &self.view(ri, &snap, &policy, now));
                         self.apply(&root.cache, it.take_writes(), now);
                     }
@@ -358,6 +359,21 @@ impl Resolver {
 }
 
 use super::cache;
+
+impl Resolver {
+    /// Counts one upstream query for the metrics (per-thread counters).
+    fn count_upstream(&self, ri: usize, res: &Result<super::transport::Reply, ServerError>, now: u64) {
+        use crate::stats::labels as l;
+        let (slot, rtt) = match res {
+            Ok(r) => (l::UPSTREAM_REPLY, Some(r.rtt)),
+            Err(ServerError::Timeout) => (l::UPSTREAM_TIMEOUT, None),
+            Err(ServerError::Unreachable(_)) => (l::UPSTREAM_UNREACHABLE, None),
+            Err(ServerError::Local(_)) => (l::UPSTREAM_LOCAL, None),
+            Err(_) => (l::UPSTREAM_ERROR, None),
+        };
+        self.stats.upstream(ri, slot, rtt, now);
+    }
+}
 
 fn failed(route: Route, f: Failure, source: Source) -> Answer {
     Answer {

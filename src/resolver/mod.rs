@@ -108,6 +108,8 @@ pub struct Resolver {
     busy: LogLimiter,
     /// Replies kept in wire form for the front end's hot path.
     ready: ready::ReadyCache,
+    /// Counters for metrics and the status page (per-thread shards).
+    stats: Arc<crate::stats::Stats>,
 }
 
 impl Resolver {
@@ -118,6 +120,7 @@ impl Resolver {
         let snapshot: Snapshot = roots.iter().map(|r| r.zones.clone()).collect();
         // Three quarters of max-size for the roots' caches, a quarter for ready answers.
         let store = cache::Store::new(config.cache.max_size / 4 * 3);
+        let n_roots = roots.len();
         let roots: Vec<Root> = roots
             .into_iter()
             .enumerate()
@@ -162,6 +165,7 @@ impl Resolver {
             collisions: route::Collisions::default(),
             busy: LogLimiter::default(),
             ready: ready::ReadyCache::new(config.cache.max_size / 4),
+            stats: Arc::new(crate::stats::Stats::new(n_roots)),
         })
     }
 
@@ -203,6 +207,11 @@ impl Resolver {
         }
         self.collisions.forget();
         self.ready.clear();
+    }
+
+    /// The counters behind the metrics and the status page.
+    pub fn stats(&self) -> &Arc<crate::stats::Stats> {
+        &self.stats
     }
 
     /// Replies kept in wire form (the front end's hot path).

@@ -24,6 +24,8 @@ use super::wire;
 use crate::config::Config;
 use crate::resolver::ready::{Ready, ReadyParts};
 use crate::resolver::{Answer, Failure, Resolver, Route, Source};
+use crate::stats::Stats;
+use crate::stats::labels as slot;
 
 /// Waiting questions the front end holds at once, as a multiple of
 /// `max-resolutions` (many clients may wait on one shared resolution).
@@ -67,13 +69,14 @@ pub struct Frontend {
     max_pending: usize,
     query_timeout: Duration,
     log: QueryLog,
+    stats: Arc<Stats>,
 }
 
 impl Frontend {
-    pub fn new(resolver: Arc<Resolver>, config: &Config) -> Frontend {
+    pub fn new(resolver: Arc<Resolver>, config: &Config) -> std::io::Result<Frontend> {
         let l = &config.limits;
         let roots = resolver.roots.iter().map(|r| r.name.clone()).collect();
-        Frontend {
+        Ok(Frontend {
             allow: config.server.allow.clone(),
             clients: Clients::new(l.max_per_client),
             rate: RateLimit::new(
@@ -85,9 +88,10 @@ impl Frontend {
             pending: Arc::new(AtomicUsize::new(0)),
             max_pending: l.max_resolutions.saturating_mul(PENDING_PER_RESOLUTION),
             query_timeout: config.server.query_timeout,
-            log: QueryLog::start(roots),
+            log: QueryLog::start(roots, &config.log)?,
+            stats: resolver.stats().clone(),
             resolver,
-        }
+        })
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
@@ -134,6 +138,13 @@ impl Frontend {
                     limit,
                     now,
                 );
+                self.count(
+                    ready.route(),
+                    proto,
+                    ready.source(),
+                    u16::from(ready.rcode()),
+                    q.qtype,
+                );
                 self.log_hit(
                     &ready,
                     &bytes[12..q.name_end],
@@ -161,8 +172,12 @@ impl Frontend {
         let rl = self.rate.as_ref().filter(|_| proto == Proto::Udp)?;
         match rl.check(client.ip()) {
             Verdict::Send => None,
-            Verdict::Drop => Some(Handled::Drop),
+            Verdict::Drop => {
+                self.stats.refused(slot::RATE_LIMIT_DROP);
+                Some(Handled::Drop)
+            }
             Verdict::Slip => {
+                self.stats.refused(slot::RATE_LIMIT_SLIP);
                 let Parsed::Query(req) = request::parse(bytes) else {
                     return Some(Handled::Drop);
                 };
@@ -268,6 +283,13 @@ impl Frontend {
         started: Instant,
     ) -> Handled {
         *out = request::reply(req, code, &[], &[], None, proto);
+        self.stats.query(crate::stats::QuerySlots {
+            route: self.stats.none(),
+            proto: proto_slot(proto),
+            source: slot::SOURCE_NONE,
+            rcode: slot::rcode_slot(u16::from(code)),
+            qtype: slot::qtype_slot(u16::from(req.qtype())),
+        });
         if self.log.enabled() {
             self.log.push(Record {
                 client,
@@ -322,19 +344,24 @@ impl Frontend {
         {
             self.resolver.ready().insert(k, r);
         }
+        // The rcode actually sent (encoding can still fail and become SERVFAIL).
+        let low = bytes.get(3).map_or(2, |b| b & 0x0f);
+        let rcode = if low == a.rcode.low() {
+            a.rcode
+        } else {
+            ResponseCode::from_low(low)
+        };
+        let qtype = u16::from(req.qtype());
+        self.count(a.route, proto, a.source, u16::from(rcode), qtype);
+        if let Some(f) = &a.failure {
+            self.count_failure(a.route, f);
+        }
         if self.log.enabled() {
-            // The rcode actually sent (encoding can still fail and become SERVFAIL).
-            let low = bytes.get(3).map_or(2, |b| b & 0x0f);
-            let rcode = if low == a.rcode.low() {
-                a.rcode
-            } else {
-                ResponseCode::from_low(low)
-            };
             self.log.push(Record {
                 client,
                 proto,
                 name: WireName::from_name(req.name()),
-                qtype: u16::from(req.qtype()),
+                qtype,
                 route: a.route,
                 source: a.source,
                 rcode,
@@ -378,6 +405,35 @@ impl Frontend {
         });
     }
 
+    /// Counts one answered query (this thread's counters: no shared write).
+    #[inline]
+    fn count(&self, route: Route, proto: Proto, source: Source, rcode: u16, qtype: u16) {
+        self.stats.query(crate::stats::QuerySlots {
+            route: route_slot(&self.stats, route),
+            proto: proto_slot(proto),
+            source: source_slot(source),
+            rcode: slot::rcode_slot(rcode),
+            qtype: slot::qtype_slot(qtype),
+        });
+    }
+
+    /// Counts a failed answer by its code and the limit that refused it, and keeps
+    /// the root's last failure for the status page (failures are the cold path).
+    fn count_failure(&self, route: Route, f: &Failure) {
+        let limit = match f {
+            Failure::Budget { which, .. } => slot::limit_slot(which.key()),
+            Failure::Busy { what, .. } => slot::limit_slot(what),
+            _ => None,
+        };
+        let r = route_slot(&self.stats, route);
+        self.stats
+            .failure(r, slot::reason_slot(f.code()), limit);
+        if let Route::Root(i) = route {
+            self.stats
+                .last_failure(i, self.resolver.clock().now(), || f.to_string());
+        }
+    }
+
     /// Client addresses with questions in flight (for tests).
     pub fn clients_in_flight(&self) -> usize {
         self.clients.len()
@@ -388,9 +444,46 @@ impl Frontend {
         self.rate.as_ref()
     }
 
+    /// Reopens the query log's file (SIGUSR1, after logrotate moved it).
+    pub fn reopen_log(&self) {
+        self.log.reopen();
+    }
+
     /// Query log records dropped because the writer fell behind.
     pub fn log_dropped(&self) -> u64 {
         self.log.dropped()
+    }
+}
+
+/// The counters' slot of a route.
+#[inline]
+fn route_slot(stats: &Stats, route: Route) -> usize {
+    match route {
+        Route::Root(i) => i,
+        Route::Local => stats.local(),
+        Route::Interrupt => stats.interrupt(),
+        Route::Unrouted => stats.none(),
+    }
+}
+
+/// The counters' slot of a protocol ([`slot::PROTOCOLS`]); a new `Proto` gets
+/// its reserved slot here.
+#[inline]
+fn proto_slot(p: Proto) -> usize {
+    match p {
+        Proto::Udp => 0,
+        Proto::Tcp => 1,
+    }
+}
+
+/// The counters' slot of a source ([`slot::SOURCES`]).
+#[inline]
+fn source_slot(s: Source) -> usize {
+    match s {
+        Source::Local => 0,
+        Source::Cache => 1,
+        Source::Network => 2,
+        Source::Stale => 3,
     }
 }
 
@@ -407,4 +500,19 @@ fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
 
 fn micros(started: Instant) -> u32 {
     u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_slots_carry_their_labels() {
+        for p in [Proto::Udp, Proto::Tcp] {
+            assert_eq!(slot::PROTOCOLS[proto_slot(p)], p.as_str());
+        }
+        for s in [Source::Local, Source::Cache, Source::Network, Source::Stale] {
+            assert_eq!(slot::SOURCES[source_slot(s)], s.as_str());
+        }
+    }
 }

@@ -13,6 +13,7 @@
 mod frontend;
 mod limits;
 mod log;
+mod log_file;
 pub mod request;
 mod tcp;
 mod udp;
@@ -156,7 +157,7 @@ pub fn start(
     sockets: Vec<Listener>,
     config: &Config,
 ) -> std::io::Result<ServerHandle> {
-    let frontend = Arc::new(Frontend::new(resolver.clone(), config));
+    let frontend = Arc::new(Frontend::new(resolver.clone(), config)?);
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let tcp_limit = Arc::new(tokio::sync::Semaphore::new(config.server.tcp_clients));

@@ -1,0 +1,142 @@
+//! `[metrics]` and `[log]`: how a running altroot is watched. Validated here, like
+//! every other section, with the line of the value at fault.
+
+use std::net::SocketAddr;
+
+use super::file::{FileLog, FileMetrics};
+use super::validate::{Validator, parse_size};
+use super::{ClientField, ConfigError, LogConfig, MetricsConfig, join_clean};
+
+impl Validator<'_> {
+    pub(super) fn metrics(&self, f: &FileMetrics) -> Result<MetricsConfig, ConfigError> {
+        let allow_remote = f.allow_remote.unwrap_or(false);
+        let Some(text) = &f.listen else {
+            return Ok(MetricsConfig {
+                listen: None,
+                allow_remote,
+            });
+        };
+        let addr: SocketAddr = text.get_ref().parse().map_err(|_| {
+            self.at(
+                text,
+                format!(
+                    "listen: {:?} is not an address with a port (want \"127.0.0.1:9153\")",
+                    text.get_ref()
+                ),
+            )
+        })?;
+        // The page runs `compare` and shows what the resolver saw: the machine's
+        // business unless the operator says otherwise, in so many words.
+        if !addr.ip().is_loopback() && !allow_remote {
+            return Err(self.at(
+                text,
+                format!(
+                    "listen: {addr} is not a loopback address; the metrics and status page \
+                     would be open to the network: set allow-remote = true to mean it"
+                ),
+            ));
+        }
+        Ok(MetricsConfig {
+            listen: Some(addr),
+            allow_remote,
+        })
+    }
+
+    pub(super) fn log(&self, f: &FileLog) -> Result<LogConfig, ConfigError> {
+        let d = LogConfig::default();
+        let query_file = f
+            .query_file
+            .as_ref()
+            .map(|p| join_clean(self.base, p.get_ref()));
+        let query_file_max_size = match &f.query_file_max_size {
+            None => d.query_file_max_size,
+            Some(s) => parse_size(s.get_ref()).ok_or_else(|| {
+                self.at(
+                    s,
+                    format!(
+                        "query-file-max-size: bad size {:?}; use e.g. \"100MiB\", or \"0\" for never",
+                        s.get_ref()
+                    ),
+                )
+            })?,
+        };
+        let query_file_keep = match &f.query_file_keep {
+            None => d.query_file_keep,
+            Some(k) if *k.get_ref() == 0 || *k.get_ref() > 100 => {
+                return Err(self.at(k, "query-file-keep: 1 to 100".into()));
+            }
+            Some(k) => *k.get_ref(),
+        };
+        let client = match &f.client {
+            None => d.client,
+            Some(c) => match c.get_ref().as_str() {
+                "address" => ClientField::Address,
+                "prefix" => ClientField::Prefix,
+                "none" => ClientField::None,
+                other => {
+                    return Err(self.at(
+                        c,
+                        format!("client: {other:?} is not \"address\", \"prefix\" or \"none\""),
+                    ));
+                }
+            },
+        };
+        Ok(LogConfig {
+            query_file,
+            query_file_max_size,
+            query_file_keep,
+            client,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{ClientField, Config, ConfigError, defaults};
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/etc/altroot/altroot.toml"))
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_loopback_only_unless_allowed() {
+        let c = parse("").unwrap();
+        assert_eq!(c.metrics.listen, None);
+        let c = parse("[metrics]\nlisten = \"127.0.0.1:9153\"\n").unwrap();
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9153".parse().unwrap()));
+        parse("[metrics]\nlisten = \"[::1]:9153\"\n").unwrap();
+        let e = parse("[metrics]\nlisten = \"0.0.0.0:9153\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("allow-remote = true"), "{e}");
+        let c = parse("[metrics]\nlisten = \"0.0.0.0:9153\"\nallow-remote = true\n").unwrap();
+        assert!(c.metrics.allow_remote);
+        let e = parse("[metrics]\nlisten = \"127.0.0.1\"\n").unwrap_err();
+        assert!(e.message.contains("with a port"), "{e}");
+        let e = parse("[metrics]\nlisten = \"127.0.0.1:9153\"\nport = 1\n").unwrap_err();
+        assert!(e.message.contains("port"), "{e}");
+    }
+
+    #[test]
+    fn log_settings() {
+        let c = parse("").unwrap();
+        assert_eq!(c.log.query_file, None);
+        assert_eq!(c.log.query_file_max_size, defaults::QUERY_FILE_MAX_SIZE);
+        assert_eq!(c.log.client, ClientField::Address);
+        let c = parse("[log]\nquery-file = \"q/queries.jsonl\"\nquery-file-max-size = \"1MiB\"\nquery-file-keep = 2\nclient = \"none\"\n").unwrap();
+        assert_eq!(
+            c.log.query_file.as_deref(),
+            Some(Path::new("/etc/altroot/q/queries.jsonl"))
+        );
+        assert_eq!(c.log.query_file_max_size, 1 << 20);
+        assert_eq!(c.log.query_file_keep, 2);
+        assert_eq!(c.log.client, ClientField::None);
+        let e = parse("[log]\nclient = \"hashed\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = parse("[log]\nquery-file-keep = 0\n").unwrap_err();
+        assert!(e.message.contains("1 to 100"), "{e}");
+        let e = parse("[log]\nquery-file-max-size = \"big\"\n").unwrap_err();
+        assert!(e.message.contains("bad size"), "{e}");
+    }
+}

@@ -1,0 +1,497 @@
+//! Counters for the metrics endpoint and the status page, kept without shared
+//! writes on the answer path.
+//!
+//! Every thread that counts gets a shard of its own: a flat array of `AtomicU64`
+//! that only that thread writes (a plain load and store, no locked instruction,
+//! no cache line shared with another writer). A scrape sums the shards. The
+//! dimensions are small fixed sets indexed by number — the root (or `local`,
+//! `interrupt`, `none`), the protocol, where the answer came from, the rcode, a
+//! bucket of the query type, the failure's code — so a query costs four
+//! increments and no allocation. This module knows none of the resolver's types:
+//! callers map their values to slots ([`labels`] has the label of every slot).
+//!
+//! Around the counters: per-root health (the last upstream reply, the last failed
+//! answer and why) and the queries-per-root series the status page charts
+//! ([`series`]).
+
+pub mod labels;
+pub mod series;
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use labels::{LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SOURCES, UPSTREAM};
+
+//------------ Layout -----------------------------------------------------------
+
+/// Where each counter family starts in a shard.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    roots: usize,
+    /// `roots` + `local`, `interrupt`, `none`.
+    routes: usize,
+    queries: usize,
+    rcodes: usize,
+    qtypes: usize,
+    failures: usize,
+    limits: usize,
+    upstream: usize,
+    rtt: usize,
+    rtt_sum: usize,
+    last_ok: usize,
+    len: usize,
+}
+
+impl Layout {
+    fn new(roots: usize) -> Layout {
+        let routes = roots + 3;
+        let queries = 0;
+        let rcodes = queries + routes * PROTOCOLS.len() * SOURCES.len();
+        let qtypes = rcodes + routes * RCODES;
+        let failures = qtypes + QTYPES.len() + 1;
+        let limits = failures + routes * REASONS.len();
+        let upstream = limits + LIMITS.len();
+        let rtt = upstream + roots * UPSTREAM.len();
+        let rtt_sum = rtt + roots * (RTT_BUCKETS.len() + 1);
+        let last_ok = rtt_sum + roots;
+        Layout {
+            roots,
+            routes,
+            queries,
+            rcodes,
+            qtypes,
+            failures,
+            limits,
+            upstream,
+            rtt,
+            rtt_sum,
+            last_ok,
+            len: last_ok + roots,
+        }
+    }
+}
+
+/// Cells before and after a shard's counters, so two shards' counters never share
+/// a cache line even when their allocations are neighbours.
+const PAD: usize = 8;
+
+struct Shard {
+    cells: Box<[AtomicU64]>,
+    /// Written by one thread only (its owner): plain load and store suffice.
+    owned: bool,
+}
+
+impl Shard {
+    fn new(len: usize, owned: bool) -> Shard {
+        Shard {
+            cells: (0..len + 2 * PAD).map(|_| AtomicU64::new(0)).collect(),
+            owned,
+        }
+    }
+
+    #[inline]
+    fn add(&self, i: usize, n: u64) {
+        if let Some(c) = self.cells.get(i + PAD) {
+            if self.owned {
+                c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            } else {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[inline]
+    fn set_max(&self, i: usize, v: u64) {
+        if let Some(c) = self.cells.get(i + PAD) {
+            c.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+
+    fn get(&self, i: usize) -> u64 {
+        self.cells.get(i + PAD).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+//------------ Stats ------------------------------------------------------------
+
+thread_local! {
+    /// This thread's shard of each live [`Stats`] (one in a normal process; tests
+    /// run many), by the instance's id.
+    static SHARDS: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One query as counted: every field is a slot number (see [`labels`]).
+#[derive(Clone, Copy, Debug)]
+pub struct QuerySlots {
+    /// A root's index, or [`Stats::local`], [`Stats::interrupt`], [`Stats::none`].
+    pub route: usize,
+    pub proto: usize,
+    pub source: usize,
+    pub rcode: usize,
+    pub qtype: usize,
+}
+
+/// The counters of one resolver.
+pub struct Stats {
+    id: u64,
+    layout: Layout,
+    /// Every shard ever handed to a thread (kept when the thread ends: its counts
+    /// stay in the sums).
+    shards: Mutex<Vec<Arc<Shard>>>,
+    /// For a thread whose thread-locals are gone (it is ending): shared, atomic adds.
+    fallback: Arc<Shard>,
+    /// Per root: when its last answer failed, and why (cold path only).
+    last_failure: Vec<Mutex<Option<(u64, String)>>>,
+    pub series: series::Series,
+}
+
+impl Stats {
+    pub fn new(roots: usize) -> Stats {
+        let layout = Layout::new(roots);
+        Stats {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            layout,
+            shards: Mutex::new(Vec::new()),
+            fallback: Arc::new(Shard::new(layout.len, false)),
+            last_failure: (0..roots).map(|_| Mutex::new(None)).collect(),
+            series: series::Series::new(layout.routes),
+        }
+    }
+
+    /// Runs `f` on this thread's shard, making one the first time.
+    #[inline]
+    fn with(&self, f: impl FnOnce(&Shard)) {
+        let mut f = Some(f);
+        let done = SHARDS
+            .try_with(|s| {
+                let Ok(list) = s.try_borrow() else {
+                    return false;
+                };
+                if let Some((_, shard)) = list.iter().find(|(id, _)| *id == self.id) {
+                    if let Some(f) = f.take() {
+                        f(shard);
+                    }
+                    return true;
+                }
+                drop(list);
+                let shard = Arc::new(Shard::new(self.layout.len, true));
+                self.shards
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(shard.clone());
+                let Ok(mut list) = s.try_borrow_mut() else {
+                    return false;
+                };
+                // Shards of instances that are gone are held by this list alone.
+                list.retain(|(_, s)| Arc::strong_count(s) > 1);
+                list.push((self.id, shard.clone()));
+                if let Some(f) = f.take() {
+                    f(&shard);
+                }
+                true
+            })
+            .unwrap_or(false);
+        if !done && let Some(f) = f.take() {
+            f(&self.fallback);
+        }
+    }
+
+    pub fn roots(&self) -> usize {
+        self.layout.roots
+    }
+
+    /// Route slots: every root, then these three.
+    pub fn routes(&self) -> usize {
+        self.layout.routes
+    }
+
+    /// Answered here without any root (special-use names).
+    pub fn local(&self) -> usize {
+        self.layout.roots
+    }
+
+    /// The controlled-interruption answer.
+    pub fn interrupt(&self) -> usize {
+        self.layout.roots + 1
+    }
+
+    /// Not routed: rejected requests, busy, deadline.
+    pub fn none(&self) -> usize {
+        self.layout.roots + 2
+    }
+
+    //--- Counting
+
+    /// One answered query.
+    #[inline]
+    pub fn query(&self, q: QuerySlots) {
+        let l = self.layout;
+        let route = q.route.min(l.routes - 1);
+        let (p, s) = (PROTOCOLS.len(), SOURCES.len());
+        self.with(|sh| {
+            sh.add(l.queries + (route * p + q.proto % p) * s + q.source % s, 1);
+            sh.add(l.rcodes + route * RCODES + q.rcode.min(RCODES - 1), 1);
+            sh.add(l.qtypes + q.qtype.min(QTYPES.len()), 1);
+        });
+    }
+
+    /// A failed answer: its route, the failure's code (slot in [`labels::REASONS`]),
+    /// and the limit that refused it, if one did (slot in [`labels::LIMITS`]).
+    pub fn failure(&self, route: usize, reason: usize, limit: Option<usize>) {
+        let l = self.layout;
+        let route = route.min(l.routes - 1);
+        self.with(|sh| {
+            sh.add(l.failures + route * REASONS.len() + reason.min(REASONS.len() - 1), 1);
+            if let Some(i) = limit {
+                sh.add(l.limits + i.min(LIMITS.len() - 1), 1);
+            }
+        });
+    }
+
+    /// Remembers why root `root`'s last answer failed (never waits for the lock).
+    pub fn last_failure(&self, root: usize, now: u64, why: impl FnOnce() -> String) {
+        if let Some(m) = self.last_failure.get(root)
+            && let Ok(mut slot) = m.try_lock()
+        {
+            *slot = Some((now, why()));
+        }
+    }
+
+    /// A limit's refusal that is not an answer's failure (rate limiting).
+    pub fn refused(&self, limit: usize) {
+        let l = self.layout;
+        self.with(|sh| sh.add(l.limits + limit.min(LIMITS.len() - 1), 1));
+    }
+
+    /// One query to a server of root `root`: how it went (slot in
+    /// [`labels::UPSTREAM`]) and, for a reply, the round trip.
+    pub fn upstream(&self, root: usize, result: usize, rtt: Option<Duration>, now: u64) {
+        let l = self.layout;
+        if root >= l.roots {
+            return;
+        }
+        self.with(|sh| {
+            sh.add(l.upstream + root * UPSTREAM.len() + result.min(UPSTREAM.len() - 1), 1);
+            if let Some(rtt) = rtt {
+                let secs = rtt.as_secs_f64();
+                let b = RTT_BUCKETS
+                    .iter()
+                    .position(|&le| secs <= le)
+                    .unwrap_or(RTT_BUCKETS.len());
+                sh.add(l.rtt + root * (RTT_BUCKETS.len() + 1) + b, 1);
+                let micros = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+                sh.add(l.rtt_sum + root, micros);
+                sh.set_max(l.last_ok + root, now);
+            }
+        });
+    }
+
+    //--- Reading
+
+    /// Every counter summed over the shards, now.
+    pub fn snapshot(&self) -> Snapshot {
+        let l = self.layout;
+        let mut cells = vec![0u64; l.len];
+        let shards = self.shards.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for sh in shards.iter().chain(std::iter::once(&self.fallback)) {
+            for (i, c) in cells.iter_mut().enumerate() {
+                let v = sh.get(i);
+                if i >= l.last_ok {
+                    *c = (*c).max(v);
+                } else {
+                    *c = c.wrapping_add(v);
+                }
+            }
+        }
+        let last_failure = self
+            .last_failure
+            .iter()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect();
+        Snapshot {
+            layout: l,
+            cells,
+            last_failure,
+        }
+    }
+}
+
+/// The counters at one moment.
+pub struct Snapshot {
+    layout: Layout,
+    cells: Vec<u64>,
+    /// Per root: when its last answer failed, and why.
+    pub last_failure: Vec<Option<(u64, String)>>,
+}
+
+impl Snapshot {
+    fn at(&self, i: usize) -> u64 {
+        self.cells.get(i).copied().unwrap_or(0)
+    }
+
+    pub fn routes(&self) -> usize {
+        self.layout.routes
+    }
+
+    pub fn roots(&self) -> usize {
+        self.layout.roots
+    }
+
+    /// Queries answered for a route, by protocol and source slot.
+    pub fn queries(&self, route: usize, proto: usize, source: usize) -> u64 {
+        let (p, s) = (PROTOCOLS.len(), SOURCES.len());
+        self.at(self.layout.queries + (route * p + proto) * s + source)
+    }
+
+    /// Queries answered for a route, all protocols and sources.
+    pub fn route_total(&self, route: usize) -> u64 {
+        let mut n = 0;
+        for p in 0..PROTOCOLS.len() {
+            for s in 0..SOURCES.len() {
+                n += self.queries(route, p, s);
+            }
+        }
+        n
+    }
+
+    /// Queries of a route answered from one source slot, all protocols.
+    pub fn source_total(&self, route: usize, source: usize) -> u64 {
+        (0..PROTOCOLS.len())
+            .map(|p| self.queries(route, p, source))
+            .sum()
+    }
+
+    pub fn rcode(&self, route: usize, rcode: usize) -> u64 {
+        self.at(self.layout.rcodes + route * RCODES + rcode)
+    }
+
+    /// By query-type slot; the slot after the last listed type is "other".
+    pub fn qtype(&self, slot: usize) -> u64 {
+        self.at(self.layout.qtypes + slot)
+    }
+
+    pub fn failures(&self, route: usize, reason: usize) -> u64 {
+        self.at(self.layout.failures + route * REASONS.len() + reason)
+    }
+
+    pub fn limit(&self, slot: usize) -> u64 {
+        self.at(self.layout.limits + slot)
+    }
+
+    pub fn upstream(&self, root: usize, result: usize) -> u64 {
+        self.at(self.layout.upstream + root * UPSTREAM.len() + result)
+    }
+
+    /// Round trips of root `root`: cumulative bucket counts (the last is +Inf), the
+    /// count and the sum in seconds.
+    pub fn rtt(&self, root: usize) -> (Vec<u64>, u64, f64) {
+        let base = self.layout.rtt + root * (RTT_BUCKETS.len() + 1);
+        let mut cum = Vec::with_capacity(RTT_BUCKETS.len() + 1);
+        let mut n = 0;
+        for b in 0..=RTT_BUCKETS.len() {
+            n += self.at(base + b);
+            cum.push(n);
+        }
+        let sum = self.at(self.layout.rtt_sum + root) as f64 / 1e6;
+        (cum, n, sum)
+    }
+
+    /// Unix second of root `root`'s last upstream reply (0: none yet).
+    pub fn last_ok(&self, root: usize) -> u64 {
+        self.at(self.layout.last_ok + root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(route: usize, source: usize) -> QuerySlots {
+        QuerySlots {
+            route,
+            proto: 0,
+            source,
+            rcode: 0,
+            qtype: 0,
+        }
+    }
+
+    // Counts from many threads add up exactly: each thread writes its own shard,
+    // and a shard outlives its thread.
+    #[test]
+    fn threads_count_into_their_own_shards_and_sums_are_exact() {
+        let s = Arc::new(Stats::new(2));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        s.query(q(t % 2, 1));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let snap = s.snapshot();
+        assert_eq!(snap.route_total(0), 40_000);
+        assert_eq!(snap.route_total(1), 40_000);
+        assert_eq!(snap.source_total(0, 1), 40_000);
+        assert_eq!(snap.rcode(1, 0), 40_000);
+        assert_eq!(snap.qtype(0), 80_000);
+        assert_eq!(s.shards.lock().unwrap().len(), 8);
+    }
+
+    #[test]
+    fn two_instances_on_one_thread_stay_apart() {
+        let a = Stats::new(1);
+        let b = Stats::new(3);
+        a.query(q(0, 0));
+        b.query(q(2, 0));
+        b.query(q(b.none(), 4));
+        assert_eq!(a.snapshot().route_total(0), 1);
+        assert_eq!(b.snapshot().route_total(0), 0);
+        assert_eq!(b.snapshot().route_total(2), 1);
+        assert_eq!(b.snapshot().route_total(b.none()), 1);
+    }
+
+    #[test]
+    fn upstream_round_trips_fill_buckets_and_health() {
+        let s = Stats::new(2);
+        s.upstream(1, 0, Some(Duration::from_micros(300)), 100);
+        s.upstream(1, 0, Some(Duration::from_millis(30)), 105);
+        s.upstream(1, 1, None, 110);
+        s.upstream(9, 0, None, 110); // no such root: ignored
+        let snap = s.snapshot();
+        let (cum, n, sum) = snap.rtt(1);
+        assert_eq!(n, 2);
+        assert_eq!(cum[0], 1, "0.3 ms is in the first bucket (0.5 ms)");
+        assert_eq!(*cum.last().unwrap(), 2);
+        assert!((sum - 0.0303).abs() < 1e-9, "{sum}");
+        assert_eq!(snap.upstream(1, 0), 2);
+        assert_eq!(snap.upstream(1, 1), 1);
+        assert_eq!(snap.last_ok(1), 105);
+        assert_eq!(snap.last_ok(0), 0);
+        s.last_failure(1, 120, || "timeout: x".into());
+        assert_eq!(
+            s.snapshot().last_failure[1],
+            Some((120, "timeout: x".into()))
+        );
+    }
+
+    #[test]
+    fn failures_and_limits() {
+        let s = Stats::new(1);
+        s.failure(0, 2, Some(1));
+        s.refused(LIMITS.len() - 1);
+        let snap = s.snapshot();
+        assert_eq!(snap.failures(0, 2), 1);
+        assert_eq!(snap.limit(1), 1);
+        assert_eq!(snap.limit(LIMITS.len() - 1), 1);
+    }
+}
