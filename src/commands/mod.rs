@@ -1,13 +1,17 @@
 //! The command line (DESIGN §5) and the commands: `serve`, `check`, `compare`,
-//! `collisions`. Each command is one module; this one parses arguments, sets up
-//! logging and the runtime, and maps results to exit codes: 0 fine; 1 problems
-//! found (`check`), differences (`compare`) or a runtime failure; 2 usage or config
-//! errors.
+//! `collisions`, `config recipes`. Each command is one module; this one parses
+//! arguments, sets up logging and the runtime, and maps results to exit codes: 0
+//! fine; 1 problems found (`check`), differences (`compare`) or a runtime failure;
+//! 2 usage or config errors. `serve` also runs the HTTP listener ([`web`]: metrics
+//! and the status page) and speaks systemd's readiness protocol (`notify`).
 
 pub mod check;
 pub mod collisions;
 pub mod compare;
+mod notify;
+pub mod recipes;
 mod serve;
+pub mod web;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,11 +22,31 @@ use tracing_subscriber::EnvFilter;
 use crate::config::Config;
 use crate::service::Service;
 
+/// The package version.
+pub const PKG_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit it was built from (`build.rs`; "unknown" outside git).
+pub const COMMIT: &str = env!("ALTROOT_COMMIT");
+/// What `--version` prints after the name.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ALTROOT_COMMIT"),
+    ")"
+);
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  altroot serve                        run with config/altroot.toml (or the built-in defaults)
+  altroot check --config /etc/altroot/altroot.toml
+  altroot compare www.biz www.geek     what each root answers
+  altroot config recipes               snippets to point a machine or a resolver at altroot";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "altroot",
-    version,
-    about = "A DNS resolver serving an alternate root beside the ICANN root"
+    version = VERSION,
+    about = "A DNS resolver serving an alternate root beside the ICANN root",
+    after_help = MAIN_EXAMPLES
 )]
 pub struct Cli {
     /// More log output (-v debug, -vv trace).
@@ -38,19 +62,54 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the resolver.
+    #[command(after_help = "\
+Examples:
+  altroot serve
+  altroot serve --config /etc/altroot/altroot.toml
+  RUST_LOG=warn,altroot::query=info altroot serve -c altroot.toml 2>>queries.log
+
+Signals: SIGHUP reloads every zone, SIGUSR1 reopens [log] query-file, SIGTERM and
+SIGINT stop after the queries in flight. Under systemd (Type=notify) it reports
+READY=1 once every listener is bound.")]
     Serve {
         /// Config file (default: config/altroot.toml if present, else built-in defaults).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Validate the config and every zone; no network.
+    #[command(after_help = "\
+Examples:
+  altroot check
+  altroot check --config /etc/altroot/altroot.toml && systemctl reload altroot
+
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage.")]
     Check {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Ask every root the same questions and show where they disagree.
+    #[command(after_help = "\
+Examples:
+  altroot compare www.biz www.geek iana.geek
+  altroot compare -t A,AAAA,MX --roots icann,alt www.web
+  altroot compare --json -f tranco.csv -j 64 > rows.jsonl
+
+Exit status, like diff: 0 the roots agree, 1 they differ, 2 errors.")]
     Compare(compare::Args),
+    /// Print snippets that point a machine, or its resolver, at altroot.
+    #[command(after_help = "\
+Examples:
+  altroot config recipes
+  altroot config recipes --system systemd-resolved-split")]
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
     /// TLDs that more than one root has, and which root wins.
+    #[command(after_help = "\
+Examples:
+  altroot collisions
+  altroot collisions --offline --json | jq .tld")]
     Collisions {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -61,6 +120,26 @@ pub enum Command {
         /// TLD list.
         #[arg(long)]
         offline: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The config's alternate TLDs as resolv.conf, systemd-resolved,
+    /// NetworkManager, Unbound, dnsmasq, macOS and Windows snippets.
+    #[command(after_help = "\
+Examples:
+  altroot config recipes
+  altroot config recipes --system unbound > /etc/unbound/unbound.conf.d/altroot.conf
+  altroot config recipes --system dnsmasq -c /etc/altroot/altroot.toml > /etc/dnsmasq.d/altroot.conf
+
+With --system, only that snippet's body is printed, ready to redirect into its file.")]
+    Recipes {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print only this system's snippet.
+        #[arg(long, value_enum)]
+        system: Option<recipes::System>,
     },
 }
 
@@ -125,6 +204,9 @@ pub fn run(cli: Cli) -> u8 {
             json,
             offline,
         } => rt.block_on(collisions::run(config, json, offline)),
+        Command::Config {
+            what: ConfigCommand::Recipes { config, system },
+        } => recipes::run(config, system),
     }
 }
 

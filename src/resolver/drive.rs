@@ -362,7 +362,12 @@ use super::cache;
 
 impl Resolver {
     /// Counts one upstream query for the metrics (per-thread counters).
-    fn count_upstream(&self, ri: usize, res: &Result<super::transport::Reply, ServerError>, now: u64) {
+    fn count_upstream(
+        &self,
+        ri: usize,
+        res: &Result<super::transport::Reply, ServerError>,
+        now: u64,
+    ) {
         use crate::stats::labels as l;
         let (slot, rtt) = match res {
             Ok(r) => (l::UPSTREAM_REPLY, Some(r.rtt)),

@@ -426,8 +426,7 @@ impl Frontend {
             _ => None,
         };
         let r = route_slot(&self.stats, route);
-        self.stats
-            .failure(r, slot::reason_slot(f.code()), limit);
+        self.stats.failure(r, slot::reason_slot(f.code()), limit);
         if let Route::Root(i) = route {
             self.stats
                 .last_failure(i, self.resolver.clock().now(), || f.to_string());

@@ -134,8 +134,14 @@ mod tests {
         }
         f.flush();
         assert_eq!(lines(&p), vec!["{\"n\":00006}"]);
-        assert_eq!(lines(&numbered(&p, 1)), vec!["{\"n\":00004}", "{\"n\":00005}"]);
-        assert_eq!(lines(&numbered(&p, 2)), vec!["{\"n\":00002}", "{\"n\":00003}"]);
+        assert_eq!(
+            lines(&numbered(&p, 1)),
+            vec!["{\"n\":00004}", "{\"n\":00005}"]
+        );
+        assert_eq!(
+            lines(&numbered(&p, 2)),
+            vec!["{\"n\":00002}", "{\"n\":00003}"]
+        );
         assert!(!numbered(&p, 3).exists(), "only keep = 2 rotated files");
     }
 

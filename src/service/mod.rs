@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use hickory_proto::rr::{LowerName, Name};
 
+pub mod history;
 pub mod watch;
 
 use crate::clock::Clock;
@@ -18,6 +19,7 @@ use crate::resolver::policy::AddressPolicy;
 use crate::resolver::{Kind, Params, Resolver, RootSetup};
 use crate::zones::hints;
 use crate::zones::{LoadOptions, Problem, ZoneError, ZoneSet};
+use history::{Event, History, Loaded, Outcome, Trigger};
 
 /// A running resolver's state: the resolver, and what reload needs.
 pub struct Service {
@@ -31,6 +33,8 @@ pub struct Service {
     reloading: Mutex<()>,
     /// How many reloads swapped in new zones (for tests and logs).
     pub swaps: AtomicUsize,
+    /// The last loads and reloads, and the problems standing (status page, metrics).
+    pub history: History,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -50,6 +54,8 @@ impl Service {
     /// resolver that silently serves half its zones is worse than one that refuses.
     pub fn new(config: Config) -> Result<Service, LoadErrors> {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut loaded = Vec::new();
         let mut setups = Vec::new();
         let mut zone_roots = Vec::new();
         let policy = AddressPolicy::new(
@@ -63,7 +69,8 @@ impl Service {
                         special_use: rc.special_use.clone(),
                         last_serials: Default::default(),
                     };
-                    let set = load_zones(rc, dir, &opts, &mut errors);
+                    let set = load_zones(rc, dir, &opts, &mut errors, &mut warnings);
+                    loaded.extend(set.zones().map(|z| loaded_zone(rc, z)));
                     zone_roots.push(ZoneRoot {
                         index: i,
                         dir: dir.clone(),
@@ -113,6 +120,15 @@ impl Service {
             return Err(LoadErrors(errors));
         }
         let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
+        let history = History::default();
+        let start = Event {
+            at: unix_now(),
+            trigger: Trigger::Start,
+            outcome: Outcome::Ok,
+            loaded,
+            problems: warnings.clone(),
+        };
+        history.record(start, warnings);
         Ok(Service {
             config,
             resolver,
@@ -120,6 +136,7 @@ impl Service {
             logged: Mutex::new(HashSet::new()),
             reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
+            history,
         })
     }
 
@@ -152,12 +169,23 @@ impl Service {
         // (save key, problem): the key reads the problem's file, so compute it once.
         let mut fresh: Vec<(String, Problem)> = Vec::new();
         let mut changed = false;
+        let mut loaded = Vec::new();
         for zr in &self.zone_roots {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
             let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
             fresh.extend(problems.into_iter().map(|p| (save_key(&p), p)));
             if !new.same_zones(&old) {
                 changed = true;
+                if let Some(rc) = self.config.roots.get(zr.index) {
+                    loaded.extend(
+                        new.zones()
+                            .filter(|z| {
+                                old.get(&LowerName::new(z.origin()))
+                                    .is_none_or(|o| !Arc::ptr_eq(o, z))
+                            })
+                            .map(|z| loaded_zone(rc, z)),
+                    );
+                }
                 new.write_serials();
                 self.resolver.swap_zones(zr.index, Arc::new(new));
             }
@@ -167,12 +195,32 @@ impl Service {
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         let all: HashSet<String> = fresh.iter().map(|(k, _)| k.clone()).collect();
-        let news = fresh
+        let outcome = if fresh.iter().any(|(_, p)| p.is_error()) {
+            Outcome::Failed
+        } else if changed {
+            Outcome::Ok
+        } else {
+            Outcome::Unchanged
+        };
+        let standing = fresh.iter().map(|(_, p)| p.clone()).collect();
+        let news: Vec<Problem> = fresh
             .into_iter()
             .filter(|(k, _)| !logged.contains(k))
             .map(|(_, p)| p)
             .collect();
         *logged = all;
+        let event = Event {
+            at: unix_now(),
+            trigger: if force {
+                Trigger::Sighup
+            } else {
+                Trigger::Watch
+            },
+            outcome,
+            loaded,
+            problems: news.clone(),
+        };
+        self.history.record(event, standing);
         (news, changed)
     }
 
@@ -205,6 +253,7 @@ fn load_zones(
     dir: &std::path::Path,
     opts: &LoadOptions,
     errors: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
 ) -> ZoneSet {
     let (set, problems) = ZoneSet::load(dir, None, opts, true);
     for p in problems {
@@ -214,12 +263,27 @@ fn load_zones(
             // `check` is where warnings are read; at start-up they are information
             // (the runtime collision warning is separate).
             tracing::info!("{p}");
+            warnings.push(p);
         }
     }
     for z in set.zones() {
         tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
     }
     set
+}
+
+fn loaded_zone(rc: &RootConfig, z: &crate::zones::Zone) -> Loaded {
+    Loaded {
+        root: rc.name.clone(),
+        zone: z.origin().to_string(),
+        serial: z.serial(),
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A forward root's `tlds` as names.

@@ -110,7 +110,9 @@ impl Shard {
     }
 
     fn get(&self, i: usize) -> u64 {
-        self.cells.get(i + PAD).map_or(0, |c| c.load(Ordering::Relaxed))
+        self.cells
+            .get(i + PAD)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -245,7 +247,10 @@ impl Stats {
         let l = self.layout;
         let route = route.min(l.routes - 1);
         self.with(|sh| {
-            sh.add(l.failures + route * REASONS.len() + reason.min(REASONS.len() - 1), 1);
+            sh.add(
+                l.failures + route * REASONS.len() + reason.min(REASONS.len() - 1),
+                1,
+            );
             if let Some(i) = limit {
                 sh.add(l.limits + i.min(LIMITS.len() - 1), 1);
             }
@@ -275,7 +280,10 @@ impl Stats {
             return;
         }
         self.with(|sh| {
-            sh.add(l.upstream + root * UPSTREAM.len() + result.min(UPSTREAM.len() - 1), 1);
+            sh.add(
+                l.upstream + root * UPSTREAM.len() + result.min(UPSTREAM.len() - 1),
+                1,
+            );
             if let Some(rtt) = rtt {
                 let secs = rtt.as_secs_f64();
                 let b = RTT_BUCKETS
@@ -296,7 +304,11 @@ impl Stats {
     pub fn snapshot(&self) -> Snapshot {
         let l = self.layout;
         let mut cells = vec![0u64; l.len];
-        let shards = self.shards.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let shards = self
+            .shards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for sh in shards.iter().chain(std::iter::once(&self.fallback)) {
             for (i, c) in cells.iter_mut().enumerate() {
                 let v = sh.get(i);
