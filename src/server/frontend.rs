@@ -17,6 +17,7 @@ use hickory_proto::op::ResponseCode;
 use ipnet::IpNet;
 use tokio::time::Instant;
 
+use super::count;
 use super::limits::{Clients, RateLimit, Slot, Verdict};
 use super::log::{QueryLog, Record, WireName};
 use super::request::{self, Parsed, Proto, Request};
@@ -138,7 +139,8 @@ impl Frontend {
                     limit,
                     now,
                 );
-                self.count(
+                count::query(
+                    &self.stats,
                     ready.route(),
                     proto,
                     ready.source(),
@@ -283,13 +285,7 @@ impl Frontend {
         started: Instant,
     ) -> Handled {
         *out = request::reply(req, code, &[], &[], None, proto);
-        self.stats.query(crate::stats::QuerySlots {
-            route: self.stats.none(),
-            proto: proto_slot(proto),
-            source: slot::SOURCE_NONE,
-            rcode: slot::rcode_slot(u16::from(code)),
-            qtype: slot::qtype_slot(u16::from(req.qtype())),
-        });
+        count::rejected(&self.stats, proto, u16::from(code), u16::from(req.qtype()));
         if self.log.enabled() {
             self.log.push(Record {
                 client,
@@ -352,9 +348,16 @@ impl Frontend {
             ResponseCode::from_low(low)
         };
         let qtype = u16::from(req.qtype());
-        self.count(a.route, proto, a.source, u16::from(rcode), qtype);
+        count::query(
+            &self.stats,
+            a.route,
+            proto,
+            a.source,
+            u16::from(rcode),
+            qtype,
+        );
         if let Some(f) = &a.failure {
-            self.count_failure(a.route, f);
+            count::failure(&self.stats, self.resolver.clock().now(), a.route, f);
         }
         if self.log.enabled() {
             self.log.push(Record {
@@ -405,34 +408,6 @@ impl Frontend {
         });
     }
 
-    /// Counts one answered query (this thread's counters: no shared write).
-    #[inline]
-    fn count(&self, route: Route, proto: Proto, source: Source, rcode: u16, qtype: u16) {
-        self.stats.query(crate::stats::QuerySlots {
-            route: route_slot(&self.stats, route),
-            proto: proto_slot(proto),
-            source: source_slot(source),
-            rcode: slot::rcode_slot(rcode),
-            qtype: slot::qtype_slot(qtype),
-        });
-    }
-
-    /// Counts a failed answer by its code and the limit that refused it, and keeps
-    /// the root's last failure for the status page (failures are the cold path).
-    fn count_failure(&self, route: Route, f: &Failure) {
-        let limit = match f {
-            Failure::Budget { which, .. } => slot::limit_slot(which.key()),
-            Failure::Busy { what, .. } => slot::limit_slot(what),
-            _ => None,
-        };
-        let r = route_slot(&self.stats, route);
-        self.stats.failure(r, slot::reason_slot(f.code()), limit);
-        if let Route::Root(i) = route {
-            self.stats
-                .last_failure(i, self.resolver.clock().now(), || f.to_string());
-        }
-    }
-
     /// Client addresses with questions in flight (for tests).
     pub fn clients_in_flight(&self) -> usize {
         self.clients.len()
@@ -454,38 +429,6 @@ impl Frontend {
     }
 }
 
-/// The counters' slot of a route.
-#[inline]
-fn route_slot(stats: &Stats, route: Route) -> usize {
-    match route {
-        Route::Root(i) => i,
-        Route::Local => stats.local(),
-        Route::Interrupt => stats.interrupt(),
-        Route::Unrouted => stats.none(),
-    }
-}
-
-/// The counters' slot of a protocol ([`slot::PROTOCOLS`]); a new `Proto` gets
-/// its reserved slot here.
-#[inline]
-fn proto_slot(p: Proto) -> usize {
-    match p {
-        Proto::Udp => 0,
-        Proto::Tcp => 1,
-    }
-}
-
-/// The counters' slot of a source ([`slot::SOURCES`]).
-#[inline]
-fn source_slot(s: Source) -> usize {
-    match s {
-        Source::Local => 0,
-        Source::Cache => 1,
-        Source::Network => 2,
-        Source::Stale => 3,
-    }
-}
-
 /// How long a UDP reply may be for this client (TCP: any).
 fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
     match (proto, edns) {
@@ -499,19 +442,4 @@ fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
 
 fn micros(started: Instant) -> u32 {
     u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protocol_slots_carry_their_labels() {
-        for p in [Proto::Udp, Proto::Tcp] {
-            assert_eq!(slot::PROTOCOLS[proto_slot(p)], p.as_str());
-        }
-        for s in [Source::Local, Source::Cache, Source::Network, Source::Stale] {
-            assert_eq!(slot::SOURCES[source_slot(s)], s.as_str());
-        }
-    }
 }

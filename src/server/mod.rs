@@ -10,6 +10,7 @@
 //! client can hold (TCP connections and their idle time, questions in flight per
 //! client, the pipeline per connection), and answer hits without a task.
 
+mod count;
 mod frontend;
 mod limits;
 mod log;

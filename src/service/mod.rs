@@ -128,12 +128,14 @@ impl Service {
             loaded,
             problems: warnings.clone(),
         };
+        // Start-up already reported these: the first reload must not again.
+        let logged = warnings.iter().map(save_key).collect();
         history.record(start, warnings);
         Ok(Service {
             config,
             resolver,
             zone_roots,
-            logged: Mutex::new(HashSet::new()),
+            logged: Mutex::new(logged),
             reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
             history,

@@ -137,6 +137,8 @@ fn router(web: Arc<Web>) -> Router {
         .route("/", get(page_html))
         .route("/app.css", get(page_css))
         .route("/app.js", get(page_js))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/metrics", get(metrics::scrape))
         .route("/api/status", get(api::status))
         .route("/api/compare", get(api::compare))
@@ -191,6 +193,7 @@ fn local_host(host: &str) -> bool {
 const HTML: &str = include_str!("page/index.html");
 const CSS: &str = include_str!("page/app.css");
 const JS: &str = include_str!("page/app.js");
+const ICON: &str = include_str!("page/favicon.svg");
 
 async fn page_html() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], HTML)
@@ -205,6 +208,10 @@ async fn page_js() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         JS,
     )
+}
+
+async fn favicon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], ICON)
 }
 
 #[cfg(test)]
