@@ -393,10 +393,11 @@ mod tests {
         s.upstream(1, 1, None, 110);
         s.upstream(9, 0, None, 110); // no such root: ignored
         let snap = s.snapshot();
-        let (cum, n, sum) = snap.rtt(1);
+        let (buckets, n, sum) = snap.rtt(1);
         assert_eq!(n, 2);
-        assert_eq!(cum[0], 1, "0.3 ms is in the first bucket (0.5 ms)");
-        assert_eq!(*cum.last().unwrap(), 2);
+        assert_eq!(buckets[0], 1, "0.3 ms is in the first bucket (0.5 ms)");
+        assert_eq!(buckets[5], 1, "30 ms is in the 50 ms bucket");
+        assert_eq!(buckets.iter().sum::<u64>(), 2);
         assert!((sum - 0.0303).abs() < 1e-9, "{sum}");
         assert_eq!(snap.upstream(1, 0), 2);
         assert_eq!(snap.upstream(1, 1), 1);

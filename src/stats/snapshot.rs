@@ -81,18 +81,14 @@ impl Snapshot {
         self.at(self.layout.upstream + root * UPSTREAM.len() + result)
     }
 
-    /// Round trips of root `root`: cumulative bucket counts (the last is +Inf), the
-    /// count and the sum in seconds.
+    /// Round trips of root `root`: the count in each bucket (not cumulative; the
+    /// last is past the last bound, +Inf), the count and the sum in seconds.
     pub fn rtt(&self, root: usize) -> (Vec<u64>, u64, f64) {
         let base = self.layout.rtt + root * (RTT_BUCKETS.len() + 1);
-        let mut cum = Vec::with_capacity(RTT_BUCKETS.len() + 1);
-        let mut n = 0;
-        for b in 0..=RTT_BUCKETS.len() {
-            n += self.at(base + b);
-            cum.push(n);
-        }
+        let buckets: Vec<u64> = (0..=RTT_BUCKETS.len()).map(|b| self.at(base + b)).collect();
+        let n = buckets.iter().sum();
         let sum = self.at(self.layout.rtt_sum + root) as f64 / 1e6;
-        (cum, n, sum)
+        (buckets, n, sum)
     }
 
     /// Unix second of root `root`'s last upstream reply (0: none yet).

@@ -75,6 +75,27 @@ impl Altroot {
         &self.service.resolver
     }
 
+    /// The front end (query log, counters), as `serve` holds it.
+    pub fn frontend(&self) -> Arc<altroot::server::Frontend> {
+        self.handle
+            .as_ref()
+            .map(|h| h.frontend.clone())
+            .expect("altroot was stopped")
+    }
+
+    /// Starts the metrics and status page listener on 127.0.0.1, port chosen by
+    /// the OS, as `serve` does with `[metrics] listen`.
+    pub async fn start_web(&self) -> altroot::commands::web::WebHandle {
+        use altroot::commands::web;
+        let l = web::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let w = web::Web::new(
+            self.service.clone(),
+            self.addrs.clone(),
+            Some(self.frontend()),
+        );
+        web::start(l, w).unwrap()
+    }
+
     pub async fn query(&self, name: &str, qtype: RecordType) -> Message {
         query(self.addr, name, qtype).await
     }

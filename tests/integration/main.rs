@@ -2,6 +2,7 @@
 //! One test binary (fast to link); each module covers one part of the contract.
 
 mod harness; // altroot on port 0, standard worlds, raw DNS client
+mod system; // Debian packages on demand, network namespaces, daemons, HTTP
 mod world; // fake authoritative and recursive servers with misbehaviours
 mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
@@ -21,8 +22,10 @@ mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, besid
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
+mod observe; // metrics, status API, JSON query log, --version/--help, recipes output (issue 9)
 mod process; // the binary: signals, logs, check exit codes
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod scenarios; // adversarial resolver scenarios
 mod special; // special-use names never leave the machine (§4.1)
+mod systemd; // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)

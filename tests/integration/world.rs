@@ -979,6 +979,16 @@ impl World {
         IpAddr::V4(Ipv4Addr::new(block[0], block[1], block[2], host))
     }
 
+    /// A world's block and port with no servers here: one running elsewhere (in a
+    /// network namespace), for the config helpers.
+    pub fn elsewhere(block: [u8; 3], port: u16) -> World {
+        World {
+            port,
+            block,
+            servers: BTreeMap::new(),
+        }
+    }
+
     /// Picks a random block and a free port, and starts every server. Retries a few
     /// times if a parallel test holds the port on one of the addresses.
     pub async fn start(build: impl Fn([u8; 3]) -> Vec<Spec>) -> World {

@@ -285,13 +285,10 @@ impl Collect {
             MetricType::Histogram,
         )?;
         for (i, n) in names.iter().enumerate() {
-            let (cum, count, sum) = snap.rtt(i);
-            let mut buckets: Vec<(f64, u64)> = RTT_BUCKETS
-                .iter()
-                .copied()
-                .zip(cum.iter().copied())
-                .collect();
-            buckets.push((f64::INFINITY, count));
+            // Per-bucket counts: the encoder makes them cumulative.
+            let (counts, count, sum) = snap.rtt(i);
+            let bounds = RTT_BUCKETS.iter().copied().chain([f64::INFINITY]);
+            let buckets: Vec<(f64, u64)> = bounds.zip(counts).collect();
             let labels = vec![l("root", n)];
             let mut e = m.encode_family(&labels)?;
             e.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
