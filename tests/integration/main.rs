@@ -24,6 +24,7 @@ mod iterate; // iteration through the fake ICANN world: referrals, glue, caching
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, status API, JSON query log, --version/--help, recipes output (issue 9)
 mod process; // the binary: signals, logs, check exit codes
+mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod scenarios; // adversarial resolver scenarios
