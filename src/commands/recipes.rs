@@ -183,10 +183,13 @@ pub fn recipe(system: System, i: &Inputs) -> Recipe {
             ),
         },
         System::SystemdResolvedSplit => Recipe {
-            title: "only the alternate TLDs (the rest as before)",
+            title: "the alternate TLDs to altroot alone, the rest as before",
             path: "/etc/systemd/resolved.conf.d/altroot.conf".into(),
             body: format!(
                 "# then: systemctl restart systemd-resolved\n\
+                 # These TLDs go to altroot only. Other names still go to your network's servers,\n\
+                 # and resolved asks altroot too (global servers get every name no routing domain\n\
+                 # matches; the first answer wins): harmless, altroot resolves them as well.\n\
                  # With DNSSEC=yes, also list the TLDs in /etc/dnssec-trust-anchors.d/altroot.negative:\n\
                  # the ICANN root's signatures deny them.\n{}[Resolve]\nDNS={}\nDomains={}\n",
                 unlisted_note(i),

@@ -27,6 +27,7 @@ mod process; // the binary: signals, logs, check exit codes
 mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
+mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod scenarios; // adversarial resolver scenarios
 mod special; // special-use names never leave the machine (§4.1)
 mod systemd; // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)

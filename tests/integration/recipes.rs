@@ -42,7 +42,7 @@ fn zones(w: &World) -> Vec<(&'static str, String)> {
 }
 
 /// A folder with zones, hints and a config listening on `listen`.
-fn folder(w: &World, listen: SocketAddr) -> tempfile::TempDir {
+pub fn folder(w: &World, listen: SocketAddr) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut files = zones(w);
     files.push(("hints.txt", hints(w)));
@@ -60,7 +60,7 @@ fn folder(w: &World, listen: SocketAddr) -> tempfile::TempDir {
 }
 
 /// `getent hosts NAME` inside the namespace: the first address, or None (not found).
-fn getent(ns: &Netns, name: &str) -> Option<IpAddr> {
+pub fn getent(ns: &Netns, name: &str) -> Option<IpAddr> {
     let out = ns.command("getent").args(["hosts", name]).output().unwrap();
     if !out.status.success() {
         return None;
@@ -70,7 +70,7 @@ fn getent(ns: &Netns, name: &str) -> Option<IpAddr> {
 }
 
 /// `getent` until it answers (the server in front may still be starting).
-fn getent_eventually(ns: &Netns, name: &str) -> Option<IpAddr> {
+pub fn getent_eventually(ns: &Netns, name: &str) -> Option<IpAddr> {
     let t = Instant::now();
     loop {
         if let Some(a) = getent(ns, name) {
@@ -88,7 +88,7 @@ fn ip(s: &str) -> Option<IpAddr> {
 }
 
 /// altroot inside the namespace, as `serve` with the folder's config.
-fn serve_in(ns: &Netns, dir: &tempfile::TempDir) -> Daemon {
+pub fn serve_in(ns: &Netns, dir: &tempfile::TempDir) -> Daemon {
     let mut cmd = ns.command(BIN);
     cmd.args(["serve", "--config"])
         .arg(dir.path().join("altroot.toml"))

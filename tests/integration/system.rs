@@ -123,6 +123,19 @@ impl Netns {
         }
     }
 
+    /// An interface with a private address (a veth pair, both ends inside): "the
+    /// network is up" for programs that check (systemd-resolved sends nothing
+    /// while only loopback exists).
+    pub fn add_link(&self) {
+        let ip = |args: &[&str]| run(Command::new("ip").args(["-n", &self.name]).args(args));
+        ip(&[
+            "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+        ]);
+        ip(&["addr", "add", "10.53.53.1/24", "dev", "veth0"]);
+        ip(&["link", "set", "veth1", "up"]);
+        ip(&["link", "set", "veth0", "up"]);
+    }
+
     /// `/etc/netns/<name>`: `ip netns exec` mounts its files over `/etc`'s.
     pub fn etc(&self) -> PathBuf {
         PathBuf::from(format!("/etc/netns/{}", self.name))
