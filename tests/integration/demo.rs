@@ -35,7 +35,7 @@ fn demo_world(b: [u8; 3]) -> Vec<crate::world::Spec> {
     specs
 }
 
-async fn demo() -> (World, Altroot) {
+pub async fn demo() -> (World, Altroot) {
     let w = World::start(demo_world).await;
     let shipped = manifest_dir().join("zones");
     let mut files: Vec<(&str, String)> = Vec::new();

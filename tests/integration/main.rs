@@ -9,6 +9,7 @@ mod worlds; // small root → com/net/org worlds and shared assertions for the t
 mod abuse; // serve-stale (issue 7 §8), rate limiting, minimal ANY, transfers refused, UPDATE NOTIMP
 mod acceptance; // which replies are believed (issue 7 §5): ID, question, class, source, AA, other roots' TLDs
 mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
+mod browser; // the status page in headless Chromium over WebDriver (issue 9 §4)
 mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
 mod check; // `altroot check`: one fixture per rule, golden output
 mod collisions; // policy first / interrupt / pin (§4.8)

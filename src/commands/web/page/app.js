@@ -19,6 +19,11 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// A table cell that carries its column's name (shown before it on a phone).
+function td(label, attrs, ...children) {
+  return el("td", Object.assign({ "data-label": label }, attrs || {}), ...children);
+}
+
 function svg(tag, attrs) {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -51,7 +56,7 @@ function renderSummary(s) {
 }
 
 function health(now, h) {
-  const cell = el("td", {}, el("span", { class: "badge " + h.state }, h.state));
+  const cell = td("health", {}, el("span", { class: "badge " + h.state }, h.state));
   if (h.state === "local") cell.append(el("span", { class: "detail" }, "zones served in-process"));
   if (h.last_reply) cell.append(el("span", { class: "detail" }, "last reply " + ago(now, h.last_reply)));
   if (h.last_failure) {
@@ -63,12 +68,11 @@ function health(now, h) {
 function renderRoots(s) {
   const body = document.querySelector("#roots tbody");
   body.replaceChildren(...s.roots.map((r, i) => el("tr", { "data-root": r.name },
-    el("td", {}, swatch(i), el("strong", {}, r.name),
-      el("span", { class: "detail mono" }, r.source)),
-    el("td", {}, r.kind),
-    el("td", { class: "num" }, r.tlds === null ? "—" : n(r.tlds), el("span", { class: "detail" }, r.tlds_note)),
-    el("td", { class: "num" }, n(r.queries)),
-    el("td", { class: "num" }, n(r.cache.hits) + " / " + n(r.cache.misses)),
+    td("root", {}, swatch(i), el("strong", {}, r.name), el("span", { class: "detail mono" }, r.source)),
+    td("kind", {}, r.kind),
+    td("TLDs", { class: "num" }, r.tlds === null ? "—" : n(r.tlds), el("span", { class: "detail" }, r.tlds_note)),
+    td("queries", { class: "num" }, n(r.queries)),
+    td("hit / miss", { class: "num" }, n(r.cache.hits) + " / " + n(r.cache.misses)),
     health(s.now, r.health))));
 }
 
@@ -79,9 +83,11 @@ function renderChart(s) {
   bars.push({ at: s.now, counts: c.current.counts, live: true });
   const shown = c.routes.map((_, i) => i).filter(i => bars.some(b => b.counts[i] > 0) || i < s.roots.length);
   const max = Math.max(1, ...bars.map(b => shown.reduce((a, i) => a + (b.counts[i] || 0), 0)));
-  const W = 600, H = 180, left = 34, bottom = 16, slots = 61;
+  // Drawn at the box's own size, so text is never stretched.
+  const box = document.getElementById("chart");
+  const W = Math.max(280, box.clientWidth), H = Math.max(120, box.clientHeight), left = 34, bottom = 16, slots = 61;
   const bw = (W - left) / slots;
-  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none" });
+  const root = svg("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H });
   root.append(svg("line", { class: "axis", x1: left, y1: H - bottom, x2: W, y2: H - bottom }));
   const label = svg("text", { x: 2, y: 10 });
   label.textContent = n(max);
@@ -102,12 +108,12 @@ function renderChart(s) {
       root.append(r);
     });
   });
-  const now = svg("text", { x: W - 24, y: H - 3 });
+  const now = svg("text", { x: W - 22, y: H - 3 });
   now.textContent = "now";
   const then = svg("text", { x: left, y: H - 3 });
   then.textContent = "−10 min";
   root.append(now, then);
-  document.getElementById("chart").replaceChildren(root);
+  box.replaceChildren(root);
   document.getElementById("legend").replaceChildren(...shown.map(i =>
     el("li", {}, swatch(i), c.routes[i] + " " + n(b_sum(bars, i)))));
 }
@@ -127,11 +133,11 @@ function renderCollisions(s) {
   document.getElementById("collisions-empty").hidden = s.collisions.length > 0;
   table.hidden = s.collisions.length === 0;
   table.querySelector("tbody").replaceChildren(...s.collisions.map(c => el("tr", { "data-tld": c.tld },
-    el("td", {}, el("strong", { class: "mono" }, "." + c.tld)),
-    el("td", {}, c.roots.join(", ")),
-    el("td", {}, el("strong", {}, c.winner)),
-    el("td", {}, c.why),
-    el("td", { class: "small" }, c.history
+    td("TLD", {}, el("strong", { class: "mono" }, "." + c.tld)),
+    td("roots", {}, c.roots.join(", ")),
+    td("answers", {}, el("strong", {}, c.winner)),
+    td("why", {}, c.why),
+    td("history", { class: "small" }, c.history
       ? el("span", {}, el("span", { class: "detail" }, "alternate: " + c.history.alternate),
           el("span", { class: "detail" }, "ICANN: " + c.history.icann))
       : el("span", { class: "muted" }, "—")))));
@@ -142,11 +148,14 @@ function renderZones(s) {
     el("li", { class: "mono " + p.severity }, p.text)));
   document.getElementById("reloads").replaceChildren(...s.reloads.map(r => {
     const zones = r.loaded.map(z => z.zone + " " + z.serial).join(", ");
+    const errors = r.problems.filter(p => p.severity === "error");
+    const warnings = r.problems.length - errors.length;
     return el("li", {},
       el("strong", {}, clock(r.at)), " " + r.trigger + " ",
       el("span", { class: "outcome-" + r.outcome }, r.outcome),
+      warnings ? el("span", { class: "muted small" }, " · " + warnings + (warnings === 1 ? " warning" : " warnings")) : null,
       zones ? el("span", { class: "detail mono" }, "loaded: " + zones) : null,
-      ...r.problems.map(p => el("span", { class: "detail mono" + (p.severity === "error" ? " bad" : "") }, p.text)));
+      ...errors.map(p => el("span", { class: "detail mono bad" }, p.text)));
   }));
 }
 
@@ -170,9 +179,9 @@ function renderCompare(data) {
   const table = el("table", { id: "compare-table" },
     el("thead", {}, el("tr", {}, el("th", {}, "root"), el("th", {}, "answer"), el("th", {}, "records"))),
     el("tbody", {}, ...row.roots.map(c => el("tr", { "data-root": c.root },
-      el("td", {}, el("strong", {}, c.root)),
-      el("td", { class: "mono" }, c.answer, c.error ? el("span", { class: "detail bad" }, c.error) : null),
-      el("td", { class: "mono small" }, ...c.records.map(r => el("span", { class: "detail" }, r)))))));
+      td("root", {}, el("strong", {}, c.root)),
+      td("answer", { class: "mono" }, c.answer, c.error ? el("span", { class: "detail bad" }, c.error) : null),
+      td("records", { class: "mono small" }, ...c.records.map(r => el("span", { class: "detail" }, r)))))));
   const verdict = row.verdict === "only" ? "only " + row.only : row.verdict;
   return [el("p", {}, el("span", { class: "mono" }, row.name + " " + row.type), " — ",
     el("span", { class: "verdict " + row.verdict }, verdict)), table];
