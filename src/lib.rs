@@ -23,11 +23,15 @@
 //!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
 //!   wall clock TTLs follow;
 //! - [`service`]: building all of it from a config, reloading zones (one reload at a
-//!   time), and watching the files;
-//! - [`commands`]: the command line — `serve`, `check`, `compare`, `collisions`
-//!   (`main.rs` only calls it).
+//!   time), watching the files, and keeping the last loads and their problems;
+//! - [`stats`]: the counters behind the metrics and the status page, written per
+//!   thread (no shared write on the answer path) and summed when read;
+//! - [`commands`]: the command line — `serve` (with its HTTP listener for metrics
+//!   and the status page, [`commands::web`], and systemd's readiness protocol),
+//!   `check`, `compare`, `collisions`, `config recipes` (`main.rs` only calls it).
 //!
-//! Modules only call down: commands → service, server → resolver → zones → config.
+//! Modules only call down: commands → service, server → resolver → zones → config;
+//! `stats` is a leaf, like `clock`.
 
 pub mod clock;
 pub mod commands;

@@ -159,55 +159,82 @@ fn unlisted_note(i: &Inputs) -> String {
 
 /// The recipe for one system.
 pub fn recipe(system: System, i: &Inputs) -> Recipe {
-    let at = i.at;
-    let (h, port) = (host(at), at.port());
-    // Unbound and dnsmasq write an IPv6 address bare, before @port or #port.
-    let each = |f: &dyn Fn(&str) -> String| i.tlds.iter().map(|t| f(t)).collect::<String>();
     match system {
-        System::ResolvConf => Recipe {
-            title: "every name through altroot (glibc, musl)",
-            path: "/etc/resolv.conf".into(),
-            body: format!("{}nameserver {h}\n", port53(at)),
-        },
-        System::Netns => Recipe {
-            title: "every name through altroot, in one network namespace (ip netns exec NAME …)",
-            path: "/etc/netns/NAME/resolv.conf".into(),
-            body: format!("{}nameserver {h}\n", port53(at)),
-        },
-        System::SystemdResolved => Recipe {
+        System::ResolvConf | System::Netns => resolv_conf(system, i),
+        System::SystemdResolved | System::SystemdResolvedSplit => resolved(system, i),
+        System::Networkmanager | System::Unbound | System::Dnsmasq => in_front(system, i),
+        System::Macos | System::Windows => per_tld_os(system, i),
+    }
+}
+
+/// One line per TLD.
+fn each(i: &Inputs, f: &dyn Fn(&str) -> String) -> String {
+    i.tlds.iter().map(|t| f(t)).collect()
+}
+
+fn resolv_conf(system: System, i: &Inputs) -> Recipe {
+    let (title, path) = if system == System::Netns {
+        (
+            "every name through altroot, in one network namespace (ip netns exec NAME …)",
+            "/etc/netns/NAME/resolv.conf",
+        )
+    } else {
+        (
+            "every name through altroot (glibc, musl)",
+            "/etc/resolv.conf",
+        )
+    };
+    Recipe {
+        title,
+        path: path.into(),
+        body: format!("{}nameserver {}\n", port53(i.at), host(i.at)),
+    }
+}
+
+fn resolved(system: System, i: &Inputs) -> Recipe {
+    let path = "/etc/systemd/resolved.conf.d/altroot.conf".to_string();
+    if system == System::SystemdResolved {
+        return Recipe {
             title: "every name through altroot",
-            path: "/etc/systemd/resolved.conf.d/altroot.conf".into(),
+            path,
             body: format!(
                 "# then: systemctl restart systemd-resolved\n[Resolve]\nDNS={}\nDomains=~.\n",
-                resolved_addr(at)
+                resolved_addr(i.at)
             ),
-        },
-        System::SystemdResolvedSplit => Recipe {
-            title: "the alternate TLDs to altroot alone, the rest as before",
-            path: "/etc/systemd/resolved.conf.d/altroot.conf".into(),
-            body: format!(
-                "# then: systemctl restart systemd-resolved\n\
-                 # These TLDs go to altroot only. Other names still go to your network's servers,\n\
-                 # and resolved asks altroot too (global servers get every name no routing domain\n\
-                 # matches; the first answer wins): harmless, altroot resolves them as well.\n\
-                 # With DNSSEC=yes, also list the TLDs in /etc/dnssec-trust-anchors.d/altroot.negative:\n\
-                 # the ICANN root's signatures deny them.\n{}[Resolve]\nDNS={}\nDomains={}\n",
-                unlisted_note(i),
-                resolved_addr(at),
-                i.tlds
-                    .iter()
-                    .map(|t| format!("~{t}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        },
+        };
+    }
+    Recipe {
+        title: "the alternate TLDs to altroot alone, the rest as before",
+        path,
+        body: format!(
+            "# then: systemctl restart systemd-resolved\n\
+             # These TLDs go to altroot only. Other names still go to your network's servers,\n\
+             # and resolved asks altroot too (global servers get every name no routing domain\n\
+             # matches; the first answer wins): harmless, altroot resolves them as well.\n\
+             # With DNSSEC=yes, also list the TLDs in /etc/dnssec-trust-anchors.d/altroot.negative:\n\
+             # the ICANN root's signatures deny them.\n{}[Resolve]\nDNS={}\nDomains={}\n",
+            unlisted_note(i),
+            resolved_addr(i.at),
+            i.tlds
+                .iter()
+                .map(|t| format!("~{t}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
+}
+
+/// Resolvers in front of altroot: the alternate TLDs forwarded to it.
+fn in_front(system: System, i: &Inputs) -> Recipe {
+    let (h, port) = (host(i.at), i.at.port());
+    let servers = each(i, &|t| format!("server=/{t}/{h}#{port}\n"));
+    match system {
         System::Networkmanager => Recipe {
             title: "NetworkManager with dns=dnsmasq (in /etc/NetworkManager/conf.d/: [main] dns=dnsmasq)",
             path: "/etc/NetworkManager/dnsmasq.d/altroot.conf".into(),
             body: format!(
-                "# then: systemctl reload NetworkManager\n{}{}",
-                unlisted_note(i),
-                each(&|t| format!("server=/{t}/{h}#{port}\n"))
+                "# then: systemctl reload NetworkManager\n{}{servers}",
+                unlisted_note(i)
             ),
         },
         System::Unbound => Recipe {
@@ -216,22 +243,28 @@ pub fn recipe(system: System, i: &Inputs) -> Recipe {
             body: format!(
                 "# then: unbound-control reload (or restart unbound)\n{}server:\n    # altroot runs on this machine\n    do-not-query-localhost: no\n    # not signed under the ICANN root: validation would fail them\n{}{}",
                 unlisted_note(i),
-                each(&|t| format!("    domain-insecure: \"{t}\"\n")),
-                each(&|t| format!(
+                each(i, &|t| format!("    domain-insecure: \"{t}\"\n")),
+                each(i, &|t| format!(
                     "forward-zone:\n    name: \"{t}\"\n    forward-addr: {h}@{port}\n"
                 ))
             ),
         },
-        System::Dnsmasq => Recipe {
+        _ => Recipe {
             title: "dnsmasq in front: the alternate TLDs go to altroot",
             path: "/etc/dnsmasq.d/altroot.conf".into(),
             body: format!(
-                "# then: systemctl restart dnsmasq\n{}{}",
-                unlisted_note(i),
-                each(&|t| format!("server=/{t}/{h}#{port}\n"))
+                "# then: systemctl restart dnsmasq\n{}{servers}",
+                unlisted_note(i)
             ),
         },
-        System::Macos => Recipe {
+    }
+}
+
+/// Operating systems that route per TLD themselves.
+fn per_tld_os(system: System, i: &Inputs) -> Recipe {
+    let (h, port) = (host(i.at), i.at.port());
+    if system == System::Macos {
+        return Recipe {
             title: "macOS: one resolver file per alternate TLD (run in a shell)",
             path: "/etc/resolver/TLD".into(),
             body: format!(
@@ -239,19 +272,19 @@ pub fn recipe(system: System, i: &Inputs) -> Recipe {
                 unlisted_note(i),
                 i.tlds.join(" ")
             ),
-        },
-        System::Windows => Recipe {
-            title: "Windows: one NRPT rule per alternate TLD (PowerShell as Administrator)",
-            path: "Name Resolution Policy Table".into(),
-            body: format!(
-                "{}{}{}",
-                port53(at),
-                unlisted_note(i),
-                each(&|t| format!(
-                    "Add-DnsClientNrptRule -Namespace \".{t}\" -NameServers \"{h}\"\n"
-                ))
-            ),
-        },
+        };
+    }
+    Recipe {
+        title: "Windows: one NRPT rule per alternate TLD (PowerShell as Administrator)",
+        path: "Name Resolution Policy Table".into(),
+        body: format!(
+            "{}{}{}",
+            port53(i.at),
+            unlisted_note(i),
+            each(i, &|t| format!(
+                "Add-DnsClientNrptRule -Namespace \".{t}\" -NameServers \"{h}\"\n"
+            ))
+        ),
     }
 }
 

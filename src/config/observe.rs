@@ -2,10 +2,55 @@
 //! every other section, with the line of the value at fault.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use super::file::{FileLog, FileMetrics};
 use super::validate::{Validator, parse_size};
-use super::{ClientField, ConfigError, LogConfig, MetricsConfig, join_clean};
+use super::{ConfigError, defaults, join_clean};
+
+/// `[metrics]`: the HTTP listener for `/metrics`, the status page and its API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Off when `None`. A non-loopback address needs `allow_remote`.
+    pub listen: Option<SocketAddr>,
+    /// Lets `listen` be a non-loopback address, and accepts any `Host` header.
+    pub allow_remote: bool,
+}
+
+/// `[log]`: the query log's JSON-lines file and what both query logs show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// One JSON object per query, besides the stderr line; off when `None`.
+    pub query_file: Option<PathBuf>,
+    /// Rotate when the file grows past this many bytes (0: never; SIGUSR1 reopens).
+    pub query_file_max_size: u64,
+    /// Rotated files kept (`file.1` … `file.N`).
+    pub query_file_keep: usize,
+    /// How the client appears in the query logs.
+    pub client: ClientField,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            query_file: None,
+            query_file_max_size: defaults::QUERY_FILE_MAX_SIZE,
+            query_file_keep: defaults::QUERY_FILE_KEEP,
+            client: ClientField::Address,
+        }
+    }
+}
+
+/// How much of the client's address the query logs keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientField {
+    /// Address and port.
+    Address,
+    /// The network only: /24 for IPv4, /56 for IPv6 (the rate limit's prefixes).
+    Prefix,
+    /// Left out.
+    None,
+}
 
 impl Validator<'_> {
     pub(super) fn metrics(&self, f: &FileMetrics) -> Result<MetricsConfig, ConfigError> {

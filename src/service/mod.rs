@@ -120,17 +120,7 @@ impl Service {
             return Err(LoadErrors(errors));
         }
         let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
-        let history = History::default();
-        let start = Event {
-            at: unix_now(),
-            trigger: Trigger::Start,
-            outcome: Outcome::Ok,
-            loaded,
-            problems: warnings.clone(),
-        };
-        // Start-up already reported these: the first reload must not again.
-        let logged = warnings.iter().map(save_key).collect();
-        history.record(start, warnings);
+        let (history, logged) = started(loaded, warnings);
         Ok(Service {
             config,
             resolver,
@@ -272,6 +262,22 @@ fn load_zones(
         tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
     }
     set
+}
+
+/// The history of a fresh start, and the problems it reported (the first reload
+/// must not report them again).
+fn started(loaded: Vec<Loaded>, warnings: Vec<Problem>) -> (History, HashSet<String>) {
+    let history = History::default();
+    let logged = warnings.iter().map(save_key).collect();
+    let start = Event {
+        at: unix_now(),
+        trigger: Trigger::Start,
+        outcome: Outcome::Ok,
+        loaded,
+        problems: warnings.clone(),
+    };
+    history.record(start, warnings);
+    (history, logged)
 }
 
 fn loaded_zone(rc: &RootConfig, z: &crate::zones::Zone) -> Loaded {

@@ -396,7 +396,7 @@ mod tests {
         let (buckets, n, sum) = snap.rtt(1);
         assert_eq!(n, 2);
         assert_eq!(buckets[0], 1, "0.3 ms is in the first bucket (0.5 ms)");
-        assert_eq!(buckets[5], 1, "30 ms is in the 50 ms bucket");
+        assert_eq!(buckets[6], 1, "30 ms is in the 50 ms bucket");
         assert_eq!(buckets.iter().sum::<u64>(), 2);
         assert!((sum - 0.0303).abs() < 1e-9, "{sum}");
         assert_eq!(snap.upstream(1, 0), 2);

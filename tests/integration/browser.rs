@@ -94,14 +94,10 @@ fn save(png: &[u8], name: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_page_in_headless_chromium() {
-    need("chromium", "chromium");
-    let chromedriver = need("chromedriver", "chromium-driver");
-    let (_w, a) = crate::demo::demo().await;
-    let web = a.start_web().await;
-    // Traffic in a few intervals (the chart's ticks, driven here rather than
-    // waiting 10 s each), and the demo's two collisions.
+/// The demo with traffic in a few intervals (the chart's ticks, driven here
+/// rather than waiting 10 s each) and its two collisions seen.
+async fn demo_with_traffic() -> (crate::world::World, Altroot) {
+    let (w, a) = crate::demo::demo().await;
     let names = [
         "www.geek.",
         "www.biz.",
@@ -132,7 +128,61 @@ async fn status_page_in_headless_chromium() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (w, a)
+}
 
+/// The compare form: www.biz in every root.
+async fn compare_form(c: &Client) {
+    c.find(Locator::Css("#compare-name"))
+        .await
+        .unwrap()
+        .send_keys("www.biz")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#compare-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let icann = text(c, "#compare-table tr[data-root='icann']").await;
+    assert!(icann.contains("NOERROR 203.0.113.60"), "{icann}");
+    let alt = text(c, "#compare-table tr[data-root='alt']").await;
+    assert!(alt.contains("NOERROR 192.0.2.10"), "{alt}");
+    assert_eq!(text(c, "#compare-result .verdict").await, "differs");
+}
+
+/// At a phone's width nothing is wider than the screen.
+async fn phone(c: &Client, driver: u16) {
+    c.set_window_size(390, 1700).await.unwrap();
+    c.refresh().await.unwrap();
+    text(c, "#roots tbody tr[data-root='alt']").await;
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "the page is wider than a phone: {overflow}"
+    );
+    save(&c.screenshot().await.unwrap(), "status-page-phone.png");
+    assert!(
+        console(driver, c)
+            .await
+            .iter()
+            .all(|e| e["level"] != "SEVERE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_in_headless_chromium() {
+    need("chromium", "chromium");
+    let chromedriver = need("chromedriver", "chromium-driver");
+    let (_w, a) = demo_with_traffic().await;
+    let web = a.start_web().await;
     let driver = free_port();
     let mut cmd = Command::new(chromedriver);
     cmd.arg(format!("--port={driver}"));
@@ -140,8 +190,7 @@ async fn status_page_in_headless_chromium() {
     d.wait_line("started successfully");
     let profile = tempfile::tempdir().unwrap();
     let c = browser(driver, profile.path()).await;
-    let url = format!("http://{}/", web.addr);
-    c.goto(&url).await.unwrap();
+    c.goto(&format!("http://{}/", web.addr)).await.unwrap();
 
     let roots = text(&c, "#roots tbody tr[data-root='icann']").await;
     assert!(
@@ -157,24 +206,7 @@ async fn status_page_in_headless_chromium() {
     );
     text(&c, "#collisions tr[data-tld='web']").await;
     text(&c, "#chart svg rect").await;
-
-    c.find(Locator::Css("#compare-name"))
-        .await
-        .unwrap()
-        .send_keys("www.biz")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#compare-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let icann = text(&c, "#compare-table tr[data-root='icann']").await;
-    assert!(icann.contains("NOERROR 203.0.113.60"), "{icann}");
-    let alt = text(&c, "#compare-table tr[data-root='alt']").await;
-    assert!(alt.contains("NOERROR 192.0.2.10"), "{alt}");
-    assert_eq!(text(&c, "#compare-result .verdict").await, "differs");
+    compare_form(&c).await;
 
     let errors: Vec<Value> = console(driver, &c)
         .await
@@ -183,29 +215,7 @@ async fn status_page_in_headless_chromium() {
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     save(&c.screenshot().await.unwrap(), "status-page.png");
-
-    // A phone: 390 px wide, nothing wider than the screen.
-    c.set_window_size(390, 1700).await.unwrap();
-    c.refresh().await.unwrap();
-    text(&c, "#roots tbody tr[data-root='alt']").await;
-    let overflow = c
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(
-        overflow.as_i64().unwrap_or(1) <= 0,
-        "the page is wider than a phone: {overflow}"
-    );
-    save(&c.screenshot().await.unwrap(), "status-page-phone.png");
-    assert!(
-        console(driver, &c)
-            .await
-            .iter()
-            .all(|e| e["level"] != "SEVERE")
-    );
+    phone(&c, driver).await;
     c.close().await.unwrap();
     web.shutdown().await;
 }

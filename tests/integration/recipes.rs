@@ -311,3 +311,27 @@ async fn dnsmasq_in_front_forwards_the_alternate_tlds() {
     let front: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert_front_end(&w, &a, front).await;
 }
+
+// Issue 9 §2: `config recipes` fills in this config's alternate TLDs and address.
+#[test]
+fn recipes_list_the_configs_alternate_tlds() {
+    let cfg = manifest_dir().join("config/altroot.toml");
+    let cfg = cfg.to_str().unwrap();
+    let (ok, all, err) = crate::observe::binary(&["config", "recipes", "--config", cfg]);
+    assert!(ok, "{err}");
+    assert!(
+        all.starts_with("# altroot at 127.0.0.1:5353; alternate TLDs: biz geek libre pirate web\n"),
+        "{all}"
+    );
+    let (ok, dnsmasq, _) =
+        crate::observe::binary(&["config", "recipes", "--config", cfg, "--system", "dnsmasq"]);
+    assert!(ok);
+    assert!(
+        dnsmasq.contains("server=/geek/127.0.0.1#5353\nserver=/libre/127.0.0.1#5353\n"),
+        "{dnsmasq}"
+    );
+    assert!(!dnsmasq.contains("==="), "one system: the body alone");
+    let (ok, _, err) =
+        crate::observe::binary(&["config", "recipes", "--config", cfg, "--system", "nope"]);
+    assert!(!ok && err.contains("possible values"), "{err}");
+}

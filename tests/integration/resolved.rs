@@ -45,7 +45,7 @@ fn resolved_binary() -> PathBuf {
     if bin.is_file() {
         return bin;
     }
-    let debs = dir.with_extension("debs");
+    let debs = PathBuf::from(format!("{}.debs", dir.display()));
     std::fs::create_dir_all(&debs).unwrap();
     let download = |what: &str| {
         Command::new("apt-get")

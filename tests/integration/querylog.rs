@@ -1,0 +1,128 @@
+//! The query log's JSON-lines file (issue 9 §5): every key, the client left out or
+//! cut to its prefix, rotation by size, reopening by call and by SIGUSR1.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+use serde_json::Value;
+
+use crate::harness::*;
+use crate::system::{BIN, Daemon};
+
+/// Reads the JSON lines of a file (bounded wait for at least `n`).
+async fn json_lines(path: &std::path::Path, n: usize) -> Vec<Value> {
+    let t = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{} has {} lines, wanted {n}",
+            path.display(),
+            lines.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// Issue 9 §5: one JSON object per query with every field, the client left out when
+// asked, rotation by size, and reopening after the file was moved.
+#[tokio::test]
+async fn json_query_log_rotates_and_reopens() {
+    let (_w, a) = standard("[log]\nquery-file = \"q.jsonl\"\nquery-file-max-size = \"2KiB\"\nquery-file-keep = 2\nclient = \"none\"\n").await;
+    a.query("www.geek.", RecordType::A).await;
+    let lame = a.query("www.lame.com.", RecordType::A).await;
+    assert_eq!(lame.metadata.response_code, ResponseCode::ServFail);
+    let lines = json_lines(&a.path("q.jsonl"), 2).await;
+    let first = &lines[0];
+    for key in [
+        "ts", "client", "proto", "name", "type", "root", "cache", "rcode", "answers", "ms",
+        "failure", "reason",
+    ] {
+        assert!(first.get(key).is_some(), "{key} missing from {first}");
+    }
+    assert_eq!(first["client"], Value::Null, "client = \"none\"");
+    assert_eq!(
+        (
+            first["name"].as_str(),
+            first["root"].as_str(),
+            first["cache"].as_str()
+        ),
+        (Some("www.geek."), Some("alt"), Some("local"))
+    );
+    assert_eq!(lines[1]["rcode"], "SERVFAIL");
+    assert!(
+        lines[1]["failure"].is_string() && lines[1]["reason"].is_string(),
+        "{}",
+        lines[1]
+    );
+    // About 250 bytes a line: 30 queries pass 2 KiB more than once.
+    for _ in 0..30 {
+        a.query("www.geek.", RecordType::A).await;
+    }
+    let t = Instant::now();
+    while !a.path("q.jsonl.2").exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no rotation to q.jsonl.2"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!a.path("q.jsonl.3").exists(), "keep = 2");
+    assert!(std::fs::metadata(a.path("q.jsonl.1")).unwrap().len() <= 2048);
+    // logrotate's way: move the file, then ask for a reopen.
+    std::fs::rename(a.path("q.jsonl"), a.path("moved")).unwrap();
+    a.frontend().reopen_log();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    a.query("nope.geek.", RecordType::A).await;
+    let lines = json_lines(&a.path("q.jsonl"), 1).await;
+    assert_eq!(lines.last().unwrap()["rcode"], "NXDOMAIN");
+}
+
+// Issue 9 §5, through the binary: SIGUSR1 reopens the query-log file.
+#[tokio::test]
+async fn sigusr1_reopens_the_query_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("zones/geek.zone"), "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns.geek.\nns A 127.0.0.1\nwww A 192.0.2.1\n").unwrap();
+    std::fs::write(dir.path().join("altroot.toml"), "[server]\nlisten = [\"127.0.0.1:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n[log]\nquery-file = \"q.jsonl\"\nclient = \"prefix\"\n").unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--config"])
+        .arg(dir.path().join("altroot.toml"))
+        .env_remove("RUST_LOG");
+    let mut p = Daemon::spawn(cmd, "altroot");
+    let line = p.wait_line("listening on 127.0.0.1:");
+    let addr: SocketAddr = line
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    query(addr, "www.geek.", RecordType::A).await;
+    let first = json_lines(&dir.path().join("q.jsonl"), 1).await;
+    assert_eq!(first[0]["client"], "127.0.0.0/24", "client = \"prefix\"");
+    std::fs::rename(dir.path().join("q.jsonl"), dir.path().join("q.jsonl.old")).unwrap();
+    p.signal(libc::SIGUSR1);
+    p.wait_line("query log reopened");
+    query(addr, "nope.geek.", RecordType::A).await;
+    let lines = json_lines(&dir.path().join("q.jsonl"), 1).await;
+    assert_eq!(lines[0]["rcode"], "NXDOMAIN");
+    assert!(
+        p.output().contains("client=127.0.0.0/24"),
+        "the stderr line keeps only the prefix too"
+    );
+    p.signal(libc::SIGTERM);
+    assert!(p.wait_exit().success());
+}
