@@ -126,3 +126,22 @@ async fn sigusr1_reopens_the_query_log() {
     p.signal(libc::SIGTERM);
     assert!(p.wait_exit().success());
 }
+
+// A query-log file that cannot be opened stops `serve` at start-up (exit 1), naming it.
+#[test]
+fn unopenable_query_log_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("altroot.toml"), "[server]\nlisten = [\"127.0.0.1:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n[log]\nquery-file = \"no/such/dir/q.jsonl\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(dir.path().join("altroot.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open the query log") && err.contains("no/such/dir/q.jsonl"),
+        "{err}"
+    );
+}

@@ -91,24 +91,32 @@ async fn notify_ready_reloading_stopping() {
     assert_eq!(p.wait_exit().code(), Some(0));
 }
 
-// A start that cannot bind never says READY=1 (systemd sees the failure).
+// A start that cannot bind — the DNS port or the metrics port — exits 1 and never
+// says READY=1 (systemd sees the failure).
 #[test]
 fn no_ready_when_a_port_is_taken() {
-    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let dir = setup(taken.local_addr().unwrap().port(), free_port());
-    let path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut p = serve(&dir, &path);
-    assert_eq!(p.wait_exit().code(), Some(1));
-    let mut buf = [0u8; 512];
-    assert!(sock.recv(&mut buf).is_err(), "nothing was sent");
-    assert!(
-        p.output().contains("Address already in use"),
-        "{}",
-        p.output()
-    );
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let cases = [
+        (udp.local_addr().unwrap().port(), free_port()),
+        (free_port(), tcp.local_addr().unwrap().port()),
+    ];
+    for (dns, http) in cases {
+        let dir = setup(dns, http);
+        let path = dir.path().join("notify.sock");
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut p = serve(&dir, &path);
+        assert_eq!(p.wait_exit().code(), Some(1));
+        let mut buf = [0u8; 512];
+        assert!(sock.recv(&mut buf).is_err(), "nothing was sent");
+        assert!(
+            p.output().contains("Address already in use"),
+            "{}",
+            p.output()
+        );
+    }
 }
 
 // The shipped unit: the hardening the issue asks for, and `systemd-analyze verify`
