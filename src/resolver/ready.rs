@@ -3,8 +3,10 @@
 //! buffer size, the TTLs counted down — with no parsing, no lookup in zones or
 //! caches, no encoding.
 //!
-//! A reply becomes ready when it was answered without a failure and not from stale
-//! data; it is filed under the question (name in lower case, type, class, and the
+//! A reply becomes ready when it was answered without a failure from local zones or
+//! a cache — an answer that just came from the network is not, so names asked once
+//! (the long tail, or a random-subdomain flood) cost only their cache entry; it is
+//! filed under the question (name in lower case, type, class, and the
 //! reply's shape: EDNS or not, DO). Answers from the network or the caches live as
 //! long as their smallest TTL, and their TTLs count down; answers from local zones
 //! are kept at most [`LOCAL_SECS`], so routing decisions (collision checks, claims

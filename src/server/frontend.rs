@@ -309,9 +309,12 @@ impl Frontend {
         };
         let bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
         let answers = u16::try_from(a.answers.len()).unwrap_or(u16::MAX);
+        // Admission: an answer fresh from the network is not made ready yet (most
+        // names are asked once; they stay in the roots' cache only); the next client
+        // asking finds it there, and that answer is made ready.
         if let Some(k) = key
             && a.failure.is_none()
-            && a.source != Source::Stale
+            && matches!(a.source, Source::Local | Source::Cache)
             && let Some(r) = ReadyParts::from_reply(
                 &bytes,
                 a.route,
