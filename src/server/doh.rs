@@ -150,15 +150,19 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
         },
         Method::POST => {
             let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            if !ct.is_some_and(|v| v.trim().eq_ignore_ascii_case(DNS_MESSAGE)) {
-                return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-            }
+            let dns = ct.is_some_and(|v| v.trim().eq_ignore_ascii_case(DNS_MESSAGE));
+            // The body is read even when refused: HTTP/2 clients take a response
+            // before the end of their request as a stream error.
             let body = Limited::new(req.into_body(), MAX_BODY);
-            match tokio::time::timeout(ctx.idle, body.collect()).await {
+            let b = match tokio::time::timeout(ctx.idle, body.collect()).await {
                 Ok(Ok(b)) => b.to_bytes().to_vec(),
                 Ok(Err(_)) => return status(StatusCode::PAYLOAD_TOO_LARGE),
                 Err(_) => return status(StatusCode::REQUEST_TIMEOUT),
+            };
+            if !dns {
+                return status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
             }
+            b
         }
         _ => {
             let mut r = status(StatusCode::METHOD_NOT_ALLOWED);

@@ -239,7 +239,7 @@ pub fn assert_ede(m: &Message, codes: &[&str]) {
         "timeout" | "unreachable" | "lame" | "refused" | "servfail" | "denied" | "root-unknown" => {
             22
         }
-        "bogus" => 23,
+        "bogus" | "tls" => 23,
         _ => 0,
     };
     assert_eq!(info, want, "EDE INFO-CODE for {text:?}");
