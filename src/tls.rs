@@ -197,26 +197,45 @@ pub fn check_pair(cert: &Path, key: &Path, now: i64) -> Vec<(Severity, Which, St
     let info = match cert_info(&chain[0]) {
         Ok(i) => i,
         Err(e) => {
-            out.push((Severity::Error, Which::Cert, format!("{}: {e}", cert.display())));
+            out.push((
+                Severity::Error,
+                Which::Cert,
+                format!("{}: {e}", cert.display()),
+            ));
             return out;
         }
     };
     let day = date;
     let c = cert.display();
     if info.not_after < now {
-        out.push((Severity::Error, Which::Cert, format!("{c}: expired on {}", day(info.not_after))));
+        out.push((
+            Severity::Error,
+            Which::Cert,
+            format!("{c}: expired on {}", day(info.not_after)),
+        ));
     } else if info.not_before > now {
-        out.push((Severity::Error, Which::Cert, format!("{c}: not valid before {}", day(info.not_before))));
+        out.push((
+            Severity::Error,
+            Which::Cert,
+            format!("{c}: not valid before {}", day(info.not_before)),
+        ));
     } else {
         let left = (info.not_after - now) / 86_400;
         if left < EXPIRY_WARNING_DAYS {
-            out.push((Severity::Warning, Which::Cert, format!("{c}: expires in {left} days, on {}", day(info.not_after))));
+            out.push((
+                Severity::Warning,
+                Which::Cert,
+                format!("{c}: expires in {left} days, on {}", day(info.not_after)),
+            ));
         }
     }
     out.push((
         Severity::Warning,
         Which::Cert,
-        format!("{c}: covers {} (clients must ask for one of these names)", info.names.join(", ")),
+        format!(
+            "{c}: covers {} (clients must ask for one of these names)",
+            info.names.join(", ")
+        ),
     ));
     out
 }

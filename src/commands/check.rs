@@ -65,7 +65,11 @@ pub fn check(path: Option<&Path>) -> Report {
                 tls_ca: Some(ca), ..
             } => {
                 if let Err(e) = crate::tls::load_ca(&ca.path) {
-                    report.problems.push(Problem::error(config_file(&config), ca.line, format!("tls-ca: {e}")));
+                    report.problems.push(Problem::error(
+                        config_file(&config),
+                        ca.line,
+                        format!("tls-ca: {e}"),
+                    ));
                 }
             }
             RootSource::Forward { .. } => {}
@@ -80,7 +84,10 @@ pub fn check(path: Option<&Path>) -> Report {
 }
 
 fn config_file(config: &Config) -> std::path::PathBuf {
-    config.source.clone().unwrap_or_else(|| "<builtin config>".into())
+    config
+        .source
+        .clone()
+        .unwrap_or_else(|| "<builtin config>".into())
 }
 
 /// The listeners' certificate and key: readable, belonging together, valid now and

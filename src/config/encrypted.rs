@@ -89,7 +89,11 @@ pub fn parse_upstream(s: &str, plain_port: u16) -> Result<Upstream, String> {
     let default_port = match scheme {
         "tls" => DOT_PORT,
         "https" => DOH_PORT,
-        other => return Err(format!("{s:?}: unknown scheme {other:?} (want tls:// or https://)")),
+        other => {
+            return Err(format!(
+                "{s:?}: unknown scheme {other:?} (want tls:// or https://)"
+            ));
+        }
     };
     let addr = parse_socket_addr(authority, default_port).ok_or_else(|| {
         let path = path.unwrap_or(if scheme == "https" { DOH_PATH } else { "" });
@@ -129,12 +133,15 @@ pub fn server_name(name: &str) -> Option<ServerName<'static>> {
     ServerName::try_from(name.to_string()).ok()
 }
 
+/// `tls-listen`, `https-listen`, and the certificate and key.
+type EncryptedListeners = (Vec<SocketAddr>, Vec<SocketAddr>, Option<TlsFiles>);
+
 impl Validator<'_> {
     /// `tls-listen`, `https-listen` and the certificate files they need.
     pub(super) fn encrypted_listeners(
         &self,
         f: &FileServer,
-    ) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>, Option<TlsFiles>), ConfigError> {
+    ) -> Result<EncryptedListeners, ConfigError> {
         let tls_listen = self.stream_addrs("tls-listen", f.tls_listen.as_ref(), DOT_PORT)?;
         let https_listen = self.stream_addrs("https-listen", f.https_listen.as_ref(), DOH_PORT)?;
         let file = |key: &str, v: &Text| -> Result<(PathBuf, usize), ConfigError> {
@@ -240,7 +247,10 @@ mod tests {
     #[test]
     fn upstream_forms() {
         let u = parse_upstream("192.0.2.1", 53).unwrap();
-        assert_eq!((u.addr, u.transport), ("192.0.2.1:53".parse().unwrap(), Transport::Plain));
+        assert_eq!(
+            (u.addr, u.transport),
+            ("192.0.2.1:53".parse().unwrap(), Transport::Plain)
+        );
         let u = parse_upstream("[::1]:5300", 53).unwrap();
         assert_eq!(u.addr, "[::1]:5300".parse().unwrap());
         let u = parse_upstream("tls://9.9.9.9#dns.Quad9.net", 53).unwrap();
@@ -270,8 +280,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
-        let e = super::super::Config::from_toml("[server]\ntls-cert = \"c.pem\"\n", path)
-            .unwrap_err();
+        let e =
+            super::super::Config::from_toml("[server]\ntls-cert = \"c.pem\"\n", path).unwrap_err();
         assert!(e.message.contains("needs tls-key"), "{e}");
         let e = super::super::Config::from_toml(
             "[[root]]\nname = \"x\"\nforward = [\"192.0.2.1\"]\ntls-ca = \"ca.pem\"\n",

@@ -378,7 +378,9 @@ mod tests {
             .unwrap();
         assert_eq!(c.server.query_timeout, defaults::QUERY_TIMEOUT);
         match &c.roots[0].source {
-            RootSource::Forward { upstreams, tlds, .. } => {
+            RootSource::Forward {
+                upstreams, tlds, ..
+            } => {
                 assert_eq!(upstreams[0].addr, "127.0.0.9:53".parse().unwrap());
                 assert_eq!(upstreams[1].addr, "[::1]:5300".parse().unwrap());
                 assert_eq!(tlds, &vec!["example".to_string()]);

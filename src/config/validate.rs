@@ -297,7 +297,10 @@ impl Validator<'_> {
         if let Some(c) = &r.tls_ca
             && r.forward.is_none()
         {
-            return Err(self.at(c, format!("root {name:?}: tls-ca is only for forward roots")));
+            return Err(self.at(
+                c,
+                format!("root {name:?}: tls-ca is only for forward roots"),
+            ));
         }
         if let Some(t) = &r.tlds
             && !matches!(source, RootSource::Forward { .. })

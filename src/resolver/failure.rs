@@ -145,7 +145,7 @@ impl Failure {
             | Failure::Denied { .. }
             | Failure::RootUnknown { .. } => 22, // No Reachable Authority
             Failure::Bogus { .. } | Failure::Tls { .. } => 23, // Network Error
-            _ => 0,                      // Other
+            _ => 0,                                            // Other
         }
     }
 

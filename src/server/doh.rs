@@ -12,8 +12,8 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -149,7 +149,10 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
             None => return status(StatusCode::BAD_REQUEST),
         },
         Method::POST => {
-            let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            let ct = req
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
             let dns = ct.is_some_and(|v| v.trim().eq_ignore_ascii_case(DNS_MESSAGE));
             // The body is read even when refused: HTTP/2 clients take a response
             // before the end of their request as a stream error.
@@ -166,7 +169,8 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
         }
         _ => {
             let mut r = status(StatusCode::METHOD_NOT_ALLOWED);
-            r.headers_mut().insert(ALLOW, hyper::header::HeaderValue::from_static("GET, POST"));
+            r.headers_mut()
+                .insert(ALLOW, hyper::header::HeaderValue::from_static("GET, POST"));
             return r;
         }
     };
@@ -178,7 +182,10 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
     let max_age = min_ttl(&answer);
     let mut r = Response::new(Full::new(Bytes::from(answer)));
     let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(DNS_MESSAGE));
+    h.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(DNS_MESSAGE),
+    );
     if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("max-age={max_age}")) {
         h.insert(CACHE_CONTROL, v);
     }

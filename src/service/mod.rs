@@ -100,7 +100,11 @@ impl Service {
                         Ok(f) => (Kind::Forward(f), None),
                         Err(e) => {
                             let line = tls_ca.as_ref().map_or(1, |c| c.line);
-                            errors.push(Problem::error(file, line, format!("root {:?}: {e}", rc.name)));
+                            errors.push(Problem::error(
+                                file,
+                                line,
+                                format!("root {:?}: {e}", rc.name),
+                            ));
                             (Kind::Forward(Vec::new()), None)
                         }
                     }

@@ -41,7 +41,11 @@ fn has_answer(out: &str, name: &str, addr: &str) -> bool {
 }
 
 fn at(addr: SocketAddr) -> [String; 3] {
-    [format!("@{}", addr.ip()), "-p".into(), addr.port().to_string()]
+    [
+        format!("@{}", addr.ip()),
+        "-p".into(),
+        addr.port().to_string(),
+    ]
 }
 
 // kdig +tls (knot-dnsutils) and dig +tls, +https (POST) and +https-get
@@ -57,19 +61,42 @@ async fn kdig_and_dig_over_dot_and_doh() {
     let tls = [format!("+tls-ca={ca}"), "+tls-hostname=dns.test".into()];
     let cases: Vec<(&std::path::Path, SocketAddr, &str, &str, &str, &str)> = vec![
         (&kdig, dot, "+tls", "www.geek.", "www.geek.", "192.0.2.1"),
-        (&kdig, dot, "+tls", "www.example.com.", "www.example.com.", "203.0.113.10"),
+        (
+            &kdig,
+            dot,
+            "+tls",
+            "www.example.com.",
+            "www.example.com.",
+            "203.0.113.10",
+        ),
         (&dig, dot, "+tls", "www.geek.", "www.geek.", "192.0.2.1"),
         (&dig, doh, "+https", "www.geek.", "www.geek.", "192.0.2.1"),
-        (&dig, doh, "+https-get", "wiki.geek.", "www.geek.", "192.0.2.1"),
+        (
+            &dig,
+            doh,
+            "+https-get",
+            "wiki.geek.",
+            "www.geek.",
+            "192.0.2.1",
+        ),
     ];
     for (bin, addr, mode, q, name, want) in cases {
         let mut args = at(addr).to_vec();
-        args.extend([mode.to_string(), tls[0].clone(), tls[1].clone(), q.into(), "A".into()]);
+        args.extend([
+            mode.to_string(),
+            tls[0].clone(),
+            tls[1].clone(),
+            q.into(),
+            "A".into(),
+        ]);
         let (ok, out, err) = run(bin, &args).await;
         let what = format!("{} {mode} {name}", bin.display());
         assert!(ok, "{what} failed:\n{out}\n{err}");
         assert!(out.contains("status: NOERROR"), "{what}:\n{out}");
-        assert!(has_answer(&out, name, want), "{what}: no {name} {want}:\n{out}");
+        assert!(
+            has_answer(&out, name, want),
+            "{what}: no {name} {want}:\n{out}"
+        );
     }
 }
 
@@ -123,8 +150,16 @@ async fn curl_doh_get_and_post() {
     let runs = [
         (vec!["--http2"], format!("/dns-query?dns={b64}"), "2"),
         (vec!["--http1.1"], format!("/dns-query?dns={b64}"), "1.1"),
-        (vec!["--http2", "--data-binary"], "/dns-query".to_string(), "2"),
-        (vec!["--http1.1", "--data-binary"], "/dns-query".to_string(), "1.1"),
+        (
+            vec!["--http2", "--data-binary"],
+            "/dns-query".to_string(),
+            "2",
+        ),
+        (
+            vec!["--http1.1", "--data-binary"],
+            "/dns-query".to_string(),
+            "1.1",
+        ),
     ];
     for (mut args, tail, version) in runs {
         let posting = args.contains(&"--data-binary");
@@ -133,20 +168,42 @@ async fn curl_doh_get_and_post() {
             args.extend([at_file.as_str(), "-H", ct]);
         }
         let (status, body, headers) = curl(&a, &args, &tail).await;
-        assert_eq!(status, format!("200 application/dns-message {version}"), "{args:?}");
-        assert!(headers.to_ascii_lowercase().contains("cache-control: max-age=3600"), "{headers}");
+        assert_eq!(
+            status,
+            format!("200 application/dns-message {version}"),
+            "{args:?}"
+        );
+        assert!(
+            headers
+                .to_ascii_lowercase()
+                .contains("cache-control: max-age=3600"),
+            "{headers}"
+        );
         let m = Message::from_vec(&body).expect("the body is a DNS message");
         assert_eq!(m.metadata.id, 0);
         assert_eq!(m.metadata.response_code, ResponseCode::NoError);
         assert_eq!(m.queries[0].name().to_string(), "www.geek.");
-        assert_eq!(addrs(&m), vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]);
+        assert_eq!(
+            addrs(&m),
+            vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]
+        );
         assert_resolver_flags(&m);
     }
     let (s, _, _) = curl(&a, &[], &format!("/other?dns={b64}")).await;
     assert!(s.starts_with("404 "), "{s}");
     let (s, _, _) = curl(&a, &[], "/dns-query?name=www.geek").await;
     assert!(s.starts_with("400 "), "{s}");
-    let (s, _, _) = curl(&a, &["--data-binary", &format!("@{post}"), "-H", "content-type: text/plain"], "/dns-query").await;
+    let (s, _, _) = curl(
+        &a,
+        &[
+            "--data-binary",
+            &format!("@{post}"),
+            "-H",
+            "content-type: text/plain",
+        ],
+        "/dns-query",
+    )
+    .await;
     assert!(s.starts_with("415 "), "{s}");
     let (s, _, _) = curl(&a, &["-X", "PUT"], "/dns-query").await;
     assert!(s.starts_with("405 "), "{s}");
@@ -166,23 +223,37 @@ async fn dot_pipelines_never_truncates_and_allow_list_applies() {
     ];
     let replies = dot_exchange(&pki, dot, &msgs).await;
     for r in &replies {
-        let q = msgs.iter().find(|m| m.metadata.id == r.metadata.id).expect("an ID we sent");
+        let q = msgs
+            .iter()
+            .find(|m| m.metadata.id == r.metadata.id)
+            .expect("an ID we sent");
         assert_eq!(r.queries, q.queries);
         assert!(!r.metadata.truncation);
     }
-    let big = replies.iter().find(|r| r.queries[0].name().to_string() == "big.geek.").unwrap();
+    let big = replies
+        .iter()
+        .find(|r| r.queries[0].name().to_string() == "big.geek.")
+        .unwrap();
     assert_eq!(big.answers.len(), 30);
-    let nx = replies.iter().find(|r| r.queries[0].name().to_string() == "nope.geek.").unwrap();
+    let nx = replies
+        .iter()
+        .find(|r| r.queries[0].name().to_string() == "nope.geek.")
+        .unwrap();
     assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
 
     let (_w2, b, pki2) = start("allow = [\"10.0.0.0/8\"]\n").await;
     let r = dot_exchange(&pki2, b.encrypted.tls_addrs[0], &msgs[1..2]).await;
     assert_eq!(r[0].metadata.response_code, ResponseCode::Refused);
-    let wire = make_query("www.geek.", RecordType::A, None).to_vec().unwrap();
+    let wire = make_query("www.geek.", RecordType::A, None)
+        .to_vec()
+        .unwrap();
     let b64 = data_encoding::BASE64URL_NOPAD.encode(&wire);
     let (s, body, _) = curl(&b, &[], &format!("/dns-query?dns={b64}")).await;
     assert!(s.starts_with("200 "), "{s}");
-    assert_eq!(Message::from_vec(&body).unwrap().metadata.response_code, ResponseCode::Refused);
+    assert_eq!(
+        Message::from_vec(&body).unwrap().metadata.response_code,
+        ResponseCode::Refused
+    );
 }
 
 /// Reads until the peer closes (Ok(0) or an error), bounded by `within`.
@@ -214,13 +285,22 @@ async fn slow_loris_tls_clients_are_bounded() {
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut fourth = TcpStream::connect(dot).await.unwrap();
-    assert!(closed_within(&mut fourth, Duration::from_millis(300)).await, "past tcp-clients: closed at once");
+    assert!(
+        closed_within(&mut fourth, Duration::from_millis(300)).await,
+        "past tcp-clients: closed at once"
+    );
     let t = Instant::now();
     let m = a.query("www.geek.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
-    assert!(t.elapsed() < Duration::from_millis(300), "UDP is not held up");
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "UDP is not held up"
+    );
     for s in &mut stalled {
-        assert!(closed_within(s, Duration::from_secs(3)).await, "stalled handshake closed");
+        assert!(
+            closed_within(s, Duration::from_secs(3)).await,
+            "stalled handshake closed"
+        );
     }
     let r = dot_exchange(&pki, dot, &[make_query("www.geek.", RecordType::A, None)]).await;
     assert_eq!(r[0].metadata.response_code, ResponseCode::NoError);
@@ -228,10 +308,19 @@ async fn slow_loris_tls_clients_are_bounded() {
     // DoH: a TLS connection that never asks, and one trickling HTTP/1.1 headers.
     let started = Instant::now();
     let mut silent = tls_connect(&pki, doh, "dns.test", &[b"h2"]).await.unwrap();
-    assert!(closed_within(&mut silent, Duration::from_secs(3)).await, "idle DoH connection closed");
-    let mut slow = tls_connect(&pki, doh, "dns.test", &[b"http/1.1"]).await.unwrap();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(3)).await,
+        "idle DoH connection closed"
+    );
+    let mut slow = tls_connect(&pki, doh, "dns.test", &[b"http/1.1"])
+        .await
+        .unwrap();
     let trickle = async {
-        for b in b"GET /dns-query?dns=AAAB HTTP/1.1\r\nHost: dns.test\r\n".iter().cycle().take(100) {
+        for b in b"GET /dns-query?dns=AAAB HTTP/1.1\r\nHost: dns.test\r\n"
+            .iter()
+            .cycle()
+            .take(100)
+        {
             if slow.write_all(&[*b]).await.is_err() || slow.flush().await.is_err() {
                 return true;
             }
@@ -239,8 +328,13 @@ async fn slow_loris_tls_clients_are_bounded() {
         }
         false
     };
-    let cut = tokio::time::timeout(Duration::from_secs(4), trickle).await.unwrap_or(false);
-    assert!(cut || closed_within(&mut slow, Duration::from_secs(1)).await, "trickling client cut off");
+    let cut = tokio::time::timeout(Duration::from_secs(4), trickle)
+        .await
+        .unwrap_or(false);
+    assert!(
+        cut || closed_within(&mut slow, Duration::from_secs(1)).await,
+        "trickling client cut off"
+    );
     assert!(started.elapsed() < Duration::from_secs(6));
 }
 
@@ -255,20 +349,34 @@ async fn certificate_reload_on_change_keeps_the_old_on_a_bad_pair() {
     let next = pki.leaf(&["dns.test"]);
     std::fs::write(a.path("tls/cert.pem"), &next.cert).unwrap();
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    assert_eq!(presented_cert(&pki, dot).await, first, "mismatched pair: the old one stays");
-    assert_eq!(presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await, first, "DoH too");
+    assert_eq!(
+        presented_cert(&pki, dot).await,
+        first,
+        "mismatched pair: the old one stays"
+    );
+    assert_eq!(
+        presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await,
+        first,
+        "DoH too"
+    );
     std::fs::write(a.path("tls/key.pem"), &next.key).unwrap();
     let want = der_of(&next.cert);
     let t = Instant::now();
     while presented_cert(&pki, dot).await != want {
-        assert!(t.elapsed() < Duration::from_secs(10), "new certificate never served");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "new certificate never served"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let third = pki.leaf(&["dns.test"]);
     std::fs::write(a.path("tls/cert.pem"), &third.cert).unwrap();
     std::fs::write(a.path("tls/key.pem"), &third.key).unwrap();
     a.encrypted.reload();
-    assert_eq!(presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await, der_of(&third.cert));
+    assert_eq!(
+        presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await,
+        der_of(&third.cert)
+    );
 }
 
 // `check` on the listeners' files: names covered and a near expiry are warnings,
@@ -287,19 +395,46 @@ fn check_validates_the_certificate_files() {
     let check = |cert: &str, key: &str| {
         let p = dir.path().join("altroot.toml");
         std::fs::write(&p, format!("[server]\ntls-listen = [\"127.0.0.1:8853\"]\ntls-cert = \"{cert}\"\ntls-key = \"{key}\"\n[[root]]\nname = \"icann\"\nhints = \"builtin\"\n")).unwrap();
-        altroot::commands::check::check(Some(&p)).problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+        altroot::commands::check::check(Some(&p))
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
     };
     let out = check("soon.pem", "soon.key");
     let toml = dir.path().join("altroot.toml").display().to_string();
-    assert!(out.iter().any(|l| l.starts_with(&format!("{toml}:3: warning: tls-cert:")) && l.contains("expires in 9 days")), "{out:?}");
-    assert!(out.iter().any(|l| l.contains("warning") && l.contains("covers dns.test, 127.0.0.1")), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with(&format!("{toml}:3: warning: tls-cert:"))
+                && l.contains("expires in 9 days")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|l| l.contains("warning") && l.contains("covers dns.test, 127.0.0.1")),
+        "{out:?}"
+    );
     assert!(!out.iter().any(|l| l.contains("error")), "{out:?}");
     let out = check("old.pem", "old.key");
-    assert!(out.iter().any(|l| l.starts_with(&format!("{toml}:3: error: tls-cert:")) && l.contains("expired on")), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with(&format!("{toml}:3: error: tls-cert:"))
+                && l.contains("expired on")),
+        "{out:?}"
+    );
     let out = check("soon.pem", "old.key");
-    assert!(out.iter().any(|l| l.starts_with(&format!("{toml}:4: error: tls-key:")) && l.contains("does not belong")), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with(&format!("{toml}:4: error: tls-key:"))
+                && l.contains("does not belong")),
+        "{out:?}"
+    );
     let out = check("soon.pem", "missing.key");
-    assert!(out.iter().any(|l| l.starts_with(&format!("{toml}:4: error: tls-key: cannot read"))), "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with(&format!("{toml}:4: error: tls-key: cannot read"))),
+        "{out:?}"
+    );
 }
 
 // The binary: DoT and DoH start-up lines, `proto=dot` / `proto=doh` in the query
@@ -315,12 +450,22 @@ async fn serve_logs_proto_and_reloads_on_sighup() {
     let kdig = require_tool("kdig", "knot-dnsutils");
     let mut args = at(dot).to_vec();
     let ca = format!("+tls-ca={}", a.path("tls/ca.pem").display());
-    args.extend(["+tls".into(), ca.clone(), "+tls-hostname=dns.test".into(), "www.geek.".into()]);
+    args.extend([
+        "+tls".into(),
+        ca.clone(),
+        "+tls-hostname=dns.test".into(),
+        "www.geek.".into(),
+    ]);
     assert!(run(&kdig, &args).await.0);
     assert!(p.wait_line("proto=dot").contains("name=www.geek."));
     let dig = require_tool("dig", "bind9-dnsutils");
     let mut args = at(doh).to_vec();
-    args.extend(["+https".into(), ca, "+tls-hostname=dns.test".into(), "wiki.geek.".into()]);
+    args.extend([
+        "+https".into(),
+        ca,
+        "+tls-hostname=dns.test".into(),
+        "wiki.geek.".into(),
+    ]);
     assert!(run(&dig, &args).await.0);
     assert!(p.wait_line("proto=doh").contains("name=wiki.geek."));
     p.signal("HUP");

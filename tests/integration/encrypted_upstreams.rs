@@ -31,7 +31,10 @@ async fn unbound_as_dot_and_doh_upstream() {
     let u = Unbound::start(
         &pki.leaf(&["unbound.test"]),
         &["example.net.", "example.org."],
-        &["www.example.net. 300 IN A 203.0.113.80", "www.example.org. 300 IN A 203.0.113.81"],
+        &[
+            "www.example.net. 300 IN A 203.0.113.80",
+            "www.example.org. 300 IN A 203.0.113.81",
+        ],
     )
     .await;
     let a = altroot(
@@ -45,9 +48,16 @@ async fn unbound_as_dot_and_doh_upstream() {
         &pki,
     )
     .await;
-    for (name, want) in [("www.example.net.", "203.0.113.80"), ("www.example.org.", "203.0.113.81")] {
+    for (name, want) in [
+        ("www.example.net.", "203.0.113.80"),
+        ("www.example.org.", "203.0.113.81"),
+    ] {
         let m = a.query(name, RecordType::A).await;
-        assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{name}: {m:?}");
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NoError,
+            "{name}: {m:?}"
+        );
         assert_eq!(addrs(&m), vec![ip(want)], "{name}");
         assert_resolver_flags(&m);
         let again = a.query(name, RecordType::A).await;
@@ -57,7 +67,11 @@ async fn unbound_as_dot_and_doh_upstream() {
     // Names Unbound does not have: its NXDOMAIN comes back through both transports.
     for name in ["nope.example.net.", "nope.example.org."] {
         let m = a.query(name, RecordType::A).await;
-        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{name}: {m:?}");
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NXDomain,
+            "{name}: {m:?}"
+        );
     }
 }
 
@@ -85,7 +99,11 @@ async fn dot_upstream_reuses_one_pipelined_connection() {
     }
     let m = a.query("later.example.net.", RecordType::A).await;
     assert_eq!(addrs(&m), vec![ip("192.0.2.99")]);
-    assert_eq!(sink.accepted.load(Ordering::SeqCst), 1, "one connection for all");
+    assert_eq!(
+        sink.accepted.load(Ordering::SeqCst),
+        1,
+        "one connection for all"
+    );
     assert_eq!(sink.questions.lock().unwrap().len(), 21);
 }
 
@@ -98,9 +116,17 @@ async fn dot_upstream_reuses_one_pipelined_connection() {
 async fn bad_upstream_certificates_are_refused_without_fallback() {
     let pki = Pki::new();
     let cases = [
-        ("another name", pki.leaf(&["other.test"]), "not valid for name"),
+        (
+            "another name",
+            pki.leaf(&["other.test"]),
+            "not valid for name",
+        ),
         ("expired", pki.leaf_for(&["dns.test"], -2), "expired"),
-        ("unknown CA", Pki::new().leaf(&["dns.test"]), "UnknownIssuer"),
+        (
+            "unknown CA",
+            Pki::new().leaf(&["dns.test"]),
+            "UnknownIssuer",
+        ),
     ];
     for (what, leaf, why) in cases {
         let sink = TlsSink::start(&leaf).await;
@@ -118,14 +144,30 @@ async fn bad_upstream_certificates_are_refused_without_fallback() {
             assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{what}");
             assert_ede(&m, &["tls"]);
             let (_, text) = ede(&m).unwrap();
-            assert!(text.to_lowercase().contains(&why.to_lowercase()), "{what}: {text}");
+            assert!(
+                text.to_lowercase().contains(&why.to_lowercase()),
+                "{what}: {text}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(sink.accepted.load(Ordering::SeqCst) >= 1, "{what}: a handshake was tried");
-        assert!(sink.questions.lock().unwrap().is_empty(), "{what}: a question got through");
+        assert!(
+            sink.accepted.load(Ordering::SeqCst) >= 1,
+            "{what}: a handshake was tried"
+        );
+        assert!(
+            sink.questions.lock().unwrap().is_empty(),
+            "{what}: a question got through"
+        );
         let raw = sink.raw.lock().unwrap().clone();
         assert_eq!(raw.first(), Some(&0x16), "{what}: TLS from the first byte");
-        assert!(!raw.windows(10).any(|w| w == b"secretname"), "{what}: the name in clear");
-        assert_eq!(sink.datagrams.load(Ordering::SeqCst), 0, "{what}: a clear-text try");
+        assert!(
+            !raw.windows(10).any(|w| w == b"secretname"),
+            "{what}: the name in clear"
+        );
+        assert_eq!(
+            sink.datagrams.load(Ordering::SeqCst),
+            0,
+            "{what}: a clear-text try"
+        );
     }
 }

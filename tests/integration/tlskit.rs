@@ -52,7 +52,11 @@ impl Pki {
         let at = |t: i64| {
             let d = altroot::tls::date(t);
             let (y, rest) = d.split_at(4);
-            rcgen::date_time_ymd(y.parse().unwrap(), rest[1..3].parse().unwrap(), rest[4..6].parse().unwrap())
+            rcgen::date_time_ymd(
+                y.parse().unwrap(),
+                rest[1..3].parse().unwrap(),
+                rest[4..6].parse().unwrap(),
+            )
         };
         p.not_before = at(now - 365 * 86_400);
         p.not_after = at(now + days * 86_400);
@@ -200,15 +204,24 @@ pub async fn presented_cert_h2(pki: &Pki, addr: SocketAddr) -> Vec<u8> {
 }
 
 pub fn der_of(pem: &str) -> Vec<u8> {
-    CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
+    CertificateDer::from_pem_slice(pem.as_bytes())
+        .unwrap()
+        .to_vec()
 }
 
 /// A random loopback address outside the worlds' usual blocks, and a port free on
 /// it for TCP and UDP (checked when picked).
 pub fn free_addr() -> SocketAddr {
     for _ in 0..50 {
-        let ip = IpAddr::V4(Ipv4Addr::new(127, 211, rand::random::<u8>(), rand::random::<u8>().max(2)));
-        let Ok(t) = std::net::TcpListener::bind((ip, 0)) else { continue };
+        let ip = IpAddr::V4(Ipv4Addr::new(
+            127,
+            211,
+            rand::random::<u8>(),
+            rand::random::<u8>().max(2),
+        ));
+        let Ok(t) = std::net::TcpListener::bind((ip, 0)) else {
+            continue;
+        };
         let Ok(a) = t.local_addr() else { continue };
         if std::net::UdpSocket::bind(a).is_ok() {
             return a;
@@ -312,14 +325,23 @@ impl TlsSink {
                 d.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });
-        let (acc, raw, qs) = (sink.accepted.clone(), sink.raw.clone(), sink.questions.clone());
+        let (acc, raw, qs) = (
+            sink.accepted.clone(),
+            sink.raw.clone(),
+            sink.questions.clone(),
+        );
         let tcp_task = tokio::spawn(async move {
             while let Ok((s, _)) = listener.accept().await {
                 acc.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let rec = Recorded { inner: s, log: raw.clone() };
+                let rec = Recorded {
+                    inner: s,
+                    log: raw.clone(),
+                };
                 let (acceptor, qs) = (acceptor.clone(), qs.clone());
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(rec).await else { return };
+                    let Ok(mut tls) = acceptor.accept(rec).await else {
+                        return;
+                    };
                     answer_all(&mut tls, &qs).await;
                 });
             }
@@ -343,10 +365,18 @@ async fn answer_all<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         if tls.read_exact(&mut buf).await.is_err() {
             return;
         }
-        let Ok(q) = Message::from_vec(&buf) else { return };
-        let Some(question) = q.queries.first().cloned() else { return };
+        let Ok(q) = Message::from_vec(&buf) else {
+            return;
+        };
+        let Some(question) = q.queries.first().cloned() else {
+            return;
+        };
         qs.lock().unwrap().push(question.name().to_string());
-        let mut r = Message::new(q.metadata.id, hickory_proto::op::MessageType::Response, q.metadata.op_code);
+        let mut r = Message::new(
+            q.metadata.id,
+            hickory_proto::op::MessageType::Response,
+            q.metadata.op_code,
+        );
         r.metadata.recursion_desired = q.metadata.recursion_desired;
         r.metadata.recursion_available = true;
         r.add_query(question.clone());

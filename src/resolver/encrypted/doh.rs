@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use hickory_proto::op::Query;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http2::SendRequest;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -80,7 +80,12 @@ impl DohClient {
     }
 
     /// Asks one question; waits at most until `deadline`.
-    pub async fn query(&self, q: &Query, rd: bool, deadline: Instant) -> Result<Reply, ServerError> {
+    pub async fn query(
+        &self,
+        q: &Query,
+        rd: bool,
+        deadline: Instant,
+    ) -> Result<Reply, ServerError> {
         for _ in 0..2 {
             let (sender, fresh) = self.connection(deadline).await?;
             match self.ask(sender, q, rd, deadline).await {
@@ -98,10 +103,16 @@ impl DohClient {
                 Err(Fail::Other(e)) => return Err(e),
             }
         }
-        Err(ServerError::Unreachable(format!("{}: the HTTP/2 connection keeps closing", self.addr)))
+        Err(ServerError::Unreachable(format!(
+            "{}: the HTTP/2 connection keeps closing",
+            self.addr
+        )))
     }
 
-    async fn connection(&self, deadline: Instant) -> Result<(SendRequest<Full<Bytes>>, bool), ServerError> {
+    async fn connection(
+        &self,
+        deadline: Instant,
+    ) -> Result<(SendRequest<Full<Bytes>>, bool), ServerError> {
         let mut slot = timeout_at(deadline, self.conn.lock())
             .await
             .map_err(|_| ServerError::Timeout)?;
@@ -115,7 +126,12 @@ impl DohClient {
             Ok(Ok(s)) => s,
         };
         let _ = tcp.set_nodelay(true);
-        let tls = match timeout_at(deadline, self.connector.connect(self.server_name.clone(), tcp)).await {
+        let tls = match timeout_at(
+            deadline,
+            self.connector.connect(self.server_name.clone(), tcp),
+        )
+        .await
+        {
             Err(_) => return Err(ServerError::Timeout),
             Ok(Err(e)) => return Err(handshake_error(e, self.addr, &self.name)),
             Ok(Ok(s)) => s,
@@ -130,7 +146,12 @@ impl DohClient {
         b.timer(TokioTimer::new());
         let (sender, conn) = match timeout_at(deadline, b.handshake(TokioIo::new(tls))).await {
             Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(ServerError::Unreachable(format!("{}: HTTP/2: {e}", self.addr))),
+            Ok(Err(e)) => {
+                return Err(ServerError::Unreachable(format!(
+                    "{}: HTTP/2: {e}",
+                    self.addr
+                )));
+            }
             Ok(Ok(x)) => x,
         };
         tokio::spawn(async move {
@@ -152,7 +173,9 @@ impl DohClient {
             .header(CONTENT_TYPE, DNS_MESSAGE)
             .header(ACCEPT, DNS_MESSAGE)
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| Fail::Other(ServerError::Local(format!("cannot build the request: {e}"))))?;
+            .map_err(|e| {
+                Fail::Other(ServerError::Local(format!("cannot build the request: {e}")))
+            })?;
         let started = Instant::now();
         let work = async {
             sender.ready().await.map_err(|_| Fail::Closed)?;
@@ -160,20 +183,32 @@ impl DohClient {
                 if e.is_canceled() || e.is_closed() {
                     Fail::Closed
                 } else {
-                    Fail::Other(ServerError::Unreachable(format!("{}: HTTP/2: {e}", self.addr)))
+                    Fail::Other(ServerError::Unreachable(format!(
+                        "{}: HTTP/2: {e}",
+                        self.addr
+                    )))
                 }
             })?;
             let status = resp.status();
-            let ct = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let ct = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let body = Limited::new(resp.into_body(), 65_535)
                 .collect()
                 .await
                 .map_err(|e| Fail::Other(ServerError::Bogus(format!("DoH body: {e}"))))?
                 .to_bytes();
             if !status.is_success() {
-                return Err(Fail::Other(ServerError::Bogus(format!("DoH answered HTTP {status}"))));
+                return Err(Fail::Other(ServerError::Bogus(format!(
+                    "DoH answered HTTP {status}"
+                ))));
             }
-            if !ct.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(DNS_MESSAGE)) {
+            if !ct
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(DNS_MESSAGE))
+            {
                 return Err(Fail::Other(ServerError::Bogus(format!(
                     "DoH answered {} instead of {DNS_MESSAGE}",
                     ct.as_deref().unwrap_or("no content type")

@@ -78,7 +78,12 @@ impl DotClient {
     }
 
     /// Asks one question; waits at most until `deadline`.
-    pub async fn query(&self, q: &Query, rd: bool, deadline: Instant) -> Result<Reply, ServerError> {
+    pub async fn query(
+        &self,
+        q: &Query,
+        rd: bool,
+        deadline: Instant,
+    ) -> Result<Reply, ServerError> {
         // A reused connection the server has just closed fails at once: then once
         // more on a new one.
         for _ in 0..2 {
@@ -95,7 +100,10 @@ impl DotClient {
                 Err(Fail::Other(e)) => return Err(e),
             }
         }
-        Err(ServerError::Unreachable(format!("{}: the TLS connection keeps closing", self.addr)))
+        Err(ServerError::Unreachable(format!(
+            "{}: the TLS connection keeps closing",
+            self.addr
+        )))
     }
 
     /// The open connection, or a new one (one handshake, shared by the questions
@@ -114,7 +122,12 @@ impl DotClient {
             Ok(Ok(s)) => s,
         };
         let _ = tcp.set_nodelay(true);
-        let tls = match timeout_at(deadline, self.connector.connect(self.server_name.clone(), tcp)).await {
+        let tls = match timeout_at(
+            deadline,
+            self.connector.connect(self.server_name.clone(), tcp),
+        )
+        .await
+        {
             Err(_) => return Err(ServerError::Timeout),
             Ok(Err(e)) => return Err(handshake_error(e, self.addr, &self.name)),
             Ok(Ok(s)) => s,
@@ -203,7 +216,10 @@ async fn ask(conn: &Conn, q: &Query, rd: bool, deadline: Instant) -> Result<Repl
         id
     };
     let forget = || {
-        conn.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        conn.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
     };
     let bytes = query_bytes(id, q, rd).map_err(Fail::Other)?;
     let mut framed = Vec::with_capacity(bytes.len() + 2);

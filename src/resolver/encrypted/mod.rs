@@ -142,5 +142,7 @@ fn handshake_error(e: std::io::Error, addr: SocketAddr, name: &str) -> ServerErr
         Some(t) => t.to_string(),
         None => e.to_string(),
     };
-    ServerError::Tls(format!("TLS handshake with {addr} for {name} failed: {why}"))
+    ServerError::Tls(format!(
+        "TLS handshake with {addr} for {name} failed: {why}"
+    ))
 }

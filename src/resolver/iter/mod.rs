@@ -23,10 +23,10 @@ use hickory_proto::op::{Query, ResponseCode};
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
 use super::answer::Source;
-pub use super::encrypted::Forwarder;
 use super::cache::{Cache, Data, Delegation, Key, Trust};
 use super::classify::{self, Reply};
 use super::cut::{AddrRules, Addresses, Cut, cached_ns};
+pub use super::encrypted::Forwarder;
 use super::failure::{Budget, Failure, ServerError};
 use super::infra::Infra;
 use super::policy::AddressPolicy;

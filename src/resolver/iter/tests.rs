@@ -419,7 +419,9 @@ fn forwarders_in_turn() {
         "192.0.2.7:53".parse().unwrap(),
         "192.0.2.8:53".parse().unwrap(),
     ];
-    let w = World::with(Kind::Forward(ups.iter().map(|a| Forwarder::plain(*a)).collect()));
+    let w = World::with(Kind::Forward(
+        ups.iter().map(|a| Forwarder::plain(*a)).collect(),
+    ));
     let mut it = Iteration::new(&n("www.example."), RecordType::A, Mode::Answer, 0, true);
     let (s1, q, rd) = sent(it.next(&w.view()));
     assert_eq!((s1, rd, qstr(&q)), (ups[0], true, "www.example. A".into()));
