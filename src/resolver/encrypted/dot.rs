@@ -175,9 +175,10 @@ fn start(tls: tokio_rustls::client::TlsStream<TcpStream>) -> Conn {
                     }
                 }
                 Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) if w.lock().unwrap_or_else(|p| p.into_inner()).is_empty() => break,
-                Err(_) => {}
+                // Closed, or quiet for IDLE_CLOSE: a question still waiting then has
+                // outlived any query-timeout, and a frame cut by the timer would
+                // leave the stream out of step, so the connection ends either way.
+                Ok(None) | Err(_) => break,
             }
         }
         c.cancel();
