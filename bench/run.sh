@@ -1,60 +1,94 @@
 #!/usr/bin/env bash
-# Throughput of altroot against Unbound on the same machine, in the same run, with
-# dnsperf on loopback. Prints a Markdown table (also written to bench/results.md).
+# altroot against Unbound, Knot Resolver and a canned-answer ceiling, side by side in
+# one run on this machine. Prints a Markdown report (also appended to
+# bench/results.md).
 #
-#   bench/run.sh            # 10 s per measurement
-#   SECONDS_PER_RUN=20 bench/run.sh
+#   bench/run.sh                      # about 6 minutes
+#   SECS=10 REPS=3 bench/run.sh       # per-measurement seconds, repetitions (median)
 #
-# What is measured (same query files and dnsperf settings for both resolvers):
-#   local   answers from in-process zones (altroot) / local-data (Unbound)
-#   cached  answers from the cache, learned from an upstream both forward to
-# The upstream is a second altroot serving a generated 1,000-name zone; after a
-# warm-up every answer in the "cached" run comes from the resolver's cache.
-# Everything listens on 127.0.0.1 only; every run is bounded by -l.
+# Method (issue 8): dnsperf and the fake world (NSD, the authoritative upstream) are
+# pinned to one core, each resolver to the other (taskset), and the figure that
+# matters is answers per second of the resolver's own CPU time (utime + stime from
+# /proc), which survives dnsperf's own cap and the machine's noise. Workloads:
+#   local   names from local data (altroot zones, Unbound local-data, Knot hints)
+#   cached  1,000 names learned from the upstream, then answered from the cache
+#   cold    distinct names under a wildcard of the upstream: every query a miss
+# plus a light fixed-rate run (LIGHT_QPS) per workload for latency (p50/p99 from
+# dnsperf -v). Everything is on 127.0.0.1; every run is bounded by -l.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECS=${SECONDS_PER_RUN:-10}
-PORT_ALT=5400 PORT_UNBOUND=5401 PORT_UP=5402
-CLIENTS=${CLIENTS:-4}
+SECS=${SECS:-5}
+REPS=${REPS:-3}
+LIGHT_QPS=${LIGHT_QPS:-2000}
+LIGHT_SECS=${LIGHT_SECS:-4}
+COLD_NAMES=${COLD_NAMES:-400000}
+PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_CAN=5409
+LOAD_CPU=0
+SERVER_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
+TCK=$(getconf CLK_TCK)
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need dnsperf || ! need unbound || ! need dig; then
-    echo "installing dnsperf, unbound and dig (Debian packages)" >&2
-    apt-get update -qq && apt-get install -y -qq dnsperf unbound bind9-dnsutils >/dev/null
+if ! need dnsperf || ! need unbound || ! need nsd || ! need kresd || ! need dig; then
+    echo "installing dnsperf, unbound, nsd, knot-resolver, dig (Debian packages)" >&2
+    apt-get update -qq && apt-get install -y -qq dnsperf unbound nsd knot-resolver bind9-dnsutils >/dev/null
 fi
-# The packaged unbound service is not wanted; only our own instance on loopback.
-systemctl stop unbound 2>/dev/null || true
+# The packaged services are not wanted; only our own instances on loopback.
+systemctl stop unbound nsd kresd@1 2>/dev/null || true
 
 cargo build --release --locked -q
+cargo build --release --locked -q --example canned
 BIN=target/release/altroot
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 
-# --- the upstream: 1,000 names in "example." ---------------------------------
-mkdir -p "$WORK/up-zones"
+# --- the fake world: NSD serving example. (1,000 names and a wildcard) ---------
 {
     echo '$TTL 86400'
     echo '@ SOA ns.example. h.example. 1 3600 600 86400 3600'
     echo '@ NS ns.example.'
     echo 'ns A 127.0.0.1'
     for i in $(seq 0 999); do echo "h$i A 192.0.2.$((i % 250 + 1))"; done
-} > "$WORK/up-zones/example.zone"
-cat > "$WORK/up.toml" <<EOF
-[server]
-listen = ["127.0.0.1:$PORT_UP"]
-[[root]]
-name = "up"
-zones = "up-zones"
+    echo '*.cold A 198.51.100.7'
+} > "$WORK/example.zone"
+cat > "$WORK/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$PORT_UP
+    do-ip6: no
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$WORK"
+    pidfile: "$WORK/nsd.pid"
+    database: ""
+    xfrdfile: "$WORK/xfrd.state"
+    zonelistfile: "$WORK/zone.list"
+    verbosity: 0
+    logfile: "$WORK/nsd.log"
+    # NSD's response rate limiting (on by default, 200/s) would be the bottleneck.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: "example."
+    zonefile: "example.zone"
 EOF
-"$BIN" -q serve --config "$WORK/up.toml" 2>"$WORK/up.log" & PIDS+=($!)
+taskset -c $LOAD_CPU nsd -d -c "$WORK/nsd.conf" 2>"$WORK/nsd.err" & PIDS+=($!)
 
-# --- altroot under test: the shipped zones + a forward root to the upstream ----
-cat > "$WORK/alt.toml" <<EOF
+# --- the resolvers, each with the same data, on the server core ----------------
+alt_config() { # port
+    cat <<EOF
 [server]
-listen = ["127.0.0.1:$PORT_ALT"]
+listen = ["127.0.0.1:$1"]
+[cache]
+max-size = "2GiB"
 [[root]]
 name = "alt"
 zones = "$PWD/zones"
@@ -63,13 +97,17 @@ name = "up"
 forward = ["127.0.0.1:$PORT_UP"]
 allow-loopback-upstream = true
 EOF
-"$BIN" -q serve --config "$WORK/alt.toml" 2>"$WORK/alt.log" & ALT_PID=$!; PIDS+=($ALT_PID)
+}
+alt_config $PORT_ALT > "$WORK/alt.toml"
+alt_config $PORT_ALTQ > "$WORK/altq.toml"
+# As users run it: the per-query log line on, written to a file.
+taskset -c $SERVER_CPU "$BIN" serve --config "$WORK/alt.toml" 2>"$WORK/alt.log" & ALT_PID=$!; PIDS+=($ALT_PID)
+taskset -c $SERVER_CPU "$BIN" -q serve --config "$WORK/altq.toml" 2>"$WORK/altq.log" & ALTQ_PID=$!; PIDS+=($ALTQ_PID)
 
-# --- Unbound with the same data ------------------------------------------------
 cat > "$WORK/unbound.conf" <<EOF
 server:
-    interface: 127.0.0.1@$PORT_UNBOUND
-    num-threads: $(nproc)
+    interface: 127.0.0.1@$PORT_UNB
+    num-threads: 1
     do-not-query-localhost: no
     access-control: 127.0.0.0/8 allow
     username: ""
@@ -80,14 +118,13 @@ server:
     logfile: ""
     verbosity: 0
     module-config: "iterator"
-    msg-cache-size: 64m
-    rrset-cache-size: 128m
+    msg-cache-size: 512m
+    rrset-cache-size: 1024m
     local-zone: "geek." static
     local-data: "geek. 3600 IN SOA a.root-servers.alt. hostmaster.root-servers.alt. 2026112701 7200 900 1209600 300"
     local-data: "www.geek. 3600 IN A 192.0.2.1"
     local-data: "www.geek. 3600 IN AAAA 2001:db8::1"
     local-data: "mail.geek. 3600 IN A 192.0.2.2"
-    local-data: "wiki.geek. 3600 IN CNAME www.geek."
     local-zone: "libre." static
     local-data: "libre. 3600 IN SOA a.root-servers.alt. hostmaster.root-servers.alt. 2026112701 7200 900 1209600 300"
     local-data: "www.libre. 3600 IN AAAA 2001:db8:1::7"
@@ -95,55 +132,128 @@ forward-zone:
     name: "example."
     forward-addr: 127.0.0.1@$PORT_UP
 EOF
-unbound -d -c "$WORK/unbound.conf" 2>"$WORK/unbound.log" & PIDS+=($!)
-sleep 1
+taskset -c $SERVER_CPU unbound -d -c "$WORK/unbound.conf" 2>"$WORK/unbound.log" & UNB_PID=$!; PIDS+=($UNB_PID)
+
+mkdir -p "$WORK/kres"
+cat > "$WORK/kresd.conf" <<EOF
+net.listen('127.0.0.1', $PORT_KRES, { kind = 'dns' })
+cache.open(1024 * MB, 'lmdb://$WORK/kres/cache')
+trust_anchors.remove('.')
+modules = { 'hints > iterate' }
+hints.set('www.geek 192.0.2.1')
+hints.set('www.geek 2001:db8::1')
+hints.set('mail.geek 192.0.2.2')
+hints.set('www.libre 2001:db8:1::7')
+policy.add(policy.suffix(policy.STUB({'127.0.0.1@$PORT_UP'}), {todname('example.')}))
+EOF
+taskset -c $SERVER_CPU kresd -n -c "$WORK/kresd.conf" "$WORK/kres" >"$WORK/kresd.log" 2>&1 & KRES_PID=$!; PIDS+=($KRES_PID)
+
+taskset -c $SERVER_CPU target/release/examples/canned 127.0.0.1:$PORT_CAN & CAN_PID=$!; PIDS+=($CAN_PID)
+sleep 2
 
 # --- query files ---------------------------------------------------------------
-printf '%s\n' "www.geek A" "mail.geek A" "www.geek AAAA" "www.libre AAAA" "wiki.geek A" "nope.geek A" \
-    > "$WORK/local.txt"
+printf '%s\n' "www.geek A" "mail.geek A" "www.geek AAAA" "www.libre AAAA" > "$WORK/local.txt"
 for i in $(seq 0 999); do echo "h$i.example A"; done > "$WORK/cached.txt"
-
-perf() { # port file seconds -> qps
-    dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$3" -c "$CLIENTS" -T 1 -q 200 2>&1 \
-        | awk '/Queries per second/ {printf "%d", $4}'
-}
-lost() {
-    dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l 2 -c "$CLIENTS" -T 1 -q 200 2>&1 | awk '/Queries lost/ {print $3}'
+cold_file() { # tag -> path of COLD_NAMES fresh names
+    awk -v t="$1" -v n="$COLD_NAMES" 'BEGIN { for (i = 0; i < n; i++) printf "%s-%d.cold.example A\n", t, i }' \
+        > "$WORK/cold-$1.txt"
+    echo "$WORK/cold-$1.txt"
 }
 
-# Sanity: both give the same answer before anything is timed.
-for p in $PORT_ALT $PORT_UNBOUND; do
+# Sanity: every resolver gives the same answers before anything is timed.
+for p in $PORT_ALT $PORT_ALTQ $PORT_UNB $PORT_KRES; do
     a=$(dig +short @127.0.0.1 -p $p www.geek A); b=$(dig +short @127.0.0.1 -p $p h7.example A)
-    [ "$a" = "192.0.2.1" ] && [ "$b" = "192.0.2.8" ] || { echo "port $p answers wrongly: '$a' '$b'" >&2; exit 1; }
+    c=$(dig +short @127.0.0.1 -p $p x.cold.example A)
+    [ "$a" = "192.0.2.1" ] && [ "$b" = "192.0.2.8" ] && [ "$c" = "198.51.100.7" ] \
+        || { echo "port $p answers wrongly: '$a' '$b' '$c'" >&2; exit 1; }
 done
 
-# Warm both caches.
-perf $PORT_ALT "$WORK/cached.txt" 2 >/dev/null
-perf $PORT_UNBOUND "$WORK/cached.txt" 2 >/dev/null
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# One dnsperf run against a resolver: "qps answers-per-CPU-second noerror%".
+measure() { # pid port file [extra dnsperf args]
+    local pid=$1 port=$2 file=$3; shift 3
+    local c0 c1 out
+    c0=$(cpu "$pid")
+    out=$(taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -T 1 -q 200 "$@" 2>&1)
+    c1=$(cpu "$pid")
+    echo "$out" | awk -v c0="$c0" -v c1="$c1" -v tck="$TCK" '
+        /Queries completed/ { done = $3 }
+        /Queries per second/ { qps = $4 }
+        /Response codes/ { for (i = 1; i <= NF; i++) if ($i == "NOERROR") ok = $(i + 1) }
+        END { cpu = (c1 - c0) / tck; if (cpu <= 0) cpu = 0.01;
+              printf "%d %d %.1f\n", qps, done / cpu, (done ? 100 * ok / done : 0) }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Median of REPS runs: "qps aps noerror".
+bench() { # pid port file-or-"cold:<tag>"
+    local pid=$1 port=$2 spec=$3 rows="" i f
+    for i in $(seq 1 "$REPS"); do
+        if [[ $spec == cold:* ]]; then f=$(cold_file "${spec#cold:}$i"); else f=$spec; fi
+        rows+="$(measure "$pid" "$port" "$f")"$'\n'
+        [[ $spec == cold:* ]] && rm -f "$f"
+    done
+    local q a n
+    q=$(echo -n "$rows" | awk '{ print $1 }' | median)
+    a=$(echo -n "$rows" | awk '{ print $2 }' | median)
+    n=$(echo -n "$rows" | awk '{ print $3 }' | median)
+    echo "$q $a $n"
+}
+# Light fixed-rate latency: "p50 p99" in ms.
+latency() { # port file-or-"cold:<tag>"
+    local port=$1 f=$2
+    [[ $f == cold:* ]] && f=$(cold_file "${f#cold:}")
+    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$f" -l "$LIGHT_SECS" -Q "$LIGHT_QPS" -v 2>/dev/null \
+        | awk '/^> / { print $NF * 1000 }' | sort -n \
+        | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "- -" }'
+}
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
-alt_local=$(perf $PORT_ALT "$WORK/local.txt" "$SECS")
-unb_local=$(perf $PORT_UNBOUND "$WORK/local.txt" "$SECS")
-alt_cached=$(perf $PORT_ALT "$WORK/cached.txt" "$SECS")
-unb_cached=$(perf $PORT_UNBOUND "$WORK/cached.txt" "$SECS")
-rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$ALT_PID/status)
+declare -A LOCAL CACHED COLD LAT_L LAT_C LAT_X RSS0 HWM NAMES
+run_resolver() { # key pid port
+    local k=$1 pid=$2 port=$3
+    LOCAL[$k]=$(bench "$pid" "$port" "$WORK/local.txt")
+    measure "$pid" "$port" "$WORK/cached.txt" >/dev/null # warm
+    CACHED[$k]=$(bench "$pid" "$port" "$WORK/cached.txt")
+    RSS0[$k]=$(rss_kib "$pid")
+    COLD[$k]=$(bench "$pid" "$port" "cold:$k")
+    HWM[$k]=$(hwm_kib "$pid")
+    LAT_L[$k]=$(latency "$port" "$WORK/local.txt")
+    LAT_C[$k]=$(latency "$port" "$WORK/cached.txt")
+    LAT_X[$k]=$(latency "$port" "cold:lat$k")
+}
+echo "measuring altroot" >&2;           run_resolver altroot $ALT_PID $PORT_ALT
+echo "measuring Unbound" >&2;           run_resolver unbound $UNB_PID $PORT_UNB
+echo "measuring Knot Resolver" >&2;     run_resolver knot $KRES_PID $PORT_KRES
+echo "measuring altroot, log off" >&2;  ALTQ_LOCAL=$(bench $ALTQ_PID $PORT_ALTQ "$WORK/local.txt")
+echo "measuring the canned ceiling" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$WORK/local.txt")
+CAN_LAT=$(latency $PORT_CAN "$WORK/local.txt")
 
-# The cost of the per-query info log line (stderr to a file).
-kill "$ALT_PID"; wait "$ALT_PID" 2>/dev/null || true
-"$BIN" serve --config "$WORK/alt.toml" 2>"$WORK/alt-info.log" & ALT_PID=$!; PIDS+=($ALT_PID)
-sleep 1
-alt_local_log=$(perf $PORT_ALT "$WORK/local.txt" "$SECS")
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+f() { echo "$1" | awk -v i="$2" '{ print $i }'; }
+k() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+per_name() { # key -> bytes of peak RSS growth per cold name resolved
+    awk -v h="${HWM[$1]}" -v r="${RSS0[$1]}" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", (h - r) * 1024 / n; else print "-" }'
+}
+row() { # label key
+    local key=$2 L=${LOCAL[$2]} C=${CACHED[$2]} X=${COLD[$2]}
+    local names=$(( $(f "$X" 1) * SECS * REPS ))
+    echo "| $1 | $(k "$(f "$L" 2)") | $(k "$(f "$C" 2)") | $(f "$X" 1) | $(k "$(f "$X" 2)") | ${LAT_L[$key]/ / / } | ${LAT_C[$key]/ / / } | ${LAT_X[$key]/ / / } | $(f "$L" 3) / $(f "$C" 3) / $(f "$X" 3) | $(( ${HWM[$key]} / 1024 )) MiB | $(per_name "$key" "$names") |"
+}
 {
-    echo "## altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}'), $(date -u +%Y-%m-%d)"
     echo
-    echo "$(nproc) cores, dnsperf -c $CLIENTS -T 1 -q 200 -l $SECS on the same machine (it competes for the cores)."
+    echo "## $(date -u +%Y-%m-%d): altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
     echo
-    echo "| answers | altroot qps | Unbound qps | altroot / Unbound |"
-    echo "|---|---|---|---|"
-    echo "| local zone | $alt_local | $unb_local | $(ratio "$alt_local" "$unb_local") |"
-    echo "| cached (forwarded once) | $alt_cached | $unb_cached | $(ratio "$alt_cached" "$unb_cached") |"
-    echo "| local zone, altroot logging every query at info | $alt_local_log | $unb_local | $(ratio "$alt_local_log" "$unb_local") |"
+    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
     echo
-    echo "altroot peak RSS (VmHWM) after the runs above: $rss."
-} | tee bench/results.md
+    echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    row "altroot (query log on)" altroot
+    row "Unbound (1 thread)" unbound
+    row "Knot Resolver (1 process)" knot
+    echo "| altroot, query log off | $(k "$(f "$ALTQ_LOCAL" 2)") | | | | | | | | | |"
+    echo "| canned-answer tokio loop | $(k "$(f "$CAN_LOCAL" 2)") | | | | ${CAN_LAT/ / / } | | | | | |"
+    echo
+    A=${LOCAL[altroot]} U=${LOCAL[unbound]}
+    echo "altroot / Unbound: local $(ratio "$(f "$A" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[altroot]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[altroot]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[altroot]}" 2)" "$(f "${COLD[unbound]}" 2)")."
+} | tee -a bench/results.md

@@ -48,17 +48,18 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
             return 1;
         }
     };
-    let encrypted = match handle.serve_encrypted(encrypted_sockets, &service.config) {
-        Ok(h) => h,
-        Err(e) => {
-            let at = match (&service.config.source, &service.config.server.tls) {
-                (Some(f), Some(t)) => format!("{}:{}: ", f.display(), t.cert_line),
-                _ => String::new(),
-            };
-            eprintln!("{at}error: tls-cert: {e}");
-            return 2;
-        }
-    };
+    let encrypted =
+        match handle.serve_encrypted(&service.resolver, encrypted_sockets, &service.config) {
+            Ok(h) => h,
+            Err(e) => {
+                let at = match (&service.config.source, &service.config.server.tls) {
+                    (Some(f), Some(t)) => format!("{}:{}: ", f.display(), t.cert_line),
+                    _ => String::new(),
+                };
+                eprintln!("{at}error: tls-cert: {e}");
+                return 2;
+            }
+        };
     service.record_serials();
     let _watch = match service::watch::spawn(service.clone()) {
         Ok(w) => Some(w),

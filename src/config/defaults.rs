@@ -46,7 +46,9 @@ pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 //--- [cache]
 
-pub const CACHE_ENTRIES: usize = 100_000;
+/// Bytes all caches may hold together: a quarter for ready answers (wire replies),
+/// the rest shared by the roots' caches.
+pub const CACHE_SIZE: u64 = 256 << 20;
 pub const MAX_TTL: Duration = Duration::from_secs(86_400);
 pub const NEGATIVE_MAX_TTL: Duration = Duration::from_secs(3_600);
 /// TTLs below this are raised to it, for clients and the cache (Unbound

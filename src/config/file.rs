@@ -43,7 +43,7 @@ pub struct FileServer {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileCache {
-    pub max_entries: Option<usize>,
+    pub max_size: Option<Text>,
     pub max_ttl: Option<Text>,
     pub negative_max_ttl: Option<Text>,
     pub min_ttl: Option<Text>,

@@ -75,7 +75,8 @@ impl Default for ServerConfig {
 
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
-    pub max_entries: usize,
+    /// Bytes all caches may hold together.
+    pub max_size: u64,
     pub max_ttl: Duration,
     pub negative_max_ttl: Duration,
     pub min_ttl: Duration,
@@ -86,7 +87,7 @@ pub struct CacheConfig {
 impl Default for CacheConfig {
     fn default() -> CacheConfig {
         CacheConfig {
-            max_entries: defaults::CACHE_ENTRIES,
+            max_size: defaults::CACHE_SIZE,
             max_ttl: defaults::MAX_TTL,
             negative_max_ttl: defaults::NEGATIVE_MAX_TTL,
             min_ttl: defaults::MIN_TTL,
@@ -432,7 +433,7 @@ mod tests {
         assert_eq!(c.server.tcp_idle_timeout, d.server.tcp_idle_timeout);
         assert_eq!(c.server.tls_listen, d.server.tls_listen);
         assert_eq!(c.server.https_listen, d.server.https_listen);
-        assert_eq!(c.cache.max_entries, d.cache.max_entries);
+        assert_eq!(c.cache.max_size, d.cache.max_size);
         assert_eq!(c.cache.max_ttl, d.cache.max_ttl);
         assert_eq!(c.cache.negative_max_ttl, d.cache.negative_max_ttl);
         assert_eq!(c.cache.min_ttl, d.cache.min_ttl);
@@ -460,6 +461,10 @@ mod tests {
         assert_eq!(c.limits.max_cname_chain, defaults::MAX_CNAME_CHAIN);
         assert_eq!(c.cache.min_ttl, Duration::from_secs(5));
         assert_eq!(c.cache.serve_stale, Duration::from_secs(86_400));
+        assert_eq!(validate::parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(validate::parse_size("512k"), Some(512 << 10));
+        assert_eq!(validate::parse_size("4096"), Some(4096));
+        assert_eq!(validate::parse_size("12 parsecs"), None);
         assert_eq!(
             c.server.upstream_deny,
             vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]

@@ -187,7 +187,18 @@ impl Validator<'_> {
     fn cache(&self, f: &FileCache) -> Result<CacheConfig, ConfigError> {
         let d = CacheConfig::default();
         Ok(CacheConfig {
-            max_entries: f.max_entries.unwrap_or(d.max_entries),
+            max_size: match &f.max_size {
+                None => d.max_size,
+                Some(s) => parse_size(s.get_ref()).ok_or_else(|| {
+                    self.at(
+                        s,
+                        format!(
+                            "max-size: bad size {:?}; use e.g. \"256MiB\", \"1GiB\"",
+                            s.get_ref()
+                        ),
+                    )
+                })?,
+            },
             max_ttl: self.duration("max-ttl", f.max_ttl.as_ref(), d.max_ttl)?,
             negative_max_ttl: self.duration(
                 "negative-max-ttl",
@@ -422,6 +433,22 @@ impl Validator<'_> {
         }
         Ok(CollisionConfig { policy, pin })
     }
+}
+
+/// A size like `"512KiB"`, `"256MiB"`, `"1GiB"` or a plain number of bytes (K, M and
+/// G are binary multiples, with or without `iB`/`B`).
+pub(super) fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..digits].parse().ok()?;
+    let shift = match s[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
 }
 
 fn readable_file(p: &PathBuf) -> std::io::Result<()> {

@@ -81,6 +81,12 @@ impl Resolver {
         self.shared(None, name, qtype).await
     }
 
+    /// As [`Resolver::answer`], for a caller that just found
+    /// [`Resolver::answer_now`] had nothing: straight to the shared resolution.
+    pub async fn answer_from_network(&self, name: &Name, qtype: RecordType) -> Answer {
+        self.shared(None, name, qtype).await
+    }
+
     /// Answers a question as root `root` sees it (`compare`): the name resolved in
     /// that root whatever the precedence says (special-use names still answered
     /// here), the later links of a chain routed as `serve` routes them.

@@ -29,6 +29,7 @@ mod flights;
 pub mod infra;
 pub mod iter;
 pub mod policy;
+pub mod ready;
 mod route;
 mod special;
 pub mod transport;
@@ -106,6 +107,8 @@ pub struct Resolver {
     resolutions: Arc<Semaphore>,
     collisions: route::Collisions,
     busy: LogLimiter,
+    /// Replies kept in wire form for the front end's hot path.
+    ready: ready::ReadyCache,
 }
 
 impl Resolver {
@@ -114,14 +117,17 @@ impl Resolver {
         // A silent server must leave time to try others within the client's limit.
         let try_max = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
         let snapshot: Snapshot = roots.iter().map(|r| r.zones.clone()).collect();
+        // Three quarters of max-size for the roots' caches, a quarter for ready answers.
+        let store = cache::Store::new(config.cache.max_size / 4 * 3);
         let roots: Vec<Root> = roots
             .into_iter()
-            .map(|r| Root {
+            .enumerate()
+            .map(|(i, r)| Root {
                 name: r.name,
                 kind: r.kind,
                 params: r.params,
                 tlds: r.tlds,
-                cache: Cache::new(&config.cache),
+                cache: Cache::new(store.clone(), i, &config.cache),
                 infra: Infra::new(try_max),
                 prime_retry: AtomicU64::new(0),
             })
@@ -156,6 +162,7 @@ impl Resolver {
             resolutions: Arc::new(Semaphore::new(config.limits.max_resolutions)),
             collisions: route::Collisions::default(),
             busy: LogLimiter::default(),
+            ready: ready::ReadyCache::new(config.cache.max_size / 4),
         })
     }
 
@@ -196,6 +203,12 @@ impl Resolver {
             r.cache.clear();
         }
         self.collisions.forget();
+        self.ready.clear();
+    }
+
+    /// Replies kept in wire form (the front end's hot path).
+    pub fn ready(&self) -> &ready::ReadyCache {
+        &self.ready
     }
 
     pub fn root_index(&self, name: &str) -> Option<usize> {

@@ -248,6 +248,7 @@ impl Resolver {
         &self,
         snap: &Snapshot,
         name: &Name,
+        tld: &LowerName,
         first_root: Option<usize>,
         known: &[(usize, bool)],
         now: u64,
@@ -257,7 +258,7 @@ impl Resolver {
         }
         let last_label = name.iter().next_back().unwrap_or_default();
         let is = |s: &str| last_label.eq_ignore_ascii_case(s.as_bytes());
-        let tld = super::classify::tld_of(name);
+        let tld = tld.clone();
         // 1. Special-use names never leave the machine.
         if is("localhost") {
             return Decision::Go(Route::Local);
@@ -317,9 +318,10 @@ impl Resolver {
         first_root: Option<usize>,
     ) -> Option<Route> {
         let now = self.clock.now();
-        match self.decide(snap, name, first_root, &[], now) {
+        let tld = super::classify::tld_of(name);
+        match self.decide(snap, name, &tld, first_root, &[], now) {
             Decision::Go(r) => {
-                self.after_routing(snap, name, r, now);
+                self.after_routing(snap, name, tld, r, now);
                 Some(r)
             }
             Decision::Need(_) => None,
@@ -338,9 +340,9 @@ impl Resolver {
         let tld = super::classify::tld_of(name);
         for _ in 0..=self.roots.len() {
             let now = self.clock.now();
-            match self.decide(&ctx.snap, name, first_root, &known, now) {
+            match self.decide(&ctx.snap, name, &tld, first_root, &known, now) {
                 Decision::Go(r) => {
-                    self.after_routing(&ctx.snap, name, r, now);
+                    self.after_routing(&ctx.snap, name, tld, r, now);
                     return Ok(r);
                 }
                 Decision::Need(i) => {
@@ -378,8 +380,7 @@ impl Resolver {
 
     /// After a routing decision: record an `interrupt` collision (logged once), or
     /// under `first` start the background check of the later roots.
-    fn after_routing(&self, snap: &Snapshot, name: &Name, route: Route, now: u64) {
-        let tld = super::classify::tld_of(name);
+    fn after_routing(&self, snap: &Snapshot, name: &Name, tld: LowerName, route: Route, now: u64) {
         // Special-use TLDs never reach another root, not even to ask about them.
         let label = name.iter().next_back().unwrap_or_default();
         if SPECIAL_TLDS

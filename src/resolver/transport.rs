@@ -1,14 +1,17 @@
 //! Sending one query to one server: UDP first, TCP when the answer is truncated.
 //!
-//! Each UDP query uses a fresh socket on a random port, connected to the server, and a
-//! random ID (RFC 5452). Only a reply with the same ID, QR set and the same question
+//! Each UDP query uses a socket on a random port, connected to the server, and a
+//! random ID (RFC 5452); a socket that carried a query to the end is kept for the
+//! next query to the same server, up to [`USES_PER_SOCKET`] times, so a busy
+//! resolver does not open, bind and register a socket per question. Only a reply with the same ID, QR set and the same question
 //! (name, type, class) is accepted; anything else is ignored, not an error, so a
 //! spoofed or stray datagram cannot end the wait. A reply that carries our ID but is
 //! not a DNS message is bogus. Every wait is bounded by the try's time limit, and
 //! the number of sockets open at once by [`Transport`]'s pool.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
@@ -36,7 +39,28 @@ pub struct Reply {
 
 pub struct Transport {
     sockets: Arc<Semaphore>,
+    /// UDP sockets connected to a server, idle, kept for the next query to it.
+    idle: Mutex<Idle>,
 }
+
+/// Idle connected sockets by server, and how many in all.
+#[derive(Default)]
+struct Idle {
+    by_server: HashMap<SocketAddr, Vec<Recycled>>,
+    count: usize,
+}
+
+/// A connected UDP socket and how many queries it has carried.
+struct Recycled {
+    sock: UdpSocket,
+    uses: u32,
+}
+
+/// Queries one socket carries before it is closed and a new random port taken
+/// (RFC 5452: the port is part of what a spoofer must guess).
+const USES_PER_SOCKET: u32 = 64;
+/// Idle sockets kept in all.
+const MAX_IDLE: usize = 512;
 
 impl Default for Transport {
     fn default() -> Transport {
@@ -48,6 +72,7 @@ impl Transport {
     pub fn new(max_sockets: usize) -> Transport {
         Transport {
             sockets: Arc::new(Semaphore::new(max_sockets.max(1))),
+            idle: Mutex::new(Idle::default()),
         }
     }
 
@@ -72,7 +97,7 @@ impl Transport {
         edns.set_max_payload(EDNS_PAYLOAD);
         msg.set_edns(edns);
         let bytes = encode(&msg)?;
-        let mut reply = udp(server, &bytes, id, q, deadline).await?;
+        let mut reply = self.udp(server, &bytes, id, q, deadline).await?;
         let mut sent = bytes;
         // RFC 6891 §7: a server that does not know EDNS answers FORMERR (or NOTIMP)
         // without an OPT record; ask it again the old way.
@@ -83,7 +108,7 @@ impl Transport {
         {
             msg.edns = None;
             sent = encode(&msg)?;
-            reply = udp(server, &sent, id, q, deadline).await?;
+            reply = self.udp(server, &sent, id, q, deadline).await?;
         }
         if reply.metadata.truncation {
             reply = tcp(server, &sent, id, q, deadline).await?;
@@ -134,38 +159,81 @@ fn looks_ours(bytes: &[u8], id: u16) -> bool {
     bytes.len() >= 3 && u16::from_be_bytes([bytes[0], bytes[1]]) == id && bytes[2] & 0x80 != 0
 }
 
-async fn udp(
-    server: SocketAddr,
-    bytes: &[u8],
-    id: u16,
-    q: &Query,
-    deadline: Instant,
-) -> Result<Message, ServerError> {
-    let local: SocketAddr = match server.ip() {
-        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let sock = UdpSocket::bind(local).await.map_err(|e| {
-        // Failing to get a local socket is never the server's fault.
-        ServerError::Local(format!("cannot open a UDP socket: {e}"))
-    })?;
-    sock.connect(server).await.map_err(io_error)?;
-    sock.send(bytes).await.map_err(io_error)?;
-    let mut buf = [0u8; UDP_BUFFER];
-    loop {
-        let n = match timeout_at(deadline, sock.recv(&mut buf)).await {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(io_error(e)),
-            Ok(Ok(n)) => n,
-        };
-        let datagram = &buf[..n];
-        match Message::from_vec(datagram) {
-            Ok(reply) if matches(&reply, id, q) => return Ok(reply),
-            Err(e) if looks_ours(datagram, id) => {
-                return Err(ServerError::Bogus(format!("malformed reply: {e}")));
+impl Transport {
+    /// An idle socket connected to `server`, or a new one on a random port.
+    async fn take(&self, server: SocketAddr) -> Result<Recycled, ServerError> {
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            let r = idle.by_server.get_mut(&server).and_then(Vec::pop);
+            if r.is_some() {
+                idle.count -= 1;
+                if idle.by_server.get(&server).is_some_and(Vec::is_empty) {
+                    idle.by_server.remove(&server);
+                }
             }
-            // Not ours (stale, spoofed, another question): keep waiting.
-            _ => continue,
+            r
+        };
+        if let Some(r) = reused {
+            return Ok(r);
+        }
+        let local: SocketAddr = match server.ip() {
+            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let sock = UdpSocket::bind(local).await.map_err(|e| {
+            // Failing to get a local socket is never the server's fault.
+            ServerError::Local(format!("cannot open a UDP socket: {e}"))
+        })?;
+        sock.connect(server).await.map_err(io_error)?;
+        Ok(Recycled { sock, uses: 0 })
+    }
+
+    /// Keeps a socket that carried a query to the end for the next one, unless it
+    /// has carried enough or enough are idle.
+    fn give_back(&self, server: SocketAddr, mut r: Recycled) {
+        r.uses += 1;
+        if r.uses >= USES_PER_SOCKET {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.count < MAX_IDLE {
+            idle.count += 1;
+            idle.by_server.entry(server).or_default().push(r);
+        }
+    }
+
+    /// One query over UDP on a connected socket (so the kernel drops datagrams from
+    /// anyone else and reports ICMP errors). Replies that are not ours — stale ones
+    /// from an earlier query on a recycled socket included — are ignored.
+    async fn udp(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        id: u16,
+        q: &Query,
+        deadline: Instant,
+    ) -> Result<Message, ServerError> {
+        let r = self.take(server).await?;
+        r.sock.send(bytes).await.map_err(io_error)?;
+        let mut buf = [0u8; UDP_BUFFER];
+        loop {
+            let n = match timeout_at(deadline, r.sock.recv(&mut buf)).await {
+                Err(_) => return Err(ServerError::Timeout),
+                Ok(Err(e)) => return Err(io_error(e)),
+                Ok(Ok(n)) => n,
+            };
+            let datagram = &buf[..n];
+            match Message::from_vec(datagram) {
+                Ok(reply) if matches(&reply, id, q) => {
+                    self.give_back(server, r);
+                    return Ok(reply);
+                }
+                Err(e) if looks_ours(datagram, id) => {
+                    return Err(ServerError::Bogus(format!("malformed reply: {e}")));
+                }
+                // Not ours (stale, spoofed, another question): keep waiting.
+                _ => continue,
+            }
         }
     }
 }

@@ -177,8 +177,9 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
             return r;
         }
     };
-    let answer = match ctx.frontend.receive(&query, peer, Proto::Doh) {
-        Handled::Reply(b) => b,
+    let mut out = Vec::new();
+    let answer = match ctx.frontend.receive(&query, peer, Proto::Doh, &mut out) {
+        Handled::Reply => out,
         Handled::Later(p) => ctx.frontend.resolve(p).await,
         Handled::Drop => return status(StatusCode::BAD_REQUEST),
     };

@@ -11,6 +11,7 @@ use tokio_rustls::TlsAcceptor;
 use super::certs::Certs;
 use super::{ServerHandle, doh, dot, tcp};
 use crate::config::Config;
+use crate::resolver::Resolver;
 
 /// The bound sockets of `tls-listen` and `https-listen`.
 #[derive(Default)]
@@ -57,10 +58,12 @@ impl EncryptedHandle {
 }
 
 impl ServerHandle {
-    /// Starts DoT and DoH on already bound sockets. Fails (with the reason) when
-    /// the certificate or key does not load.
+    /// Starts DoT and DoH on already bound sockets (and tells `resolver` they are
+    /// its own, never to be queried). Fails (with the reason) when the certificate
+    /// or key does not load.
     pub fn serve_encrypted(
         &self,
+        resolver: &Resolver,
         sockets: EncryptedSockets,
         config: &Config,
     ) -> Result<EncryptedHandle, String> {
@@ -103,7 +106,7 @@ impl ServerHandle {
             }
         }
         let own: Vec<SocketAddr> = h.tls_addrs.iter().chain(&h.https_addrs).copied().collect();
-        self.frontend.resolver.add_own_addresses(&own);
+        resolver.add_own_addresses(&own);
         tokio::spawn(certs.clone().watch(self.token.clone()));
         h.certs = Some(certs);
         Ok(h)

@@ -15,263 +15,28 @@ mod certs;
 mod doh;
 mod dot;
 mod encrypted;
+mod frontend;
 mod limits;
+mod log;
 pub mod request;
 mod tcp;
 mod udp;
+pub mod wire;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use hickory_proto::op::ResponseCode;
-use ipnet::IpNet;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::resolver::{Answer, Failure, Resolver, Route, Source, rcode_str};
+use crate::resolver::Resolver;
 pub use encrypted::{EncryptedHandle, EncryptedSockets, bind_encrypted};
+pub use frontend::{Frontend, Handled, Pending};
 pub use limits::{Clients, RateLimit, Slot, Verdict};
 pub use request::Proto;
-use request::{Parsed, Request};
-
-/// Waiting questions the front end holds at once, as a multiple of
-/// `max-resolutions` (many clients may wait on one shared resolution).
-const PENDING_PER_RESOLUTION: usize = 4;
-
-//------------ Frontend ----------------------------------------------------------
-
-/// What to do with a datagram or TCP frame.
-pub enum Handled {
-    Reply(Vec<u8>),
-    /// Resolve it ([`Frontend::resolve`]), then reply.
-    Later(Pending),
-    Drop,
-}
-
-/// A question waiting for the resolver; holds its client's place.
-pub struct Pending {
-    req: Request,
-    client: SocketAddr,
-    proto: Proto,
-    started: Instant,
-    _slot: Slot,
-    _count: PendingCount,
-}
-
-struct PendingCount(Arc<AtomicUsize>);
-
-impl Drop for PendingCount {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-pub struct Frontend {
-    resolver: Arc<Resolver>,
-    allow: Vec<IpNet>,
-    clients: Clients,
-    rate: Option<RateLimit>,
-    pending: Arc<AtomicUsize>,
-    max_pending: usize,
-    query_timeout: Duration,
-}
-
-impl Frontend {
-    pub fn new(resolver: Arc<Resolver>, config: &Config) -> Frontend {
-        let l = &config.limits;
-        Frontend {
-            resolver,
-            allow: config.server.allow.clone(),
-            clients: Clients::new(l.max_per_client),
-            rate: RateLimit::new(
-                l.rate_limit,
-                l.rate_limit_slip,
-                l.rate_limit_ipv4_prefix,
-                l.rate_limit_ipv6_prefix,
-            ),
-            pending: Arc::new(AtomicUsize::new(0)),
-            max_pending: l.max_resolutions.saturating_mul(PENDING_PER_RESOLUTION),
-            query_timeout: config.server.query_timeout,
-        }
-    }
-
-    fn allowed(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.allow.iter().any(|n| n.contains(&ip))
-    }
-
-    /// The request path short of the socket.
-    pub fn receive(&self, bytes: &[u8], client: SocketAddr, proto: Proto) -> Handled {
-        let started = Instant::now();
-        let req = match request::parse(bytes) {
-            Parsed::Drop => return Handled::Drop,
-            Parsed::Reject(req, code) => return self.reject(&req, client, proto, code, started),
-            Parsed::Query(req) => req,
-        };
-        if !self.allowed(client.ip()) {
-            return self.reject(&req, client, proto, ResponseCode::Refused, started);
-        }
-        if proto == Proto::Udp
-            && let Some(rl) = &self.rate
-        {
-            match rl.check(client.ip()) {
-                Verdict::Send => {}
-                Verdict::Drop => return Handled::Drop,
-                Verdict::Slip => {
-                    let mut b = request::reply(&req, ResponseCode::NoError, &[], &[], None, proto);
-                    b[2] |= 0x02; // TC
-                    return Handled::Reply(b);
-                }
-            }
-        }
-        let (Some(name), qtype) = (req.name().cloned(), req.qtype()) else {
-            return self.reject(&req, client, proto, ResponseCode::FormErr, started);
-        };
-        if let Some(a) = self.resolver.answer_now(&name, qtype) {
-            return Handled::Reply(self.finish(&req, client, proto, &a, started));
-        }
-        let busy = |what: &'static str, limit: usize| {
-            let a = Answer::fail(Route::Unrouted, Failure::Busy { what, limit });
-            Handled::Reply(self.finish(&req, client, proto, &a, started))
-        };
-        let Some(slot) = self.clients.enter(client.ip()) else {
-            return busy("max-per-client", self.resolver.limits().max_per_client);
-        };
-        if self.pending.fetch_add(1, Ordering::Relaxed) >= self.max_pending {
-            self.pending.fetch_sub(1, Ordering::Relaxed);
-            return busy("max-resolutions", self.resolver.limits().max_resolutions);
-        }
-        Handled::Later(Pending {
-            req,
-            client,
-            proto,
-            started,
-            _slot: slot,
-            _count: PendingCount(self.pending.clone()),
-        })
-    }
-
-    /// Resolves a waiting question and encodes the reply (SERVFAIL after
-    /// `query-timeout` at the latest).
-    pub async fn resolve(&self, p: Pending) -> Vec<u8> {
-        let Some(name) = p.req.name().cloned() else {
-            return request::reply(&p.req, ResponseCode::FormErr, &[], &[], None, p.proto);
-        };
-        let answer = match tokio::time::timeout_at(
-            p.started + self.query_timeout,
-            self.resolver.answer(&name, p.req.qtype()),
-        )
-        .await
-        {
-            Ok(a) => a,
-            Err(_) => Answer::fail(Route::Unrouted, Failure::Deadline),
-        };
-        self.finish(&p.req, p.client, p.proto, &answer, p.started)
-    }
-
-    fn reject(
-        &self,
-        req: &Request,
-        client: SocketAddr,
-        proto: Proto,
-        code: ResponseCode,
-        started: Instant,
-    ) -> Handled {
-        let bytes = request::reply(req, code, &[], &[], None, proto);
-        log_reject(client, proto, req, code, started);
-        Handled::Reply(bytes)
-    }
-
-    /// Encodes an answer (with an Extended DNS Error saying why it failed, or that
-    /// it is stale) and logs it.
-    fn finish(
-        &self,
-        req: &Request,
-        client: SocketAddr,
-        proto: Proto,
-        a: &Answer,
-        started: Instant,
-    ) -> Vec<u8> {
-        let text;
-        let ede = match (&a.failure, a.source) {
-            (Some(f), _) => {
-                text = f.to_string();
-                Some((f.ede_code(), text.as_str()))
-            }
-            (None, Source::Stale) => Some((3, "stale: the servers failed; serving expired data")),
-            _ => None,
-        };
-        let bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
-        self.log(req, client, proto, a, &bytes, started);
-        bytes
-    }
-
-    fn log(
-        &self,
-        req: &Request,
-        client: SocketAddr,
-        proto: Proto,
-        a: &Answer,
-        bytes: &[u8],
-        started: Instant,
-    ) {
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let tc = bytes.len() > 2 && bytes[2] & 0x02 != 0;
-        // The rcode actually sent (encoding can still fail and become SERVFAIL).
-        let low = bytes.get(3).map_or(2, |b| b & 0x0f);
-        let rcode = if low == a.rcode.low() {
-            a.rcode
-        } else {
-            ResponseCode::from_low(low)
-        };
-        let name = req.name().map(|n| n.to_string()).unwrap_or_default();
-        let root = self.resolver.route_name(a.route);
-        match &a.failure {
-            None => {
-                tracing::info!(target: "altroot::query", client = %client, proto = %proto.as_str(),
-                name = %name, qtype = %req.qtype(), root = %root, cache = %a.source.as_str(),
-                rcode = %rcode_str(rcode), answers = a.answers.len(), tc, ms = format_args!("{ms:.2}"), "query")
-            }
-            Some(f) => {
-                tracing::info!(target: "altroot::query", client = %client, proto = %proto.as_str(),
-                name = %name, qtype = %req.qtype(), root = %root, cache = %a.source.as_str(),
-                rcode = %rcode_str(rcode), answers = 0, tc, ms = format_args!("{ms:.2}"),
-                failure = %f.code(), reason = %f, "query")
-            }
-        }
-    }
-
-    /// Client addresses with questions in flight (for tests).
-    pub fn clients_in_flight(&self) -> usize {
-        self.clients.len()
-    }
-
-    /// The rate limiter, if on.
-    pub fn rate_limit(&self) -> Option<&RateLimit> {
-        self.rate.as_ref()
-    }
-}
-
-fn log_reject(
-    client: SocketAddr,
-    proto: Proto,
-    req: &Request,
-    code: ResponseCode,
-    started: Instant,
-) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(target: "altroot::query", client = %client, proto = %proto.as_str(),
-        name = %req.name().map(|n| n.to_string()).unwrap_or_default(), qtype = %req.qtype(),
-        rcode = %rcode_str(code), ms = format_args!("{ms:.2}"), "rejected request");
-}
 
 //------------ Starting and stopping ------------------------------------------
 
@@ -421,13 +186,13 @@ pub fn start(
         listeners.push(tokio::spawn(tcp::serve(tcp, tcp_ctx)));
     }
     resolver.add_own_addresses(&addrs);
-    if frontend.rate.is_some() {
+    if frontend.rate_limit_state().is_some() {
         let (fe, t) = (frontend.clone(), token.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => if let Some(r) = &fe.rate { r.tidy() },
+                    _ = tick.tick() => if let Some(r) = fe.rate_limit_state() { r.tidy() },
                     _ = t.cancelled() => return,
                 }
             }

@@ -97,9 +97,10 @@ where
             _ = ctx.token.cancelled() => None,
         };
         let Some(frame) = frame else { break };
-        match ctx.frontend.receive(&frame, peer, proto) {
-            Handled::Reply(b) => {
-                if tx.send(b).await.is_err() {
+        let mut out = Vec::new();
+        match ctx.frontend.receive(&frame, peer, proto, &mut out) {
+            Handled::Reply => {
+                if tx.send(out).await.is_err() {
                     break;
                 }
             }

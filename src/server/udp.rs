@@ -21,6 +21,7 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let mut buf = vec![0u8; BUFFER];
+    let mut out = Vec::with_capacity(BUFFER);
     loop {
         let (n, from) = tokio::select! {
             r = sock.recv_from(&mut buf) => match r {
@@ -34,9 +35,9 @@ pub async fn serve(
             },
             _ = token.cancelled() => return,
         };
-        match fe.receive(&buf[..n], from, Proto::Udp) {
-            Handled::Reply(b) => {
-                let _ = sock.send_to(&b, from).await;
+        match fe.receive(&buf[..n], from, Proto::Udp, &mut out) {
+            Handled::Reply => {
+                let _ = sock.send_to(&out, from).await;
             }
             Handled::Drop => {}
             Handled::Later(p) => {

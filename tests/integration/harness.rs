@@ -55,7 +55,7 @@ impl Altroot {
         let enc = server::bind_encrypted(&service.config).await.unwrap();
         let handle = server::start(service.resolver.clone(), sockets, &service.config).unwrap();
         let encrypted = handle
-            .serve_encrypted(enc, &service.config)
+            .serve_encrypted(&service.resolver, enc, &service.config)
             .unwrap_or_else(|e| panic!("{e}"));
         Altroot {
             encrypted,

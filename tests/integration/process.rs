@@ -272,7 +272,7 @@ fn check_exit_codes() {
 fn serve_refuses_a_bad_config_with_file_and_line() {
     let dir = setup(
         &[("geek.zone", GEEK)],
-        "[cache]\nmax-entries = 10\nmax-tll = \"1h\"\n",
+        "[cache]\nmax-size = \"1MiB\"\nmax-tll = \"1h\"\n",
     );
     let cfg = dir.path().join("altroot.toml");
     let (code, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);

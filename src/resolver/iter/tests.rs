@@ -90,7 +90,7 @@ impl World {
                 ipv6: false,
                 allow_loopback: false,
             },
-            cache: Cache::new(&CacheConfig::default()),
+            cache: Cache::standalone(&CacheConfig::default()),
             infra: Infra::new(std::time::Duration::from_millis(800)),
             policy: AddressPolicy::new(
                 crate::config::ServerConfig::default().upstream_deny,

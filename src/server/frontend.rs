@@ -1,0 +1,410 @@
+//! The request path short of the socket: raw bytes in, a reply out now, a reply
+//! later, or nothing.
+//!
+//! The hot path reads a plain query in place ([`wire::parse`]) and, when a ready
+//! answer exists ([`crate::resolver::ready`]), writes it patched for this client:
+//! no message is built. Everything else goes the full way: hickory parses the
+//! request, the resolver answers at once from local zones and caches when it can,
+//! else the question waits on the network — bounded per client and overall — and
+//! the reply, once encoded, becomes ready for the next client who asks.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hickory_proto::op::ResponseCode;
+use ipnet::IpNet;
+use tokio::time::Instant;
+
+use super::limits::{Clients, RateLimit, Slot, Verdict};
+use super::log::{QueryLog, Record, WireName};
+use super::request::{self, Parsed, Proto, Request};
+use super::wire;
+use crate::config::Config;
+use crate::resolver::ready::{Ready, ReadyParts};
+use crate::resolver::{Answer, Failure, Resolver, Route, Source};
+
+/// Waiting questions the front end holds at once, as a multiple of
+/// `max-resolutions` (many clients may wait on one shared resolution).
+const PENDING_PER_RESOLUTION: usize = 4;
+
+/// What to do with a datagram or TCP frame.
+pub enum Handled {
+    /// The reply is in the caller's buffer.
+    Reply,
+    /// Resolve it ([`Frontend::resolve`]), then reply.
+    Later(Box<Pending>),
+    Drop,
+}
+
+/// A question waiting for the resolver; holds its client's place.
+pub struct Pending {
+    req: Request,
+    client: SocketAddr,
+    proto: Proto,
+    started: Instant,
+    /// Where its reply is filed when it becomes ready.
+    key: Option<Box<[u8]>>,
+    _slot: Slot,
+    _count: PendingCount,
+}
+
+struct PendingCount(Arc<AtomicUsize>);
+
+impl Drop for PendingCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub struct Frontend {
+    resolver: Arc<Resolver>,
+    allow: Vec<IpNet>,
+    clients: Clients,
+    rate: Option<RateLimit>,
+    pending: Arc<AtomicUsize>,
+    max_pending: usize,
+    query_timeout: Duration,
+    log: QueryLog,
+}
+
+impl Frontend {
+    pub fn new(resolver: Arc<Resolver>, config: &Config) -> Frontend {
+        let l = &config.limits;
+        let roots = resolver.roots.iter().map(|r| r.name.clone()).collect();
+        Frontend {
+            allow: config.server.allow.clone(),
+            clients: Clients::new(l.max_per_client),
+            rate: RateLimit::new(
+                l.rate_limit,
+                l.rate_limit_slip,
+                l.rate_limit_ipv4_prefix,
+                l.rate_limit_ipv6_prefix,
+            ),
+            pending: Arc::new(AtomicUsize::new(0)),
+            max_pending: l.max_resolutions.saturating_mul(PENDING_PER_RESOLUTION),
+            query_timeout: config.server.query_timeout,
+            log: QueryLog::start(roots),
+            resolver,
+        }
+    }
+
+    fn allowed(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.allow.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The request path short of the socket; a reply goes into `out`.
+    pub fn receive(
+        &self,
+        bytes: &[u8],
+        client: SocketAddr,
+        proto: Proto,
+        out: &mut Vec<u8>,
+    ) -> Handled {
+        let started = Instant::now();
+        let mut key = wire::Key::default();
+        let plain = wire::parse(bytes, &mut key);
+        if plain.is_some() {
+            if !self.allowed(client.ip()) {
+                // The full path answers REFUSED with the question echoed.
+                return self.full(bytes, client, proto, None, out, started);
+            }
+            if let Some(h) = self.rate_limit(bytes, client, proto, out) {
+                return h;
+            }
+        }
+        if let Some(q) = plain
+            && let Some(ready) = self.resolver.ready().get(key.as_bytes())
+        {
+            let now = self.resolver.clock().now();
+            if ready.expires() > now {
+                let limit = reply_limit(proto, q.edns);
+                ready.write(
+                    out,
+                    q.id,
+                    q.rd,
+                    q.cd,
+                    &bytes[12..q.name_end],
+                    q.edns,
+                    limit,
+                    now,
+                );
+                self.log_hit(
+                    &ready,
+                    &bytes[12..q.name_end],
+                    q.qtype,
+                    client,
+                    proto,
+                    out,
+                    started,
+                );
+                return Handled::Reply;
+            }
+        }
+        let key = plain.map(|_| Box::from(key.as_bytes()));
+        self.full(bytes, client, proto, key, out, started)
+    }
+
+    /// Over the limit: drop, or slip an empty TC=1 reply (UDP only).
+    fn rate_limit(
+        &self,
+        bytes: &[u8],
+        client: SocketAddr,
+        proto: Proto,
+        out: &mut Vec<u8>,
+    ) -> Option<Handled> {
+        let rl = self.rate.as_ref().filter(|_| proto == Proto::Udp)?;
+        match rl.check(client.ip()) {
+            Verdict::Send => None,
+            Verdict::Drop => Some(Handled::Drop),
+            Verdict::Slip => {
+                let Parsed::Query(req) = request::parse(bytes) else {
+                    return Some(Handled::Drop);
+                };
+                *out = request::reply(&req, ResponseCode::NoError, &[], &[], None, proto);
+                out[2] |= 0x02; // TC
+                Some(Handled::Reply)
+            }
+        }
+    }
+
+    /// The full path: parse, answer at once if possible, else queue for the resolver.
+    fn full(
+        &self,
+        bytes: &[u8],
+        client: SocketAddr,
+        proto: Proto,
+        key: Option<Box<[u8]>>,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        let req = match request::parse(bytes) {
+            Parsed::Drop => return Handled::Drop,
+            Parsed::Reject(req, code) => {
+                return self.reject(&req, client, proto, code, out, started);
+            }
+            Parsed::Query(req) => req,
+        };
+        if !self.allowed(client.ip()) {
+            return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+        }
+        if key.is_none()
+            && let Some(h) = self.rate_limit(bytes, client, proto, out)
+        {
+            return h;
+        }
+        let (Some(name), qtype) = (req.name().cloned(), req.qtype()) else {
+            return self.reject(&req, client, proto, ResponseCode::FormErr, out, started);
+        };
+        if let Some(a) = self.resolver.answer_now(&name, qtype) {
+            *out = self.finish(&req, client, proto, &a, started, key.as_deref());
+            return Handled::Reply;
+        }
+        let busy = |what: &'static str, limit: usize, out: &mut Vec<u8>| {
+            let a = Answer::fail(Route::Unrouted, Failure::Busy { what, limit });
+            *out = self.finish(&req, client, proto, &a, started, None);
+            Handled::Reply
+        };
+        let Some(slot) = self.clients.enter(client.ip()) else {
+            return busy("max-per-client", self.resolver.limits().max_per_client, out);
+        };
+        if self.pending.fetch_add(1, Ordering::Relaxed) >= self.max_pending {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            return busy(
+                "max-resolutions",
+                self.resolver.limits().max_resolutions,
+                out,
+            );
+        }
+        Handled::Later(Box::new(Pending {
+            req,
+            client,
+            proto,
+            started,
+            key,
+            _slot: slot,
+            _count: PendingCount(self.pending.clone()),
+        }))
+    }
+
+    /// Resolves a waiting question and encodes the reply (SERVFAIL after
+    /// `query-timeout` at the latest).
+    pub async fn resolve(&self, p: Box<Pending>) -> Vec<u8> {
+        let Some(name) = p.req.name().cloned() else {
+            return request::reply(&p.req, ResponseCode::FormErr, &[], &[], None, p.proto);
+        };
+        let deadline = p.started + self.query_timeout;
+        let answer = match tokio::time::timeout_at(
+            deadline,
+            self.resolver.answer_from_network(&name, p.req.qtype()),
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(_) => Answer::fail(Route::Unrouted, Failure::Deadline),
+        };
+        self.finish(
+            &p.req,
+            p.client,
+            p.proto,
+            &answer,
+            p.started,
+            p.key.as_deref(),
+        )
+    }
+
+    fn reject(
+        &self,
+        req: &Request,
+        client: SocketAddr,
+        proto: Proto,
+        code: ResponseCode,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        *out = request::reply(req, code, &[], &[], None, proto);
+        if self.log.enabled() {
+            self.log.push(Record {
+                client,
+                proto,
+                name: WireName::from_name(req.name()),
+                qtype: u16::from(req.qtype()),
+                route: Route::Unrouted,
+                source: Source::Local,
+                rcode: code,
+                answers: 0,
+                tc: false,
+                micros: micros(started),
+                rejected: true,
+                failure: None,
+            });
+        }
+        Handled::Reply
+    }
+
+    /// Encodes an answer (with an Extended DNS Error saying why it failed, or that
+    /// it is stale), files it as ready when it may be, and logs it.
+    fn finish(
+        &self,
+        req: &Request,
+        client: SocketAddr,
+        proto: Proto,
+        a: &Answer,
+        started: Instant,
+        key: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let text;
+        let ede = match (&a.failure, a.source) {
+            (Some(f), _) => {
+                text = f.to_string();
+                Some((f.ede_code(), text.as_str()))
+            }
+            (None, Source::Stale) => Some((3, "stale: the servers failed; serving expired data")),
+            _ => None,
+        };
+        let bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
+        let answers = u16::try_from(a.answers.len()).unwrap_or(u16::MAX);
+        if let Some(k) = key
+            && a.failure.is_none()
+            && a.source != Source::Stale
+            && let Some(r) = ReadyParts::from_reply(
+                &bytes,
+                a.route,
+                a.source,
+                answers,
+                self.resolver.clock().now(),
+            )
+        {
+            self.resolver.ready().insert(k, r);
+        }
+        if self.log.enabled() {
+            // The rcode actually sent (encoding can still fail and become SERVFAIL).
+            let low = bytes.get(3).map_or(2, |b| b & 0x0f);
+            let rcode = if low == a.rcode.low() {
+                a.rcode
+            } else {
+                ResponseCode::from_low(low)
+            };
+            self.log.push(Record {
+                client,
+                proto,
+                name: WireName::from_name(req.name()),
+                qtype: u16::from(req.qtype()),
+                route: a.route,
+                source: a.source,
+                rcode,
+                answers,
+                tc: bytes.len() > 2 && bytes[2] & 0x02 != 0,
+                micros: micros(started),
+                rejected: false,
+                failure: a.failure.clone().map(Box::new),
+            });
+        }
+        bytes
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_hit(
+        &self,
+        r: &Ready,
+        name: &[u8],
+        qtype: u16,
+        client: SocketAddr,
+        proto: Proto,
+        out: &[u8],
+        started: Instant,
+    ) {
+        if !self.log.enabled() {
+            return;
+        }
+        self.log.push(Record {
+            client,
+            proto,
+            name: WireName::from_wire(name),
+            qtype,
+            route: r.route(),
+            source: r.source(),
+            rcode: ResponseCode::from_low(r.rcode()),
+            answers: if out[2] & 0x02 != 0 { 0 } else { r.answers() },
+            tc: out[2] & 0x02 != 0,
+            micros: micros(started),
+            rejected: false,
+            failure: None,
+        });
+    }
+
+    /// Client addresses with questions in flight (for tests).
+    pub fn clients_in_flight(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The rate limiter, if on.
+    pub fn rate_limit_state(&self) -> Option<&RateLimit> {
+        self.rate.as_ref()
+    }
+
+    /// Query log records dropped because the writer fell behind.
+    pub fn log_dropped(&self) -> u64 {
+        self.log.dropped()
+    }
+}
+
+/// How long a UDP reply may be for this client (TCP: any).
+fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
+    match (proto, edns) {
+        (Proto::Udp, Some(size)) => {
+            usize::from(size.clamp(512, crate::resolver::transport::EDNS_PAYLOAD))
+        }
+        (Proto::Udp, None) => 512,
+        _ => usize::from(u16::MAX),
+    }
+}
+
+fn micros(started: Instant) -> u32 {
+    u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX)
+}
