@@ -21,7 +21,7 @@
 //! - [`zones`] also reads master files with line numbers, checks zones, loads root
 //!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
 //!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
-//!   wall clock TTLs follow;
+//!   wall clock TTLs follow; [`tls`]: PEM certificates, keys and CA stores;
 //! - [`service`]: building all of it from a config, reloading zones (one reload at a
 //!   time), and watching the files;
 //! - [`commands`]: the command line — `serve`, `check`, `compare`, `collisions`
@@ -37,4 +37,5 @@ pub mod names;
 pub mod resolver;
 pub mod server;
 pub mod service;
+pub mod tls;
 pub mod zones;

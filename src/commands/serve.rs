@@ -34,6 +34,13 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
             return 1;
         }
     };
+    let encrypted_sockets = match server::bind_encrypted(&service.config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
     let handle = match server::start(service.resolver.clone(), sockets, &service.config) {
         Ok(h) => h,
         Err(e) => {
@@ -41,6 +48,18 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
             return 1;
         }
     };
+    let encrypted =
+        match handle.serve_encrypted(&service.resolver, encrypted_sockets, &service.config) {
+            Ok(h) => h,
+            Err(e) => {
+                let at = match (&service.config.source, &service.config.server.tls) {
+                    (Some(f), Some(t)) => format!("{}:{}: ", f.display(), t.cert_line),
+                    _ => String::new(),
+                };
+                eprintln!("{at}error: tls-cert: {e}");
+                return 2;
+            }
+        };
     service.record_serials();
     let _watch = match service::watch::spawn(service.clone()) {
         Ok(w) => Some(w),
@@ -57,7 +76,7 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
         .map(|r| r.name.as_str())
         .collect();
     tracing::info!(roots = %roots.join(","), "altroot ready");
-    wait_for_signals(&service).await;
+    wait_for_signals(&service, &encrypted).await;
     tracing::info!("stopping: finishing queries in flight");
     handle.shutdown().await;
     reporter.abort();
@@ -83,7 +102,7 @@ async fn report_dropped(dropped: ErrorCounter) {
 }
 
 #[cfg(unix)]
-async fn wait_for_signals(service: &Arc<Service>) {
+async fn wait_for_signals(service: &Arc<Service>, encrypted: &server::EncryptedHandle) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -99,7 +118,8 @@ async fn wait_for_signals(service: &Arc<Service>) {
             _ = term.recv() => return,
             _ = int.recv() => return,
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading zones");
+                tracing::info!("SIGHUP: reloading zones and the TLS certificate");
+                encrypted.reload();
                 let s = service.clone();
                 let Ok((problems, changed)) = tokio::task::spawn_blocking(move || s.reload(true)).await else {
                     continue;
@@ -112,6 +132,6 @@ async fn wait_for_signals(service: &Arc<Service>) {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_service: &Arc<Service>) {
+async fn wait_for_signals(_service: &Arc<Service>, _encrypted: &server::EncryptedHandle) {
     let _ = tokio::signal::ctrl_c().await;
 }

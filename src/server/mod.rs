@@ -1,5 +1,6 @@
-//! The DNS front end: UDP and TCP listeners, the client access list, per-client
-//! bounds, request checks, and the one log line per query.
+//! The DNS front end: UDP and TCP listeners (and DoT and DoH beside them,
+//! `encrypted.rs`), the client access list, per-client bounds, request checks, and
+//! the one log line per query.
 //!
 //! [`Frontend::receive`] is the whole request path short of the socket: raw bytes
 //! in, a reply out now (answers from local zones and caches never wait), a reply
@@ -10,6 +11,10 @@
 //! client can hold (TCP connections and their idle time, questions in flight per
 //! client, the pipeline per connection), and answer hits without a task.
 
+mod certs;
+mod doh;
+mod dot;
+mod encrypted;
 mod frontend;
 mod limits;
 mod log;
@@ -28,6 +33,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::resolver::Resolver;
+pub use encrypted::{EncryptedHandle, EncryptedSockets, bind_encrypted};
 pub use frontend::{Frontend, Handled, Pending};
 pub use limits::{Clients, RateLimit, Slot, Verdict};
 pub use request::Proto;

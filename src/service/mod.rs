@@ -14,6 +14,7 @@ pub mod watch;
 
 use crate::clock::Clock;
 use crate::config::{Config, RootConfig, RootSource};
+use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
 use crate::resolver::{Kind, Params, Resolver, RootSetup};
 use crate::zones::hints;
@@ -89,10 +90,24 @@ impl Service {
                         (Kind::Hints(Vec::new()), None)
                     }
                 },
-                RootSource::Forward { upstreams, .. } => {
+                RootSource::Forward {
+                    upstreams, tls_ca, ..
+                } => {
                     let file = config.source.clone().unwrap_or_default();
-                    errors.extend(denied(rc, upstreams, &policy, file));
-                    (Kind::Forward(upstreams.clone()), None)
+                    let addrs: Vec<SocketAddr> = upstreams.iter().map(|u| u.addr).collect();
+                    errors.extend(denied(rc, &addrs, &policy, file.clone()));
+                    match forwarders(upstreams, tls_ca.as_ref()) {
+                        Ok(f) => (Kind::Forward(f), None),
+                        Err(e) => {
+                            let line = tls_ca.as_ref().map_or(1, |c| c.line);
+                            errors.push(Problem::error(
+                                file,
+                                line,
+                                format!("root {:?}: {e}", rc.name),
+                            ));
+                            (Kind::Forward(Vec::new()), None)
+                        }
+                    }
                 }
             };
             setups.push(RootSetup {
