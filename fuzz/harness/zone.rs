@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use altroot::zones::{LoadOptions, Lookup, Problem, ZoneSet, read_serials};
+use altroot::server::Proto;
+use altroot::server::request::{Request, reply};
+use altroot::zones::{LoadOptions, Lookup, Problem, Zone, ZoneSet, dname_target, read_serials};
+use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 /// The names the zone file is written as (byte 0, bits 2–4): a plain alternate
@@ -137,6 +140,9 @@ impl Fixture {
 /// - every problem prints as one line `FILE:LINE: error|warning: message`, LINE ≥ 1;
 /// - every zone that loaded answers `lookup` for its apex SOA (the one SOA, with
 ///   the zone's serial) and apex NS, and lookups below the apex do not panic;
+/// - every zone that loaded can be served: each record of its files is found by
+///   `lookup` (an answer holding it, or a referral below a cut), and the answer
+///   encodes as a reply that decodes again ([`servable`]);
 /// - `check` reports exactly what loading with the config's options reports, and
 ///   counts the zones that loaded.
 pub fn verify(zones: &Path, config: &Path) {
@@ -172,6 +178,7 @@ pub fn verify(zones: &Path, config: &Path) {
                 let _ = z.lookup(&q, t);
             }
         }
+        servable(z);
     }
 
     let report = altroot::check::check(Some(config));
@@ -189,6 +196,55 @@ pub fn verify(zones: &Path, config: &Path) {
     expected.dedup();
     assert_eq!(report.problems, expected, "check and load disagree");
     assert_eq!(report.zones, same.zones().count(), "zones counted by check");
+}
+
+/// Every record a loaded zone was read from is served: `lookup` of its owner and
+/// type gives an answer holding its data (or a referral, at or below a cut), and
+/// that answer goes through the front end's encoder (`request::reply`, over TCP
+/// so nothing is cut) into a NOERROR reply that parses, with every record.
+pub fn servable(z: &Zone) {
+    let origin = z.origin();
+    let file = z.files.first().expect("a zone has its file");
+    let parsed = match altroot::zones::read(file, origin) {
+        Ok(p) => p,
+        Err(e) => panic!("{origin} loaded, but reading it again fails: {e:?}"),
+    };
+    for l in &parsed.records {
+        let r = &l.record;
+        let (owner, rtype) = (&r.name, r.record_type());
+        let where_ = format!("{}:{}: {owner} {rtype}", l.file.display(), l.line);
+        assert!(origin.zone_of(owner), "{where_}: outside {origin}, yet loaded");
+        let answers = match z.lookup(owner, rtype) {
+            Lookup::Answer(rs) => rs,
+            Lookup::Referral { .. } => continue,
+            other => panic!("{where_}: in the zone, but lookup gives {other:?}"),
+        };
+        let same = |d: &RData| d == &r.data || dname_target(d).is_some_and(|t| Some(t) == dname_target(&r.data));
+        assert!(
+            answers.iter().any(|a| a.record_type() == rtype && same(&a.data)),
+            "{where_}: lookup's answer {answers:?} lacks {:?}",
+            r.data
+        );
+        let req = Request {
+            id: 0x4242,
+            op_code: OpCode::Query,
+            rd: true,
+            cd: false,
+            query: Some(Query::query(owner.clone(), rtype)),
+            edns: None,
+        };
+        let bytes = reply(&req, ResponseCode::NoError, &answers, &[], None, Proto::Tcp);
+        let m = match Message::from_vec(&bytes) {
+            Ok(m) => m,
+            Err(e) => panic!("{where_}: the reply does not parse ({e}): {answers:?}"),
+        };
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NoError,
+            "{where_}: the answer cannot be encoded: {answers:?}"
+        );
+        assert_eq!(m.answers.len(), answers.len(), "{where_}: records lost in the reply");
+    }
 }
 
 /// `FILE:LINE: error|warning: message`, on one line, LINE ≥ 1.
