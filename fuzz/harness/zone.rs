@@ -11,7 +11,8 @@ use altroot::server::Proto;
 use altroot::server::request::{Request, reply};
 use altroot::zones::{LoadOptions, Lookup, Problem, Zone, ZoneSet, dname_target, read_serials};
 use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::BinEncodable;
 
 /// The names the zone file is written as (byte 0, bits 2–4): a plain alternate
 /// TLD, TLDs in ICANN's root, special-use TLDs, a name that is not a TLD, an IDN.
@@ -36,6 +37,10 @@ fz. IN NS ns.fz.
 ns.fz. IN A 192.0.2.54
 geek. IN NS ns.example.
 ";
+
+/// What an input's text follows when byte 0 has bit 7 set: a valid apex, so the
+/// text only needs good records to make a zone that loads (and is served).
+pub const APEX: &str = "$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\nns IN A 192.0.2.53\n";
 
 /// A file a zone may `$INCLUDE` (it is not a `.zone` file, so not a zone itself).
 pub const INCLUDE: (&str, &str) = ("inc.txt", "www IN A 192.0.2.1\nmail IN MX 10 www\n");
@@ -97,7 +102,7 @@ impl Fixture {
     /// One fuzz input: byte 0 says how the rest is written (bits 0–1: as
     /// `<tld>.zone`, as `root.zone`, as both, or as `<tld>.zone` beside a good
     /// `root.zone`; bits 2–4: the TLD; bit 5: the config; bit 6: a serials file
-    /// as `serve` leaves it). Panics when a check fails.
+    /// as `serve` leaves it; bit 7: after [`APEX`]). Panics when a check fails.
     pub fn run(&self, data: &[u8]) {
         let Some((&sel, text)) = data.split_first() else {
             return;
@@ -114,6 +119,11 @@ impl Fixture {
         let put = |file: &str, bytes: &[u8]| {
             std::fs::write(self.zones.join(file), bytes).expect("write zone");
         };
+        let text = match sel & 0x80 {
+            0 => text.to_vec(),
+            _ => [APEX.as_bytes(), text].concat(),
+        };
+        let text = text.as_slice();
         let tld = TLDS[usize::from(sel >> 2) & 7];
         let own = format!("{tld}.zone");
         match sel & 3 {
@@ -174,7 +184,12 @@ pub fn verify(zones: &Path, config: &Path) {
             let Ok(q) = Name::from_ascii(below).and_then(|n| n.append_domain(origin)) else {
                 continue;
             };
-            for t in [RecordType::A, RecordType::CNAME, RecordType::DS, RecordType::ANY] {
+            for t in [
+                RecordType::A,
+                RecordType::CNAME,
+                RecordType::DS,
+                RecordType::ANY,
+            ] {
                 let _ = z.lookup(&q, t);
             }
         }
@@ -213,15 +228,22 @@ pub fn servable(z: &Zone) {
         let r = &l.record;
         let (owner, rtype) = (&r.name, r.record_type());
         let where_ = format!("{}:{}: {owner} {rtype}", l.file.display(), l.line);
-        assert!(origin.zone_of(owner), "{where_}: outside {origin}, yet loaded");
+        assert!(
+            origin.zone_of(owner),
+            "{where_}: outside {origin}, yet loaded"
+        );
         let answers = match z.lookup(owner, rtype) {
             Lookup::Answer(rs) => rs,
             Lookup::Referral { .. } => continue,
             other => panic!("{where_}: in the zone, but lookup gives {other:?}"),
         };
-        let same = |d: &RData| d == &r.data || dname_target(d).is_some_and(|t| Some(t) == dname_target(&r.data));
+        let same = |d: &RData| {
+            d == &r.data || dname_target(d).is_some_and(|t| Some(t) == dname_target(&r.data))
+        };
         assert!(
-            answers.iter().any(|a| a.record_type() == rtype && same(&a.data)),
+            answers
+                .iter()
+                .any(|a| a.record_type() == rtype && same(&a.data)),
             "{where_}: lookup's answer {answers:?} lacks {:?}",
             r.data
         );
@@ -243,7 +265,31 @@ pub fn servable(z: &Zone) {
             ResponseCode::NoError,
             "{where_}: the answer cannot be encoded: {answers:?}"
         );
-        assert_eq!(m.answers.len(), answers.len(), "{where_}: records lost in the reply");
+        assert_eq!(
+            m.answers.len(),
+            answers.len(),
+            "{where_}: records lost in the reply"
+        );
+        // The same records, as text (a relative name in the zone is not the
+        // absolute one on the wire) and as bytes. hickory spells an SVCB key it
+        // has no name for `keyN` when parsed and `unknownN` when decoded: the same
+        // key on the wire.
+        for (sent, got) in answers.iter().zip(&m.answers) {
+            let text = |r: &Record| {
+                let data = r.data.to_string().replace("unknown", "key");
+                (r.name.to_string(), r.record_type(), data)
+            };
+            assert_eq!(
+                text(got),
+                text(sent),
+                "{where_}: the reply carries other data than the zone"
+            );
+            assert_eq!(
+                got.data.to_bytes().ok(),
+                sent.data.to_bytes().ok(),
+                "{where_}: the reply carries other bytes than the zone: {sent:?}"
+            );
+        }
     }
 }
 
@@ -251,7 +297,10 @@ pub fn servable(z: &Zone) {
 pub fn assert_prints(p: &Problem) {
     let s = p.to_string();
     assert!(p.line >= 1, "line 0: {s}");
-    assert!(!s.contains(['\n', '\r']), "a problem over several lines: {s:?}");
+    assert!(
+        !s.contains(['\n', '\r']),
+        "a problem over several lines: {s:?}"
+    );
     let file = p.file.display().to_string();
     assert!(!file.is_empty(), "no file: {s:?}");
     let rest = s

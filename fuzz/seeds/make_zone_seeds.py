@@ -42,3 +42,34 @@ put("x-serial-down", 0x40, SOA)
 put("x-dname-apex", 5 << 2, b"$TTL 60\n" + SOA + b"@ IN DNAME geek.\n")
 put("x-parens-txt", 0, SOA + b'www IN TXT ( "a" ; c\n "b" )\nwww IN MX ( 10\n mail )\n')
 put("x-idn", 7 << 2, b"\xef\xbb\xbf" + SOA.replace(b"\n", b"\r\n") + "bücher IN A 192.0.2.1\r\n".encode())
+
+# Every record type hickory's zone parser reads, after the valid apex (bit 7).
+RICH = b"""www A 192.0.2.1
+www AAAA 2001:db8::1
+an ANAME www
+caa CAA 0 issue "letsencrypt.org"
+caa CAA 128 tbs "x"
+caa CAA 0 iodef "mailto:a@b.c"
+cert CERT 1 2 3 AAAA
+hi HINFO "x86" "linux"
+na NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp
+pgp OPENPGPKEY AAAA
+sm SMIMEA 3 1 1 abcdef
+ss SSHFP 1 1 abcdef0123
+tl TLSA 3 1 1 abcdef
+sv SVCB 1 . alpn=h2,h3 port=443
+ht HTTPS 1 . ipv4hint=192.0.2.1 ech=AAAA
+cs CSYNC 66 3 A NS AAAA
+p PTR www
+s SRV 1 2 3 www
+t TXT "" "a" ( "b"
+  "c" )
+mx MX 10 www
+*.w CNAME www
+d DNAME www
+sub NS ns.sub
+ns.sub A 192.0.2.9
+"""
+put("x-rich-apex", 0x80, RICH)
+put("x-rich-apex-geek", 0x80 | (1 << 2), b"$ORIGIN geek.\n" + RICH)
+put("x-rich-full", 0, b"$TTL 300\n" + SOA + RICH)
