@@ -40,7 +40,8 @@ geek. IN NS ns.example.
 
 /// What an input's text follows when byte 0 has bit 7 set: a valid apex, so the
 /// text only needs good records to make a zone that loads (and is served).
-pub const APEX: &str = "$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\nns IN A 192.0.2.53\n";
+pub const APEX: &str =
+    "$TTL 300\n@ IN SOA ns hostmaster 1 7200 900 1209600 300\n@ IN NS ns\nns IN A 192.0.2.53\n";
 
 /// A file a zone may `$INCLUDE` (it is not a `.zone` file, so not a zone itself).
 pub const INCLUDE: (&str, &str) = ("inc.txt", "www IN A 192.0.2.1\nmail IN MX 10 www\n");
@@ -58,6 +59,24 @@ pub struct Fixture {
     pub dir: PathBuf,
     pub zones: PathBuf,
     configs: [PathBuf; 2],
+    /// Skip what known open bugs make fail, so that fuzzing goes on past them.
+    /// Only the fuzz target sets it; the regression tests never do. The open
+    /// bugs (each with its regression test in
+    /// `tests/integration/fuzz_regressions.rs`, ignored until fixed; remove the
+    /// skip with the fix):
+    /// - `zone_self_include_is_not_exponential`: a file that `$INCLUDE`s itself
+    ///   k times is read k^8 times before the depth limit stops it. Skipped:
+    ///   inputs with three or more `$INCLUDE`s ([`many_includes`]).
+    /// - `zone_svcb_relative_target_is_qualified`: an SVCB/HTTPS TargetName
+    ///   written relative to the origin is kept unqualified, and served as if
+    ///   under the root. Skipped: the reply comparison for such records.
+    pub skip_known: bool,
+}
+
+/// Inputs the self-include blow-up makes time out (see [`Fixture::skip_known`]).
+pub fn many_includes(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.windows(8).filter(|w| w == b"$include").count() >= 3
 }
 
 impl Default for Fixture {
@@ -91,6 +110,7 @@ impl Fixture {
             dir,
             zones,
             configs,
+            skip_known: false,
         }
     }
 
@@ -107,9 +127,12 @@ impl Fixture {
         let Some((&sel, text)) = data.split_first() else {
             return;
         };
+        if self.skip_known && many_includes(text) {
+            return;
+        }
         self.write(sel, text);
         let config = &self.configs[usize::from(sel >> 5) & 1];
-        verify(&self.zones, config);
+        verify(&self.zones, config, self.skip_known);
     }
 
     /// Empties the zones folder and writes one input into it.
@@ -155,7 +178,7 @@ impl Fixture {
 ///   encodes as a reply that decodes again ([`servable`]);
 /// - `check` reports exactly what loading with the config's options reports, and
 ///   counts the zones that loaded.
-pub fn verify(zones: &Path, config: &Path) {
+pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
     let (set, problems) = ZoneSet::load(zones, None, &LoadOptions::default(), true);
     for p in &problems {
         assert_prints(p);
@@ -193,7 +216,7 @@ pub fn verify(zones: &Path, config: &Path) {
                 let _ = z.lookup(&q, t);
             }
         }
-        servable(z);
+        servable(z, skip_known);
     }
 
     let report = altroot::check::check(Some(config));
@@ -217,7 +240,7 @@ pub fn verify(zones: &Path, config: &Path) {
 /// type gives an answer holding its data (or a referral, at or below a cut), and
 /// that answer goes through the front end's encoder (`request::reply`, over TCP
 /// so nothing is cut) into a NOERROR reply that parses, with every record.
-pub fn servable(z: &Zone) {
+pub fn servable(z: &Zone, skip_known: bool) {
     let origin = z.origin();
     let file = z.files.first().expect("a zone has its file");
     let parsed = match altroot::zones::read(file, origin) {
@@ -275,6 +298,9 @@ pub fn servable(z: &Zone) {
         // has no name for `keyN` when parsed and `unknownN` when decoded: the same
         // key on the wire.
         for (sent, got) in answers.iter().zip(&m.answers) {
+            if skip_known && relative_svcb_target(&sent.data) {
+                continue; // an open bug: see Fixture::skip_known
+            }
             let text = |r: &Record| {
                 let data = r.data.to_string().replace("unknown", "key");
                 (r.name.to_string(), r.record_type(), data)
@@ -290,6 +316,15 @@ pub fn servable(z: &Zone) {
                 "{where_}: the reply carries other bytes than the zone: {sent:?}"
             );
         }
+    }
+}
+
+/// An SVCB/HTTPS TargetName kept relative (see [`Fixture::skip_known`]).
+fn relative_svcb_target(data: &RData) -> bool {
+    match data {
+        RData::SVCB(s) => !s.target_name.is_fqdn(),
+        RData::HTTPS(h) => !h.0.target_name.is_fqdn(),
+        _ => false,
     }
 }
 

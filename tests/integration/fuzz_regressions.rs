@@ -53,3 +53,76 @@ fn zone_seeds_pass() {
         assert!(r.is_ok(), "seed {name}");
     }
 }
+
+/// Runs `f` on its own thread; fails when it takes longer than `limit` (the
+/// thread is left behind: a hang must not hang the test suite).
+fn within(limit: std::time::Duration, what: &str, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after {limit:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("{what}: failed after {:?}", started.elapsed())
+        }
+    }
+}
+
+// Found by the `zone` target (a libFuzzer timeout, minimised with `cargo fuzz
+// tmin`): a zone file that `$INCLUDE`s itself three times, and has a few broken
+// lines. Each self-include is followed to the nesting limit (8), so one load reads
+// the file 3^8 = 6,561 times and collects every error of every copy before the
+// duplicates are dropped; `check` loads it once more. With k self-includes it is
+// k^8 reads: `altroot check` takes 0.5 s for k = 3, 4.8 s for k = 4, 28 s for
+// k = 5 (debug build), and a ten-line file would keep `check`, start-up or a
+// reload busy for days. Cause: `State::include` in src/zones/reader.rs
+// recognises a loop only by its depth (MAX_INCLUDE_DEPTH), not by a file already
+// being read further up the chain, and nothing bounds the files one zone reads
+// in all. Loading must end quickly, with an error, whatever the file includes:
+// the reader's error list (sorted, not yet deduplicated) measures the work
+// deterministically (it holds each broken line once per copy read: 88,570
+// now), and the fuzz target's checks must finish within 500 ms (2 s now; a
+// loop found by the chain of files costs a few reads, milliseconds).
+#[test]
+#[ignore = "open bug: a self-including zone file is read k^8 times (src/zones/reader.rs, State::include)"]
+fn zone_self_include_is_not_exponential() {
+    const INPUT: &[u8] = b"\x00\x002.53\n$INCLUDE fz.zone\n$INCLU\n$INCLUDE fz.zone\n$INCcom.\n\n$INCLUDE fz.zone\n$ISO\x00\x00.r om.\nple.com.\n.com.\nple..\n";
+    let fx = zone::Fixture::new();
+    fx.write(INPUT[0], &INPUT[1..]);
+    let origin = hickory_proto::rr::Name::from_ascii("fz.").unwrap();
+    let errors =
+        altroot::zones::read(&fx.zones.join("fz.zone"), &origin).expect_err("the file has errors");
+    assert!(
+        errors.len() < 100,
+        "{} errors: the file was read over and over",
+        errors.len()
+    );
+    within(
+        std::time::Duration::from_millis(500),
+        "loading",
+        move || fx.run(INPUT),
+    );
+}
+
+// Found by the `zone` target's reply check, on an input written while adding that
+// check (the fuzzer then stopped on the timeout above first): `s SVCB 0 www` in
+// fz.zone is served as `s.fz. SVCB 0 www.` — the TargetName, relative to the
+// origin as RFC 9460 §2.1 presentation format allows (RFC 1035 §5.1 rules), should
+// be `www.fz.`; HTTPS alike (`h HTTPS 1 svc port=443` goes out as `1 svc. …`).
+// `check` reports nothing. Cause: hickory's SVCB text parser
+// (hickory-proto 0.26.3, src/serialize/txt/rdata_parsers/svcb.rs) reads the
+// TargetName with `Name::from_str`, ignoring the origin, and
+// `State::record` in src/zones/reader.rs passes the record on as parsed (it
+// qualifies owners and `@`, not names inside SVCB/HTTPS RDATA). Byte 0 = 0x80:
+// the text follows the harness's valid apex, as fz.zone.
+#[test]
+#[ignore = "open bug: relative SVCB/HTTPS TargetNames are not qualified with the origin (src/zones/reader.rs, State::record)"]
+fn zone_svcb_relative_target_is_qualified() {
+    zone::Fixture::new().run(b"\x80s SVCB 0 www\n");
+}
