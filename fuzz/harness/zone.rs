@@ -71,6 +71,9 @@ pub struct Fixture {
     /// - `zone_svcb_relative_target_is_qualified`: an SVCB/HTTPS TargetName
     ///   written relative to the origin is kept unqualified, and served as if
     ///   under the root. Skipped: the reply comparison for such records.
+    /// - `zone_empty_txt_is_refused`: a TXT record with no string (`t TXT`)
+    ///   loads, and every reply holding it is malformed (RDLENGTH 0). Skipped:
+    ///   the reply checks for answers holding one.
     pub skip_known: bool,
 }
 
@@ -271,6 +274,9 @@ pub fn servable(z: &Zone, skip_known: bool) {
             "{where_}: lookup's answer {answers:?} lacks {:?}",
             r.data
         );
+        if skip_known && answers.iter().any(|a| empty_txt(&a.data)) {
+            continue; // an open bug: see Fixture::skip_known
+        }
         let req = Request {
             id: 0x4242,
             op_code: OpCode::Query,
@@ -327,6 +333,11 @@ fn relative_svcb_target(data: &RData) -> bool {
         RData::HTTPS(h) => !h.0.target_name.is_fqdn(),
         _ => false,
     }
+}
+
+/// A TXT record without any string (see [`Fixture::skip_known`]).
+fn empty_txt(data: &RData) -> bool {
+    matches!(data, RData::TXT(t) if t.txt_data.is_empty())
 }
 
 /// `FILE:LINE: error|warning: message`, on one line, LINE ≥ 1.

@@ -126,3 +126,20 @@ fn zone_self_include_is_not_exponential() {
 fn zone_svcb_relative_target_is_qualified() {
     zone::Fixture::new().run(b"\x80s SVCB 0 www\n");
 }
+
+// Found by the `zone` target (minimised with `cargo fuzz tmin`): geek.zone (byte 0
+// = 0x04) with the record `p._u TXT` — a TXT without any string. It loads, `check`
+// says nothing, and every reply holding it is malformed: a TXT's RDATA is one or
+// more character-strings (RFC 1035 §3.3.14), this one goes out with RDLENGTH 0.
+// hickory refuses the whole message ("unexpected record with length 0 in
+// non-update message"), dig says "malformed message packet" and drops the rest of
+// the reply, the OPT record included. Cause: hickory's TXT text parser accepts
+// an empty token list, and `Builder::add` in src/zones/build.rs checks only that
+// a record encodes (`to_bytes`), which an empty TXT does. It must be refused, with
+// its line, like other data the wire format cannot carry.
+#[test]
+#[ignore = "open bug: a TXT record without strings loads and makes malformed replies (src/zones/build.rs, Builder::add)"]
+fn zone_empty_txt_is_refused() {
+    const INPUT: &[u8] = b"\x04; .ge0\n@   300 IN SOA a. hoast ( 20262701 7200 900 0 30)\n@      NS  aiz.\np._u TXT\nnogl    IN NS    ns.bie.biz.\n";
+    zone::Fixture::new().run(INPUT);
+}
