@@ -19,6 +19,7 @@ static FIXTURE: LazyLock<harness::Fixture> = LazyLock::new(|| {
     }
     // SAFETY: registers a plain function; libFuzzer leaves through exit().
     unsafe { libc::atexit(cleanup) };
+    sweep_stale_folders();
     let mut fx = harness::Fixture::new();
     fx.skip_known = true; // open bugs already found: see Fixture::skip_known
     fx
@@ -27,3 +28,21 @@ static FIXTURE: LazyLock<harness::Fixture> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     FIXTURE.run(data);
 });
+
+/// Removes the folders of earlier fuzz processes that ended without exit() (a
+/// crash, a timeout, `cargo fuzz tmin`'s runs).
+fn sweep_stale_folders() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("altroot-fuzz-zone-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or("");
+        if !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}

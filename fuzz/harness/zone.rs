@@ -11,7 +11,7 @@ use altroot::server::Proto;
 use altroot::server::request::{Request, reply};
 use altroot::zones::{LoadOptions, Lookup, Problem, Zone, ZoneSet, dname_target, read_serials};
 use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 
 /// The names the zone file is written as (byte 0, bits 2–4): a plain alternate
@@ -70,10 +70,11 @@ pub struct Fixture {
     ///   two or more `$INCLUDE`s ([`many_includes`]).
     /// - `zone_svcb_relative_target_is_qualified`: an SVCB/HTTPS TargetName
     ///   written relative to the origin is kept unqualified, and served as if
-    ///   under the root. Skipped: the reply comparison for such records.
-    /// - `zone_empty_txt_is_refused`: a TXT record with no string (`t TXT`)
-    ///   loads, and every reply holding it is malformed (RDLENGTH 0). Skipped:
-    ///   the reply checks for answers holding one.
+    ///   under the root. Skipped: the absolute-name check of SVCB and HTTPS.
+    /// - `zone_undecodable_rdata_is_refused`: data hickory reads from a zone
+    ///   file and encodes, but cannot decode (a TXT without strings, a CERT
+    ///   without a certificate, SVCB `key1=h2`) loads, and every reply holding
+    ///   it is malformed. Skipped: the checks of a reply that does not parse.
     pub skip_known: bool,
 }
 
@@ -179,7 +180,7 @@ impl Fixture {
 ///   the zone's serial) and apex NS, and lookups below the apex do not panic;
 /// - every zone that loaded can be served: each record of its files is found by
 ///   `lookup` (an answer holding it, or a referral below a cut), and the answer
-///   encodes as a reply that decodes again ([`servable`]);
+///   encodes as a reply that decodes to the same bytes ([`servable`]);
 /// - `check` reports exactly what loading with the config's options reports, and
 ///   counts the zones that loaded.
 pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
@@ -241,9 +242,10 @@ pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
 }
 
 /// Every record a loaded zone was read from is served: `lookup` of its owner and
-/// type gives an answer holding its data (or a referral, at or below a cut), and
-/// that answer goes through the front end's encoder (`request::reply`, over TCP
-/// so nothing is cut) into a NOERROR reply that parses, with every record.
+/// type gives an answer holding its data (or a referral, at or below a cut), the
+/// names in its data are absolute, and the answer goes through the front end's
+/// encoder (`request::reply`, over TCP so nothing is cut) into a NOERROR reply
+/// that parses, with every record, byte for byte.
 pub fn servable(z: &Zone, skip_known: bool) {
     let origin = z.origin();
     let file = z.files.first().expect("a zone has its file");
@@ -274,8 +276,11 @@ pub fn servable(z: &Zone, skip_known: bool) {
             "{where_}: lookup's answer {answers:?} lacks {:?}",
             r.data
         );
-        if skip_known && answers.iter().any(|a| empty_txt(&a.data)) {
-            continue; // an open bug: see Fixture::skip_known
+        for n in rdata_names(&r.data) {
+            if skip_known && matches!(rtype, RecordType::SVCB | RecordType::HTTPS) {
+                continue; // an open bug: see Fixture::skip_known
+            }
+            assert!(n.is_fqdn(), "{where_}: {n} in its data is not absolute");
         }
         let req = Request {
             id: 0x4242,
@@ -288,6 +293,7 @@ pub fn servable(z: &Zone, skip_known: bool) {
         let bytes = reply(&req, ResponseCode::NoError, &answers, &[], None, Proto::Tcp);
         let m = match Message::from_vec(&bytes) {
             Ok(m) => m,
+            Err(_) if skip_known => continue, // an open bug: see Fixture::skip_known
             Err(e) => panic!("{where_}: the reply does not parse ({e}): {answers:?}"),
         };
         assert_eq!(
@@ -300,44 +306,33 @@ pub fn servable(z: &Zone, skip_known: bool) {
             answers.len(),
             "{where_}: records lost in the reply"
         );
-        // The same records, as text (a relative name in the zone is not the
-        // absolute one on the wire) and as bytes. hickory spells an SVCB key it
-        // has no name for `keyN` when parsed and `unknownN` when decoded: the same
-        // key on the wire.
         for (sent, got) in answers.iter().zip(&m.answers) {
-            if skip_known && relative_svcb_target(&sent.data) {
-                continue; // an open bug: see Fixture::skip_known
-            }
-            let text = |r: &Record| {
-                let data = r.data.to_string().replace("unknown", "key");
-                (r.name.to_string(), r.record_type(), data)
-            };
             assert_eq!(
-                text(got),
-                text(sent),
-                "{where_}: the reply carries other data than the zone"
-            );
-            assert_eq!(
-                got.data.to_bytes().ok(),
-                sent.data.to_bytes().ok(),
-                "{where_}: the reply carries other bytes than the zone: {sent:?}"
+                (&got.name, got.record_type(), got.data.to_bytes().ok()),
+                (&sent.name, sent.record_type(), sent.data.to_bytes().ok()),
+                "{where_}: the reply carries other data than the zone: {sent:?}"
             );
         }
     }
 }
 
-/// An SVCB/HTTPS TargetName kept relative (see [`Fixture::skip_known`]).
-fn relative_svcb_target(data: &RData) -> bool {
-    match data {
-        RData::SVCB(s) => !s.target_name.is_fqdn(),
-        RData::HTTPS(h) => !h.0.target_name.is_fqdn(),
-        _ => false,
-    }
-}
-
-/// A TXT record without any string (see [`Fixture::skip_known`]).
-fn empty_txt(data: &RData) -> bool {
-    matches!(data, RData::TXT(t) if t.txt_data.is_empty())
+/// The domain names inside a record's data (those a zone file may write
+/// relative to its origin).
+fn rdata_names(data: &RData) -> Vec<Name> {
+    let names = match data {
+        RData::CNAME(n) => vec![&n.0],
+        RData::NS(n) => vec![&n.0],
+        RData::PTR(n) => vec![&n.0],
+        RData::ANAME(n) => vec![&n.0],
+        RData::MX(mx) => vec![&mx.exchange],
+        RData::SRV(srv) => vec![&srv.target],
+        RData::SOA(soa) => vec![&soa.mname, &soa.rname],
+        RData::NAPTR(naptr) => vec![&naptr.replacement],
+        RData::SVCB(svcb) => vec![&svcb.target_name],
+        RData::HTTPS(https) => vec![&https.0.target_name],
+        other => return dname_target(other).into_iter().collect(),
+    };
+    names.into_iter().cloned().collect()
 }
 
 /// `FILE:LINE: error|warning: message`, on one line, LINE ≥ 1.
