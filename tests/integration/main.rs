@@ -22,6 +22,7 @@ mod encrypted_upstreams; // tls:// and https:// forward upstreams (issue 10): Un
 mod failclosed; // routing fails closed (issue 7 §6); collision checks once, retried, never remembered as "no"
 mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
+mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the fuzz harnesses (fuzz/harness/)
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod process; // the binary: signals, logs, check exit codes
