@@ -33,6 +33,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod icann;
+pub mod memory;
 pub mod names;
 pub mod resolver;
 pub mod server;

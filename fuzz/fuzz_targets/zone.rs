@@ -20,9 +20,7 @@ static FIXTURE: LazyLock<harness::Fixture> = LazyLock::new(|| {
     // SAFETY: registers a plain function; libFuzzer leaves through exit().
     unsafe { libc::atexit(cleanup) };
     sweep_stale_folders();
-    let mut fx = harness::Fixture::new();
-    fx.skip_known = true; // open bugs already found: see Fixture::skip_known
-    fx
+    harness::Fixture::new()
 });
 
 fuzz_target!(|data: &[u8]| {

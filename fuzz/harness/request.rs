@@ -96,7 +96,7 @@ impl Fixture {
         let proto = if sel & 1 == 0 { Proto::Udp } else { Proto::Tcp };
         let max = match proto {
             Proto::Udp => UDP_BUFFER,
-            Proto::Tcp => usize::from(u16::MAX),
+            Proto::Tcp | Proto::Dot | Proto::Doh => usize::from(u16::MAX),
         };
         let msg = &msg[..msg.len().min(max)];
         let reply = self.ask(msg, client(sel >> 1), proto);
@@ -106,8 +106,9 @@ impl Fixture {
     /// The request path: `receive`, and `resolve` when the question waits.
     pub fn ask(&self, msg: &[u8], client: SocketAddr, proto: Proto) -> Option<Vec<u8>> {
         self.rt.block_on(async {
-            match self.frontend.receive(msg, client, proto) {
-                Handled::Reply(b) => Some(b),
+            let mut out = Vec::new();
+            match self.frontend.receive(msg, client, proto, &mut out) {
+                Handled::Reply => Some(out),
                 Handled::Drop => None,
                 Handled::Later(p) => Some(self.frontend.resolve(p).await),
             }
@@ -159,7 +160,9 @@ pub fn check(msg: &[u8], proto: Proto, reply: Option<&[u8]>) {
         );
     }
     match proto {
-        Proto::Tcp => assert!(!m.metadata.truncation, "TC over TCP"),
+        Proto::Tcp | Proto::Dot | Proto::Doh => {
+            assert!(!m.metadata.truncation, "TC over a stream")
+        }
         Proto::Udp => {
             let limit = match req.as_ref().and_then(|r| r.edns.as_ref()) {
                 Some(e) => e.max_payload().clamp(512, EDNS_PAYLOAD),

@@ -59,29 +59,6 @@ pub struct Fixture {
     pub dir: PathBuf,
     pub zones: PathBuf,
     configs: [PathBuf; 2],
-    /// Skip what known open bugs make fail, so that fuzzing goes on past them.
-    /// Only the fuzz target sets it; the regression tests never do. The open
-    /// bugs (each with its regression test in
-    /// `tests/integration/fuzz_regressions.rs`, ignored until fixed; remove the
-    /// skip with the fix):
-    /// - `zone_self_include_is_not_exponential`: a file that `$INCLUDE`s itself
-    ///   k times is read k^8 times before the depth limit stops it (k = 2 is
-    ///   enough for a file of a hundred lines to time out). Skipped: inputs with
-    ///   two or more `$INCLUDE`s ([`many_includes`]).
-    /// - `zone_svcb_relative_target_is_qualified`: an SVCB/HTTPS TargetName
-    ///   written relative to the origin is kept unqualified, and served as if
-    ///   under the root. Skipped: the absolute-name check of SVCB and HTTPS.
-    /// - `zone_undecodable_rdata_is_refused`: data hickory reads from a zone
-    ///   file and encodes, but cannot decode (a TXT without strings, a CERT
-    ///   without a certificate, SVCB `key1=h2`) loads, and every reply holding
-    ///   it is malformed. Skipped: the checks of a reply that does not parse.
-    pub skip_known: bool,
-}
-
-/// Inputs the self-include blow-up makes time out (see [`Fixture::skip_known`]).
-pub fn many_includes(text: &[u8]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.windows(8).filter(|w| w == b"$include").count() >= 2
 }
 
 impl Default for Fixture {
@@ -115,7 +92,6 @@ impl Fixture {
             dir,
             zones,
             configs,
-            skip_known: false,
         }
     }
 
@@ -132,12 +108,9 @@ impl Fixture {
         let Some((&sel, text)) = data.split_first() else {
             return;
         };
-        if self.skip_known && many_includes(text) {
-            return;
-        }
         self.write(sel, text);
         let config = &self.configs[usize::from(sel >> 5) & 1];
-        verify(&self.zones, config, self.skip_known);
+        verify(&self.zones, config);
     }
 
     /// Empties the zones folder and writes one input into it.
@@ -183,7 +156,7 @@ impl Fixture {
 ///   encodes as a reply that decodes to the same bytes ([`servable`]);
 /// - `check` reports exactly what loading with the config's options reports, and
 ///   counts the zones that loaded.
-pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
+pub fn verify(zones: &Path, config: &Path) {
     let (set, problems) = ZoneSet::load(zones, None, &LoadOptions::default(), true);
     for p in &problems {
         assert_prints(p);
@@ -221,10 +194,10 @@ pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
                 let _ = z.lookup(&q, t);
             }
         }
-        servable(z, skip_known);
+        servable(z);
     }
 
-    let report = altroot::check::check(Some(config));
+    let report = altroot::commands::check::check(Some(config));
     for p in &report.problems {
         assert_prints(p);
     }
@@ -246,7 +219,7 @@ pub fn verify(zones: &Path, config: &Path, skip_known: bool) {
 /// names in its data are absolute, and the answer goes through the front end's
 /// encoder (`request::reply`, over TCP so nothing is cut) into a NOERROR reply
 /// that parses, with every record, byte for byte.
-pub fn servable(z: &Zone, skip_known: bool) {
+pub fn servable(z: &Zone) {
     let origin = z.origin();
     let file = z.files.first().expect("a zone has its file");
     let parsed = match altroot::zones::read(file, origin) {
@@ -277,9 +250,6 @@ pub fn servable(z: &Zone, skip_known: bool) {
             r.data
         );
         for n in rdata_names(&r.data) {
-            if skip_known && matches!(rtype, RecordType::SVCB | RecordType::HTTPS) {
-                continue; // an open bug: see Fixture::skip_known
-            }
             assert!(n.is_fqdn(), "{where_}: {n} in its data is not absolute");
         }
         let req = Request {
@@ -293,7 +263,6 @@ pub fn servable(z: &Zone, skip_known: bool) {
         let bytes = reply(&req, ResponseCode::NoError, &answers, &[], None, Proto::Tcp);
         let m = match Message::from_vec(&bytes) {
             Ok(m) => m,
-            Err(_) if skip_known => continue, // an open bug: see Fixture::skip_known
             Err(e) => panic!("{where_}: the reply does not parse ({e}): {answers:?}"),
         };
         assert_eq!(

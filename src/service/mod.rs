@@ -128,6 +128,7 @@ impl Service {
             return Err(LoadErrors(errors));
         }
         let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
+        crate::memory::release_freed();
         Ok(Service {
             config,
             resolver,
@@ -179,6 +180,7 @@ impl Service {
         }
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);
+            crate::memory::release_freed();
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         let all: HashSet<String> = fresh.iter().map(|(k, _)| k.clone()).collect();
@@ -232,7 +234,14 @@ fn load_zones(
         }
     }
     for z in set.zones() {
-        tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
+        tracing::info!(
+            root = %rc.name,
+            zone = %z.origin(),
+            serial = z.serial(),
+            records = z.len(),
+            store_bytes = z.store_bytes(),
+            "zone loaded"
+        );
     }
     set
 }
