@@ -21,7 +21,7 @@
 //! - [`zones`] also reads master files with line numbers, checks zones, loads root
 //!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
 //!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
-//!   wall clock TTLs follow;
+//!   wall clock TTLs follow; [`tls`]: PEM certificates, keys and CA stores;
 //! - [`service`]: building all of it from a config, reloading zones (one reload at a
 //!   time), watching the files, and keeping the last loads and their problems;
 //! - [`stats`]: the counters behind the metrics and the status page, written per
@@ -37,9 +37,11 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod icann;
+pub mod memory;
 pub mod names;
 pub mod resolver;
 pub mod server;
 pub mod service;
 pub mod stats;
+pub mod tls;
 pub mod zones;

@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use crate::config::{Config, RootSource};
+use crate::config::{Config, RootSource, TlsFiles};
+use crate::tls::{Severity, Which};
 use crate::zones::{LoadOptions, Problem, ZoneSet, hints, read_serials};
 
 /// Everything `check` found.
@@ -60,12 +61,57 @@ pub fn check(path: Option<&Path>) -> Report {
                     report.problems.append(&mut e);
                 }
             }
+            RootSource::Forward {
+                tls_ca: Some(ca), ..
+            } => {
+                if let Err(e) = crate::tls::load_ca(&ca.path) {
+                    report.problems.push(Problem::error(
+                        config_file(&config),
+                        ca.line,
+                        format!("tls-ca: {e}"),
+                    ));
+                }
+            }
             RootSource::Forward { .. } => {}
         }
+    }
+    if let Some(files) = &config.server.tls {
+        report.problems.extend(tls_problems(&config, files));
     }
     report.problems.sort();
     report.problems.dedup();
     report
+}
+
+fn config_file(config: &Config) -> std::path::PathBuf {
+    config
+        .source
+        .clone()
+        .unwrap_or_else(|| "<builtin config>".into())
+}
+
+/// The listeners' certificate and key: readable, belonging together, valid now and
+/// for 30 more days (a warning), and the names they cover (a warning, so an
+/// operator sees what clients must ask for). Each at the config line of the file.
+fn tls_problems(config: &Config, files: &TlsFiles) -> Vec<Problem> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let file = config_file(config);
+    crate::tls::check_pair(&files.cert, &files.key, now)
+        .into_iter()
+        .map(|(sev, which, msg)| {
+            let (line, key) = match which {
+                Which::Cert => (files.cert_line, "tls-cert"),
+                Which::Key => (files.key_line, "tls-key"),
+            };
+            let msg = format!("{key}: {msg}");
+            match sev {
+                Severity::Error => Problem::error(file.clone(), line, msg),
+                Severity::Warning => Problem::warning(file.clone(), line, msg),
+            }
+        })
+        .collect()
 }
 
 /// `altroot check`: prints every problem, then a summary on stderr; exit 1 when

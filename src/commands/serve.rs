@@ -7,24 +7,30 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tracing_appender::non_blocking::ErrorCounter;
 
 use super::notify::Notifier;
 use super::web;
-use crate::server::{self, Frontend};
+use crate::server::{self, EncryptedHandle, Frontend, ServerHandle};
 use crate::service::{self, Service};
 use crate::zones::log_problems;
 
 /// How often dropped log lines are reported.
 const DROP_REPORT: Duration = Duration::from_secs(1);
 
+/// Every listener of `serve`, as it runs.
+struct Running {
+    dns: ServerHandle,
+    encrypted: EncryptedHandle,
+    page: Option<web::WebHandle>,
+}
+
 pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
     let config = match super::load_config(config) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let listen = config.server.listen.clone();
-    let metrics = config.metrics.listen;
     let service = match Service::new(config) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -32,39 +38,9 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
             return 2;
         }
     };
-    // Every socket is bound before anything is served, so a taken port stops the
-    // start with exit 1 and systemd hears READY=1 only once all of them answer.
-    let sockets = match server::bind(&listen).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    let web_listener = match metrics {
-        Some(addr) => match web::bind(addr).await {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        },
-        None => None,
-    };
-    let handle = match server::start(service.resolver.clone(), sockets, &service.config) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    let page = match web_listener.map(|l| start_page(l, &service, &handle)) {
-        Some(Err(e)) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-        Some(Ok(h)) => Some(h),
-        None => None,
+    let running = match start(&service).await {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     service.record_serials();
     let _watch = match service::watch::spawn(service.clone()) {
@@ -75,23 +51,67 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
         }
     };
     let reporter = tokio::spawn(report_dropped(dropped));
-    let status = ready_line(&service, &handle);
+    let status = ready_line(&service, &running);
     let notify = Notifier::from_env();
     notify.ready(&status);
-    wait_for_signals(&service, &handle.frontend, &notify, &status).await;
+    wait_for_signals(&service, &running, &notify, &status).await;
     notify.stopping();
     tracing::info!("stopping: finishing queries in flight");
-    if let Some(p) = page {
+    if let Some(p) = running.page {
         p.shutdown().await;
     }
-    handle.shutdown().await;
+    running.dns.shutdown().await;
     reporter.abort();
     tracing::info!("stopped");
     0
 }
 
+/// Binds every socket first — DNS, DoT and DoH, the metrics listener — so a taken
+/// port stops the start (exit 1) and READY=1 comes only once all of them answer;
+/// then serves on them.
+async fn start(service: &Arc<Service>) -> Result<Running, u8> {
+    let fail = |e: std::io::Error| {
+        eprintln!("error: {e}");
+        1
+    };
+    let cfg = &service.config;
+    let sockets = server::bind(&cfg.server.listen).await.map_err(fail)?;
+    let encrypted_sockets = server::bind_encrypted(cfg).await.map_err(fail)?;
+    let page: Option<TcpListener> = match cfg.metrics.listen {
+        Some(addr) => Some(web::bind(addr).await.map_err(fail)?),
+        None => None,
+    };
+    let dns = server::start(service.resolver.clone(), sockets, cfg).map_err(fail)?;
+    let encrypted = dns
+        .serve_encrypted(&service.resolver, encrypted_sockets, cfg)
+        .map_err(|e| {
+            let at = match (&cfg.source, &cfg.server.tls) {
+                (Some(f), Some(t)) => format!("{}:{}: ", f.display(), t.cert_line),
+                _ => String::new(),
+            };
+            eprintln!("{at}error: tls-cert: {e}");
+            2
+        })?;
+    let page = match page {
+        Some(l) => {
+            let w = web::Web::new(
+                service.clone(),
+                dns.addrs.clone(),
+                Some(dns.frontend.clone()),
+            );
+            Some(web::start(l, w).map_err(fail)?)
+        }
+        None => None,
+    };
+    Ok(Running {
+        dns,
+        encrypted,
+        page,
+    })
+}
+
 /// Logs that altroot is ready; returns the status line systemd shows.
-fn ready_line(service: &Service, handle: &server::ServerHandle) -> String {
+fn ready_line(service: &Service, running: &Running) -> String {
     let roots: Vec<&str> = service
         .config
         .roots
@@ -99,26 +119,11 @@ fn ready_line(service: &Service, handle: &server::ServerHandle) -> String {
         .map(|r| r.name.as_str())
         .collect();
     tracing::info!(roots = %roots.join(","), "altroot ready");
-    let addrs: Vec<String> = handle.addrs.iter().map(ToString::to_string).collect();
-    format!(
-        "answering on {}; roots {}",
-        addrs.join(" "),
-        roots.join(", ")
-    )
-}
-
-/// The metrics and status page listener, on its bound socket.
-fn start_page(
-    listener: tokio::net::TcpListener,
-    service: &Arc<Service>,
-    handle: &server::ServerHandle,
-) -> std::io::Result<web::WebHandle> {
-    let w = web::Web::new(
-        service.clone(),
-        handle.addrs.clone(),
-        Some(handle.frontend.clone()),
-    );
-    web::start(listener, w)
+    let e = &running.encrypted;
+    let mut on: Vec<String> = running.dns.addrs.iter().map(ToString::to_string).collect();
+    on.extend(e.tls_addrs.iter().map(|a| format!("tls://{a}")));
+    on.extend(e.https_addrs.iter().map(|a| format!("https://{a}")));
+    format!("answering on {}; roots {}", on.join(" "), roots.join(", "))
 }
 
 /// Says how many log lines the writer had to drop, when it had to.
@@ -141,11 +146,12 @@ async fn report_dropped(dropped: ErrorCounter) {
 #[cfg(unix)]
 async fn wait_for_signals(
     service: &Arc<Service>,
-    frontend: &Arc<Frontend>,
+    running: &Running,
     notify: &Notifier,
     status: &str,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
+    let frontend: &Arc<Frontend> = &running.dns.frontend;
     let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -162,8 +168,9 @@ async fn wait_for_signals(
             _ = int.recv() => return,
             _ = usr1.recv() => frontend.reopen_log(),
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading zones");
+                tracing::info!("SIGHUP: reloading zones and the TLS certificate");
                 notify.reloading();
+                running.encrypted.reload();
                 let s = service.clone();
                 let done = tokio::task::spawn_blocking(move || s.reload(true)).await;
                 notify.ready(status);
@@ -180,7 +187,7 @@ async fn wait_for_signals(
 #[cfg(not(unix))]
 async fn wait_for_signals(
     _service: &Arc<Service>,
-    _frontend: &Arc<Frontend>,
+    _running: &Running,
     _notify: &Notifier,
     _status: &str,
 ) {

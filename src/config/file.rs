@@ -38,6 +38,10 @@ pub struct FileServer {
     pub upstream_deny: Option<Vec<Text>>,
     pub tcp_clients: Option<Spanned<usize>>,
     pub tcp_idle_timeout: Option<Text>,
+    pub tls_listen: Option<Spanned<Vec<Text>>>,
+    pub https_listen: Option<Spanned<Vec<Text>>>,
+    pub tls_cert: Option<Text>,
+    pub tls_key: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +86,7 @@ pub struct FileRoot {
     pub tlds: Option<Spanned<Vec<String>>>,
     pub special_use: Option<Vec<Text>>,
     pub allow_loopback_upstream: Option<bool>,
+    pub tls_ca: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,10 +16,12 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 pub mod defaults;
+pub mod encrypted;
 mod file;
 mod observe;
 mod validate;
 
+pub use encrypted::{CaFile, TlsFiles, Transport, Upstream};
 pub use file::FileConfig;
 pub use observe::{ClientField, LogConfig, MetricsConfig};
 
@@ -47,6 +49,12 @@ pub struct ServerConfig {
     pub upstream_deny: Vec<IpNet>,
     pub tcp_clients: usize,
     pub tcp_idle_timeout: Duration,
+    /// DoT listeners (TCP).
+    pub tls_listen: Vec<SocketAddr>,
+    /// DoH listeners (TCP; HTTP/2 and HTTP/1.1).
+    pub https_listen: Vec<SocketAddr>,
+    /// The certificate and key of both (required when either is on).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +70,9 @@ impl Default for ServerConfig {
             upstream_deny: nets(defaults::UPSTREAM_DENY),
             tcp_clients: defaults::TCP_CLIENTS,
             tcp_idle_timeout: defaults::TCP_IDLE_TIMEOUT,
+            tls_listen: Vec::new(),
+            https_listen: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -145,8 +156,10 @@ pub enum RootSource {
     /// Send queries to recursive upstreams; `tlds` empty means "everything" (then the
     /// root is the last one).
     Forward {
-        upstreams: Vec<SocketAddr>,
+        upstreams: Vec<Upstream>,
         tlds: Vec<String>,
+        /// Verify tls:// and https:// upstreams with these CAs, not the system's.
+        tls_ca: Option<CaFile>,
     },
 }
 
@@ -374,9 +387,11 @@ mod tests {
             .unwrap();
         assert_eq!(c.server.query_timeout, defaults::QUERY_TIMEOUT);
         match &c.roots[0].source {
-            RootSource::Forward { upstreams, tlds } => {
-                assert_eq!(upstreams[0], "127.0.0.9:53".parse().unwrap());
-                assert_eq!(upstreams[1], "[::1]:5300".parse().unwrap());
+            RootSource::Forward {
+                upstreams, tlds, ..
+            } => {
+                assert_eq!(upstreams[0].addr, "127.0.0.9:53".parse().unwrap());
+                assert_eq!(upstreams[1].addr, "[::1]:5300".parse().unwrap());
                 assert_eq!(tlds, &vec!["example".to_string()]);
             }
             other => panic!("{other:?}"),
@@ -424,6 +439,8 @@ mod tests {
         assert_eq!(c.server.upstream_deny, d.server.upstream_deny);
         assert_eq!(c.server.tcp_clients, d.server.tcp_clients);
         assert_eq!(c.server.tcp_idle_timeout, d.server.tcp_idle_timeout);
+        assert_eq!(c.server.tls_listen, d.server.tls_listen);
+        assert_eq!(c.server.https_listen, d.server.https_listen);
         assert_eq!(c.cache.max_size, d.cache.max_size);
         assert_eq!(c.cache.max_ttl, d.cache.max_ttl);
         assert_eq!(c.cache.negative_max_ttl, d.cache.negative_max_ttl);

@@ -161,7 +161,11 @@ impl Validator<'_> {
             f.tcp_idle_timeout.as_ref(),
             defaults.tcp_idle_timeout,
         )?;
+        let (tls_listen, https_listen, tls) = self.encrypted_listeners(f)?;
         Ok(ServerConfig {
+            tls_listen,
+            https_listen,
+            tls,
             listen,
             allow,
             query_timeout,
@@ -305,6 +309,14 @@ impl Validator<'_> {
             ));
         }
         let source = self.source(&name, r)?;
+        if let Some(c) = &r.tls_ca
+            && r.forward.is_none()
+        {
+            return Err(self.at(
+                c,
+                format!("root {name:?}: tls-ca is only for forward roots"),
+            ));
+        }
         if let Some(t) = &r.tlds
             && !matches!(source, RootSource::Forward { .. })
         {
@@ -368,16 +380,7 @@ impl Validator<'_> {
                 )),
             };
         }
-        let port = r.port.unwrap_or(53);
-        let mut upstreams = Vec::new();
-        for s in r.forward.iter().flatten() {
-            upstreams.push(parse_socket_addr(s.get_ref(), port).ok_or_else(|| {
-                self.at(
-                    s,
-                    format!("root {name:?}: forward {:?} is not an address", s.get_ref()),
-                )
-            })?);
-        }
+        let (upstreams, tls_ca) = self.forward_upstreams(name, r)?;
         if upstreams.is_empty() {
             return Err(self.at(
                 &r.name,
@@ -394,7 +397,11 @@ impl Validator<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(RootSource::Forward { upstreams, tlds })
+        Ok(RootSource::Forward {
+            upstreams,
+            tlds,
+            tls_ca,
+        })
     }
 
     fn collisions(

@@ -143,11 +143,27 @@ impl Resolver {
                 match step {
                     Step::Done(o) => return Ok(*o),
                     Step::Fail(f) => return Err(f),
-                    Step::Send { server, query, rd } => {
+                    Step::Send {
+                        server,
+                        query,
+                        rd,
+                        upstream,
+                    } => {
                         self.charge(ctx)?;
                         let try_for = root.infra.try_timeout(server.ip(), now);
                         let until = (Instant::now() + try_for).min(ctx.deadline);
-                        let res = self.transport.query(server, &query, rd, until).await;
+                        // A forward root's upstream may be encrypted: its own client.
+                        let via = match (&root.kind, upstream) {
+                            (Kind::Forward(f), Some(i)) => f.get(i).map(|f| &f.via),
+                            _ => None,
+                        };
+                        let res = match via {
+                            Some(v) => match v.query(&query, rd, until).await {
+                                Some(r) => r,
+                                None => self.transport.query(server, &query, rd, until).await,
+                            },
+                            None => self.transport.query(server, &query, rd, until).await,
+                        };
                         let now = self.clock.now();
                         match &res {
                             Ok(r) => root.infra.record_rtt(server.ip(), r.rtt, now),

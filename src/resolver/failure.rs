@@ -26,6 +26,9 @@ pub enum ServerError {
     Rcode(ResponseCode),
     /// A local problem (no sockets or memory left): says nothing about the server.
     Local(String),
+    /// An encrypted upstream's TLS handshake or certificate check failed (never
+    /// followed by a clear-text try).
+    Tls(String),
 }
 
 impl fmt::Display for ServerError {
@@ -36,7 +39,8 @@ impl fmt::Display for ServerError {
             ServerError::Unreachable(s)
             | ServerError::Bogus(s)
             | ServerError::Lame(s)
-            | ServerError::Local(s) => write!(f, "{s}"),
+            | ServerError::Local(s)
+            | ServerError::Tls(s) => write!(f, "{s}"),
         }
     }
 }
@@ -105,6 +109,8 @@ pub enum Failure {
     },
     /// A local resource problem (sockets).
     Local { why: String },
+    /// An encrypted upstream failed its TLS handshake or certificate check.
+    Tls { server: SocketAddr, why: String },
 }
 
 impl Failure {
@@ -124,6 +130,7 @@ impl Failure {
             Failure::Denied { .. } => "denied",
             Failure::RootUnknown { .. } => "root-unknown",
             Failure::Local { .. } => "local",
+            Failure::Tls { .. } => "tls",
         }
     }
 
@@ -137,8 +144,8 @@ impl Failure {
             | Failure::ServFail { .. }
             | Failure::Denied { .. }
             | Failure::RootUnknown { .. } => 22, // No Reachable Authority
-            Failure::Bogus { .. } => 23, // Network Error
-            _ => 0,                      // Other
+            Failure::Bogus { .. } | Failure::Tls { .. } => 23, // Network Error
+            _ => 0,                                            // Other
         }
     }
 
@@ -153,6 +160,7 @@ impl Failure {
                 | Failure::Refused { .. }
                 | Failure::ServFail { .. }
                 | Failure::Bogus { .. }
+                | Failure::Tls { .. }
                 | Failure::Deadline
                 | Failure::Busy { .. }
         )
@@ -175,6 +183,10 @@ impl Failure {
                 why: format!("{server}: {why}"),
             },
             ServerError::Local(why) => Failure::Local { why: why.clone() },
+            ServerError::Tls(why) => Failure::Tls {
+                server,
+                why: why.clone(),
+            },
             ServerError::Rcode(ResponseCode::Refused) => Failure::Refused { server },
             ServerError::Rcode(rcode) => Failure::ServFail {
                 server,
@@ -206,6 +218,7 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Local { why } => write!(f, "{why}"),
+            Failure::Tls { server, why } => write!(f, "{server}: {why}"),
         }
     }
 }

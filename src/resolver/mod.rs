@@ -23,6 +23,7 @@ pub mod cache;
 mod classify;
 mod cut;
 mod drive;
+pub mod encrypted;
 pub mod failure;
 mod flights;
 pub mod infra;

@@ -126,7 +126,7 @@ fn encode(msg: &Message) -> Result<Vec<u8>, ServerError> {
 }
 
 /// Is this reply ours: our ID, a response, and our question (RFC 5452 §9.1)?
-fn matches(reply: &Message, id: u16, q: &Query) -> bool {
+pub(super) fn matches(reply: &Message, id: u16, q: &Query) -> bool {
     reply.metadata.id == id
         && reply.metadata.message_type == MessageType::Response
         && reply.queries.len() == 1
@@ -136,7 +136,7 @@ fn matches(reply: &Message, id: u16, q: &Query) -> bool {
 }
 
 /// A socket error: the path or the server said no, or we are out of resources.
-fn io_error(e: std::io::Error) -> ServerError {
+pub(super) fn io_error(e: std::io::Error) -> ServerError {
     use std::io::ErrorKind::*;
     match e.kind() {
         ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable

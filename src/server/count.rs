@@ -53,13 +53,14 @@ fn route_slot(stats: &Stats, route: Route) -> usize {
     }
 }
 
-/// The slot of a protocol ([`slot::PROTOCOLS`]); a new `Proto` gets its reserved
-/// slot here.
+/// The slot of a protocol ([`slot::PROTOCOLS`]).
 #[inline]
 fn proto_slot(p: Proto) -> usize {
     match p {
         Proto::Udp => 0,
         Proto::Tcp => 1,
+        Proto::Dot => 2,
+        Proto::Doh => 3,
     }
 }
 
@@ -79,7 +80,7 @@ mod tests {
 
     #[test]
     fn slots_carry_their_labels() {
-        for p in [Proto::Udp, Proto::Tcp] {
+        for p in [Proto::Udp, Proto::Tcp, Proto::Dot, Proto::Doh] {
             assert_eq!(slot::PROTOCOLS[proto_slot(p)], p.as_str());
         }
         for s in [Source::Local, Source::Cache, Source::Network, Source::Stale] {

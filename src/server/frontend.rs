@@ -74,10 +74,26 @@ pub struct Frontend {
 }
 
 impl Frontend {
-    pub fn new(resolver: Arc<Resolver>, config: &Config) -> std::io::Result<Frontend> {
+    /// A front end whose query log writes no file (tools, fuzzing); `serve` uses
+    /// [`Frontend::open`], which also opens `[log] query-file`.
+    pub fn new(resolver: Arc<Resolver>, config: &Config) -> Frontend {
+        Frontend::build(resolver, config, None)
+    }
+
+    /// A front end, with the query log's file opened now (an error names it).
+    pub fn open(resolver: Arc<Resolver>, config: &Config) -> std::io::Result<Frontend> {
+        let file = super::log_file::JsonFile::from_config(&config.log)?;
+        Ok(Frontend::build(resolver, config, file))
+    }
+
+    fn build(
+        resolver: Arc<Resolver>,
+        config: &Config,
+        file: Option<super::log_file::JsonFile>,
+    ) -> Frontend {
         let l = &config.limits;
         let roots = resolver.roots.iter().map(|r| r.name.clone()).collect();
-        Ok(Frontend {
+        Frontend {
             allow: config.server.allow.clone(),
             clients: Clients::new(l.max_per_client),
             rate: RateLimit::new(
@@ -89,10 +105,10 @@ impl Frontend {
             pending: Arc::new(AtomicUsize::new(0)),
             max_pending: l.max_resolutions.saturating_mul(PENDING_PER_RESOLUTION),
             query_timeout: config.server.query_timeout,
-            log: QueryLog::start(roots, &config.log)?,
+            log: QueryLog::start(roots, config.log.client, file),
             stats: resolver.stats().clone(),
             resolver,
-        })
+        }
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
@@ -327,9 +343,12 @@ impl Frontend {
         };
         let bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
         let answers = u16::try_from(a.answers.len()).unwrap_or(u16::MAX);
+        // Admission: an answer fresh from the network is not made ready yet (most
+        // names are asked once; they stay in the roots' cache only); the next client
+        // asking finds it there, and that answer is made ready.
         if let Some(k) = key
             && a.failure.is_none()
-            && a.source != Source::Stale
+            && matches!(a.source, Source::Local | Source::Cache)
             && let Some(r) = ReadyParts::from_reply(
                 &bytes,
                 a.route,

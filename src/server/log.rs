@@ -18,7 +18,7 @@ use ipnet::IpNet;
 
 use super::log_file::JsonFile;
 use super::request::Proto;
-use crate::config::{ClientField, LogConfig};
+use crate::config::ClientField;
 use crate::resolver::{Failure, Route, Source, rcode_str};
 
 /// Records the writer may be behind by before new ones are dropped.
@@ -115,22 +115,9 @@ struct Writer {
 }
 
 impl QueryLog {
-    /// Starts the writer thread; `roots` names the roots for `root=`. Opens the
-    /// JSON-lines file now, so a bad path stops `serve` at start-up.
-    pub fn start(roots: Vec<String>, config: &LogConfig) -> std::io::Result<QueryLog> {
-        let file = match &config.query_file {
-            Some(p) => Some(
-                JsonFile::open(p, config.query_file_max_size, config.query_file_keep).map_err(
-                    |e| {
-                        std::io::Error::new(
-                            e.kind(),
-                            format!("cannot open the query log {}: {e}", p.display()),
-                        )
-                    },
-                )?,
-            ),
-            None => None,
-        };
+    /// Starts the writer thread; `roots` names the roots for `root=`; `file` is the
+    /// JSON-lines file, already open (so a bad path stops `serve` at start-up).
+    pub fn start(roots: Vec<String>, client: ClientField, file: Option<JsonFile>) -> QueryLog {
         let (tx, rx) = sync_channel(QUEUE);
         let reopen = Arc::new(AtomicBool::new(false));
         let log = QueryLog {
@@ -141,7 +128,7 @@ impl QueryLog {
         };
         let writer = Writer {
             roots,
-            client: config.client,
+            client,
             file,
             reopen,
         };
@@ -151,7 +138,7 @@ impl QueryLog {
         if let Err(e) = spawned {
             tracing::warn!("cannot start the query log writer ({e}); queries are not logged");
         }
-        Ok(log)
+        log
     }
 
     /// Is a record wanted at all (the log level, or a file)? Checked before

@@ -35,6 +35,22 @@ fn numbered(path: &Path, n: usize) -> PathBuf {
 }
 
 impl JsonFile {
+    /// `[log] query-file`, opened; `None` when not configured. An error names the
+    /// file.
+    pub fn from_config(c: &crate::config::LogConfig) -> std::io::Result<Option<JsonFile>> {
+        let Some(p) = &c.query_file else {
+            return Ok(None);
+        };
+        JsonFile::open(p, c.query_file_max_size, c.query_file_keep)
+            .map(Some)
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot open the query log {}: {e}", p.display()),
+                )
+            })
+    }
+
     pub fn open(path: &Path, max: u64, keep: usize) -> std::io::Result<JsonFile> {
         let (out, size) = open_append(path)?;
         Ok(JsonFile {

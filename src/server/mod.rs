@@ -1,5 +1,6 @@
-//! The DNS front end: UDP and TCP listeners, the client access list, per-client
-//! bounds, request checks, and the one log line per query.
+//! The DNS front end: UDP and TCP listeners (and DoT and DoH beside them,
+//! `encrypted.rs`), the client access list, per-client bounds, request checks, and
+//! the one log line per query.
 //!
 //! [`Frontend::receive`] is the whole request path short of the socket: raw bytes
 //! in, a reply out now (answers from local zones and caches never wait), a reply
@@ -10,7 +11,11 @@
 //! client can hold (TCP connections and their idle time, questions in flight per
 //! client, the pipeline per connection), and answer hits without a task.
 
+mod certs;
 mod count;
+mod doh;
+mod dot;
+mod encrypted;
 mod frontend;
 mod limits;
 mod log;
@@ -30,6 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::resolver::Resolver;
+pub use encrypted::{EncryptedHandle, EncryptedSockets, bind_encrypted};
 pub use frontend::{Frontend, Handled, Pending};
 pub use limits::{Clients, RateLimit, Slot, Verdict};
 pub use request::Proto;
@@ -158,7 +164,7 @@ pub fn start(
     sockets: Vec<Listener>,
     config: &Config,
 ) -> std::io::Result<ServerHandle> {
-    let frontend = Arc::new(Frontend::new(resolver.clone(), config)?);
+    let frontend = Arc::new(Frontend::open(resolver.clone(), config)?);
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let tcp_limit = Arc::new(tokio::sync::Semaphore::new(config.server.tcp_clients));

@@ -15,6 +15,10 @@ pub const EDE: u16 = 15;
 pub enum Proto {
     Udp,
     Tcp,
+    /// DNS over TLS (RFC 7858).
+    Dot,
+    /// DNS over HTTPS (RFC 8484).
+    Doh,
 }
 
 impl Proto {
@@ -22,6 +26,8 @@ impl Proto {
         match self {
             Proto::Udp => "udp",
             Proto::Tcp => "tcp",
+            Proto::Dot => "dot",
+            Proto::Doh => "doh",
         }
     }
 }
@@ -135,7 +141,8 @@ pub fn reply(
         m.add_query(q.clone());
     }
     let limit = match (proto, req.edns) {
-        (Proto::Tcp, _) => u16::MAX as usize,
+        // Stream transports carry any DNS message whole: never truncated.
+        (Proto::Tcp | Proto::Dot | Proto::Doh, _) => u16::MAX as usize,
         (Proto::Udp, Some(size)) => usize::from(size.clamp(512, EDNS_PAYLOAD)),
         (Proto::Udp, None) => 512,
     };

@@ -1,15 +1,16 @@
 //! The TCP listener (RFC 7766): at most `tcp-clients` connections; a connection
 //! that does not deliver a complete query within `tcp-idle-timeout` is closed (a
 //! slow sender cannot hold it open byte by byte); up to [`PIPELINE`] questions of
-//! one connection are resolved at once, answered as they are ready.
+//! one connection are resolved at once, answered as they are ready. DoT (RFC 7858)
+//! uses the same framing after its handshake ([`frames`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -49,15 +50,16 @@ pub async fn serve(listener: TcpListener, ctx: Ctx) {
             continue;
         };
         let c = ctx.clone();
-        ctx.tracker.spawn(connection(stream, peer, c, permit));
+        ctx.tracker.spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            frames(stream, peer, Proto::Tcp, &c).await;
+        });
     }
 }
 
 /// Reads one framed message, all of it within `idle`.
-async fn read_frame(
-    stream: &mut tokio::net::tcp::OwnedReadHalf,
-    idle: Duration,
-) -> Option<Vec<u8>> {
+async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, idle: Duration) -> Option<Vec<u8>> {
     let work = async {
         let mut len = [0u8; 2];
         stream.read_exact(&mut len).await.ok()?;
@@ -68,21 +70,21 @@ async fn read_frame(
     tokio::time::timeout(idle, work).await.ok().flatten()
 }
 
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ctx: Arc<Ctx>,
-    _permit: OwnedSemaphorePermit,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+/// Serves the two-byte-length framed messages of one connection (TCP, or DoT
+/// after the TLS handshake) until the client stops, goes idle, or the server stops.
+pub async fn frames<S>(stream: S, peer: SocketAddr, proto: Proto, ctx: &Ctx)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PIPELINE);
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
             let mut framed = Vec::with_capacity(b.len() + 2);
             framed.extend_from_slice(&(b.len() as u16).to_be_bytes());
             framed.extend_from_slice(&b);
-            if wr.write_all(&framed).await.is_err() {
+            // (flush: a TLS stream holds written records until flushed)
+            if wr.write_all(&framed).await.is_err() || wr.flush().await.is_err() {
                 return;
             }
         }
@@ -96,7 +98,7 @@ async fn connection(
         };
         let Some(frame) = frame else { break };
         let mut out = Vec::new();
-        match ctx.frontend.receive(&frame, peer, Proto::Tcp, &mut out) {
+        match ctx.frontend.receive(&frame, peer, proto, &mut out) {
             Handled::Reply => {
                 if tx.send(out).await.is_err() {
                     break;

@@ -15,6 +15,7 @@ pub mod watch;
 
 use crate::clock::Clock;
 use crate::config::{Config, RootConfig, RootSource};
+use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
 use crate::resolver::{Kind, Params, Resolver, RootSetup};
 use crate::zones::hints;
@@ -78,28 +79,19 @@ impl Service {
                     });
                     (Kind::Zones, Some(Arc::new(set)))
                 }
-                RootSource::Hints(h) => match hints::load(h) {
-                    Ok(servers) => {
-                        let addrs: Vec<SocketAddr> = servers
-                            .iter()
-                            .flat_map(|s| s.addrs.iter().map(|a| SocketAddr::new(*a, rc.port)))
-                            .collect();
-                        let file = match h {
-                            crate::config::Hints::File(p) => p.clone(),
-                            crate::config::Hints::Builtin => PathBuf::from("<builtin named.root>"),
-                        };
-                        errors.extend(denied(rc, &addrs, &policy, file));
-                        (Kind::Hints(servers), None)
-                    }
-                    Err(mut e) => {
-                        errors.append(&mut e);
-                        (Kind::Hints(Vec::new()), None)
-                    }
-                },
-                RootSource::Forward { upstreams, .. } => {
+                RootSource::Hints(h) => (hints_kind(rc, h, &policy, &mut errors), None),
+                RootSource::Forward {
+                    upstreams, tls_ca, ..
+                } => {
                     let file = config.source.clone().unwrap_or_default();
-                    errors.extend(denied(rc, upstreams, &policy, file));
-                    (Kind::Forward(upstreams.clone()), None)
+                    let kind = forward_kind(rc, upstreams, tls_ca.as_ref(), file, &policy);
+                    (
+                        kind.unwrap_or_else(|mut e| {
+                            errors.append(&mut e);
+                            Kind::Forward(Vec::new())
+                        }),
+                        None,
+                    )
                 }
             };
             setups.push(RootSetup {
@@ -121,6 +113,7 @@ impl Service {
         }
         let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
         let (history, logged) = started(loaded, warnings);
+        crate::memory::release_freed();
         Ok(Service {
             config,
             resolver,
@@ -184,6 +177,7 @@ impl Service {
         }
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);
+            crate::memory::release_freed();
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         let all: HashSet<String> = fresh.iter().map(|(k, _)| k.clone()).collect();
@@ -233,6 +227,62 @@ impl Service {
 
 /// A problem as it stands in one save of its file: the same message after another
 /// save of the file is news again.
+/// A hints root's servers; problems (unreadable hints, denied addresses) go to
+/// `errors`.
+fn hints_kind(
+    rc: &RootConfig,
+    h: &crate::config::Hints,
+    policy: &AddressPolicy,
+    errors: &mut Vec<ZoneError>,
+) -> Kind {
+    match hints::load(h) {
+        Ok(servers) => {
+            let addrs: Vec<SocketAddr> = servers
+                .iter()
+                .flat_map(|s| s.addrs.iter().map(|a| SocketAddr::new(*a, rc.port)))
+                .collect();
+            let file = match h {
+                crate::config::Hints::File(p) => p.clone(),
+                crate::config::Hints::Builtin => PathBuf::from("<builtin named.root>"),
+            };
+            errors.extend(denied(rc, &addrs, policy, file));
+            Kind::Hints(servers)
+        }
+        Err(mut e) => {
+            errors.append(&mut e);
+            Kind::Hints(Vec::new())
+        }
+    }
+}
+
+/// A forward root's upstreams, or why they cannot be used (a denied address,
+/// a CA file that does not load), at the config's line.
+fn forward_kind(
+    rc: &RootConfig,
+    upstreams: &[crate::config::Upstream],
+    tls_ca: Option<&crate::config::CaFile>,
+    file: PathBuf,
+    policy: &AddressPolicy,
+) -> Result<Kind, Vec<ZoneError>> {
+    let addrs: Vec<SocketAddr> = upstreams.iter().map(|u| u.addr).collect();
+    let mut errors: Vec<ZoneError> = denied(rc, &addrs, policy, file.clone())
+        .into_iter()
+        .collect();
+    match forwarders(upstreams, tls_ca) {
+        Ok(f) if errors.is_empty() => Ok(Kind::Forward(f)),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            let line = tls_ca.map_or(1, |c| c.line);
+            errors.push(Problem::error(
+                file,
+                line,
+                format!("root {:?}: {e}", rc.name),
+            ));
+            Err(errors)
+        }
+    }
+}
+
 fn save_key(p: &Problem) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -259,7 +309,14 @@ fn load_zones(
         }
     }
     for z in set.zones() {
-        tracing::info!(root = %rc.name, zone = %z.origin(), serial = z.serial(), records = z.len(), "zone loaded");
+        tracing::info!(
+            root = %rc.name,
+            zone = %z.origin(),
+            serial = z.serial(),
+            records = z.len(),
+            store_bytes = z.store_bytes(),
+            "zone loaded"
+        );
     }
     set
 }

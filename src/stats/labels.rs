@@ -1,8 +1,7 @@
 //! The slots of each counter dimension and their labels, as the metrics endpoint
 //! prints them. Slot numbers are positions in these lists.
 
-/// Protocols, by the front end's `Proto` (its `as_str` is the label). Four slots:
-/// DNS over TLS and HTTPS have theirs reserved.
+/// Protocols, by the front end's `Proto` (its `as_str` is the label).
 pub const PROTOCOLS: [&str; 4] = ["udp", "tcp", "dot", "doh"];
 
 /// Where an answer came from (the query log's `cache=`), then `none` for requests

@@ -2,26 +2,48 @@
 //! that [`Zone::lookup`] depends on: one SOA and NS at the apex, CNAME alone,
 //! nothing but glue below a cut, nothing below a DNAME, addresses for in-zone name
 //! servers. Every problem points at the line that causes it.
+//!
+//! Records arrive one by one in wire form ([`Rec`]): each is filed under its
+//! owner's node and kept in a flat list; when the files are read the list is
+//! sorted by (node, type) into RRsets, and the zone's [`Store`] gets them.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
-use hickory_proto::serialize::binary::BinEncodable;
 
 use super::dname::dname_target;
 use super::problem::Problem;
-use super::reader::{self, Located, Parsed};
-use super::zone::{Node, RrSet, Zone, set_of};
+use super::reader::{self, Parsed, Rec};
+use super::store::{CUT, DNAME, NS_TARGET, SetRec, Store, TooBig};
+use super::wire::{self, decode_rdata, is_at_or_below, label_starts, to_name};
+use super::zone::Zone;
 
 impl Zone {
     /// Builds a zone from parsed records, checking the rules that serving depends
     /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
     pub fn build(origin: &Name, parsed: Parsed) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         let mut b = Builder::new(origin);
+        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
         for l in parsed.records {
-            b.add(l);
+            owner.clear();
+            rdata.clear();
+            wire::push_lower(&l.record.name, &mut owner);
+            let rt = l.record.record_type();
+            if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
+                let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
+                b.problems
+                    .push(Problem::error(l.file.as_path(), l.line, msg));
+                continue;
+            }
+            b.add(Rec {
+                owner: &owner,
+                rtype: rt,
+                ttl: l.record.ttl,
+                rdata: &rdata,
+                file: &l.file,
+                line: l.line,
+            });
         }
         b.finish(parsed.files)
     }
@@ -30,47 +52,60 @@ impl Zone {
     /// records from the reader into the zone.
     pub fn load(path: &Path, origin: &Name) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         let mut b = Builder::new(origin);
-        let read = reader::read_into(path, origin, &mut |l| b.add(l))?;
+        let read = reader::read_into(path, origin, &mut |r| b.add(r))?;
         let (mut z, w) = b.finish(read.files)?;
         z.stamps = read.stamps;
         Ok((z, w))
     }
 }
 
-/// Collects records one by one (straight from the reader) and checks the rules
-/// serving depends on when done.
-struct Builder {
-    origin: Name,
-    lorigin: LowerName,
-    nodes: HashMap<LowerName, Node>,
-    problems: Vec<Problem>,
-    /// "Outside the origin" errors: dropped when the SOA says the file is misnamed.
-    outside: Vec<Problem>,
-    mismatch: Option<Problem>,
-    /// The files records came from, in the order first seen ([`RrSet::file`]).
-    file_ids: Vec<Arc<PathBuf>>,
-    first_line: Option<usize>,
+/// One record waiting to be grouped into its RRset: its RDATA is in
+/// [`Builder::data`].
+#[derive(Clone, Copy)]
+struct Pending {
+    node: u32,
+    rtype: u16,
+    file: u16,
+    line: u32,
+    ttl: u32,
+    data: u32,
+    len: u16,
 }
 
-/// The names that give a zone its shape: where it delegates, what the NS
-/// records name, and where it redirects.
-struct Shape {
-    cuts: HashSet<LowerName>,
-    ns_targets: HashSet<LowerName>,
-    dnames: HashSet<LowerName>,
+/// Collects records one by one (straight from the reader) and checks the rules
+/// serving depends on when done.
+pub(super) struct Builder {
+    pub(super) origin: Name,
+    /// The origin, lowercased wire form.
+    pub(super) owire: Vec<u8>,
+    pub(super) store: Store,
+    pending: Vec<Pending>,
+    data: Vec<u8>,
+    pub(super) problems: Vec<Problem>,
+    /// "Outside the origin" errors: dropped when the SOA says the file is misnamed.
+    pub(super) outside: Vec<Problem>,
+    pub(super) mismatch: Option<Problem>,
+    /// The files records came from, in the order first seen ([`SetRec::file`]).
+    pub(super) file_ids: Vec<Arc<PathBuf>>,
+    pub(super) first_line: Option<usize>,
+    /// Where the zone outgrew the store's 32-bit offsets.
+    pub(super) too_big: Option<(Arc<PathBuf>, usize)>,
 }
 
 impl Builder {
     fn new(origin: &Name) -> Builder {
         Builder {
             origin: origin.clone(),
-            lorigin: LowerName::new(origin),
-            nodes: HashMap::new(),
+            owire: wire::lower(origin),
+            store: Store::new(),
+            pending: Vec::new(),
+            data: Vec::new(),
             problems: Vec::new(),
             outside: Vec::new(),
             mismatch: None,
             file_ids: Vec::new(),
             first_line: None,
+            too_big: None,
         }
     }
 
@@ -78,7 +113,7 @@ impl Builder {
         if let Some(i) = self
             .file_ids
             .iter()
-            .position(|x| Arc::ptr_eq(x, f) || x == f)
+            .rposition(|x| Arc::ptr_eq(x, f) || x == f)
         {
             return i as u16;
         }
@@ -86,106 +121,174 @@ impl Builder {
         (self.file_ids.len() - 1) as u16
     }
 
-    fn path(&self, set: &RrSet) -> PathBuf {
+    pub(super) fn path(&self, set: &SetRec) -> PathBuf {
         self.file_ids
             .get(set.file as usize)
             .map(|p| p.to_path_buf())
             .unwrap_or_default()
     }
 
-    /// Where the `rtype` set of `name` was written; the main file's first line
-    /// when there is none.
-    fn pos(&self, name: &LowerName, rtype: RecordType, main_file: &Path) -> (PathBuf, usize) {
-        self.nodes
-            .get(name)
-            .and_then(|n| set_of(n, rtype))
-            .map(|s| (self.path(s), s.line as usize))
-            .unwrap_or_else(|| (main_file.to_path_buf(), 1))
-    }
-
     //--- Adding records
 
-    fn add(&mut self, l: Located) {
-        self.first_line.get_or_insert(l.line);
-        if !self.belongs(&l) {
+    fn add(&mut self, r: Rec<'_>) {
+        self.first_line.get_or_insert(r.line);
+        if !self.belongs(&r) {
             return;
         }
-        let r = l.record;
-        let rt = r.record_type();
-        // Data the wire format cannot carry (a TXT string over 255 bytes…) is refused
-        // here, with its line, rather than failing every answer later.
-        if let Err(e) = r.to_bytes() {
-            let msg = format!("{} {rt} cannot be sent in DNS: {e}", r.name);
-            self.problems
-                .push(Problem::error(l.file.as_path(), l.line, msg));
-            return;
-        }
-        // The reader only makes well-formed DNAMEs; records from elsewhere might not
+        // The reader makes well-formed DNAMEs; records from elsewhere might not
         // be, and lookup could not redirect with them.
-        if rt == RecordType::DNAME && dname_target(&r.data).is_none() {
-            let msg = format!("{} DNAME has no readable target name", r.name);
+        if r.rtype == RecordType::DNAME
+            && decode_rdata(r.rtype, r.rdata)
+                .ok()
+                .and_then(|d| dname_target(&d))
+                .is_none()
+        {
+            let msg = format!("{} DNAME has no readable target name", to_name(r.owner));
             self.problems
-                .push(Problem::error(l.file.as_path(), l.line, msg));
+                .push(Problem::error(r.file.as_path(), r.line, msg));
             return;
         }
-        let file = self.file_id(&l.file);
-        let node = self.nodes.entry(LowerName::new(&r.name)).or_default();
-        let Some(set) = node.iter_mut().find(|s| s.rtype == rt) else {
-            node.push(RrSet {
-                rtype: rt,
-                file,
-                line: l.line as u32,
-                ttl: r.ttl,
-                data: vec![r.data],
-            });
+        let file = self.file_id(r.file);
+        let (Ok(node), Ok(data)) = (self.store.intern(r.owner), u32::try_from(self.data.len()))
+        else {
+            self.too_big.get_or_insert((r.file.clone(), r.line));
             return;
         };
-        if set.data.iter().any(|d| same_rdata(d, &r.data)) {
-            return; // duplicate RR: RFC 2181 §5 says sets have no duplicates
-        }
-        // RFC 6672 §2.4: DNAME is a singleton type, like SOA and CNAME: "The owner
-        // name of a DNAME can only have one DNAME RR".
-        if matches!(rt, RecordType::SOA | RecordType::CNAME | RecordType::DNAME) {
-            let msg = format!("more than one {rt} at {}", r.name);
-            self.problems
-                .push(Problem::error(l.file.as_path(), l.line, msg));
-            return;
-        }
-        // RFC 2181 §5.2: all TTLs in an RRset are the same; use the smallest.
-        set.ttl = set.ttl.min(r.ttl);
-        set.data.push(r.data);
+        self.data.extend_from_slice(r.rdata);
+        self.pending.push(Pending {
+            node,
+            rtype: u16::from(r.rtype),
+            file,
+            line: r.line as u32,
+            ttl: r.ttl,
+            data,
+            // The reader refuses RDATA over 65535 octets.
+            len: r.rdata.len() as u16,
+        });
     }
 
     /// Is the record for this zone? An SOA for another name means the file is
     /// misnamed (one problem says so); a name outside the origin is an error.
-    fn belongs(&mut self, l: &Located) -> bool {
-        let r = &l.record;
-        let owner = LowerName::new(&r.name);
-        if r.record_type() == RecordType::SOA && owner != self.lorigin {
+    fn belongs(&mut self, r: &Rec<'_>) -> bool {
+        if r.rtype == RecordType::SOA && r.owner != self.owire.as_slice() {
             if self.mismatch.is_none() {
-                let file = l.file.file_name().map(|f| f.to_string_lossy().into_owned());
+                let file = r.file.file_name().map(|f| f.to_string_lossy().into_owned());
                 self.mismatch = Some(Problem::error(
-                    l.file.as_path(),
-                    l.line,
+                    r.file.as_path(),
+                    r.line,
                     format!(
                         "the file name {} makes this zone {}, but its SOA is for {}",
                         file.unwrap_or_default(),
                         self.origin,
-                        r.name
+                        to_name(r.owner)
                     ),
                 ));
             }
             return false;
         }
-        if !self.lorigin.zone_of(&owner) {
+        if !is_at_or_below(r.owner, &self.owire) {
             self.outside.push(Problem::error(
-                l.file.as_path(),
-                l.line,
-                format!("{} is outside the zone's origin {}", r.name, self.origin),
+                r.file.as_path(),
+                r.line,
+                format!(
+                    "{} is outside the zone's origin {}",
+                    to_name(r.owner),
+                    self.origin
+                ),
             ));
             return false;
         }
         true
+    }
+
+    //--- RRsets
+
+    /// Sorts the records into RRsets in the store: duplicates dropped (RFC 2181
+    /// §5), one TTL per set (the smallest, §5.2), a second SOA, CNAME or DNAME
+    /// at a name refused.
+    fn group(&mut self) -> Result<(), TooBig> {
+        let mut pending = std::mem::take(&mut self.pending);
+        let data = std::mem::take(&mut self.data);
+        // Stable: a set's records stay in the order they were written.
+        pending.sort_by_key(|p| (p.node, p.rtype));
+        let bytes = |p: &Pending| &data[p.data as usize..][..p.len as usize];
+        let mut kept: Vec<&[u8]> = Vec::new();
+        let mut at = 0;
+        while at < pending.len() {
+            let first = pending[at];
+            let n = pending[at..]
+                .iter()
+                .take_while(|p| p.node == first.node && p.rtype == first.rtype)
+                .count();
+            let rtype = RecordType::from(first.rtype);
+            let mut set = SetRec::new(rtype, first.file, first.line, first.ttl);
+            kept.clear();
+            for p in &pending[at..at + n] {
+                let b = bytes(p);
+                if kept.iter().any(|k| same_rdata(rtype, k, b)) {
+                    continue;
+                }
+                // RFC 6672 §2.4: DNAME is a singleton type, like SOA and CNAME.
+                if !kept.is_empty()
+                    && matches!(
+                        rtype,
+                        RecordType::SOA | RecordType::CNAME | RecordType::DNAME
+                    )
+                {
+                    let msg = format!(
+                        "more than one {rtype} at {}",
+                        to_name(self.store.name(p.node))
+                    );
+                    let file = self.file_ids.get(p.file as usize).map(|f| f.to_path_buf());
+                    self.problems.push(Problem::error(
+                        file.unwrap_or_default(),
+                        p.line as usize,
+                        msg,
+                    ));
+                    continue;
+                }
+                set.ttl = set.ttl.min(p.ttl);
+                kept.push(b);
+            }
+            if at == 0 || pending[at - 1].node != first.node {
+                self.store.begin_sets(first.node);
+            }
+            self.store.push_set(first.node, set, kept.iter().copied())?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Marks cuts, DNAME owners and the names NS records point at.
+    fn mark(&mut self) -> bool {
+        let mut any = false;
+        for id in 0..self.store.node_count() {
+            let mut flags = 0;
+            if self.store.set(id, RecordType::DNAME).is_some() {
+                flags |= DNAME;
+            }
+            if self.store.set(id, RecordType::NS).is_some() && self.store.name(id) != self.owire {
+                flags |= CUT;
+            }
+            self.store.node_mut(id).flags |= flags;
+            any |= flags != 0;
+        }
+        for id in 0..self.store.node_count() {
+            let Some(ns) = self.store.set(id, RecordType::NS).copied() else {
+                continue;
+            };
+            let targets: Vec<Vec<u8>> = self
+                .store
+                .rdatas(&ns)
+                .map(<[u8]>::to_ascii_lowercase)
+                .collect();
+            for t in targets {
+                if let Some(tid) = self.store.find(&t) {
+                    self.store.node_mut(tid).flags |= NS_TARGET;
+                }
+            }
+        }
+        any
     }
 
     //--- Checks
@@ -194,252 +297,104 @@ impl Builder {
         if let Some(m) = self.mismatch.take() {
             return Err(vec![m]);
         }
+        if self.group().is_err() && self.too_big.is_none() {
+            self.too_big = Some((Arc::new(files.first().cloned().unwrap_or_default()), 1));
+        }
+        if let Some((f, l)) = self.too_big.take() {
+            let msg = "the zone is too large: over 4 GiB of data or 4 billion names";
+            return Err(vec![Problem::error(f.as_path(), l, msg)]);
+        }
+        self.mark();
         let mut problems = std::mem::take(&mut self.problems);
         problems.append(&mut self.outside);
         let main_file = files.first().cloned().unwrap_or_default();
-        let shape = self.shape();
-        self.check_cname_alone(&main_file, &mut problems);
-        self.check_cuts(&shape, &mut problems);
-        self.check_below_dnames(&shape, &mut problems);
+        self.check_cname_alone(&mut problems);
+        self.check_cuts(&mut problems);
+        self.check_below_dnames(&mut problems);
         self.check_glue(&mut problems);
         let soa = self.check_apex(&main_file, &mut problems);
         problems.sort();
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
             return Err(problems);
         };
-        Ok((self.into_zone(files, shape, soa), problems))
-    }
-
-    fn shape(&self) -> Shape {
-        let mut shape = Shape {
-            cuts: HashSet::new(),
-            ns_targets: HashSet::new(),
-            dnames: HashSet::new(),
-        };
-        for (name, node) in &self.nodes {
-            if set_of(node, RecordType::DNAME).is_some() {
-                shape.dnames.insert(name.clone());
-            }
-            let Some(ns) = set_of(node, RecordType::NS) else {
-                continue;
-            };
-            if name != &self.lorigin {
-                shape.cuts.insert(name.clone());
-            }
-            for d in &ns.data {
-                if let RData::NS(t) = d {
-                    shape.ns_targets.insert(LowerName::new(&t.0));
-                }
-            }
-        }
-        shape
-    }
-
-    /// A CNAME is alone at its name (RFC 1034 §3.6.2); beside a DNAME that is
-    /// RFC 6672 §2.4: "no CNAME RRs can exist at that name", so that one name has
-    /// one redirection.
-    fn check_cname_alone(&self, main_file: &Path, problems: &mut Vec<Problem>) {
-        for (name, node) in &self.nodes {
-            if set_of(node, RecordType::CNAME).is_none() || node.len() == 1 {
-                continue;
-            }
-            let (f, l) = self.pos(name, RecordType::CNAME, main_file);
-            let msg = if set_of(node, RecordType::DNAME).is_some() {
-                format!(
-                    "{name} has a CNAME and a DNAME: a name has one redirection (RFC 6672 §2.4)"
-                )
-            } else {
-                format!("{name} has a CNAME and other data")
-            };
-            problems.push(Problem::error(f, l, msg));
-        }
-    }
-
-    /// Below a delegation only glue may live; at it only NS, DS and glue. A DNAME
-    /// at a delegation point gets its own message: RFC 6672 §2.3 allows DNAME
-    /// beside NS only at a zone apex, so it belongs at the child's apex.
-    fn check_cuts(&self, shape: &Shape, problems: &mut Vec<Problem>) {
-        if shape.cuts.is_empty() {
-            return;
-        }
-        for name in self.sorted_names() {
-            let Some(cut) = self.ancestor_in(name, &shape.cuts, true) else {
-                continue;
-            };
-            for set in &self.nodes[name] {
-                let rt = set.rtype;
-                let is_glue = matches!(rt, RecordType::A | RecordType::AAAA)
-                    && shape.ns_targets.contains(name);
-                let at_cut = name == &cut;
-                if is_glue || (at_cut && matches!(rt, RecordType::NS | RecordType::DS)) {
-                    continue;
-                }
-                let msg = match (at_cut, rt) {
-                    (true, RecordType::DNAME) => format!(
-                        "{name} DNAME is at the delegation point {cut}: beside NS a DNAME belongs only at a zone apex, so put it in the child zone (RFC 6672 §2.3)"
-                    ),
-                    (true, _) => format!(
-                        "{name} {rt} is at the delegation point {cut}: only NS, DS and glue belong there"
-                    ),
-                    (false, _) => {
-                        format!("{name} {rt} is below the delegation of {cut} and is not glue")
-                    }
-                };
-                problems.push(Problem::error(self.path(set), set.line as usize, msg));
-            }
-        }
-    }
-
-    /// RFC 6672 §2.4: "Resource records MUST NOT exist at any subdomain of the
-    /// owner of a DNAME RR." Lookup redirects every name below the owner, so such
-    /// data could never be answered. (A DNAME at the apex is fine, RFC 6672 §2.3,
-    /// but then the zone holds nothing below its apex.)
-    fn check_below_dnames(&self, shape: &Shape, problems: &mut Vec<Problem>) {
-        if shape.dnames.is_empty() {
-            return;
-        }
-        for name in self.sorted_names() {
-            let Some(owner) = self.ancestor_in(name, &shape.dnames, false) else {
-                continue;
-            };
-            for set in &self.nodes[name] {
-                let msg = format!(
-                    "{name} {} is below the DNAME at {owner} and can never be answered (RFC 6672 §2.4)",
-                    set.rtype
-                );
-                problems.push(Problem::error(self.path(set), set.line as usize, msg));
-            }
-        }
-    }
-
-    /// Name servers inside the zone need addresses here, or nobody can reach them.
-    fn check_glue(&self, problems: &mut Vec<Problem>) {
-        for (name, node) in &self.nodes {
-            let Some(ns) = set_of(node, RecordType::NS) else {
-                continue;
-            };
-            for d in &ns.data {
-                let RData::NS(t) = d else { continue };
-                let lt = LowerName::new(&t.0);
-                let has_addr = self.nodes.get(&lt).is_some_and(|n| {
-                    set_of(n, RecordType::A).is_some() || set_of(n, RecordType::AAAA).is_some()
-                });
-                if self.lorigin.zone_of(&lt) && !has_addr {
-                    problems.push(Problem::error(
-                        self.path(ns),
-                        ns.line as usize,
-                        format!(
-                            "name server {} of {name} is inside {} but has no A or AAAA record (glue)",
-                            t.0, self.origin
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-
-    /// SOA and NS at the apex, and an SOA TTL that does not outlive negative
-    /// answers (RFC 2308). Returns the SOA, if there is one.
-    fn check_apex(&self, main_file: &Path, problems: &mut Vec<Problem>) -> Option<Record> {
-        let (apex, origin) = (self.nodes.get(&self.lorigin), &self.origin);
-        let soa = apex
-            .and_then(|n| set_of(n, RecordType::SOA))
-            .and_then(|s| s.records(origin).into_iter().next());
-        if soa.is_none() {
-            problems.push(Problem::error(
-                main_file,
-                self.first_line.unwrap_or(1),
-                format!("no SOA record at the apex {origin}"),
-            ));
-        }
-        let (f, l) = self.pos(&self.lorigin, RecordType::SOA, main_file);
-        if apex.and_then(|n| set_of(n, RecordType::NS)).is_none() {
-            let msg = format!("no NS records at the apex {origin}");
-            problems.push(Problem::error(f.clone(), l, msg));
-        }
-        if let Some(soa) = &soa
-            && let RData::SOA(s) = &soa.data
-            && soa.ttl > s.minimum
-        {
-            problems.push(Problem::warning(
-                f,
-                l,
-                format!(
-                    "SOA TTL {} exceeds its MINIMUM {}: negative answers are cached for {} s (RFC 2308)",
-                    soa.ttl, s.minimum, s.minimum
-                ),
-            ));
-        }
-        soa
-    }
-
-    fn sorted_names(&self) -> Vec<&LowerName> {
-        let mut sorted: Vec<&LowerName> = self.nodes.keys().collect();
-        sorted.sort();
-        sorted
-    }
-
-    /// The highest ancestor of `name` in `set`, from the apex down: the apex
-    /// itself counts, `name` itself only when `inclusive`.
-    fn ancestor_in(
-        &self,
-        name: &LowerName,
-        set: &HashSet<LowerName>,
-        inclusive: bool,
-    ) -> Option<LowerName> {
-        let n: Name = name.into();
-        let last = n.num_labels().checked_sub(u8::from(!inclusive))?;
-        (self.lorigin.num_labels()..=last)
-            .map(|k| LowerName::new(&n.trim_to(k as usize)))
-            .find(|c| set.contains(c))
+        Ok((self.into_zone(files, soa), problems))
     }
 
     //--- The zone
 
-    fn into_zone(self, files: Vec<PathBuf>, shape: Shape, soa: Record) -> Zone {
-        let ents = self.empty_non_terminals();
+    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record) -> Zone {
         let serial = match &soa.data {
             RData::SOA(s) => s.serial,
             _ => 0,
         };
-        let (files, nodes) = renumber_files(files, &self.file_ids, self.nodes);
+        let records = self.store.record_count();
+        let (has_cuts, has_dnames) = self.flags_in_use();
+        // Empty non-terminals are a failure only if 4 billion names are exceeded,
+        // which `group` has already refused.
+        let _ = self.add_empty_non_terminals();
+        let files = renumber_files(files, &self.file_ids, &mut self.store);
+        self.store.shrink();
         Zone {
-            origin: self.lorigin,
+            origin: LowerName::new(&self.origin),
             origin_name: self.origin,
+            origin_wire: self.owire.into_boxed_slice(),
             files,
-            nodes,
-            ents,
-            cuts: shape.cuts,
-            dnames: shape.dnames,
+            store: self.store,
+            has_cuts,
+            has_dnames,
             soa,
             serial,
+            records,
             stamps: Vec::new(),
         }
     }
 
-    /// Empty non-terminals: ancestors of owner names that have no data of their own.
-    /// A walk stops at an ancestor with data (its own walk covers what is above)
-    /// or at one already seen.
-    fn empty_non_terminals(&self) -> HashSet<LowerName> {
-        let mut ents = HashSet::new();
-        for name in self.nodes.keys() {
-            let mut n: Name = name.into();
-            while n.num_labels() > self.lorigin.num_labels() {
-                n = n.base_name();
-                let ln = LowerName::new(&n);
-                if ln == self.lorigin || self.nodes.contains_key(&ln) || !ents.insert(ln) {
+    fn flags_in_use(&self) -> (bool, bool) {
+        let (mut cuts, mut dnames) = (false, false);
+        for id in 0..self.store.node_count() {
+            let f = self.store.node(id).flags;
+            cuts |= f & CUT != 0;
+            dnames |= f & DNAME != 0;
+        }
+        (cuts, dnames)
+    }
+
+    /// Empty non-terminals: ancestors of owner names that have no data of their
+    /// own, as nodes without sets. A walk stops at an ancestor already in the
+    /// store (its own walk covers what is above).
+    fn add_empty_non_terminals(&mut self) -> Result<(), TooBig> {
+        let olabels = wire::label_count(&self.owire);
+        let with_data = self.store.node_count();
+        let mut name = Vec::with_capacity(wire::MAX_NAME);
+        for id in 0..with_data {
+            name.clear();
+            name.extend_from_slice(self.store.name(id));
+            let starts = label_starts(&name);
+            for k in (olabels + 1..starts.count()).rev() {
+                let before = self.store.node_count();
+                if self.store.intern(&name[starts.suffix(k)..])? < before {
                     break;
                 }
             }
         }
-        ents
+        Ok(())
     }
 }
 
-/// Two RDATAs that are the same record: equal, or DNAMEs whose targets differ only
-/// in case (names compare case-insensitively, RFC 4343).
-fn same_rdata(a: &RData, b: &RData) -> bool {
-    a == b || dname_target(a).is_some_and(|t| Some(t) == dname_target(b))
+/// Two RDATAs that are the same record: equal bytes, or equal but for the case
+/// of names in them (names compare case-insensitively, RFC 4343; hickory's
+/// `RData` equality says which parts are names).
+fn same_rdata(rtype: RecordType, a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    if !a.eq_ignore_ascii_case(b) {
+        return false;
+    }
+    match (decode_rdata(rtype, a), decode_rdata(rtype, b)) {
+        (Ok(x), Ok(y)) => x == y || dname_target(&x).is_some_and(|t| Some(t) == dname_target(&y)),
+        _ => false,
+    }
 }
 
 /// The builder numbers files in the order it first sees records from them; the
@@ -448,8 +403,8 @@ fn same_rdata(a: &RData, b: &RData) -> bool {
 fn renumber_files(
     mut files: Vec<PathBuf>,
     file_ids: &[Arc<PathBuf>],
-    mut nodes: HashMap<LowerName, Node>,
-) -> (Vec<PathBuf>, HashMap<LowerName, Node>) {
+    store: &mut Store,
+) -> Vec<PathBuf> {
     let map: Vec<u16> = file_ids
         .iter()
         .map(|f| match files.iter().position(|p| p == f.as_ref()) {
@@ -461,11 +416,9 @@ fn renumber_files(
         })
         .collect();
     if map.iter().enumerate().any(|(i, &to)| i as u16 != to) {
-        for set in nodes.values_mut().flatten() {
-            set.file = map.get(set.file as usize).copied().unwrap_or(set.file);
-        }
+        store.renumber_files(&map);
     }
-    (files, nodes)
+    files
 }
 
 /// A zone built without its checks, for lookup tests of zones `check` refuses
@@ -474,12 +427,25 @@ fn renumber_files(
 pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
     let parsed = reader::read_str(text, Path::new("t.zone"), origin).unwrap();
     let mut b = Builder::new(origin);
-    for l in parsed.records {
-        b.add(l);
+    let (mut owner, mut rdata) = (Vec::new(), Vec::new());
+    for l in &parsed.records {
+        owner.clear();
+        rdata.clear();
+        wire::push_lower(&l.record.name, &mut owner);
+        wire::encode_rdata(&l.record.data, &mut rdata).unwrap();
+        b.add(Rec {
+            owner: &owner,
+            rtype: l.record.record_type(),
+            ttl: l.record.ttl,
+            rdata: &rdata,
+            file: &l.file,
+            line: l.line,
+        });
     }
+    b.group().unwrap();
+    b.mark();
     let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();
-    let shape = b.shape();
-    b.into_zone(parsed.files, shape, soa)
+    b.into_zone(parsed.files, soa)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The structural checks of [`Zone::build`], each at the line that causes it.
 
 use super::*;
-use crate::zones::reader::read_str;
+use crate::zones::reader::{Located, read_str};
 
 fn origin() -> Name {
     Name::from_ascii("geek.").unwrap()

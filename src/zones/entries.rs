@@ -22,12 +22,14 @@ pub(super) struct Entry {
 /// A line number and what is wrong there.
 pub(super) type SplitError = (usize, String);
 
-/// Splits master-file text into logical entries. Handles quotes, `\` escapes,
-/// `;` comments and parentheses spanning lines. A broken entry (an unterminated
-/// string, a stray `)`) is reported and skipped, and splitting goes on at the next
-/// line, so one mistake does not hide the others.
-pub(super) fn split_entries(text: &str) -> (Vec<Entry>, Vec<SplitError>) {
-    let mut s = Splitter::default();
+/// Splits master-file text into logical entries and hands each to `sink` as it
+/// ends (one buffer serves them all, so a large file is never held twice).
+/// Handles quotes, `\` escapes, `;` comments and parentheses spanning lines. A
+/// broken entry (an unterminated string, a stray `)`) is reported and skipped,
+/// and splitting goes on at the next line, so one mistake does not hide the
+/// others.
+pub(super) fn for_each_entry(text: &str, sink: &mut dyn FnMut(&Entry)) -> Vec<SplitError> {
+    let mut s = Splitter::new(sink);
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         s.feed(c, &mut chars);
@@ -35,9 +37,23 @@ pub(super) fn split_entries(text: &str) -> (Vec<Entry>, Vec<SplitError>) {
     s.finish()
 }
 
-/// The state of [`split_entries`] between two characters.
-struct Splitter {
-    entries: Vec<Entry>,
+/// [`for_each_entry`], collected.
+#[cfg(test)]
+pub(super) fn split_entries(text: &str) -> (Vec<Entry>, Vec<SplitError>) {
+    let mut entries = Vec::new();
+    let errors = for_each_entry(text, &mut |e| {
+        entries.push(Entry {
+            line: e.line,
+            inherits_owner: e.inherits_owner,
+            text: e.text.clone(),
+        })
+    });
+    (entries, errors)
+}
+
+/// The state of [`for_each_entry`] between two characters.
+struct Splitter<'s> {
+    sink: &'s mut dyn FnMut(&Entry),
     errors: Vec<SplitError>,
     /// The entry being collected.
     cur: String,
@@ -55,10 +71,10 @@ struct Splitter {
     at_line_start: bool,
 }
 
-impl Default for Splitter {
-    fn default() -> Splitter {
+impl<'s> Splitter<'s> {
+    fn new(sink: &'s mut dyn FnMut(&Entry)) -> Splitter<'s> {
         Splitter {
-            entries: Vec::new(),
+            sink,
             errors: Vec::new(),
             cur: String::new(),
             start_line: 1,
@@ -72,9 +88,19 @@ impl Default for Splitter {
             at_line_start: true,
         }
     }
-}
 
-impl Splitter {
+    /// Hands the entry collected to the sink, and keeps its buffer.
+    fn emit(&mut self) {
+        let entry = Entry {
+            line: self.start_line,
+            inherits_owner: self.inherits,
+            text: std::mem::take(&mut self.cur),
+        };
+        (self.sink)(&entry);
+        self.cur = entry.text;
+        self.cur.clear();
+    }
+
     fn feed(&mut self, c: char, rest: &mut std::str::Chars<'_>) {
         if self.at_line_start && self.depth == 0 {
             self.start_line = self.line;
@@ -149,18 +175,14 @@ impl Splitter {
             return;
         }
         if !self.broken && !self.cur.trim().is_empty() {
-            self.entries.push(Entry {
-                line: self.start_line,
-                inherits_owner: self.inherits,
-                text: std::mem::take(&mut self.cur),
-            });
+            self.emit();
         }
         self.cur.clear();
         self.broken = false;
         self.at_line_start = true;
     }
 
-    fn finish(mut self) -> (Vec<Entry>, Vec<SplitError>) {
+    fn finish(mut self) -> Vec<SplitError> {
         if self.in_quote {
             self.errors
                 .push((self.line, "unterminated quoted string".to_string()));
@@ -168,13 +190,9 @@ impl Splitter {
             self.errors
                 .push((self.paren_line, "'(' is never closed".to_string()));
         } else if !self.broken && !self.cur.trim().is_empty() {
-            self.entries.push(Entry {
-                line: self.start_line,
-                inherits_owner: self.inherits,
-                text: self.cur,
-            });
+            self.emit();
         }
-        (self.entries, self.errors)
+        self.errors
     }
 }
 

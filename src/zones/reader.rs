@@ -11,44 +11,50 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, Name, RData, Record};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
 use super::dname::dname;
-use super::entries::{Entry, expand_at, retype, split_entries};
+use super::entries::{Entry, expand_at, for_each_entry, retype};
+use super::fast;
+use super::hickory_text::{clean_hickory_message, qualify};
 use super::problem::{Problem, ZoneError};
 use super::stamp::{Stamp, read_stamped};
+use super::wire;
 
-/// Record types that exist but hickory's zone parser (without DNSSEC features)
-/// cannot read, and RFC 3597 `TYPEnnn` (see `shared/HICKORY.md`). DNAME is read
-/// here, as a CNAME turned into a DNAME ([`super::dname()`]).
-const KNOWN_UNSUPPORTED: &[&str] = &[
-    "DS",
-    "DNSKEY",
-    "RRSIG",
-    "NSEC",
-    "NSEC3",
-    "NSEC3PARAM",
-    "CDS",
-    "CDNSKEY",
-    "ZONEMD",
-    "LOC",
-    "URI",
-    "SPF",
-    "KEY",
-    "SIG",
-    "NXT",
-    "APL",
-    "DHCID",
-    "IPSECKEY",
-    "HIP",
-];
-
-/// Nested `$INCLUDE`s deeper than this are refused (catches include loops).
+/// Nested `$INCLUDE`s deeper than this are refused.
 const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// One zone reads at most this many files, its own included: a file that
+/// includes others several times would otherwise be read k^depth times.
+const MAX_FILES: usize = 256;
 
 /// Where an entry without TTL, `$TTL` or a TTL before it gets one.
 const FALLBACK_TTL: u32 = 3600;
+
+/// A record as read, in wire form: the owner lowercased, the RDATA as sent
+/// (names uncompressed, in their case), and where it was written.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec<'a> {
+    pub owner: &'a [u8],
+    pub rtype: RecordType,
+    pub ttl: u32,
+    pub rdata: &'a [u8],
+    pub file: &'a Arc<PathBuf>,
+    pub line: usize,
+}
+
+impl Rec<'_> {
+    /// The record as hickory's type.
+    pub fn to_located(&self) -> Option<Located> {
+        let data = wire::decode_rdata(self.rtype, self.rdata).ok()?;
+        Some(Located {
+            record: Record::from_rdata(wire::to_name(self.owner), self.ttl, data),
+            file: self.file.clone(),
+            line: self.line,
+        })
+    }
+}
 
 /// A record and where it was written.
 #[derive(Clone, Debug)]
@@ -79,7 +85,7 @@ pub struct Files {
 /// not only the first.
 pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
     let mut records = Vec::new();
-    let read = read_into(path, origin, &mut |l| records.push(l))?;
+    let read = read_into(path, origin, &mut |r| records.extend(r.to_located()))?;
     Ok(Parsed {
         records,
         files: read.files,
@@ -93,7 +99,7 @@ pub fn read(path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
 pub fn read_into(
     path: &Path,
     origin: &Name,
-    sink: &mut dyn FnMut(Located),
+    sink: &mut dyn FnMut(Rec<'_>),
 ) -> Result<Files, Vec<ZoneError>> {
     let mut st = State::new(sink);
     st.read_file(path, origin.clone(), None, 0, None);
@@ -111,7 +117,7 @@ pub fn read_into(
 /// Parses zone text that did not come from a file (tests, generated zones).
 pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<ZoneError>> {
     let mut records = Vec::new();
-    let mut sink = |l| records.push(l);
+    let mut sink = |r: Rec<'_>| records.extend(r.to_located());
     let mut st = State::new(&mut sink);
     st.read_text(text, path, origin.clone(), None, 0);
     let (files, mut errors) = (st.files, st.errors);
@@ -123,13 +129,48 @@ pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<Zo
     }
 }
 
+/// Every record of `text` as (owner, type, TTL, RDATA, line) in wire form, read
+/// with or without the fast path, the errors, and how many entries the fast
+/// path read.
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+fn wire_records(
+    text: &str,
+    origin: &Name,
+    fast: bool,
+) -> (
+    Vec<(Vec<u8>, RecordType, u32, Vec<u8>, usize)>,
+    Vec<ZoneError>,
+    usize,
+) {
+    let mut records = Vec::new();
+    let mut sink = |r: Rec<'_>| {
+        records.push((r.owner.to_vec(), r.rtype, r.ttl, r.rdata.to_vec(), r.line));
+    };
+    let mut st = State::new(&mut sink);
+    st.fast = fast;
+    st.read_text(text, Path::new("t"), origin.clone(), None, 0);
+    let (errors, fast_read) = (st.errors, st.fast_read);
+    (records, errors, fast_read)
+}
+
 //------------ State ------------------------------------------------------------
 
 struct State<'a> {
-    sink: &'a mut dyn FnMut(Located),
+    sink: &'a mut dyn FnMut(Rec<'_>),
     files: Vec<PathBuf>,
     stamps: Vec<Stamp>,
     errors: Vec<ZoneError>,
+    /// The files being read, outermost first (an `$INCLUDE` of one is a loop).
+    chain: Vec<PathBuf>,
+    /// The record being handed over.
+    owner: Vec<u8>,
+    rdata: Vec<u8>,
+    /// Read the common entries without hickory ([`fast`]); off only in the test
+    /// that compares both ways.
+    fast: bool,
+    /// Entries the fast path read (for that test).
+    fast_read: usize,
 }
 
 /// Where one file is being read: what `$ORIGIN` and `$TTL` say now, and the owner
@@ -140,18 +181,26 @@ struct Scope<'p> {
     file: Arc<PathBuf>,
     depth: usize,
     origin: Name,
+    /// The origin in wire form, as written (names in RDATA end with it).
+    origin_wire: Vec<u8>,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
-    owner: Option<Name>,
+    /// The owner of the record before, lowercased wire form; empty for none.
+    owner: Vec<u8>,
 }
 
 impl<'a> State<'a> {
-    fn new(sink: &'a mut dyn FnMut(Located)) -> State<'a> {
+    fn new(sink: &'a mut dyn FnMut(Rec<'_>)) -> State<'a> {
         State {
             sink,
             files: Vec::new(),
             stamps: Vec::new(),
             errors: Vec::new(),
+            chain: Vec::new(),
+            owner: Vec::new(),
+            rdata: Vec::new(),
+            fast: true,
+            fast_read: 0,
         }
     }
 
@@ -177,7 +226,9 @@ impl<'a> State<'a> {
                 self.stamps.push(stamp);
                 // A byte-order mark some editors write is not part of the zone.
                 let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-                self.read_text(text, path, origin, ttl, depth)
+                self.chain.push(path.to_path_buf());
+                self.read_text(text, path, origin, ttl, depth);
+                self.chain.pop();
             }
             Err(e) => match from {
                 Some((f, l)) => self.err(f, l, format!("cannot read {}: {e}", path.display())),
@@ -192,20 +243,22 @@ impl<'a> State<'a> {
             path,
             file: Arc::new(path.to_path_buf()),
             depth,
+            origin_wire: cased_wire(&origin),
             origin,
             default_ttl: ttl,
             last_ttl: None,
-            owner: None,
+            owner: Vec::new(),
         };
-        let (entries, split_errors) = split_entries(text);
+        let split_errors = for_each_entry(text, &mut |entry| match entry
+            .text
+            .trim()
+            .strip_prefix('$')
+        {
+            Some(rest) => self.directive(&mut scope, rest, entry.line),
+            None => self.record(&mut scope, entry),
+        });
         for (line, msg) in split_errors {
             self.err(path, line, msg);
-        }
-        for entry in entries {
-            match entry.text.trim().strip_prefix('$') {
-                Some(rest) => self.directive(&mut scope, rest, entry.line),
-                None => self.record(&mut scope, &entry),
-            }
         }
     }
 
@@ -218,7 +271,10 @@ impl<'a> State<'a> {
         let args: Vec<&str> = words.collect();
         match (directive.as_str(), args.as_slice()) {
             ("ORIGIN", [name]) => match fqdn(name, &scope.origin) {
-                Ok(n) => scope.origin = n,
+                Ok(n) => {
+                    scope.origin_wire = cased_wire(&n);
+                    scope.origin = n;
+                }
                 Err(e) => self.err(path, line, format!("$ORIGIN {name}: {e}")),
             },
             ("ORIGIN", _) => self.err(path, line, "$ORIGIN takes exactly one name"),
@@ -253,6 +309,22 @@ impl<'a> State<'a> {
             }
         };
         let inc = path.parent().unwrap_or(Path::new(".")).join(file_arg);
+        let same = |p: &PathBuf| {
+            p == &inc || std::fs::canonicalize(p).ok() == std::fs::canonicalize(&inc).ok()
+        };
+        if self.chain.iter().any(same) {
+            let msg = format!("$INCLUDE {file_arg}: a loop (the file is already being read)");
+            return self.err(path, line, msg);
+        }
+        // A device or a FIFO would be read forever or block the reload.
+        if std::fs::metadata(&inc).is_ok_and(|m| !m.is_file()) {
+            let msg = format!("$INCLUDE {file_arg}: not a regular file");
+            return self.err(path, line, msg);
+        }
+        if self.files.len() >= MAX_FILES {
+            let msg = format!("$INCLUDE {file_arg}: over {MAX_FILES} files in one zone");
+            return self.err(path, line, msg);
+        }
         // RFC 1035 §5.1: the included file's $ORIGIN does not leak back.
         self.read_file(
             &inc,
@@ -265,20 +337,43 @@ impl<'a> State<'a> {
 
     //--- Records
 
-    /// One record entry. hickory gets an owner, origin and default TTL it cannot
-    /// get wrong; a DNAME goes through it as a CNAME (same syntax: one domain name,
-    /// relative to the origin) and comes back as a DNAME.
+    /// One record entry: the common cases straight to wire form ([`fast`]),
+    /// the rest through hickory ([`State::hickory_record`]).
     fn record(&mut self, scope: &mut Scope<'_>, entry: &Entry) {
+        let ttl = scope.default_ttl.or(scope.last_ttl).unwrap_or(FALLBACK_TTL);
+        let cx = fast::Context {
+            origin: &scope.origin_wire,
+            prev_owner: &scope.owner,
+            ttl,
+        };
+        let body = entry.text.trim();
+        let has_owner = !entry.inherits_owner;
+        let fast = match self.fast {
+            true => fast::record(body, has_owner, &cx, &mut self.owner, &mut self.rdata),
+            false => None,
+        };
+        match fast {
+            Some(r) => {
+                self.fast_read += 1;
+                self.emit(scope, r.rtype, r.ttl, entry.line)
+            }
+            None => self.hickory_record(scope, entry, ttl),
+        }
+    }
+
+    /// One record entry read by hickory, which gets an owner, origin and default
+    /// TTL it cannot get wrong; a DNAME goes through it as a CNAME (same syntax:
+    /// one domain name, relative to the origin) and comes back as a DNAME.
+    fn hickory_record(&mut self, scope: &mut Scope<'_>, entry: &Entry, ttl: u32) {
         let (path, line) = (scope.path, entry.line);
-        let owner_text = match (&scope.owner, entry.inherits_owner) {
+        let owner_text = match (scope.owner.is_empty(), entry.inherits_owner) {
             (_, false) => String::new(),
-            (Some(o), true) => format!("{o} "),
-            (None, true) => {
+            (false, true) => format!("{} ", wire::to_name(&scope.owner)),
+            (true, true) => {
                 let msg = "record has no owner name and there is no previous record";
                 return self.err(path, line, msg);
             }
         };
-        let ttl = scope.default_ttl.or(scope.last_ttl).unwrap_or(FALLBACK_TTL);
         let body = expand_at(entry.text.trim(), &scope.origin, !entry.inherits_owner);
         let as_dname = retype(&body, !entry.inherits_owner, "DNAME", "CNAME");
         if as_dname.as_ref().is_some_and(|d| d.rdata_tokens != 1) {
@@ -299,34 +394,83 @@ impl<'a> State<'a> {
         if records.is_empty() {
             return self.err(path, line, format!("no record type in {body:?}"));
         }
-        for r in records {
-            let r = match (&r.data, as_dname.is_some()) {
-                (RData::CNAME(target), true) => {
-                    let mut d = dname(r.name.clone(), r.ttl, &target.0);
-                    d.dns_class = r.dns_class;
-                    d
-                }
-                _ => r,
-            };
-            self.emit(scope, r, line);
+        for mut r in records {
+            if let (RData::CNAME(target), true) = (&r.data, as_dname.is_some()) {
+                let mut d = dname(r.name.clone(), r.ttl, &target.0);
+                d.dns_class = r.dns_class;
+                r = d;
+            } else if matches!(r.data, RData::SVCB(_) | RData::HTTPS(_)) {
+                r.data = qualify(r.data.clone(), &scope.origin);
+            }
+            if r.dns_class != DNSClass::IN {
+                let msg = format!("class {} is not served (only IN)", r.dns_class);
+                return self.err(scope.path, line, msg);
+            }
+            if let Err(msg) = self.encode(&r) {
+                return self.err(path, line, msg);
+            }
+            self.emit(scope, r.record_type(), r.ttl, line);
         }
     }
 
-    fn emit(&mut self, scope: &mut Scope<'_>, r: Record, line: usize) {
-        if r.dns_class != DNSClass::IN {
-            let msg = format!("class {} is not served (only IN)", r.dns_class);
-            return self.err(scope.path, line, msg);
+    /// `r` into `self.owner` and `self.rdata`; the message when it cannot be
+    /// served: data the wire format cannot carry (a TXT string over 255 bytes…),
+    /// or whose wire form does not read back (a TXT without strings…), which
+    /// would make every reply holding it malformed.
+    fn encode(&mut self, r: &Record) -> Result<(), String> {
+        let rt = r.record_type();
+        self.owner.clear();
+        wire::push_lower(&r.name, &mut self.owner);
+        self.rdata.clear();
+        if let Err(e) = wire::encode_rdata(&r.data, &mut self.rdata) {
+            return Err(format!("{} {rt} cannot be sent in DNS: {e}", r.name));
         }
-        scope.owner = Some(r.name.clone());
+        if self.rdata.is_empty() {
+            // Clients refuse empty RDATA outside UPDATE messages (hickory: "unexpected
+            // record with length 0"); a TXT needs at least one string.
+            return Err(format!("{} {rt} has no data", r.name));
+        }
+        if self.rdata.len() > usize::from(u16::MAX) {
+            return Err(format!("{} {rt} is over 65535 bytes", r.name));
+        }
+        if let Err(e) = wire::decode_rdata(rt, &self.rdata) {
+            let e = e.to_string();
+            let e = e.strip_prefix("proto error: ").unwrap_or(&e);
+            return Err(format!(
+                "{} {rt} cannot be sent in DNS: its data does not read back ({e})",
+                r.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// Hands the record in `self.owner` and `self.rdata` to the sink.
+    fn emit(&mut self, scope: &mut Scope<'_>, rtype: RecordType, ttl: u32, line: usize) {
+        scope.owner.clear();
+        scope.owner.extend_from_slice(&self.owner);
         if scope.default_ttl.is_none() {
-            scope.last_ttl = Some(r.ttl);
+            scope.last_ttl = Some(ttl);
         }
-        (self.sink)(Located {
-            record: r,
-            file: scope.file.clone(),
+        (self.sink)(Rec {
+            owner: &self.owner,
+            rtype,
+            ttl,
+            rdata: &self.rdata,
+            file: &scope.file,
             line,
         });
     }
+}
+
+/// `name` in wire form, case as written.
+fn cased_wire(name: &Name) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len() + 2);
+    for label in name.iter() {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label);
+    }
+    out.push(0);
+    out
 }
 
 /// A name from a directive, relative to `origin` unless it ends in a dot.
@@ -334,39 +478,6 @@ fn fqdn(text: &str, origin: &Name) -> Result<Name, hickory_proto::ProtoError> {
     let mut n = Name::parse(text, Some(origin))?;
     n.set_fqdn(true);
     Ok(n)
-}
-
-fn clean_hickory_message(msg: &str, body: &str) -> String {
-    let mut msg = msg.trim();
-    for prefix in ["proto error: ", "decoding error: ", "parse error: "] {
-        msg = msg.strip_prefix(prefix).unwrap_or(msg);
-    }
-    if msg.contains("should be dynamically generated") {
-        let t = body
-            .split_whitespace()
-            .find(|w| KNOWN_UNSUPPORTED.contains(&w.to_ascii_uppercase().as_str()));
-        return format!(
-            "record type {} is not supported yet (no DNSSEC), in {body:?}",
-            t.unwrap_or("?").to_ascii_uppercase()
-        );
-    }
-    if let Some(t) = msg.strip_prefix("record type string unknown: ") {
-        // hickory reads the first word it cannot place as the type: say what is
-        // really wrong when that word is data or a type it does not support.
-        if t.parse::<std::net::IpAddr>().is_ok() || t.parse::<u64>().is_ok() {
-            return format!("no record type in {body:?} ({t:?} is data, not a type)");
-        }
-        let upper = t.to_ascii_uppercase();
-        if KNOWN_UNSUPPORTED.contains(&upper.as_str()) || upper.starts_with("TYPE") {
-            return format!("record type {upper} is not supported yet, in {body:?}");
-        }
-        return format!("unknown record type {t:?} in {body:?}");
-    }
-    if msg.is_empty() {
-        format!("cannot parse {body:?}")
-    } else {
-        format!("{msg} in {body:?}")
-    }
 }
 
 #[cfg(test)]

@@ -149,3 +149,106 @@ fn bad_dname_targets_are_errors_at_their_line() {
     );
     assert_eq!(got[3], (6, "class CH is not served (only IN)"));
 }
+
+// The fast path reads what hickory reads, byte for byte: owner, type, TTL and
+// RDATA of every record, and the same lines in error. Entries the fast path
+// does not take go to hickory either way, so this checks every one it takes.
+#[test]
+fn fast_path_reads_what_hickory_reads() {
+    let text = r#"$TTL 300
+@ SOA ns1 hostmaster ( 1 3600 600 86400 300 )
+@ NS ns1
+@ IN NS NS2.Example.COM.
+ns1 A 192.0.2.1
+NS1 60 AAAA 2001:DB8::1
+    IN 2h A 192.0.2.2
+Www.Sub 1d IN CNAME Target.Geek.
+*.wild A 192.0.2.3
+_sip._tcp.Srv PTR _Sip.Host
+mx MX 10 mail
+mx MX 020 @
+t TXT "v=spf1 -all" word "two words"
+t TXT bare
+t2 TXT "a" "b"
+d DNAME Other.Example.
+d2 DNAME @
+xn--bcher-kva A 192.0.2.4
+a-b-c.d-e A 192.0.2.5
+ip6 AAAA ::ffff:192.0.2.1
+rel NS ns.rel
+$ORIGIN Sub.Geek.
+x CNAME y
+y A 192.0.2.6
+@ MX 5 x
+$TTL 1w
+z 300 A 192.0.2.7
+  A 192.0.2.8
+"#;
+    let origin = origin();
+    let (fast, fast_errors, taken) = super::wire_records(text, &origin, true);
+    let (slow, slow_errors, none) = super::wire_records(text, &origin, false);
+    assert_eq!(fast_errors, slow_errors);
+    assert!(fast_errors.is_empty(), "{fast_errors:?}");
+    assert_eq!(fast.len(), 25);
+    // All but the SOA and the xn-- name (IDNA checks it) went the fast way.
+    assert_eq!((taken, none), (23, 0));
+    for (f, s) in fast.iter().zip(&slow) {
+        assert_eq!(f, s, "line {}", f.4);
+    }
+}
+
+// Entries the fast path must leave to hickory (errors worded there, or syntax it
+// does not read) still give hickory's result.
+#[test]
+fn fast_path_leaves_the_rest_to_hickory() {
+    let text = "$TTL 300\na A 999.1.1.1\nb A 1.2.3.4 5.6.7.8\nc MX nope x\nd TXT \"\"\n\
+                e TXT \"esc\\\"aped\"\nf A\ng CH A 1.2.3.4\nh..i A 1.2.3.4\nj CNAME a..b\n\
+                k TXT\nbü A 1.2.3.4\nl 1 2 A 1.2.3.4\n";
+    let origin = origin();
+    let (fast, fast_errors, _) = super::wire_records(text, &origin, true);
+    let (slow, slow_errors, _) = super::wire_records(text, &origin, false);
+    assert_eq!(fast, slow);
+    assert_eq!(fast_errors, slow_errors);
+    assert!(!fast_errors.is_empty());
+}
+
+// A file that includes itself is a loop at the include line, found by the chain
+// of files being read (not after 8 levels of k copies each); a file included
+// many times over is bounded in all (MAX_FILES); a device is not read.
+#[test]
+fn includes_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("geek.zone");
+    let text =
+        "$TTL 1\n$INCLUDE geek.zone\n$INCLUDE geek.zone\n$INCLUDE geek.zone\n$INCLUDE /dev/zero\n";
+    std::fs::write(&main, text).unwrap();
+    let e = read(&main, &origin()).unwrap_err();
+    let got: Vec<String> = e
+        .iter()
+        .map(|e| format!("{}: {}", e.line, e.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "2: $INCLUDE geek.zone: a loop (the file is already being read)",
+            "3: $INCLUDE geek.zone: a loop (the file is already being read)",
+            "4: $INCLUDE geek.zone: a loop (the file is already being read)",
+            "5: $INCLUDE /dev/zero: not a regular file",
+        ]
+    );
+    // No loop, but 3 includes of 3 includes of … : 3^6 files without a bound.
+    for level in 0..6 {
+        let next = format!("l{}.inc", level + 1);
+        let body = format!("$INCLUDE {next}\n$INCLUDE {next}\n$INCLUDE {next}\n");
+        std::fs::write(dir.path().join(format!("l{level}.inc")), body).unwrap();
+    }
+    std::fs::write(dir.path().join("l6.inc"), "x A 192.0.2.1\n").unwrap();
+    std::fs::write(&main, "$TTL 1\n$INCLUDE l0.inc\n").unwrap();
+    let e = read(&main, &origin()).unwrap_err();
+    assert!(
+        e.iter()
+            .all(|e| e.message.contains("over 256 files in one zone")),
+        "{e:?}"
+    );
+    assert!(e.len() < 1000, "{} errors", e.len());
+}

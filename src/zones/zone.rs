@@ -4,14 +4,16 @@
 //! Zones are made by [`super::build`], which checks the rules this module relies
 //! on (one SOA, nothing but glue below a cut, nothing below a DNAME …).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use super::dname::{dname_target, synthesize};
 use super::stamp::Stamp;
+use super::store::{CUT, DNAME, Store};
+use super::wire::{LabelStarts, MAX_NAME, is_at_or_below, label_starts, to_name};
 
 //------------ Lookup ----------------------------------------------------------
 
@@ -37,57 +39,61 @@ pub enum Lookup {
     NameTooLong { dname: Record },
 }
 
-//------------ RrSet -----------------------------------------------------------
-
-/// One RRset, with where its first record was written (for messages). Only the
-/// data is stored: the owner is the node's name, and one TTL serves the set
-/// (RFC 2181 §5.2), which saves a third of the memory of whole `Record`s.
-#[derive(Debug)]
-pub(super) struct RrSet {
-    pub(super) rtype: RecordType,
-    /// Index into the zone's files.
-    pub(super) file: u16,
-    pub(super) line: u32,
-    pub(super) ttl: u32,
-    pub(super) data: Vec<RData>,
-}
-
-impl RrSet {
-    /// The set as records owned by `owner`.
-    pub(super) fn records(&self, owner: &Name) -> Vec<Record> {
-        self.data
-            .iter()
-            .map(|d| Record::from_rdata(owner.clone(), self.ttl, d.clone()))
-            .collect()
-    }
-}
-
-/// All RRsets of one owner name (few per name: a Vec beats a map here).
-pub(super) type Node = Vec<RrSet>;
-
-pub(super) fn set_of(node: &Node, rtype: RecordType) -> Option<&RrSet> {
-    node.iter().find(|s| s.rtype == rtype)
-}
-
 //------------ Zone ------------------------------------------------------------
 
 #[derive(Debug)]
 pub struct Zone {
     pub(super) origin: LowerName,
     pub(super) origin_name: Name,
+    /// The origin, lowercased wire form.
+    pub(super) origin_wire: Box<[u8]>,
     /// The zone's main file, and every file it includes.
     pub files: Vec<PathBuf>,
-    pub(super) nodes: HashMap<LowerName, Node>,
-    /// Names that exist only because names below them do (empty non-terminals).
-    pub(super) ents: HashSet<LowerName>,
-    /// Names below the apex that have NS records.
-    pub(super) cuts: HashSet<LowerName>,
-    /// Names (the apex included) that have a DNAME record.
-    pub(super) dnames: HashSet<LowerName>,
+    /// Every name with data, and every empty non-terminal (a node without sets).
+    pub(super) store: Store,
+    /// Whether any node is a cut or owns a DNAME (most leaf zones have neither,
+    /// and lookup then skips the walk down from the apex).
+    pub(super) has_cuts: bool,
+    pub(super) has_dnames: bool,
     pub(super) soa: Record,
     pub(super) serial: u32,
+    pub(super) records: usize,
     /// What every file held when it was read, to skip unchanged zones on reload.
     pub(super) stamps: Vec<Stamp>,
+}
+
+/// A query name lowercased in wire form, on the stack.
+struct QName {
+    buf: [u8; MAX_NAME + 1],
+    len: usize,
+}
+
+impl QName {
+    fn new(name: &Name) -> QName {
+        let mut q = QName {
+            buf: [0; MAX_NAME + 1],
+            len: 0,
+        };
+        for label in name.iter() {
+            // A Name is at most 255 octets in wire form, so this fits.
+            let end = q.len + 1 + label.len();
+            if end >= q.buf.len() {
+                break;
+            }
+            q.buf[q.len] = label.len() as u8;
+            for (d, s) in q.buf[q.len + 1..end].iter_mut().zip(label) {
+                *d = s.to_ascii_lowercase();
+            }
+            q.len = end;
+        }
+        q.buf[q.len] = 0;
+        q.len += 1;
+        q
+    }
+
+    fn wire(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 impl Zone {
@@ -97,46 +103,56 @@ impl Zone {
     }
 
     /// Where an RRset was first written (for messages).
-    fn position(&self, name: &LowerName, rtype: RecordType) -> (PathBuf, usize) {
-        self.nodes
-            .get(name)
-            .and_then(|n| set_of(n, rtype).or(n.first()))
-            .map(|s| (self.file_of(s), s.line as usize))
+    fn position(&self, name: &[u8], rtype: RecordType) -> (PathBuf, usize) {
+        self.store
+            .find(name)
+            .and_then(|id| {
+                let sets = self.store.sets(id);
+                self.store.set(id, rtype).or(sets.first())
+            })
+            .map(|s| (self.file_of(s.file), s.line as usize))
             .unwrap_or_else(|| (self.files.first().cloned().unwrap_or_default(), 1))
     }
 
-    fn file_of(&self, set: &RrSet) -> PathBuf {
-        self.files
-            .get(set.file as usize)
-            .cloned()
-            .unwrap_or_default()
+    fn file_of(&self, file: u16) -> PathBuf {
+        self.files.get(file as usize).cloned().unwrap_or_default()
     }
 
     /// Where the SOA was written (for messages about the whole zone).
     pub fn soa_line(&self) -> (PathBuf, usize) {
-        self.position(&self.origin, RecordType::SOA)
+        self.position(&self.origin_wire, RecordType::SOA)
     }
 
     /// In a root zone: each TLD name and where it was first written.
     pub(super) fn tld_lines(&self) -> BTreeMap<LowerName, (PathBuf, usize)> {
-        let mut out: BTreeMap<LowerName, (PathBuf, usize)> = BTreeMap::new();
+        let mut first: HashMap<&[u8], (&Path, u32)> = HashMap::new();
         if !self.origin.is_root() {
-            return out;
+            return BTreeMap::new();
         }
-        for (name, node) in &self.nodes {
-            if name.num_labels() == 0 {
+        let none = Path::new("");
+        for id in 0..self.store.node_count() {
+            let name = self.store.name(id);
+            let starts = label_starts(name);
+            if starts.count() == 0 {
                 continue;
             }
-            let tld = LowerName::new(&Name::from(name).trim_to(1));
-            for set in node {
-                let here = (self.file_of(set), set.line as usize);
-                let e = out.entry(tld.clone()).or_insert_with(|| here.clone());
+            let tld = &name[starts.suffix(1)..];
+            for set in self.store.sets(id) {
+                let file = self
+                    .files
+                    .get(set.file as usize)
+                    .map_or(none, |p| p.as_path());
+                let here = (file, set.line);
+                let e = first.entry(tld).or_insert(here);
                 if here < *e {
                     *e = here;
                 }
             }
         }
-        out
+        first
+            .into_iter()
+            .map(|(t, (f, l))| (LowerName::new(&to_name(t)), (f.to_path_buf(), l as usize)))
+            .collect()
     }
 
     pub fn origin(&self) -> &Name {
@@ -149,15 +165,16 @@ impl Zone {
 
     /// Number of records (for logs).
     pub fn len(&self) -> usize {
-        self.nodes
-            .values()
-            .flat_map(|n| n.iter())
-            .map(|s| s.data.len())
-            .sum()
+        self.records
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.records == 0
+    }
+
+    /// Bytes the zone's records take in memory (for logs and the bench).
+    pub fn store_bytes(&self) -> usize {
+        self.store.heap_bytes()
     }
 
     /// The SOA for negative answers: TTL is min(SOA TTL, MINIMUM) (RFC 2308 §5).
@@ -171,25 +188,28 @@ impl Zone {
 
     /// True when the zone has this exact name (with data or as an empty non-terminal).
     pub fn has_name(&self, name: &LowerName) -> bool {
-        self.nodes.contains_key(name) || self.ents.contains(name)
+        self.store.find(QName::new(name).wire()).is_some()
     }
 
     /// True when this exact name owns data in the zone.
     pub(super) fn has_data(&self, name: &LowerName) -> bool {
-        self.nodes.contains_key(name)
+        self.store
+            .find(QName::new(name).wire())
+            .is_some_and(|id| !self.store.sets(id).is_empty())
     }
 
     /// True when `name` is a delegation point in this zone.
     pub fn is_cut(&self, name: &LowerName) -> bool {
-        self.cuts.contains(name)
+        self.store
+            .find(QName::new(name).wire())
+            .is_some_and(|id| self.store.node(id).flags & CUT != 0)
     }
 
     /// The records of one exact name and type (no wildcards, no cuts).
     pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<Vec<Record>> {
-        self.nodes
-            .get(name)
-            .and_then(|n| set_of(n, rtype))
-            .map(|s| s.records(&Name::from(name)))
+        let id = self.store.find(QName::new(name).wire())?;
+        let set = self.store.set(id, rtype)?;
+        Some(self.store.records(set, &Name::from(name)))
     }
 
     //--- Lookup
@@ -214,53 +234,55 @@ impl Zone {
     ///    DNAME never gets here, so no wildcard matches below a DNAME.
     /// 4. NXDOMAIN.
     pub fn lookup(&self, qname: &Name, qtype: RecordType) -> Lookup {
-        let lname = LowerName::new(qname);
-        if let Some(l) = self.cut_or_dname(qname, qtype) {
+        let q = QName::new(qname);
+        let starts = label_starts(q.wire());
+        if let Some(l) = self.cut_or_dname(qname, &q, &starts, qtype) {
             return l;
         }
-        if let Some(node) = self.nodes.get(&lname) {
-            return self.answer_from(node, qtype, qname);
-        }
-        if self.ents.contains(&lname) {
-            return Lookup::NoData {
+        match self.store.find(q.wire()) {
+            Some(id) if !self.store.sets(id).is_empty() => self.answer_from(id, qtype, qname),
+            Some(_) => Lookup::NoData {
                 soa: self.negative_soa(),
-            };
-        }
-        if let Some(node) = self.wildcard_for(qname) {
-            return self.answer_from(node, qtype, qname);
-        }
-        Lookup::NxDomain {
-            soa: self.negative_soa(),
+            },
+            None => match self.wildcard_for(&q, &starts) {
+                Some(id) => self.answer_from(id, qtype, qname),
+                None => Lookup::NxDomain {
+                    soa: self.negative_soa(),
+                },
+            },
         }
     }
 
     /// Step 1 of [`Zone::lookup`]: the first cut or DNAME above `qname`, from the
     /// apex down.
-    fn cut_or_dname(&self, qname: &Name, qtype: RecordType) -> Option<Lookup> {
-        if self.cuts.is_empty() && self.dnames.is_empty() {
+    fn cut_or_dname(
+        &self,
+        qname: &Name,
+        q: &QName,
+        starts: &LabelStarts,
+        qtype: RecordType,
+    ) -> Option<Lookup> {
+        if !self.has_cuts && !self.has_dnames {
             return None;
         }
-        let qlabels = qname.num_labels();
-        let olabels = self.origin.num_labels();
-        if olabels < qlabels
-            && self.dnames.contains(&self.origin)
-            && let Some(l) = self.redirect(qname, &self.origin)
-        {
-            return Some(l);
-        }
-        for n in olabels + 1..=qlabels {
-            let above = LowerName::new(&qname.trim_to(n as usize));
-            if self.cuts.contains(&above) {
+        let qlabels = starts.count();
+        let olabels = self.origin.num_labels() as usize;
+        for n in olabels..=qlabels {
+            let Some(id) = self.store.find(&q.wire()[starts.suffix(n)..]) else {
+                continue;
+            };
+            let flags = self.store.node(id).flags;
+            if n > olabels && flags & CUT != 0 {
                 if n == qlabels && qtype == RecordType::DS {
                     return Some(Lookup::NoData {
                         soa: self.negative_soa(),
                     });
                 }
-                return Some(self.referral(&above));
+                return Some(self.referral(id));
             }
             if n < qlabels
-                && self.dnames.contains(&above)
-                && let Some(l) = self.redirect(qname, &above)
+                && flags & DNAME != 0
+                && let Some(l) = self.redirect(qname, id)
             {
                 return Some(l);
             }
@@ -268,79 +290,85 @@ impl Zone {
         None
     }
 
-    /// The DNAME at `owner` applied to `qname` (RFC 6672 §3.1). `None` only if the
-    /// zone holds no readable DNAME there (the builder refuses unreadable ones).
-    fn redirect(&self, qname: &Name, owner: &LowerName) -> Option<Lookup> {
-        let set = self
-            .nodes
-            .get(owner)
-            .and_then(|n| set_of(n, RecordType::DNAME))?;
-        let data = set.data.first()?;
-        let target = dname_target(data)?;
-        let owner = Name::from(owner);
-        let dname = Record::from_rdata(owner.clone(), set.ttl, data.clone());
+    /// The DNAME at node `owner` applied to `qname` (RFC 6672 §3.1). `None` only
+    /// if the zone holds no readable DNAME there (the builder refuses unreadable
+    /// ones).
+    fn redirect(&self, qname: &Name, owner: u32) -> Option<Lookup> {
+        let set = self.store.set(owner, RecordType::DNAME)?;
+        let owner = to_name(self.store.name(owner));
+        let dname = self.store.records(set, &owner).into_iter().next()?;
+        let target = dname_target(&dname.data)?;
         Some(match synthesize(qname, &owner, &target) {
             Ok(to) => {
-                let cname = RData::CNAME(CNAME(to));
-                Lookup::Answer(vec![
-                    dname,
-                    Record::from_rdata(qname.clone(), set.ttl, cname),
-                ])
+                let cname = Record::from_rdata(qname.clone(), set.ttl, RData::CNAME(CNAME(to)));
+                Lookup::Answer(vec![dname, cname])
             }
             Err(_) => Lookup::NameTooLong { dname },
         })
     }
 
     /// Step 3 of [`Zone::lookup`]: the wildcard node at the closest encloser.
-    fn wildcard_for(&self, qname: &Name) -> Option<&Node> {
-        let mut encloser = qname.base_name();
-        loop {
-            let le = LowerName::new(&encloser);
-            if self.has_name(&le) || le == self.origin || encloser.is_root() {
-                break;
-            }
-            encloser = encloser.base_name();
+    fn wildcard_for(&self, q: &QName, starts: &LabelStarts) -> Option<u32> {
+        let olabels = self.origin.num_labels() as usize;
+        let mut n = starts.count().checked_sub(1)?;
+        while n > olabels && self.store.find(&q.wire()[starts.suffix(n)..]).is_none() {
+            n -= 1;
         }
-        let wild = encloser.prepend_label("*").ok()?;
-        self.nodes.get(&LowerName::new(&wild))
+        let encloser = &q.wire()[starts.suffix(n)..];
+        let mut wild = Vec::with_capacity(encloser.len() + 2);
+        wild.extend_from_slice(b"\x01*");
+        wild.extend_from_slice(encloser);
+        self.store
+            .find(&wild)
+            .filter(|&id| !self.store.sets(id).is_empty())
     }
 
-    fn answer_from(&self, node: &Node, qtype: RecordType, owner: &Name) -> Lookup {
-        let rename = |set: &RrSet| set.records(owner);
+    fn answer_from(&self, id: u32, qtype: RecordType, owner: &Name) -> Lookup {
+        let store = &self.store;
         if qtype == RecordType::ANY {
-            let mut all: Vec<Record> = node.iter().flat_map(rename).collect();
-            all.sort_by_key(|r| u16::from(r.record_type()));
-            return Lookup::Answer(all);
+            let all = store.sets(id).iter().flat_map(|s| store.records(s, owner));
+            return Lookup::Answer(all.collect());
         }
-        if let Some(set) = set_of(node, qtype) {
-            return Lookup::Answer(rename(set));
+        if let Some(set) = store.set(id, qtype) {
+            return Lookup::Answer(store.records(set, owner));
         }
-        if let Some(set) = set_of(node, RecordType::CNAME) {
-            return Lookup::Answer(rename(set));
+        if let Some(set) = store.set(id, RecordType::CNAME) {
+            return Lookup::Answer(store.records(set, owner));
         }
         Lookup::NoData {
             soa: self.negative_soa(),
         }
     }
 
-    fn referral(&self, cut: &LowerName) -> Lookup {
-        let ns = self.rrset(cut, RecordType::NS).unwrap_or_default();
+    fn referral(&self, cut: u32) -> Lookup {
+        let store = &self.store;
+        let cut_name = to_name(store.name(cut));
+        let Some(set) = store.set(cut, RecordType::NS) else {
+            return Lookup::Referral {
+                cut: cut_name,
+                ns: Vec::new(),
+                glue: Vec::new(),
+            };
+        };
+        let ns = store.records(set, &cut_name);
         let mut glue = Vec::new();
-        for r in &ns {
-            if let RData::NS(target) = &r.data {
-                let lt = LowerName::new(&target.0);
-                if !self.origin.zone_of(&lt) {
-                    continue;
-                }
-                for t in [RecordType::A, RecordType::AAAA] {
-                    if let Some(rs) = self.rrset(&lt, t) {
-                        glue.extend(rs);
-                    }
+        for target in store.rdatas(set) {
+            let target = target.to_ascii_lowercase();
+            if !is_at_or_below(&target, &self.origin_wire) {
+                continue;
+            }
+            let Some(id) = store.find(&target) else {
+                continue;
+            };
+            let owner = to_name(&target);
+            for t in [RecordType::A, RecordType::AAAA] {
+                if let Some(s) = store.set(id, t) {
+                    glue.extend(store.records(s, &owner));
                 }
             }
         }
         Lookup::Referral {
-            cut: cut.into(),
+            cut: cut_name,
             ns,
             glue,
         }

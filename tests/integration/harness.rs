@@ -26,6 +26,8 @@ pub struct Altroot {
     /// Holds the config and zone files for as long as the server runs.
     pub _dir: tempfile::TempDir,
     pub service: Arc<Service>,
+    /// DoT and DoH listeners (`tls-listen`, `https-listen`), as bound.
+    pub encrypted: server::EncryptedHandle,
     handle: Option<ServerHandle>,
     watch: Option<altroot::service::watch::WatchHandle>,
 }
@@ -50,8 +52,13 @@ impl Altroot {
         let listen = cfg.server.listen.clone();
         let service = Arc::new(Service::new(cfg).unwrap_or_else(|e| panic!("{e}")));
         let sockets = server::bind(&listen).await.unwrap();
+        let enc = server::bind_encrypted(&service.config).await.unwrap();
         let handle = server::start(service.resolver.clone(), sockets, &service.config).unwrap();
+        let encrypted = handle
+            .serve_encrypted(&service.resolver, enc, &service.config)
+            .unwrap_or_else(|e| panic!("{e}"));
         Altroot {
+            encrypted,
             addr: handle.addrs[0],
             addrs: handle.addrs.clone(),
             _dir: dir,
@@ -253,7 +260,7 @@ pub fn assert_ede(m: &Message, codes: &[&str]) {
         "timeout" | "unreachable" | "lame" | "refused" | "servfail" | "denied" | "root-unknown" => {
             22
         }
-        "bogus" => 23,
+        "bogus" | "tls" => 23,
         _ => 0,
     };
     assert_eq!(info, want, "EDE INFO-CODE for {text:?}");

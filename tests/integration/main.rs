@@ -3,6 +3,7 @@
 
 mod harness; // altroot on port 0, standard worlds, raw DNS client
 mod system; // Debian packages on demand, network namespaces, daemons, HTTP
+mod tlskit; // test certificates (rcgen), tools installed on demand, DoT clients, a recording TLS server, Unbound
 mod world; // fake authoritative and recursive servers with misbehaviours
 mod worlds; // small root → com/net/org worlds and shared assertions for the tests below
 
@@ -18,9 +19,12 @@ mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per 
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/
 mod edges; // adversarial edits, check, compare and CLI cases
+mod encrypted_listeners; // DoT and DoH listeners (issue 10): kdig, dig, curl; allow list; slow-loris; cert reload; check
+mod encrypted_upstreams; // tls:// and https:// forward upstreams (issue 10): Unbound over DoT and DoH; reuse; rejected certificates
 mod failclosed; // routing fails closed (issue 7 §6); collision checks once, retried, never remembered as "no"
 mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
+mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the fuzz harnesses (fuzz/harness/)
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)

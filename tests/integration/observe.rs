@@ -362,3 +362,32 @@ fn version_has_the_commit_and_every_help_an_example() {
         );
     }
 }
+
+// Issue 9 §3: queries over DNS over TLS count under their own protocol.
+#[tokio::test]
+async fn dot_queries_count_as_dot() {
+    use crate::tlskit::{Pki, dot_exchange};
+    let w = crate::world::World::start(standard_world).await;
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    files.push(("tls/cert.pem", leaf.cert));
+    files.push(("tls/key.pem", leaf.key));
+    let server = "[server]\ntls-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n";
+    let a = Altroot::start(&config(&w, "").replacen("[server]\n", server, 1), &files).await;
+    let web = a.start_web().await;
+    let msgs = [
+        make_query("www.geek.", RecordType::A, Some(1232)),
+        make_query("nope.geek.", RecordType::A, Some(1232)),
+    ];
+    let replies = dot_exchange(&pki, a.encrypted.tls_addrs[0], &msgs).await;
+    assert_eq!(replies.len(), 2);
+    let m = scrape(web.addr).await;
+    assert_eq!(
+        m[r#"altroot_queries_total{root="alt",protocol="dot",cache="local"}"#],
+        2.0
+    );
+    assert!(!m.keys().any(|k| k.contains(r#"protocol="udp""#)));
+    web.shutdown().await;
+}

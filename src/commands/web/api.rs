@@ -153,7 +153,7 @@ fn root_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Valu
             "asked of its root servers".to_string(),
         ),
         (Kind::Forward(up), _) => {
-            let list: Vec<String> = up.iter().map(ToString::to_string).collect();
+            let list: Vec<String> = up.iter().map(|f| f.addr.to_string()).collect();
             let tlds = (!root.tlds.is_empty()).then_some(root.tlds.len());
             let note = if root.tlds.is_empty() {
                 "every TLD no earlier root has"

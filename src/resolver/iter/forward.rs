@@ -15,7 +15,7 @@ impl Iteration {
                 what: "forwarding in a root that does not forward".into(),
             });
         };
-        let Some(server) = upstreams.get(next).copied() else {
+        let Some(server) = upstreams.get(next).map(|f| f.addr) else {
             let f = self.forward_error.take().unwrap_or(Failure::Unreachable {
                 zone: Name::root(),
                 why: "no upstream".into(),
@@ -46,6 +46,7 @@ impl Iteration {
             server,
             query: Query::query(self.name.clone(), qtype),
             rd: true,
+            upstream: Some(next),
         })
     }
 

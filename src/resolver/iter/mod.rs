@@ -26,6 +26,7 @@ use super::answer::Source;
 use super::cache::{Cache, Data, Delegation, Key, Trust};
 use super::classify::{self, Reply};
 use super::cut::{AddrRules, Addresses, Cut, cached_ns};
+pub use super::encrypted::Forwarder;
 use super::failure::{Budget, Failure, ServerError};
 use super::infra::Infra;
 use super::policy::AddressPolicy;
@@ -55,8 +56,8 @@ pub enum Kind {
     Zones,
     /// Iterate from root hints.
     Hints(Vec<RootServer>),
-    /// Ask recursive upstreams.
-    Forward(Vec<SocketAddr>),
+    /// Ask recursive upstreams (in clear text or encrypted: the driver's business).
+    Forward(Vec<Forwarder>),
 }
 
 /// A root's settings the machine applies.
@@ -95,11 +96,14 @@ impl View<'_> {
 /// What to do next.
 #[derive(Debug)]
 pub enum Step {
-    /// Ask `server` the question (RD set for forwarders).
+    /// Ask `server` the question (RD set for forwarders). `upstream` is the index
+    /// of a forward root's upstream, whose transport (clear text, TLS, HTTPS) the
+    /// driver knows; `None` for servers found by iteration (always clear text).
     Send {
         server: SocketAddr,
         query: Query,
         rd: bool,
+        upstream: Option<usize>,
     },
     /// Find the addresses of this NS name (in whatever root owns it), then call
     /// [`Iteration::on_addresses`].

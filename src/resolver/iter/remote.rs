@@ -58,6 +58,7 @@ impl Iteration {
                 server,
                 query: Query::query(sname, stype),
                 rd: false,
+                upstream: None,
             });
         }
         if let Some(i) = cut.next_lookup() {

@@ -117,7 +117,9 @@ impl World {
 /// The step must be a Send: (server, question).
 fn sent(step: Step) -> (SocketAddr, Query, bool) {
     match step {
-        Step::Send { server, query, rd } => (server, query, rd),
+        Step::Send {
+            server, query, rd, ..
+        } => (server, query, rd),
         other => panic!("expected a Send, got {other:?}"),
     }
 }
@@ -417,7 +419,9 @@ fn forwarders_in_turn() {
         "192.0.2.7:53".parse().unwrap(),
         "192.0.2.8:53".parse().unwrap(),
     ];
-    let w = World::with(Kind::Forward(ups.clone()));
+    let w = World::with(Kind::Forward(
+        ups.iter().map(|a| Forwarder::plain(*a)).collect(),
+    ));
     let mut it = Iteration::new(&n("www.example."), RecordType::A, Mode::Answer, 0, true);
     let (s1, q, rd) = sent(it.next(&w.view()));
     assert_eq!((s1, rd, qstr(&q)), (ups[0], true, "www.example. A".into()));

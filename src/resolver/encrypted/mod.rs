@@ -1,0 +1,148 @@
+//! Encrypted upstreams of forward roots: DNS over TLS (RFC 7858, [`dot`]) and DNS
+//! over HTTPS (RFC 8484, [`doh`]).
+//!
+//! Each upstream keeps one connection and reuses it for every question, several at
+//! once (DoT: pipelined and matched by message ID; DoH: HTTP/2 streams); it is
+//! opened on first use, shared by the questions waiting for it, and opened again
+//! when the server closes it. Certificates are verified against the root's
+//! `tls-ca`, or the system's CA store, for the name after `#` in the config (or the
+//! address). A failed handshake or certificate check is [`ServerError::Tls`]:
+//! nothing is ever retried in clear text.
+//!
+//! The machine never touches these clients: it names the upstream by its index
+//! ([`super::iter::Step::Send`]'s `upstream`), and the driver picks the client.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use rustls::ClientConfig;
+
+use super::failure::ServerError;
+use super::transport::{EDNS_PAYLOAD, Reply, matches};
+use crate::config::{CaFile, Transport, Upstream};
+
+pub mod doh;
+pub mod dot;
+
+/// One server of a forward root, as the machine and the driver see it.
+pub struct Forwarder {
+    pub addr: SocketAddr,
+    pub via: Via,
+}
+
+impl Forwarder {
+    /// A clear-text upstream (UDP, TCP on TC).
+    pub fn plain(addr: SocketAddr) -> Forwarder {
+        Forwarder {
+            addr,
+            via: Via::Plain,
+        }
+    }
+}
+
+/// How the driver talks to a forwarder.
+pub enum Via {
+    Plain,
+    Tls(dot::DotClient),
+    Https(doh::DohClient),
+}
+
+impl fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.via {
+            Via::Plain => write!(f, "{}", self.addr),
+            Via::Tls(c) => write!(f, "tls://{}#{}", self.addr, c.name()),
+            Via::Https(c) => write!(f, "https://{}{}#{}", self.addr, c.path(), c.name()),
+        }
+    }
+}
+
+impl Via {
+    /// Asks an encrypted upstream; `None` for a plain one (the caller uses UDP/TCP).
+    pub async fn query(
+        &self,
+        q: &Query,
+        rd: bool,
+        deadline: tokio::time::Instant,
+    ) -> Option<Result<Reply, ServerError>> {
+        match self {
+            Via::Plain => None,
+            Via::Tls(c) => Some(c.query(q, rd, deadline).await),
+            Via::Https(c) => Some(c.query(q, rd, deadline).await),
+        }
+    }
+}
+
+/// The forwarders of a root, with TLS clients for the encrypted ones (verifying
+/// against `ca`, else the system's roots).
+pub fn forwarders(ups: &[Upstream], ca: Option<&CaFile>) -> Result<Vec<Forwarder>, String> {
+    let mut config: Option<Arc<ClientConfig>> = None;
+    let mut out = Vec::new();
+    for u in ups {
+        if u.transport.is_encrypted() && config.is_none() {
+            config = Some(client_config(ca)?);
+        }
+        let via = match (&u.transport, &config) {
+            (Transport::Tls { name }, Some(c)) => {
+                Via::Tls(dot::DotClient::new(u.addr, name, c.clone())?)
+            }
+            (Transport::Https { name, path }, Some(c)) => {
+                let mut h2 = (**c).clone();
+                h2.alpn_protocols = vec![b"h2".to_vec()];
+                Via::Https(doh::DohClient::new(u.addr, name, path, Arc::new(h2))?)
+            }
+            _ => Via::Plain,
+        };
+        out.push(Forwarder { addr: u.addr, via });
+    }
+    Ok(out)
+}
+
+fn client_config(ca: Option<&CaFile>) -> Result<Arc<ClientConfig>, String> {
+    let roots = match ca {
+        Some(f) => Arc::new(crate::tls::load_ca(&f.path)?),
+        None => crate::tls::system_roots()?,
+    };
+    let c = ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(c))
+}
+
+/// The query as sent upstream: RD as asked, EDNS with our buffer size.
+fn query_bytes(id: u16, q: &Query, rd: bool) -> Result<Vec<u8>, ServerError> {
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = rd;
+    msg.add_query(q.clone());
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    msg.set_edns(edns);
+    msg.to_vec()
+        .map_err(|e| ServerError::Local(format!("cannot encode the query: {e}")))
+}
+
+/// A reply that must be ours: it parses, has our ID and our question.
+fn our_reply(bytes: &[u8], id: u16, q: &Query) -> Result<Message, ServerError> {
+    let m = Message::from_vec(bytes)
+        .map_err(|e| ServerError::Bogus(format!("malformed reply: {e}")))?;
+    if !matches(&m, id, q) {
+        return Err(ServerError::Bogus("a reply to another question".into()));
+    }
+    Ok(m)
+}
+
+/// The error of a failed TLS handshake: the certificate, the protocol, or the
+/// connection dropped halfway — all `tls:`; a stalled one is a timeout.
+fn handshake_error(e: std::io::Error, addr: SocketAddr, name: &str) -> ServerError {
+    let why = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(t) => t.to_string(),
+        None => e.to_string(),
+    };
+    ServerError::Tls(format!(
+        "TLS handshake with {addr} for {name} failed: {why}"
+    ))
+}
