@@ -4,7 +4,7 @@
 //! client's time ran out) the resolution is dropped — cancelled — and its slot
 //! freed. A waiter that joins meanwhile keeps it alive.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +23,7 @@ pub struct Flights<K, V: Clone> {
 impl<K, V: Clone> Default for Flights<K, V> {
     fn default() -> Self {
         Flights {
-            map: Arc::new(Mutex::new(HashMap::new())),
+            map: Arc::new(Mutex::new(HashMap::default())),
             next: AtomicU64::new(0),
         }
     }

@@ -9,7 +9,7 @@
 //! not a DNS message is bogus. Every wait is bounded by the try's time limit, and
 //! the number of sockets open at once by [`Transport`]'s pool.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Per-client bounds: how many questions one client address may have waiting on
 //! the network, and (optional) response rate limiting by client prefix.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +29,7 @@ pub struct Slot {
 impl Clients {
     pub fn new(max: usize) -> Clients {
         Clients {
-            map: Arc::new(Mutex::new(HashMap::new())),
+            map: Arc::new(Mutex::new(HashMap::default())),
             max,
         }
     }

@@ -432,3 +432,51 @@ async fn fuzzed_packets_never_break_the_server() {
     let m = send_tcp(a.addr, &make_query("www.geek.", RecordType::A, None)).await;
     assert_eq!(m.answers.len(), 1, "still serving over TCP");
 }
+
+// A burst the receive loop takes in batches (recvmmsg/sendmmsg on Linux): four
+// clients, two on IPv6, each send 100 questions without waiting; every
+// datagram is answered once, to its own sender, with its own ID and question.
+#[tokio::test]
+async fn a_burst_is_answered_datagram_by_datagram_to_each_sender() {
+    let (_w, a) = with_server("listen = [\"127.0.0.1:0\", \"[::1]:0\"]").await;
+    let names = [
+        ("www.geek.", "www.geek. 3600 A 192.0.2.1"),
+        ("a.users.geek.", "a.users.geek. 3600 A 192.0.2.3"),
+    ];
+    let mut clients = Vec::new();
+    for c in 0..4u16 {
+        let server = a.addrs[usize::from(c % 2)];
+        let local = if server.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        };
+        let sock = tokio::net::UdpSocket::bind(local).await.unwrap();
+        sock.connect(server).await.unwrap();
+        clients.push(sock);
+    }
+    for (c, sock) in clients.iter().enumerate() {
+        for i in 0..100u16 {
+            let mut q = make_query(names[usize::from(i % 2)].0, RecordType::A, Some(1232));
+            q.metadata.id = (c as u16) << 8 | i;
+            sock.send(&q.to_vec().unwrap()).await.unwrap();
+        }
+    }
+    for (c, sock) in clients.iter().enumerate() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut buf = vec![0u8; 4096];
+        while seen.len() < 100 {
+            let n = tokio::time::timeout(Duration::from_secs(5), sock.recv(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("client {c}: {} of 100 answered", seen.len()))
+                .unwrap();
+            let m = Message::from_vec(&buf[..n]).unwrap();
+            let id = m.metadata.id;
+            assert_eq!(usize::from(id >> 8), c, "client {c} got another's reply");
+            assert!(seen.insert(id & 0xff), "client {c}: ID {id} answered twice");
+            let want = names[usize::from(id & 0xff) % 2];
+            assert_eq!(m.queries[0].name().to_string(), want.0);
+            assert_eq!(lines(&m.answers), vec![want.1]);
+        }
+    }
+}
