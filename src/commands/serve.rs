@@ -50,7 +50,7 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
             None
         }
     };
-    let reporter = tokio::spawn(report_dropped(dropped));
+    let reporter = tokio::spawn(report_dropped(dropped, running.dns.frontend.clone()));
     let status = ready_line(&service, &running);
     let notify = Notifier::from_env();
     notify.ready(&status);
@@ -126,12 +126,13 @@ fn ready_line(service: &Service, running: &Running) -> String {
     format!("answering on {}; roots {}", on.join(" "), roots.join(", "))
 }
 
-/// Says how many log lines the writer had to drop, when it had to.
-async fn report_dropped(dropped: ErrorCounter) {
+/// Says how many log lines the writers had to drop, when they had to: the
+/// general log's and the query log's (which counts its own records).
+async fn report_dropped(dropped: ErrorCounter, frontend: Arc<Frontend>) {
     let mut seen = 0;
     loop {
         tokio::time::sleep(DROP_REPORT).await;
-        let now = dropped.dropped_lines();
+        let now = dropped.dropped_lines() as u64 + frontend.log_dropped();
         if now > seen {
             tracing::warn!(
                 dropped = now - seen,
