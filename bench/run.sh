@@ -3,7 +3,7 @@
 # one run on this machine. Prints a Markdown report (also appended to
 # bench/results.md).
 #
-#   bench/run.sh                      # about 6 minutes
+#   bench/run.sh                      # about 9 minutes
 #   SECS=10 REPS=3 bench/run.sh       # per-measurement seconds, repetitions (median)
 #
 # Method (issue 8): dnsperf and the fake world (NSD, the authoritative upstream) are
@@ -13,15 +13,15 @@
 #   local   names from local data (altroot zones, Unbound local-data, Knot hints)
 #   cached  1,000 names learned from the upstream, then answered from the cache
 #   cold    distinct names under a wildcard of the upstream: every query a miss
-# plus a light fixed-rate run (LIGHT_QPS) per workload for latency (p50/p99 from
-# dnsperf -v). Everything is on 127.0.0.1; every run is bounded by -l.
+# plus light fixed-rate runs (LIGHT_QPS, REPS of them) per workload for latency
+# (p50/p99 from dnsperf -v, medians). Everything is on 127.0.0.1; every run is bounded by -l.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${SECS:-5}
 REPS=${REPS:-3}
 LIGHT_QPS=${LIGHT_QPS:-2000}
-LIGHT_SECS=${LIGHT_SECS:-4}
+LIGHT_SECS=${LIGHT_SECS:-5}
 COLD_NAMES=${COLD_NAMES:-400000}
 PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_CAN=5409
 LOAD_CPU=0
@@ -198,13 +198,21 @@ bench() { # pid port file-or-"cold:<tag>"
     n=$(echo -n "$rows" | awk '{ print $3 }' | median)
     echo "$q $a $n"
 }
-# Light fixed-rate latency: "p50 p99" in ms.
-latency() { # port file-or-"cold:<tag>"
-    local port=$1 f=$2
-    [[ $f == cold:* ]] && f=$(cold_file "${f#cold:}")
-    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$f" -l "$LIGHT_SECS" -Q "$LIGHT_QPS" -v 2>/dev/null \
+# Light fixed-rate latency: "p50 p99" in ms, each the median over REPS runs (one
+# run's p99 is a handful of samples, and this machine's noise moves it by 2x).
+latency_once() { # port file
+    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$LIGHT_SECS" -Q "$LIGHT_QPS" -v 2>/dev/null \
         | awk '/^> / { print $NF * 1000 }' | sort -n \
         | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "- -" }'
+}
+latency() { # port file-or-"cold:<tag>"
+    local port=$1 spec=$2 rows="" i f
+    for i in $(seq 1 "$REPS"); do
+        if [[ $spec == cold:* ]]; then f=$(cold_file "${spec#cold:}$i"); else f=$spec; fi
+        rows+="$(latency_once "$port" "$f")"$'\n'
+        [[ $spec == cold:* ]] && rm -f "$f"
+    done
+    echo "$(echo -n "$rows" | awk '{ print $1 }' | median) $(echo -n "$rows" | awk '{ print $2 }' | median)"
 }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
@@ -244,7 +252,7 @@ row() { # label key
     echo
     echo "## $(date -u +%Y-%m-%d): altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
     echo
-    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
+    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s, medians of $REPS runs. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
     echo
     echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"

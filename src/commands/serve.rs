@@ -51,10 +51,11 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
         }
     };
     let reporter = tokio::spawn(report_dropped(dropped, running.dns.frontend.clone()));
+    let signals = install_signals();
     let status = ready_line(&service, &running);
     let notify = Notifier::from_env();
     notify.ready(&status);
-    wait_for_signals(&service, &running, &notify, &status).await;
+    wait_for_signals(signals, &service, &running, &notify, &status).await;
     notify.stopping();
     tracing::info!("stopping: finishing queries in flight");
     if let Some(p) = running.page {
@@ -144,22 +145,56 @@ async fn report_dropped(dropped: ErrorCounter, frontend: Arc<Frontend>) {
     }
 }
 
+/// The signals `serve` handles, installed before readiness is announced: a
+/// SIGHUP sent the moment READY=1 (or the "altroot ready" line) appears must
+/// reload, not kill (SIGHUP's default action).
+#[cfg(unix)]
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+fn install_signals() -> Option<Signals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let installed = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+    );
+    match installed {
+        (Ok(term), Ok(int), Ok(hup), Ok(usr1)) => Some(Signals {
+            term,
+            int,
+            hup,
+            usr1,
+        }),
+        _ => {
+            tracing::error!("cannot install signal handlers; stop with SIGKILL");
+            None
+        }
+    }
+}
+
 #[cfg(unix)]
 async fn wait_for_signals(
+    signals: Option<Signals>,
     service: &Arc<Service>,
     running: &Running,
     notify: &Notifier,
     status: &str,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
     let frontend: &Arc<Frontend> = &running.dns.frontend;
-    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+    let Some(Signals {
+        mut term,
+        mut int,
+        mut hup,
+        mut usr1,
+    }) = signals
+    else {
         std::future::pending::<()>().await;
         return;
     };
@@ -186,7 +221,16 @@ async fn wait_for_signals(
 }
 
 #[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+fn install_signals() -> Option<Signals> {
+    None
+}
+
+#[cfg(not(unix))]
 async fn wait_for_signals(
+    _signals: Option<Signals>,
     _service: &Arc<Service>,
     _running: &Running,
     _notify: &Notifier,

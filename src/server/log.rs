@@ -15,7 +15,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
@@ -113,6 +115,9 @@ pub struct QueryLog {
 /// after its answer.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
+/// How long an idle writer sleeps before it looks at the reopen flag again.
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+
 /// Lines collected before a write, at most.
 const BATCH_BYTES: usize = 64 * 1024;
 
@@ -180,9 +185,11 @@ impl QueryLog {
 
 impl Writer {
     /// Drains the queue every [`FLUSH_INTERVAL`], formats what it took and writes
-    /// it with one `write` to stderr (and one to the file). The writer never
-    /// blocks on the queue, so a worker's `try_send` never has a sleeping
-    /// thread to wake: handing over a record is a few stores, no system call.
+    /// it with one `write` to stderr (and one to the file). While records come,
+    /// the writer does not block on the queue, so a worker's `try_send` has no
+    /// sleeping thread to wake: handing over a record is a few stores, no system
+    /// call. Only when a drain finds nothing does it block, so an idle server
+    /// (or one run with `-q`) is not woken a hundred times a second.
     fn run(mut self, rx: Receiver<Record>) {
         let mut lines = String::with_capacity(BATCH_BYTES);
         let stderr_wanted = || tracing::enabled!(target: "altroot::query", tracing::Level::INFO);
@@ -217,9 +224,22 @@ impl Writer {
             if done {
                 break;
             }
-            if took == 0 {
+            if took > 0 {
+                // Busy: come back for the next batch; workers wake nobody.
                 std::thread::sleep(FLUSH_INTERVAL);
+                continue;
             }
+            // Idle: sleep until a record comes (its sender wakes this thread, once
+            // per idle spell) or the reopen flag may have been set.
+            match rx.recv_timeout(IDLE_CHECK) {
+                Ok(r) => self.write(&r, stderr_wanted().then_some(&mut lines)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        flush_stderr(&mut lines);
+        if let Some(f) = &mut self.file {
+            f.flush();
         }
     }
 

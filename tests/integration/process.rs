@@ -192,6 +192,8 @@ async fn sighup_reloads_and_keeps_last_good_zone() {
     let dir = setup(&[("geek.zone", GEEK)], "");
     let p = Proc::start(&dir.path().join("altroot.toml"));
     let addr = addr_from(&p.wait_line("listening on 127.0.0.1:"));
+    // Signals are handled from "altroot ready" on (before it, SIGHUP would kill).
+    p.wait_line("altroot ready");
     let zone = dir.path().join("zones/geek.zone");
 
     std::fs::write(&zone, GEEK.replace("192.0.2.1", "192.0.2.99")).unwrap();
