@@ -1,12 +1,12 @@
 //! The query log: one line per query, written by a thread of its own. Workers hand
 //! over a fixed-size record (no formatting, no allocation, no system call on the
 //! answer path); when the writer falls behind, records are dropped and counted
-//! rather than queries waiting. The writer takes what has queued every 10 ms and
-//! formats each record twice, when wanted: the stderr line, in `tracing`'s layout
-//! and under its filter (target `altroot::query`, so `-q`, `-v` and `RUST_LOG`
-//! apply to it as to every other line), written in one `write` per batch; and a
-//! JSON object in `[log] query-file` ([`super::log_file`]), which the log level
-//! does not silence.
+//! rather than queries waiting. The writer takes what has queued every 10 ms (50 ms
+//! under light load) and formats each record twice, when wanted: the stderr line,
+//! in `tracing`'s layout and under its filter (target `altroot::query`, so `-q`,
+//! `-v` and `RUST_LOG` apply to it as to every other line), written in one `write`
+//! per batch; and a JSON object in `[log] query-file` ([`super::log_file`]), which
+//! the log level does not silence.
 //!
 //! The lines do not go through `tracing`'s formatter: that would be a second
 //! thread hand-off and a `write` per line, which cost a third of the answers a
@@ -60,8 +60,15 @@ impl WireName {
 
     /// The name as text, `.` for the root.
     fn text(&self) -> String {
+        let mut out = String::with_capacity(usize::from(self.len) + 1);
+        self.push_text(&mut out);
+        out
+    }
+
+    /// Appends the name as text to `out`.
+    fn push_text(&self, out: &mut String) {
         let b = &self.bytes[..usize::from(self.len)];
-        let mut out = String::with_capacity(b.len() + 1);
+        let start = out.len();
         let mut i = 0;
         while let Some(&l) = b.get(i) {
             let l = usize::from(l);
@@ -72,16 +79,17 @@ impl WireName {
                 if c.is_ascii_graphic() && c != b'.' && c != b'\\' {
                     out.push(char::from(c));
                 } else {
-                    out.push_str(&format!("\\{c:03}"));
+                    use std::fmt::Write;
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "\\{c:03}");
                 }
             }
             out.push('.');
             i += 1 + l;
         }
-        if out.is_empty() {
+        if out.len() == start {
             out.push('.');
         }
-        out
     }
 }
 
@@ -111,9 +119,13 @@ pub struct QueryLog {
     file: bool,
 }
 
-/// How often the writer looks for records: a line appears at most this much
-/// after its answer.
+/// How often the writer looks for records under load.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Under light load (batches under [`BUSY_BATCH`] records) the writer comes back
+/// less often: a line appears at most this much after its answer.
+const LIGHT_FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+const BUSY_BATCH: usize = 256;
 
 /// How long an idle writer sleeps before it looks at the reopen flag again.
 const IDLE_CHECK: Duration = Duration::from_millis(250);
@@ -201,11 +213,12 @@ impl Writer {
             }
             let mut took = 0usize;
             let mut done = false;
+            let ts = now_text();
             loop {
                 match rx.try_recv() {
                     Ok(r) => {
                         took += 1;
-                        self.write(&r, stderr_wanted().then_some(&mut lines));
+                        self.write(&r, &ts, stderr_wanted().then_some(&mut lines));
                         if lines.len() >= BATCH_BYTES {
                             flush_stderr(&mut lines);
                         }
@@ -225,14 +238,20 @@ impl Writer {
                 break;
             }
             if took > 0 {
-                // Busy: come back for the next batch; workers wake nobody.
-                std::thread::sleep(FLUSH_INTERVAL);
+                // Busy: come back for the next batch; workers wake nobody. A small
+                // batch means light load: wait longer, wake less.
+                let wait = if took >= BUSY_BATCH {
+                    FLUSH_INTERVAL
+                } else {
+                    LIGHT_FLUSH_INTERVAL
+                };
+                std::thread::sleep(wait);
                 continue;
             }
             // Idle: sleep until a record comes (its sender wakes this thread, once
             // per idle spell) or the reopen flag may have been set.
             match rx.recv_timeout(IDLE_CHECK) {
-                Ok(r) => self.write(&r, stderr_wanted().then_some(&mut lines)),
+                Ok(r) => self.write(&r, &now_text(), stderr_wanted().then_some(&mut lines)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -243,16 +262,21 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, r: &Record, lines: Option<&mut String>) {
-        let client = client_text(r.client, self.client);
+    fn write(&mut self, r: &Record, ts: &str, lines: Option<&mut String>) {
         if let Some(out) = lines {
-            line(out, r, &self.roots, &client);
+            line(out, ts, r, &self.roots, self.client);
         }
         if let Some(f) = &mut self.file {
+            let client = client_text(r.client, self.client);
             let line = json_line(r, &self.roots, self.client, &client);
             f.write_line(&line);
         }
     }
+}
+
+/// Now, as the log lines show it (RFC 3339, UTC, microseconds).
+fn now_text() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
 }
 
 /// Writes the lines collected to stderr, at once.
@@ -323,29 +347,34 @@ fn root_name(route: Route, roots: &[String]) -> &str {
 
 /// One record as the stderr line, in the layout `tracing`'s formatter gives
 /// every other line (`TIME  INFO altroot::query: query key=value …`), appended
-/// to `out`.
-fn line(out: &mut String, r: &Record, roots: &[String], client: &str) {
+/// to `out`; `ts` is the batch's time, formatted once for all its lines.
+fn line(out: &mut String, ts: &str, r: &Record, roots: &[String], how: ClientField) {
     use std::fmt::Write;
-    let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-    let name = r.name.text();
     let qtype = RecordType::from(r.qtype);
     let ms = f64::from(r.micros) / 1000.0;
     let rcode = rcode_str(r.rcode);
     let proto = r.proto.as_str();
+    let what = if r.rejected {
+        "rejected request"
+    } else {
+        "query"
+    };
+    out.push_str(ts);
+    out.push_str("  INFO altroot::query: ");
+    out.push_str(what);
+    out.push_str(" client=");
+    push_client(out, r.client, how);
     // Writing to a String cannot fail.
+    let _ = write!(out, " proto={proto} name=");
+    r.name.push_text(out);
     let _ = if r.rejected {
-        writeln!(
-            out,
-            "{ts}  INFO altroot::query: rejected request client={client} proto={proto} \
-             name={name} qtype={qtype} rcode={rcode} ms={ms:.2}"
-        )
+        writeln!(out, " qtype={qtype} rcode={rcode} ms={ms:.2}")
     } else {
         let root = root_name(r.route, roots);
         let cache = r.source.as_str();
         let _ = write!(
             out,
-            "{ts}  INFO altroot::query: query client={client} proto={proto} name={name} \
-             qtype={qtype} root={root} cache={cache} rcode={rcode} "
+            " qtype={qtype} root={root} cache={cache} rcode={rcode} "
         );
         match &r.failure {
             None => writeln!(out, "answers={} tc={} ms={ms:.2}", r.answers, r.tc),
@@ -357,6 +386,17 @@ fn line(out: &mut String, r: &Record, roots: &[String], client: &str) {
             ),
         }
     };
+}
+
+/// The client as [`client_text`] says it, appended without a new string for
+/// the usual `address` setting.
+fn push_client(out: &mut String, client: SocketAddr, how: ClientField) {
+    use std::fmt::Write;
+    match how {
+        // Writing to a String cannot fail.
+        ClientField::Address => drop(write!(out, "{client}")),
+        other => out.push_str(&client_text(client, other)),
+    }
 }
 
 #[cfg(test)]
@@ -409,10 +449,22 @@ mod tests {
         };
         let roots = vec!["alt".to_string()];
         let mut out = String::new();
-        line(&mut out, &r, &roots, "127.0.0.1:4000");
+        line(
+            &mut out,
+            "2026-12-01T16:19:17.529796Z",
+            &r,
+            &roots,
+            ClientField::Address,
+        );
         r.rejected = true;
         r.rcode = ResponseCode::FormErr;
-        line(&mut out, &r, &roots, "-");
+        line(
+            &mut out,
+            "2026-12-01T16:19:17.529796Z",
+            &r,
+            &roots,
+            ClientField::None,
+        );
         let got: Vec<&str> = out.lines().collect();
         let (ts, rest) = got[0].split_once("  ").unwrap();
         assert!(humantime::parse_rfc3339(ts).is_ok(), "{ts}");

@@ -30,6 +30,7 @@ mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
 mod process; // the binary: signals, logs, check exit codes
 mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUSR1 (issue 9 §5)
+mod ready; // ready answers (issue 8): patched per client (ID, RD, case, EDNS, TC, DO, TTLs), the allow list first
 mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation

@@ -165,6 +165,17 @@ async fn serve_logs_and_stops_on_sigterm() {
     ] {
         assert!(log.contains(field), "{field} missing from {log}");
     }
+    // The second ask is a ready answer (issue 8): logged all the same.
+    let m = query(addr, "www.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 300 A 192.0.2.1"]);
+    let t = Instant::now();
+    while p.count("name=www.geek.") < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the ready hit is not logged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(p.count("listening on"), 2);
     assert_eq!(
         p.count("hickory"),
