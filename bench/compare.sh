@@ -33,6 +33,10 @@ for side in ("one", "two"):
         tld = n.rsplit(".", 1)[-1]
         zones[tld].append(f"{n}. A 198.51.{(i >> 8) % 100}.{last}")
     os.makedirs(f"{work}/{side}", exist_ok=True)
+    if side == "one":
+        # A forward root before another must list the TLDs it takes.
+        with open(f"{work}/tlds.toml", "w") as f:
+            f.write("tlds = [" + ", ".join(f'"{t}"' for t in sorted(zones)) + "]\n")
     for tld, recs in zones.items():
         with open(f"{work}/{side}/{tld}.zone", "w") as f:
             f.write(f"$TTL 3600\n@ 300 SOA ns.{tld}. h.{tld}. 1 3600 600 86400 300\n@ NS ns.{tld}.\nns.{tld}. A 127.0.0.1\n")
@@ -52,6 +56,7 @@ cat > "$WORK/compare.toml" <<EOF
 name = "one"
 forward = ["127.0.0.1:5421"]
 allow-loopback-upstream = true
+$(cat "$WORK/tlds.toml")
 [[root]]
 name = "two"
 forward = ["127.0.0.1:5422"]
@@ -66,6 +71,11 @@ code=$?
 set -e
 end=$(date +%s.%N)
 rows=$(($(wc -l < "$WORK/out.txt") - 2))
+if [ "$rows" -le 0 ]; then
+    echo "compare produced no rows (exit status $code):" >&2
+    cat "$WORK/time.txt" >&2
+    exit 1
+fi
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 rate=$(awk -v n="$rows" -v s="$secs" 'BEGIN { printf "%d", n / s }')
 rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$WORK/time.txt")

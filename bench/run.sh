@@ -13,8 +13,8 @@
 #   local   names from local data (altroot zones, Unbound local-data, Knot hints)
 #   cached  1,000 names learned from the upstream, then answered from the cache
 #   cold    distinct names under a wildcard of the upstream: every query a miss
-# plus light fixed-rate runs (LIGHT_QPS, REPS of them) per workload for latency
-# (p50/p99 from dnsperf -v, medians). Everything is on 127.0.0.1; every run is bounded by -l.
+# plus light fixed-rate runs (LIGHT_QPS, REPS interleaved rounds over the resolvers)
+# per workload for latency (p50/p99 from dnsperf -v, medians). Everything is on 127.0.0.1; every run is bounded by -l.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -205,19 +205,10 @@ latency_once() { # port file
         | awk '/^> / { print $NF * 1000 }' | sort -n \
         | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "- -" }'
 }
-latency() { # port file-or-"cold:<tag>"
-    local port=$1 spec=$2 rows="" i f
-    for i in $(seq 1 "$REPS"); do
-        if [[ $spec == cold:* ]]; then f=$(cold_file "${spec#cold:}$i"); else f=$spec; fi
-        rows+="$(latency_once "$port" "$f")"$'\n'
-        [[ $spec == cold:* ]] && rm -f "$f"
-    done
-    echo "$(echo -n "$rows" | awk '{ print $1 }' | median) $(echo -n "$rows" | awk '{ print $2 }' | median)"
-}
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 
-declare -A LOCAL CACHED COLD LAT_L LAT_C LAT_X RSS0 HWM NAMES
+declare -A LOCAL CACHED COLD LAT_L LAT_C LAT_X RSS0 HWM
 run_resolver() { # key pid port
     local k=$1 pid=$2 port=$3
     LOCAL[$k]=$(bench "$pid" "$port" "$WORK/local.txt")
@@ -226,16 +217,42 @@ run_resolver() { # key pid port
     RSS0[$k]=$(rss_kib "$pid")
     COLD[$k]=$(bench "$pid" "$port" "cold:$k")
     HWM[$k]=$(hwm_kib "$pid")
-    LAT_L[$k]=$(latency "$port" "$WORK/local.txt")
-    LAT_C[$k]=$(latency "$port" "$WORK/cached.txt")
-    LAT_X[$k]=$(latency "$port" "cold:lat$k")
 }
 echo "measuring altroot" >&2;           run_resolver altroot $ALT_PID $PORT_ALT
 echo "measuring Unbound" >&2;           run_resolver unbound $UNB_PID $PORT_UNB
 echo "measuring Knot Resolver" >&2;     run_resolver knot $KRES_PID $PORT_KRES
 echo "measuring altroot, log off" >&2;  ALTQ_LOCAL=$(bench $ALTQ_PID $PORT_ALTQ "$WORK/local.txt")
 echo "measuring the canned ceiling" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$WORK/local.txt")
-CAN_LAT=$(latency $PORT_CAN "$WORK/local.txt")
+
+# Latency last, after every load run, and interleaved: round i measures each
+# resolver in turn, so whatever the machine does meanwhile (another resolver's
+# page-cache writeback, a noisy neighbour) falls on all of them alike, not on
+# whichever was measured first.
+declare -A LROWS
+echo "measuring latency ($REPS interleaved rounds)" >&2
+for i in $(seq 1 "$REPS"); do
+    for k in altroot unbound knot canned; do
+        case $k in
+            altroot) port=$PORT_ALT ;; unbound) port=$PORT_UNB ;;
+            knot) port=$PORT_KRES ;; canned) port=$PORT_CAN ;;
+        esac
+        LROWS[$k,l]+="$(latency_once "$port" "$WORK/local.txt")"$'\n'
+        [ "$k" = canned ] && continue
+        LROWS[$k,c]+="$(latency_once "$port" "$WORK/cached.txt")"$'\n'
+        f=$(cold_file "lat$k$i")
+        LROWS[$k,x]+="$(latency_once "$port" "$f")"$'\n'
+        rm -f "$f"
+    done
+done
+lat_median() { # rows -> "p50 p99", each the median over the rounds
+    echo "$(echo -n "$1" | awk '{ print $1 }' | median) $(echo -n "$1" | awk '{ print $2 }' | median)"
+}
+for k in altroot unbound knot; do
+    LAT_L[$k]=$(lat_median "${LROWS[$k,l]}")
+    LAT_C[$k]=$(lat_median "${LROWS[$k,c]}")
+    LAT_X[$k]=$(lat_median "${LROWS[$k,x]}")
+done
+CAN_LAT=$(lat_median "${LROWS[canned,l]}")
 
 f() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 k() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1000 }'; }
@@ -252,7 +269,7 @@ row() { # label key
     echo
     echo "## $(date -u +%Y-%m-%d): altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
     echo
-    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s, medians of $REPS runs. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
+    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s after all load runs, medians of $REPS interleaved rounds. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
     echo
     echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
