@@ -20,6 +20,7 @@ mod frontend;
 mod limits;
 mod log;
 mod log_file;
+mod log_line;
 pub mod request;
 mod tcp;
 mod udp;
