@@ -166,18 +166,35 @@ impl ReadyCache {
         self.map.get(&self.hash(key)).filter(|r| r.key() == key)
     }
 
-    pub fn insert(&self, key: &[u8], ready: ReadyParts) {
-        if let Some(r) = ready.assemble(key) {
-            self.map.insert(self.hash(key), r);
+    /// Files a reply looked up when the store was at `generation` (see
+    /// [`ReadyCache::generation`]); one from before a [`ReadyCache::clear`] is not
+    /// kept.
+    pub fn insert(&self, key: &[u8], ready: ReadyParts, generation: u64) {
+        if self.generation() != generation {
+            return;
+        }
+        let Some(r) = ready.assemble(key) else {
+            return;
+        };
+        let h = self.hash(key);
+        self.map.insert(h, r);
+        // A clear that began after the check above bumped the generation before
+        // emptying the map: either that emptying removes this entry, or the
+        // generation has moved by now and the entry goes here.
+        if self.generation() != generation {
+            self.map.remove(&h);
         }
     }
 
     /// Forgets everything (a reload changed what the zones say).
     pub fn clear(&self) {
-        self.generation.fetch_add(1, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.map.clear();
     }
 
+    /// Changes at every [`ReadyCache::clear`]: read it before looking an answer
+    /// up, and pass it to [`ReadyCache::insert`], so that an answer from the zones
+    /// or caches of before a reload is never filed after it.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

@@ -20,11 +20,28 @@ fn filed_and_found_by_key() {
         0,
     )
     .unwrap();
-    c.insert(b"one", p);
+    c.insert(b"one", p, c.generation());
     assert!(c.get(b"one").is_some());
     assert!(c.get(b"two").is_none());
     c.clear();
     assert!(c.get(b"one").is_none());
+}
+
+// An answer looked up before a reload cleared the store is not filed after it:
+// it may hold what the old zones said.
+#[test]
+fn an_answer_from_before_a_clear_is_not_filed() {
+    let c = ReadyCache::new(1 << 20);
+    let parts = || {
+        ReadyParts::from_reply(&reply(300, false, false), Route::Local, Source::Local, 1, 0)
+            .unwrap()
+    };
+    let before = c.generation();
+    c.clear();
+    c.insert(b"one", parts(), before);
+    assert!(c.get(b"one").is_none());
+    c.insert(b"one", parts(), c.generation());
+    assert!(c.get(b"one").is_some());
 }
 
 fn reply(ttl: u32, edns: bool, big: bool) -> Vec<u8> {
@@ -107,6 +124,26 @@ fn local_answers_keep_their_ttls_and_live_a_minute() {
         1_050,
     );
     assert_eq!(Message::from_vec(&out).unwrap().answers[0].ttl, 0);
+    // A TTL that could be counted down is not: 50 s later it is still 300.
+    let r = ready(ReadyParts::from_reply(
+        &reply(300, false, false),
+        Route::Root(0),
+        Source::Local,
+        1,
+        1_000,
+    ));
+    out.clear();
+    r.write(
+        &mut out,
+        1,
+        false,
+        false,
+        b"\x03www\x04geek\x00",
+        None,
+        512,
+        1_050,
+    );
+    assert_eq!(Message::from_vec(&out).unwrap().answers[0].ttl, 300);
     assert!(
         ReadyParts::from_reply(
             &reply(0, false, false),

@@ -48,12 +48,20 @@ pub struct Pending {
     proto: Proto,
     started: Instant,
     /// Where its reply is filed when it becomes ready.
-    key: Option<Box<[u8]>>,
+    filing: Option<Filing>,
     _slot: Slot,
     _count: PendingCount,
 }
 
 struct PendingCount(Arc<AtomicUsize>);
+
+/// Where a reply is filed when it may become ready: its key, and the ready
+/// store's generation when the answer was looked up. A reload in between makes
+/// the answer old news, and it is not filed.
+struct Filing {
+    key: Box<[u8]>,
+    generation: u64,
+}
 
 impl Drop for PendingCount {
     fn drop(&mut self) {
@@ -216,6 +224,10 @@ impl Frontend {
         out: &mut Vec<u8>,
         started: Instant,
     ) -> Handled {
+        let filing = key.map(|key| Filing {
+            key,
+            generation: self.resolver.ready().generation(),
+        });
         let req = match request::parse(bytes) {
             Parsed::Drop => return Handled::Drop,
             Parsed::Reject(req, code) => {
@@ -226,7 +238,7 @@ impl Frontend {
         if !self.allowed(client.ip()) {
             return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
         }
-        if key.is_none()
+        if filing.is_none()
             && let Some(h) = self.rate_limit(bytes, client, proto, out)
         {
             return h;
@@ -235,7 +247,7 @@ impl Frontend {
             return self.reject(&req, client, proto, ResponseCode::FormErr, out, started);
         };
         if let Some(a) = self.resolver.answer_now(&name, qtype) {
-            *out = self.finish(&req, client, proto, &a, started, key.as_deref());
+            *out = self.finish(&req, client, proto, &a, started, filing.as_ref());
             return Handled::Reply;
         }
         let busy = |what: &'static str, limit: usize, out: &mut Vec<u8>| {
@@ -259,7 +271,7 @@ impl Frontend {
             client,
             proto,
             started,
-            key,
+            filing,
             _slot: slot,
             _count: PendingCount(self.pending.clone()),
         }))
@@ -287,7 +299,7 @@ impl Frontend {
             p.proto,
             &answer,
             p.started,
-            p.key.as_deref(),
+            p.filing.as_ref(),
         )
     }
 
@@ -330,7 +342,7 @@ impl Frontend {
         proto: Proto,
         a: &Answer,
         started: Instant,
-        key: Option<&[u8]>,
+        filing: Option<&Filing>,
     ) -> Vec<u8> {
         let text;
         let ede = match (&a.failure, a.source) {
@@ -346,7 +358,7 @@ impl Frontend {
         // Admission: an answer fresh from the network is not made ready yet (most
         // names are asked once; they stay in the roots' cache only); the next client
         // asking finds it there, and that answer is made ready.
-        if let Some(k) = key
+        if let Some(f) = filing
             && a.failure.is_none()
             && matches!(a.source, Source::Local | Source::Cache)
             && let Some(r) = ReadyParts::from_reply(
@@ -357,7 +369,7 @@ impl Frontend {
                 self.resolver.clock().now(),
             )
         {
-            self.resolver.ready().insert(k, r);
+            self.resolver.ready().insert(&f.key, r, f.generation);
         }
         // The rcode actually sent (encoding can still fail and become SERVFAIL).
         let low = bytes.get(3).map_or(2, |b| b & 0x0f);
