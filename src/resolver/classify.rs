@@ -409,5 +409,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(take(&[], &www, RecordType::A), Taken::Nothing);
+        // Data for the name itself beats both, whatever comes first.
+        let all = vec![sets[0].clone(), cname[0].clone(), data[0].clone()];
+        assert!(matches!(take(&all, &www, RecordType::A), Taken::Data(_)));
     }
 }

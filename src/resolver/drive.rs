@@ -52,7 +52,8 @@ impl Ctx {
 }
 
 impl Resolver {
-    fn view<'a>(
+    /// What the resolution machine may read of root `ri` now.
+    pub(super) fn view<'a>(
         &'a self,
         ri: usize,
         snap: &'a Snapshot,

@@ -121,11 +121,20 @@ mod tests {
     async fn dropped_by_every_waiter_is_cancelled() {
         let f: Flights<u8, u32> = Flights::default();
         let ran_to_end = Arc::new(AtomicUsize::new(0));
-        let r = ran_to_end.clone();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (r, d) = (ran_to_end.clone(), dropped.clone());
+        // Counts when the resolution's future is dropped, run to its end or not.
+        struct OnDrop(Arc<AtomicUsize>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         let a = f
             .join_or_start(1, move || {
                 Some(
                     async move {
+                        let _guard = OnDrop(d);
                         tokio::time::sleep(Duration::from_secs(60)).await;
                         r.fetch_add(1, Ordering::SeqCst);
                         1
@@ -141,6 +150,7 @@ mod tests {
                 .is_err()
         );
         assert_eq!(f.len(), 0, "no waiter left: the flight is gone");
+        assert_eq!(dropped.load(Ordering::SeqCst), 1, "its future was dropped");
         assert_eq!(ran_to_end.load(Ordering::SeqCst), 0);
         // A declined start gives nothing.
         assert!(f.join_or_start(2, || None).is_none());

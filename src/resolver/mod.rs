@@ -224,16 +224,6 @@ impl Resolver {
         self.roots.iter().position(|r| r.name == name)
     }
 
-    /// The name of the root an answer came from, for logs.
-    pub fn route_name(&self, route: Route) -> &str {
-        match route {
-            Route::Local => "local",
-            Route::Interrupt => "interrupt",
-            Route::Unrouted => "-",
-            Route::Root(i) => self.roots.get(i).map_or("?", |r| r.name.as_str()),
-        }
-    }
-
     /// Shared resolutions in flight now (for tests).
     pub fn in_flight(&self) -> usize {
         self.flights.len()

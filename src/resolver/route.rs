@@ -129,11 +129,6 @@ impl Resolver {
             .collect()
     }
 
-    /// Forgets collision findings (a reload changed what a root has).
-    pub fn forget_collisions(&self) {
-        self.collisions.forget();
-    }
-
     //--- Claims
 
     /// Does root `ri` have `tld`, as far as known without asking anyone? Zones
@@ -149,31 +144,11 @@ impl Resolver {
                 let mut it =
                     super::iter::Iteration::new(&name, RecordType::NS, Mode::Claim, 0, false);
                 let policy = self.addresses.load();
-                match it.next(&self.view_for_claim(ri, snap, &policy, now)) {
+                match it.next(&self.view(ri, snap, &policy, now)) {
                     super::iter::Step::Done(o) => Some(claimed(&o)),
                     _ => None,
                 }
             }
-        }
-    }
-
-    fn view_for_claim<'a>(
-        &'a self,
-        ri: usize,
-        snap: &'a Snapshot,
-        policy: &'a super::policy::AddressPolicy,
-        now: u64,
-    ) -> super::iter::View<'a> {
-        let root = &self.roots[ri];
-        super::iter::View {
-            kind: &root.kind,
-            params: &root.params,
-            zones: snap.get(ri).and_then(|z| z.as_deref()),
-            cache: &root.cache,
-            infra: &root.infra,
-            policy,
-            limits: &self.limits,
-            now,
         }
     }
 
