@@ -110,6 +110,15 @@ fn referral(zone: &Name, sname: &Name, msg: &Message) -> Option<Reply> {
 }
 
 /// Addresses of the given NS targets from an additional section, inside `zone`.
+/// The NS records owned by `owner` in a reply's answer section.
+pub fn ns_rrset(answers: &[Record], owner: &Name) -> Vec<Record> {
+    answers
+        .iter()
+        .filter(|r| r.name == *owner && r.record_type() == RecordType::NS)
+        .cloned()
+        .collect()
+}
+
 pub fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<Record> {
     let targets: Vec<&Name> = ns
         .iter()

@@ -265,10 +265,7 @@ pub fn cached_ns(cache: &Cache, zone: &LowerName, now: u64) -> Option<NsSet> {
         && let Data::Records(rs) = h.data
         && h.trust >= Trust::Referral
     {
-        names.extend(rs.iter().filter_map(|r| match &r.data {
-            RData::NS(n) => Some(n.0.clone()),
-            _ => None,
-        }));
+        names.extend(ns_names(&rs));
     }
     if let Some(h) = cache.get(&Key::Delegation(zone.clone()), now)
         && let Data::Delegation(Delegation { ns, glue: g }) = h.data
@@ -277,4 +274,14 @@ pub fn cached_ns(cache: &Cache, zone: &LowerName, now: u64) -> Option<NsSet> {
         glue = g;
     }
     (!names.is_empty()).then_some((names, glue))
+}
+
+/// The name server names of an NS RRset.
+pub(super) fn ns_names(ns: &[Record]) -> Vec<Name> {
+    ns.iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(n) => Some(n.0.clone()),
+            _ => None,
+        })
+        .collect()
 }

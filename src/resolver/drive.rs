@@ -348,7 +348,7 @@ impl Resolver {
         let root = &self.roots[ri];
         let now = self.clock.now();
         let key = cache::Key::Set(LowerName::new(&Name::root()), RecordType::NS);
-        if root.cache.get(&key, now).is_some()
+        if root.cache.has(&key, now)
             || now < root.prime_retry.load(std::sync::atomic::Ordering::Relaxed)
         {
             return;

@@ -90,12 +90,7 @@ impl Transport {
         };
         let started = Instant::now();
         let id: u16 = rand::random();
-        let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-        msg.metadata.recursion_desired = rd;
-        msg.add_query(q.clone());
-        let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_PAYLOAD);
-        msg.set_edns(edns);
+        let mut msg = query_message(id, q, rd);
         let bytes = encode(&msg)?;
         let mut reply = self.udp(server, &bytes, id, q, deadline).await?;
         let mut sent = bytes;
@@ -120,7 +115,18 @@ impl Transport {
     }
 }
 
-fn encode(msg: &Message) -> Result<Vec<u8>, ServerError> {
+/// The query as sent upstream: RD as asked, EDNS with our buffer size.
+pub(super) fn query_message(id: u16, q: &Query, rd: bool) -> Message {
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = rd;
+    msg.add_query(q.clone());
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    msg.set_edns(edns);
+    msg
+}
+
+pub(super) fn encode(msg: &Message) -> Result<Vec<u8>, ServerError> {
     msg.to_vec()
         .map_err(|e| ServerError::Local(format!("cannot encode the query: {e}")))
 }

@@ -276,6 +276,11 @@ impl Cache {
         e.is(self.root, kind, rtype, name).then_some((h, e))
     }
 
+    /// Is there a fresh entry? (Without decoding it, as [`Cache::get`] does.)
+    pub fn has(&self, key: &Key, now: u64) -> bool {
+        self.used.load(Ordering::Relaxed) && self.find(key).is_some_and(|(_, e)| e.expires > now)
+    }
+
     /// A fresh entry.
     pub fn get(&self, key: &Key, now: u64) -> Option<Hit> {
         self.lookup(key, now, false)

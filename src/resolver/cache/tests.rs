@@ -4,7 +4,7 @@ use super::*;
 use hickory_proto::rr::rdata::{A, NS, SOA};
 use std::time::Duration;
 
-fn cfg(_entries: usize) -> CacheConfig {
+fn cfg() -> CacheConfig {
     CacheConfig {
         max_size: 1 << 20,
         max_ttl: Duration::from_secs(100),
@@ -46,16 +46,20 @@ const T0: u64 = 1_000_000;
 
 #[test]
 fn ttl_counts_down_with_the_wall_clock_and_expires() {
-    let c = Cache::standalone(&cfg(10));
+    let c = Cache::standalone(&cfg());
     c.put_rrset(vec![a("www.example.", 10)], Trust::Answer, T0);
     let key = Key::Set(ln("www.example."), RecordType::A);
     assert_eq!(ttl_of(c.get(&key, T0 + 4).unwrap()), 6);
+    assert!(
+        c.has(&key, T0 + 9) && !c.has(&key, T0 + 10),
+        "has() agrees with get()"
+    );
     assert!(c.get(&key, T0 + 10).is_none());
 }
 
 #[test]
 fn ttls_are_capped_and_raised() {
-    let c = Cache::standalone(&cfg(10));
+    let c = Cache::standalone(&cfg());
     c.put_rrset(vec![a("www.example.", 1_000_000)], Trust::Answer, T0);
     let key = Key::Set(ln("www.example."), RecordType::A);
     assert_eq!(ttl_of(c.get(&key, T0).unwrap()), 100);
@@ -78,7 +82,7 @@ fn ttls_are_capped_and_raised() {
     );
     let c = Cache::standalone(&CacheConfig {
         min_ttl: Duration::from_secs(5),
-        ..cfg(10)
+        ..cfg()
     });
     c.put_rrset(vec![a("zero.example.", 0)], Trust::Answer, T0);
     let key = Key::Set(ln("zero.example."), RecordType::A);
@@ -88,7 +92,7 @@ fn ttls_are_capped_and_raised() {
 
 #[test]
 fn glue_never_overwrites_an_answer() {
-    let c = Cache::standalone(&cfg(2));
+    let c = Cache::standalone(&cfg());
     c.put_rrset(vec![a("ns.example.", 50)], Trust::Answer, T0);
     c.put_rrset(vec![a("ns.example.", 50)], Trust::Glue, T0);
     let key = Key::Set(ln("ns.example."), RecordType::A);
@@ -99,7 +103,7 @@ fn glue_never_overwrites_an_answer() {
 #[test]
 fn bounded_in_bytes_across_roots() {
     let store = Store::new(256 * 1024);
-    let config = cfg(0);
+    let config = cfg();
     let (one, two) = (
         Cache::new(store.clone(), 0, &config),
         Cache::new(store.clone(), 1, &config),
@@ -119,7 +123,7 @@ fn bounded_in_bytes_across_roots() {
 fn stale_entries_only_for_get_stale_within_the_window() {
     let c = Cache::standalone(&CacheConfig {
         serve_stale: Duration::from_secs(60),
-        ..cfg(10)
+        ..cfg()
     });
     c.put_rrset(vec![a("www.example.", 10)], Trust::Answer, T0);
     let key = Key::Set(ln("www.example."), RecordType::A);
@@ -130,14 +134,14 @@ fn stale_entries_only_for_get_stale_within_the_window() {
     assert_eq!(ttl_of(h), STALE_TTL);
     assert!(c.get_stale(&key, T0 + 70).is_none(), "past the window");
     // Without serve-stale nothing is kept past expiry.
-    let c = Cache::standalone(&cfg(10));
+    let c = Cache::standalone(&cfg());
     c.put_rrset(vec![a("www.example.", 10)], Trust::Answer, T0);
     assert!(c.get_stale(&key, T0 + 20).is_none());
 }
 
 #[test]
 fn a_replacing_ns_set_never_lives_longer() {
-    let c = Cache::standalone(&cfg(10));
+    let c = Cache::standalone(&cfg());
     let ns = |ttl| {
         Record::from_rdata(
             Name::from_ascii("ghost.example.").unwrap(),

@@ -16,11 +16,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
+use hickory_proto::op::{Message, Query};
 use rustls::ClientConfig;
 
 use super::failure::ServerError;
-use super::transport::{EDNS_PAYLOAD, Reply, matches};
+use super::transport::{Reply, encode, matches, query_message};
 use crate::config::{CaFile, Transport, Upstream};
 
 pub mod doh;
@@ -115,14 +115,7 @@ fn client_config(ca: Option<&CaFile>) -> Result<Arc<ClientConfig>, String> {
 
 /// The query as sent upstream: RD as asked, EDNS with our buffer size.
 fn query_bytes(id: u16, q: &Query, rd: bool) -> Result<Vec<u8>, ServerError> {
-    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
-    msg.metadata.recursion_desired = rd;
-    msg.add_query(q.clone());
-    let mut edns = Edns::new();
-    edns.set_max_payload(EDNS_PAYLOAD);
-    msg.set_edns(edns);
-    msg.to_vec()
-        .map_err(|e| ServerError::Local(format!("cannot encode the query: {e}")))
+    encode(&query_message(id, q, rd))
 }
 
 /// A reply that must be ours: it parses, has our ID and our question.

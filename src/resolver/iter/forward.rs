@@ -2,7 +2,7 @@
 //! resolved view, kept as far as the chain stays in the asked TLD.
 
 use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{LowerName, Name, Record, RecordType};
+use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::*;
 
@@ -108,12 +108,7 @@ impl Iteration {
             ));
         }
         if rcode == ResponseCode::NoError {
-            let ns: Vec<Record> = m
-                .answers
-                .iter()
-                .filter(|r| r.name == self.name && r.record_type() == RecordType::NS)
-                .cloned()
-                .collect();
+            let ns = classify::ns_rrset(&m.answers, &self.name);
             self.writes.push(Write::Rrset(ns, Trust::Answer));
         }
         Outcome::negative(rcode, None, Source::Network)

@@ -10,67 +10,46 @@ use super::*;
 /// A cached answer a client may see (trust Answer): NXDOMAIN for the name, the
 /// RRset, a CNAME, or NODATA.
 pub fn cached_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> Option<Outcome> {
-    if qtype == RecordType::ANY {
-        return None;
-    }
-    let ln = LowerName::new(name);
-    if let Some(h) = cache.get(&Key::NxDomain(ln.clone()), now)
-        && let Data::NxDomain(soa) = h.data
-    {
-        return Some(Outcome::negative(
-            ResponseCode::NXDomain,
-            soa,
-            Source::Cache,
-        ));
-    }
-    let mut types = vec![qtype];
-    if qtype != RecordType::CNAME {
-        types.push(RecordType::CNAME);
-    }
-    for t in types {
-        let Some(h) = cache.get(&Key::Set(ln.clone(), t), now) else {
-            continue;
-        };
-        if h.trust < Trust::Answer {
-            continue;
-        }
-        match h.data {
-            Data::Records(r) => {
-                let next = chain_target(name, qtype, &r);
-                return Some(Outcome {
-                    rcode: ResponseCode::NoError,
-                    records: r,
-                    soa: None,
-                    next,
-                    source: Source::Cache,
-                });
-            }
-            Data::NoData(soa) if t == qtype => {
-                return Some(Outcome::negative(ResponseCode::NoError, soa, Source::Cache));
-            }
-            _ => {}
-        }
-    }
-    None
+    answer_from(cache, name, qtype, now, Source::Cache)
 }
 
 /// A stale answer for a failed question (RFC 8767), TTLs 30.
 pub fn stale_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> Option<Outcome> {
+    answer_from(cache, name, qtype, now, Source::Stale)
+}
+
+/// [`cached_answer`] from fresh entries, [`stale_answer`] (`source` Stale) from
+/// expired ones inside the serve-stale window.
+fn answer_from(
+    cache: &Cache,
+    name: &Name,
+    qtype: RecordType,
+    now: u64,
+    source: Source,
+) -> Option<Outcome> {
     if qtype == RecordType::ANY {
         return None;
     }
+    let get = |k: &Key| {
+        if source == Source::Stale {
+            cache.get_stale(k, now)
+        } else {
+            cache.get(k, now)
+        }
+    };
     let ln = LowerName::new(name);
-    if let Some(h) = cache.get_stale(&Key::NxDomain(ln.clone()), now)
+    if let Some(h) = get(&Key::NxDomain(ln.clone()))
         && let Data::NxDomain(soa) = h.data
     {
-        return Some(Outcome::negative(
-            ResponseCode::NXDomain,
-            soa,
-            Source::Stale,
-        ));
+        return Some(Outcome::negative(ResponseCode::NXDomain, soa, source));
     }
-    for t in [qtype, RecordType::CNAME] {
-        let Some(h) = cache.get_stale(&Key::Set(ln.clone(), t), now) else {
+    let types: &[RecordType] = if qtype == RecordType::CNAME {
+        &[RecordType::CNAME]
+    } else {
+        &[qtype, RecordType::CNAME]
+    };
+    for &t in types {
+        let Some(h) = get(&Key::Set(ln.clone(), t)) else {
             continue;
         };
         if h.trust < Trust::Answer {
@@ -84,11 +63,11 @@ pub fn stale_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> 
                     records: r,
                     soa: None,
                     next,
-                    source: Source::Stale,
+                    source,
                 });
             }
             Data::NoData(soa) if t == qtype => {
-                return Some(Outcome::negative(ResponseCode::NoError, soa, Source::Stale));
+                return Some(Outcome::negative(ResponseCode::NoError, soa, source));
             }
             _ => {}
         }
@@ -99,17 +78,15 @@ pub fn stale_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> 
 /// What the cache knows of a TLD claim: an NXDOMAIN for the TLD means no; its
 /// delegation or NS set means yes.
 pub(super) fn cached_claim(cache: &Cache, tld: &LowerName, now: u64) -> Option<Outcome> {
-    if cache.get(&Key::NxDomain(tld.clone()), now).is_some() {
+    if cache.has(&Key::NxDomain(tld.clone()), now) {
         return Some(Outcome::negative(
             ResponseCode::NXDomain,
             None,
             Source::Cache,
         ));
     }
-    let has = cache.get(&Key::Delegation(tld.clone()), now).is_some()
-        || cache
-            .get(&Key::Set(tld.clone(), RecordType::NS), now)
-            .is_some();
+    let has = cache.has(&Key::Delegation(tld.clone()), now)
+        || cache.has(&Key::Set(tld.clone(), RecordType::NS), now);
     has.then(|| Outcome::negative(ResponseCode::NoError, None, Source::Cache))
 }
 
@@ -123,15 +100,6 @@ pub fn chain_target(name: &Name, qtype: RecordType, records: &[Record]) -> Optio
         RData::CNAME(c) if r.name == *name => Some(c.0.clone()),
         _ => None,
     })
-}
-
-pub(super) fn ns_names(ns: &[Record]) -> Vec<Name> {
-    ns.iter()
-        .filter_map(|r| match &r.data {
-            RData::NS(n) => Some(n.0.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 pub(super) fn glue_pairs(glue: &[Record]) -> Vec<(Name, IpAddr)> {

@@ -44,8 +44,9 @@ mod lookup;
 mod remote;
 mod take;
 
+use super::cut::ns_names;
 pub use lookup::{cached_answer, chain_target, minimised_labels, stale_answer};
-use lookup::{cached_claim, glue_pairs, ns_names};
+use lookup::{cached_claim, glue_pairs};
 
 //------------ Inputs and outputs ---------------------------------------------
 

@@ -183,7 +183,7 @@ impl Iteration {
                 ));
             }
             (Mode::Prime, Reply::Answer(m)) => {
-                self.primed(&m, view);
+                self.primed(&m);
                 self.done(Outcome::negative(
                     ResponseCode::NoError,
                     None,
@@ -273,14 +273,9 @@ impl Iteration {
     }
 
     /// The priming reply: the root's NS set and every address given for it.
-    pub(super) fn primed(&mut self, m: &Message, _view: &View<'_>) {
+    pub(super) fn primed(&mut self, m: &Message) {
         let root = Name::root();
-        let ns: Vec<Record> = m
-            .answers
-            .iter()
-            .filter(|r| r.name == root && r.record_type() == RecordType::NS)
-            .cloned()
-            .collect();
+        let ns = classify::ns_rrset(&m.answers, &root);
         let glue = classify::glue_for(&root, &ns, &m.additionals);
         self.writes.push(Write::Rrset(ns, Trust::Answer));
         for set in classify::group(glue) {
@@ -300,12 +295,7 @@ impl Iteration {
             // Referrals are taken before minimised replies are looked at.
             Reply::Referral { .. } => {}
             Reply::Answer(m) => {
-                let ns: Vec<Record> = m
-                    .answers
-                    .iter()
-                    .filter(|r| r.name == asked.sname && r.record_type() == RecordType::NS)
-                    .cloned()
-                    .collect();
+                let ns = classify::ns_rrset(&m.answers, &asked.sname);
                 if ns.is_empty() {
                     // A CNAME at an intermediate name, or garbage: ask the real question.
                     self.qmin = false;
