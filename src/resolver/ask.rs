@@ -7,8 +7,8 @@ use futures::FutureExt;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use tokio::time::Instant;
 
-use super::answer::{Answer, Route, Source};
-use super::drive::Ctx;
+use super::answer::{Answer, Route};
+use super::drive::{Ctx, Links, Next};
 use super::failure::Failure;
 use super::special;
 use super::{Resolver, Snapshot};
@@ -36,38 +36,22 @@ impl Resolver {
         qtype: RecordType,
         first_root: Option<usize>,
     ) -> Option<Answer> {
-        let mut answers = Vec::new();
+        let mut links = Links::new(name, self.limits.max_cname_chain);
         let mut cur = name.clone();
-        let mut seen: Vec<LowerName> = vec![LowerName::new(name)];
-        let mut source = Source::Local;
         loop {
-            let first = first_root.filter(|_| answers.is_empty());
-            let route = self.route_now(snap, &cur, first)?;
+            let route = self.route_now(snap, &cur, links.root(first_root))?;
             let outcome = match route {
                 Route::Local => special::special_answer(&cur, qtype),
                 Route::Interrupt => special::interruption_answer(&cur, qtype),
                 Route::Unrouted => return None,
                 Route::Root(i) => self.link_now(i, snap, &cur, qtype)?,
             };
-            source = source.max(outcome.source);
-            answers.extend(outcome.records);
-            let Some(target) = outcome.next else {
-                return Some(Answer {
-                    rcode: outcome.rcode,
-                    answers,
-                    authority: outcome.soa.into_iter().collect(),
-                    route,
-                    source,
-                    failure: None,
-                });
-            };
-            let lt = LowerName::new(&target);
-            // Limits and loops: the full path reports them.
-            if seen.len() > self.limits.max_cname_chain || seen.contains(&lt) {
-                return None;
+            match links.add(route, outcome) {
+                Next::Done(a) => return Some(a),
+                Next::Follow(target) => cur = target,
+                // Limits and loops: the full path reports them.
+                Next::Fail(_) => return None,
             }
-            seen.push(lt);
-            cur = target;
         }
     }
 

@@ -262,48 +262,22 @@ impl Resolver {
         first_root: Option<usize>,
     ) -> BoxFuture<'a, Answer> {
         async move {
-            let mut answers = Vec::new();
+            let mut links = Links::new(name, self.limits.max_cname_chain);
             let mut cur = name.clone();
-            let mut seen = vec![LowerName::new(name)];
-            let mut source = Source::Local;
             loop {
-                let first = first_root.filter(|_| answers.is_empty());
-                let route = match self.route(ctx, &cur, first).await {
+                let route = match self.route(ctx, &cur, links.root(first_root)).await {
                     Ok(r) => r,
-                    Err((r, f)) => return failed(r, f, source),
+                    Err((r, f)) => return failed(r, f, links.source),
                 };
                 let outcome = match self.link_outcome(ctx, route, &cur, qtype).await {
                     Ok(o) => o,
-                    Err(f) => return failed(route, f, source),
+                    Err(f) => return failed(route, f, links.source),
                 };
-                source = source.max(outcome.source);
-                answers.extend(outcome.records);
-                let Some(target) = outcome.next else {
-                    return Answer {
-                        rcode: outcome.rcode,
-                        answers,
-                        authority: outcome.soa.into_iter().collect(),
-                        route,
-                        source,
-                        failure: None,
-                    };
-                };
-                if seen.len() > self.limits.max_cname_chain {
-                    let f = Failure::Budget {
-                        which: Budget::CnameChain,
-                        limit: self.limits.max_cname_chain,
-                    };
-                    return failed(route, f, source);
+                match links.add(route, outcome) {
+                    Next::Done(a) => return a,
+                    Next::Follow(target) => cur = target,
+                    Next::Fail(f) => return failed(route, f, links.source),
                 }
-                let lt = LowerName::new(&target);
-                if seen.contains(&lt) {
-                    let f = Failure::Loop {
-                        what: format!("CNAME loop at {target}"),
-                    };
-                    return failed(route, f, source);
-                }
-                seen.push(lt);
-                cur = target;
             }
         }
         .boxed()
@@ -394,6 +368,70 @@ impl Resolver {
             Err(_) => (l::UPSTREAM_ERROR, None),
         };
         self.stats.upstream(ri, slot, rtt, now);
+    }
+}
+
+/// A name's chain being followed link by link: the records so far, the names
+/// seen (loops), the least local source. The same rules for [`Resolver::chain`]
+/// and for answers that need no network (`answer_now`).
+pub(super) struct Links {
+    answers: Vec<hickory_proto::rr::Record>,
+    seen: Vec<LowerName>,
+    pub(super) source: Source,
+    max_chain: usize,
+}
+
+/// What comes after a link.
+pub(super) enum Next {
+    Done(Answer),
+    Follow(Name),
+    /// Over `max-cname-chain`, or a loop.
+    Fail(Failure),
+}
+
+impl Links {
+    pub(super) fn new(name: &Name, max_chain: usize) -> Links {
+        Links {
+            answers: Vec::new(),
+            seen: vec![LowerName::new(name)],
+            source: Source::Local,
+            max_chain,
+        }
+    }
+
+    /// The root forced for the next link: `first_root` for the first only.
+    pub(super) fn root(&self, first_root: Option<usize>) -> Option<usize> {
+        first_root.filter(|_| self.answers.is_empty())
+    }
+
+    /// Adds one link's outcome, reached by `route`.
+    pub(super) fn add(&mut self, route: Route, outcome: Outcome) -> Next {
+        self.source = self.source.max(outcome.source);
+        self.answers.extend(outcome.records);
+        let Some(target) = outcome.next else {
+            return Next::Done(Answer {
+                rcode: outcome.rcode,
+                answers: std::mem::take(&mut self.answers),
+                authority: outcome.soa.into_iter().collect(),
+                route,
+                source: self.source,
+                failure: None,
+            });
+        };
+        if self.seen.len() > self.max_chain {
+            return Next::Fail(Failure::Budget {
+                which: Budget::CnameChain,
+                limit: self.max_chain,
+            });
+        }
+        let lt = LowerName::new(&target);
+        if self.seen.contains(&lt) {
+            return Next::Fail(Failure::Loop {
+                what: format!("CNAME loop at {target}"),
+            });
+        }
+        self.seen.push(lt);
+        Next::Follow(target)
     }
 }
 
