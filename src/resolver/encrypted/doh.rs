@@ -12,32 +12,20 @@ use hyper::client::conn::http2::SendRequest;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::ClientConfig;
-use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
-use tokio_rustls::TlsConnector;
 
-use super::{handshake_error, our_reply, query_bytes};
+use super::{Fail, TlsTarget, our_reply, query_bytes};
 use crate::resolver::failure::ServerError;
-use crate::resolver::transport::{Reply, io_error};
+use crate::resolver::transport::Reply;
 
 const DNS_MESSAGE: &str = "application/dns-message";
 
 pub struct DohClient {
-    addr: SocketAddr,
-    name: String,
+    target: TlsTarget,
     path: String,
     /// `https://name[:port]/path`, the URI of every request.
     uri: String,
-    server_name: ServerName<'static>,
-    connector: TlsConnector,
     conn: tokio::sync::Mutex<Option<SendRequest<Full<Bytes>>>>,
-}
-
-/// Why one try on a connection did not give a reply.
-enum Fail {
-    Closed,
-    Other(ServerError),
 }
 
 impl DohClient {
@@ -47,8 +35,7 @@ impl DohClient {
         path: &str,
         config: Arc<ClientConfig>,
     ) -> Result<Self, String> {
-        let server_name = crate::config::encrypted::server_name(name)
-            .ok_or_else(|| format!("{name:?} is not a name a certificate can cover"))?;
+        let target = TlsTarget::new(addr, name, config)?;
         let host = match name.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
             _ => name.to_string(),
@@ -61,18 +48,15 @@ impl DohClient {
         uri.parse::<hyper::Uri>()
             .map_err(|e| format!("{uri}: not a usable URL ({e})"))?;
         Ok(DohClient {
-            addr,
-            name: name.to_string(),
+            target,
             path: path.to_string(),
             uri,
-            server_name,
-            connector: TlsConnector::from(config),
             conn: tokio::sync::Mutex::new(None),
         })
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.target.name
     }
 
     pub fn path(&self) -> &str {
@@ -97,7 +81,7 @@ impl DohClient {
                 Err(Fail::Closed) => {
                     return Err(ServerError::Unreachable(format!(
                         "{}: the HTTP/2 connection closed before the reply",
-                        self.addr
+                        self.target.addr
                     )));
                 }
                 Err(Fail::Other(e)) => return Err(e),
@@ -105,7 +89,7 @@ impl DohClient {
         }
         Err(ServerError::Unreachable(format!(
             "{}: the HTTP/2 connection keeps closing",
-            self.addr
+            self.target.addr
         )))
     }
 
@@ -120,26 +104,11 @@ impl DohClient {
             return Ok((s.clone(), false));
         }
         *slot = None;
-        let tcp = match timeout_at(deadline, TcpStream::connect(self.addr)).await {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(io_error(e)),
-            Ok(Ok(s)) => s,
-        };
-        let _ = tcp.set_nodelay(true);
-        let tls = match timeout_at(
-            deadline,
-            self.connector.connect(self.server_name.clone(), tcp),
-        )
-        .await
-        {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(handshake_error(e, self.addr, &self.name)),
-            Ok(Ok(s)) => s,
-        };
+        let tls = self.target.connect(deadline).await?;
         if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
             return Err(ServerError::Tls(format!(
                 "{} did not agree to HTTP/2 (ALPN h2), which DoH upstreams need",
-                self.addr
+                self.target.addr
             )));
         }
         let mut b = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
@@ -149,7 +118,7 @@ impl DohClient {
             Ok(Err(e)) => {
                 return Err(ServerError::Unreachable(format!(
                     "{}: HTTP/2: {e}",
-                    self.addr
+                    self.target.addr
                 )));
             }
             Ok(Ok(x)) => x,
@@ -185,7 +154,7 @@ impl DohClient {
                 } else {
                     Fail::Other(ServerError::Unreachable(format!(
                         "{}: HTTP/2: {e}",
-                        self.addr
+                        self.target.addr
                     )))
                 }
             })?;

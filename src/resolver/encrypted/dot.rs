@@ -10,17 +10,15 @@ use std::time::Duration;
 
 use hickory_proto::op::Query;
 use rustls::ClientConfig;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
-use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-use super::{handshake_error, our_reply, query_bytes};
+use super::{Fail, TlsTarget, our_reply, query_bytes};
 use crate::resolver::failure::ServerError;
-use crate::resolver::transport::{Reply, io_error};
+use crate::resolver::transport::Reply;
 
 /// We close a connection that carried no question for this long (servers close
 /// theirs too: Unbound after `tcp-idle-timeout`, 30 s).
@@ -31,10 +29,7 @@ const IN_FLIGHT: usize = 256;
 type Waiting = Arc<Mutex<HashMap<u16, oneshot::Sender<Vec<u8>>>>>;
 
 pub struct DotClient {
-    addr: SocketAddr,
-    name: String,
-    server_name: ServerName<'static>,
-    connector: TlsConnector,
+    target: TlsTarget,
     conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
 }
 
@@ -53,28 +48,16 @@ impl Drop for Conn {
     }
 }
 
-/// Why one try on a connection did not give a reply.
-enum Fail {
-    /// The connection closed under the question: worth a fresh connection.
-    Closed,
-    Other(ServerError),
-}
-
 impl DotClient {
     pub fn new(addr: SocketAddr, name: &str, config: Arc<ClientConfig>) -> Result<Self, String> {
-        let server_name = crate::config::encrypted::server_name(name)
-            .ok_or_else(|| format!("{name:?} is not a name a certificate can cover"))?;
         Ok(DotClient {
-            addr,
-            name: name.to_string(),
-            server_name,
-            connector: TlsConnector::from(config),
+            target: TlsTarget::new(addr, name, config)?,
             conn: tokio::sync::Mutex::new(None),
         })
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.target.name
     }
 
     /// Asks one question; waits at most until `deadline`.
@@ -94,7 +77,7 @@ impl DotClient {
                 Err(Fail::Closed) => {
                     return Err(ServerError::Unreachable(format!(
                         "{}: the TLS connection closed before the reply",
-                        self.addr
+                        self.target.addr
                     )));
                 }
                 Err(Fail::Other(e)) => return Err(e),
@@ -102,7 +85,7 @@ impl DotClient {
         }
         Err(ServerError::Unreachable(format!(
             "{}: the TLS connection keeps closing",
-            self.addr
+            self.target.addr
         )))
     }
 
@@ -116,22 +99,7 @@ impl DotClient {
             return Ok((c.clone(), false));
         }
         *slot = None;
-        let tcp = match timeout_at(deadline, TcpStream::connect(self.addr)).await {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(io_error(e)),
-            Ok(Ok(s)) => s,
-        };
-        let _ = tcp.set_nodelay(true);
-        let tls = match timeout_at(
-            deadline,
-            self.connector.connect(self.server_name.clone(), tcp),
-        )
-        .await
-        {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => return Err(handshake_error(e, self.addr, &self.name)),
-            Ok(Ok(s)) => s,
-        };
+        let tls = self.target.connect(deadline).await?;
         let conn = Arc::new(start(tls));
         *slot = Some(conn.clone());
         Ok((conn, true))

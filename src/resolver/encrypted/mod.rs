@@ -20,7 +20,13 @@ use hickory_proto::op::{Message, Query};
 use rustls::ClientConfig;
 
 use super::failure::ServerError;
-use super::transport::{Reply, encode, matches, query_message};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::transport::{Reply, encode, io_error, matches, query_message};
 use crate::config::{CaFile, Transport, Upstream};
 
 pub mod doh;
@@ -126,6 +132,55 @@ fn our_reply(bytes: &[u8], id: u16, q: &Query) -> Result<Message, ServerError> {
         return Err(ServerError::Bogus("a reply to another question".into()));
     }
     Ok(m)
+}
+
+/// A TLS upstream: its address, the name its certificate must cover, our TLS
+/// settings. DoT and DoH connect the same way.
+pub(super) struct TlsTarget {
+    pub(super) addr: SocketAddr,
+    pub(super) name: String,
+    server_name: ServerName<'static>,
+    connector: TlsConnector,
+}
+
+impl TlsTarget {
+    fn new(addr: SocketAddr, name: &str, config: Arc<ClientConfig>) -> Result<TlsTarget, String> {
+        let server_name = crate::config::encrypted::server_name(name)
+            .ok_or_else(|| format!("{name:?} is not a name a certificate can cover"))?;
+        Ok(TlsTarget {
+            addr,
+            name: name.to_string(),
+            server_name,
+            connector: TlsConnector::from(config),
+        })
+    }
+
+    /// A new connection: TCP, then the handshake, both by `deadline`.
+    async fn connect(&self, deadline: Instant) -> Result<TlsStream<TcpStream>, ServerError> {
+        let tcp = match timeout_at(deadline, TcpStream::connect(self.addr)).await {
+            Err(_) => return Err(ServerError::Timeout),
+            Ok(Err(e)) => return Err(io_error(e)),
+            Ok(Ok(s)) => s,
+        };
+        let _ = tcp.set_nodelay(true);
+        match timeout_at(
+            deadline,
+            self.connector.connect(self.server_name.clone(), tcp),
+        )
+        .await
+        {
+            Err(_) => Err(ServerError::Timeout),
+            Ok(Err(e)) => Err(handshake_error(e, self.addr, &self.name)),
+            Ok(Ok(s)) => Ok(s),
+        }
+    }
+}
+
+/// Why one try on a connection did not give a reply.
+enum Fail {
+    /// The connection closed under the question: worth a fresh connection.
+    Closed,
+    Other(ServerError),
 }
 
 /// The error of a failed TLS handshake: the certificate, the protocol, or the
