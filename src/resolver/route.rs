@@ -385,10 +385,13 @@ impl Resolver {
 
     /// Records which roots have a TLD and logs a collision the first time.
     fn found(&self, tld: LowerName, roots: Vec<usize>, winner: Option<usize>) {
-        let n = roots.len();
-        let names: Vec<&str> = roots.iter().map(|&i| self.roots[i].name.as_str()).collect();
-        let line = names.join(",");
-        if self.collisions.record(tld.clone(), Seen::Known(roots)) && n > 1 {
+        let line = (roots.len() > 1).then(|| {
+            let names: Vec<&str> = roots.iter().map(|&i| self.roots[i].name.as_str()).collect();
+            names.join(",")
+        });
+        if self.collisions.record(tld.clone(), Seen::Known(roots))
+            && let Some(line) = line
+        {
             let winner = winner.map_or("interrupt", |w| self.roots[w].name.as_str());
             tracing::warn!(tld = %tld, roots = %line, winner, policy = ?self.policy, "collision: more than one root has this TLD");
         }
