@@ -16,7 +16,7 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use tokio::time::Instant;
 
 use super::answer::{Answer, Route, Source};
-use super::cache::Cache;
+use super::cache::{self, Cache};
 use super::cut::addr_of;
 use super::failure::{Budget, Failure, ServerError};
 use super::iter::{self, Iteration, Kind, Mode, Outcome, Step, View, Write};
@@ -159,10 +159,7 @@ impl Resolver {
                             _ => None,
                         };
                         let res = match via {
-                            Some(v) => match v.query(&query, rd, until).await {
-                                Some(r) => r,
-                                None => self.transport.query(server, &query, rd, until).await,
-                            },
+                            Some(v) => v.query(&self.transport, server, &query, rd, until).await,
                             None => self.transport.query(server, &query, rd, until).await,
                         };
                         let now = self.clock.now();
@@ -348,8 +345,6 @@ impl Resolver {
         }
     }
 }
-
-use super::cache;
 
 impl Resolver {
     /// Counts one upstream query for the metrics (per-thread counters).

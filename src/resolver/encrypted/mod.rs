@@ -66,17 +66,20 @@ impl fmt::Debug for Forwarder {
 }
 
 impl Via {
-    /// Asks an encrypted upstream; `None` for a plain one (the caller uses UDP/TCP).
+    /// Asks `server` through this transport: its TLS client, or `plain` (UDP,
+    /// then TCP on TC) for a plain upstream.
     pub async fn query(
         &self,
+        plain: &super::transport::Transport,
+        server: SocketAddr,
         q: &Query,
         rd: bool,
         deadline: tokio::time::Instant,
-    ) -> Option<Result<Reply, ServerError>> {
+    ) -> Result<Reply, ServerError> {
         match self {
-            Via::Plain => None,
-            Via::Tls(c) => Some(c.query(q, rd, deadline).await),
-            Via::Https(c) => Some(c.query(q, rd, deadline).await),
+            Via::Plain => plain.query(server, q, rd, deadline).await,
+            Via::Tls(c) => c.query(q, rd, deadline).await,
+            Via::Https(c) => c.query(q, rd, deadline).await,
         }
     }
 }
