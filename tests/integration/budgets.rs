@@ -76,10 +76,23 @@ async fn max_glueless_ns_is_the_configured_number() {
     let (w, a) = start_cfg(nxns_world(20, ""), "", "[limits]\nmax-glueless-ns = 1").await;
     let m = a.query("www.attack.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_ede(&m, &["budget"]);
+    assert!(
+        ede(&m).unwrap().1.contains("max-glueless-ns = 1"),
+        "{:?}",
+        ede(&m)
+    );
     assert_eq!(asked(&w, "victim").len(), 1, "{:?}", asked(&w, "victim"));
     let (w, a) = start_cfg(nxns_world(20, ""), "", "[limits]\nmax-glueless-ns = 0").await;
     let m = a.query("www.attack.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    // The budget, not some other failure (an unreachable victim also asks it nothing).
+    assert_ede(&m, &["budget"]);
+    assert!(
+        ede(&m).unwrap().1.contains("max-glueless-ns = 0"),
+        "{:?}",
+        ede(&m)
+    );
     assert!(asked(&w, "victim").is_empty());
 }
 
