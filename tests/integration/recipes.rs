@@ -133,6 +133,9 @@ fn resolv_conf_in_a_namespace_with_getent() {
         "collision: pinned to icann"
     );
     assert_eq!(getent(&ns, "nope.geek"), None, "NXDOMAIN");
+    // None is also what a SERVFAIL or a timeout gives: altroot said NXDOMAIN.
+    let l = altroot.wait_line("name=nope.geek. ");
+    assert!(l.contains("rcode=NXDOMAIN"), "{l}");
     // The query log writes its lines in batches (every 10 ms): wait for them.
     for name in [
         "alice.users.geek.",
