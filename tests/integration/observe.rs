@@ -84,8 +84,10 @@ async fn query_run(a: &Altroot) -> String {
 }
 
 /// Waits until the fake servers have been asked nothing new for a while
-/// (background collision checks also ask upstream).
+/// (background collision checks also ask upstream); fails if they are still
+/// being asked after 10 s.
 async fn quiet(w: &crate::world::World) {
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = w.total_queries();
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -93,6 +95,11 @@ async fn quiet(w: &crate::world::World) {
         if now == seen {
             return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "upstream still asked after 10 s: {:?}",
+            w.all_seen()
+        );
         seen = now;
     }
 }
