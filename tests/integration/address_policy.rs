@@ -67,8 +67,9 @@ async fn never_asked(w: &World, a: &Altroot, what: &str, codes: &[&str]) {
 }
 
 // A hints root whose servers are on loopback, without `allow-loopback-upstream`:
-// SERVFAIL in time, and its root server sees no packet. (The same world with the
-// key set answers, so the world itself works.)
+// refused at start-up, naming the hints line, the denied range and the fix, and
+// its root server sees no packet. (The same world with the key set answers, so
+// the world itself works.)
 #[tokio::test]
 async fn loopback_hints_root_needs_allow_loopback_upstream() {
     let (w, allowed) = start(fault_world(Behaviour::Normal)).await;
