@@ -79,7 +79,11 @@ async fn loopback_hints_root_needs_allow_loopback_upstream() {
 
     // Without the key the configured servers are refused at start-up, with the
     // reason and the fix: the operator learns at once, not from SERVFAILs.
-    let cfg = hints_config(&w, "", "").replace("allow-loopback-upstream = true\n", "");
+    let cfg = edit(
+        &hints_config(&w, "", ""),
+        "allow-loopback-upstream = true\n",
+        "",
+    );
     assert!(!cfg.contains("allow-loopback"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hints.txt"), root_hints(&w)).unwrap();
@@ -155,7 +159,8 @@ async fn delegation_to_altroots_own_address_is_refused() {
         v
     })
     .await;
-    let cfg = hints_config(&w, "", "").replace(
+    let cfg = edit(
+        &hints_config(&w, "", ""),
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"127.0.0.1:{}\"]", w.port),
     );

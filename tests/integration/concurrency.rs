@@ -100,7 +100,8 @@ async fn start_limits(limits: &str) -> (World, Altroot) {
         ),
         ("hints.txt", root_hints(&w)),
     ];
-    let cfg = config(&w, "").replace(
+    let cfg = edit(
+        &config(&w, ""),
         "[[root]]\nname = \"alt\"",
         &format!("[limits]\n{limits}\n\n[[root]]\nname = \"alt\""),
     );

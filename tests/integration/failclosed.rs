@@ -26,7 +26,8 @@ async fn an_unreachable_earlier_root_blocks_its_candidates_not_everyone() {
             "opennic.txt",
             format!(". 3600 NS a.root.opennic.\na.root.opennic. 3600 A {silent}\n"),
         ));
-        let cfg = config(&w, "").replace(
+        let cfg = edit(
+            &config(&w, ""),
             "[[root]]\nname = \"icann\"",
             &format!(
                 "[[root]]\nname = \"opennic\"\nhints = \"opennic.txt\"\nport = {}\nallow-loopback-upstream = true\n\n[[root]]\nname = \"icann\"",

@@ -382,7 +382,7 @@ async fn dot_queries_count_as_dot() {
     files.push(("tls/cert.pem", leaf.cert));
     files.push(("tls/key.pem", leaf.key));
     let server = "[server]\ntls-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n";
-    let a = Altroot::start(&config(&w, "").replacen("[server]\n", server, 1), &files).await;
+    let a = Altroot::start(&edit(&config(&w, ""), "[server]\n", server), &files).await;
     let web = a.start_web().await;
     let msgs = [
         make_query("www.geek.", RecordType::A, Some(1232)),

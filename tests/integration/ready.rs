@@ -187,7 +187,8 @@ async fn ready_network_answers_count_their_ttls_down() {
 #[tokio::test]
 async fn the_allow_list_comes_before_ready_answers() {
     let (_w, a) = standard_cfg(|_, c| {
-        c.replace(
+        edit(
+            &c,
             "listen = [\"127.0.0.1:0\"]",
             "listen = [\"0.0.0.0:0\"]\nallow = [\"127.0.0.1/32\"]",
         )

@@ -51,7 +51,8 @@ pub fn folder(w: &World, listen: SocketAddr) -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let cfg = config(w, "[collisions]\npin = { web = \"icann\" }\n").replace(
+    let cfg = edit(
+        &config(w, "[collisions]\npin = { web = \"icann\" }\n"),
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"{listen}\"]"),
     );
@@ -161,7 +162,8 @@ async fn altroot_for_recipes() -> (World, Altroot, std::path::PathBuf) {
     let cfg = config(&w, "[collisions]\npin = { web = \"icann\" }\n");
     let a = Altroot::start(&cfg, &files).await;
     let path = a.path("altroot.toml");
-    let bound = cfg.replace(
+    let bound = edit(
+        &cfg,
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"{}\"]", a.addr),
     );
