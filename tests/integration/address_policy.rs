@@ -86,7 +86,7 @@ async fn loopback_hints_root_needs_allow_loopback_upstream() {
     );
     assert!(!cfg.contains("allow-loopback"));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hints.txt"), root_hints(&w)).unwrap();
+    std::fs::write(dir.path().join("hints.txt"), hints(&w)).unwrap();
     let path = dir.path().join("altroot.toml");
     std::fs::write(&path, &cfg).unwrap();
     let config = altroot::config::Config::load(&path).unwrap();
@@ -164,7 +164,7 @@ async fn delegation_to_altroots_own_address_is_refused() {
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"127.0.0.1:{}\"]", w.port),
     );
-    let a = Altroot::start(&cfg, &[("hints.txt", root_hints(&w))]).await;
+    let a = Altroot::start(&cfg, &[("hints.txt", hints(&w))]).await;
     assert_eq!(a.addr, format!("127.0.0.1:{}", w.port).parse().unwrap());
 
     let (m, took) = timed(&a, "www.self.com.", RecordType::A).await;

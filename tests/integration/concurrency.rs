@@ -83,7 +83,7 @@ async fn start_with(extra: &str) -> (World, Altroot) {
             "zones/geek.zone",
             "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns.geek.\nns A 192.0.2.53\nwww A 192.0.2.1\n".to_string(),
         ),
-        ("hints.txt", root_hints(&w)),
+        ("hints.txt", hints(&w)),
     ];
     let a = Altroot::start(&config(&w, extra), &files).await;
     (w, a)
@@ -98,7 +98,7 @@ async fn start_limits(limits: &str) -> (World, Altroot) {
             "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns.geek.\nns A 192.0.2.53\n"
                 .to_string(),
         ),
-        ("hints.txt", root_hints(&w)),
+        ("hints.txt", hints(&w)),
     ];
     let cfg = edit(
         &config(&w, ""),
