@@ -76,10 +76,23 @@ async fn max_glueless_ns_is_the_configured_number() {
     let (w, a) = start_cfg(nxns_world(20, ""), "", "[limits]\nmax-glueless-ns = 1").await;
     let m = a.query("www.attack.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_ede(&m, &["budget"]);
+    assert!(
+        ede(&m).unwrap().1.contains("max-glueless-ns = 1"),
+        "{:?}",
+        ede(&m)
+    );
     assert_eq!(asked(&w, "victim").len(), 1, "{:?}", asked(&w, "victim"));
     let (w, a) = start_cfg(nxns_world(20, ""), "", "[limits]\nmax-glueless-ns = 0").await;
     let m = a.query("www.attack.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    // The budget, not some other failure (an unreachable victim also asks it nothing).
+    assert_ede(&m, &["budget"]);
+    assert!(
+        ede(&m).unwrap().1.contains("max-glueless-ns = 0"),
+        "{:?}",
+        ede(&m)
+    );
     assert!(asked(&w, "victim").is_empty());
 }
 
@@ -233,9 +246,17 @@ async fn max_referrals_caps_the_depth_of_delegations() {
         "{:?}",
         ede(&m)
     );
-    // A name two delegations down still resolves.
+    // A name two delegations down still resolves, on an altroot of its own: after
+    // the deep question the cuts are cached and it would need no referral at all.
+    // (Nor can it come first on the same one: referrals are counted from the
+    // closest cached cut, so the deep name would then need only one.)
+    let (_w, a) = start_cfg(deep_world, "", "[limits]\nmax-referrals = 2").await;
     let m = a.query("www.good.net.", RecordType::A).await;
-    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    assert_eq!(
+        addrs(&m),
+        vec!["203.0.113.2".parse::<std::net::IpAddr>().unwrap()]
+    );
 }
 
 /// a.com's NS is glueless (ns.b.org.), b.org's NS is glueless too (ns.c.net.), and

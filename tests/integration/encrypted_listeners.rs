@@ -30,7 +30,7 @@ async fn start(server_extra: &str) -> (World, Altroot, Pki) {
         "[server]\ntls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n\
          tls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n{server_extra}"
     );
-    let cfg = config(&w, "").replacen("[server]\n", &server, 1);
+    let cfg = edit(&config(&w, ""), "[server]\n", &server);
     let a = Altroot::start(&cfg, &files).await;
     (w, a, pki)
 }

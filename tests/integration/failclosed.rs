@@ -26,7 +26,8 @@ async fn an_unreachable_earlier_root_blocks_its_candidates_not_everyone() {
             "opennic.txt",
             format!(". 3600 NS a.root.opennic.\na.root.opennic. 3600 A {silent}\n"),
         ));
-        let cfg = config(&w, "").replace(
+        let cfg = edit(
+            &config(&w, ""),
             "[[root]]\nname = \"icann\"",
             &format!(
                 "[[root]]\nname = \"opennic\"\nhints = \"opennic.txt\"\nport = {}\nallow-loopback-upstream = true\n\n[[root]]\nname = \"icann\"",
@@ -115,6 +116,10 @@ async fn first_policy_checks_once_and_retries_a_failed_check() {
     let biz = LowerName::new(&name("biz."));
     tokio::time::sleep(Duration::from_millis(1500)).await; // the check's tries time out
     assert!(!a.router().collisions_seen().contains_key(&biz));
+    // The check did ask the silent root (it failed, it was not skipped).
+    let biz_checks = || asked(&w, "root").iter().filter(|q| *q == "biz. NS").count();
+    let n1 = biz_checks();
+    assert!(n1 >= 1, "{:?}", asked(&w, "root"));
     // …and is retried after a while (30 s of wall clock; the query that retries it
     // must be routed, not served from a ready answer, which lives 60 s), then
     // records it.
@@ -131,6 +136,8 @@ async fn first_policy_checks_once_and_retries_a_failed_check() {
         a.router().collisions_seen().get(&biz),
         Some(&vec!["alt".to_string(), "icann".to_string()])
     );
+    // Recorded by a retry that asked the root again.
+    assert!(biz_checks() > n1, "{n1}: {:?}", asked(&w, "root"));
 }
 
 async fn wait_for(cond: impl Fn() -> bool) {

@@ -124,7 +124,35 @@ fn zone_self_include_is_not_exponential() {
 // the text follows the harness's valid apex, as fz.zone.
 #[test]
 fn zone_svcb_relative_target_is_qualified() {
-    zone::Fixture::new().run(b"\x80s SVCB 0 www\n");
+    use altroot::zones::{LoadOptions, Lookup, ZoneSet};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    const INPUT: &[u8] = b"\x80s SVCB 0 www\nh HTTPS 1 svc port=443\n";
+    let fx = zone::Fixture::new();
+    fx.run(b"\x80s SVCB 0 www\n");
+    fx.run(INPUT);
+    // The checks above pass for a zone refused outright too: it must load, and
+    // serve the targets qualified.
+    fx.write(INPUT[0], &INPUT[1..]);
+    let (set, problems) = ZoneSet::load(&fx.zones, None, &LoadOptions::default(), true);
+    assert!(!problems.iter().any(|p| p.is_error()), "{problems:?}");
+    let fz = set
+        .get(&Name::from_ascii("fz.").unwrap().into())
+        .unwrap_or_else(|| panic!("fz. did not load: {problems:?}"));
+    let target = |owner: &str, t: RecordType| -> String {
+        match fz.lookup(&Name::from_ascii(owner).unwrap(), t) {
+            Lookup::Answer(rs) => match &rs[..] {
+                [r] => match &r.data {
+                    RData::SVCB(svcb) => svcb.target_name.to_string(),
+                    RData::HTTPS(https) => https.0.target_name.to_string(),
+                    other => panic!("{owner} {t}: {other:?}"),
+                },
+                rs => panic!("{owner} {t}: {rs:?}"),
+            },
+            other => panic!("{owner} {t}: {other:?}"),
+        }
+    };
+    assert_eq!(target("s.fz.", RecordType::SVCB), "www.fz.");
+    assert_eq!(target("h.fz.", RecordType::HTTPS), "svc.fz.");
 }
 
 // Found by the `zone` target (minimised with `cargo fuzz tmin`): geek.zone (byte 0
@@ -156,4 +184,28 @@ fn zone_undecodable_rdata_is_refused() {
         .map(|i| String::from_utf8_lossy(i).into_owned())
         .collect();
     assert!(failed.is_empty(), "failed: {failed:#?}");
+    // Refused with its line: an error at the offending record (geek.zone's line 4;
+    // line 5 of fz.zone, after the 4 lines of the harness's apex).
+    let at = [
+        ("geek.zone", 4, "p._u.geek. TXT"),
+        ("fz.zone", 5, "x.fz. CERT"),
+        ("fz.zone", 5, "x.fz. SVCB"),
+    ];
+    for (input, (file, line, what)) in inputs.into_iter().zip(at) {
+        fx.write(input[0], &input[1..]);
+        let (_, problems) = altroot::zones::ZoneSet::load(
+            &fx.zones,
+            None,
+            &altroot::zones::LoadOptions::default(),
+            true,
+        );
+        assert!(
+            problems.iter().any(|p| p.is_error()
+                && p.file == fx.zones.join(file)
+                && p.line == line
+                && p.message.contains(what)),
+            "no error at {file}:{line} for {what}: {:?}",
+            problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+        );
+    }
 }

@@ -591,6 +591,13 @@ allow-loopback-upstream = true
     )
 }
 
+/// `cfg` with `from` replaced by `to`; fails when `from` is not in it, since an
+/// edit that silently changes nothing would test the unedited config.
+pub fn edit(cfg: &str, from: &str, to: &str) -> String {
+    assert!(cfg.contains(from), "{from:?} is not in the config:\n{cfg}");
+    cfg.replace(from, to)
+}
+
 /// The standard world and an altroot in front of it.
 pub async fn standard(extra_config: &str) -> (World, Altroot) {
     standard_cfg(|w, _| config(w, extra_config)).await

@@ -151,7 +151,8 @@ async fn qname_minimisation_hides_the_full_name_from_parents() {
 #[tokio::test]
 async fn qname_minimisation_can_be_turned_off() {
     let (w, a) = standard_cfg(|_, c| {
-        c.replace(
+        edit(
+            &c,
             "hints = \"hints.txt\"",
             "hints = \"hints.txt\"\nqname-minimisation = false",
         )
@@ -383,7 +384,8 @@ async fn out_of_bailiwick_records_are_ignored() {
         },
         |_, _| {},
         |_, c| {
-            c.replace(
+            edit(
+                &c,
                 "query-timeout = \"3s\"",
                 "query-timeout = \"3s\"\nupstream-deny = [\"0.0.0.0/0\", \"::/0\"]",
             )
@@ -489,7 +491,8 @@ async fn ipv6_servers_only_when_enabled() {
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     assert!(w.server("v6").seen().is_empty());
 
-    let cfg = config(&w, "").replace(
+    let cfg = edit(
+        &config(&w, ""),
         "hints = \"hints.txt\"",
         "hints = \"hints.txt\"\nipv6 = true",
     );

@@ -84,8 +84,10 @@ async fn query_run(a: &Altroot) -> String {
 }
 
 /// Waits until the fake servers have been asked nothing new for a while
-/// (background collision checks also ask upstream).
+/// (background collision checks also ask upstream); fails if they are still
+/// being asked after 10 s.
 async fn quiet(w: &crate::world::World) {
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = w.total_queries();
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -93,6 +95,11 @@ async fn quiet(w: &crate::world::World) {
         if now == seen {
             return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "upstream still asked after 10 s: {:?}",
+            w.all_seen()
+        );
         seen = now;
     }
 }
@@ -375,7 +382,7 @@ async fn dot_queries_count_as_dot() {
     files.push(("tls/cert.pem", leaf.cert));
     files.push(("tls/key.pem", leaf.key));
     let server = "[server]\ntls-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n";
-    let a = Altroot::start(&config(&w, "").replacen("[server]\n", server, 1), &files).await;
+    let a = Altroot::start(&edit(&config(&w, ""), "[server]\n", server), &files).await;
     let web = a.start_web().await;
     let msgs = [
         make_query("www.geek.", RecordType::A, Some(1232)),

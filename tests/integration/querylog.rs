@@ -12,18 +12,18 @@ use serde_json::Value;
 use crate::harness::*;
 use crate::system::{BIN, Daemon};
 
-/// Reads the JSON lines of a file, once one has `rcode` (bounded wait): the
-/// writer writes in batches, so earlier records may come first.
-async fn json_lines_until(path: &std::path::Path, rcode: &str) -> Vec<Value> {
+/// Reads the JSON lines of a file, once one has `key` = `want` (bounded wait):
+/// the writer writes in batches, so earlier records may come first.
+async fn json_lines_until(path: &std::path::Path, key: &str, want: &str) -> Vec<Value> {
     let t = Instant::now();
     loop {
         let lines = json_lines(path, 0).await;
-        if lines.iter().any(|l| l["rcode"] == rcode) {
+        if lines.iter().any(|l| l[key] == want) {
             return lines;
         }
         assert!(
             t.elapsed() < Duration::from_secs(10),
-            "{} has no {rcode} line: {lines:?}",
+            "{} has no line with {key} = {want}: {lines:?}",
             path.display()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -87,25 +87,32 @@ async fn json_query_log_rotates_and_reopens() {
     for _ in 0..30 {
         a.query("www.geek.", RecordType::A).await;
     }
+    // A barrier: the burst's last line is written (rotation happens before a line
+    // is written, so it is in q.jsonl) before the rotated files are looked at.
+    let m = a.query("burst-done.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    json_lines_until(&a.path("q.jsonl"), "name", "burst-done.geek.").await;
+    assert!(a.path("q.jsonl.2").exists(), "no rotation to q.jsonl.2");
+    assert!(!a.path("q.jsonl.3").exists(), "keep = 2");
+    assert!(std::fs::metadata(a.path("q.jsonl.1")).unwrap().len() <= 2048);
+    // logrotate's way: move the file, then ask for a reopen; the writer has
+    // reopened once q.jsonl exists again (it is created by the reopen).
+    std::fs::rename(a.path("q.jsonl"), a.path("moved")).unwrap();
+    a.frontend().reopen_log();
     let t = Instant::now();
-    while !a.path("q.jsonl.2").exists() {
+    while !a.path("q.jsonl").exists() {
         assert!(
             t.elapsed() < Duration::from_secs(10),
-            "no rotation to q.jsonl.2"
+            "q.jsonl not reopened"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!a.path("q.jsonl.3").exists(), "keep = 2");
-    assert!(std::fs::metadata(a.path("q.jsonl.1")).unwrap().len() <= 2048);
-    // logrotate's way: move the file, then ask for a reopen.
-    std::fs::rename(a.path("q.jsonl"), a.path("moved")).unwrap();
-    a.frontend().reopen_log();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    a.query("nope.geek.", RecordType::A).await;
-    json_lines_until(&a.path("q.jsonl"), "NXDOMAIN").await;
+    let m = a.query("nope.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    json_lines_until(&a.path("q.jsonl"), "name", "nope.geek.").await;
     let moved = json_lines(&a.path("moved"), 0).await;
     assert!(
-        moved.iter().all(|l| l["rcode"] != "NXDOMAIN"),
+        moved.iter().all(|l| l["name"] != "nope.geek."),
         "written to the moved file after the reopen"
     );
 }
@@ -140,7 +147,7 @@ async fn sigusr1_reopens_the_query_log() {
     p.signal(libc::SIGUSR1);
     p.wait_line("query log reopened");
     query(addr, "nope.geek.", RecordType::A).await;
-    json_lines_until(&dir.path().join("q.jsonl"), "NXDOMAIN").await;
+    json_lines_until(&dir.path().join("q.jsonl"), "rcode", "NXDOMAIN").await;
     assert!(
         p.output().contains("client=127.0.0.0/24"),
         "the stderr line keeps only the prefix too"

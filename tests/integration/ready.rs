@@ -99,21 +99,27 @@ async fn a_ready_hit_follows_each_clients_edns() {
     let first = send_udp(a.addr, &big(Some(1232))).await;
     assert!(!first.metadata.truncation && first.answers.len() == 6);
     assert_eq!(a.router().ready().len(), n + 1);
+    // Each later ask is a hit on that one entry, not a new one.
+    let hits = |what: &str| assert_eq!(a.router().ready().len(), n + 1, "{what}: a new entry");
     let small = send_udp(a.addr, &big(Some(512))).await;
+    hits("512");
     assert!(small.metadata.truncation, "512-byte buffer: TC");
     assert!(small.answers.len() < 6);
     assert!(small.edns.is_some(), "OPT kept");
     let none = send_udp(a.addr, &big(None)).await;
+    hits("no EDNS");
     assert!(none.metadata.truncation, "no EDNS: 512, TC");
     assert!(none.edns.is_none(), "no OPT without EDNS");
     let again = send_udp(a.addr, &big(Some(1232))).await;
-    assert_eq!(lower(lines(&again.answers)).len(), 6);
+    hits("1232 again");
+    assert_eq!(lower(lines(&again.answers)), lower(lines(&first.answers)));
     assert!(
         !again.metadata.truncation,
         "a small buffer before does not stick"
     );
     // TCP is never truncated.
     let tcp = send_tcp(a.addr, &big(Some(512))).await;
+    hits("TCP");
     assert_eq!(tcp.answers.len(), 6);
     assert!(!tcp.metadata.truncation);
 
@@ -123,7 +129,9 @@ async fn a_ready_hit_follows_each_clients_edns() {
         e.set_dnssec_ok(true);
     }
     let first = send_udp(a.addr, &q).await;
+    assert_eq!(a.router().ready().len(), n + 2, "www.geek. AAAA made ready");
     let hit = send_udp(a.addr, &q).await;
+    assert_eq!(a.router().ready().len(), n + 2, "the DO ask again: a hit");
     let dok = |m: &Message| m.edns.as_ref().map(|e| e.flags().dnssec_ok);
     assert_eq!(dok(&hit), dok(&first), "DO as the full path answers it");
     assert_eq!(shape(&hit), shape(&first));
@@ -160,6 +168,17 @@ async fn ready_network_answers_count_their_ttls_down() {
         .advance(Duration::from_secs(u64::from(ttl0)));
     let expired = ask_www().await;
     assert_eq!(expired.metadata.response_code, ResponseCode::NoError);
+    let data = |m: &Message| {
+        m.answers
+            .iter()
+            .map(|r| r.data.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        data(&expired),
+        data(&first),
+        "the same answers, fetched again"
+    );
     assert!(expired.answers.iter().all(|r| r.ttl > ttl0 - 5));
 }
 
@@ -168,7 +187,8 @@ async fn ready_network_answers_count_their_ttls_down() {
 #[tokio::test]
 async fn the_allow_list_comes_before_ready_answers() {
     let (_w, a) = standard_cfg(|_, c| {
-        c.replace(
+        edit(
+            &c,
             "listen = [\"127.0.0.1:0\"]",
             "listen = [\"0.0.0.0:0\"]\nallow = [\"127.0.0.1/32\"]",
         )

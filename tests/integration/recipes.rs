@@ -51,7 +51,8 @@ pub fn folder(w: &World, listen: SocketAddr) -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let cfg = config(w, "[collisions]\npin = { web = \"icann\" }\n").replace(
+    let cfg = edit(
+        &config(w, "[collisions]\npin = { web = \"icann\" }\n"),
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"{listen}\"]"),
     );
@@ -133,6 +134,9 @@ fn resolv_conf_in_a_namespace_with_getent() {
         "collision: pinned to icann"
     );
     assert_eq!(getent(&ns, "nope.geek"), None, "NXDOMAIN");
+    // None is also what a SERVFAIL or a timeout gives: altroot said NXDOMAIN.
+    let l = altroot.wait_line("name=nope.geek. ");
+    assert!(l.contains("rcode=NXDOMAIN"), "{l}");
     // The query log writes its lines in batches (every 10 ms): wait for them.
     for name in [
         "alice.users.geek.",
@@ -158,7 +162,8 @@ async fn altroot_for_recipes() -> (World, Altroot, std::path::PathBuf) {
     let cfg = config(&w, "[collisions]\npin = { web = \"icann\" }\n");
     let a = Altroot::start(&cfg, &files).await;
     let path = a.path("altroot.toml");
-    let bound = cfg.replace(
+    let bound = edit(
+        &cfg,
         "listen = [\"127.0.0.1:0\"]",
         &format!("listen = [\"{}\"]", a.addr),
     );

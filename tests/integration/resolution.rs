@@ -41,7 +41,9 @@ fn answer_lines(m: &Message) -> Vec<String> {
 // own apex NS set names only ns-c.zone.com, a server that is lame, fails or sends
 // garbage. Once the child's set and its address are known (a client asked for
 // both), the resolver must fall back to the parent's server when the child's fails:
-// never SERVFAIL while a working server remains.
+// never SERVFAIL while a working server remains. The parent's server answers after
+// 450 ms, slower than the rank of a server never heard from (376 ms): otherwise its
+// fast loopback RTT puts it first and the child's server is never asked at all.
 #[tokio::test]
 async fn failing_child_ns_set_falls_back_to_the_parents_servers() {
     for bad in [
@@ -70,7 +72,7 @@ other A 203.0.113.6",
                 "parent-named",
                 ip(b, 5),
                 &[("zone.com.", &zone)],
-                Behaviour::Normal,
+                Behaviour::Slow(450),
             ));
             v.push(spec("child-named", ip(b, 6), &[("zone.com.", &zone)], bad));
             v
@@ -92,6 +94,11 @@ other A 203.0.113.6",
                 "{bad:?} {n}"
             );
             assert_addrs(&m, took, &[want]);
+        }
+        // The fallback was taken: the child's server was asked first, and failed.
+        let child = names(&w, "child-named");
+        for n in ["www.zone.com.", "other.zone.com."] {
+            assert!(child.iter().any(|c| c == n), "{bad:?}: {child:?}");
         }
     }
 }

@@ -129,6 +129,9 @@ fn resolves_through_altroot(ns: &Netns, r: &Daemon, altroot: &mut Daemon) {
         ip("203.0.113.40")
     );
     assert_eq!(crate::recipes::getent(ns, "nope.geek"), None);
+    // None is also what a SERVFAIL or a timeout gives: altroot said NXDOMAIN.
+    let l = altroot.wait_line("name=nope.geek. ");
+    assert!(l.contains("rcode=NXDOMAIN"), "{l}");
     // The query log writes its lines in batches (every 10 ms): wait for them.
     for name in [
         "alice.users.geek.",

@@ -12,13 +12,12 @@ use hickory_proto::rr::{LowerName, RData, RecordType};
 
 use crate::harness::*;
 use crate::world::{Behaviour, Spec, World, spec};
+// The same root, leaf zones and start as the other iterating tests: a world's
+// root → com/net/org, SOA TTL 300 / MINIMUM 60 (negative TTL 60), and an altroot
+// whose only root iterates from the world's root.
+use crate::worlds::{self, COM, NET, ORG, ROOT, leaf_zone, root_spec, start};
 
 //------------ Worlds ------------------------------------------------------------
-
-const ROOT: u8 = 1;
-const COM: u8 = 2;
-const NET: u8 = 3;
-const ORG: u8 = 4;
 
 fn ip(b: [u8; 3], h: u8) -> IpAddr {
     World::ip(b, h)
@@ -31,23 +30,6 @@ fn tld_host(tld: &str) -> u8 {
         "org" => ORG,
         _ => unreachable!(),
     }
-}
-
-/// The root: com, net and org, each on its own server `ns.nic.<tld>.`.
-fn root_spec(b: [u8; 3]) -> Spec {
-    let mut z = String::from(
-        "@ SOA a.root-servers.net. nstld.example. 1 1800 900 604800 86400
-@ NS a.root-servers.net.
-",
-    );
-    z.push_str(&format!("a.root-servers.net. A {}\n", ip(b, ROOT)));
-    for tld in ["com", "net", "org"] {
-        z.push_str(&format!(
-            "{tld}. NS ns.nic.{tld}.\nns.nic.{tld}. A {}\n",
-            ip(b, tld_host(tld))
-        ));
-    }
-    spec("root", ip(b, ROOT), &[(".", &z)], Behaviour::Normal)
 }
 
 fn tld_spec(b: [u8; 3], tld: &'static str, body: &str, behaviour: Behaviour) -> Spec {
@@ -72,54 +54,8 @@ fn base(b: [u8; 3], com: &str, net: &str, org: &str) -> Vec<Spec> {
     ]
 }
 
-/// Leaf zone text: SOA (TTL 300, MINIMUM 60 → negative TTL 60), apex NS, `body`.
-fn leaf_zone(origin: &str, body: &str) -> String {
-    format!("@ SOA ns1.{origin} h.example. 1 1 1 1 60\n@ NS ns1.{origin}\n{body}")
-}
-
 fn leaf(name: &'static str, ip: IpAddr, origin: &str, body: &str, behaviour: Behaviour) -> Spec {
     spec(name, ip, &[(origin, &leaf_zone(origin, body))], behaviour)
-}
-
-fn leaf_multi(
-    name: &'static str,
-    ip: IpAddr,
-    zones: &[(&str, &str)],
-    behaviour: Behaviour,
-) -> Spec {
-    let texts: Vec<(String, String)> = zones
-        .iter()
-        .map(|(o, body)| (o.to_string(), leaf_zone(o, body)))
-        .collect();
-    let refs: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(o, t)| (o.as_str(), t.as_str()))
-        .collect();
-    spec(name, ip, &refs, behaviour)
-}
-
-/// Starts the world and an altroot whose only root iterates from the world's root.
-async fn start(build: impl Fn([u8; 3]) -> Vec<Spec>) -> (World, Altroot) {
-    let w = World::start(build).await;
-    let hints = format!(
-        ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A {}\n",
-        World::ip(w.block, ROOT)
-    );
-    let cfg = format!(
-        "[server]
-listen = [\"127.0.0.1:0\"]
-query-timeout = \"3s\"
-
-[[root]]
-name = \"icann\"
-hints = \"hints.txt\"
-port = {}
-allow-loopback-upstream = true
-",
-        w.port
-    );
-    let a = Altroot::start(&cfg, &[("hints.txt", hints)]).await;
-    (w, a)
 }
 
 fn ok(m: &hickory_proto::op::Message) {
@@ -195,7 +131,7 @@ async fn sibling_glue_is_used() {
             "",
             "",
         );
-        v.push(leaf_multi(
+        v.push(worlds::leaf(
             "alpha+beta",
             ip(b, 5),
             &[("alpha.com.", "www A 203.0.113.2"), ("beta.com.", "")],
@@ -430,7 +366,7 @@ async fn ds_is_asked_of_the_parent_side() {
             "",
             "",
         );
-        v.push(leaf_multi(
+        v.push(worlds::leaf(
             "one+two",
             ip(b, 5),
             &[
@@ -501,7 +437,7 @@ sideonly NS ns1.sideonly\nns1.sideonly A {s}",
             &format!("@ NS ns.example.net.\nns A {}", ip(b, 9)),
             Behaviour::SidewaysReferral,
         ));
-        v.push(leaf_multi(
+        v.push(worlds::leaf(
             "bogus",
             ip(b, 9),
             &[
@@ -699,7 +635,7 @@ half NS ns1.half\nns1.half A {c}\nhalf NS ns2.half\nns2.half A {g}",
             "www A 203.0.113.25",
             Behaviour::Normal,
         ));
-        v.push(leaf_multi(
+        v.push(worlds::leaf(
             "closer",
             ip(b, 8),
             &[
@@ -824,7 +760,7 @@ async fn cname_target_data_from_another_zone_is_resolved_again() {
             &format!("other NS ns1.other\nns1.other A {}", ip(b, 6)),
             "",
         );
-        v.push(leaf_multi(
+        v.push(worlds::leaf(
             "example.com",
             ip(b, 5),
             &[

@@ -949,7 +949,9 @@ impl FakeServer {
     async fn halt(&mut self) {
         self.stop.cancel();
         if let Some(mut ended) = self.ended.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), ended.recv()).await;
+            tokio::time::timeout(Duration::from_secs(5), ended.recv())
+                .await
+                .expect("a fake server's sockets still open after 5 s");
         }
     }
 }

@@ -151,14 +151,6 @@ pub fn fault_world(behaviour: Behaviour) -> impl Fn([u8; 3]) -> Vec<Spec> {
     }
 }
 
-/// The hints file pointing at the world's root.
-pub fn root_hints(w: &World) -> String {
-    format!(
-        ". 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A {}\n",
-        ip(w.block, ROOT)
-    )
-}
-
 /// A config whose only root (`icann`) iterates from the world's root;
 /// `root_keys` is added to the `[[root]]` table, `tables` after it.
 pub fn hints_config(w: &World, root_keys: &str, tables: &str) -> String {
@@ -193,7 +185,7 @@ pub async fn start_cfg(
     let w = World::start(build).await;
     let a = Altroot::start(
         &hints_config(&w, root_keys, tables),
-        &[("hints.txt", root_hints(&w))],
+        &[("hints.txt", hints(&w))],
     )
     .await;
     (w, a)
