@@ -123,6 +123,9 @@ impl Writer {
     fn run(mut self, rx: Receiver<Record>) {
         let mut lines = String::with_capacity(BATCH_BYTES);
         let stderr_wanted = || tracing::enabled!(target: "altroot::query", tracing::Level::INFO);
+        // The record that woke an idle writer: written after the reopen check, so
+        // the first line after a SIGUSR1 goes to the new file.
+        let mut woke: Option<Record> = None;
         loop {
             if self.reopen.swap(false, Ordering::Relaxed)
                 && let Some(f) = &mut self.file
@@ -132,6 +135,10 @@ impl Writer {
             let mut took = 0usize;
             let mut done = false;
             let ts = now_text();
+            if let Some(r) = woke.take() {
+                took += 1;
+                self.write(&r, &ts, stderr_wanted().then_some(&mut lines));
+            }
             loop {
                 match rx.try_recv() {
                     Ok(r) => {
@@ -169,7 +176,7 @@ impl Writer {
             // Idle: sleep until a record comes (its sender wakes this thread, once
             // per idle spell) or the reopen flag may have been set.
             match rx.recv_timeout(IDLE_CHECK) {
-                Ok(r) => self.write(&r, &now_text(), stderr_wanted().then_some(&mut lines)),
+                Ok(r) => woke = Some(r),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

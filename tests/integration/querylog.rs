@@ -115,6 +115,19 @@ async fn json_query_log_rotates_and_reopens() {
         moved.iter().all(|l| l["name"] != "nope.geek."),
         "written to the moved file after the reopen"
     );
+    // Once more, asking at once: the record that wakes an idle writer is written
+    // after it has looked at the reopen request (it went to the old file before).
+    tokio::time::sleep(Duration::from_millis(300)).await; // the writer goes idle
+    std::fs::rename(a.path("q.jsonl"), a.path("moved-again")).unwrap();
+    a.frontend().reopen_log();
+    let m = a.query("again.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    json_lines_until(&a.path("q.jsonl"), "name", "again.geek.").await;
+    let moved = json_lines(&a.path("moved-again"), 0).await;
+    assert!(
+        moved.iter().all(|l| l["name"] != "again.geek."),
+        "the waking record went to the moved file"
+    );
 }
 
 // Issue 9 §5, through the binary: SIGUSR1 reopens the query-log file.
