@@ -185,7 +185,11 @@ async fn compare_file_and_unreachable_root() {
     let silent = World::ip(w.block, host::SILENT);
     let cfg = format!(
         "{}\n[[root]]\nname = \"dead\"\nforward = [\"{silent}:{}\"]\nallow-loopback-upstream = true\ntlds = [\"dead\"]\n",
-        config(&w).replace("query-timeout = \"3s\"", "query-timeout = \"1s\""),
+        edit(
+            &config(&w),
+            "query-timeout = \"3s\"",
+            "query-timeout = \"1s\""
+        ),
         w.port
     );
     // The dead root goes second so that icann stays last (it catches the rest).

@@ -55,22 +55,24 @@ pub async fn demo() -> (World, Altroot) {
     // The shipped config, with the demo's servers moved to this world's port and the
     // ICANN root pointed at the fake one.
     let shipped_cfg = std::fs::read_to_string(manifest_dir().join("config/altroot.toml")).unwrap();
-    let cfg = shipped_cfg
-        .replace(
-            "listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]",
-            "listen = [\"127.0.0.1:0\"]",
-        )
-        .replace(
-            "zones = \"../zones\"",
-            &format!("zones = \"zones\"\nport = {}", w.port),
-        )
-        .replace(
-            "hints = \"builtin\"",
-            &format!(
-                "hints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true",
-                w.port
-            ),
-        );
+    let cfg = edit(
+        &shipped_cfg,
+        "listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]",
+        "listen = [\"127.0.0.1:0\"]",
+    );
+    let cfg = edit(
+        &cfg,
+        "zones = \"../zones\"",
+        &format!("zones = \"zones\"\nport = {}", w.port),
+    );
+    let cfg = edit(
+        &cfg,
+        "hints = \"builtin\"",
+        &format!(
+            "hints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true",
+            w.port
+        ),
+    );
     assert_ne!(
         cfg, shipped_cfg,
         "the shipped config changed shape; update this test"

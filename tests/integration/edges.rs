@@ -609,7 +609,8 @@ async fn zones_folder_deleted_and_recreated_while_watched() {
         "zones2/ctl.zone",
         geek(1, "192.0.2.1").replace("geek", "ctl"),
     ));
-    let cfg = config(&w, "").replace(
+    let cfg = edit(
+        &config(&w, ""),
         "[[root]]\nname = \"icann\"",
         "[[root]]\nname = \"ctl\"\nzones = \"zones2\"\n\n[[root]]\nname = \"icann\"",
     );

@@ -12,7 +12,7 @@ use crate::world::World;
 
 /// The standard world, with the `[server]` listen line replaced by `server_lines`.
 async fn with_server(server_lines: &str) -> (World, Altroot) {
-    standard_cfg(|_, c| c.replace("listen = [\"127.0.0.1:0\"]", server_lines)).await
+    standard_cfg(|_, c| edit(&c, "listen = [\"127.0.0.1:0\"]", server_lines)).await
 }
 
 // UDP and TCP on every listen address, IPv4 and IPv6.
@@ -289,7 +289,8 @@ async fn forward_root_with_tlds() {
 #[tokio::test]
 async fn silent_forwarder_is_servfail_in_time() {
     let (_w, a) = standard_cfg(|w, _| {
-        forward_config(w, None, false).replace(
+        edit(
+            &forward_config(w, None, false),
             &format!("{}:{}", World::ip(w.block, host::RECURSIVE), w.port),
             &format!("{}:{}", World::ip(w.block, host::SILENT), w.port),
         )

@@ -307,7 +307,8 @@ async fn explicit_port_is_not_shared_with_a_second_instance() {
         .port();
     let dir = setup(&[("geek.zone", GEEK)], "");
     let cfg = dir.path().join("altroot.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+    let text = edit(
+        &std::fs::read_to_string(&cfg).unwrap(),
         "listen = [\"127.0.0.1:0\", \"[::1]:0\"]",
         &format!("listen = [\"127.0.0.1:{port}\"]"),
     );

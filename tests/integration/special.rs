@@ -96,7 +96,8 @@ async fn a_zones_root_may_define_test_and_alt() {
         "zones/alt.zone",
         "$TTL 60\n@ SOA ns.alt. h.alt. 1 1 1 1 60\n@ NS ns.alt.\nns A 127.0.0.1\nwww A 192.0.2.78\n".into(),
     ));
-    let cfg = config(&w, "").replace(
+    let cfg = edit(
+        &config(&w, ""),
         "zones = \"zones\"",
         "zones = \"zones\"\nspecial-use = [\"test\"]",
     );
