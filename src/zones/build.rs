@@ -28,7 +28,7 @@ impl Zone {
         for l in parsed.records {
             owner.clear();
             rdata.clear();
-            wire::push_lower(&l.record.name, &mut owner);
+            wire::push_wire(&l.record.name, true, &mut owner);
             let rt = l.record.record_type();
             if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
                 let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
@@ -96,7 +96,7 @@ impl Builder {
     fn new(origin: &Name) -> Builder {
         Builder {
             origin: origin.clone(),
-            owire: wire::lower(origin),
+            owire: wire::to_wire(origin, true),
             store: Store::new(),
             pending: Vec::new(),
             data: Vec::new(),
@@ -431,7 +431,7 @@ pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
     for l in &parsed.records {
         owner.clear();
         rdata.clear();
-        wire::push_lower(&l.record.name, &mut owner);
+        wire::push_wire(&l.record.name, true, &mut owner);
         wire::encode_rdata(&l.record.data, &mut rdata).unwrap();
         b.add(Rec {
             owner: &owner,
