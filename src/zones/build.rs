@@ -273,20 +273,16 @@ impl Builder {
             self.store.node_mut(id).flags |= flags;
             any |= flags != 0;
         }
+        let mut targets = Vec::new();
         for id in 0..self.store.node_count() {
-            let Some(ns) = self.store.set(id, RecordType::NS).copied() else {
+            let Some(ns) = self.store.set(id, RecordType::NS) else {
                 continue;
             };
-            let targets: Vec<Vec<u8>> = self
-                .store
-                .rdatas(&ns)
-                .map(<[u8]>::to_ascii_lowercase)
-                .collect();
-            for t in targets {
-                if let Some(tid) = self.store.find(&t) {
-                    self.store.node_mut(tid).flags |= NS_TARGET;
-                }
-            }
+            let store = &self.store;
+            targets.extend(store.rdatas(ns).filter_map(|t| store.find_any_case(t)));
+        }
+        for tid in targets {
+            self.store.node_mut(tid).flags |= NS_TARGET;
         }
         any
     }

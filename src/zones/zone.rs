@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use super::dname::{dname_target, synthesize};
 use super::stamp::Stamp;
 use super::store::{CUT, DNAME, Store};
-use super::wire::{LabelStarts, MAX_NAME, is_at_or_below, label_starts, to_name};
+use super::wire::{LabelStarts, MAX_NAME, label_starts, to_name};
 
 //------------ Lookup ----------------------------------------------------------
 
@@ -352,15 +352,13 @@ impl Zone {
         };
         let ns = store.records(set, &cut_name);
         let mut glue = Vec::new();
+        // The store holds only names at or below the origin: a target outside
+        // the zone is simply not found.
         for target in store.rdatas(set) {
-            let target = target.to_ascii_lowercase();
-            if !is_at_or_below(&target, &self.origin_wire) {
-                continue;
-            }
-            let Some(id) = store.find(&target) else {
+            let Some(id) = store.find_any_case(target) else {
                 continue;
             };
-            let owner = to_name(&target);
+            let owner = to_name(store.name(id));
             for t in [RecordType::A, RecordType::AAAA] {
                 if let Some(s) = store.set(id, t) {
                     glue.extend(store.records(s, &owner));
