@@ -259,7 +259,8 @@ impl Builder {
         Ok(())
     }
 
-    /// Marks cuts, DNAME owners and the names NS records point at.
+    /// Marks cuts, DNAME owners and the names NS records point at. True when
+    /// there is any cut or DNAME.
     fn mark(&mut self) -> bool {
         let mut any = false;
         for id in 0..self.store.node_count() {
@@ -300,7 +301,7 @@ impl Builder {
             let msg = "the zone is too large: over 4 GiB of data or 4 billion names";
             return Err(vec![Problem::error(f.as_path(), l, msg)]);
         }
-        self.mark();
+        let has_cuts_or_dnames = self.mark();
         let mut problems = std::mem::take(&mut self.problems);
         problems.append(&mut self.outside);
         let main_file = files.first().cloned().unwrap_or_default();
@@ -313,18 +314,17 @@ impl Builder {
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
             return Err(problems);
         };
-        Ok((self.into_zone(files, soa), problems))
+        Ok((self.into_zone(files, soa, has_cuts_or_dnames), problems))
     }
 
     //--- The zone
 
-    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record) -> Zone {
+    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record, has_cuts_or_dnames: bool) -> Zone {
         let serial = match &soa.data {
             RData::SOA(s) => s.serial,
             _ => 0,
         };
         let records = self.store.record_count();
-        let (has_cuts, has_dnames) = self.flags_in_use();
         // Empty non-terminals are a failure only if 4 billion names are exceeded,
         // which `group` has already refused.
         let _ = self.add_empty_non_terminals();
@@ -336,23 +336,12 @@ impl Builder {
             origin_wire: self.owire.into_boxed_slice(),
             files,
             store: self.store,
-            has_cuts,
-            has_dnames,
+            has_cuts_or_dnames,
             soa,
             serial,
             records,
             stamps: Vec::new(),
         }
-    }
-
-    fn flags_in_use(&self) -> (bool, bool) {
-        let (mut cuts, mut dnames) = (false, false);
-        for id in 0..self.store.node_count() {
-            let f = self.store.node(id).flags;
-            cuts |= f & CUT != 0;
-            dnames |= f & DNAME != 0;
-        }
-        (cuts, dnames)
     }
 
     /// Empty non-terminals: ancestors of owner names that have no data of their
@@ -439,9 +428,9 @@ pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
         });
     }
     b.group().unwrap();
-    b.mark();
+    let has_cuts_or_dnames = b.mark();
     let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();
-    b.into_zone(parsed.files, soa)
+    b.into_zone(parsed.files, soa, has_cuts_or_dnames)
 }
 
 #[cfg(test)]

@@ -53,8 +53,7 @@ pub struct Zone {
     pub(super) store: Store,
     /// Whether any node is a cut or owns a DNAME (most leaf zones have neither,
     /// and lookup then skips the walk down from the apex).
-    pub(super) has_cuts: bool,
-    pub(super) has_dnames: bool,
+    pub(super) has_cuts_or_dnames: bool,
     pub(super) soa: Record,
     pub(super) serial: u32,
     pub(super) records: usize,
@@ -262,7 +261,7 @@ impl Zone {
         starts: &LabelStarts,
         qtype: RecordType,
     ) -> Option<Lookup> {
-        if !self.has_cuts && !self.has_dnames {
+        if !self.has_cuts_or_dnames {
             return None;
         }
         let qlabels = starts.count();
