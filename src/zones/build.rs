@@ -72,6 +72,15 @@ struct Pending {
     len: u16,
 }
 
+/// What [`Builder::mark`] found in the zone, for lookup to skip what it lacks.
+#[derive(Clone, Copy)]
+struct Marks {
+    /// A zone cut or a DNAME.
+    cuts_or_dnames: bool,
+    /// A wildcard owner (`*.…`).
+    wildcards: bool,
+}
+
 /// Collects records one by one (straight from the reader) and checks the rules
 /// serving depends on when done.
 pub(super) struct Builder {
@@ -259,11 +268,16 @@ impl Builder {
         Ok(())
     }
 
-    /// Marks cuts, DNAME owners and the names NS records point at. True when
-    /// there is any cut or DNAME.
-    fn mark(&mut self) -> bool {
-        let mut any = false;
+    /// Marks cuts, DNAME owners and the names NS records point at, and says
+    /// whether the zone has cuts or DNAMEs, and wildcards (run before empty
+    /// non-terminals are added: every node has data).
+    fn mark(&mut self) -> Marks {
+        let mut marks = Marks {
+            cuts_or_dnames: false,
+            wildcards: false,
+        };
         for id in 0..self.store.node_count() {
+            marks.wildcards |= self.store.name(id).starts_with(b"\x01*");
             let mut flags = 0;
             if self.store.set(id, RecordType::DNAME).is_some() {
                 flags |= DNAME;
@@ -272,7 +286,7 @@ impl Builder {
                 flags |= CUT;
             }
             self.store.node_mut(id).flags |= flags;
-            any |= flags != 0;
+            marks.cuts_or_dnames |= flags != 0;
         }
         let mut targets = Vec::new();
         for id in 0..self.store.node_count() {
@@ -285,7 +299,7 @@ impl Builder {
         for tid in targets {
             self.store.node_mut(tid).flags |= NS_TARGET;
         }
-        any
+        marks
     }
 
     //--- Checks
@@ -301,7 +315,7 @@ impl Builder {
             let msg = "the zone is too large: over 4 GiB of data or 4 billion names";
             return Err(vec![Problem::error(f.as_path(), l, msg)]);
         }
-        let has_cuts_or_dnames = self.mark();
+        let marks = self.mark();
         let mut problems = std::mem::take(&mut self.problems);
         problems.append(&mut self.outside);
         let main_file = files.first().cloned().unwrap_or_default();
@@ -314,12 +328,12 @@ impl Builder {
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
             return Err(problems);
         };
-        Ok((self.into_zone(files, soa, has_cuts_or_dnames), problems))
+        Ok((self.into_zone(files, soa, marks), problems))
     }
 
     //--- The zone
 
-    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record, has_cuts_or_dnames: bool) -> Zone {
+    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record, marks: Marks) -> Zone {
         let serial = match &soa.data {
             RData::SOA(s) => s.serial,
             _ => 0,
@@ -336,7 +350,8 @@ impl Builder {
             origin_wire: self.owire.into_boxed_slice(),
             files,
             store: self.store,
-            has_cuts_or_dnames,
+            has_cuts_or_dnames: marks.cuts_or_dnames,
+            has_wildcards: marks.wildcards,
             soa,
             serial,
             records,
@@ -428,9 +443,9 @@ pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
         });
     }
     b.group().unwrap();
-    let has_cuts_or_dnames = b.mark();
+    let marks = b.mark();
     let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();
-    b.into_zone(parsed.files, soa, has_cuts_or_dnames)
+    b.into_zone(parsed.files, soa, marks)
 }
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub struct Zone {
     /// Whether any node is a cut or owns a DNAME (most leaf zones have neither,
     /// and lookup then skips the walk down from the apex).
     pub(super) has_cuts_or_dnames: bool,
+    /// Whether any name with data is a wildcard (`*.…`): without one, a name
+    /// that is not in the zone is NXDOMAIN without the closest-encloser search.
+    pub(super) has_wildcards: bool,
     pub(super) soa: Record,
     pub(super) serial: u32,
     pub(super) records: usize,
@@ -308,17 +311,22 @@ impl Zone {
 
     /// Step 3 of [`Zone::lookup`]: the wildcard node at the closest encloser.
     fn wildcard_for(&self, q: &QName, starts: &LabelStarts) -> Option<u32> {
+        if !self.has_wildcards {
+            return None;
+        }
         let olabels = self.origin.num_labels() as usize;
         let mut n = starts.count().checked_sub(1)?;
         while n > olabels && self.store.find(&q.wire()[starts.suffix(n)..]).is_none() {
             n -= 1;
         }
         let encloser = &q.wire()[starts.suffix(n)..];
-        let mut wild = Vec::with_capacity(encloser.len() + 2);
-        wild.extend_from_slice(b"\x01*");
-        wild.extend_from_slice(encloser);
+        // `*.<encloser>` on the stack; longer than a name can be, it is not here.
+        let mut buf = [0u8; MAX_NAME];
+        let wild = buf.get_mut(..encloser.len() + 2)?;
+        wild[..2].copy_from_slice(b"\x01*");
+        wild[2..].copy_from_slice(encloser);
         self.store
-            .find(&wild)
+            .find(wild)
             .filter(|&id| !self.store.sets(id).is_empty())
     }
 
