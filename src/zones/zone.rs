@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use super::dname::{dname_target, synthesize};
 use super::stamp::Stamp;
 use super::store::{CUT, DNAME, Store};
-use super::wire::{LabelStarts, MAX_NAME, label_starts, to_name};
+use super::wire::{LabelStarts, MAX_NAME, label_count, label_starts, to_name};
 
 //------------ Lookup ----------------------------------------------------------
 
@@ -155,6 +155,24 @@ impl Zone {
             .into_iter()
             .map(|(t, (f, l))| (LowerName::new(&to_name(t)), (f.to_path_buf(), l as usize)))
             .collect()
+    }
+
+    /// In a root zone: the TLD names it has itself, by delegation or by data
+    /// they own ([`Zone::is_cut`] or [`Zone::has_data`] of the TLD); names merely
+    /// below a TLD do not count.
+    pub(super) fn own_tlds(&self) -> impl Iterator<Item = LowerName> + '_ {
+        let store = &self.store;
+        let nodes = if self.origin.is_root() {
+            store.node_count()
+        } else {
+            0
+        };
+        (0..nodes)
+            .filter(move |&id| {
+                label_count(store.name(id)) == 1
+                    && (store.node(id).flags & CUT != 0 || !store.sets(id).is_empty())
+            })
+            .map(move |id| LowerName::new(&to_name(store.name(id))))
     }
 
     pub fn origin(&self) -> &Name {
