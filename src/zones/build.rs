@@ -14,7 +14,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use super::dname::dname_target;
 use super::problem::Problem;
-use super::reader::{self, Parsed, Rec};
+use super::reader::{self, Rec};
 use super::store::{CUT, DNAME, NS_TARGET, SetRec, Store, TooBig};
 use super::wire::{self, decode_rdata, is_at_or_below, label_starts, to_name};
 use super::zone::Zone;
@@ -22,29 +22,14 @@ use super::zone::Zone;
 impl Zone {
     /// Builds a zone from parsed records, checking the rules that serving depends
     /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
-    pub fn build(origin: &Name, parsed: Parsed) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+    /// (Tests build from text; serving loads with [`Zone::load`].)
+    #[cfg(test)]
+    pub fn build(
+        origin: &Name,
+        parsed: reader::Parsed,
+    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         let mut b = Builder::new(origin);
-        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-        for l in parsed.records {
-            owner.clear();
-            rdata.clear();
-            wire::push_wire(&l.record.name, true, &mut owner);
-            let rt = l.record.record_type();
-            if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
-                let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
-                b.problems
-                    .push(Problem::error(l.file.as_path(), l.line, msg));
-                continue;
-            }
-            b.add(Rec {
-                owner: &owner,
-                rtype: rt,
-                ttl: l.record.ttl,
-                rdata: &rdata,
-                file: &l.file,
-                line: l.line,
-            });
-        }
+        b.add_located(&parsed.records);
         b.finish(parsed.files)
     }
 
@@ -138,6 +123,33 @@ impl Builder {
     }
 
     //--- Adding records
+
+    /// Adds records already read as hickory records (tests); one whose data
+    /// cannot be encoded is an error at its line.
+    #[cfg(test)]
+    fn add_located(&mut self, records: &[reader::Located]) {
+        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
+        for l in records {
+            owner.clear();
+            rdata.clear();
+            wire::push_wire(&l.record.name, true, &mut owner);
+            let rt = l.record.record_type();
+            if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
+                let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
+                self.problems
+                    .push(Problem::error(l.file.as_path(), l.line, msg));
+                continue;
+            }
+            self.add(Rec {
+                owner: &owner,
+                rtype: rt,
+                ttl: l.record.ttl,
+                rdata: &rdata,
+                file: &l.file,
+                line: l.line,
+            });
+        }
+    }
 
     fn add(&mut self, r: Rec<'_>) {
         self.first_line.get_or_insert(r.line);
@@ -427,21 +439,7 @@ fn renumber_files(
 pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
     let parsed = reader::read_str(text, Path::new("t.zone"), origin).unwrap();
     let mut b = Builder::new(origin);
-    let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-    for l in &parsed.records {
-        owner.clear();
-        rdata.clear();
-        wire::push_wire(&l.record.name, true, &mut owner);
-        wire::encode_rdata(&l.record.data, &mut rdata).unwrap();
-        b.add(Rec {
-            owner: &owner,
-            rtype: l.record.record_type(),
-            ttl: l.record.ttl,
-            rdata: &rdata,
-            file: &l.file,
-            line: l.line,
-        });
-    }
+    b.add_located(&parsed.records);
     b.group().unwrap();
     let marks = b.mark();
     let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();

@@ -146,20 +146,6 @@ impl ZoneSet {
                 .all(|((a, za), (b, zb))| a == b && Arc::ptr_eq(za, zb))
     }
 
-    /// The deepest zone that contains `name`.
-    pub fn find(&self, name: &LowerName) -> Option<&Arc<Zone>> {
-        let mut n: Name = name.into();
-        loop {
-            if let Some(z) = self.zones.get(&LowerName::new(&n)) {
-                return Some(z);
-            }
-            if n.is_root() {
-                return None;
-            }
-            n = n.base_name();
-        }
-    }
-
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
         self.zones.get(origin)

@@ -206,11 +206,6 @@ impl Zone {
         soa
     }
 
-    /// True when the zone has this exact name (with data or as an empty non-terminal).
-    pub fn has_name(&self, name: &LowerName) -> bool {
-        self.store.find(QName::new(name).wire()).is_some()
-    }
-
     /// True when this exact name owns data in the zone.
     pub(super) fn has_data(&self, name: &LowerName) -> bool {
         self.store
@@ -223,13 +218,6 @@ impl Zone {
         self.store
             .find(QName::new(name).wire())
             .is_some_and(|id| self.store.node(id).flags & CUT != 0)
-    }
-
-    /// The records of one exact name and type (no wildcards, no cuts).
-    pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<Vec<Record>> {
-        let id = self.store.find(QName::new(name).wire())?;
-        let set = self.store.set(id, rtype)?;
-        Some(self.store.records(set, &Name::from(name)))
     }
 
     //--- Lookup
