@@ -350,6 +350,11 @@ impl Builder {
             RData::SOA(s) => s.serial,
             _ => 0,
         };
+        // What every negative answer carries (RFC 2308 §5), made once.
+        let mut negative_soa = soa;
+        if let RData::SOA(s) = &negative_soa.data {
+            negative_soa.ttl = negative_soa.ttl.min(s.minimum);
+        }
         let records = self.store.record_count();
         // Empty non-terminals are a failure only if 4 billion names are exceeded,
         // which `group` has already refused.
@@ -364,7 +369,7 @@ impl Builder {
             store: self.store,
             has_cuts_or_dnames: marks.cuts_or_dnames,
             has_wildcards: marks.wildcards,
-            soa,
+            negative_soa,
             serial,
             records,
             stamps: Vec::new(),

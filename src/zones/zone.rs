@@ -57,7 +57,9 @@ pub struct Zone {
     /// Whether any name with data is a wildcard (`*.…`): without one, a name
     /// that is not in the zone is NXDOMAIN without the closest-encloser search.
     pub(super) has_wildcards: bool,
-    pub(super) soa: Record,
+    /// The SOA as negative answers carry it, built at load: TTL min(SOA TTL,
+    /// MINIMUM) (RFC 2308 §5).
+    pub(super) negative_soa: Record,
     pub(super) serial: u32,
     pub(super) records: usize,
     /// What every file held when it was read, to skip unchanged zones on reload.
@@ -199,11 +201,7 @@ impl Zone {
 
     /// The SOA for negative answers: TTL is min(SOA TTL, MINIMUM) (RFC 2308 §5).
     pub fn negative_soa(&self) -> Record {
-        let mut soa = self.soa.clone();
-        if let RData::SOA(s) = &soa.data {
-            soa.ttl = soa.ttl.min(s.minimum);
-        }
-        soa
+        self.negative_soa.clone()
     }
 
     /// True when this exact name owns data in the zone.
