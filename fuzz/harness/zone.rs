@@ -148,7 +148,8 @@ impl Fixture {
 }
 
 /// Loads the folder as `serve` does and runs `check` with `config`:
-/// - every problem prints as one line `FILE:LINE: error|warning: message`, LINE ≥ 1;
+/// - every problem prints as one line `FILE:LINE: error|warning: message`, LINE
+///   a line of FILE;
 /// - every zone that loaded answers `lookup` for its apex SOA (the one SOA, with
 ///   the zone's serial) and apex NS, and lookups below the apex do not panic;
 /// - every zone that loaded can be served: each record of its files is found by
@@ -304,10 +305,20 @@ fn rdata_names(data: &RData) -> Vec<Name> {
     names.into_iter().cloned().collect()
 }
 
-/// `FILE:LINE: error|warning: message`, on one line, LINE ≥ 1.
+/// `FILE:LINE: error|warning: message`, on one line, LINE a line of FILE: from
+/// 1 to one past its last line break (lines end at `\n`), and 1 for what cannot
+/// be read as a file (the zones folder, say). FILE is read again for that: a
+/// problem may point into an `$INCLUDE`d file or the config, each numbered on
+/// its own.
 pub fn assert_prints(p: &Problem) {
     let s = p.to_string();
-    assert!(p.line >= 1, "line 0: {s}");
+    let breaks = std::fs::read(&p.file).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+    assert!(
+        (1..=breaks + 1).contains(&p.line),
+        "line {} is not in {} ({breaks} line breaks): {s}",
+        p.line,
+        p.file.display()
+    );
     assert!(
         !s.contains(['\n', '\r']),
         "a problem over several lines: {s:?}"

@@ -14,7 +14,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use super::dname::dname_target;
 use super::problem::Problem;
-use super::reader::{self, Parsed, Rec};
+use super::reader::{self, Rec};
 use super::store::{CUT, DNAME, NS_TARGET, SetRec, Store, TooBig};
 use super::wire::{self, decode_rdata, is_at_or_below, label_starts, to_name};
 use super::zone::Zone;
@@ -22,29 +22,14 @@ use super::zone::Zone;
 impl Zone {
     /// Builds a zone from parsed records, checking the rules that serving depends
     /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
-    pub fn build(origin: &Name, parsed: Parsed) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+    /// (Tests build from text; serving loads with [`Zone::load`].)
+    #[cfg(test)]
+    pub fn build(
+        origin: &Name,
+        parsed: reader::Parsed,
+    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         let mut b = Builder::new(origin);
-        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-        for l in parsed.records {
-            owner.clear();
-            rdata.clear();
-            wire::push_lower(&l.record.name, &mut owner);
-            let rt = l.record.record_type();
-            if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
-                let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
-                b.problems
-                    .push(Problem::error(l.file.as_path(), l.line, msg));
-                continue;
-            }
-            b.add(Rec {
-                owner: &owner,
-                rtype: rt,
-                ttl: l.record.ttl,
-                rdata: &rdata,
-                file: &l.file,
-                line: l.line,
-            });
-        }
+        b.add_located(&parsed.records);
         b.finish(parsed.files)
     }
 
@@ -72,6 +57,15 @@ struct Pending {
     len: u16,
 }
 
+/// What [`Builder::mark`] found in the zone, for lookup to skip what it lacks.
+#[derive(Clone, Copy)]
+struct Marks {
+    /// A zone cut or a DNAME.
+    cuts_or_dnames: bool,
+    /// A wildcard owner (`*.…`).
+    wildcards: bool,
+}
+
 /// Collects records one by one (straight from the reader) and checks the rules
 /// serving depends on when done.
 pub(super) struct Builder {
@@ -96,7 +90,7 @@ impl Builder {
     fn new(origin: &Name) -> Builder {
         Builder {
             origin: origin.clone(),
-            owire: wire::lower(origin),
+            owire: wire::to_wire(origin, true),
             store: Store::new(),
             pending: Vec::new(),
             data: Vec::new(),
@@ -129,6 +123,33 @@ impl Builder {
     }
 
     //--- Adding records
+
+    /// Adds records already read as hickory records (tests); one whose data
+    /// cannot be encoded is an error at its line.
+    #[cfg(test)]
+    fn add_located(&mut self, records: &[reader::Located]) {
+        let (mut owner, mut rdata) = (Vec::new(), Vec::new());
+        for l in records {
+            owner.clear();
+            rdata.clear();
+            wire::push_wire(&l.record.name, true, &mut owner);
+            let rt = l.record.record_type();
+            if let Err(e) = wire::encode_rdata(&l.record.data, &mut rdata) {
+                let msg = format!("{} {rt} cannot be sent in DNS: {e}", l.record.name);
+                self.problems
+                    .push(Problem::error(l.file.as_path(), l.line, msg));
+                continue;
+            }
+            self.add(Rec {
+                owner: &owner,
+                rtype: rt,
+                ttl: l.record.ttl,
+                rdata: &rdata,
+                file: &l.file,
+                line: l.line,
+            });
+        }
+    }
 
     fn add(&mut self, r: Rec<'_>) {
         self.first_line.get_or_insert(r.line);
@@ -259,10 +280,16 @@ impl Builder {
         Ok(())
     }
 
-    /// Marks cuts, DNAME owners and the names NS records point at.
-    fn mark(&mut self) -> bool {
-        let mut any = false;
+    /// Marks cuts, DNAME owners and the names NS records point at, and says
+    /// whether the zone has cuts or DNAMEs, and wildcards (run before empty
+    /// non-terminals are added: every node has data).
+    fn mark(&mut self) -> Marks {
+        let mut marks = Marks {
+            cuts_or_dnames: false,
+            wildcards: false,
+        };
         for id in 0..self.store.node_count() {
+            marks.wildcards |= self.store.name(id).starts_with(b"\x01*");
             let mut flags = 0;
             if self.store.set(id, RecordType::DNAME).is_some() {
                 flags |= DNAME;
@@ -271,24 +298,20 @@ impl Builder {
                 flags |= CUT;
             }
             self.store.node_mut(id).flags |= flags;
-            any |= flags != 0;
+            marks.cuts_or_dnames |= flags != 0;
         }
+        let mut targets = Vec::new();
         for id in 0..self.store.node_count() {
-            let Some(ns) = self.store.set(id, RecordType::NS).copied() else {
+            let Some(ns) = self.store.set(id, RecordType::NS) else {
                 continue;
             };
-            let targets: Vec<Vec<u8>> = self
-                .store
-                .rdatas(&ns)
-                .map(<[u8]>::to_ascii_lowercase)
-                .collect();
-            for t in targets {
-                if let Some(tid) = self.store.find(&t) {
-                    self.store.node_mut(tid).flags |= NS_TARGET;
-                }
-            }
+            let store = &self.store;
+            targets.extend(store.rdatas(ns).filter_map(|t| store.find_any_case(t)));
         }
-        any
+        for tid in targets {
+            self.store.node_mut(tid).flags |= NS_TARGET;
+        }
+        marks
     }
 
     //--- Checks
@@ -304,7 +327,7 @@ impl Builder {
             let msg = "the zone is too large: over 4 GiB of data or 4 billion names";
             return Err(vec![Problem::error(f.as_path(), l, msg)]);
         }
-        self.mark();
+        let marks = self.mark();
         let mut problems = std::mem::take(&mut self.problems);
         problems.append(&mut self.outside);
         let main_file = files.first().cloned().unwrap_or_default();
@@ -317,18 +340,22 @@ impl Builder {
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
             return Err(problems);
         };
-        Ok((self.into_zone(files, soa), problems))
+        Ok((self.into_zone(files, soa, marks), problems))
     }
 
     //--- The zone
 
-    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record) -> Zone {
+    fn into_zone(mut self, files: Vec<PathBuf>, soa: Record, marks: Marks) -> Zone {
         let serial = match &soa.data {
             RData::SOA(s) => s.serial,
             _ => 0,
         };
+        // What every negative answer carries (RFC 2308 §5), made once.
+        let mut negative_soa = soa;
+        if let RData::SOA(s) = &negative_soa.data {
+            negative_soa.ttl = negative_soa.ttl.min(s.minimum);
+        }
         let records = self.store.record_count();
-        let (has_cuts, has_dnames) = self.flags_in_use();
         // Empty non-terminals are a failure only if 4 billion names are exceeded,
         // which `group` has already refused.
         let _ = self.add_empty_non_terminals();
@@ -340,23 +367,13 @@ impl Builder {
             origin_wire: self.owire.into_boxed_slice(),
             files,
             store: self.store,
-            has_cuts,
-            has_dnames,
-            soa,
+            has_cuts_or_dnames: marks.cuts_or_dnames,
+            has_wildcards: marks.wildcards,
+            negative_soa,
             serial,
             records,
             stamps: Vec::new(),
         }
-    }
-
-    fn flags_in_use(&self) -> (bool, bool) {
-        let (mut cuts, mut dnames) = (false, false);
-        for id in 0..self.store.node_count() {
-            let f = self.store.node(id).flags;
-            cuts |= f & CUT != 0;
-            dnames |= f & DNAME != 0;
-        }
-        (cuts, dnames)
     }
 
     /// Empty non-terminals: ancestors of owner names that have no data of their
@@ -427,25 +444,11 @@ fn renumber_files(
 pub(super) fn unchecked(origin: &Name, text: &str) -> Zone {
     let parsed = reader::read_str(text, Path::new("t.zone"), origin).unwrap();
     let mut b = Builder::new(origin);
-    let (mut owner, mut rdata) = (Vec::new(), Vec::new());
-    for l in &parsed.records {
-        owner.clear();
-        rdata.clear();
-        wire::push_lower(&l.record.name, &mut owner);
-        wire::encode_rdata(&l.record.data, &mut rdata).unwrap();
-        b.add(Rec {
-            owner: &owner,
-            rtype: l.record.record_type(),
-            ttl: l.record.ttl,
-            rdata: &rdata,
-            file: &l.file,
-            line: l.line,
-        });
-    }
+    b.add_located(&parsed.records);
     b.group().unwrap();
-    b.mark();
+    let marks = b.mark();
     let soa = b.check_apex(Path::new("t.zone"), &mut Vec::new()).unwrap();
-    b.into_zone(parsed.files, soa)
+    b.into_zone(parsed.files, soa, marks)
 }
 
 #[cfg(test)]

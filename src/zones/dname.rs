@@ -31,16 +31,9 @@ impl std::error::Error for TooLong {}
 
 /// A DNAME record: `owner` redirects to `target`.
 pub fn dname(owner: Name, ttl: u32, target: &Name) -> Record {
-    let mut wire = Vec::with_capacity(target.len() + 1);
-    for label in target.iter() {
-        // A Name's labels are 1..=63 octets, so the length fits in its octet.
-        wire.push(label.len() as u8);
-        wire.extend_from_slice(label);
-    }
-    wire.push(0);
     let data = RData::Unknown {
         code: RecordType::DNAME,
-        rdata: NULL::with(wire),
+        rdata: NULL::with(super::wire::to_wire(target, false)),
     };
     Record::from_rdata(owner, ttl, data)
 }

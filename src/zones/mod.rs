@@ -26,9 +26,10 @@
 //! straight to that form (`fast`) and hands the rest to hickory's parser
 //! (`hickory_text` words its errors).
 //!
-//! Inside, dependencies go one way: `problem` ← `entries`, `stamp`, `dname`,
-//! `wire` ← `fast`, `hickory_text` ← `reader` ← `store` ← `zone` ← `build`
-//! (with `checks`) ← `set` (with `rules`); `hints` uses the reader.
+//! Inside, dependencies go one way: `problem` ← `entries`, `stamp`, `wire` ←
+//! `dname`, `fast`, `hickory_text` ← `reader` ← `store` ← `zone` ← `build`
+//! (with `checks`) ← `set` (with `rules`); `hints` uses the reader. Outside,
+//! the cache (`resolver::cache`) keeps its names with `wire`'s helpers too.
 
 mod build;
 mod checks;
@@ -43,7 +44,7 @@ mod rules;
 mod set;
 mod stamp;
 mod store;
-mod wire;
+pub(crate) mod wire;
 mod zone;
 
 pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};

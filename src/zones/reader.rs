@@ -243,7 +243,7 @@ impl<'a> State<'a> {
             path,
             file: Arc::new(path.to_path_buf()),
             depth,
-            origin_wire: cased_wire(&origin),
+            origin_wire: wire::to_wire(&origin, false),
             origin,
             default_ttl: ttl,
             last_ttl: None,
@@ -272,7 +272,7 @@ impl<'a> State<'a> {
         match (directive.as_str(), args.as_slice()) {
             ("ORIGIN", [name]) => match fqdn(name, &scope.origin) {
                 Ok(n) => {
-                    scope.origin_wire = cased_wire(&n);
+                    scope.origin_wire = wire::to_wire(&n, false);
                     scope.origin = n;
                 }
                 Err(e) => self.err(path, line, format!("$ORIGIN {name}: {e}")),
@@ -420,7 +420,7 @@ impl<'a> State<'a> {
     fn encode(&mut self, r: &Record) -> Result<(), String> {
         let rt = r.record_type();
         self.owner.clear();
-        wire::push_lower(&r.name, &mut self.owner);
+        wire::push_wire(&r.name, true, &mut self.owner);
         self.rdata.clear();
         if let Err(e) = wire::encode_rdata(&r.data, &mut self.rdata) {
             return Err(format!("{} {rt} cannot be sent in DNS: {e}", r.name));
@@ -460,17 +460,6 @@ impl<'a> State<'a> {
             line,
         });
     }
-}
-
-/// `name` in wire form, case as written.
-fn cased_wire(name: &Name) -> Vec<u8> {
-    let mut out = Vec::with_capacity(name.len() + 2);
-    for label in name.iter() {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label);
-    }
-    out.push(0);
-    out
 }
 
 /// A name from a directive, relative to `origin` unless it ends in a dot.

@@ -192,6 +192,7 @@ z 300 A 192.0.2.7
     assert_eq!(fast.len(), 25);
     // All but the SOA and the xn-- name (IDNA checks it) went the fast way.
     assert_eq!((taken, none), (23, 0));
+    assert_eq!(slow.len(), fast.len());
     for (f, s) in fast.iter().zip(&slow) {
         assert_eq!(f, s, "line {}", f.4);
     }

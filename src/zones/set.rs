@@ -2,7 +2,7 @@
 //! loaded with the rules between them (a TLD defined twice, special-use TLDs,
 //! collisions, serials that go down), and reloaded keeping what did not change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +17,10 @@ use super::zone::Zone;
 pub struct ZoneSet {
     pub dir: PathBuf,
     zones: BTreeMap<LowerName, Arc<Zone>>,
+    /// The TLDs the root zone in `zones` has itself ([`Zone::own_tlds`]), made
+    /// with `zones` by [`ZoneSet::load`]: routing asks [`ZoneSet::has_tld`] per
+    /// query.
+    root_tlds: HashSet<LowerName, foldhash::fast::RandomState>,
 }
 
 /// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
@@ -83,7 +87,7 @@ impl ZoneSet {
         let mut l = Loader {
             set: ZoneSet {
                 dir: dir.to_path_buf(),
-                zones: BTreeMap::new(),
+                ..ZoneSet::default()
             },
             previous,
             opts,
@@ -108,6 +112,9 @@ impl ZoneSet {
                 }
             }
         }
+        // Whichever root zone the set ended with (new, kept or previous).
+        let root = l.set.zones.get(&LowerName::new(&Name::root()));
+        l.set.root_tlds = root.map(|z| z.own_tlds().collect()).unwrap_or_default();
         l.problems.sort();
         l.problems.dedup();
         (l.set, l.problems)
@@ -139,20 +146,6 @@ impl ZoneSet {
                 .all(|((a, za), (b, zb))| a == b && Arc::ptr_eq(za, zb))
     }
 
-    /// The deepest zone that contains `name`.
-    pub fn find(&self, name: &LowerName) -> Option<&Arc<Zone>> {
-        let mut n: Name = name.into();
-        loop {
-            if let Some(z) = self.zones.get(&LowerName::new(&n)) {
-                return Some(z);
-            }
-            if n.is_root() {
-                return None;
-            }
-            n = n.base_name();
-        }
-    }
-
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
         self.zones.get(origin)
@@ -165,6 +158,11 @@ impl ZoneSet {
         if self.zones.contains_key(tld) {
             return true;
         }
+        if tld.num_labels() == 1 {
+            return self.root_tlds.contains(tld);
+        }
+        // Not a TLD (`collisions` asks for whatever a forward root lists): the
+        // same rule, asked of the root zone itself.
         self.zones
             .get(&LowerName::new(&Name::root()))
             .is_some_and(|root| root.is_cut(tld) || root.has_data(tld))
@@ -176,19 +174,12 @@ impl ZoneSet {
 
     /// TLDs this root has (for `collisions` and logs).
     pub fn tlds(&self) -> Vec<Name> {
-        let mut out: Vec<Name> = self
-            .zones
-            .keys()
-            .filter(|k| k.num_labels() == 1)
-            .map(Name::from)
-            .collect();
-        if let Some(root) = self.zones.get(&LowerName::new(&Name::root())) {
-            for n in root.tld_lines().keys() {
-                if self.has_tld(n) && !out.iter().any(|o| LowerName::new(o) == *n) {
-                    out.push(n.into());
-                }
-            }
-        }
+        let files = self.zones.keys().filter(|k| k.num_labels() == 1);
+        let root_only = self
+            .root_tlds
+            .iter()
+            .filter(|t| !self.zones.contains_key(t));
+        let mut out: Vec<Name> = files.chain(root_only).map(Name::from).collect();
         out.sort();
         out
     }

@@ -14,7 +14,7 @@ use hashbrown::HashTable;
 use hickory_proto::rr::{Name, Record, RecordType};
 use std::hash::BuildHasher;
 
-use super::wire::decode_rdata;
+use super::wire::{MAX_NAME, decode_rdata};
 
 /// The node is a zone cut: NS below the apex.
 pub(super) const CUT: u8 = 1;
@@ -100,6 +100,18 @@ impl Store {
     pub(super) fn find(&self, name: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(name);
         self.index.find(hash, |&id| self.name(id) == name).copied()
+    }
+
+    /// The node of wire name `name` in any case (a name in record data, say),
+    /// lowercased on the stack: no allocation per lookup.
+    pub(super) fn find_any_case(&self, name: &[u8]) -> Option<u32> {
+        let mut buf = [0u8; MAX_NAME];
+        let lower = buf.get_mut(..name.len())?;
+        // Length octets (at most 63) are below b'A': lowercasing leaves them be.
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.find(lower)
     }
 
     /// The node of `name`, made (without sets) if the zone does not have it yet.
@@ -264,6 +276,8 @@ mod tests {
         s.push_set(b, set, rd.into_iter()).unwrap();
         assert_eq!(s.find(b"\x01b\x00"), Some(b));
         assert_eq!(s.find(b"\x01c\x00"), None);
+        assert_eq!(s.find_any_case(b"\x01B\x00"), Some(b));
+        assert_eq!(s.find_any_case(&[1; 300]), None);
         let got = s.set(b, RecordType::A).unwrap();
         assert_eq!((got.count, got.line, got.ttl), (2, 7, 300));
         assert_eq!(s.rdatas(got).collect::<Vec<_>>(), rd);

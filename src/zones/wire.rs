@@ -16,20 +16,26 @@ use hickory_proto::serialize::binary::{
 /// The longest name in wire form (RFC 1035 §2.3.4).
 pub(super) const MAX_NAME: usize = 255;
 
-/// Appends `name` lowercased in wire form to `out`.
-pub(super) fn push_lower(name: &Name, out: &mut Vec<u8>) {
+/// Appends `name` in wire form to `out`, lowercased when `lower` (else in the
+/// case it was written). The one place a `Name` becomes wire bytes: the zone
+/// store, the zone reader, DNAME data and the cache all use it.
+pub(crate) fn push_wire(name: &Name, lower: bool, out: &mut Vec<u8>) {
     for label in name.iter() {
         // A Name's labels are 1..=63 octets, so the length fits in its octet.
         out.push(label.len() as u8);
-        out.extend(label.iter().map(u8::to_ascii_lowercase));
+        if lower {
+            out.extend(label.iter().map(u8::to_ascii_lowercase));
+        } else {
+            out.extend_from_slice(label);
+        }
     }
     out.push(0);
 }
 
-/// `name` lowercased in wire form.
-pub(super) fn lower(name: &Name) -> Vec<u8> {
+/// `name` in wire form, lowercased when `lower`.
+pub(super) fn to_wire(name: &Name, lower: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(name.len() + 2);
-    push_lower(name, &mut out);
+    push_wire(name, lower, &mut out);
     out
 }
 
@@ -98,8 +104,9 @@ pub(super) fn is_at_or_below(name: &[u8], zone: &[u8]) -> bool {
     i == cut
 }
 
-/// The name a well-formed wire name stands for (for messages and answers).
-pub(super) fn to_name(wire: &[u8]) -> Name {
+/// The name a well-formed wire name stands for (for messages and answers; the
+/// root for bytes that are not one).
+pub(crate) fn to_name(wire: &[u8]) -> Name {
     let mut d = BinDecoder::new(wire);
     Name::read(&mut d).unwrap_or_else(|_| Name::root())
 }
@@ -133,7 +140,7 @@ mod tests {
     use super::*;
 
     fn wire(s: &str) -> Vec<u8> {
-        lower(&Name::from_ascii(s).unwrap())
+        to_wire(&Name::from_ascii(s).unwrap(), true)
     }
 
     #[test]

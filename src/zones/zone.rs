@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use super::dname::{dname_target, synthesize};
 use super::stamp::Stamp;
 use super::store::{CUT, DNAME, Store};
-use super::wire::{LabelStarts, MAX_NAME, is_at_or_below, label_starts, to_name};
+use super::wire::{LabelStarts, MAX_NAME, label_count, label_starts, to_name};
 
 //------------ Lookup ----------------------------------------------------------
 
@@ -53,9 +53,13 @@ pub struct Zone {
     pub(super) store: Store,
     /// Whether any node is a cut or owns a DNAME (most leaf zones have neither,
     /// and lookup then skips the walk down from the apex).
-    pub(super) has_cuts: bool,
-    pub(super) has_dnames: bool,
-    pub(super) soa: Record,
+    pub(super) has_cuts_or_dnames: bool,
+    /// Whether any name with data is a wildcard (`*.…`): without one, a name
+    /// that is not in the zone is NXDOMAIN without the closest-encloser search.
+    pub(super) has_wildcards: bool,
+    /// The SOA as negative answers carry it, built at load: TTL min(SOA TTL,
+    /// MINIMUM) (RFC 2308 §5).
+    pub(super) negative_soa: Record,
     pub(super) serial: u32,
     pub(super) records: usize,
     /// What every file held when it was read, to skip unchanged zones on reload.
@@ -155,6 +159,24 @@ impl Zone {
             .collect()
     }
 
+    /// In a root zone: the TLD names it has itself, by delegation or by data
+    /// they own ([`Zone::is_cut`] or [`Zone::has_data`] of the TLD); names merely
+    /// below a TLD do not count.
+    pub(super) fn own_tlds(&self) -> impl Iterator<Item = LowerName> + '_ {
+        let store = &self.store;
+        let nodes = if self.origin.is_root() {
+            store.node_count()
+        } else {
+            0
+        };
+        (0..nodes)
+            .filter(move |&id| {
+                label_count(store.name(id)) == 1
+                    && (store.node(id).flags & CUT != 0 || !store.sets(id).is_empty())
+            })
+            .map(move |id| LowerName::new(&to_name(store.name(id))))
+    }
+
     pub fn origin(&self) -> &Name {
         &self.origin_name
     }
@@ -179,16 +201,7 @@ impl Zone {
 
     /// The SOA for negative answers: TTL is min(SOA TTL, MINIMUM) (RFC 2308 §5).
     pub fn negative_soa(&self) -> Record {
-        let mut soa = self.soa.clone();
-        if let RData::SOA(s) = &soa.data {
-            soa.ttl = soa.ttl.min(s.minimum);
-        }
-        soa
-    }
-
-    /// True when the zone has this exact name (with data or as an empty non-terminal).
-    pub fn has_name(&self, name: &LowerName) -> bool {
-        self.store.find(QName::new(name).wire()).is_some()
+        self.negative_soa.clone()
     }
 
     /// True when this exact name owns data in the zone.
@@ -203,13 +216,6 @@ impl Zone {
         self.store
             .find(QName::new(name).wire())
             .is_some_and(|id| self.store.node(id).flags & CUT != 0)
-    }
-
-    /// The records of one exact name and type (no wildcards, no cuts).
-    pub fn rrset(&self, name: &LowerName, rtype: RecordType) -> Option<Vec<Record>> {
-        let id = self.store.find(QName::new(name).wire())?;
-        let set = self.store.set(id, rtype)?;
-        Some(self.store.records(set, &Name::from(name)))
     }
 
     //--- Lookup
@@ -262,7 +268,7 @@ impl Zone {
         starts: &LabelStarts,
         qtype: RecordType,
     ) -> Option<Lookup> {
-        if !self.has_cuts && !self.has_dnames {
+        if !self.has_cuts_or_dnames {
             return None;
         }
         let qlabels = starts.count();
@@ -309,17 +315,22 @@ impl Zone {
 
     /// Step 3 of [`Zone::lookup`]: the wildcard node at the closest encloser.
     fn wildcard_for(&self, q: &QName, starts: &LabelStarts) -> Option<u32> {
+        if !self.has_wildcards {
+            return None;
+        }
         let olabels = self.origin.num_labels() as usize;
         let mut n = starts.count().checked_sub(1)?;
         while n > olabels && self.store.find(&q.wire()[starts.suffix(n)..]).is_none() {
             n -= 1;
         }
         let encloser = &q.wire()[starts.suffix(n)..];
-        let mut wild = Vec::with_capacity(encloser.len() + 2);
-        wild.extend_from_slice(b"\x01*");
-        wild.extend_from_slice(encloser);
+        // `*.<encloser>` on the stack; longer than a name can be, it is not here.
+        let mut buf = [0u8; MAX_NAME];
+        let wild = buf.get_mut(..encloser.len() + 2)?;
+        wild[..2].copy_from_slice(b"\x01*");
+        wild[2..].copy_from_slice(encloser);
         self.store
-            .find(&wild)
+            .find(wild)
             .filter(|&id| !self.store.sets(id).is_empty())
     }
 
@@ -352,15 +363,13 @@ impl Zone {
         };
         let ns = store.records(set, &cut_name);
         let mut glue = Vec::new();
+        // The store holds only names at or below the origin: a target outside
+        // the zone is simply not found.
         for target in store.rdatas(set) {
-            let target = target.to_ascii_lowercase();
-            if !is_at_or_below(&target, &self.origin_wire) {
-                continue;
-            }
-            let Some(id) = store.find(&target) else {
+            let Some(id) = store.find_any_case(target) else {
                 continue;
             };
-            let owner = to_name(&target);
+            let owner = to_name(store.name(id));
             for t in [RecordType::A, RecordType::AAAA] {
                 if let Some(s) = store.set(id, t) {
                     glue.extend(store.records(s, &owner));

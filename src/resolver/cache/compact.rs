@@ -10,6 +10,8 @@ use hickory_proto::serialize::binary::{
     BinDecodable, BinDecoder, BinEncodable, BinEncoder, Restrict,
 };
 
+use crate::zones::wire;
+
 /// A fast hash with a per-process random seed (names come from the network).
 pub type Hasher = foldhash::fast::RandomState;
 
@@ -35,11 +37,8 @@ pub fn hash(h: &Hasher, root: u8, kind: u8, rtype: u16, name: &LowerName) -> u64
 /// A name in (lower-case) wire form.
 pub fn name_bytes(name: &LowerName) -> Box<[u8]> {
     let mut out = Vec::with_capacity(name.len() + 2);
-    for label in name.iter() {
-        out.push(label.len() as u8);
-        out.extend_from_slice(label);
-    }
-    out.push(0);
+    // LowerName's labels are already lower case.
+    wire::push_wire(name, false, &mut out);
     out.into_boxed_slice()
 }
 
@@ -56,11 +55,6 @@ pub fn same_name(wire: &[u8], name: &LowerName) -> bool {
         i += 1 + label.len();
     }
     wire.get(i..) == Some(&[0][..])
-}
-
-/// The owner name back from its wire form.
-pub fn name_of(wire: &[u8]) -> Name {
-    Name::read(&mut BinDecoder::new(wire)).unwrap_or_else(|_| Name::root())
 }
 
 /// The data of an RRset: each record's data behind its length, written by one
@@ -189,7 +183,7 @@ mod tests {
         let w = name_bytes(&a);
         assert!(same_name(&w, &b));
         assert!(!same_name(&w, &LowerName::new(&n("example.com."))));
-        assert_eq!(name_of(&w), n("www.example.com."));
+        assert_eq!(wire::to_name(&w), n("www.example.com."));
         assert!(same_name(
             &name_bytes(&LowerName::new(&Name::root())),
             &LowerName::new(&Name::root())

@@ -111,7 +111,7 @@ impl Entry {
         let soa = |b: &Option<Box<[u8]>>| b.as_deref().and_then(|b| compact::decode_record(b, ttl));
         match &self.stored {
             Stored::Set(b) => {
-                let owner = compact::name_of(&self.name);
+                let owner = crate::zones::wire::to_name(&self.name);
                 Data::Records(compact::decode_set(
                     &owner,
                     RecordType::from(self.rtype),
