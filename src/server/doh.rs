@@ -183,7 +183,9 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
         Handled::Later(p) => ctx.frontend.resolve(p).await,
         Handled::Drop => return status(StatusCode::BAD_REQUEST),
     };
-    let max_age = min_ttl(&answer);
+    // HTTP freshness (RFC 8484 §5.1): the smallest TTL of the answer and authority
+    // records, 0 when there are none.
+    let max_age = super::wire::min_ttl(&answer);
     let mut r = Response::new(Full::new(Bytes::from(answer)));
     let h = r.headers_mut();
     h.insert(
@@ -203,20 +205,6 @@ pub fn dns_param(query: &str) -> Option<Vec<u8>> {
     data_encoding::BASE64URL_NOPAD
         .decode(v.trim_end_matches('=').as_bytes())
         .ok()
-}
-
-/// HTTP freshness of an answer (RFC 8484 §5.1): the smallest TTL of its answer and
-/// authority records, 0 when it has none.
-fn min_ttl(answer: &[u8]) -> u32 {
-    let Ok(m) = hickory_proto::op::Message::from_vec(answer) else {
-        return 0;
-    };
-    m.answers
-        .iter()
-        .chain(m.authorities.iter())
-        .map(|r| r.ttl)
-        .min()
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
