@@ -25,8 +25,8 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::dot::{accept, handshake};
-use super::tcp::Ctx;
+use super::dot::handshake;
+use super::tcp::{self, Ctx};
 use super::{Handled, Proto};
 
 /// The one path served.
@@ -40,22 +40,15 @@ const STREAMS: u32 = 100;
 const MAX_BODY: usize = 65_535;
 
 pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
-    loop {
-        let Some((stream, peer)) = accept(&listener, &ctx).await else {
-            return;
-        };
-        let Ok(permit) = ctx.connections.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let (c, acc) = (ctx.clone(), acceptor.clone());
-        ctx.tracker.spawn(async move {
-            let _permit = permit;
+    tcp::accept_loop(listener, ctx, "TLS accept", move |stream, peer, c| {
+        let acc = acceptor.clone();
+        async move {
             if let Some(tls) = handshake(&acc, stream, &c).await {
                 connection(tls, peer, c).await;
             }
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// When the last request started or ended, and how many are running.
