@@ -144,7 +144,7 @@ impl Frontend {
         {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
-                let limit = reply_limit(proto, q.edns);
+                let limit = request::reply_limit(proto, q.edns);
                 ready.write(
                     out,
                     q.id,
@@ -445,17 +445,6 @@ impl Frontend {
     /// Query log records dropped because the writer fell behind.
     pub fn log_dropped(&self) -> u64 {
         self.log.dropped()
-    }
-}
-
-/// How long a UDP reply may be for this client (TCP: any).
-fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
-    match (proto, edns) {
-        (Proto::Udp, Some(size)) => {
-            usize::from(size.clamp(512, crate::resolver::transport::EDNS_PAYLOAD))
-        }
-        (Proto::Udp, None) => 512,
-        _ => usize::from(u16::MAX),
     }
 }
 
