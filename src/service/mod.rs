@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name};
 pub mod history;
 pub mod watch;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, unix_now};
 use crate::config::{Config, RootConfig, RootSource};
 use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
@@ -343,12 +343,6 @@ fn loaded_zone(rc: &RootConfig, z: &crate::zones::Zone) -> Loaded {
         zone: z.origin().to_string(),
         serial: z.serial(),
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A forward root's `tlds` as names.

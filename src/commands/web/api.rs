@@ -107,7 +107,7 @@ pub fn status_json(web: &Web) -> Value {
         "version": crate::commands::PKG_VERSION,
         "commit": crate::commands::COMMIT,
         "started": web.started,
-        "now": super::unix_now(),
+        "now": crate::clock::unix_now(),
         "listen": web.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "policy": match service.config.collisions.policy { Policy::First => "first", Policy::Interrupt => "interrupt" },
         "roots": roots,
