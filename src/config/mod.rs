@@ -177,6 +177,16 @@ pub enum Policy {
     Interrupt,
 }
 
+impl Policy {
+    /// As the config spells it (`policy = "first"`), and as reports print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::First => "first",
+            Policy::Interrupt => "interrupt",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct CollisionConfig {
     pub policy: Policy,

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Web;
-use crate::commands::collisions::history;
+use crate::commands::collisions::{Winner, history, winner};
 use crate::commands::compare;
-use crate::config::{Hints, Policy, RootSource};
+use crate::config::{Hints, RootSource};
 use crate::resolver::{Kind, Resolver};
 use crate::service::Service;
 use crate::service::history::Event;
@@ -48,17 +48,17 @@ pub fn collisions(service: &Service) -> Vec<Seen> {
         .filter(|(_, roots)| roots.len() > 1)
         .map(|(tld, roots)| {
             let tld = tld.to_string().trim_end_matches('.').to_string();
-            let (winner, why) = match (cfg.collisions.pin.get(&tld), cfg.collisions.policy) {
-                (Some(root), _) => (root.clone(), format!("pin {tld} = \"{root}\"")),
-                (None, Policy::Interrupt) => (
+            let first = roots.first().map_or("", String::as_str);
+            let (winner, why) = match winner(cfg, &tld, first) {
+                Winner::Pin(root) => (root.to_string(), format!("pin {tld} = \"{root}\"")),
+                Winner::Interrupt => (
                     "interrupt".to_string(),
                     "policy \"interrupt\": controlled interruption (127.0.53.53)".to_string(),
                 ),
-                (None, Policy::First) => {
-                    let first = roots.first().cloned().unwrap_or_default();
-                    let why = format!("policy \"first\": {first} is the first root that has it");
-                    (first, why)
-                }
+                Winner::First(first) => (
+                    first.to_string(),
+                    format!("policy \"first\": {first} is the first root that has it"),
+                ),
             };
             Seen {
                 tld,
@@ -109,7 +109,7 @@ pub fn status_json(web: &Web) -> Value {
         "started": web.started,
         "now": crate::clock::unix_now(),
         "listen": web.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "policy": match service.config.collisions.policy { Policy::First => "first", Policy::Interrupt => "interrupt" },
+        "policy": service.config.collisions.policy.as_str(),
         "roots": roots,
         "chart": {
             "step": crate::stats::series::STEP,
