@@ -21,6 +21,7 @@ use crate::config::{Hints, RootSource};
 use crate::resolver::{Kind, Resolver};
 use crate::service::Service;
 use crate::service::history::Event;
+use crate::stats::labels::{SOURCE_HIT, SOURCE_MISS, SOURCE_STALE};
 use crate::zones::Problem;
 
 /// Every route slot's name: the roots, then `local`, `interrupt`, `none`.
@@ -179,7 +180,7 @@ fn root_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Valu
         "tlds": tlds,
         "tlds_note": tlds_note,
         "queries": snap.route_total(i),
-        "cache": {"hits": snap.source_total(i, 1), "misses": snap.source_total(i, 2), "stale": snap.source_total(i, 3)},
+        "cache": {"hits": snap.source_total(i, SOURCE_HIT), "misses": snap.source_total(i, SOURCE_MISS), "stale": snap.source_total(i, SOURCE_STALE)},
         "upstream": {
             "replies": snap.upstream(i, crate::stats::labels::UPSTREAM_REPLY),
             "timeouts": snap.upstream(i, crate::stats::labels::UPSTREAM_TIMEOUT),
