@@ -427,11 +427,6 @@ impl Frontend {
         });
     }
 
-    /// Client addresses with questions in flight (for tests).
-    pub fn clients_in_flight(&self) -> usize {
-        self.clients.len()
-    }
-
     /// The rate limiter, if on.
     pub fn rate_limit_state(&self) -> Option<&RateLimit> {
         self.rate.as_ref()

@@ -225,8 +225,6 @@ impl Service {
     }
 }
 
-/// A problem as it stands in one save of its file: the same message after another
-/// save of the file is news again.
 /// A hints root's servers; problems (unreadable hints, denied addresses) go to
 /// `errors`.
 fn hints_kind(
@@ -265,9 +263,7 @@ fn forward_kind(
     policy: &AddressPolicy,
 ) -> Result<Kind, Vec<ZoneError>> {
     let addrs: Vec<SocketAddr> = upstreams.iter().map(|u| u.addr).collect();
-    let mut errors: Vec<ZoneError> = denied(rc, &addrs, policy, file.clone())
-        .into_iter()
-        .collect();
+    let mut errors: Vec<ZoneError> = denied(rc, &addrs, policy, file.clone());
     match forwarders(upstreams, tls_ca) {
         Ok(f) if errors.is_empty() => Ok(Kind::Forward(f)),
         Ok(_) => Err(errors),
@@ -283,6 +279,8 @@ fn forward_kind(
     }
 }
 
+/// A problem as it stands in one save of its file: the same message after another
+/// save of the file is news again.
 fn save_key(p: &Problem) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
