@@ -9,6 +9,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The system time in whole seconds since the Unix epoch (0 before it), without a
+/// [`Clock`]'s offset: for what is not a TTL (reload times, the status page).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[derive(Debug, Default)]
 pub struct Clock {
     /// Seconds added to the system time.
@@ -22,10 +30,7 @@ impl Clock {
 
     /// Now, in whole seconds since the Unix epoch.
     pub fn now(&self) -> u64 {
-        let system = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        system.saturating_add(self.offset.load(Ordering::Relaxed))
+        unix_now().saturating_add(self.offset.load(Ordering::Relaxed))
     }
 
     /// Moves this clock forward (tests: let TTLs run out without waiting).

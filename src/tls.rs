@@ -49,8 +49,16 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
 
 /// A listener's certificate chain and key, checked to belong together.
 pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, String> {
-    let chain = load_certs(cert)?;
-    let der = load_key(key)?;
+    certified_key(load_certs(cert)?, load_key(key)?, cert, key)
+}
+
+/// A chain and a key (read from `cert` and `key`), checked to belong together.
+fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    der: PrivateKeyDer<'static>,
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<CertifiedKey>, String> {
     CertifiedKey::from_der(chain, der, &provider())
         .map(Arc::new)
         .map_err(|e| match e {
@@ -186,13 +194,8 @@ pub fn check_pair(cert: &Path, key: &Path, now: i64) -> Vec<(Severity, Which, St
         Ok(c) => c,
         Err(e) => return vec![(Severity::Error, Which::Cert, e)],
     };
-    match load_key(key) {
-        Err(e) => out.push((Severity::Error, Which::Key, e)),
-        Ok(_) => {
-            if let Err(e) = load_certified_key(cert, key) {
-                out.push((Severity::Error, Which::Key, e));
-            }
-        }
+    if let Err(e) = load_key(key).and_then(|der| certified_key(chain.clone(), der, cert, key)) {
+        out.push((Severity::Error, Which::Key, e));
     }
     let info = match cert_info(&chain[0]) {
         Ok(i) => i,
@@ -205,19 +208,18 @@ pub fn check_pair(cert: &Path, key: &Path, now: i64) -> Vec<(Severity, Which, St
             return out;
         }
     };
-    let day = date;
     let c = cert.display();
     if info.not_after < now {
         out.push((
             Severity::Error,
             Which::Cert,
-            format!("{c}: expired on {}", day(info.not_after)),
+            format!("{c}: expired on {}", date(info.not_after)),
         ));
     } else if info.not_before > now {
         out.push((
             Severity::Error,
             Which::Cert,
-            format!("{c}: not valid before {}", day(info.not_before)),
+            format!("{c}: not valid before {}", date(info.not_before)),
         ));
     } else {
         let left = (info.not_after - now) / 86_400;
@@ -225,7 +227,7 @@ pub fn check_pair(cert: &Path, key: &Path, now: i64) -> Vec<(Severity, Which, St
             out.push((
                 Severity::Warning,
                 Which::Cert,
-                format!("{c}: expires in {left} days, on {}", day(info.not_after)),
+                format!("{c}: expires in {left} days, on {}", date(info.not_after)),
             ));
         }
     }

@@ -94,9 +94,7 @@ fn config_file(config: &Config) -> std::path::PathBuf {
 /// for 30 more days (a warning), and the names they cover (a warning, so an
 /// operator sees what clients must ask for). Each at the config line of the file.
 fn tls_problems(config: &Config, files: &TlsFiles) -> Vec<Problem> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = crate::clock::unix_now() as i64;
     let file = config_file(config);
     crate::tls::check_pair(&files.cert, &files.key, now)
         .into_iter()

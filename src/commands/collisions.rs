@@ -158,6 +158,37 @@ fn offline_claim(root: String, rc: &crate::config::RootConfig, tld: &str, why: &
     }
 }
 
+/// Who answers a TLD that several roots have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Winner<'a> {
+    /// The root its `pin` names.
+    Pin(&'a str),
+    /// Policy `interrupt`: the controlled-interruption answer.
+    Interrupt,
+    /// Policy `first`: the first root that has it.
+    First(&'a str),
+}
+
+impl Winner<'_> {
+    /// The root that answers, or "interrupt".
+    pub fn root(&self) -> &str {
+        match self {
+            Winner::Pin(r) | Winner::First(r) => r,
+            Winner::Interrupt => "interrupt",
+        }
+    }
+}
+
+/// The winner of `tld` (lower case, no dot), which `first` is the first root to
+/// have: its `pin`, then policy `interrupt`, then `first`.
+pub fn winner<'a>(config: &'a Config, tld: &str, first: &'a str) -> Winner<'a> {
+    match (config.collisions.pin.get(tld), config.collisions.policy) {
+        (Some(root), _) => Winner::Pin(root),
+        (None, Policy::Interrupt) => Winner::Interrupt,
+        (None, Policy::First) => Winner::First(first),
+    }
+}
+
 /// Finds every TLD that more than one root has.
 pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -179,12 +210,8 @@ pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool
         if having.len() < 2 {
             continue;
         }
-        let pin = config.collisions.pin.get(&tld);
-        let (winner, pinned) = match (pin, config.collisions.policy) {
-            (Some(root), _) => (root.clone(), true),
-            (None, Policy::Interrupt) => ("interrupt".to_string(), false),
-            (None, Policy::First) => (claims[having[0]].root.clone(), false),
-        };
+        let w = winner(config, &tld, &claims[having[0]].root);
+        let (winner, pinned) = (w.root().to_string(), matches!(w, Winner::Pin(_)));
         out.push(Finding {
             tld,
             claims,
@@ -197,10 +224,7 @@ pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool
 
 /// The human-readable report.
 pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> String {
-    let policy = match config.collisions.policy {
-        Policy::First => "first",
-        Policy::Interrupt => "interrupt",
-    };
+    let policy = config.collisions.policy.as_str();
     let mut s = String::new();
     for f in findings {
         let decided = if f.pinned {
@@ -249,7 +273,7 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
         "tld": f.tld,
         "roots": f.roots(),
         "winner": f.winner,
-        "decided_by": if f.pinned { "pin" } else { match config.collisions.policy { Policy::First => "first", Policy::Interrupt => "interrupt" } },
+        "decided_by": if f.pinned { "pin" } else { config.collisions.policy.as_str() },
         "claims": f.claims.iter().map(|c| json!({"root": c.root, "has": c.has, "how": c.how})).collect::<Vec<_>>(),
         "history": history(&f.tld).map(|(a, i)| json!({"alternate": a, "icann": i})),
     })

@@ -217,7 +217,8 @@ fn load_config(path: Option<PathBuf>) -> Result<Config, u8> {
     })
 }
 
-/// Loads the config and the zones for a one-shot command (no listeners).
+/// Loads the config and the zones (for `serve`, before its listeners, and the
+/// one-shot commands); an error is printed and is exit code 2.
 fn service_for(config: Option<PathBuf>) -> Result<Service, u8> {
     let config = load_config(config)?;
     Service::new(config).map_err(|e| {

@@ -12,6 +12,8 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use clap::ValueEnum;
+
 use crate::config::{Config, RootSource};
 use crate::service::Service;
 
@@ -37,18 +39,6 @@ pub enum System {
     /// Windows: one NRPT rule per alternate TLD (PowerShell).
     Windows,
 }
-
-pub const ALL: [System; 9] = [
-    System::ResolvConf,
-    System::Netns,
-    System::SystemdResolved,
-    System::SystemdResolvedSplit,
-    System::Networkmanager,
-    System::Unbound,
-    System::Dnsmasq,
-    System::Macos,
-    System::Windows,
-];
 
 /// What the recipes are made of.
 #[derive(Clone, Debug)]
@@ -311,9 +301,10 @@ pub fn render(i: &Inputs, only: Option<System>) -> String {
             i.tlds.join(" ")
         }
     );
-    for s in ALL {
-        let r = recipe(s, i);
-        let id = clap::ValueEnum::to_possible_value(&s)
+    for s in System::value_variants() {
+        let r = recipe(*s, i);
+        let id = s
+            .to_possible_value()
             .map(|v| v.get_name().to_string())
             .unwrap_or_default();
         out.push_str(&format!(
@@ -386,16 +377,27 @@ mod tests {
                 .contains("DNS=127.0.0.1\n")
         );
         let all = render(&i, None);
-        for id in [
-            "resolv-conf",
-            "netns",
-            "systemd-resolved-split",
-            "networkmanager",
-            "unbound",
-            "dnsmasq",
-            "macos",
-            "windows",
-        ] {
+        let ids: Vec<String> = System::value_variants()
+            .iter()
+            .filter_map(|s| s.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "resolv-conf",
+                "netns",
+                "systemd-resolved",
+                "systemd-resolved-split",
+                "networkmanager",
+                "unbound",
+                "dnsmasq",
+                "macos",
+                "windows",
+            ],
+            "the --system names"
+        );
+        for id in ids {
             assert!(all.contains(&format!("# === {id}: ")), "{id} missing");
         }
     }

@@ -27,16 +27,9 @@ struct Running {
 }
 
 pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
-    let config = match super::load_config(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let service = match Service::new(config) {
+    let service = match super::service_for(config) {
         Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("{e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let running = match start(&service).await {
         Ok(r) => r,

@@ -149,12 +149,11 @@ impl Validator<'_> {
             f.query_timeout.as_ref(),
             defaults.query_timeout,
         )?;
-        if query_timeout.is_zero() {
-            let at = f.query_timeout.as_ref().map(|s| self.at(s, String::new()));
-            return Err(ConfigError {
-                message: "query-timeout: must be more than 0".into(),
-                ..at.unwrap_or_else(|| self.whole("query-timeout".into()))
-            });
+        // (The default is not 0: only a written value can be.)
+        if let Some(s) = &f.query_timeout
+            && query_timeout.is_zero()
+        {
+            return Err(self.at(s, "query-timeout: must be more than 0".into()));
         }
         let tcp_idle_timeout = self.duration(
             "tcp-idle-timeout",
@@ -178,14 +177,6 @@ impl Validator<'_> {
             )?,
             tcp_idle_timeout: tcp_idle_timeout.max(Duration::from_millis(100)),
         })
-    }
-
-    fn whole(&self, message: String) -> ConfigError {
-        ConfigError {
-            file: self.path.to_path_buf(),
-            line: None,
-            message,
-        }
     }
 
     fn cache(&self, f: &FileCache) -> Result<CacheConfig, ConfigError> {

@@ -67,10 +67,10 @@ fn proto_slot(p: Proto) -> usize {
 #[inline]
 fn source_slot(s: Source) -> usize {
     match s {
-        Source::Local => 0,
-        Source::Cache => 1,
-        Source::Network => 2,
-        Source::Stale => 3,
+        Source::Local => slot::SOURCE_LOCAL,
+        Source::Cache => slot::SOURCE_HIT,
+        Source::Network => slot::SOURCE_MISS,
+        Source::Stale => slot::SOURCE_STALE,
     }
 }
 

@@ -25,8 +25,8 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use super::dot::{accept, handshake};
-use super::tcp::Ctx;
+use super::dot::handshake;
+use super::tcp::{self, Ctx};
 use super::{Handled, Proto};
 
 /// The one path served.
@@ -40,22 +40,15 @@ const STREAMS: u32 = 100;
 const MAX_BODY: usize = 65_535;
 
 pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
-    loop {
-        let Some((stream, peer)) = accept(&listener, &ctx).await else {
-            return;
-        };
-        let Ok(permit) = ctx.connections.clone().try_acquire_owned() else {
-            drop(stream);
-            continue;
-        };
-        let (c, acc) = (ctx.clone(), acceptor.clone());
-        ctx.tracker.spawn(async move {
-            let _permit = permit;
+    tcp::accept_loop(listener, ctx, "TLS accept", move |stream, peer, c| {
+        let acc = acceptor.clone();
+        async move {
             if let Some(tls) = handshake(&acc, stream, &c).await {
                 connection(tls, peer, c).await;
             }
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// When the last request started or ended, and how many are running.
@@ -183,7 +176,9 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
         Handled::Later(p) => ctx.frontend.resolve(p).await,
         Handled::Drop => return status(StatusCode::BAD_REQUEST),
     };
-    let max_age = min_ttl(&answer);
+    // HTTP freshness (RFC 8484 §5.1): the smallest TTL of the answer and authority
+    // records, 0 when there are none.
+    let max_age = super::wire::min_ttl(&answer);
     let mut r = Response::new(Full::new(Bytes::from(answer)));
     let h = r.headers_mut();
     h.insert(
@@ -203,20 +198,6 @@ pub fn dns_param(query: &str) -> Option<Vec<u8>> {
     data_encoding::BASE64URL_NOPAD
         .decode(v.trim_end_matches('=').as_bytes())
         .ok()
-}
-
-/// HTTP freshness of an answer (RFC 8484 §5.1): the smallest TTL of its answer and
-/// authority records, 0 when it has none.
-fn min_ttl(answer: &[u8]) -> u32 {
-    let Ok(m) = hickory_proto::op::Message::from_vec(answer) else {
-        return 0;
-    };
-    m.answers
-        .iter()
-        .chain(m.authorities.iter())
-        .map(|r| r.ttl)
-        .min()
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! never a worker thread: each connection is a task.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -14,42 +13,15 @@ use super::Proto;
 use super::tcp::{self, Ctx};
 
 pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
-    loop {
-        let Some((stream, peer)) = accept(&listener, &ctx).await else {
-            return;
-        };
-        let Ok(permit) = ctx.connections.clone().try_acquire_owned() else {
-            drop(stream); // full: close at once, never queue
-            continue;
-        };
-        let (c, acc) = (ctx.clone(), acceptor.clone());
-        ctx.tracker.spawn(async move {
-            let _permit = permit;
-            let Some(tls) = handshake(&acc, stream, &c).await else {
-                return;
-            };
-            tcp::frames(tls, peer, Proto::Dot, &c).await;
-        });
-    }
-}
-
-/// The next connection, or `None` when the server stops.
-pub async fn accept(
-    listener: &TcpListener,
-    ctx: &Ctx,
-) -> Option<(TcpStream, std::net::SocketAddr)> {
-    loop {
-        tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => return Some(x),
-                Err(e) => {
-                    tracing::debug!("TLS accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            _ = ctx.token.cancelled() => return None,
+    tcp::accept_loop(listener, ctx, "TLS accept", move |stream, peer, c| {
+        let acc = acceptor.clone();
+        async move {
+            if let Some(tls) = handshake(&acc, stream, &c).await {
+                tcp::frames(tls, peer, Proto::Dot, &c).await;
+            }
         }
-    }
+    })
+    .await;
 }
 
 /// The TLS handshake, bounded by `tcp-idle-timeout` and by the server's life.

@@ -152,7 +152,7 @@ impl Frontend {
         {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
-                let limit = reply_limit(proto, q.edns);
+                let limit = request::reply_limit(proto, q.edns);
                 ready.write(
                     out,
                     q.id,
@@ -439,11 +439,6 @@ impl Frontend {
         });
     }
 
-    /// Client addresses with questions in flight (for tests).
-    pub fn clients_in_flight(&self) -> usize {
-        self.clients.len()
-    }
-
     /// The rate limiter, if on.
     pub fn rate_limit_state(&self) -> Option<&RateLimit> {
         self.rate.as_ref()
@@ -457,17 +452,6 @@ impl Frontend {
     /// Query log records dropped because the writer fell behind.
     pub fn log_dropped(&self) -> u64 {
         self.log.dropped()
-    }
-}
-
-/// How long a UDP reply may be for this client (TCP: any).
-fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
-    match (proto, edns) {
-        (Proto::Udp, Some(size)) => {
-            usize::from(size.clamp(512, crate::resolver::transport::EDNS_PAYLOAD))
-        }
-        (Proto::Udp, None) => 512,
-        _ => usize::from(u16::MAX),
     }
 }
 

@@ -47,15 +47,6 @@ impl Clients {
             ip,
         })
     }
-
-    /// Client addresses with questions in flight.
-    pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Drop for Slot {
@@ -133,11 +124,6 @@ impl RateLimit {
         if self.limiter.len() > MAX_PREFIXES {
             self.limiter.shrink_to_fit();
         }
-    }
-
-    /// Responses limited so far.
-    pub fn limited(&self) -> u64 {
-        self.limited.load(Ordering::Relaxed)
     }
 }
 

@@ -119,6 +119,18 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     }
 }
 
+/// How long a reply to this client may be: over UDP its EDNS size, capped at ours
+/// and never below 512, or 512 without EDNS; stream transports carry any DNS
+/// message whole (never truncated).
+#[inline]
+pub(crate) fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
+    match (proto, edns) {
+        (Proto::Tcp | Proto::Dot | Proto::Doh, _) => usize::from(u16::MAX),
+        (Proto::Udp, Some(size)) => usize::from(size.clamp(512, EDNS_PAYLOAD)),
+        (Proto::Udp, None) => 512,
+    }
+}
+
 /// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, our EDNS
 /// when the client sent EDNS (its size, capped at ours, never below 512), an
 /// Extended DNS Error when given. Over UDP, an answer that does not fit the
@@ -140,12 +152,7 @@ pub fn reply(
     if let Some(q) = &req.query {
         m.add_query(q.clone());
     }
-    let limit = match (proto, req.edns) {
-        // Stream transports carry any DNS message whole: never truncated.
-        (Proto::Tcp | Proto::Dot | Proto::Doh, _) => u16::MAX as usize,
-        (Proto::Udp, Some(size)) => usize::from(size.clamp(512, EDNS_PAYLOAD)),
-        (Proto::Udp, None) => 512,
-    };
+    let limit = reply_limit(proto, req.edns);
     if let Some(size) = req.edns {
         let mut e = Edns::new();
         e.set_max_payload(size.clamp(512, EDNS_PAYLOAD));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,7 +29,27 @@ pub struct Ctx {
 }
 
 pub async fn serve(listener: TcpListener, ctx: Ctx) {
-    let ctx = Arc::new(ctx);
+    accept_loop(
+        listener,
+        Arc::new(ctx),
+        "TCP accept",
+        |stream, peer, c| async move {
+            let _ = stream.set_nodelay(true);
+            frames(stream, peer, Proto::Tcp, &c).await;
+        },
+    )
+    .await;
+}
+
+/// Accepts connections until the server stops (TCP, DoT and DoH alike): each one
+/// takes one of `tcp-clients` places and is served by `serve` as a task holding it.
+/// When all are taken a new connection is closed at once (the client may retry),
+/// never queued. `what` starts the debug line of a failed accept.
+pub async fn accept_loop<F, Fut>(listener: TcpListener, ctx: Arc<Ctx>, what: &str, serve: F)
+where
+    F: Fn(TcpStream, SocketAddr, Arc<Ctx>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -37,7 +57,7 @@ pub async fn serve(listener: TcpListener, ctx: Ctx) {
                 Err(e) => {
                     // Out of descriptors, a connection reset before accept: wait a
                     // little rather than spin.
-                    tracing::debug!("TCP accept: {e}");
+                    tracing::debug!("{what}: {e}");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -45,15 +65,13 @@ pub async fn serve(listener: TcpListener, ctx: Ctx) {
             _ = ctx.token.cancelled() => return,
         };
         let Ok(permit) = ctx.connections.clone().try_acquire_owned() else {
-            // Full: close at once (the client may retry), never queue.
             drop(stream);
             continue;
         };
-        let c = ctx.clone();
+        let conn = serve(stream, peer, ctx.clone());
         ctx.tracker.spawn(async move {
             let _permit = permit;
-            let _ = stream.set_nodelay(true);
-            frames(stream, peer, Proto::Tcp, &c).await;
+            conn.await;
         });
     }
 }

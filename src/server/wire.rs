@@ -4,6 +4,9 @@
 //! besides one OPT, compression in the question, EDNS versions above 0, other
 //! classes, ANY and zone transfers) is left to the full parser, which answers it
 //! with the right rcode.
+//!
+//! Replies are walked the same way where only a number is wanted from them
+//! ([`min_ttl`], DoH's `max-age`).
 
 use hickory_proto::rr::RecordType;
 
@@ -141,11 +144,69 @@ fn read_opt(m: &[u8], i: usize) -> Option<(u16, bool)> {
     Some((payload, dnssec_ok))
 }
 
+/// The smallest TTL of a reply's answer and authority records (a negative
+/// answer's SOA included), read in place; 0 when it has none, or when its sections
+/// do not hold together (a count past the end, a bad name, an RDATA length past
+/// the end), as a reply that does not decode has no freshness to give.
+pub fn min_ttl(m: &[u8]) -> u32 {
+    min_ttl_of(m).unwrap_or(0)
+}
+
+fn min_ttl_of(m: &[u8]) -> Option<u32> {
+    let header = m.get(..12)?;
+    let count = |at: usize| usize::from(u16::from_be_bytes([header[at], header[at + 1]]));
+    let (questions, answers, authority, additional) = (count(4), count(6), count(8), count(10));
+    let mut i = 12;
+    for _ in 0..questions {
+        i = skip_name(m, i)? + 4;
+    }
+    let mut min: Option<u32> = None;
+    for n in 0..answers + authority + additional {
+        i = skip_name(m, i)?;
+        let fixed = m.get(i..i + 10)?;
+        let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        i += 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        if n < answers + authority {
+            min = Some(min.map_or(ttl, |m| m.min(ttl)));
+        }
+    }
+    // The additional section is walked too: a reply cut short anywhere has no TTL.
+    if i > m.len() {
+        return None;
+    }
+    min
+}
+
+/// Where the name at `i` ends: after its root label or its compression pointer
+/// (which must point back, at most 255 bytes of labels before it).
+fn skip_name(m: &[u8], mut i: usize) -> Option<usize> {
+    let mut len = 0;
+    loop {
+        let b = *m.get(i)?;
+        match b & 0xc0 {
+            0x00 if b == 0 => return Some(i + 1),
+            0x00 => {
+                len += 1 + usize::from(b);
+                if len > 255 {
+                    return None;
+                }
+                i += 1 + usize::from(b);
+            }
+            0xc0 => {
+                let to = usize::from(b & 0x3f) << 8 | usize::from(*m.get(i + 1)?);
+                return (to < i).then_some(i + 2);
+            }
+            _ => return None, // extended label types (RFC 6891 §5) are not used
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query as HQuery};
-    use hickory_proto::rr::{DNSClass, Name};
+    use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query as HQuery, ResponseCode};
+    use hickory_proto::rr::rdata::{A, NS, SOA};
+    use hickory_proto::rr::{DNSClass, Name, RData, Record};
 
     fn q(name: &str, t: RecordType, edns: Option<u16>, dnssec: bool) -> Vec<u8> {
         let mut m = Message::new(0xbeef, MessageType::Query, OpCode::Query);
@@ -217,6 +278,124 @@ mod tests {
         for cut in 0..q("www.geek.", RecordType::A, Some(1232), false).len() {
             let b = q("www.geek.", RecordType::A, Some(1232), false);
             assert!(parse(&b[..cut], &mut k).is_none(), "cut at {cut}");
+        }
+    }
+
+    /// What DoH's `max-age` was before [`min_ttl`]: the whole reply decoded.
+    fn decoded_min_ttl(b: &[u8]) -> u32 {
+        let Ok(m) = Message::from_vec(b) else {
+            return 0;
+        };
+        m.answers
+            .iter()
+            .chain(m.authorities.iter())
+            .map(|r| r.ttl)
+            .min()
+            .unwrap_or(0)
+    }
+
+    fn reply(rcode: ResponseCode, answers: &[Record], authority: &[Record]) -> Vec<u8> {
+        let mut m = Message::new(7, MessageType::Response, OpCode::Query);
+        m.metadata.response_code = rcode;
+        m.add_query(HQuery::query(
+            Name::from_ascii("www.geek.").unwrap(),
+            RecordType::A,
+        ));
+        m.add_answers(answers.iter().cloned());
+        m.add_authorities(authority.iter().cloned());
+        m.add_additional(Record::from_rdata(
+            Name::from_ascii("ns.geek.").unwrap(),
+            1,
+            RData::A(A::new(192, 0, 2, 53)),
+        ));
+        let mut e = Edns::new();
+        e.set_max_payload(1232);
+        m.set_edns(e);
+        m.to_vec().unwrap()
+    }
+
+    fn a(name: &str, ttl: u32) -> Record {
+        Record::from_rdata(
+            Name::from_ascii(name).unwrap(),
+            ttl,
+            RData::A(A::new(192, 0, 2, 1)),
+        )
+    }
+
+    fn soa(ttl: u32) -> Record {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        Record::from_rdata(
+            n("geek."),
+            ttl,
+            RData::SOA(SOA::new(n("ns.geek."), n("admin.geek."), 1, 2, 3, 4, 60)),
+        )
+    }
+
+    #[test]
+    fn min_ttl_of_a_positive_answer() {
+        let ns = Record::from_rdata(
+            Name::from_ascii("geek.").unwrap(),
+            3600,
+            RData::NS(NS(Name::from_ascii("ns.geek.").unwrap())),
+        );
+        let b = reply(
+            ResponseCode::NoError,
+            &[a("www.geek.", 300), a("www.geek.", 120)],
+            &[ns],
+        );
+        assert_eq!(min_ttl(&b), 120, "the glue's TTL 1 is not counted");
+        assert_eq!(min_ttl(&b), decoded_min_ttl(&b));
+        let authority_lower = reply(ResponseCode::NoError, &[a("www.geek.", 300)], &[soa(30)]);
+        assert_eq!(min_ttl(&authority_lower), 30);
+    }
+
+    #[test]
+    fn min_ttl_of_a_negative_answer_is_the_soa_record_s() {
+        let b = reply(ResponseCode::NXDomain, &[], &[soa(900)]);
+        assert_eq!(min_ttl(&b), 900, "the record's TTL, not the SOA minimum");
+        assert_eq!(min_ttl(&b), decoded_min_ttl(&b));
+        let empty = reply(ResponseCode::ServFail, &[], &[]);
+        assert_eq!(min_ttl(&empty), 0, "no records: 0");
+        assert_eq!(min_ttl(&empty), decoded_min_ttl(&empty));
+    }
+
+    #[test]
+    fn min_ttl_of_a_cut_or_garbage_reply_is_0() {
+        let b = reply(ResponseCode::NoError, &[a("www.geek.", 300)], &[soa(900)]);
+        for cut in 0..b.len() {
+            assert_eq!(min_ttl(&b[..cut]), 0, "cut at {cut}");
+            assert_eq!(
+                min_ttl(&b[..cut]),
+                decoded_min_ttl(&b[..cut]),
+                "cut at {cut}"
+            );
+        }
+        // One answer whose owner is a pointer to itself, one past the end, one with
+        // an extended label type, and a name of more than 255 bytes.
+        let header = [0, 7, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0];
+        for owner in [&[0xc0, 12][..], &[0xc0, 200], &[0x41, 0]] {
+            let mut m = header.to_vec();
+            m.extend_from_slice(owner);
+            m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 1, 0, 0, 0]);
+            assert_eq!(min_ttl(&m), 0, "{owner:?}");
+        }
+        let mut long = header.to_vec();
+        for _ in 0..5 {
+            long.push(63);
+            long.extend_from_slice(&[b'x'; 63]);
+        }
+        long.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(min_ttl(&long), 0);
+        // Anything at all: no panic.
+        let mut x: u32 = 1;
+        for len in 0..200 {
+            let junk: Vec<u8> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (x >> 24) as u8
+                })
+                .collect();
+            let _ = min_ttl(&junk);
         }
     }
 }

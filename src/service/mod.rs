@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name};
 pub mod history;
 pub mod watch;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, unix_now};
 use crate::config::{Config, RootConfig, RootSource};
 use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
@@ -225,8 +225,6 @@ impl Service {
     }
 }
 
-/// A problem as it stands in one save of its file: the same message after another
-/// save of the file is news again.
 /// A hints root's servers; problems (unreadable hints, denied addresses) go to
 /// `errors`.
 fn hints_kind(
@@ -265,9 +263,7 @@ fn forward_kind(
     policy: &AddressPolicy,
 ) -> Result<Kind, Vec<ZoneError>> {
     let addrs: Vec<SocketAddr> = upstreams.iter().map(|u| u.addr).collect();
-    let mut errors: Vec<ZoneError> = denied(rc, &addrs, policy, file.clone())
-        .into_iter()
-        .collect();
+    let mut errors: Vec<ZoneError> = denied(rc, &addrs, policy, file.clone());
     match forwarders(upstreams, tls_ca) {
         Ok(f) if errors.is_empty() => Ok(Kind::Forward(f)),
         Ok(_) => Err(errors),
@@ -283,6 +279,8 @@ fn forward_kind(
     }
 }
 
+/// A problem as it stands in one save of its file: the same message after another
+/// save of the file is news again.
 fn save_key(p: &Problem) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -343,12 +341,6 @@ fn loaded_zone(rc: &RootConfig, z: &crate::zones::Zone) -> Loaded {
         zone: z.origin().to_string(),
         serial: z.serial(),
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A forward root's `tlds` as names.

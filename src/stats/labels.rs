@@ -7,6 +7,11 @@ pub const PROTOCOLS: [&str; 4] = ["udp", "tcp", "dot", "doh"];
 /// Where an answer came from (the query log's `cache=`), then `none` for requests
 /// rejected before they were resolved (FORMERR, REFUSED, NOTIMP).
 pub const SOURCES: [&str; 5] = ["local", "hit", "miss", "stale", "none"];
+// The slots of SOURCES by name.
+pub const SOURCE_LOCAL: usize = 0;
+pub const SOURCE_HIT: usize = 1;
+pub const SOURCE_MISS: usize = 2;
+pub const SOURCE_STALE: usize = 3;
 pub const SOURCE_NONE: usize = 4;
 
 /// Rcode slots: 0–15 are the header's rcode, 16 every extended one (BADVERS).
@@ -153,5 +158,10 @@ mod tests {
         assert_eq!(limit_slot("max-per-client"), Some(8));
         assert_eq!(LIMITS[RATE_LIMIT_DROP], "rate-limit-drop");
         assert_eq!(LIMITS[RATE_LIMIT_SLIP], "rate-limit-slip");
+        assert_eq!(SOURCES[SOURCE_LOCAL], "local");
+        assert_eq!(SOURCES[SOURCE_HIT], "hit");
+        assert_eq!(SOURCES[SOURCE_MISS], "miss");
+        assert_eq!(SOURCES[SOURCE_STALE], "stale");
+        assert_eq!(SOURCES[SOURCE_NONE], "none");
     }
 }

@@ -115,10 +115,9 @@ async fn demo_with_traffic() -> (crate::world::World, Altroot) {
         let stats = a.router().stats();
         let snap = stats.snapshot();
         let totals: Vec<u64> = (0..snap.routes()).map(|r| snap.route_total(r)).collect();
-        stats.series.tick(
-            altroot::commands::web::unix_now() - 10 * (6 - round),
-            &totals,
-        );
+        stats
+            .series
+            .tick(altroot::clock::unix_now() - 10 * (6 - round), &totals);
     }
     let t = Instant::now();
     while altroot::commands::web::api::collisions(&a.service).len() < 2 {

@@ -15,12 +15,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Web;
-use crate::commands::collisions::history;
+use crate::commands::collisions::{Winner, history, winner};
 use crate::commands::compare;
-use crate::config::{Hints, Policy, RootSource};
+use crate::config::{Hints, RootSource};
 use crate::resolver::{Kind, Resolver};
 use crate::service::Service;
 use crate::service::history::Event;
+use crate::stats::labels::{SOURCE_HIT, SOURCE_MISS, SOURCE_STALE};
 use crate::zones::Problem;
 
 /// Every route slot's name: the roots, then `local`, `interrupt`, `none`.
@@ -48,17 +49,17 @@ pub fn collisions(service: &Service) -> Vec<Seen> {
         .filter(|(_, roots)| roots.len() > 1)
         .map(|(tld, roots)| {
             let tld = tld.to_string().trim_end_matches('.').to_string();
-            let (winner, why) = match (cfg.collisions.pin.get(&tld), cfg.collisions.policy) {
-                (Some(root), _) => (root.clone(), format!("pin {tld} = \"{root}\"")),
-                (None, Policy::Interrupt) => (
+            let first = roots.first().map_or("", String::as_str);
+            let (winner, why) = match winner(cfg, &tld, first) {
+                Winner::Pin(root) => (root.to_string(), format!("pin {tld} = \"{root}\"")),
+                Winner::Interrupt => (
                     "interrupt".to_string(),
                     "policy \"interrupt\": controlled interruption (127.0.53.53)".to_string(),
                 ),
-                (None, Policy::First) => {
-                    let first = roots.first().cloned().unwrap_or_default();
-                    let why = format!("policy \"first\": {first} is the first root that has it");
-                    (first, why)
-                }
+                Winner::First(first) => (
+                    first.to_string(),
+                    format!("policy \"first\": {first} is the first root that has it"),
+                ),
             };
             Seen {
                 tld,
@@ -107,9 +108,9 @@ pub fn status_json(web: &Web) -> Value {
         "version": crate::commands::PKG_VERSION,
         "commit": crate::commands::COMMIT,
         "started": web.started,
-        "now": super::unix_now(),
+        "now": crate::clock::unix_now(),
         "listen": web.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "policy": match service.config.collisions.policy { Policy::First => "first", Policy::Interrupt => "interrupt" },
+        "policy": service.config.collisions.policy.as_str(),
         "roots": roots,
         "chart": {
             "step": crate::stats::series::STEP,
@@ -179,7 +180,7 @@ fn root_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Valu
         "tlds": tlds,
         "tlds_note": tlds_note,
         "queries": snap.route_total(i),
-        "cache": {"hits": snap.source_total(i, 1), "misses": snap.source_total(i, 2), "stale": snap.source_total(i, 3)},
+        "cache": {"hits": snap.source_total(i, SOURCE_HIT), "misses": snap.source_total(i, SOURCE_MISS), "stale": snap.source_total(i, SOURCE_STALE)},
         "upstream": {
             "replies": snap.upstream(i, crate::stats::labels::UPSTREAM_REPLY),
             "timeouts": snap.upstream(i, crate::stats::labels::UPSTREAM_TIMEOUT),

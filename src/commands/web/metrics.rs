@@ -18,7 +18,8 @@ use super::{Web, api};
 use crate::resolver::rcode_str;
 use crate::stats::Snapshot;
 use crate::stats::labels::{
-    LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SOURCES, UPSTREAM, qtype_label,
+    LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SOURCE_HIT, SOURCE_MISS, SOURCE_STALE,
+    SOURCES, UPSTREAM, qtype_label,
 };
 
 type Labels = Vec<(&'static str, String)>;
@@ -228,19 +229,19 @@ fn caches(web: &Web, snap: &Snapshot, roots: &[String]) -> Vec<Family> {
             "altroot_cache_hits",
             "Answers from the root's cache (ready answers included).",
             Counter,
-            per_root(roots, |i| snap.source_total(i, 1) as f64),
+            per_root(roots, |i| snap.source_total(i, SOURCE_HIT) as f64),
         ),
         fam(
             "altroot_cache_misses",
             "Answers that needed the root's servers.",
             Counter,
-            per_root(roots, |i| snap.source_total(i, 2) as f64),
+            per_root(roots, |i| snap.source_total(i, SOURCE_MISS) as f64),
         ),
         fam(
             "altroot_cache_stale",
             "Answers served stale (RFC 8767) because the servers failed.",
             Counter,
-            per_root(roots, |i| snap.source_total(i, 3) as f64),
+            per_root(roots, |i| snap.source_total(i, SOURCE_STALE) as f64),
         ),
         fam(
             "altroot_cache_entries",

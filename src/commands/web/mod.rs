@@ -12,7 +12,7 @@ pub mod metrics;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -23,6 +23,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::unix_now;
 use crate::server::Frontend;
 use crate::service::Service;
 use crate::stats::series::STEP;
@@ -66,12 +67,6 @@ impl Web {
             compares: tokio::sync::Semaphore::new(COMPARES),
         })
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A running HTTP listener.
