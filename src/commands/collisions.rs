@@ -77,14 +77,7 @@ fn candidates(resolver: &Resolver, config: &Config) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, rc) in config.roots.iter().enumerate() {
         if let Some(z) = resolver.zones(i) {
-            for t in z.tlds() {
-                out.insert(
-                    t.to_lowercase()
-                        .to_string()
-                        .trim_end_matches('.')
-                        .to_string(),
-                );
-            }
+            out.extend(z.tld_labels());
         }
         if let RootSource::Forward { tlds, .. } = &rc.source {
             out.extend(tlds.iter().cloned());

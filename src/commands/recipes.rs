@@ -60,18 +60,8 @@ impl Inputs {
         for (i, rc) in cfg.roots.iter().enumerate().take(last) {
             match &rc.source {
                 RootSource::Zones(_) => {
-                    for t in service
-                        .resolver
-                        .zones(i)
-                        .map(|z| z.tlds())
-                        .unwrap_or_default()
-                    {
-                        tlds.insert(
-                            t.to_lowercase()
-                                .to_string()
-                                .trim_end_matches('.')
-                                .to_string(),
-                        );
+                    if let Some(z) = service.resolver.zones(i) {
+                        tlds.extend(z.tld_labels());
                     }
                 }
                 RootSource::Forward { tlds: list, .. } => tlds.extend(list.iter().cloned()),

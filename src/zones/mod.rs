@@ -50,6 +50,7 @@ mod zone;
 pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
 pub use problem::{Problem, Severity, ZoneError, log_problems};
 pub use reader::{Files, Located, Parsed, Rec, read, read_into, read_str};
+pub(crate) use rules::tld_label;
 pub use set::{LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt};
 pub use stamp::Stamp;
 pub use zone::{Lookup, Zone};

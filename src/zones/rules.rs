@@ -10,7 +10,7 @@ use super::problem::Problem;
 use crate::names::{OPT_IN_TLDS, SPECIAL_TLDS};
 
 /// A TLD's label, without the trailing dot.
-pub(super) fn tld_label(tld: &LowerName) -> String {
+pub(crate) fn tld_label(tld: &LowerName) -> String {
     tld.to_string().trim_end_matches('.').to_string()
 }
 

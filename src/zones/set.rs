@@ -172,6 +172,13 @@ impl ZoneSet {
         self.zones.values()
     }
 
+    /// [`ZoneSet::tlds`] as labels: lower case, no trailing dot.
+    pub fn tld_labels(&self) -> impl Iterator<Item = String> {
+        self.tlds()
+            .into_iter()
+            .map(|t| super::tld_label(&LowerName::new(&t)))
+    }
+
     /// TLDs this root has (for `collisions` and logs).
     pub fn tlds(&self) -> Vec<Name> {
         let files = self.zones.keys().filter(|k| k.num_labels() == 1);

@@ -48,7 +48,7 @@ pub fn collisions(service: &Service) -> Vec<Seen> {
         .into_iter()
         .filter(|(_, roots)| roots.len() > 1)
         .map(|(tld, roots)| {
-            let tld = tld.to_string().trim_end_matches('.').to_string();
+            let tld = crate::zones::tld_label(&tld);
             let first = roots.first().map_or("", String::as_str);
             let (winner, why) = match winner(cfg, &tld, first) {
                 Winner::Pin(root) => (root.to_string(), format!("pin {tld} = \"{root}\"")),
