@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::DNSClass;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
@@ -244,6 +244,25 @@ impl Transport {
     }
 }
 
+/// A message as a stream carries it (RFC 1035 §4.2.2): two length bytes first.
+pub(super) fn framed(bytes: &[u8]) -> Result<Vec<u8>, ServerError> {
+    let len =
+        u16::try_from(bytes.len()).map_err(|_| ServerError::Local("query too long".into()))?;
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+    Ok(out)
+}
+
+/// Reads one length-prefixed message from a stream.
+pub(super) async fn read_framed<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    r.read_exact(&mut len).await?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    r.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
 async fn tcp(
     server: SocketAddr,
     bytes: &[u8],
@@ -253,19 +272,11 @@ async fn tcp(
 ) -> Result<Message, ServerError> {
     let work = async {
         let mut s = TcpStream::connect(server).await.map_err(io_error)?;
-        let len =
-            u16::try_from(bytes.len()).map_err(|_| ServerError::Local("query too long".into()))?;
-        let mut framed = Vec::with_capacity(bytes.len() + 2);
-        framed.extend_from_slice(&len.to_be_bytes());
-        framed.extend_from_slice(bytes);
-        s.write_all(&framed).await.map_err(io_error)?;
+        s.write_all(&framed(bytes)?).await.map_err(io_error)?;
         // A server may send replies to other queries first (RFC 7766 §6.2.1.1), but
         // a bounded number: one connection carries one question here.
         for _ in 0..8 {
-            let mut lenbuf = [0u8; 2];
-            s.read_exact(&mut lenbuf).await.map_err(io_error)?;
-            let mut buf = vec![0u8; usize::from(u16::from_be_bytes(lenbuf))];
-            s.read_exact(&mut buf).await.map_err(io_error)?;
+            let buf = read_framed(&mut s).await.map_err(io_error)?;
             let reply = Message::from_vec(&buf)
                 .map_err(|e| ServerError::Bogus(format!("malformed reply over TCP: {e}")))?;
             if matches(&reply, id, q) {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hickory_proto::op::Query;
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Fail, TlsTarget, our_reply, query_bytes};
 use crate::resolver::failure::ServerError;
-use crate::resolver::transport::Reply;
+use crate::resolver::transport::{Reply, framed, read_framed};
 
 /// We close a connection that carried no question for this long (servers close
 /// theirs too: Unbound after `tcp-idle-timeout`, 30 s).
@@ -131,7 +131,7 @@ fn start(tls: tokio_rustls::client::TlsStream<TcpStream>) -> Conn {
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
-                r = timeout(IDLE_CLOSE, read_frame(&mut rd)) => r,
+                r = timeout(IDLE_CLOSE, read_framed(&mut rd)) => r.map(Result::ok),
                 _ = c.cancelled() => break,
             };
             match next {
@@ -161,14 +161,6 @@ fn start(tls: tokio_rustls::client::TlsStream<TcpStream>) -> Conn {
     }
 }
 
-async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R) -> Option<Vec<u8>> {
-    let mut len = [0u8; 2];
-    rd.read_exact(&mut len).await.ok()?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    rd.read_exact(&mut buf).await.ok()?;
-    Some(buf)
-}
-
 /// One question on one connection.
 async fn ask(conn: &Conn, q: &Query, rd: bool, deadline: Instant) -> Result<Reply, Fail> {
     let Ok(Ok(_slot)) = timeout_at(deadline, conn.slots.acquire()).await else {
@@ -190,10 +182,9 @@ async fn ask(conn: &Conn, q: &Query, rd: bool, deadline: Instant) -> Result<Repl
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
     };
-    let bytes = query_bytes(id, q, rd).map_err(Fail::Other)?;
-    let mut framed = Vec::with_capacity(bytes.len() + 2);
-    framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
-    framed.extend_from_slice(&bytes);
+    let framed = query_bytes(id, q, rd)
+        .and_then(|b| framed(&b))
+        .map_err(Fail::Other)?;
     let started = Instant::now();
     if conn.tx.send(framed).await.is_err() {
         forget();
