@@ -52,11 +52,7 @@ impl Series {
     /// Closes the interval ending at `now` with the counters' `totals` per route.
     pub fn tick(&self, now: u64, totals: &[u64]) {
         let mut s = self.lock();
-        let delta: Vec<u64> = totals
-            .iter()
-            .zip(s.last.iter().chain(std::iter::repeat(&0)))
-            .map(|(t, l)| t.saturating_sub(*l))
-            .collect();
+        let delta = since(totals, &s.last);
         if s.points.len() == POINTS {
             s.points.pop_front();
         }
@@ -70,14 +66,19 @@ impl Series {
         let s = self.lock();
         View {
             points: s.points.iter().cloned().collect(),
-            current: totals
-                .iter()
-                .zip(s.last.iter().chain(std::iter::repeat(&0)))
-                .map(|(t, l)| t.saturating_sub(*l))
-                .collect(),
+            current: since(totals, &s.last),
             since: s.last_at,
         }
     }
+}
+
+/// Each route's count since `last` (a route new since then counts from 0).
+fn since(totals: &[u64], last: &[u64]) -> Vec<u64> {
+    totals
+        .iter()
+        .zip(last.iter().chain(std::iter::repeat(&0)))
+        .map(|(t, l)| t.saturating_sub(*l))
+        .collect()
 }
 
 #[cfg(test)]

@@ -100,17 +100,10 @@ fn paint(v: &Verdict, text: &str) -> String {
 
 /// One JSON object for a row (keys documented in the README).
 pub fn json_row(row: &Row) -> serde_json::Value {
-    let (verdict, only) = match &row.verdict {
-        Verdict::Only(r) => ("only", Some(r.clone())),
-        v => (
-            match v {
-                Verdict::Same => "same",
-                Verdict::Differs => "differs",
-                Verdict::None => "none",
-                _ => "error",
-            },
-            None,
-        ),
+    let verdict = row.verdict.kind();
+    let only = match &row.verdict {
+        Verdict::Only(r) => Some(r.clone()),
+        _ => None,
     };
     json!({
         "name": row.name.to_lowercase().to_string(),

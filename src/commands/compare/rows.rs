@@ -105,13 +105,23 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict's name (JSON's `verdict`): `same`, `differs`, `only`, `none`,
+    /// `error`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Same => "same",
+            Verdict::Differs => "differs",
+            Verdict::Only(_) => "only",
+            Verdict::None => "none",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// As the table shows it: the kind, and for `only` the root.
     pub fn label(&self) -> String {
         match self {
-            Verdict::Same => "same".into(),
-            Verdict::Differs => "differs".into(),
             Verdict::Only(r) => format!("only {r}"),
-            Verdict::None => "none".into(),
-            Verdict::Error => "error".into(),
+            v => v.kind().into(),
         }
     }
 
