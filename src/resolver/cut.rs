@@ -123,8 +123,7 @@ impl Cut {
     /// serves and came without glue (asking for it would lead back here), or it is
     /// a special-use name that never leaves the machine.
     fn why_unusable(&self, ns: &Name) -> Option<String> {
-        let tld = ns.iter().next_back().unwrap_or_default();
-        if tld.eq_ignore_ascii_case(b"localhost") {
+        if crate::names::under_localhost(ns) {
             return Some(format!("{ns} is under localhost."));
         }
         if !self.zone.is_root() && self.zone.zone_of(ns) {

@@ -23,7 +23,7 @@ use super::failure::Failure;
 use super::iter::{Kind, Mode};
 use super::{Resolver, Snapshot};
 use crate::config::Policy;
-use crate::names::SPECIAL_TLDS;
+use crate::names::{has_special_tld, under_localhost};
 
 /// TLDs whose collision findings are remembered (LRU).
 const COLLISION_TLDS: usize = 10_000;
@@ -231,14 +231,12 @@ impl Resolver {
         if name.is_root() {
             return Decision::Go(Route::Root(first_root.unwrap_or(0)));
         }
-        let last_label = name.iter().next_back().unwrap_or_default();
-        let is = |s: &str| last_label.eq_ignore_ascii_case(s.as_bytes());
         let tld = tld.clone();
         // 1. Special-use names never leave the machine.
-        if is("localhost") {
+        if under_localhost(name) {
             return Decision::Go(Route::Local);
         }
-        if SPECIAL_TLDS.iter().any(|s| is(s)) {
+        if has_special_tld(name) {
             let own = (0..self.roots.len()).find(|&i| {
                 matches!(self.roots[i].kind, Kind::Zones)
                     && snap
@@ -357,11 +355,7 @@ impl Resolver {
     /// under `first` start the background check of the later roots.
     fn after_routing(&self, snap: &Snapshot, name: &Name, tld: LowerName, route: Route, now: u64) {
         // Special-use TLDs never reach another root, not even to ask about them.
-        let label = name.iter().next_back().unwrap_or_default();
-        if SPECIAL_TLDS
-            .iter()
-            .any(|s| label.eq_ignore_ascii_case(s.as_bytes()))
-        {
+        if has_special_tld(name) {
             return;
         }
         match (self.policy, route) {

@@ -34,10 +34,7 @@ fn soa_for(zone: &Name) -> Record {
 /// TLDs do not exist.
 pub fn special_answer(name: &Name, qtype: RecordType) -> Outcome {
     let tld = name.trim_to(1);
-    let is_localhost = name
-        .iter()
-        .next_back()
-        .is_some_and(|l| l.eq_ignore_ascii_case(b"localhost"));
+    let is_localhost = crate::names::under_localhost(name);
     let rec = |data: RData| Record::from_rdata(name.clone(), LOCAL_TTL, data);
     let (rcode, records) = if is_localhost {
         let r = match qtype {
