@@ -443,7 +443,7 @@ fn check_validates_the_certificate_files() {
 async fn serve_logs_proto_and_reloads_on_sighup() {
     let (_w, a, _pki) = start("").await;
     let cfg = a.path("altroot.toml");
-    let p = crate::process::Proc::start(&cfg);
+    let mut p = crate::process::serve(&cfg);
     let dot = crate::process::addr_from(&p.wait_line("(DoT)"));
     let doh = crate::process::addr_from(&p.wait_line("(DoH"));
     p.wait_line("altroot ready");
@@ -468,6 +468,6 @@ async fn serve_logs_proto_and_reloads_on_sighup() {
     ]);
     assert!(run(&dig, &args).await.0);
     assert!(p.wait_line("proto=doh").contains("name=wiki.geek."));
-    p.signal("HUP");
+    p.signal(libc::SIGHUP);
     p.wait_line("TLS certificate reloaded");
 }
