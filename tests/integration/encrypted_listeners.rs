@@ -20,18 +20,8 @@ use crate::world::World;
 async fn start(server_extra: &str) -> (World, Altroot, Pki) {
     let w = World::start(standard_world).await;
     let pki = Pki::new();
-    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    files.push(("tls/cert.pem", leaf.cert));
-    files.push(("tls/key.pem", leaf.key));
-    files.push(("tls/ca.pem", pki.ca_pem.clone()));
-    let server = format!(
-        "[server]\ntls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n\
-         tls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n{server_extra}"
-    );
-    let cfg = edit(&config(&w, ""), "[server]\n", &server);
-    let a = Altroot::start(&cfg, &files).await;
+    let listeners = "tls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n";
+    let a = tls_altroot(&w, &pki, listeners, server_extra).await;
     (w, a, pki)
 }
 
