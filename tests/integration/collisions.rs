@@ -90,10 +90,10 @@ async fn pin_sends_a_tld_to_the_named_root() {
 async fn root_order_decides() {
     let (_w, a) = standard_cfg(|w, _| {
         format!(
-            "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\
-             [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {p}\nallow-loopback-upstream = true\n\
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n{icann}\
              [[root]]\nname = \"alt\"\nzones = \"zones\"\nport = {p}\nallow-loopback-upstream = true\n",
-            p = w.port
+            p = w.port,
+            icann = icann_root(w)
         )
     })
     .await;

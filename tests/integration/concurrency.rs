@@ -66,16 +66,13 @@ query-timeout = \"3s\"
 name = \"alt\"
 zones = \"zones\"
 
-[[root]]
-name = \"icann\"
-hints = \"hints.txt\"
-port = {}
-allow-loopback-upstream = true
-",
-        w.port
+{}",
+        icann_root(w)
     )
 }
 
+/// The world and an altroot on [`config`]: `extra` ends `[server]` or starts a table
+/// of its own (`[limits]\n...`).
 async fn start_with(extra: &str) -> (World, Altroot) {
     let w = World::start(world).await;
     let files = vec![
@@ -86,26 +83,6 @@ async fn start_with(extra: &str) -> (World, Altroot) {
         ("hints.txt", hints(&w)),
     ];
     let a = Altroot::start(&config(&w, extra), &files).await;
-    (w, a)
-}
-
-/// As [`start_with`], with a `[limits]` table.
-async fn start_limits(limits: &str) -> (World, Altroot) {
-    let w = World::start(world).await;
-    let files = vec![
-        (
-            "zones/geek.zone",
-            "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns.geek.\nns A 192.0.2.53\n"
-                .to_string(),
-        ),
-        ("hints.txt", hints(&w)),
-    ];
-    let cfg = edit(
-        &config(&w, ""),
-        "[[root]]\nname = \"alt\"",
-        &format!("[limits]\n{limits}\n\n[[root]]\nname = \"alt\""),
-    );
-    let a = Altroot::start(&cfg, &files).await;
     (w, a)
 }
 
@@ -255,7 +232,7 @@ fn asked_silent(w: &World) -> usize {
 // never a queue; exactly that many reach the network.
 #[tokio::test]
 async fn max_resolutions_answers_servfail_at_once() {
-    let (w, a) = start_limits("max-resolutions = 5").await;
+    let (w, a) = start_with("[limits]\nmax-resolutions = 5\n").await;
     let t = Instant::now();
     let names: Vec<String> = (0..20).map(|i| format!("m{i}.silent.com.")).collect();
     let (replies, busy) = blast("127.0.0.1:0", a.addr, names, Duration::from_millis(300)).await;
@@ -282,7 +259,7 @@ async fn max_resolutions_answers_servfail_at_once() {
 // not affected.
 #[tokio::test]
 async fn max_per_client_caps_one_address_only() {
-    let (_w, a) = start_limits("max-per-client = 3").await;
+    let (_w, a) = start_with("[limits]\nmax-per-client = 3\n").await;
     let names: Vec<String> = (0..10).map(|i| format!("p{i}.silent.com.")).collect();
     let (_, busy) = blast("127.0.0.4:0", a.addr, names, Duration::from_millis(300)).await;
     assert_eq!(busy, 7);

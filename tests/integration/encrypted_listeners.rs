@@ -20,18 +20,8 @@ use crate::world::World;
 async fn start(server_extra: &str) -> (World, Altroot, Pki) {
     let w = World::start(standard_world).await;
     let pki = Pki::new();
-    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    files.push(("tls/cert.pem", leaf.cert));
-    files.push(("tls/key.pem", leaf.key));
-    files.push(("tls/ca.pem", pki.ca_pem.clone()));
-    let server = format!(
-        "[server]\ntls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n\
-         tls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n{server_extra}"
-    );
-    let cfg = edit(&config(&w, ""), "[server]\n", &server);
-    let a = Altroot::start(&cfg, &files).await;
+    let listeners = "tls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n";
+    let a = tls_altroot(&w, &pki, listeners, server_extra).await;
     (w, a, pki)
 }
 
@@ -443,7 +433,7 @@ fn check_validates_the_certificate_files() {
 async fn serve_logs_proto_and_reloads_on_sighup() {
     let (_w, a, _pki) = start("").await;
     let cfg = a.path("altroot.toml");
-    let p = crate::process::Proc::start(&cfg);
+    let mut p = crate::process::serve(&cfg);
     let dot = crate::process::addr_from(&p.wait_line("(DoT)"));
     let doh = crate::process::addr_from(&p.wait_line("(DoH"));
     p.wait_line("altroot ready");
@@ -468,6 +458,6 @@ async fn serve_logs_proto_and_reloads_on_sighup() {
     ]);
     assert!(run(&dig, &args).await.0);
     assert!(p.wait_line("proto=doh").contains("name=wiki.geek."));
-    p.signal("HUP");
+    p.signal(libc::SIGHUP);
     p.wait_line("TLS certificate reloaded");
 }

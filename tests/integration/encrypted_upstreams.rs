@@ -18,6 +18,17 @@ async fn altroot(roots: &str, pki: &Pki) -> Altroot {
     Altroot::start(&cfg, &[("ca.pem", pki.ca_pem.clone())]).await
 }
 
+/// An altroot whose one root, `up`, forwards over DoT to `sink` as `dns.test`,
+/// trusting `pki`'s CA.
+async fn forward_to_sink(sink: &TlsSink, pki: &Pki) -> Altroot {
+    let root = format!(
+        "[[root]]\nname = \"up\"\nforward = [\"tls://{}#dns.test\"]\ntls-ca = \"ca.pem\"\n\
+         allow-loopback-upstream = true\n",
+        sink.addr
+    );
+    altroot(&root, pki).await
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -87,15 +98,7 @@ async fn unbound_as_dot_and_doh_upstream() {
 async fn dot_upstream_reuses_one_pipelined_connection() {
     let pki = Pki::new();
     let sink = TlsSink::start(&pki.leaf(&["dns.test"])).await;
-    let a = altroot(
-        &format!(
-            "[[root]]\nname = \"up\"\nforward = [\"tls://{}#dns.test\"]\ntls-ca = \"ca.pem\"\n\
-             allow-loopback-upstream = true\n",
-            sink.addr
-        ),
-        &pki,
-    )
-    .await;
+    let a = forward_to_sink(&sink, &pki).await;
     let asks = (0..20).map(|i| {
         let a = &a;
         async move { a.query(&format!("n{i}.example.net."), RecordType::A).await }
@@ -136,15 +139,7 @@ async fn bad_upstream_certificates_are_refused_without_fallback() {
     ];
     for (what, leaf, why) in cases {
         let sink = TlsSink::start(&leaf).await;
-        let a = altroot(
-            &format!(
-                "[[root]]\nname = \"up\"\nforward = [\"tls://{}#dns.test\"]\ntls-ca = \"ca.pem\"\n\
-                 allow-loopback-upstream = true\n",
-                sink.addr
-            ),
-            &pki,
-        )
-        .await;
+        let a = forward_to_sink(&sink, &pki).await;
         for _ in 0..2 {
             let m = a.query("secretname.example.net.", RecordType::A).await;
             assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{what}");

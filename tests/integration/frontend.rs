@@ -227,10 +227,7 @@ fn forward_config(w: &World, tlds: Option<&str>, last_icann: bool) -> String {
         p = w.port
     );
     if last_icann {
-        c.push_str(&format!(
-            "[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true\n",
-            w.port
-        ));
+        c.push_str(&icann_root(w));
     }
     c
 }

@@ -567,6 +567,15 @@ pub fn hints(w: &World) -> String {
     )
 }
 
+/// The `[[root]]` table of the fake ICANN root: iterating from `hints.txt` (see
+/// [`hints`]) on the world's port.
+pub fn icann_root(w: &World) -> String {
+    format!(
+        "[[root]]\nname = \"icann\"\nhints = \"hints.txt\"\nport = {}\nallow-loopback-upstream = true\n",
+        w.port
+    )
+}
+
 /// A config with the alt root and the fake ICANN root; `extra` is appended.
 pub fn config(w: &World, extra: &str) -> String {
     format!(
@@ -580,14 +589,10 @@ zones = \"zones\"
 port = {port}
 allow-loopback-upstream = true
 
-[[root]]
-name = \"icann\"
-hints = \"hints.txt\"
-port = {port}
-allow-loopback-upstream = true
-{extra}
+{icann}{extra}
 ",
-        port = w.port
+        port = w.port,
+        icann = icann_root(w)
     )
 }
 

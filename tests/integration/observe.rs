@@ -373,16 +373,10 @@ fn version_has_the_commit_and_every_help_an_example() {
 // Issue 9 §3: queries over DNS over TLS count under their own protocol.
 #[tokio::test]
 async fn dot_queries_count_as_dot() {
-    use crate::tlskit::{Pki, dot_exchange};
+    use crate::tlskit::{Pki, dot_exchange, tls_altroot};
     let w = crate::world::World::start(standard_world).await;
     let pki = Pki::new();
-    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
-    let mut files = alt_zones(&w);
-    files.push(("hints.txt", hints(&w)));
-    files.push(("tls/cert.pem", leaf.cert));
-    files.push(("tls/key.pem", leaf.key));
-    let server = "[server]\ntls-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n";
-    let a = Altroot::start(&edit(&config(&w, ""), "[server]\n", server), &files).await;
+    let a = tls_altroot(&w, &pki, "tls-listen = [\"127.0.0.1:0\"]\n", "").await;
     let web = a.start_web().await;
     let msgs = [
         make_query("www.geek.", RecordType::A, Some(1232)),

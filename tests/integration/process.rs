@@ -1,120 +1,32 @@
 //! The `altroot` binary itself: start-up lines, per-query logs, SIGHUP, SIGTERM,
 //! `check` exit codes.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 use crate::harness::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_altroot");
+use crate::system::{BIN, Daemon};
 
 const GEEK: &str = "$TTL 300\n@ SOA ns.geek. h.geek. 1 3600 600 86400 60\n@ NS ns.geek.\nns A 127.0.0.1\nwww A 192.0.2.1\n";
 
-/// A running `altroot serve` whose stderr is collected line by line.
-pub(crate) struct Proc {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+/// A running `altroot serve --config CONFIG`, its log lines collected.
+pub(crate) fn serve(config: &Path) -> Daemon {
+    serve_gated(config, None)
 }
 
-impl Proc {
-    pub(crate) fn start(config: &Path) -> Proc {
-        Proc::start_gated(config, None)
-    }
-
-    /// With a gate, the reader stops reading stderr after "altroot ready" until the
-    /// gate opens: the pipe fills up, as with a log reader that hangs.
-    fn start_gated(config: &Path, gate: Option<std::sync::mpsc::Receiver<()>>) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let l = lines.clone();
-        std::thread::spawn(move || {
-            let mut gate = gate;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let ready = line.contains("altroot ready");
-                l.lock().unwrap().push(line);
-                if ready && let Some(g) = gate.take() {
-                    let _ = g.recv();
-                }
-            }
-        });
-        Proc { child, lines }
-    }
-
-    /// Waits (bounded) for a log line containing `needle`.
-    pub(crate) fn wait_line(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(l) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.contains(needle))
-            {
-                return l.clone();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "no log line with {needle:?}; got:\n{}",
-            self.lines.lock().unwrap().join("\n")
-        );
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(needle))
-            .count()
-    }
-
-    pub(crate) fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    /// Waits (bounded) for the process to exit.
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        panic!("altroot did not exit within 10 s");
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// As [`serve`]; with a gate, stderr is no longer read after "altroot ready" until
+/// the gate opens (see [`Daemon::spawn_gated`]).
+fn serve_gated(config: &Path, gate: Option<std::sync::mpsc::Receiver<()>>) -> Daemon {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--config"])
+        .arg(config)
+        .env_remove("RUST_LOG");
+    Daemon::spawn_gated(cmd, "altroot serve", gate.map(|g| ("altroot ready", g)))
 }
 
 fn setup(zones: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
@@ -147,7 +59,7 @@ pub(crate) fn addr_from(line: &str) -> SocketAddr {
 #[tokio::test]
 async fn serve_logs_and_stops_on_sigterm() {
     let dir = setup(&[("geek.zone", GEEK)], "");
-    let mut p = Proc::start(&dir.path().join("altroot.toml"));
+    let mut p = serve(&dir.path().join("altroot.toml"));
     let first = p.wait_line("listening on 127.0.0.1:");
     p.wait_line("listening on [::1]:");
     p.wait_line("altroot ready");
@@ -182,7 +94,7 @@ async fn serve_logs_and_stops_on_sigterm() {
         0,
         "hickory's own per-query lines are quiet"
     );
-    p.signal("TERM");
+    p.signal(libc::SIGTERM);
     let st = p.wait_exit();
     assert_eq!(st.code(), Some(0));
     p.wait_line("stopped");
@@ -191,9 +103,9 @@ async fn serve_logs_and_stops_on_sigterm() {
 #[tokio::test]
 async fn sigint_also_stops_cleanly() {
     let dir = setup(&[("geek.zone", GEEK)], "");
-    let mut p = Proc::start(&dir.path().join("altroot.toml"));
+    let mut p = serve(&dir.path().join("altroot.toml"));
     p.wait_line("altroot ready");
-    p.signal("INT");
+    p.signal(libc::SIGINT);
     assert_eq!(p.wait_exit().code(), Some(0));
 }
 
@@ -201,20 +113,20 @@ async fn sigint_also_stops_cleanly() {
 #[tokio::test]
 async fn sighup_reloads_and_keeps_last_good_zone() {
     let dir = setup(&[("geek.zone", GEEK)], "");
-    let p = Proc::start(&dir.path().join("altroot.toml"));
+    let mut p = serve(&dir.path().join("altroot.toml"));
     let addr = addr_from(&p.wait_line("listening on 127.0.0.1:"));
     // Signals are handled from "altroot ready" on (before it, SIGHUP would kill).
     p.wait_line("altroot ready");
     let zone = dir.path().join("zones/geek.zone");
 
     std::fs::write(&zone, GEEK.replace("192.0.2.1", "192.0.2.99")).unwrap();
-    p.signal("HUP");
+    p.signal(libc::SIGHUP);
     p.wait_line("reload done");
     let m = query(addr, "www.geek.", RecordType::A).await;
     assert_eq!(lines(&m.answers), vec!["www.geek. 300 A 192.0.2.99"]);
 
     std::fs::write(&zone, format!("{GEEK}oops IN A not-an-address\n")).unwrap();
-    p.signal("HUP");
+    p.signal(libc::SIGHUP);
     let err = p.wait_line("error:");
     assert!(err.contains("geek.zone:6: error:"), "{err}");
     let m = query(addr, "www.geek.", RecordType::A).await;
@@ -230,7 +142,7 @@ async fn sighup_reloads_and_keeps_last_good_zone() {
         GEEK.replace("geek", "libre"),
     )
     .unwrap();
-    p.signal("HUP");
+    p.signal(libc::SIGHUP);
     for _ in 0..100 {
         if query(addr, "www.libre.", RecordType::A)
             .await
@@ -313,7 +225,7 @@ async fn explicit_port_is_not_shared_with_a_second_instance() {
         &format!("listen = [\"127.0.0.1:{port}\"]"),
     );
     std::fs::write(&cfg, text).unwrap();
-    let first = Proc::start(&cfg);
+    let mut first = serve(&cfg);
     first.wait_line("altroot ready");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     for _ in 0..20 {
@@ -333,7 +245,7 @@ async fn explicit_port_is_not_shared_with_a_second_instance() {
 async fn a_stuck_log_never_holds_up_answers() {
     let dir = setup(&[("geek.zone", GEEK)], "");
     let (open, gate) = std::sync::mpsc::channel::<()>();
-    let p = Proc::start_gated(&dir.path().join("altroot.toml"), Some(gate));
+    let mut p = serve_gated(&dir.path().join("altroot.toml"), Some(gate));
     let first = p.wait_line("listening on 127.0.0.1:");
     p.wait_line("altroot ready");
     let addr = addr_from(&first);

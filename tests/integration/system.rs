@@ -238,7 +238,18 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn spawn(mut cmd: Command, what: &str) -> Daemon {
+    pub fn spawn(cmd: Command, what: &str) -> Daemon {
+        Daemon::spawn_gated(cmd, what, None)
+    }
+
+    /// As [`Daemon::spawn`]; with a gate `(needle, gate)`, stderr is no longer read
+    /// after a line containing `needle` until the gate opens: the pipe fills up, as
+    /// with a log reader that hangs.
+    pub fn spawn_gated(
+        mut cmd: Command,
+        what: &str,
+        gate: Option<(&str, std::sync::mpsc::Receiver<()>)>,
+    ) -> Daemon {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -254,11 +265,20 @@ impl Daemon {
             .stderr
             .take()
             .map(|e| Box::new(e) as Box<dyn Read + Send>);
-        for r in [out, err].into_iter().flatten() {
+        let gate = gate.map(|(needle, g)| (needle.to_string(), g));
+        for (r, gate) in [(out, None), (err, gate)] {
+            let Some(r) = r else { continue };
             let l = lines.clone();
             std::thread::spawn(move || {
+                let mut gate = gate;
                 for line in BufReader::new(r).lines().map_while(Result::ok) {
+                    let hold = gate
+                        .as_ref()
+                        .is_some_and(|(n, _)| line.contains(n.as_str()));
                     l.lock().unwrap().push(line);
+                    if hold && let Some((_, g)) = gate.take() {
+                        let _ = g.recv();
+                    }
                 }
             });
         }
@@ -273,17 +293,15 @@ impl Daemon {
     pub fn wait_line(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Some(l) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.contains(needle))
-            {
-                return l.clone();
+            if let Some(l) = self.find(needle) {
+                return l;
             }
             if let Ok(Some(st)) = self.child.try_wait() {
+                // Its last lines may still be on their way through the pipe.
                 std::thread::sleep(Duration::from_millis(100));
+                if let Some(l) = self.find(needle) {
+                    return l;
+                }
                 panic!(
                     "{} exited ({st}) before {needle:?}:\n{}",
                     self.what,
@@ -297,6 +315,22 @@ impl Daemon {
             self.what,
             self.output()
         );
+    }
+
+    /// The first line so far containing `needle`.
+    pub fn find(&self, needle: &str) -> Option<String> {
+        let lines = self.lines.lock().unwrap();
+        lines.iter().find(|l| l.contains(needle)).cloned()
+    }
+
+    /// How many lines so far contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
     }
 
     pub fn output(&self) -> String {

@@ -14,6 +14,9 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::harness::{Altroot, alt_zones, config, edit, hints};
+use crate::world::World;
+
 //------------ Certificates ------------------------------------------------------
 
 /// A test CA that signs leaf certificates.
@@ -86,6 +89,25 @@ impl Pki {
         c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(c)
     }
+}
+
+//------------ An encrypted altroot -----------------------------------------------
+
+/// An altroot in front of `w` (its alt zones and root hints) with a certificate for
+/// `dns.test` and 127.0.0.1 from `pki` (`tls/cert.pem`, `tls/key.pem`; the CA in
+/// `tls/ca.pem`). `listeners` are the `[server]` keys that open the encrypted
+/// listeners (`tls-listen`, `https-listen`), `extra` more `[server]` keys.
+pub async fn tls_altroot(w: &World, pki: &Pki, listeners: &str, extra: &str) -> Altroot {
+    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
+    let mut files = alt_zones(w);
+    files.push(("hints.txt", hints(w)));
+    files.push(("tls/cert.pem", leaf.cert));
+    files.push(("tls/key.pem", leaf.key));
+    files.push(("tls/ca.pem", pki.ca_pem.clone()));
+    let server = format!(
+        "[server]\n{listeners}tls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n{extra}"
+    );
+    Altroot::start(&edit(&config(w, ""), "[server]\n", &server), &files).await
 }
 
 //------------ Tools installed on demand -----------------------------------------

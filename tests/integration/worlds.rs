@@ -159,15 +159,10 @@ pub fn hints_config(w: &World, root_keys: &str, tables: &str) -> String {
 listen = [\"127.0.0.1:0\"]
 query-timeout = \"3s\"
 
-[[root]]
-name = \"icann\"
-hints = \"hints.txt\"
-port = {}
-allow-loopback-upstream = true
-{root_keys}
+{icann}{root_keys}
 {tables}
 ",
-        w.port
+        icann = icann_root(w)
     )
 }
 
