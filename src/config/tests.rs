@@ -1,0 +1,166 @@
+//! Config: loading, defaults, validation messages.
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("/nonexistent/altroot.toml"))
+}
+
+#[test]
+fn unknown_key_names_key_and_line() {
+    let e = parse("[server]\nlisten = [\"127.0.0.1:53\"]\nbogus = 1\n").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.to_string().contains("bogus"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/altroot.toml:3: error:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_key_in_every_table_is_rejected() {
+    for table in [
+        "[server]",
+        "[cache]",
+        "[limits]",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[collisions]",
+        "[metrics]",
+        "[log]",
+    ] {
+        let text = format!("{table}\nnot-a-key = 1\n");
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("not-a-key"), "{table}: {e}");
+    }
+}
+
+#[test]
+fn root_needs_exactly_one_source() {
+    let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\nforward = [\"127.0.0.1\"]\n")
+        .unwrap_err();
+    assert!(e.message.contains("exactly one"), "{e}");
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn duplicate_root_name() {
+    let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\n[[root]]\nname = \"a\"\nhints = \"builtin\"\n")
+        .unwrap_err();
+    assert!(e.message.contains("used twice"), "{e}");
+}
+
+#[test]
+fn bad_address_and_duration() {
+    let e = parse("[server]\nlisten = [\"nope\"]\n").unwrap_err();
+    assert_eq!(e.line, Some(2));
+    let e = parse("[server]\nquery-timeout = \"soon\"\n").unwrap_err();
+    assert!(e.message.contains("bad duration"), "{e}");
+}
+
+#[test]
+fn defaults_and_forward() {
+    let c = parse("[[root]]\nname = \"up\"\nforward = [\"127.0.0.9\", \"[::1]:5300\"]\ntlds = [\"Example.\"]\n")
+        .unwrap();
+    assert_eq!(c.server.query_timeout, defaults::QUERY_TIMEOUT);
+    match &c.roots[0].source {
+        RootSource::Forward {
+            upstreams, tlds, ..
+        } => {
+            assert_eq!(upstreams[0].addr, "127.0.0.9:53".parse().unwrap());
+            assert_eq!(upstreams[1].addr, "[::1]:5300".parse().unwrap());
+            assert_eq!(tlds, &vec!["example".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn pin_must_name_a_root() {
+    let e = parse(
+        "[[root]]\nname = \"a\"\nhints = \"builtin\"\n[collisions]\npin = { biz = \"zz\" }\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("names no [[root]]"), "{e}");
+}
+
+#[test]
+fn paths_are_cleaned() {
+    assert_eq!(
+        join_clean(Path::new("config"), "../zones"),
+        PathBuf::from("zones")
+    );
+    assert_eq!(join_clean(Path::new(""), "zones"), PathBuf::from("zones"));
+    assert_eq!(
+        join_clean(Path::new("/etc/altroot"), "./z"),
+        PathBuf::from("/etc/altroot/z")
+    );
+    assert_eq!(join_clean(Path::new("a"), "../../z"), PathBuf::from("../z"));
+}
+
+#[test]
+fn shipped_config_parses_and_shows_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml");
+    let c = Config::load(&path).unwrap();
+    assert_eq!(c.roots[0].name, "alt");
+    assert!(
+        c.roots[0].allow_loopback_upstream,
+        "the demo's pirate delegation"
+    );
+    assert_eq!(c.roots.last().map(|r| r.name.as_str()), Some("icann"));
+    assert!(!c.roots[1].allow_loopback_upstream);
+    let d = Config::builtin();
+    assert_eq!(c.server.listen, d.server.listen);
+    assert_eq!(c.server.allow, d.server.allow);
+    assert_eq!(c.server.query_timeout, d.server.query_timeout);
+    assert_eq!(c.server.upstream_deny, d.server.upstream_deny);
+    assert_eq!(c.server.tcp_clients, d.server.tcp_clients);
+    assert_eq!(c.server.tcp_idle_timeout, d.server.tcp_idle_timeout);
+    assert_eq!(c.server.tls_listen, d.server.tls_listen);
+    assert_eq!(c.server.https_listen, d.server.https_listen);
+    assert_eq!(c.cache, d.cache);
+    assert_eq!(c.limits, d.limits);
+    assert_eq!(c.log, d.log);
+    assert_eq!(
+        c.metrics.listen.map(|a| a.to_string()).as_deref(),
+        Some(defaults::METRICS_LISTEN_EXAMPLE),
+        "the demo turns the status page on"
+    );
+    assert_eq!(c.metrics.allow_remote, d.metrics.allow_remote);
+}
+
+#[test]
+fn catch_all_forward_root_must_be_last() {
+    let e = parse("[[root]]\nname = \"up\"\nforward = [\"192.0.2.1\"]\n[[root]]\nname = \"icann\"\nhints = \"builtin\"\n")
+        .unwrap_err();
+    assert!(e.message.contains("must be the last root"), "{e}");
+    assert_eq!(e.line, Some(2));
+    parse("[[root]]\nname = \"up\"\nforward = [\"192.0.2.1\"]\ntlds = [\"x\"]\n[[root]]\nname = \"icann\"\nhints = \"builtin\"\n")
+        .unwrap();
+}
+
+#[test]
+fn limits_and_new_keys() {
+    let c = parse("[limits]\nmax-upstream-queries = 7\nmax-glueless-ns = 1\nrate-limit = 20\n[cache]\nmin-ttl = \"5s\"\nserve-stale = \"1d\"\n[server]\nupstream-deny = [\"10.0.0.0/8\"]\n")
+        .unwrap();
+    assert_eq!(c.limits.max_upstream_queries, 7);
+    assert_eq!(c.limits.max_glueless_ns, 1);
+    assert_eq!(c.limits.rate_limit, 20);
+    assert_eq!(c.limits.max_cname_chain, defaults::MAX_CNAME_CHAIN);
+    assert_eq!(c.cache.min_ttl, Duration::from_secs(5));
+    assert_eq!(c.cache.serve_stale, Duration::from_secs(86_400));
+    assert_eq!(validate::parse_size("1GiB"), Some(1 << 30));
+    assert_eq!(validate::parse_size("512k"), Some(512 << 10));
+    assert_eq!(validate::parse_size("4096"), Some(4096));
+    assert_eq!(validate::parse_size("12 parsecs"), None);
+    assert_eq!(
+        c.server.upstream_deny,
+        vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]
+    );
+    let e = parse("[limits]\nmax-resolutions = 0\n").unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    assert!(e.message.contains("at least 1"), "{e}");
+    let e = parse("[server]\nupstream-deny = [\"nope\"]\n").unwrap_err();
+    assert_eq!(e.line, Some(2), "{e}");
+    let e = parse("[limits]\nrate-limit-slip = 11\n").unwrap_err();
+    assert!(e.message.contains("0 to 10"), "{e}");
+}
