@@ -7,7 +7,6 @@
 use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
-use rand::seq::SliceRandom;
 
 use super::cache::{Cache, Data, Delegation, Key, Trust};
 use super::failure::{Failure, ServerError};
@@ -46,6 +45,15 @@ pub struct AddrRules<'a> {
     pub policy: &'a AddressPolicy,
 }
 
+/// How large a cut may be: NS names kept, glueless names that may be looked up,
+/// and the seed that samples a larger set.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    pub max_ns: usize,
+    pub glueless: usize,
+    pub shuffle: u64,
+}
+
 #[derive(Debug)]
 pub struct Cut {
     pub zone: Name,
@@ -66,7 +74,8 @@ pub struct Cut {
 
 impl Cut {
     /// A cut from NS names and glue, keeping at most `max_ns` names: those with
-    /// addresses first (in order), then the rest; a larger set is sampled.
+    /// addresses first (in order), then the rest; a larger set is sampled (in the
+    /// order `shuffle` seeds).
     pub fn new(
         zone: Name,
         ns: Vec<Name>,
@@ -74,7 +83,11 @@ impl Cut {
         cache: &Cache,
         now: u64,
         rules: AddrRules<'_>,
-        (max_ns, glueless): (usize, usize),
+        Bounds {
+            max_ns,
+            glueless,
+            shuffle,
+        }: Bounds,
     ) -> Cut {
         let mut names: Vec<Name> = Vec::new();
         for n in ns {
@@ -83,7 +96,7 @@ impl Cut {
             }
         }
         if names.len() > max_ns {
-            names.shuffle(&mut rand::rng());
+            shuffled(&mut names, shuffle);
         }
         let mut cut = Cut {
             zone,
@@ -222,6 +235,20 @@ impl Cut {
                 why.join("; ")
             },
         }
+    }
+}
+
+/// Fisher–Yates over a SplitMix64 sequence from `seed`.
+fn shuffled<T>(items: &mut [T], seed: u64) {
+    let mut state = seed;
+    for i in (1..items.len()).rev() {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let j = (z % (i as u64 + 1)) as usize;
+        items.swap(i, j);
     }
 }
 

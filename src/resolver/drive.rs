@@ -136,7 +136,8 @@ impl Resolver {
             let root = &self.roots[ri];
             let policy = self.addresses.load_full();
             let snap = ctx.snap.clone();
-            let mut it = Iteration::new(name, qtype, mode, ctx.depth, root.params.qmin);
+            let mut it = Iteration::new(name, qtype, mode, ctx.depth, root.params.qmin)
+                .with_seed(self.random.u64());
             loop {
                 let now = self.clock.now();
                 let step = it.next(&self.view(ri, &snap, &policy, now));

@@ -29,6 +29,7 @@ mod flights;
 pub mod infra;
 pub mod iter;
 pub mod policy;
+pub mod random;
 pub mod ready;
 mod route;
 mod special;
@@ -57,6 +58,17 @@ use flights::Flights;
 use infra::Infra;
 use policy::AddressPolicy;
 use transport::Transport;
+
+/// What the engine takes from the world: the clock TTLs follow, randomness (query
+/// IDs, NS order) and the network. [`Env::default`] is the real ones; the scenario
+/// harness and the fuzzer pass a fixed clock, a seeded generator and a
+/// [`transport::Script`], and replay runs exactly.
+#[derive(Clone, Default)]
+pub struct Env {
+    pub clock: Arc<Clock>,
+    pub random: random::Random,
+    pub net: transport::Net,
+}
 
 /// Every zones root's zone set as loaded now, by root index.
 pub type Snapshot = Vec<Option<Arc<ZoneSet>>>;
@@ -111,10 +123,12 @@ pub struct Resolver {
     ready: ready::ReadyCache,
     /// Counters for metrics and the status page (per-thread shards).
     stats: Arc<crate::stats::Stats>,
+    random: random::Random,
 }
 
 impl Resolver {
-    pub fn new(config: &Config, roots: Vec<RootSetup>, clock: Arc<Clock>) -> Arc<Resolver> {
+    pub fn new(config: &Config, roots: Vec<RootSetup>, env: Env) -> Arc<Resolver> {
+        let Env { clock, random, net } = env;
         let timeout = config.server.query_timeout;
         // A silent server must leave time to try others within the client's limit.
         let try_max = (timeout / 4).clamp(Duration::from_millis(200), Duration::from_millis(1500));
@@ -156,7 +170,7 @@ impl Resolver {
                 config.server.upstream_deny.clone(),
                 config.server.listen.clone(),
             )),
-            transport: Transport::default(),
+            transport: Transport::new(transport::MAX_SOCKETS, net, random.clone()),
             clock,
             query_timeout: timeout,
             flights: Flights::default(),
@@ -167,6 +181,7 @@ impl Resolver {
             busy: LogLimiter::default(),
             ready: ready::ReadyCache::new(config.cache.max_size / 4),
             stats: Arc::new(crate::stats::Stats::new(n_roots)),
+            random,
         })
     }
 

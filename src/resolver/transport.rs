@@ -1,17 +1,21 @@
 //! Sending one query to one server: UDP first, TCP when the answer is truncated.
 //!
-//! Each UDP query uses a socket on a random port, connected to the server, and a
-//! random ID (RFC 5452); a socket that carried a query to the end is kept for the
-//! next query to the same server, up to [`USES_PER_SOCKET`] times, so a busy
-//! resolver does not open, bind and register a socket per question. Only a reply with the same ID, QR set and the same question
-//! (name, type, class) is accepted; anything else is ignored, not an error, so a
-//! spoofed or stray datagram cannot end the wait. A reply that carries our ID but is
-//! not a DNS message is bogus. Every wait is bounded by the try's time limit, and
-//! the number of sockets open at once by [`Transport`]'s pool.
+//! Every UDP query gets a socket of its own on a fresh random port, connected to
+//! the server, and a random ID (RFC 5452 §9.2: the port and the ID are what a
+//! spoofer must guess; a port kept open for several queries is what SAD DNS scans
+//! for). Only a reply with the same ID, QR set and the same question (name, type,
+//! class) is accepted; anything else is ignored, not an error, so a spoofed or
+//! stray datagram cannot end the wait. A reply that carries our ID but is not a
+//! DNS message is bogus. Every wait is bounded by the try's time limit, and the
+//! number of sockets open at once by [`Transport`]'s pool.
+//!
+//! Where the packets go is the [`Net`]: the operating system's sockets, or a
+//! [`Script`] that answers them in code (the scenario harness and the fuzzer), so
+//! that everything above the socket — EDNS fallback, TCP on TC, which datagrams
+//! are ours — runs the same way in both.
 
-use foldhash::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
@@ -22,6 +26,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
 use super::failure::ServerError;
+use super::random::Random;
 
 /// The EDNS buffer size we advertise (the DNS flag day 2020 value).
 pub const EDNS_PAYLOAD: u16 = 1232;
@@ -29,6 +34,9 @@ pub const EDNS_PAYLOAD: u16 = 1232;
 const UDP_BUFFER: usize = 4096;
 /// Upstream sockets open at once (UDP and TCP together).
 pub const MAX_SOCKETS: usize = 2048;
+/// Replies read from one TCP connection before giving up on ours (RFC 7766
+/// §6.2.1.1 lets a server send others first, but not without end).
+const TCP_REPLIES: usize = 8;
 
 /// A reply and how long it took.
 #[derive(Debug)]
@@ -37,42 +45,68 @@ pub struct Reply {
     pub rtt: Duration,
 }
 
+/// Where upstream packets go.
+#[derive(Clone, Default)]
+pub enum Net {
+    /// The operating system's sockets.
+    #[default]
+    Os,
+    /// Answered in code, without sockets (tests, fuzzing).
+    Scripted(Arc<dyn Script>),
+}
+
+/// What one server sends back for one query: each message after a delay counted
+/// from the query (in order; the transport stops reading at the first that is
+/// its reply).
+#[derive(Clone, Debug, Default)]
+pub struct Exchange {
+    pub replies: Vec<(Duration, Vec<u8>)>,
+}
+
+/// A network answered in code. `udp` and `tcp` get the query as it would go on the
+/// wire (without TCP's length prefix) and say what comes back: messages (none at
+/// all is silence, and the try times out), or an error the socket would report
+/// (ICMP port unreachable, TCP refused or reset: [`ServerError::Unreachable`]).
+pub trait Script: Send + Sync {
+    fn udp(&self, server: SocketAddr, query: &[u8]) -> Result<Exchange, ServerError>;
+    fn tcp(&self, server: SocketAddr, query: &[u8]) -> Result<Exchange, ServerError>;
+}
+
+/// What a received message is to the query that waits for it.
+enum Judged {
+    Ours(Message),
+    /// Carries our ID but is not DNS: the server is broken.
+    Bogus(String),
+    /// Stale, spoofed, another question: keep waiting.
+    NotOurs,
+}
+
+fn judge(bytes: &[u8], id: u16, q: &Query) -> Judged {
+    match Message::from_vec(bytes) {
+        Ok(reply) if matches(&reply, id, q) => Judged::Ours(reply),
+        Err(e) if looks_ours(bytes, id) => Judged::Bogus(format!("malformed reply: {e}")),
+        _ => Judged::NotOurs,
+    }
+}
+
 pub struct Transport {
     sockets: Arc<Semaphore>,
-    /// UDP sockets connected to a server, idle, kept for the next query to it.
-    idle: Mutex<Idle>,
+    net: Net,
+    random: Random,
 }
-
-/// Idle connected sockets by server, and how many in all.
-#[derive(Default)]
-struct Idle {
-    by_server: HashMap<SocketAddr, Vec<Recycled>>,
-    count: usize,
-}
-
-/// A connected UDP socket and how many queries it has carried.
-struct Recycled {
-    sock: UdpSocket,
-    uses: u32,
-}
-
-/// Queries one socket carries before it is closed and a new random port taken
-/// (RFC 5452: the port is part of what a spoofer must guess).
-const USES_PER_SOCKET: u32 = 64;
-/// Idle sockets kept in all.
-const MAX_IDLE: usize = 512;
 
 impl Default for Transport {
     fn default() -> Transport {
-        Transport::new(MAX_SOCKETS)
+        Transport::new(MAX_SOCKETS, Net::Os, Random::os())
     }
 }
 
 impl Transport {
-    pub fn new(max_sockets: usize) -> Transport {
+    pub fn new(max_sockets: usize, net: Net, random: Random) -> Transport {
         Transport {
             sockets: Arc::new(Semaphore::new(max_sockets.max(1))),
-            idle: Mutex::new(Idle::default()),
+            net,
+            random,
         }
     }
 
@@ -89,7 +123,7 @@ impl Transport {
             return Err(ServerError::Local("no upstream socket free in time".into()));
         };
         let started = Instant::now();
-        let id: u16 = rand::random();
+        let id = self.random.u16();
         let mut msg = query_message(id, q, rd);
         let bytes = encode(&msg)?;
         let mut reply = self.udp(server, &bytes, id, q, deadline).await?;
@@ -106,7 +140,7 @@ impl Transport {
             reply = self.udp(server, &sent, id, q, deadline).await?;
         }
         if reply.metadata.truncation {
-            reply = tcp(server, &sent, id, q, deadline).await?;
+            reply = self.tcp(server, &sent, id, q, deadline).await?;
         }
         Ok(Reply {
             message: reply,
@@ -144,17 +178,19 @@ pub(super) fn matches(reply: &Message, id: u16, q: &Query) -> bool {
 /// A socket error: the path or the server said no, or we are out of resources.
 pub(super) fn io_error(e: std::io::Error) -> ServerError {
     use std::io::ErrorKind::*;
+    if e.raw_os_error().is_some_and(|c| {
+        matches!(
+            c,
+            libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM
+        )
+    }) {
+        // Our problem, not the server's.
+        return ServerError::Local(e.to_string());
+    }
     match e.kind() {
         ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable
         | NetworkUnreachable | AddrNotAvailable | NotConnected | BrokenPipe | UnexpectedEof => {
             ServerError::Unreachable(e.to_string())
-        }
-        _ if e
-            .raw_os_error()
-            .is_some_and(|c| c == 24 || c == 23 || c == 105) =>
-        {
-            // EMFILE, ENFILE, ENOBUFS: our problem, not the server's.
-            ServerError::Local(e.to_string())
         }
         _ => ServerError::Unreachable(e.to_string()),
     }
@@ -166,51 +202,9 @@ fn looks_ours(bytes: &[u8], id: u16) -> bool {
 }
 
 impl Transport {
-    /// An idle socket connected to `server`, or a new one on a random port.
-    async fn take(&self, server: SocketAddr) -> Result<Recycled, ServerError> {
-        let reused = {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            let r = idle.by_server.get_mut(&server).and_then(Vec::pop);
-            if r.is_some() {
-                idle.count -= 1;
-                if idle.by_server.get(&server).is_some_and(Vec::is_empty) {
-                    idle.by_server.remove(&server);
-                }
-            }
-            r
-        };
-        if let Some(r) = reused {
-            return Ok(r);
-        }
-        let local: SocketAddr = match server.ip() {
-            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-        };
-        let sock = UdpSocket::bind(local).await.map_err(|e| {
-            // Failing to get a local socket is never the server's fault.
-            ServerError::Local(format!("cannot open a UDP socket: {e}"))
-        })?;
-        sock.connect(server).await.map_err(io_error)?;
-        Ok(Recycled { sock, uses: 0 })
-    }
-
-    /// Keeps a socket that carried a query to the end for the next one, unless it
-    /// has carried enough or enough are idle.
-    fn give_back(&self, server: SocketAddr, mut r: Recycled) {
-        r.uses += 1;
-        if r.uses >= USES_PER_SOCKET {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.count < MAX_IDLE {
-            idle.count += 1;
-            idle.by_server.entry(server).or_default().push(r);
-        }
-    }
-
-    /// One query over UDP on a connected socket (so the kernel drops datagrams from
-    /// anyone else and reports ICMP errors). Replies that are not ours — stale ones
-    /// from an earlier query on a recycled socket included — are ignored.
+    /// One query over UDP. With the OS: a socket of its own on a fresh random
+    /// port, connected to the server (so the kernel drops datagrams from anyone
+    /// else and reports ICMP errors), closed after the query.
     async fn udp(
         &self,
         server: SocketAddr,
@@ -219,29 +213,89 @@ impl Transport {
         q: &Query,
         deadline: Instant,
     ) -> Result<Message, ServerError> {
-        let r = self.take(server).await?;
-        r.sock.send(bytes).await.map_err(io_error)?;
+        let sock = match &self.net {
+            Net::Scripted(s) => {
+                let exchange = s.udp(server, bytes)?;
+                return scripted(exchange, id, q, deadline).await;
+            }
+            Net::Os => open_udp(server).await?,
+        };
+        sock.send(bytes).await.map_err(io_error)?;
         let mut buf = [0u8; UDP_BUFFER];
         loop {
-            let n = match timeout_at(deadline, r.sock.recv(&mut buf)).await {
+            let n = match timeout_at(deadline, sock.recv(&mut buf)).await {
                 Err(_) => return Err(ServerError::Timeout),
                 Ok(Err(e)) => return Err(io_error(e)),
                 Ok(Ok(n)) => n,
             };
-            let datagram = &buf[..n];
-            match Message::from_vec(datagram) {
-                Ok(reply) if matches(&reply, id, q) => {
-                    self.give_back(server, r);
-                    return Ok(reply);
-                }
-                Err(e) if looks_ours(datagram, id) => {
-                    return Err(ServerError::Bogus(format!("malformed reply: {e}")));
-                }
-                // Not ours (stale, spoofed, another question): keep waiting.
-                _ => continue,
+            match judge(&buf[..n], id, q) {
+                Judged::Ours(m) => return Ok(m),
+                Judged::Bogus(why) => return Err(ServerError::Bogus(why)),
+                Judged::NotOurs => continue,
             }
         }
     }
+
+    async fn tcp(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        id: u16,
+        q: &Query,
+        deadline: Instant,
+    ) -> Result<Message, ServerError> {
+        if let Net::Scripted(s) = &self.net {
+            let exchange = s.tcp(server, bytes)?;
+            let mut ex = exchange;
+            ex.replies.truncate(TCP_REPLIES);
+            return match scripted(ex, id, q, deadline).await {
+                Err(ServerError::Bogus(why)) => Err(ServerError::Bogus(format!("{why} over TCP"))),
+                other => other,
+            };
+        }
+        tcp(server, bytes, id, q, deadline).await
+    }
+}
+
+/// A socket on a fresh random port (the kernel's choice for port 0), connected to
+/// `server`.
+async fn open_udp(server: SocketAddr) -> Result<UdpSocket, ServerError> {
+    let local: SocketAddr = match server.ip() {
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let sock = UdpSocket::bind(local).await.map_err(|e| {
+        // Failing to get a local socket is never the server's fault.
+        ServerError::Local(format!("cannot open a UDP socket: {e}"))
+    })?;
+    sock.connect(server).await.map_err(io_error)?;
+    Ok(sock)
+}
+
+/// A scripted exchange, waited out as a socket's would be: each message arrives
+/// after its delay, the first that is ours ends the wait, silence lasts until the
+/// deadline.
+async fn scripted(
+    exchange: Exchange,
+    id: u16,
+    q: &Query,
+    deadline: Instant,
+) -> Result<Message, ServerError> {
+    let start = Instant::now();
+    for (after, bytes) in exchange.replies {
+        let at = start + after;
+        if at >= deadline {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        match judge(&bytes, id, q) {
+            Judged::Ours(m) => return Ok(m),
+            Judged::Bogus(why) => return Err(ServerError::Bogus(why)),
+            Judged::NotOurs => continue,
+        }
+    }
+    tokio::time::sleep_until(deadline).await;
+    Err(ServerError::Timeout)
 }
 
 /// A message as a stream carries it (RFC 1035 §4.2.2): two length bytes first.
@@ -273,14 +327,13 @@ async fn tcp(
     let work = async {
         let mut s = TcpStream::connect(server).await.map_err(io_error)?;
         s.write_all(&framed(bytes)?).await.map_err(io_error)?;
-        // A server may send replies to other queries first (RFC 7766 §6.2.1.1), but
-        // a bounded number: one connection carries one question here.
-        for _ in 0..8 {
+        // One connection carries one question here.
+        for _ in 0..TCP_REPLIES {
             let buf = read_framed(&mut s).await.map_err(io_error)?;
-            let reply = Message::from_vec(&buf)
-                .map_err(|e| ServerError::Bogus(format!("malformed reply over TCP: {e}")))?;
-            if matches(&reply, id, q) {
-                return Ok(reply);
+            match judge(&buf, id, q) {
+                Judged::Ours(m) => return Ok(m),
+                Judged::Bogus(why) => return Err(ServerError::Bogus(format!("{why} over TCP"))),
+                Judged::NotOurs => continue,
             }
         }
         Err(ServerError::Bogus("no matching reply over TCP".into()))
@@ -299,7 +352,7 @@ mod tests {
     // must not count against the server (the old engine marked it down).
     #[test]
     fn local_exhaustion_is_not_the_servers_fault() {
-        for code in [24, 23, 105] {
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
             let e = std::io::Error::from_raw_os_error(code);
             assert!(matches!(io_error(e), ServerError::Local(_)), "{code}");
         }
@@ -316,5 +369,43 @@ mod tests {
         );
         assert!(!looks_ours(&[0x12, 0x35, 0x80], 0x1234));
         assert!(!looks_ours(&[0x12], 0x1234));
+    }
+
+    // RFC 5452 §9.2, SAD DNS: two queries to the same server never share a source
+    // port (the engine used to keep a socket for up to 64 queries).
+    #[tokio::test]
+    async fn every_udp_query_has_a_port_of_its_own() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let t = Transport::default();
+        let q = Query::query(
+            hickory_proto::rr::Name::root(),
+            hickory_proto::rr::RecordType::NS,
+        );
+        let answer = async {
+            let mut ports = Vec::new();
+            let mut buf = [0u8; 512];
+            for _ in 0..8 {
+                let (n, from) = server.recv_from(&mut buf).await.unwrap();
+                let mut m = Message::from_vec(&buf[..n]).unwrap();
+                m.metadata.message_type = MessageType::Response;
+                server.send_to(&m.to_vec().unwrap(), from).await.unwrap();
+                ports.push(from.port());
+            }
+            ports
+        };
+        let ask = async {
+            for _ in 0..8 {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                t.query(addr, &q, false, deadline).await.unwrap();
+            }
+        };
+        let (ports, ()) = tokio::join!(answer, ask);
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        // The kernel draws each port at random: two of eight may meet by chance
+        // (about 1 in 1,000), a reused socket makes them all the same.
+        assert!(distinct.len() >= ports.len() - 1, "ports reused: {ports:?}");
     }
 }

@@ -17,7 +17,7 @@ use crate::clock::{Clock, unix_now};
 use crate::config::{Config, RootConfig, RootSource};
 use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
-use crate::resolver::{Kind, Params, Resolver, RootSetup};
+use crate::resolver::{Env, Kind, Params, Resolver, RootSetup};
 use crate::zones::hints;
 use crate::zones::{LoadOptions, Problem, ZoneError, ZoneSet};
 use history::{Event, History, Loaded, Outcome, Trigger};
@@ -54,6 +54,12 @@ impl Service {
     /// Loads everything. Any error in any zone or hints file fails the start: a
     /// resolver that silently serves half its zones is worse than one that refuses.
     pub fn new(config: Config) -> Result<Service, LoadErrors> {
+        Service::with_env(config, Env::default())
+    }
+
+    /// As [`Service::new`], with the clock, randomness and network given (the
+    /// scenario harness and the fuzzer replay runs without sockets).
+    pub fn with_env(config: Config, env: Env) -> Result<Service, LoadErrors> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let mut loaded = Vec::new();
@@ -111,7 +117,7 @@ impl Service {
             errors.sort();
             return Err(LoadErrors(errors));
         }
-        let resolver = Resolver::new(&config, setups, Arc::new(Clock::new()));
+        let resolver = Resolver::new(&config, setups, env);
         let (history, logged) = started(loaded, warnings);
         crate::memory::release_freed();
         Ok(Service {

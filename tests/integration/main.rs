@@ -33,6 +33,7 @@ mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUS
 mod ready; // ready answers (issue 8): patched per client (ID, RD, case, EDNS, TC, DO, TTLs), the allow list first
 mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
 mod reload; // live reload: editor save patterns, atomic swaps, broken edits
+mod replay; // scenarios from tests/scenarios/ replayed through the engine without sockets (issue 14)
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod scenarios; // adversarial resolver scenarios

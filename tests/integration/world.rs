@@ -146,7 +146,7 @@ pub struct Seen {
 }
 
 #[derive(Clone)]
-struct Zone {
+pub struct Zone {
     origin: Name,
     records: Vec<Record>,
 }
@@ -181,7 +181,7 @@ impl Drop for FakeServer {
 /// Parses zone text (relative names allowed) with hickory's parser. hickory refuses
 /// DNAME, so lines `owner [ttl] DNAME target` are taken out first and made into
 /// records of unknown type 39 carrying the target in uncompressed wire format.
-fn parse_zone(origin: &str, text: &str) -> Zone {
+pub fn parse_zone(origin: &str, text: &str) -> Zone {
     let origin = Name::from_ascii(origin).unwrap();
     let mut rest = String::new();
     let mut dnames = Vec::new();
@@ -219,7 +219,7 @@ fn zone_name(s: &str, origin: &Name) -> Name {
 }
 
 /// A DNAME record (RFC 6672) as hickory carries unknown types.
-fn dname(owner: &str, ttl: u32, target: &str, origin: &Name) -> Record {
+pub fn dname(owner: &str, ttl: u32, target: &str, origin: &Name) -> Record {
     let target = zone_name(target, origin);
     Record::from_rdata(
         zone_name(owner, origin),
@@ -680,7 +680,7 @@ fn encode(resp: &Message, limit: usize) -> Vec<u8> {
 
 /// Where a reply datagram comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Via {
+pub enum Via {
     /// The server's own socket (over TCP: its connection).
     Same,
     /// A second socket on another port of the server's address (UDP only).
@@ -692,15 +692,15 @@ enum Via {
 }
 
 /// One reply to send: after `delay`, `bytes` via `via`.
-struct Send {
-    delay: Duration,
-    via: Via,
-    bytes: Vec<u8>,
+pub struct Send {
+    pub delay: Duration,
+    pub via: Via,
+    pub bytes: Vec<u8>,
 }
 
 /// Undecodable bytes that start like a reply to `id`: the ID, QR and AA, a header
 /// claiming one question and three answers, then a compression pointer past the end.
-fn garbage(id: u16) -> Vec<u8> {
+pub fn garbage(id: u16) -> Vec<u8> {
     let mut b = id.to_be_bytes().to_vec();
     b.extend_from_slice(&[0x84, 0x00, 0, 1, 0, 3, 0, 0, 0, 0]);
     b.extend_from_slice(&[0xc0, 0xff, 0xc0, 0xff, 0x3f]);
@@ -728,7 +728,7 @@ fn cut(resp: &Message) -> Vec<u8> {
 }
 
 /// What a server of `behaviour` sends back for `query`.
-fn respond(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Vec<Send> {
+pub fn respond(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Vec<Send> {
     let now = |via, bytes| Send {
         delay: Duration::ZERO,
         via,

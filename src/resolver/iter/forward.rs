@@ -127,7 +127,8 @@ impl Iteration {
                 break;
             }
             seen.push(LowerName::new(&target));
-            let mut link = Iteration::new(&target, self.qtype, Mode::Answer, self.depth, false);
+            let mut link = Iteration::new(&target, self.qtype, Mode::Answer, self.depth, false)
+                .with_seed(self.draw());
             let o = link.take_link(&sets, rcode, soa.clone(), view);
             self.writes.append(&mut link.writes);
             if o.records.is_empty() && o.rcode == ResponseCode::NoError && o.soa.is_none() {

@@ -25,7 +25,7 @@ use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 use super::answer::Source;
 use super::cache::{Cache, Data, Delegation, Key, Trust};
 use super::classify::{self, Reply};
-use super::cut::{AddrRules, Addresses, Cut, cached_ns};
+use super::cut::{AddrRules, Addresses, Bounds, Cut, cached_ns};
 pub use super::encrypted::Forwarder;
 use super::failure::{Budget, Failure, ServerError};
 use super::infra::Infra;
@@ -203,6 +203,9 @@ pub struct Iteration {
     writes: Vec<Write>,
     /// The last forwarder failure.
     forward_error: Option<Failure>,
+    /// State of the machine's own random sequence (large NS sets are sampled),
+    /// seeded by the driver: the same seed and inputs replay the same steps.
+    random: u64,
 }
 
 impl Iteration {
@@ -223,7 +226,24 @@ impl Iteration {
             source: Source::Local,
             writes: Vec::new(),
             forward_error: None,
+            random: 0,
         }
+    }
+
+    /// Seeds the machine's random sequence (the driver draws the seed from the
+    /// resolver's [`crate::resolver::random::Random`]).
+    pub fn with_seed(mut self, seed: u64) -> Iteration {
+        self.random = seed;
+        self
+    }
+
+    /// The next number of the machine's sequence (SplitMix64).
+    fn draw(&mut self) -> u64 {
+        self.random = self.random.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.random;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 
     /// What the machine learned since the last call, for the cache.
@@ -331,7 +351,7 @@ impl Iteration {
     }
 
     /// The root's servers: primed (a cached `. NS` set) when known, else the hints.
-    fn root_cut(&self, hints: &[RootServer], view: &View<'_>) -> Cut {
+    fn root_cut(&mut self, hints: &[RootServer], view: &View<'_>) -> Cut {
         let root = Name::root();
         if self.mode != Mode::Prime
             && let Some((ns, glue)) = cached_ns(view.cache, &LowerName::new(&root), view.now)
@@ -349,7 +369,7 @@ impl Iteration {
         self.cut(root, ns, &glue, view)
     }
 
-    fn cut(&self, zone: Name, ns: Vec<Name>, glue: &[(Name, IpAddr)], view: &View<'_>) -> Cut {
+    fn cut(&mut self, zone: Name, ns: Vec<Name>, glue: &[(Name, IpAddr)], view: &View<'_>) -> Cut {
         // BIND 9.21 and Unbound's target-fetch-policy: 3, 2, 1 lookups by depth.
         let glueless = match view.limits.max_glueless_ns {
             0 => 0,
@@ -362,7 +382,11 @@ impl Iteration {
             view.cache,
             view.now,
             view.rules(),
-            (view.limits.max_ns_per_zone, glueless),
+            Bounds {
+                max_ns: view.limits.max_ns_per_zone,
+                glueless,
+                shuffle: self.draw(),
+            },
         )
     }
 
