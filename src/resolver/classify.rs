@@ -2,17 +2,29 @@
 //! (bailiwick), what kind of reply it is (answer, referral, NODATA, NXDOMAIN or
 //! lame), and which part of an answer a client may see. No I/O, no state: each is
 //! unit-tested on hand-built messages.
+//!
+//! Which replies are believed follows Unbound (`iterator/iter_resptype.c`,
+//! `iter_scrub.c`) and Knot Resolver (`lib/layer/iterate.c` outside STRICT mode):
+//! real authoritative servers, load balancers and middleboxes leave AA clear, so a
+//! reply without AA from a server asked about the zone that holds the name is
+//! taken, ranked below authoritative data (RFC 2181 §5.4.1), unless it shows it is
+//! something else: a downward NS set makes it a referral; an NS set above or
+//! beside the zone makes it lame; a negative answer needs the zone's SOA; RA set
+//! with AA clear is a recursive server's cached view, and an entirely empty reply
+//! may be a middlebox's — both are kept as a last resort, used only when no other
+//! server of the zone does better.
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
-use super::failure::ServerError;
+use super::cache::Trust;
+use super::failure::{Lame, ServerError};
 use crate::zones as dname;
 
 /// A reply from a server asked as an authority for `zone`, classified.
 #[derive(Debug)]
 pub enum Reply {
-    /// Authoritative data (or a CNAME, or a DNAME above the name) for the question.
+    /// Data (or a CNAME, or a DNAME above the name) for the question.
     Answer(Message),
     /// A delegation strictly below `zone`, at or above the name asked.
     Referral {
@@ -29,6 +41,16 @@ pub enum Reply {
     },
 }
 
+/// How far a classified reply may be believed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Use it, with this trust for what it teaches the cache.
+    Take(Trust),
+    /// Use it only when no other server of the zone gives a reply that can be
+    /// taken; the reason is the server's lameness meanwhile.
+    LastResort(Lame),
+}
+
 /// Records of class IN only: anything else in a reply is ignored (RFC 5452 §9.1
 /// checks the question's class; the sections must not smuggle others in).
 fn in_class(records: &[Record]) -> impl Iterator<Item = &Record> {
@@ -41,75 +63,160 @@ fn answers_question(zone: &Name, sname: &Name, stype: RecordType, msg: &Message)
     in_class(&msg.answers).any(|r| {
         let t = r.record_type();
         (r.name == *sname && (t == stype || t == RecordType::CNAME || stype == RecordType::ANY))
-            || (t == RecordType::DNAME
-                && r.name != *sname
-                && r.name.zone_of(sname)
-                && zone.zone_of(&r.name))
+            || is_dname_above(zone, sname, r)
     })
 }
 
-/// Sorts a reply from a server asked as an authority for `zone` (RFC 1034 §5.3.3,
-/// RFC 2181 §5.4.1): data and negative answers are believed only with AA; a
-/// referral must lead strictly downward toward the name; anything else is lame.
+fn is_dname_above(zone: &Name, sname: &Name, r: &Record) -> bool {
+    r.record_type() == RecordType::DNAME
+        && r.name != *sname
+        && r.name.zone_of(sname)
+        && zone.zone_of(&r.name)
+}
+
+/// Is the answer a CNAME or DNAME link (rather than the data itself)?
+fn is_link(zone: &Name, sname: &Name, stype: RecordType, msg: &Message) -> bool {
+    let data = in_class(&msg.answers)
+        .any(|r| r.name == *sname && (r.record_type() == stype || stype == RecordType::ANY));
+    !data
+        && in_class(&msg.answers).any(|r| {
+            (r.name == *sname && r.record_type() == RecordType::CNAME)
+                || is_dname_above(zone, sname, r)
+        })
+}
+
+/// The first NS set of the authority section that is not a downward referral:
+/// the zone's own, or one above or beside it.
+fn other_ns<'m>(zone: &Name, msg: &'m Message) -> Option<&'m Record> {
+    in_class(&msg.authorities)
+        .find(|r| r.record_type() == RecordType::NS && !(zone.zone_of(&r.name) && r.name != *zone))
+}
+
+/// Sorts a reply from a server asked (RD clear) as an authority for `zone`
+/// about `sname`/`stype` (RFC 1034 §5.3.3, RFC 2181 §5.4.1); see the module
+/// documentation for the rules.
 pub fn classify(
     zone: &Name,
     sname: &Name,
     stype: RecordType,
     msg: Message,
-) -> Result<Reply, ServerError> {
+) -> Result<(Reply, Standing), ServerError> {
     let rcode = msg.metadata.response_code;
+    let aa = msg.metadata.authoritative;
+    let trust = if aa { Trust::Answer } else { Trust::NonAuth };
+    // RFC 6672 §2.2: a DNAME whose substitution would be too long.
+    if rcode == ResponseCode::YXDomain
+        && in_class(&msg.answers).any(|r| is_dname_above(zone, sname, r))
+    {
+        return Ok((Reply::Answer(msg), Standing::Take(trust)));
+    }
     if !matches!(rcode, ResponseCode::NoError | ResponseCode::NXDomain) {
         return Err(ServerError::Rcode(rcode));
     }
-    let aa = msg.metadata.authoritative;
-    if answers_question(zone, sname, stype, &msg) {
-        if !aa {
-            return Err(ServerError::Lame("an answer without AA".into()));
-        }
-        return Ok(Reply::Answer(msg));
+    // The servers of a parent that put the child's NS set in the answer section
+    // without AA: a referral (Unbound).
+    if !aa
+        && matches!(stype, RecordType::NS | RecordType::ANY)
+        && let Some(r) = answer_referral(zone, sname, &msg)
+    {
+        return Ok((r, Standing::Take(Trust::Referral)));
     }
-    if rcode == ResponseCode::NXDomain {
-        if !aa {
-            return Err(ServerError::Lame("NXDOMAIN without AA".into()));
+    let recursive = msg.metadata.recursion_available && !aa;
+    if answers_question(zone, sname, stype, &msg) {
+        if aa || is_link(zone, sname, stype, &msg) {
+            return Ok((Reply::Answer(msg), Standing::Take(trust)));
         }
-        return Ok(Reply::NxDomain {
-            soa: negative_soa(zone, &msg.authorities),
-        });
+        // Data without AA: a referral if a downward NS set comes with it (the
+        // data is a parent's stale copy), lame if the NS set points up or aside.
+        if let Some(r) = referral(zone, sname, &msg) {
+            return Ok((r, Standing::Take(Trust::Referral)));
+        }
+        if let Some(ns) = other_ns(zone, &msg)
+            && ns.name != *zone
+        {
+            return Err(ServerError::Lame(Lame::Referral {
+                to: ns.name.clone(),
+            }));
+        }
+        let standing = match recursive {
+            true => Standing::LastResort(Lame::Recursive),
+            false => Standing::Take(trust),
+        };
+        return Ok((Reply::Answer(msg), standing));
+    }
+    let soa = negative_soa(zone, sname, &msg.authorities);
+    if rcode == ResponseCode::NXDomain {
+        if aa {
+            return Ok((Reply::NxDomain { soa }, Standing::Take(trust)));
+        }
+        if soa.is_none() {
+            return Err(ServerError::Lame(Lame::NotAuthoritative));
+        }
+        let standing = match recursive {
+            true => Standing::LastResort(Lame::Recursive),
+            false => Standing::Take(trust),
+        };
+        return Ok((Reply::NxDomain { soa }, standing));
     }
     if let Some(r) = referral(zone, sname, &msg) {
-        return Ok(r);
+        return Ok((r, Standing::Take(Trust::Referral)));
     }
-    let soa = negative_soa(zone, &msg.authorities);
-    if !aa {
-        let why = match in_class(&msg.authorities).find(|r| r.record_type() == RecordType::NS) {
-            Some(ns) => format!(
-                "referral to {} while asked about {sname} in {zone}",
-                ns.name
-            ),
-            None => format!("not authoritative for {zone}"),
+    if aa {
+        return Ok((Reply::NoData { soa }, Standing::Take(trust)));
+    }
+    if soa.is_some() {
+        let standing = match recursive {
+            true => Standing::LastResort(Lame::Recursive),
+            false => Standing::Take(trust),
         };
-        return Err(ServerError::Lame(why));
+        return Ok((Reply::NoData { soa }, standing));
     }
-    Ok(Reply::NoData { soa })
+    match other_ns(zone, &msg) {
+        Some(ns) if ns.name == *zone => return Err(ServerError::Lame(Lame::ParentCopy)),
+        Some(ns) => {
+            return Err(ServerError::Lame(Lame::Referral {
+                to: ns.name.clone(),
+            }));
+        }
+        None => {}
+    }
+    if msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty() {
+        // Unbound tries other servers first, then accepts it.
+        return Ok((
+            Reply::NoData { soa: None },
+            Standing::LastResort(Lame::Empty),
+        ));
+    }
+    Err(ServerError::Lame(Lame::NotAuthoritative))
 }
 
 /// A downward referral: NS records for a name strictly below `zone`, at or above
 /// `sname`, with the glue for those NS names that lies inside `zone`.
 fn referral(zone: &Name, sname: &Name, msg: &Message) -> Option<Reply> {
-    let first = in_class(&msg.authorities).find(|r| r.record_type() == RecordType::NS)?;
+    referral_in(zone, sname, &msg.authorities, &msg.additionals)
+}
+
+/// The same, from an NS set a parent put into the answer section.
+fn answer_referral(zone: &Name, sname: &Name, msg: &Message) -> Option<Reply> {
+    referral_in(zone, sname, &msg.answers, &msg.additionals)
+}
+
+fn referral_in(zone: &Name, sname: &Name, section: &[Record], add: &[Record]) -> Option<Reply> {
+    let first = in_class(section).find(|r| {
+        r.record_type() == RecordType::NS
+            && zone.zone_of(&r.name)
+            && r.name != *zone
+            && r.name.zone_of(sname)
+    })?;
     let cut = first.name.clone();
-    if !(zone.zone_of(&cut) && cut != *zone && cut.zone_of(sname)) {
-        return None;
-    }
-    let ns: Vec<Record> = in_class(&msg.authorities)
+    let ns: Vec<Record> = in_class(section)
         .filter(|r| r.record_type() == RecordType::NS && r.name == cut)
         .cloned()
         .collect();
-    let glue = glue_for(zone, &ns, &msg.additionals);
+    let glue = glue_for(zone, &ns, add);
     Some(Reply::Referral { cut, ns, glue })
 }
 
-/// Addresses of the given NS targets from an additional section, inside `zone`.
 /// The NS records owned by `owner` in a reply's answer section.
 pub fn ns_rrset(answers: &[Record], owner: &Name) -> Vec<Record> {
     answers
@@ -119,6 +226,7 @@ pub fn ns_rrset(answers: &[Record], owner: &Name) -> Vec<Record> {
         .collect()
 }
 
+/// Addresses of the given NS targets from an additional section, inside `zone`.
 pub fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<Record> {
     let targets: Vec<&Name> = ns
         .iter()
@@ -134,11 +242,22 @@ pub fn glue_for(zone: &Name, ns: &[Record], additionals: &[Record]) -> Vec<Recor
         .collect()
 }
 
-/// The SOA of a negative answer, if it belongs to `zone` (or, forwarding from the
-/// root zone ".", any).
-pub fn negative_soa(zone: &Name, authority: &[Record]) -> Option<Record> {
+/// The SOA of a negative answer for `sname`: inside `zone` (forwarding, the root
+/// zone "."), at or above `sname` (RFC 2308 §2: the SOA of the zone that holds
+/// the name; Unbound and Knot check the same).
+pub fn negative_soa(zone: &Name, sname: &Name, authority: &[Record]) -> Option<Record> {
     in_class(authority)
-        .find(|r| r.record_type() == RecordType::SOA && zone.zone_of(&r.name))
+        .find(|r| {
+            r.record_type() == RecordType::SOA && zone.zone_of(&r.name) && r.name.zone_of(sname)
+        })
+        .cloned()
+}
+
+/// The first SOA of a forwarder's negative answer (a resolved view: the SOA is
+/// that of the zone where the chain ended, whatever the name asked).
+pub fn forwarded_soa(authority: &[Record]) -> Option<Record> {
+    in_class(authority)
+        .find(|r| r.record_type() == RecordType::SOA)
         .cloned()
 }
 
@@ -276,31 +395,181 @@ mod tests {
         m
     }
 
-    #[test]
-    fn answers_need_aa() {
-        let mut m = reply(true, ResponseCode::NoError);
-        m.add_answer(a("www.example.com."));
-        let com = n("example.com.");
-        assert!(matches!(
-            classify(&com, &n("www.example.com."), RecordType::A, m.clone()),
-            Ok(Reply::Answer(_))
-        ));
-        m.metadata.authoritative = false;
-        assert!(matches!(
-            classify(&com, &n("www.example.com."), RecordType::A, m),
-            Err(ServerError::Lame(_))
-        ));
-        let mut nx = reply(false, ResponseCode::NXDomain);
-        nx.add_authority(soa("example.com."));
-        assert!(matches!(
-            classify(&com, &n("no.example.com."), RecordType::A, nx.clone()),
-            Err(ServerError::Lame(_))
-        ));
-        nx.metadata.authoritative = true;
-        match classify(&com, &n("no.example.com."), RecordType::A, nx) {
-            Ok(Reply::NxDomain { soa: Some(s) }) => assert_eq!(s.name, com),
-            other => panic!("{other:?}"),
+    fn kind(r: &Result<(Reply, Standing), ServerError>) -> String {
+        match r {
+            Ok((reply, standing)) => {
+                let what = match reply {
+                    Reply::Answer(_) => "answer",
+                    Reply::Referral { .. } => "referral",
+                    Reply::NoData { .. } => "nodata",
+                    Reply::NxDomain { .. } => "nxdomain",
+                };
+                match standing {
+                    Standing::Take(Trust::Answer) => format!("{what} aa"),
+                    Standing::Take(Trust::NonAuth) => format!("{what} nonauth"),
+                    Standing::Take(t) => format!("{what} {t:?}"),
+                    Standing::LastResort(l) => format!("{what} last-resort {l:?}"),
+                }
+            }
+            Err(ServerError::Lame(l)) => format!("lame {l:?}"),
+            Err(e) => format!("error {e}"),
         }
+    }
+
+    // Every reply shape from a server asked about example.com. for www A, with and
+    // without AA (and with RA), sorted the way Unbound and Knot Resolver sort it.
+    #[test]
+    fn reply_shapes_with_and_without_aa() {
+        let zone = n("example.com.");
+        let www = n("www.example.com.");
+        let cname = rec("www.example.com.", RData::CNAME(CNAME(n("x.example.net."))));
+        let down = ns("sub.example.com.", "ns.sub.example.com.");
+        type Build = fn(&mut Message);
+        let shapes: Vec<(&str, ResponseCode, Build)> = vec![
+            ("data", ResponseCode::NoError, |m| {
+                m.add_answer(a("www.example.com."));
+            }),
+            ("data + zone NS", ResponseCode::NoError, |m| {
+                m.add_answer(a("www.example.com."));
+                m.add_authority(ns("example.com.", "ns.example.com."));
+            }),
+            ("data + upward NS", ResponseCode::NoError, |m| {
+                m.add_answer(a("www.example.com."));
+                m.add_authority(ns("com.", "a.gtld.com."));
+            }),
+            ("cname", ResponseCode::NoError, |m| {
+                m.add_answer(rec(
+                    "www.example.com.",
+                    RData::CNAME(CNAME(n("x.example.net."))),
+                ));
+            }),
+            ("nodata + soa", ResponseCode::NoError, |m| {
+                m.add_authority(soa("example.com."));
+            }),
+            ("nodata + zone NS", ResponseCode::NoError, |m| {
+                m.add_authority(ns("example.com.", "ns.example.com."));
+            }),
+            ("nodata + upward NS", ResponseCode::NoError, |m| {
+                m.add_authority(ns(".", "a.root."));
+            }),
+            ("empty", ResponseCode::NoError, |_| {}),
+            ("nxdomain + soa", ResponseCode::NXDomain, |m| {
+                m.add_authority(soa("example.com."));
+            }),
+            ("nxdomain bare", ResponseCode::NXDomain, |_| {}),
+            (
+                "nxdomain + soa of another zone",
+                ResponseCode::NXDomain,
+                |m| {
+                    m.add_authority(soa("example.org."));
+                },
+            ),
+        ];
+        let want: &[(&str, &str, &str, &str)] = &[
+            // shape, AA, no AA, no AA with RA
+            (
+                "data",
+                "answer aa",
+                "answer nonauth",
+                "answer last-resort Recursive",
+            ),
+            (
+                "data + zone NS",
+                "answer aa",
+                "answer nonauth",
+                "answer last-resort Recursive",
+            ),
+            (
+                "data + upward NS",
+                "answer aa",
+                "lame Referral { to: Name(\"com.\") }",
+                "lame Referral { to: Name(\"com.\") }",
+            ),
+            ("cname", "answer aa", "answer nonauth", "answer nonauth"),
+            (
+                "nodata + soa",
+                "nodata aa",
+                "nodata nonauth",
+                "nodata last-resort Recursive",
+            ),
+            (
+                "nodata + zone NS",
+                "nodata aa",
+                "lame ParentCopy",
+                "lame ParentCopy",
+            ),
+            (
+                "nodata + upward NS",
+                "nodata aa",
+                "lame Referral { to: Name(\".\") }",
+                "lame Referral { to: Name(\".\") }",
+            ),
+            (
+                "empty",
+                "nodata aa",
+                "nodata last-resort Empty",
+                "nodata last-resort Empty",
+            ),
+            (
+                "nxdomain + soa",
+                "nxdomain aa",
+                "nxdomain nonauth",
+                "nxdomain last-resort Recursive",
+            ),
+            (
+                "nxdomain bare",
+                "nxdomain aa",
+                "lame NotAuthoritative",
+                "lame NotAuthoritative",
+            ),
+            (
+                "nxdomain + soa of another zone",
+                "nxdomain aa",
+                "lame NotAuthoritative",
+                "lame NotAuthoritative",
+            ),
+        ];
+        for ((name, rcode, build), (wname, w_aa, w_non, w_ra)) in shapes.iter().zip(want) {
+            assert_eq!(name, wname);
+            for (aa, ra, w) in [
+                (true, false, w_aa),
+                (false, false, w_non),
+                (false, true, w_ra),
+            ] {
+                let mut m = reply(aa, *rcode);
+                m.metadata.recursion_available = ra;
+                build(&mut m);
+                let got = kind(&classify(&zone, &www, RecordType::A, m));
+                assert_eq!(&got, w, "{name} aa={aa} ra={ra}");
+            }
+        }
+        // A downward NS set with data and no AA: the data is a parent's copy.
+        let mut m = reply(false, ResponseCode::NoError);
+        m.add_answer(a("www.sub.example.com."));
+        m.add_authority(down.clone());
+        assert_eq!(
+            kind(&classify(
+                &zone,
+                &n("www.sub.example.com."),
+                RecordType::A,
+                m
+            )),
+            "referral Referral"
+        );
+        // The child's NS set in the answer section without AA, asked NS: a referral.
+        let mut m = reply(false, ResponseCode::NoError);
+        m.add_answer(down);
+        assert_eq!(
+            kind(&classify(&zone, &n("sub.example.com."), RecordType::NS, m)),
+            "referral Referral"
+        );
+        // CNAME with NXDOMAIN (RFC 6604): the chain, not a negative answer.
+        let mut m = reply(false, ResponseCode::NXDomain);
+        m.add_answer(cname);
+        assert_eq!(
+            kind(&classify(&zone, &www, RecordType::A, m)),
+            "answer nonauth"
+        );
     }
 
     #[test]
@@ -309,6 +578,7 @@ mod tests {
             ResponseCode::Refused,
             ResponseCode::ServFail,
             ResponseCode::NotImp,
+            ResponseCode::YXDomain,
         ] {
             let m = reply(true, rc);
             assert!(matches!(
@@ -316,6 +586,18 @@ mod tests {
                 Err(ServerError::Rcode(_))
             ));
         }
+        // YXDOMAIN with a DNAME above the name: the DNAME is the answer (RFC 6672).
+        let mut m = reply(true, ResponseCode::YXDomain);
+        m.add_answer(dname::dname(n("example.com."), 60, &n("example.net.")));
+        assert_eq!(
+            kind(&classify(
+                &n("example.com."),
+                &n("x.example.com."),
+                RecordType::A,
+                m
+            )),
+            "answer aa"
+        );
     }
 
     #[test]
@@ -326,7 +608,7 @@ mod tests {
         m.add_additional(a("ns1.example.com."));
         m.add_additional(a("ns.other.net."));
         match classify(&n("com."), &n("www.example.com."), RecordType::A, m.clone()) {
-            Ok(Reply::Referral { cut, ns, glue }) => {
+            Ok((Reply::Referral { cut, ns, glue }, _)) => {
                 assert_eq!(cut, n("example.com."));
                 assert_eq!(ns.len(), 2);
                 assert_eq!(glue.len(), 1, "glue outside com. is not believed");
@@ -334,7 +616,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // Asked about example.com. itself: a referral to example.com. is not downward.
+        // Asked about example.com. itself: its own NS set without SOA is lame.
         assert!(matches!(
             classify(
                 &n("example.com."),
@@ -342,12 +624,12 @@ mod tests {
                 RecordType::A,
                 m.clone()
             ),
-            Err(ServerError::Lame(_))
+            Err(ServerError::Lame(Lame::ParentCopy))
         ));
         // Sideways: asked about www.example.org. in org., got example.com.
         assert!(matches!(
             classify(&n("org."), &n("www.example.org."), RecordType::A, m),
-            Err(ServerError::Lame(_))
+            Err(ServerError::Lame(Lame::Referral { .. }))
         ));
         // Upward: a referral to the root.
         let mut up = reply(false, ResponseCode::NoError);
@@ -359,7 +641,7 @@ mod tests {
                 RecordType::A,
                 up
             ),
-            Err(ServerError::Lame(_))
+            Err(ServerError::Lame(Lame::Referral { .. }))
         ));
     }
 
@@ -373,7 +655,7 @@ mod tests {
         m.add_authority(soa("example.com."));
         assert!(matches!(
             classify(&n("example.com."), &n("www.example.com."), RecordType::A, m),
-            Ok(Reply::NoData { soa: Some(_) })
+            Ok((Reply::NoData { soa: Some(_) }, _))
         ));
         let mut ch = reply(true, ResponseCode::NoError);
         let mut r = a("www.example.com.");
@@ -386,7 +668,7 @@ mod tests {
                 RecordType::A,
                 ch
             ),
-            Ok(Reply::NoData { soa: None })
+            Ok((Reply::NoData { soa: None }, _))
         ));
     }
 

@@ -70,6 +70,19 @@ pub struct Cut {
     pub denied: Vec<String>,
     /// Why the last NS-name lookup gave nothing (a loop says more than "no address").
     pub lookup_failure: Option<Failure>,
+    /// A reply kept as a last resort (a recursive server's view, an empty reply
+    /// without AA): taken only when no server of the cut gives better.
+    pub fallback: Option<Box<Fallback>>,
+}
+
+/// A reply kept as a last resort, and the question it answered.
+#[derive(Debug)]
+pub struct Fallback {
+    pub sname: Name,
+    pub stype: RecordType,
+    pub minimised: bool,
+    pub server: SocketAddr,
+    pub reply: super::classify::Reply,
 }
 
 impl Cut {
@@ -107,6 +120,7 @@ impl Cut {
             last_error: None,
             denied: Vec::new(),
             lookup_failure: None,
+            fallback: None,
         };
         for name in names {
             let mut addrs: Vec<IpAddr> = glue
@@ -200,6 +214,7 @@ impl Cut {
     /// may be asked again.
     pub fn restart(&mut self) {
         self.asked.clear();
+        self.fallback = None;
     }
 
     /// Why nothing more can be done here.

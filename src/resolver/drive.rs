@@ -78,8 +78,8 @@ impl Resolver {
         for w in writes {
             match w {
                 Write::Rrset(set, trust) => cache.put_rrset(set, trust, now),
-                Write::Negative(name, rtype, soa) => {
-                    cache.put_negative(&name, rtype, Some(&soa), now)
+                Write::Negative(name, rtype, soa, trust) => {
+                    cache.put_negative(&name, rtype, Some(&soa), trust, now)
                 }
                 Write::Delegation(zone, d, ttl) => cache.put_delegation(&zone, d, ttl, now),
             }

@@ -20,8 +20,8 @@ pub enum ServerError {
     /// A reply that is not a DNS message, or is cut short, or breaks the protocol.
     Bogus(String),
     /// A well-formed reply that cannot be used: an upward or sideways referral, a
-    /// non-authoritative answer from an authority.
-    Lame(String),
+    /// negative answer without AA or SOA, a recursive server's cached view.
+    Lame(Lame),
     /// An error rcode: REFUSED, SERVFAIL, NOTIMP…
     Rcode(ResponseCode),
     /// A local problem (no sockets or memory left): says nothing about the server.
@@ -36,11 +36,45 @@ impl fmt::Display for ServerError {
         match self {
             ServerError::Timeout => write!(f, "no reply in time"),
             ServerError::Rcode(rc) => write!(f, "answered {rc}"),
+            ServerError::Lame(l) => write!(f, "{l}"),
             ServerError::Unreachable(s)
             | ServerError::Bogus(s)
-            | ServerError::Lame(s)
             | ServerError::Local(s)
             | ServerError::Tls(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// Why a well-formed reply from a server asked as an authority cannot be used (or
+/// only when no other server of the zone gives better: [`Lame::Recursive`],
+/// [`Lame::Empty`]). The rules are Unbound's and Knot Resolver's
+/// (`resolver::classify`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lame {
+    /// An NS set above or beside the zone asked about.
+    Referral { to: Name },
+    /// A negative answer without AA and without an SOA of the zone.
+    NotAuthoritative,
+    /// A server with recursion on answering from its cache: RA set, AA clear.
+    Recursive,
+    /// NOERROR without AA, and nothing at all in the reply.
+    Empty,
+    /// NODATA without AA or SOA that holds the zone's own NS set: a parent's copy
+    /// of the delegation, served by a server that is not authoritative.
+    ParentCopy,
+    /// No root NS set in a priming reply.
+    NoPrimingSet,
+}
+
+impl fmt::Display for Lame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lame::Referral { to } => write!(f, "an upward or sideways referral to {to}"),
+            Lame::NotAuthoritative => write!(f, "a negative answer without AA or SOA"),
+            Lame::Recursive => write!(f, "a recursive server's answer (RA set, AA clear)"),
+            Lame::Empty => write!(f, "an empty reply without AA"),
+            Lame::ParentCopy => write!(f, "NODATA without AA or SOA holding the zone's own NS set"),
+            Lame::NoPrimingSet => write!(f, "no root NS set in the priming reply"),
         }
     }
 }
@@ -79,8 +113,13 @@ pub enum Failure {
     Timeout { zone: Name },
     /// No server of `zone` could be reached, or none has a usable address.
     Unreachable { zone: Name, why: String },
-    /// Every server of `zone` that replied was lame for this question.
-    Lame { zone: Name, why: String },
+    /// Every server of `zone` that replied was lame for this question; the last
+    /// one that did, and how.
+    Lame {
+        zone: Name,
+        server: SocketAddr,
+        why: Box<Lame>,
+    },
     /// A forwarder answered REFUSED.
     Refused { server: SocketAddr },
     /// A forwarder answered SERVFAIL (or another error rcode).
@@ -180,7 +219,8 @@ impl Failure {
             },
             ServerError::Lame(why) => Failure::Lame {
                 zone: zone.clone(),
-                why: format!("{server}: {why}"),
+                server,
+                why: Box::new(why.clone()),
             },
             ServerError::Local(why) => Failure::Local { why: why.clone() },
             ServerError::Tls(why) => Failure::Tls {
@@ -202,7 +242,9 @@ impl fmt::Display for Failure {
         match self {
             Failure::Timeout { zone } => write!(f, "no server of {zone} replied in time"),
             Failure::Unreachable { zone, why } => write!(f, "servers of {zone}: {why}"),
-            Failure::Lame { zone, why } => write!(f, "servers of {zone} are lame: {why}"),
+            Failure::Lame { zone, server, why } => {
+                write!(f, "servers of {zone} are lame: {server}: {why}")
+            }
             Failure::Refused { server } => write!(f, "{server} answered REFUSED"),
             Failure::ServFail { server, rcode } => write!(f, "{server} answered {rcode}"),
             Failure::Bogus { server, why } => write!(f, "{server}: {why}"),

@@ -1,8 +1,9 @@
-//! Acceptance rules for replies (issue 7, Build §5): a reply is taken only when its
-//! ID, question, class and source match what was sent; from a server asked as an
-//! authority, answers and NXDOMAIN only with AA; records for other roots' TLDs are
-//! never cached or served. A lone server breaking a rule → SERVFAIL in time; beside
-//! a good server → the good server's answer.
+//! Acceptance rules for replies (issue 7, Build §5; issue 14): a reply is taken only
+//! when its ID, question, class and source match what was sent; from a server asked
+//! as an authority, an answer without AA is taken (as Unbound and Knot Resolver
+//! take it), a negative answer without AA only with the zone's SOA; records for
+//! other roots' TLDs are never cached or served. A lone server breaking a rule →
+//! SERVFAIL in time; beside a good server → the good server's answer.
 
 use std::time::Duration;
 
@@ -73,17 +74,32 @@ async fn reply_from_another_address() {
     not_believed(Behaviour::OtherAddress, &["timeout", "bogus"]).await;
 }
 
-// An answer without AA from a server asked as an authority: not believed.
+// An answer without AA from a server asked as an authority for the zone: taken,
+// as real servers and load balancers that leave AA clear are (issue 14).
 #[tokio::test]
-async fn answer_without_aa_from_an_authority() {
-    not_believed(Behaviour::NonAaAnswer, &["lame", "bogus"]).await;
+async fn answer_without_aa_from_an_authority_is_taken() {
+    let (w, a) = start(fault_world(Behaviour::NonAaAnswer)).await;
+    let (m, took) = timed(&a, "www.lone.com.", RecordType::A).await;
+    assert_answer(&m, took, &[&format!("www.lone.com. 300 A {BAD_A}")]);
+    assert!(!w.server("bad-lone").seen().is_empty());
+    // Cached like any answer: the second ask does not reach the server.
+    let before = w.server("bad-lone").seen().len();
+    let (m, took) = timed(&a, "www.lone.com.", RecordType::A).await;
+    assert_answer(&m, took, &[&format!("www.lone.com. 300 A {BAD_A}")]);
+    assert_eq!(w.server("bad-lone").seen().len(), before);
 }
 
-// NXDOMAIN without AA from a server asked as an authority: not believed, not cached
-// (pair.com's good server has the name).
+// NXDOMAIN without AA but with the zone's SOA from a server asked as an authority:
+// taken (Unbound's and Knot Resolver's rule), with the SOA and its negative TTL.
 #[tokio::test]
-async fn nxdomain_without_aa_from_an_authority() {
-    let w = not_believed(Behaviour::NonAaNxdomain, &["lame", "bogus"]).await;
+async fn nxdomain_without_aa_with_the_soa_is_taken() {
+    let (w, a) = start(fault_world(Behaviour::NonAaNxdomain)).await;
+    let m = a.query("www.lone.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_resolver_flags(&m);
+    assert_eq!(m.authorities.len(), 1, "{:?}", lines(&m.authorities));
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert_eq!(m.authorities[0].name, name("lone.com."));
     assert!(!w.server("bad-lone").seen().is_empty());
 }
 

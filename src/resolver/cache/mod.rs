@@ -39,9 +39,10 @@ pub enum Trust {
     Glue,
     /// The NS set of a referral (the parent's copy).
     Referral,
-    /// Later links of a CNAME chain in an authoritative answer: authoritative only
-    /// for the query name, so never handed to clients.
-    Chained,
+    /// The answer section (or a negative answer) of a reply without AA from a
+    /// server asked about the zone: handed to clients, replaced by authoritative
+    /// data (RFC 2181 §5.4.1 ranks it below).
+    NonAuth,
     /// The answer section of an authoritative (or forwarder's) reply.
     Answer,
 }
@@ -382,6 +383,7 @@ impl Cache {
         name: &LowerName,
         rtype: Option<RecordType>,
         soa: Option<&Record>,
+        trust: Trust,
         now: u64,
     ) {
         let Some(soa) = soa else { return };
@@ -391,7 +393,7 @@ impl Cache {
             Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa))),
             None => (Key::NxDomain(name.clone()), Data::NxDomain(Some(soa))),
         };
-        self.put(key, data, ttl, Trust::Answer, now);
+        self.put(key, data, ttl, trust, now);
     }
 
     /// Stores the parent side of a cut.

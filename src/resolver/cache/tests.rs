@@ -64,8 +64,20 @@ fn ttls_are_capped_and_raised() {
     let key = Key::Set(ln("www.example."), RecordType::A);
     assert_eq!(ttl_of(c.get(&key, T0).unwrap()), 100);
     // SOA TTL 600, MINIMUM 20 → 20; a MINIMUM over the cap → 30.
-    c.put_negative(&ln("a.example."), None, Some(&soa(600, 20)), T0);
-    c.put_negative(&ln("b.example."), None, Some(&soa(600, 900)), T0);
+    c.put_negative(
+        &ln("a.example."),
+        None,
+        Some(&soa(600, 20)),
+        Trust::Answer,
+        T0,
+    );
+    c.put_negative(
+        &ln("b.example."),
+        None,
+        Some(&soa(600, 900)),
+        Trust::Answer,
+        T0,
+    );
     assert_eq!(
         ttl_of(c.get(&Key::NxDomain(ln("a.example.")), T0).unwrap()),
         20

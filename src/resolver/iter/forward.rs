@@ -97,7 +97,7 @@ impl Iteration {
 
     pub(super) fn claim_from_forwarder(&mut self, m: &Message) -> Outcome {
         let rcode = m.metadata.response_code;
-        let soa = classify::negative_soa(&Name::root(), &m.authorities);
+        let soa = classify::forwarded_soa(&m.authorities);
         if rcode == ResponseCode::NXDomain
             && let Some(s) = &soa
         {
@@ -105,6 +105,7 @@ impl Iteration {
                 self.lname.clone(),
                 None,
                 Box::new(s.clone()),
+                Trust::Answer,
             ));
         }
         if rcode == ResponseCode::NoError {
@@ -118,7 +119,7 @@ impl Iteration {
         let tld = classify::tld_of(&self.name);
         let sets = self.answer_sets(&Name::root(), m, view);
         let rcode = m.metadata.response_code;
-        let soa = classify::negative_soa(&Name::root(), &m.authorities);
+        let soa = classify::forwarded_soa(&m.authorities);
         let mut out = self.take_link(&sets, rcode, soa.clone(), view);
         // Follow the chain while it stays in this TLD (same routing, same root).
         let mut seen = vec![self.lname.clone()];

@@ -7,7 +7,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use super::*;
 
-/// A cached answer a client may see (trust Answer): NXDOMAIN for the name, the
+/// A cached answer a client may see (trust NonAuth or Answer): NXDOMAIN for the name, the
 /// RRset, a CNAME, or NODATA.
 pub fn cached_answer(cache: &Cache, name: &Name, qtype: RecordType, now: u64) -> Option<Outcome> {
     answer_from(cache, name, qtype, now, Source::Cache)
@@ -52,7 +52,7 @@ fn answer_from(
         let Some(h) = get(&Key::Set(ln.clone(), t)) else {
             continue;
         };
-        if h.trust < Trust::Answer {
+        if h.trust < Trust::NonAuth {
             continue;
         }
         match h.data {

@@ -145,7 +145,7 @@ impl Outcome {
 #[derive(Debug)]
 pub enum Write {
     Rrset(Vec<Record>, Trust),
-    Negative(LowerName, Option<RecordType>, Box<Record>),
+    Negative(LowerName, Option<RecordType>, Box<Record>, Trust),
     Delegation(Name, Delegation, u32),
 }
 
@@ -203,6 +203,8 @@ pub struct Iteration {
     writes: Vec<Write>,
     /// The last forwarder failure.
     forward_error: Option<Failure>,
+    /// How far the reply being taken may be believed (authoritative or not).
+    trust: Trust,
     /// State of the machine's own random sequence (large NS sets are sampled),
     /// seeded by the driver: the same seed and inputs replay the same steps.
     random: u64,
@@ -226,6 +228,7 @@ impl Iteration {
             source: Source::Local,
             writes: Vec::new(),
             forward_error: None,
+            trust: Trust::Answer,
             random: 0,
         }
     }

@@ -6,6 +6,9 @@ use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
 use super::*;
+use crate::resolver::classify::Standing;
+use crate::resolver::cut::Fallback;
+use crate::resolver::failure::Lame;
 
 impl Iteration {
     //--- Remote servers
@@ -67,6 +70,18 @@ impl Iteration {
             let name = cut.servers[i].name.clone();
             self.state = State::Remote(Box::new(cut));
             return Some(Step::NeedAddresses { name });
+        }
+        // No server did better than the reply kept as a last resort: take it.
+        if let Some(fb) = cut.fallback.take() {
+            let asked = Asked {
+                sname: fb.sname,
+                stype: fb.stype,
+                minimised: fb.minimised,
+                server: fb.server,
+            };
+            self.asked = Some(asked.clone());
+            self.take_reply(cut, &asked, fb.reply, Trust::NonAuth, view);
+            return None;
         }
         // Every server failed the minimised question: ask the real one (relaxed
         // minimisation, RFC 9156 §2.3), once more around the same servers.
@@ -140,9 +155,9 @@ impl Iteration {
         result: Result<Message, ServerError>,
         view: &View<'_>,
     ) {
-        let reply =
+        let classified =
             result.and_then(|m| classify::classify(&cut.zone, &asked.sname, asked.stype, m));
-        let reply = match reply {
+        let (reply, standing) = match classified {
             Ok(r) => r,
             Err(e) => {
                 cut.last_error = Some((asked.server, e));
@@ -150,6 +165,37 @@ impl Iteration {
                 return;
             }
         };
+        let trust = match standing {
+            Standing::Take(t) => t,
+            Standing::LastResort(why) => {
+                // Another server may do better; keep the first such reply.
+                if cut.fallback.is_none() {
+                    cut.fallback = Some(Box::new(Fallback {
+                        sname: asked.sname.clone(),
+                        stype: asked.stype,
+                        minimised: asked.minimised,
+                        server: asked.server,
+                        reply,
+                    }));
+                }
+                cut.last_error = Some((asked.server, ServerError::Lame(why)));
+                self.state = State::Remote(Box::new(cut));
+                return;
+            }
+        };
+        self.take_reply(cut, asked, reply, trust, view);
+    }
+
+    /// Takes a reply that may be believed with `trust`.
+    pub(super) fn take_reply(
+        &mut self,
+        mut cut: Cut,
+        asked: &Asked,
+        reply: Reply,
+        trust: Trust,
+        view: &View<'_>,
+    ) {
+        self.trust = trust;
         match (self.mode, reply) {
             (
                 _,
@@ -167,6 +213,7 @@ impl Iteration {
                         self.lname.clone(),
                         None,
                         Box::new(s.clone()),
+                        trust,
                     ));
                 }
                 self.done(Outcome::negative(
@@ -191,7 +238,7 @@ impl Iteration {
                 ));
             }
             (Mode::Prime, _) => {
-                let e = ServerError::Lame("no root NS set in the priming reply".into());
+                let e = ServerError::Lame(Lame::NoPrimingSet);
                 cut.last_error = Some((asked.server, e));
                 self.state = State::Remote(Box::new(cut));
             }
@@ -307,7 +354,7 @@ impl Iteration {
                 // minimised name whose servers are the child's NS names and, as a
                 // fallback, the servers that just answered.
                 let glue = classify::glue_for(&cut.zone, &ns, &m.additionals);
-                self.writes.push(Write::Rrset(ns.clone(), Trust::Answer));
+                self.writes.push(Write::Rrset(ns.clone(), self.trust));
                 self.next_labels = 0;
                 let mut child =
                     self.cut(asked.sname.clone(), ns_names(&ns), &glue_pairs(&glue), view);

@@ -40,7 +40,7 @@ impl Iteration {
     pub(super) fn take_answer(&mut self, zone: &Name, m: &Message, view: &View<'_>) -> Outcome {
         let sets = self.answer_sets(zone, m, view);
         let rcode = m.metadata.response_code;
-        let soa = classify::negative_soa(zone, &m.authorities);
+        let soa = classify::negative_soa(zone, &self.name, &m.authorities);
         self.take_link(&sets, rcode, soa, view)
     }
 
@@ -57,12 +57,12 @@ impl Iteration {
         let (records, next, rcode) = match classify::take(sets, &self.name, self.qtype) {
             classify::Taken::Data(set) => {
                 if cacheable {
-                    self.writes.push(Write::Rrset(set.clone(), Trust::Answer));
+                    self.writes.push(Write::Rrset(set.clone(), self.trust));
                 }
                 (set, None, ResponseCode::NoError)
             }
             classify::Taken::Cname { set, target } => {
-                self.writes.push(Write::Rrset(set.clone(), Trust::Answer));
+                self.writes.push(Write::Rrset(set.clone(), self.trust));
                 let next = (self.qtype != RecordType::CNAME).then_some(target);
                 (set, next, rcode)
             }
@@ -71,7 +71,7 @@ impl Iteration {
                 cname,
                 target,
             } => {
-                self.writes.push(Write::Rrset(dname.clone(), Trust::Answer));
+                self.writes.push(Write::Rrset(dname.clone(), self.trust));
                 let mut records = dname;
                 records.push(*cname);
                 (records, Some(target), ResponseCode::NoError)
@@ -120,6 +120,7 @@ impl Iteration {
                 self.lname.clone(),
                 rtype,
                 Box::new(s.clone()),
+                self.trust,
             ));
         }
         let soa = soa.map(|s| view.cache.rules.negative_soa(&s));

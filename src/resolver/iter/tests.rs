@@ -10,8 +10,8 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::*;
 use crate::config::{CacheConfig, LimitsConfig};
-use crate::resolver::cache::Cache;
-use crate::resolver::failure::Failure;
+use crate::resolver::cache::{Cache, Trust};
+use crate::resolver::failure::{Failure, ServerError};
 use crate::resolver::infra::Infra;
 use crate::resolver::policy::AddressPolicy;
 use crate::zones::hints::RootServer;
@@ -296,12 +296,9 @@ fn minimised_failures_fall_back_to_the_full_name() {
     assert_eq!((again, qstr(&q)), (srv, "www.example.com. A".into()));
 }
 
-// Not believed: an answer without AA from an authority; believed from another.
-// NXDOMAIN with AA is cached negative with the zone's SOA.
-#[test]
-fn answers_need_aa_and_negative_answers_are_written_with_their_soa() {
-    let w = World::hints();
-    let mut it = asking("nope.example.com.", false);
+/// The machine asked `nope.example.com.` at the com servers (two of them): the
+/// step asking the first.
+fn at_com(it: &mut Iteration, w: &World) -> Query {
     let (_, q, _) = sent(it.next(&w.view()));
     let nsset = [ns("com.", "a.gtld.com."), ns("com.", "b.gtld.com.")];
     let glue = [a("a.gtld.com.", "192.0.2.2"), a("b.gtld.com.", "192.0.2.4")];
@@ -310,15 +307,18 @@ fn answers_need_aa_and_negative_answers_are_written_with_their_soa() {
         &w.view(),
     );
     let (_, q, _) = sent(it.next(&w.view()));
+    q
+}
+
+// Not believed: NXDOMAIN without AA and without the zone's SOA; the next server is
+// asked. NXDOMAIN with AA is cached negative with the zone's SOA.
+#[test]
+fn negative_answers_need_aa_or_the_zones_soa_and_are_written_with_it() {
+    let w = World::hints();
+    let mut it = asking("nope.example.com.", false);
+    let q = at_com(&mut it, &w);
     it.on_reply(
-        Ok(reply(
-            &q,
-            false,
-            ResponseCode::NXDomain,
-            &[],
-            &[soa("com.")],
-            &[],
-        )),
+        Ok(reply(&q, false, ResponseCode::NXDomain, &[], &[], &[])),
         &w.view(),
     );
     let (_, q, _) = sent(it.next(&w.view()));
@@ -347,11 +347,83 @@ fn answers_need_aa_and_negative_answers_are_written_with_their_soa() {
     assert!(
         it.take_writes().iter().any(|x| matches!(
             x,
-            Write::Negative(name, None, s)
+            Write::Negative(name, None, s, Trust::Answer)
                 if *name == LowerName::new(&n("nope.example.com.")) && s.name == n("com.")
         )),
         "the NXDOMAIN is written for the name, with the zone's SOA"
     );
+}
+
+// Believed as Unbound and Knot Resolver believe it: NXDOMAIN without AA but with
+// the zone's SOA, ranked below authoritative data.
+#[test]
+fn a_negative_answer_without_aa_but_with_the_soa_is_taken_below_authoritative() {
+    let w = World::hints();
+    let mut it = asking("nope.example.com.", false);
+    let q = at_com(&mut it, &w);
+    it.on_reply(
+        Ok(reply(
+            &q,
+            false,
+            ResponseCode::NXDomain,
+            &[],
+            &[soa("com.")],
+            &[],
+        )),
+        &w.view(),
+    );
+    match it.next(&w.view()) {
+        Step::Done(o) => assert_eq!(o.rcode, ResponseCode::NXDomain),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        it.take_writes()
+            .iter()
+            .any(|x| matches!(x, Write::Negative(_, None, _, Trust::NonAuth))),
+        "written below authoritative data"
+    );
+}
+
+// A recursive server's view (RA set, AA clear) waits for the other servers: their
+// authoritative answer wins; when none does better, the kept reply is taken.
+#[test]
+fn a_recursive_servers_answer_is_the_last_resort() {
+    let w = World::hints();
+    let rec_reply = |q: &Query, rcode| {
+        let mut m = reply(q, false, rcode, &[], &[soa("com.")], &[]);
+        m.metadata.recursion_available = true;
+        m
+    };
+    // The other server answers: its answer is taken.
+    let mut it = asking("nope.example.com.", false);
+    let q = at_com(&mut it, &w);
+    it.on_reply(Ok(rec_reply(&q, ResponseCode::NXDomain)), &w.view());
+    let (_, q, _) = sent(it.next(&w.view()));
+    it.on_reply(
+        Ok(reply(
+            &q,
+            true,
+            ResponseCode::NoError,
+            &[a("nope.example.com.", "198.51.100.1")],
+            &[],
+            &[],
+        )),
+        &w.view(),
+    );
+    match it.next(&w.view()) {
+        Step::Done(o) => assert_eq!(o.rcode, ResponseCode::NoError),
+        other => panic!("{other:?}"),
+    }
+    // The other server is silent: the recursive server's NXDOMAIN is taken.
+    let mut it = asking("nope.example.com.", false);
+    let q = at_com(&mut it, &w);
+    it.on_reply(Ok(rec_reply(&q, ResponseCode::NXDomain)), &w.view());
+    let _ = sent(it.next(&w.view()));
+    it.on_reply(Err(ServerError::Timeout), &w.view());
+    match it.next(&w.view()) {
+        Step::Done(o) => assert_eq!(o.rcode, ResponseCode::NXDomain),
+        other => panic!("{other:?}"),
+    }
 }
 
 // A CNAME answer is one link: the machine stops and names the target for the driver
