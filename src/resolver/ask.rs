@@ -8,7 +8,7 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use tokio::time::Instant;
 
 use super::answer::{Answer, Route};
-use super::drive::{Ctx, Links, Next};
+use super::drive::{Links, Next};
 use super::failure::Failure;
 use super::special;
 use super::{Resolver, Snapshot};
@@ -125,7 +125,7 @@ impl Resolver {
         first_root: Option<usize>,
     ) -> Answer {
         let deadline = Instant::now() + self.query_timeout.saturating_sub(MARGIN).max(MARGIN);
-        let mut ctx = Ctx::new(self.zones.load_full(), deadline);
+        let mut ctx = self.ctx(deadline);
         // The chain checks the deadline before every query; this is the backstop
         // for a wait that does not (a shared claim, a priming in progress).
         let safety = deadline + MARGIN / 2;

@@ -327,20 +327,17 @@ pub fn take(sets: &[Vec<Record>], name: &Name, qtype: RecordType) -> Taken {
         })
         .max_by_key(|s| s[0].name.num_labels());
     if let Some(d) = dname_set {
-        let Some(target) = dname::dname_target(&d[0].data) else {
-            return Taken::Nothing;
-        };
-        return match dname::synthesize(name, &d[0].name, &target) {
-            Ok(to) => Taken::Dname {
-                dname: d.clone(),
-                cname: Box::new(Record::from_rdata(
-                    name.clone(),
-                    d[0].ttl,
-                    RData::CNAME(hickory_proto::rr::rdata::CNAME(to.clone())),
-                )),
-                target: to,
+        return match dname::synthesized_cname(name, &d[0]) {
+            None => Taken::Nothing,
+            Some(Ok(cname)) => match &cname.data {
+                RData::CNAME(c) => Taken::Dname {
+                    dname: d.clone(),
+                    target: c.0.clone(),
+                    cname: Box::new(cname),
+                },
+                _ => Taken::Nothing,
             },
-            Err(_) => Taken::TooLong { dname: d.clone() },
+            Some(Err(_)) => Taken::TooLong { dname: d.clone() },
         };
     }
     if let Some(s) = owned(RecordType::CNAME)

@@ -23,14 +23,26 @@ use super::iter::{self, Iteration, Kind, Mode, Outcome, Step, View, Write};
 use super::special;
 use super::{Resolver, Snapshot};
 
-/// One client question's shared state: its deadline and budgets, and the lookups
-/// in progress.
+/// One client question's shared state: the zones and cache generations it
+/// started on, its deadline and budgets, and the lookups in progress. The work a
+/// question causes — nested lookups, links, the TLD claims and the priming it
+/// waits for — runs on this one budget and deadline ([`Ctx::child`] hands a
+/// shared claim or priming what is left, [`Ctx::absorb`] charges back what it
+/// spent).
 pub(super) struct Ctx {
     pub snap: Arc<Snapshot>,
+    /// Each root's cache generation when the question started: what it learns is
+    /// written only while the generation holds (a reload empties the cache and
+    /// moves the generation on; a resolution on the old zones must not write
+    /// back into the new).
+    pub gens: Vec<u64>,
     pub deadline: Instant,
-    /// Upstream queries sent so far (all links, all nested lookups).
+    /// Upstream queries this question may send (`max-upstream-queries`, less what
+    /// its parent question had spent), and sent so far.
+    pub max_queries: usize,
     pub queries: usize,
-    /// NS-name lookups that gave no address.
+    /// NS-name lookups that may give no address, and that gave none.
+    pub max_failed_ns: usize,
     pub failed_ns: usize,
     /// Nesting depth of NS-name lookups.
     pub depth: usize,
@@ -38,16 +50,42 @@ pub(super) struct Ctx {
     pub stack: Vec<(LowerName, RecordType)>,
 }
 
+/// What a shared piece of work (a claim, a priming) spent of the budget of the
+/// question that started it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Spent {
+    pub queries: usize,
+    pub failed_ns: usize,
+}
+
 impl Ctx {
-    pub fn new(snap: Arc<Snapshot>, deadline: Instant) -> Ctx {
+    /// The budget and deadline left to this question, for work it starts and
+    /// waits for.
+    pub fn child(&self) -> Ctx {
         Ctx {
-            snap,
-            deadline,
+            snap: self.snap.clone(),
+            gens: self.gens.clone(),
+            deadline: self.deadline,
+            max_queries: self.max_queries.saturating_sub(self.queries),
             queries: 0,
+            max_failed_ns: self.max_failed_ns.saturating_sub(self.failed_ns),
             failed_ns: 0,
-            depth: 0,
-            stack: Vec::new(),
+            depth: self.depth,
+            stack: self.stack.clone(),
         }
+    }
+
+    pub fn spent(&self) -> Spent {
+        Spent {
+            queries: self.queries,
+            failed_ns: self.failed_ns,
+        }
+    }
+
+    /// Charges this question with what work it started spent.
+    pub fn absorb(&mut self, s: Spent) {
+        self.queries += s.queries;
+        self.failed_ns += s.failed_ns;
     }
 }
 
@@ -73,15 +111,35 @@ impl Resolver {
         }
     }
 
-    /// Stores what an iteration learned in root `ri`'s cache.
-    pub(super) fn apply(&self, cache: &Cache, writes: Vec<Write>, now: u64) {
-        for w in writes {
-            match w {
-                Write::Rrset(set, trust) => cache.put_rrset(set, trust, now),
+    /// A question's context, starting now: the cache generations first, then the
+    /// zones (a reload swaps the zones, then empties the caches: read in this
+    /// order, a question never pairs old zones with a new generation).
+    pub(super) fn ctx(&self, deadline: Instant) -> Ctx {
+        let gens = self.roots.iter().map(|r| r.cache.generation()).collect();
+        Ctx {
+            snap: self.zones.load_full(),
+            gens,
+            deadline,
+            max_queries: self.limits.max_upstream_queries,
+            queries: 0,
+            max_failed_ns: self.limits.max_failed_ns_lookups,
+            failed_ns: 0,
+            depth: 0,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Stores what an iteration learned in root `ri`'s cache, unless the cache was
+    /// emptied since the question started (`gen`).
+    pub(super) fn apply(&self, cache: &Cache, generation: u64, writes: Vec<Write>, now: u64) {
+        let w = cache.writer(generation);
+        for x in writes {
+            match x {
+                Write::Rrset(set, trust) => w.put_rrset(set, trust, now),
                 Write::Negative(name, rtype, soa, trust) => {
-                    cache.put_negative(&name, rtype, Some(&soa), trust, now)
+                    w.put_negative(&name, rtype, Some(&soa), trust, now)
                 }
-                Write::Delegation(zone, d, ttl) => cache.put_delegation(&zone, d, ttl, now),
+                Write::Delegation(zone, d, ttl) => w.put_delegation(&zone, d, ttl, now),
             }
         }
     }
@@ -92,7 +150,7 @@ impl Resolver {
             return Err(Failure::Deadline);
         }
         ctx.queries += 1;
-        if ctx.queries > self.limits.max_upstream_queries {
+        if ctx.queries > ctx.max_queries {
             return Err(Failure::Budget {
                 which: Budget::UpstreamQueries,
                 limit: self.limits.max_upstream_queries,
@@ -131,17 +189,18 @@ impl Resolver {
     ) -> BoxFuture<'a, Result<Outcome, Failure>> {
         async move {
             if mode == Mode::Answer && matches!(self.roots[ri].kind, Kind::Hints(_)) {
-                self.ensure_primed(ri).await;
+                self.ensure_primed(ctx, ri).await;
             }
             let root = &self.roots[ri];
             let policy = self.addresses.load_full();
             let snap = ctx.snap.clone();
+            let generation = ctx.gens.get(ri).copied().unwrap_or(u64::MAX);
             let mut it = Iteration::new(name, qtype, mode, ctx.depth, root.params.qmin)
                 .with_seed(self.random.u64());
             loop {
                 let now = self.clock.now();
                 let step = it.next(&self.view(ri, &snap, &policy, now));
-                self.apply(&root.cache, it.take_writes(), now);
+                self.apply(&root.cache, generation, it.take_writes(), now);
                 match step {
                     Step::Done(o) => return Ok(*o),
                     Step::Fail(f) => return Err(f),
@@ -173,7 +232,7 @@ impl Resolver {
                         }
                         self.count_upstream(ri, &res, now);
                         it.on_reply(res.map(|r| r.message), &self.view(ri, &snap, &policy, now));
-                        self.apply(&root.cache, it.take_writes(), now);
+                        self.apply(&root.cache, generation, it.take_writes(), now);
                     }
                     Step::NeedAddresses { name: ns } => {
                         let r = self.ns_addresses(ctx, ri, &ns).await;
@@ -202,7 +261,7 @@ impl Resolver {
                     limit: self.limits.max_depth,
                 });
             }
-            if ctx.failed_ns >= self.limits.max_failed_ns_lookups {
+            if ctx.failed_ns >= ctx.max_failed_ns {
                 return Err(Failure::Budget {
                     which: Budget::FailedNsLookups,
                     limit: self.limits.max_failed_ns_lookups,
@@ -315,8 +374,10 @@ impl Resolver {
 
     /// Primes a hints root once (RFC 8109): one `. NS` question, shared by every
     /// query that arrives meanwhile; afterwards the root's NS set is cached for its
-    /// TTL. A failure leaves the hints in use and is not retried for a minute.
-    async fn ensure_primed(&self, ri: usize) {
+    /// TTL. A failure leaves the hints in use and is not retried for a minute. The
+    /// question that starts it pays for it (budget and deadline); the others wait
+    /// for it within their own deadline.
+    async fn ensure_primed(&self, ctx: &mut Ctx, ri: usize) {
         let root = &self.roots[ri];
         let now = self.clock.now();
         let key = cache::Key::Set(LowerName::new(&Name::root()), RecordType::NS);
@@ -326,23 +387,30 @@ impl Resolver {
             return;
         }
         let Some(this) = self.self_arc() else { return };
-        let flight = self.primes.join_or_start(ri, move || {
+        let mut child = ctx.child();
+        let mut started = false;
+        let flight = self.primes.join_or_start(ri, || {
+            started = true;
             Some(
                 async move {
-                    let mut ctx = Ctx::new(this.zones.load_full(), Instant::now() + this.query_timeout);
                     let root = Name::root();
-                    if let Err(f) = this.link(&mut ctx, ri, &root, RecordType::NS, Mode::Prime).await {
+                    let r = this.link(&mut child, ri, &root, RecordType::NS, Mode::Prime).await;
+                    if let Err(f) = r {
                         let r = &this.roots[ri];
                         tracing::debug!(root = %r.name, "priming failed, using the hints as given: {f}");
                         r.prime_retry
                             .store(this.clock.now() + 60, std::sync::atomic::Ordering::Relaxed);
                     }
+                    child.spent()
                 }
                 .boxed(),
             )
         });
-        if let Some(f) = flight {
-            f.await;
+        if let Some(f) = flight
+            && let Ok(spent) = tokio::time::timeout_at(ctx.deadline, f).await
+            && started
+        {
+            ctx.absorb(spent);
         }
     }
 }

@@ -148,6 +148,9 @@ pub enum Failure {
     },
     /// A local resource problem (sockets).
     Local { why: String },
+    /// Something that should not happen did (a bug, or shutting down): named, so
+    /// that it is never mistaken for a loop or a timeout.
+    Internal { what: &'static str },
     /// An encrypted upstream failed its TLS handshake or certificate check.
     Tls { server: SocketAddr, why: String },
 }
@@ -169,6 +172,7 @@ impl Failure {
             Failure::Denied { .. } => "denied",
             Failure::RootUnknown { .. } => "root-unknown",
             Failure::Local { .. } => "local",
+            Failure::Internal { .. } => "internal",
             Failure::Tls { .. } => "tls",
         }
     }
@@ -260,6 +264,7 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::Local { why } => write!(f, "{why}"),
+            Failure::Internal { what } => write!(f, "{what}"),
             Failure::Tls { server, why } => write!(f, "{server}: {why}"),
         }
     }

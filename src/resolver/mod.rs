@@ -113,8 +113,8 @@ pub struct Resolver {
     clock: Arc<Clock>,
     query_timeout: Duration,
     flights: Flights<FlightKey, Answer>,
-    claims: Flights<(usize, LowerName), Result<bool, Failure>>,
-    primes: Flights<usize, ()>,
+    claims: Flights<(usize, LowerName), (Result<bool, Failure>, drive::Spent)>,
+    primes: Flights<usize, drive::Spent>,
     /// Resolutions allowed to talk to the network at once.
     resolutions: Arc<Semaphore>,
     collisions: route::Collisions,

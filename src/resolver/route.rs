@@ -153,32 +153,63 @@ impl Resolver {
     }
 
     /// Asks root `ri` whether it has `tld` (`<tld>. NS` to its root servers, or to
-    /// its upstream), once for everyone asking at the same time.
-    async fn ask_claim(&self, ri: usize, tld: &LowerName) -> Result<bool, Failure> {
+    /// its upstream), once for everyone asking at the same time. The question that
+    /// starts the ask pays for it from `ctx` (budget and deadline); without a
+    /// question (the background collision check, `compare`) it gets a budget and
+    /// `query-timeout` of its own.
+    async fn ask_claim(
+        &self,
+        ctx: Option<&mut Ctx>,
+        ri: usize,
+        tld: &LowerName,
+    ) -> Result<bool, Failure> {
         let snap = self.zones.load_full();
         if let Some(known) = self.known_claim(&snap, ri, tld, self.clock.now()) {
             return Ok(known);
         }
         let Some(this) = self.self_arc() else {
-            return Err(Failure::Deadline);
+            return Err(Failure::Internal {
+                what: "the resolver is shutting down",
+            });
         };
+        let mut own;
+        let ctx = match ctx {
+            Some(c) => c,
+            None => {
+                own = self.ctx(Instant::now() + self.query_timeout);
+                &mut own
+            }
+        };
+        let mut child = ctx.child();
         let t = tld.clone();
-        let flight = self.claims.join_or_start((ri, tld.clone()), move || {
+        let mut started = false;
+        let flight = self.claims.join_or_start((ri, tld.clone()), || {
+            started = true;
             Some(
                 async move {
-                    let mut ctx =
-                        Ctx::new(this.zones.load_full(), Instant::now() + this.query_timeout);
                     let name = Name::from(&t);
-                    this.link(&mut ctx, ri, &name, RecordType::NS, Mode::Claim)
+                    let r = this
+                        .link(&mut child, ri, &name, RecordType::NS, Mode::Claim)
                         .await
-                        .map(|o| claimed(&o))
+                        .map(|o| claimed(&o));
+                    (r, child.spent())
                 }
                 .boxed(),
             )
         });
-        match flight {
-            Some(f) => f.await,
-            None => Err(Failure::Deadline),
+        let Some(f) = flight else {
+            return Err(Failure::Internal {
+                what: "a claim could not start",
+            });
+        };
+        match tokio::time::timeout_at(ctx.deadline, f).await {
+            Ok((r, spent)) => {
+                if started {
+                    ctx.absorb(spent);
+                }
+                r
+            }
+            Err(_) => Err(Failure::Deadline),
         }
     }
 
@@ -186,7 +217,7 @@ impl Resolver {
     pub async fn claim(&self, ri: usize, tld: &Name) -> Claim {
         let ltld = LowerName::new(tld);
         let root = &self.roots[ri];
-        let has = self.ask_claim(ri, &ltld).await;
+        let has = self.ask_claim(None, ri, &ltld).await;
         let how = match (&root.kind, &has) {
             (Kind::Zones, _) => {
                 let z = self.zones(ri);
@@ -318,25 +349,18 @@ impl Resolver {
                     self.after_routing(&ctx.snap, name, tld, r, now);
                     return Ok(r);
                 }
-                Decision::Need(i) => {
-                    let asked =
-                        tokio::time::timeout_at(ctx.deadline, self.ask_claim(i, &tld)).await;
-                    match asked {
-                        Ok(Ok(has)) => known.push((i, has)),
-                        Ok(Err(cause)) => {
-                            return Err((Route::Root(i), self.unknown(i, &tld, cause)));
-                        }
-                        Err(_) => {
-                            return Err((Route::Root(i), self.unknown(i, &tld, Failure::Deadline)));
-                        }
+                Decision::Need(i) => match self.ask_claim(Some(ctx), i, &tld).await {
+                    Ok(has) => known.push((i, has)),
+                    Err(cause) => {
+                        return Err((Route::Root(i), self.unknown(i, &tld, cause)));
                     }
-                }
+                },
             }
         }
         Err((
             Route::Unrouted,
-            Failure::Loop {
-                what: format!("routing {name} did not settle"),
+            Failure::Internal {
+                what: "routing did not settle",
             },
         ))
     }
@@ -399,7 +423,7 @@ impl Resolver {
             let mut having = vec![winner];
             let mut failed = false;
             for j in winner + 1..this.roots.len() {
-                match this.ask_claim(j, &tld).await {
+                match this.ask_claim(None, j, &tld).await {
                     Ok(true) => having.push(j),
                     Ok(false) => {}
                     Err(_) => failed = true,

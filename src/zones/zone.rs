@@ -7,10 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use hickory_proto::rr::rdata::CNAME;
-use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
-use super::dname::{dname_target, synthesize};
+use super::dname::synthesized_cname;
 use super::stamp::Stamp;
 use super::store::{CUT, DNAME, Store};
 use super::wire::{LabelStarts, MAX_NAME, label_count, label_starts, to_name};
@@ -303,12 +302,8 @@ impl Zone {
         let set = self.store.set(owner, RecordType::DNAME)?;
         let owner = to_name(self.store.name(owner));
         let dname = self.store.records(set, &owner).into_iter().next()?;
-        let target = dname_target(&dname.data)?;
-        Some(match synthesize(qname, &owner, &target) {
-            Ok(to) => {
-                let cname = Record::from_rdata(qname.clone(), set.ttl, RData::CNAME(CNAME(to)));
-                Lookup::Answer(vec![dname, cname])
-            }
+        Some(match synthesized_cname(qname, &dname)? {
+            Ok(cname) => Lookup::Answer(vec![dname, cname]),
             Err(_) => Lookup::NameTooLong { dname },
         })
     }

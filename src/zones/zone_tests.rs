@@ -6,6 +6,8 @@ use super::*;
 use crate::zones::build::unchecked;
 use crate::zones::dname::dname_target;
 use crate::zones::reader::read_str;
+use hickory_proto::rr::RData;
+use hickory_proto::rr::rdata::CNAME;
 
 fn zone(origin: &str, text: &str) -> Zone {
     let o = Name::from_ascii(origin).unwrap();

@@ -109,6 +109,9 @@ struct ReplySpec {
 
 #[derive(Default)]
 struct QuerySpec {
+    /// Sent in the background (`async`): its expectations are checked at the next
+    /// `wait`, and the steps after it run meanwhile.
+    background: bool,
     name: String,
     qtype: String,
     dnssec_ok: bool,
@@ -146,6 +149,12 @@ enum Step {
         at_most: bool,
         n: usize,
     },
+    /// Rewrites a file beside the config (`edit PATH` … `end`).
+    Edit(String, String),
+    /// Reloads the zones roots as SIGHUP does.
+    Reload,
+    /// Waits for the background questions and checks them.
+    Wait,
 }
 
 fn name(s: &str) -> Result<Name, String> {
@@ -359,6 +368,12 @@ impl Scenario {
                         sc.steps.push((line_no, Step::Query(Box::new(q))));
                     }
                     "time" => sc.steps.push((line_no, Step::Time(duration(rest)?))),
+                    "edit" => {
+                        let body = raw_block(&all, &mut i)?;
+                        sc.steps.push((line_no, Step::Edit(rest.to_string(), body)));
+                    }
+                    "reload" => sc.steps.push((line_no, Step::Reload)),
+                    "wait" => sc.steps.push((line_no, Step::Wait)),
                     "sent" | "not-sent" => {
                         let w: Vec<&str> = rest.split_whitespace().collect();
                         let [server, qname, qtype, more @ ..] = w.as_slice() else {
@@ -525,6 +540,7 @@ fn parse_query(head: &str, all: &[&str], i: &mut usize) -> Result<QuerySpec, Str
     let mut k = 0;
     while k < opts.len() {
         match opts[k] {
+            "async" => q.background = true,
             "do" => q.dnssec_ok = true,
             "cd" => q.cd = true,
             "norec" => q.rd = false,
@@ -765,21 +781,58 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
         Ok(s) => s,
         Err(e) => return vec![format!("{file}: start: {e}")],
     };
-    let frontend = Frontend::new(service.resolver.clone(), &service.config);
+    let frontend = Arc::new(Frontend::new(service.resolver.clone(), &service.config));
     let mut failures = Vec::new();
     let mut since = 0;
     let mut step = 0;
-    for (line, s) in &sc.steps {
+    let mut background = Vec::new();
+    for (line, s) in std::mem::take(&mut sc.steps) {
         let at = |what: String| format!("{file}:{line}: {what}");
         match s {
             Step::Time(d) => {
-                tokio::time::advance(*d).await;
+                tokio::time::advance(d).await;
+                settle().await;
+            }
+            Step::Edit(path, body) => {
+                std::fs::write(dir.path().join(&path), body).unwrap();
+            }
+            Step::Reload => {
+                let (problems, _) = service.reload(true);
+                for p in problems.iter().filter(|p| p.is_error()) {
+                    failures.push(at(format!("reload: {p}")));
+                }
+                settle().await;
+            }
+            Step::Wait => {
+                for (line, task) in background.drain(..) {
+                    let r: Result<Vec<String>, _> = task.await;
+                    match r {
+                        Ok(f) => {
+                            failures.extend(f.into_iter().map(|f| format!("{file}:{line}: {f}")))
+                        }
+                        Err(e) => failures.push(format!("{file}:{line}: {e}")),
+                    }
+                }
+            }
+            Step::Query(q) if q.background => {
+                step += 1;
+                *net.step.lock().unwrap() = step;
+                since = net.sent.lock().unwrap().len();
+                let fe = frontend.clone();
+                let task = tokio::spawn(async move {
+                    match ask(&fe, &q).await {
+                        Ok(reply) => check(&q.expect, &reply),
+                        Err(e) => vec![e],
+                    }
+                });
+                background.push((line, task));
+                settle().await;
             }
             Step::Query(q) => {
                 step += 1;
                 *net.step.lock().unwrap() = step;
                 since = net.sent.lock().unwrap().len();
-                match ask(&frontend, q).await {
+                match ask(&frontend, &q).await {
                     Ok(reply) => {
                         for f in check(&q.expect, &reply) {
                             failures.push(at(f));
@@ -802,33 +855,43 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
                         && qtype.is_none_or(|t| t == x.qtype)
                         && tcp.is_none_or(|t| t == x.tcp)
                 });
-                if hit == *negate {
+                if hit == negate {
                     failures.push(at(format!(
                         "{} such query; sent during the last question: {}",
-                        if *negate { "a" } else { "no" },
+                        if negate { "a" } else { "no" },
                         show_sent(&sent)
                     )));
                 }
             }
             Step::SentCount { at_most, n } => {
                 let sent = net.sent.lock().unwrap()[since..].to_vec();
-                let ok = if *at_most {
-                    sent.len() <= *n
+                let ok = if at_most {
+                    sent.len() <= n
                 } else {
-                    sent.len() == *n
+                    sent.len() == n
                 };
                 if !ok {
                     failures.push(at(format!(
                         "{} queries sent during the last question, wanted {}{n}: {}",
                         sent.len(),
-                        if *at_most { "<= " } else { "" },
+                        if at_most { "<= " } else { "" },
                         show_sent(&sent)
                     )));
                 }
             }
         }
     }
+    if !background.is_empty() {
+        failures.push(format!("{file}: background questions without a `wait`"));
+    }
     failures
+}
+
+/// Lets spawned tasks run until they wait on a timer (the clock is paused).
+async fn settle() {
+    for _ in 0..64 {
+        tokio::task::yield_now().await;
+    }
 }
 
 fn show_sent(sent: &[Sent]) -> String {

@@ -21,7 +21,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
@@ -168,7 +168,7 @@ impl TtlRules {
 
     /// A positive TTL as served and cached.
     pub fn positive(&self, ttl: u32) -> u32 {
-        ttl.min(self.max).max(self.min)
+        sane(ttl).min(self.max).max(self.min)
     }
 
     /// The negative TTL of an SOA (RFC 2308 §5: min(SOA TTL, MINIMUM)).
@@ -177,7 +177,10 @@ impl TtlRules {
             RData::SOA(s) => s.minimum,
             _ => 0,
         };
-        soa.ttl.min(minimum).min(self.negative_max).max(self.min)
+        sane(soa.ttl)
+            .min(sane(minimum))
+            .min(self.negative_max)
+            .max(self.min)
     }
 
     /// The SOA as clients see it with a negative answer.
@@ -186,6 +189,13 @@ impl TtlRules {
         s.ttl = self.negative(soa);
         s
     }
+}
+
+/// A TTL as received: one with the top bit set is zero (RFC 2181 §8: a TTL is
+/// at most 2^31 - 1; a larger value "should be treated as if the entire value
+/// received was zero"), not the largest TTL there is.
+pub fn sane(ttl: u32) -> u32 {
+    if ttl & 0x8000_0000 != 0 { 0 } else { ttl }
 }
 
 /// What an entry costs beyond its own bytes (the Arc, the map slot, allocators).
@@ -247,7 +257,44 @@ pub struct Cache {
     /// False until something is stored (and again after `clear`): lets the roots
     /// that rarely cache anything (zones roots) skip the lookup.
     used: AtomicBool,
+    /// True once a DNAME is stored (until `clear`): only then are a name's
+    /// ancestors looked up for one.
+    dnames: AtomicBool,
+    /// Moves on with every `clear`: writes on behalf of a resolution that started
+    /// before it are dropped ([`Cache::writer`]).
+    generation: AtomicU64,
     pub rules: TtlRules,
+}
+
+/// Writes into a cache on behalf of a resolution that started at `generation`:
+/// dropped once the cache has been emptied since (a reload), also when the
+/// emptying happens in the middle of a write.
+pub struct Writer<'a> {
+    cache: &'a Cache,
+    generation: u64,
+}
+
+impl Writer<'_> {
+    pub fn put_rrset(&self, records: Vec<Record>, trust: Trust, now: u64) {
+        self.cache.rrset(records, trust, now, Some(self.generation));
+    }
+
+    pub fn put_negative(
+        &self,
+        name: &LowerName,
+        rtype: Option<RecordType>,
+        soa: Option<&Record>,
+        trust: Trust,
+        now: u64,
+    ) {
+        self.cache
+            .negative(name, rtype, soa, trust, now, Some(self.generation));
+    }
+
+    pub fn put_delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64) {
+        self.cache
+            .delegation(zone, d, ttl, now, Some(self.generation));
+    }
 }
 
 impl Cache {
@@ -256,6 +303,8 @@ impl Cache {
             store,
             root: u8::try_from(root).unwrap_or(u8::MAX),
             used: AtomicBool::new(false),
+            dnames: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             rules: TtlRules::new(cfg),
         }
     }
@@ -320,14 +369,43 @@ impl Cache {
         })
     }
 
+    /// The generation now (see [`Cache::writer`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Writes for a resolution that started at `generation`.
+    pub fn writer(&self, generation: u64) -> Writer<'_> {
+        Writer {
+            cache: self,
+            generation,
+        }
+    }
+
     /// Stores `data` for `ttl` seconds unless better data is already there. TTL 0 is
     /// never stored (RFC 1035 §3.2.1: use only for the transaction in progress).
     pub fn put(&self, key: Key, data: Data, ttl: u32, trust: Trust, now: u64) {
-        if ttl == 0 {
+        self.put_at(key, data, ttl, trust, now, None)
+    }
+
+    fn put_at(
+        &self,
+        key: Key,
+        data: Data,
+        ttl: u32,
+        trust: Trust,
+        now: u64,
+        generation: Option<u64>,
+    ) {
+        let current = |g: u64| self.generation.load(Ordering::SeqCst) == g;
+        if ttl == 0 || generation.is_some_and(|g| !current(g)) {
             return;
         }
         let mut expires = now + u64::from(ttl);
         self.used.store(true, Ordering::Relaxed);
+        if matches!(key, Key::Set(_, RecordType::DNAME)) {
+            self.dnames.store(true, Ordering::Relaxed);
+        }
         if let Some((_, old)) = self.find(&key)
             && old.expires > now
         {
@@ -362,10 +440,19 @@ impl Cache {
             expires,
         };
         self.store.map.insert(h, Arc::new(entry));
+        // Emptied meanwhile: `clear` moves the generation on before it empties, so
+        // this write either went before the emptying or is taken back here.
+        if generation.is_some_and(|g| !current(g)) {
+            self.store.map.remove(&h);
+        }
     }
 
     /// Stores an RRset (all records share owner and type) with the lowest TTL.
     pub fn put_rrset(&self, records: Vec<Record>, trust: Trust, now: u64) {
+        self.rrset(records, trust, now, None)
+    }
+
+    fn rrset(&self, records: Vec<Record>, trust: Trust, now: u64, generation: Option<u64>) {
         let Some(first) = records.first() else {
             return;
         };
@@ -373,7 +460,7 @@ impl Cache {
         let ttl = self
             .rules
             .positive(records.iter().map(|r| r.ttl).min().unwrap_or(0));
-        self.put(key, Data::Records(records), ttl, trust, now);
+        self.put_at(key, Data::Records(records), ttl, trust, now, generation);
     }
 
     /// Stores NODATA for `rtype`, or NXDOMAIN when `rtype` is `None`. Without an SOA
@@ -386,6 +473,18 @@ impl Cache {
         trust: Trust,
         now: u64,
     ) {
+        self.negative(name, rtype, soa, trust, now, None)
+    }
+
+    fn negative(
+        &self,
+        name: &LowerName,
+        rtype: Option<RecordType>,
+        soa: Option<&Record>,
+        trust: Trust,
+        now: u64,
+        generation: Option<u64>,
+    ) {
         let Some(soa) = soa else { return };
         let ttl = self.rules.negative(soa);
         let soa = self.rules.negative_soa(soa);
@@ -393,26 +492,38 @@ impl Cache {
             Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa))),
             None => (Key::NxDomain(name.clone()), Data::NxDomain(Some(soa))),
         };
-        self.put(key, data, ttl, trust, now);
+        self.put_at(key, data, ttl, trust, now, generation);
     }
 
     /// Stores the parent side of a cut.
     pub fn put_delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64) {
+        self.delegation(zone, d, ttl, now, None)
+    }
+
+    fn delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64, generation: Option<u64>) {
         let ttl = self.rules.positive(ttl);
-        self.put(
+        self.put_at(
             Key::Delegation(LowerName::new(zone)),
             Data::Delegation(d),
             ttl,
             Trust::Referral,
             now,
+            generation,
         );
     }
 
     /// Forgets this root's entries.
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let root = self.root;
         self.store.map.retain(|_, e| e.root != root);
         self.used.store(false, Ordering::Relaxed);
+        self.dnames.store(false, Ordering::Relaxed);
+    }
+
+    /// Has a DNAME been stored (since the last `clear`)?
+    pub fn holds_dnames(&self) -> bool {
+        self.dnames.load(Ordering::Relaxed)
     }
 
     /// This root's entries (walks the store: for tests and tools).

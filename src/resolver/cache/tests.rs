@@ -167,3 +167,25 @@ fn a_replacing_ns_set_never_lives_longer() {
     assert_eq!(ttl_of(c.get(&key, T0 + 40).unwrap()), 10);
     assert!(c.get(&key, T0 + 50).is_none());
 }
+
+// RFC 2181 §8: a TTL with the top bit set is zero — answered, never cached — not
+// the largest TTL (the engine clamped it to max-ttl and kept it for a day).
+#[test]
+fn a_ttl_with_the_top_bit_set_is_zero() {
+    let rules = TtlRules::new(&cfg());
+    assert_eq!(rules.positive(0x8000_0000), 0);
+    assert_eq!(rules.positive(u32::MAX), 0);
+    assert_eq!(
+        rules.positive(0x7fff_ffff),
+        100,
+        "the largest legal TTL, clamped"
+    );
+    assert_eq!(rules.negative(&soa(0x8000_0001, 20)), 0);
+    assert_eq!(rules.negative(&soa(600, 0xffff_ffff)), 0);
+    let c = Cache::standalone(&cfg());
+    c.put_rrset(vec![a("big.example.", 0x8000_0000)], Trust::Answer, T0);
+    assert!(
+        c.get(&Key::Set(ln("big.example."), RecordType::A), T0)
+            .is_none()
+    );
+}

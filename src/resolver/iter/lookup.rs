@@ -72,7 +72,7 @@ fn answer_from(
             _ => {}
         }
     }
-    None
+    cached_dname(cache, name, qtype, &get, source)
 }
 
 /// What the cache knows of a TLD claim: an NXDOMAIN for the TLD means no; its
@@ -91,15 +91,70 @@ pub(super) fn cached_claim(cache: &Cache, tld: &LowerName, now: u64) -> Option<O
 }
 
 /// The CNAME target that continues an answer: a CNAME owned by `name` (a
-/// synthesised one after a DNAME too), unless the CNAME itself was asked for.
+/// synthesised one after a DNAME too), unless the CNAME itself was asked for, or
+/// it comes from a DNAME whose target lies under the DNAME itself (the chain would
+/// only grow: the DNAME and its CNAME are the answer, as Unbound answers).
 pub fn chain_target(name: &Name, qtype: RecordType, records: &[Record]) -> Option<Name> {
     if qtype == RecordType::CNAME || qtype == RecordType::ANY {
         return None;
     }
-    records.iter().find_map(|r| match &r.data {
+    let target = records.iter().find_map(|r| match &r.data {
         RData::CNAME(c) if r.name == *name => Some(c.0.clone()),
         _ => None,
-    })
+    })?;
+    let under_own_dname = records.iter().any(|r| {
+        r.record_type() == RecordType::DNAME && r.name.zone_of(name) && r.name.zone_of(&target)
+    });
+    (!under_own_dname).then_some(target)
+}
+
+/// A DNAME cached at an ancestor of `name` (the closest), applied to it: the DNAME
+/// and the CNAME synthesised from it (RFC 6672 §3.2), or YXDOMAIN when the
+/// substitution is too long.
+fn cached_dname(
+    cache: &Cache,
+    name: &Name,
+    qtype: RecordType,
+    get: &dyn Fn(&Key) -> Option<super::super::cache::Hit>,
+    source: Source,
+) -> Option<Outcome> {
+    if !cache.holds_dnames() {
+        return None;
+    }
+    let mut owner = name.base_name();
+    for _ in 0..name.num_labels() {
+        if let Some(h) = get(&Key::Set(LowerName::new(&owner), RecordType::DNAME))
+            && h.trust >= Trust::NonAuth
+            && let Data::Records(set) = h.data
+            && let Some(d) = set.first()
+        {
+            return Some(match crate::zones::synthesized_cname(name, d)? {
+                Ok(cname) => {
+                    let records = vec![d.clone(), cname];
+                    let next = chain_target(name, qtype, &records);
+                    Outcome {
+                        rcode: ResponseCode::NoError,
+                        records,
+                        soa: None,
+                        next,
+                        source,
+                    }
+                }
+                Err(_) => Outcome {
+                    rcode: ResponseCode::YXDomain,
+                    records: vec![d.clone()],
+                    soa: None,
+                    next: None,
+                    source,
+                },
+            });
+        }
+        if owner.is_root() {
+            break;
+        }
+        owner = owner.base_name();
+    }
+    None
 }
 
 pub(super) fn glue_pairs(glue: &[Record]) -> Vec<(Name, IpAddr)> {

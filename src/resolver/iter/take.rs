@@ -72,9 +72,12 @@ impl Iteration {
                 target,
             } => {
                 self.writes.push(Write::Rrset(dname.clone(), self.trust));
+                // A DNAME whose target lies under itself: the DNAME and its CNAME
+                // are the answer (following would only grow the name).
+                let next = (!dname[0].name.zone_of(&target)).then_some(target);
                 let mut records = dname;
                 records.push(*cname);
-                (records, Some(target), ResponseCode::NoError)
+                (records, next, ResponseCode::NoError)
             }
             classify::Taken::TooLong { dname } => (dname, None, ResponseCode::YXDomain),
             classify::Taken::Nothing => {
