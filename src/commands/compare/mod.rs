@@ -17,7 +17,7 @@ use crate::resolver::Resolver;
 /// `altroot compare`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, short)]
+    #[arg(long, short, value_name = "FILE", help = super::CONFIG_HELP)]
     pub config: Option<PathBuf>,
     /// Record types to ask, comma-separated.
     #[arg(short = 't', long = "type", value_delimiter = ',', default_value = "A")]
@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Read names from a file: one per line, or "rank,domain" CSV (Tranco).
-    #[arg(short = 'f', long = "file")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Names compared at the same time.
     #[arg(short = 'j', long, default_value_t = 64)]
