@@ -187,6 +187,13 @@ impl Policy {
     }
 }
 
+/// As the config spells it, for log lines and messages (never `Debug`'s `First`).
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct CollisionConfig {
     pub policy: Policy,

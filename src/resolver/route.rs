@@ -396,7 +396,7 @@ impl Resolver {
             && let Some(line) = line
         {
             let winner = winner.map_or("interrupt", |w| self.roots[w].name.as_str());
-            tracing::warn!(tld = %tld, roots = %line, winner, policy = ?self.policy, "collision: more than one root has this TLD");
+            tracing::warn!(tld = %tld, roots = %line, winner, policy = %self.policy, "collision: more than one root has this TLD");
         }
     }
 
