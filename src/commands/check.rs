@@ -120,11 +120,11 @@ pub fn run(config: Option<std::path::PathBuf>) -> u8 {
         println!("{p}");
     }
     eprintln!(
-        "{} roots, {} zones: {} errors, {} warnings",
-        report.roots,
-        report.zones,
-        report.errors(),
-        report.warnings()
+        "{}, {}: {}, {}",
+        super::count(report.roots, "root", "roots"),
+        super::count(report.zones, "zone", "zones"),
+        super::count(report.errors(), "error", "errors"),
+        super::count(report.warnings(), "warning", "warnings")
     );
     if report.errors() > 0 { 1 } else { 0 }
 }

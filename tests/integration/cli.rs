@@ -40,6 +40,48 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+// Counts agree with their nouns: "1 root, 1 zone: 1 error, 1 warning", not "1 roots
+// … 1 errors"; and `collisions` says "1 TLD".
+#[test]
+fn counts_are_singular_for_one() {
+    let dir = folder(&[
+        (
+            "altroot.toml",
+            "[[root]]\nname = \"alt\"\nzones = \"zones\"\n",
+        ),
+        // One zone loads, with one warning (geek is outside .alt); alt.zone has one
+        // error (a bad address) and is not loaded.
+        ("zones/geek.zone", GEEK),
+        (
+            "zones/alt.zone",
+            &GEEK
+                .replace("geek", "alt")
+                .replace("www A 192.0.2.1", "www A 300.1.1.1"),
+        ),
+    ]);
+    let (code, out, err) = run(dir.path(), &["check", "--config", "altroot.toml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(out.matches(": error: ").count(), 1, "{out}");
+    assert_eq!(out.matches(": warning: ").count(), 1, "{out}");
+    assert_eq!(err, "1 root, 1 zone: 1 error, 1 warning\n");
+    std::fs::remove_file(dir.path().join("zones/alt.zone")).unwrap();
+    std::fs::write(
+        dir.path().join("zones/libre.zone"),
+        GEEK.replace("geek", "libre"),
+    )
+    .unwrap();
+    let (code, _, err) = run(dir.path(), &["check", "--config", "altroot.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "1 root, 2 zones: 0 errors, 2 warnings\n");
+    std::fs::remove_file(dir.path().join("zones/libre.zone")).unwrap();
+    let (code, out, err) = run(
+        dir.path(),
+        &["collisions", "--config", "altroot.toml", "--offline"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "0 collisions among 1 TLD of this config's roots\n");
+}
+
 // The collision warning names the policy as the config spells it (`policy=first`),
 // not as Rust's Debug prints it (`policy=First`).
 #[tokio::test]
