@@ -36,13 +36,13 @@ pub const VERSION: &str = concat!(
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
-  altroot serve                        run with config/altroot.toml (or the built-in defaults)
+  altroot serve                        run with ./config/altroot.toml
   altroot check --config /etc/altroot/altroot.toml
   altroot compare www.biz www.geek     what each root answers
   altroot config recipes               snippets to point a machine or a resolver at altroot";
 
 /// Every command's `-c/--config`.
-pub const CONFIG_HELP: &str = "Config file [default: config/altroot.toml]";
+pub const CONFIG_HELP: &str = "Config file [default: config/altroot.toml in the current folder]";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,7 +84,7 @@ Examples:
   altroot check
   altroot check --config /etc/altroot/altroot.toml && systemctl reload altroot
 
-Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage.")]
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage or no config to check.")]
     Check {
         #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
         config: Option<PathBuf>,

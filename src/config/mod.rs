@@ -204,7 +204,7 @@ pub struct CollisionConfig {
 //------------ Errors --------------------------------------------------------
 
 /// A config problem, with the file and (when known) the 1-based line it is on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: Option<usize>,
@@ -226,46 +226,90 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// Why a config cannot be used.
+#[derive(Debug)]
+pub enum ConfigErrors {
+    /// There is no file to read, or it cannot be read: nothing was checked.
+    Unread(ConfigError),
+    /// The file was read: every problem found in it, in file order.
+    Invalid(Vec<ConfigError>),
+}
+
+impl ConfigErrors {
+    /// Every error, in file order.
+    pub fn errors(&self) -> &[ConfigError] {
+        match self {
+            ConfigErrors::Unread(e) => std::slice::from_ref(e),
+            ConfigErrors::Invalid(list) => list,
+        }
+    }
+
+    /// The first error (file order).
+    pub fn first(&self) -> &ConfigError {
+        match self {
+            ConfigErrors::Unread(e) => e,
+            ConfigErrors::Invalid(list) => &list[0],
+        }
+    }
+}
+
+/// One error per line.
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors().iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> ConfigErrors {
+        ConfigErrors::Invalid(vec![e])
+    }
+}
+
 //------------ Loading -------------------------------------------------------
 
 impl Config {
     /// Reads and validates a config file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            message: format!("cannot read config: {e}"),
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::Unread(ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                message: format!("cannot read config: {e}"),
+            })
         })?;
         Self::from_toml(&text, path)
     }
 
     /// Parses config text as if read from `path` (paths inside are relative to its folder).
-    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
             file: path.to_path_buf(),
             line: e.span().map(|s| validate::line_of(text, s.start)),
             message: e.message().trim().to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        validate::Validator {
+        Ok(validate::Validator {
             text,
             path,
             base: &base,
         }
-        .validate(file)
+        .validate(file)?)
     }
 
-    /// The built-in defaults (DESIGN §3): an `alt` root on `./zones` if that folder
-    /// exists, then `icann` from the compiled-in root hints.
+    /// The built-in defaults (DESIGN §3), which a config file changes key by key:
+    /// with no `[[root]]`, the one root every machine has, `icann` from the
+    /// compiled-in root hints.
     pub fn builtin() -> Config {
-        let mut roots = Vec::new();
-        if Path::new("zones").is_dir() {
-            roots.push(RootConfig::new(
-                "alt",
-                RootSource::Zones(PathBuf::from("zones")),
-            ));
-        }
-        roots.push(RootConfig::new("icann", RootSource::Hints(Hints::Builtin)));
+        let roots = vec![RootConfig::new("icann", RootSource::Hints(Hints::Builtin))];
         Config {
             source: None,
             server: ServerConfig::default(),
@@ -281,15 +325,26 @@ impl Config {
         }
     }
 
-    /// `--config FILE` if given, else `config/altroot.toml` if present, else built-in.
-    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-        match explicit {
-            Some(p) => Config::load(p),
-            None if Path::new(defaults::CONFIG_PATH).is_file() => {
-                Config::load(Path::new(defaults::CONFIG_PATH))
-            }
-            None => Ok(Config::builtin()),
+    /// `--config FILE` if given, else `config/altroot.toml` in the current folder.
+    /// Without either it is an error, never a silent run on the built-in defaults
+    /// (which would serve an ICANN-only resolver where an alternate root was meant).
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let path = explicit.unwrap_or(Path::new(defaults::CONFIG_PATH));
+        if explicit.is_none() && !path.exists() {
+            let here = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "the current folder".into());
+            return Err(ConfigErrors::Unread(ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                message: format!(
+                    "no such file in {here} (without --config, altroot reads {} from the \
+                     current folder); pass a config with --config FILE",
+                    defaults::CONFIG_PATH
+                ),
+            }));
         }
+        Config::load(path)
     }
 
     /// Position of the root called `name` in consultation order.

@@ -143,6 +143,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("/etc/altroot/altroot.toml"))
+            .map_err(|e| e.first().clone())
     }
 
     #[test]

@@ -2,7 +2,7 @@
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::from_toml(text, Path::new("/nonexistent/altroot.toml"))
+    Config::from_toml(text, Path::new("/nonexistent/altroot.toml")).map_err(|e| e.first().clone())
 }
 
 #[test]

@@ -107,3 +107,93 @@ async fn collision_warning_spells_the_policy_as_the_config_does() {
     assert!(warning.contains("roots=alt,alt2"), "{warning}");
     assert!(warning.contains("policy=first"), "{warning}");
 }
+
+/// Runs the binary in `dir` with stdin closed, killed after 20 s (then `None`: a
+/// command that should have stopped at once went on, e.g. `serve` on defaults).
+fn run_bounded(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            String::from_utf8_lossy(&b).into_owned()
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, out.join().unwrap(), err.join().unwrap())
+}
+
+// Issue 14: run from a folder without config/altroot.toml and without --config,
+// every command used to run on built-in defaults (serve answered on 5353 as an
+// ICANN-only resolver, check said all was well). Now each stops with exit 2 and
+// says which file it looked for, where, and how to pass one. A zones folder here
+// must not be picked up either.
+#[test]
+fn no_config_file_is_an_error_that_says_where_it_looked() {
+    let dir = folder(&[("zones/geek.zone", GEEK)]);
+    let here = dir.path().canonicalize().unwrap();
+    let mut bad = Vec::new();
+    for args in [
+        &["serve"][..],
+        &["check"],
+        &["compare", "www.geek"],
+        &["collisions", "--offline"],
+        &["config", "recipes"],
+    ] {
+        let (code, out, err) = run_bounded(dir.path(), args);
+        let says = err.contains("config/altroot.toml")
+            && err.contains(&here.display().to_string())
+            && err.contains("--config FILE");
+        if code != Some(2) || !out.is_empty() || !says {
+            bad.push(format!(
+                "{args:?}: exit {code:?}\nstdout {out:?}\nstderr {err:?}"
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
+
+// A --config that cannot be read: exit 2 (nothing was checked), the path in the
+// message, and no line number made up for a file that was never read.
+#[test]
+fn unreadable_config_file_is_exit_2_with_its_path() {
+    let dir = folder(&[("zones/geek.zone", GEEK)]);
+    for args in [
+        &["check", "--config", "nope.toml"][..],
+        &["check", "--config", "zones"],
+        &["compare", "-c", "nope.toml", "www.geek"],
+    ] {
+        let (code, out, err) = run_bounded(dir.path(), args);
+        assert_eq!(code, Some(2), "{args:?}: {out}{err}");
+        let file = args[2];
+        assert!(
+            err.starts_with(&format!("{file}: error: cannot read config: ")),
+            "{args:?}: {err}"
+        );
+    }
+}
