@@ -44,11 +44,13 @@ pub fn check(path: Option<&Path>) -> Report {
             };
         }
         Err(ConfigErrors::Invalid(list)) => {
+            let mut problems: Vec<Problem> = list
+                .into_iter()
+                .map(|e| Problem::error(e.file, e.line.unwrap_or(1), e.message))
+                .collect();
+            problems.sort();
             return Report {
-                problems: list
-                    .into_iter()
-                    .map(|e| Problem::error(e.file, e.line.unwrap_or(1), e.message))
-                    .collect(),
+                problems,
                 ..Report::default()
             };
         }

@@ -5,7 +5,8 @@
 //! resolves paths relative to the file, parses addresses and durations, and checks
 //! the rules TOML cannot express (exactly one of `zones`/`hints`/`forward` per root,
 //! unique root names, pins naming real roots, a catch-all forward root last). Every
-//! error carries the file and, where known, the line.
+//! error carries the file and, where known, the line, and one load reports them all
+//! (`shape.rs` for unknown keys and wrong types, `validate.rs` and `roots.rs` for values).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,8 @@ pub mod defaults;
 pub mod encrypted;
 mod file;
 mod observe;
+mod roots;
+mod shape;
 mod validate;
 
 pub use encrypted::{CaFile, TlsFiles, Transport, Upstream};
@@ -290,19 +293,30 @@ impl Config {
     }
 
     /// Parses config text as if read from `path` (paths inside are relative to its folder).
+    /// Every error is reported, in file order: the TOML's shape errors (unknown keys,
+    /// wrong types; a syntax error stops there), then the values' own.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: e.span().map(|s| validate::line_of(text, s.start)),
-            message: e.message().trim().to_string(),
-        })?;
+        let (file, mut errors) = shape::read(text, path);
+        let Some(file) = file else {
+            return Err(ConfigErrors::Invalid(errors));
+        };
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        Ok(validate::Validator {
+        let validated = validate::Validator {
             text,
             path,
             base: &base,
+            errors: Default::default(),
         }
-        .validate(file)?)
+        .validate(file);
+        match validated {
+            Ok(config) if errors.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigErrors::Invalid(errors)),
+            Err(mut more) => {
+                errors.append(&mut more);
+                errors.sort_by_key(|e| e.line);
+                Err(ConfigErrors::Invalid(errors))
+            }
+        }
     }
 
     /// The built-in defaults (DESIGN §3), which a config file changes key by key:

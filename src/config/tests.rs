@@ -164,3 +164,60 @@ fn limits_and_new_keys() {
     let e = parse("[limits]\nrate-limit-slip = 11\n").unwrap_err();
     assert!(e.message.contains("0 to 10"), "{e}");
 }
+
+fn all_errors(text: &str) -> Vec<(Option<usize>, String)> {
+    Config::from_toml(text, Path::new("/nonexistent/altroot.toml"))
+        .unwrap_err()
+        .errors()
+        .iter()
+        .map(|e| (e.line, e.message.clone()))
+        .collect()
+}
+
+// Issue 14: only the first config error was reported. Every value at fault is
+// reported in one run, in file order, each at its line.
+#[test]
+fn every_value_error_is_reported_in_one_run() {
+    let e = all_errors(
+        "[server]\nlisten = [\"nope\", \"127.0.0.1:53\", \"nope2\"]\nquery-timeout = \"0s\"\n\
+         [cache]\nmax-ttl = \"forever\"\n\
+         [[root]]\nname = \"a\"\nzones = \"/nonexistent/zones\"\n\
+         [[root]]\nname = \"b\"\nforward = [\"tls://dns.example\"]\n\
+         [collisions]\npin = { x = \"a\", y = \"c\" }\n",
+    );
+    let lines: Vec<Option<usize>> = e.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 2, 3, 5, 8, 11, 13].map(Some).to_vec(), "{e:#?}");
+    // A pin to a root with errors of its own ("a") is not a second error.
+    assert!(e[6].1.contains("y = \"c\" names no [[root]]"), "{e:#?}");
+}
+
+// Unknown keys and wrong types anywhere (tables, [[root]], inline tables) are all
+// reported, and the values' own errors after them; the key at fault is named.
+#[test]
+fn every_shape_error_is_reported_and_then_the_values() {
+    let e = all_errors(
+        "[server]\nlisten-port = 53\ntcp-clients = \"many\"\n\
+         [[root]]\nname = \"icann\"\nhints = \"builtin\"\nzone = \"x\"\n\
+         [limits]\nmax-depth = -1\n\
+         [collisions]\npolicy = \"last\"\n",
+    );
+    let lines: Vec<Option<usize>> = e.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 3, 7, 9, 11].map(Some).to_vec(), "{e:#?}");
+    assert!(e[0].1.contains("`listen-port`"), "{e:#?}");
+    assert!(e[1].1.starts_with("tcp-clients: invalid type"), "{e:#?}");
+    assert!(e[2].1.contains("`zone`"), "{e:#?}");
+    assert!(e[3].1.starts_with("max-depth: invalid value"), "{e:#?}");
+    assert!(e[4].1.starts_with("policy: \"last\""), "{e:#?}");
+}
+
+// A table that is wrong as a whole (a [[root]] without its name) stops the shape
+// errors there rather than reporting everything that mentions it; a syntax error
+// stops at once.
+#[test]
+fn a_whole_table_error_or_a_syntax_error_stops() {
+    let e = all_errors("[[root]]\nhints = \"builtin\"\n[collisions]\npin = { x = \"icann\" }\n");
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].1.contains("missing field `name`"), "{e:#?}");
+    let e = all_errors("[server]\nlisten = [\"127.0.0.1:0\"\nbogus = 1\n[cache]\nnope = 2\n");
+    assert_eq!(e.len(), 1, "{e:#?}");
+}
