@@ -10,7 +10,7 @@ use std::str::FromStr;
 use hickory_proto::rr::{Name, RecordType};
 
 pub use output::{json_row, summary, summary_line, table};
-pub use rows::{Cell, Row, Verdict, compare, parse_name, read_names};
+pub use rows::{Cell, NameList, Row, Verdict, compare, parse_name, read_names};
 
 use crate::resolver::Resolver;
 
@@ -54,23 +54,35 @@ fn record_types(types: &[String]) -> Result<Vec<RecordType>, u8> {
         .collect()
 }
 
-/// The names from the command line, then from `-f FILE`.
-fn names(args: &Args) -> Result<Vec<Name>, u8> {
+/// The names from the command line, then from `-f FILE`, and how many lines of the
+/// file were not names (each reported as `FILE:LINE: error: reason` and skipped).
+fn names(args: &Args) -> Result<(Vec<Name>, usize), u8> {
     let mut list = Vec::new();
     for n in &args.names {
         list.push(parse_name(n).map_err(|e| usage(format!("error: {e}")))?);
     }
+    let mut skipped = 0;
     if let Some(f) = &args.file {
-        let text = std::fs::read_to_string(f)
+        let bytes = std::fs::read(f)
             .map_err(|e| usage(format!("error: cannot read {}: {e}", f.display())))?;
-        let mut more =
-            read_names(&text).map_err(|e| usage(format!("{}: error: {e}", f.display())))?;
-        list.append(&mut more);
+        let mut read = read_names(&bytes);
+        for (line, why) in &read.bad {
+            eprintln!("{}:{line}: error: {why}", f.display());
+        }
+        skipped = read.bad.len();
+        if skipped > 0 {
+            eprintln!(
+                "{} of {} skipped: not domain names (the exit status will be 2)",
+                super::count(skipped, "line", "lines"),
+                f.display()
+            );
+        }
+        list.append(&mut read.names);
     }
     if list.is_empty() {
         return Err(usage("error: no names to compare (give NAMEs or -f FILE)"));
     }
-    Ok(list)
+    Ok((list, skipped))
 }
 
 /// The roots asked, by index, in the order given.
@@ -108,7 +120,7 @@ pub async fn run(args: Args) -> u8 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let list = match names(&args) {
+    let (list, skipped) = match names(&args) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -139,7 +151,7 @@ pub async fn run(args: Args) -> u8 {
         print!("{}", table(&rows, &names, super::color_wanted()));
         println!("{}", summary_line(&rows));
     }
-    if rows.iter().any(|r| r.verdict == Verdict::Error) {
+    if skipped > 0 || rows.iter().any(|r| r.verdict == Verdict::Error) {
         2
     } else if rows.iter().all(|r| r.verdict.agrees()) {
         0
