@@ -221,3 +221,56 @@ fn a_whole_table_error_or_a_syntax_error_stops() {
     let e = all_errors("[server]\nlisten = [\"127.0.0.1:0\"\nbogus = 1\n[cache]\nnope = 2\n");
     assert_eq!(e.len(), 1, "{e:#?}");
 }
+
+/// Every key a table takes, as serde lists them when it meets an unknown one.
+fn keys_of(table: &str) -> Vec<String> {
+    let e = parse(&format!("{table}\nnot-a-key = 1\n")).unwrap_err();
+    // "expected one of `a`, `b`, `c`" or "expected `a` or `b`": the quoted words.
+    let list = e.message.split("expected ").nth(1).unwrap_or("");
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+// Issue 14 (the shipped config as a new user reads it): the file says it shows every
+// default, but [collisions] and most [[root]] keys were missing. Every key of every
+// table appears in it, set to its default or in a comment.
+#[test]
+fn shipped_config_names_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut missing = Vec::new();
+    for table in [
+        "[server]",
+        "[cache]",
+        "[limits]",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[collisions]",
+        "[metrics]",
+        "[log]",
+    ] {
+        let head = table.lines().next().unwrap_or(table);
+        assert!(text.contains(&format!("\n{head}\n")), "{head} missing");
+        let keys = keys_of(table);
+        assert!(keys.len() >= 2, "{table}: {keys:?}");
+        for k in keys {
+            let written = text
+                .lines()
+                .map(|l| l.trim_start_matches(['#', ' ']))
+                .any(|l| l.starts_with(&format!("{k} ")) || l.starts_with(&format!("{k}=")));
+            if !written {
+                missing.push(format!("{head} {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in config/altroot.toml: {missing:?}"
+    );
+    let c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml")).unwrap();
+    assert_eq!(c.collisions.policy, Policy::First);
+    assert!(c.collisions.pin.is_empty());
+}
