@@ -56,7 +56,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Less log output (warnings and errors only).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -118,8 +118,8 @@ Examples:
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        /// Ask no server: hints roots with the builtin hints use the bundled ICANN
-        /// TLD list.
+        /// Ask no server: a root on the built-in hints answers from the bundled ICANN
+        /// TLD list, other network roots stay unknown.
         #[arg(long)]
         offline: bool,
     },

@@ -197,3 +197,45 @@ fn unreadable_config_file_is_exit_2_with_its_path() {
         );
     }
 }
+
+// Arguments that cannot mean anything are usage errors that quote what was given:
+// -q with -v (which one wins was silent), -j 0 (silently 1), an empty -t value
+// (printed as `-t : not a record type`).
+#[test]
+fn meaningless_arguments_are_usage_errors() {
+    let dir = folder(&[
+        (
+            "altroot.toml",
+            "[[root]]\nname = \"alt\"\nzones = \"zones\"\n",
+        ),
+        ("zones/geek.zone", GEEK),
+    ]);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["-q", "-v", "check", "-c", "altroot.toml"],
+            "cannot be used with",
+        ),
+        (
+            &["compare", "-c", "altroot.toml", "-j", "0", "www.geek"],
+            "--jobs",
+        ),
+        (
+            &["compare", "-c", "altroot.toml", "-t", "", "www.geek"],
+            "-t \"\": not a record type",
+        ),
+        (
+            &["compare", "-c", "altroot.toml", "-t", "A,,MX", "www.geek"],
+            "-t \"\": not a record type",
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (args, says) in cases {
+        let (code, out, err) = run(dir.path(), args);
+        if code != 2 || !out.is_empty() || !err.contains(says) {
+            bad.push(format!(
+                "{args:?}: exit {code}, stdout {out:?}, stderr {err:?}"
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -32,8 +32,9 @@ pub struct Args {
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Names compared at the same time.
-    #[arg(short = 'j', long, default_value_t = 64)]
-    pub jobs: usize,
+    #[arg(short = 'j', long, default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub jobs: u64,
     /// Names to compare.
     pub names: Vec<String>,
 }
@@ -48,8 +49,11 @@ fn record_types(types: &[String]) -> Result<Vec<RecordType>, u8> {
     types
         .iter()
         .map(|t| {
-            RecordType::from_str(&t.to_ascii_uppercase())
-                .map_err(|_| usage(format!("error: -t {t}: not a record type")))
+            RecordType::from_str(&t.to_ascii_uppercase()).map_err(|_| {
+                usage(format!(
+                    "error: -t {t:?}: not a record type (e.g. A, AAAA, MX, TXT, comma-separated)"
+                ))
+            })
         })
         .collect()
 }
@@ -136,7 +140,8 @@ pub async fn run(args: Args) -> u8 {
     let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
     let tick = || bar.inc(1);
     let timeout = service.config.server.query_timeout;
-    let rows = compare(&resolver, &roots, list, &qtypes, timeout, args.jobs, &tick).await;
+    let jobs = usize::try_from(args.jobs).unwrap_or(usize::MAX);
+    let rows = compare(&resolver, &roots, list, &qtypes, timeout, jobs, &tick).await;
     bar.finish_and_clear();
     if args.json {
         for r in &rows {
