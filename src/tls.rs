@@ -227,7 +227,11 @@ pub fn check_pair(cert: &Path, key: &Path, now: i64) -> Vec<(Severity, Which, St
             out.push((
                 Severity::Warning,
                 Which::Cert,
-                format!("{c}: expires in {left} days, on {}", date(info.not_after)),
+                format!(
+                    "{c}: expires in {left} {}, on {}",
+                    if left == 1 { "day" } else { "days" },
+                    date(info.not_after)
+                ),
             ));
         }
     }
@@ -249,5 +253,28 @@ mod tests {
         assert_eq!(super::date(0), "1970-01-01");
         assert_eq!(super::date(951_782_400), "2000-02-29");
         assert_eq!(super::date(1_798_761_599), "2026-12-31");
+    }
+
+    // Issue 14: "expires in 1 days". A certificate ending 2030-01-02 00:00 UTC,
+    // checked a day and an hour before.
+    #[test]
+    fn expiry_warning_counts_days_in_the_right_number() {
+        let mut p = rcgen::CertificateParams::new(vec!["dns.example".to_string()]).unwrap();
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2030, 1, 2);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (c, k) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, key.serialize_pem()).unwrap();
+        let end = 1_893_542_400; // 2030-01-02 00:00:00 UTC
+        let found = super::check_pair(&c, &k, end - 86_400 - 3_600);
+        assert!(
+            found
+                .iter()
+                .any(|(_, _, m)| m.ends_with("expires in 1 day, on 2030-01-02")),
+            "{found:?}"
+        );
     }
 }

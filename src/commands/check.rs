@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::config::{Config, RootSource, TlsFiles};
+use crate::config::{Config, ConfigError, ConfigErrors, RootSource, TlsFiles};
 use crate::tls::{Severity, Which};
 use crate::zones::{LoadOptions, Problem, ZoneSet, hints, read_serials};
 
@@ -18,6 +18,9 @@ pub struct Report {
     pub problems: Vec<Problem>,
     pub zones: usize,
     pub roots: usize,
+    /// The config could not be read (none found, or unreadable): nothing was
+    /// checked.
+    pub unread: Option<ConfigError>,
 }
 
 impl Report {
@@ -34,9 +37,20 @@ impl Report {
 pub fn check(path: Option<&Path>) -> Report {
     let config = match Config::discover(path) {
         Ok(c) => c,
-        Err(e) => {
+        Err(ConfigErrors::Unread(e)) => {
             return Report {
-                problems: vec![Problem::error(e.file, e.line.unwrap_or(1), e.message)],
+                unread: Some(e),
+                ..Report::default()
+            };
+        }
+        Err(ConfigErrors::Invalid(list)) => {
+            let mut problems: Vec<Problem> = list
+                .into_iter()
+                .map(|e| Problem::error(e.file, e.line.unwrap_or(1), e.message))
+                .collect();
+            problems.sort();
+            return Report {
+                problems,
                 ..Report::default()
             };
         }
@@ -113,18 +127,23 @@ fn tls_problems(config: &Config, files: &TlsFiles) -> Vec<Problem> {
 }
 
 /// `altroot check`: prints every problem, then a summary on stderr; exit 1 when
-/// there are errors.
+/// there are errors, 2 when there was no config to check.
 pub fn run(config: Option<std::path::PathBuf>) -> u8 {
     let report = check(config.as_deref());
+    if let Some(e) = &report.unread {
+        // Not a finding about a config but the lack of one.
+        eprintln!("{e}");
+        return 2;
+    }
     for p in &report.problems {
         println!("{p}");
     }
     eprintln!(
-        "{} roots, {} zones: {} errors, {} warnings",
-        report.roots,
-        report.zones,
-        report.errors(),
-        report.warnings()
+        "{}, {}: {}, {}",
+        super::count(report.roots, "root", "roots"),
+        super::count(report.zones, "zone", "zones"),
+        super::count(report.errors(), "error", "errors"),
+        super::count(report.warnings(), "warning", "warnings")
     );
     if report.errors() > 0 { 1 } else { 0 }
 }

@@ -249,13 +249,9 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
         }
     }
     s.push_str(&format!(
-        "{} {} among {candidates} TLDs of this config's roots\n",
-        findings.len(),
-        if findings.len() == 1 {
-            "collision"
-        } else {
-            "collisions"
-        }
+        "{} among {} of this config's roots\n",
+        super::count(findings.len(), "collision", "collisions"),
+        super::count(candidates, "TLD", "TLDs")
     ));
     s
 }

@@ -36,10 +36,13 @@ pub const VERSION: &str = concat!(
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
-  altroot serve                        run with config/altroot.toml (or the built-in defaults)
+  altroot serve                        run with ./config/altroot.toml
   altroot check --config /etc/altroot/altroot.toml
   altroot compare www.biz www.geek     what each root answers
   altroot config recipes               snippets to point a machine or a resolver at altroot";
+
+/// Every command's `-c/--config`.
+pub const CONFIG_HELP: &str = "Config file [default: config/altroot.toml in the current folder]";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,7 +56,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Less log output (warnings and errors only).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -72,8 +75,7 @@ Signals: SIGHUP reloads every zone, SIGUSR1 reopens [log] query-file, SIGTERM an
 SIGINT stop after the queries in flight. Under systemd (Type=notify) it reports
 READY=1 once every listener is bound.")]
     Serve {
-        /// Config file (default: config/altroot.toml if present, else built-in defaults).
-        #[arg(long, short)]
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
         config: Option<PathBuf>,
     },
     /// Validate the config and every zone; no network.
@@ -82,9 +84,9 @@ Examples:
   altroot check
   altroot check --config /etc/altroot/altroot.toml && systemctl reload altroot
 
-Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage.")]
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage or no config to check.")]
     Check {
-        #[arg(long, short)]
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
         config: Option<PathBuf>,
     },
     /// Ask every root the same questions and show where they disagree.
@@ -94,7 +96,9 @@ Examples:
   altroot compare -t A,AAAA,MX --roots icann,alt www.web
   altroot compare --json -f tranco.csv -j 64 > rows.jsonl
 
-Exit status, like diff: 0 the roots agree, 1 they differ, 2 errors.")]
+Exit status, like diff: 0 the roots agree, 1 they differ, 2 errors (a root that
+could not be asked, or a line of -f FILE that is not a name: each is reported as
+FILE:LINE and skipped).")]
     Compare(compare::Args),
     /// Print snippets that point a machine, or its resolver, at altroot.
     #[command(after_help = "\
@@ -111,13 +115,13 @@ Examples:
   altroot collisions
   altroot collisions --offline --json | jq .tld")]
     Collisions {
-        #[arg(long, short)]
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
         config: Option<PathBuf>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
-        /// Ask no server: hints roots with the builtin hints use the bundled ICANN
-        /// TLD list.
+        /// Ask no server: a root on the built-in hints answers from the bundled ICANN
+        /// TLD list, other network roots stay unknown.
         #[arg(long)]
         offline: bool,
     },
@@ -135,7 +139,7 @@ Examples:
 
 With --system, only that snippet's body is printed, ready to redirect into its file.")]
     Recipes {
-        #[arg(long, short)]
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
         config: Option<PathBuf>,
         /// Print only this system's snippet.
         #[arg(long, value_enum)]
@@ -227,6 +231,58 @@ fn service_for(config: Option<PathBuf>) -> Result<Service, u8> {
     })
 }
 
+/// A count with its noun: "1 zone", "2 zones" (`many` for every n but 1).
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every option and argument of every subcommand, with the command path.
+    fn args(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for a in cmd.get_arguments() {
+            out.push((path.to_string(), a.clone()));
+        }
+        for sub in cmd.get_subcommands() {
+            args(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    // Issue 14: `-c/--config` had no help text. Every option says what it is for, and
+    // a file argument is shown as FILE.
+    #[test]
+    fn every_option_has_help_text() {
+        let mut all = Vec::new();
+        args(&Cli::command(), "altroot", &mut all);
+        let missing: Vec<String> = all
+            .iter()
+            .filter(|(_, a)| a.get_help().is_none_or(|h| h.to_string().trim().is_empty()))
+            .map(|(p, a)| format!("{p} --{}", a.get_id()))
+            .collect();
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        for (p, a) in &all {
+            if a.get_id() == "config" || a.get_id() == "file" {
+                let names: Vec<String> = a
+                    .get_value_names()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                assert_eq!(names, vec!["FILE"], "{p} --{}", a.get_id());
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::file::{FileRoot, FileServer, Text};
 use super::validate::Validator;
-use super::{ConfigError, join_clean, parse_socket_addr};
+use super::{join_clean, parse_socket_addr};
 
 /// DoT's port (RFC 7858).
 pub const DOT_PORT: u16 = 853;
@@ -137,45 +137,50 @@ pub fn server_name(name: &str) -> Option<ServerName<'static>> {
 type EncryptedListeners = (Vec<SocketAddr>, Vec<SocketAddr>, Option<TlsFiles>);
 
 impl Validator<'_> {
-    /// `tls-listen`, `https-listen` and the certificate files they need.
-    pub(super) fn encrypted_listeners(
-        &self,
-        f: &FileServer,
-    ) -> Result<EncryptedListeners, ConfigError> {
-        let tls_listen = self.stream_addrs("tls-listen", f.tls_listen.as_ref(), DOT_PORT)?;
-        let https_listen = self.stream_addrs("https-listen", f.https_listen.as_ref(), DOH_PORT)?;
-        let file = |key: &str, v: &Text| -> Result<(PathBuf, usize), ConfigError> {
+    /// `tls-listen`, `https-listen` and the certificate files they need; each
+    /// error recorded.
+    pub(super) fn encrypted_listeners(&self, f: &FileServer) -> EncryptedListeners {
+        let tls_listen = self.stream_addrs("tls-listen", f.tls_listen.as_ref(), DOT_PORT);
+        let https_listen = self.stream_addrs("https-listen", f.https_listen.as_ref(), DOH_PORT);
+        let file = |key: &str, v: &Text| -> Option<(PathBuf, usize)> {
             let p = join_clean(self.base, v.get_ref());
             if let Err(e) = std::fs::File::open(&p) {
-                return Err(self.at(v, format!("{key}: cannot read {}: {e}", p.display())));
+                self.report(v, format!("{key}: cannot read {}: {e}", p.display()));
+                return None;
             }
-            Ok((p, super::validate::line_of(self.text, v.span().start)))
+            Some((p, super::validate::line_of(self.text, v.span().start)))
         };
         let tls = match (&f.tls_cert, &f.tls_key) {
-            (Some(c), Some(k)) => {
-                let (cert, cert_line) = file("tls-cert", c)?;
-                let (key, key_line) = file("tls-key", k)?;
-                Some(TlsFiles {
+            (Some(c), Some(k)) => match (file("tls-cert", c), file("tls-key", k)) {
+                (Some((cert, cert_line)), Some((key, key_line))) => Some(TlsFiles {
                     cert,
                     key,
                     cert_line,
                     key_line,
-                })
+                }),
+                _ => None,
+            },
+            (Some(c), None) => {
+                self.report(c, "tls-cert: needs tls-key too".into());
+                None
             }
-            (Some(c), None) => return Err(self.at(c, "tls-cert: needs tls-key too".into())),
-            (None, Some(k)) => return Err(self.at(k, "tls-key: needs tls-cert too".into())),
-            (None, None) => None,
+            (None, Some(k)) => {
+                self.report(k, "tls-key: needs tls-cert too".into());
+                None
+            }
+            (None, None) => {
+                let need = f.tls_listen.as_ref().filter(|l| !l.get_ref().is_empty());
+                let need = need.or(f.https_listen.as_ref().filter(|l| !l.get_ref().is_empty()));
+                if let Some(l) = need {
+                    self.report(
+                        l,
+                        "tls-listen and https-listen need tls-cert and tls-key (PEM files)".into(),
+                    );
+                }
+                None
+            }
         };
-        if tls.is_none() {
-            let need = f.tls_listen.as_ref().filter(|l| !l.get_ref().is_empty());
-            if let Some(l) = need.or(f.https_listen.as_ref().filter(|l| !l.get_ref().is_empty())) {
-                return Err(self.at(
-                    l,
-                    "tls-listen and https-listen need tls-cert and tls-key (PEM files)".into(),
-                ));
-            }
-        }
-        Ok((tls_listen, https_listen, tls))
+        (tls_listen, https_listen, tls)
     }
 
     fn stream_addrs(
@@ -183,56 +188,71 @@ impl Validator<'_> {
         key: &str,
         list: Option<&Spanned<Vec<Text>>>,
         port: u16,
-    ) -> Result<Vec<SocketAddr>, ConfigError> {
+    ) -> Vec<SocketAddr> {
         let mut out = Vec::new();
         for s in list.map(|l| l.get_ref().as_slice()).unwrap_or_default() {
-            out.push(parse_socket_addr(s.get_ref(), port).ok_or_else(|| {
-                self.at(
+            match parse_socket_addr(s.get_ref(), port) {
+                Some(a) => out.push(a),
+                None => self.report(
                     s,
                     format!(
                         "{key}: {:?} is not an address (want \"127.0.0.1:{port}\" or \"[::1]:{port}\")",
                         s.get_ref()
                     ),
-                )
-            })?);
+                ),
+            }
         }
-        Ok(out)
+        out
     }
 
-    /// A forward root's upstreams and its `tls-ca`.
+    /// A forward root's upstreams and its `tls-ca`, or `None` when any of them is
+    /// wrong (each error recorded).
     pub(super) fn forward_upstreams(
         &self,
         name: &str,
         r: &FileRoot,
-    ) -> Result<(Vec<Upstream>, Option<CaFile>), ConfigError> {
+    ) -> Option<(Vec<Upstream>, Option<CaFile>)> {
         let port = r.port.unwrap_or(53);
         let mut upstreams = Vec::new();
+        let mut ok = true;
         for s in r.forward.iter().flatten() {
-            let u = parse_upstream(s.get_ref(), port)
-                .map_err(|e| self.at(s, format!("root {name:?}: forward {e}")))?;
-            upstreams.push(u);
+            match parse_upstream(s.get_ref(), port) {
+                Ok(u) => upstreams.push(u),
+                Err(e) => {
+                    self.report(s, format!("root {name:?}: forward {e}"));
+                    ok = false;
+                }
+            }
         }
         let tls_ca = match &r.tls_ca {
             None => None,
             Some(v) => {
-                if !upstreams.iter().any(|u| u.transport.is_encrypted()) {
-                    return Err(self.at(
-                        v,
-                        format!("root {name:?}: tls-ca is only for tls:// and https:// upstreams"),
-                    ));
-                }
                 let path = join_clean(self.base, v.get_ref());
-                if let Err(e) = std::fs::File::open(&path) {
-                    return Err(self.at(
+                if !upstreams.iter().any(|u| u.transport.is_encrypted()) {
+                    if ok {
+                        self.report(
+                            v,
+                            format!(
+                                "root {name:?}: tls-ca is only for tls:// and https:// upstreams"
+                            ),
+                        );
+                    }
+                    ok = false;
+                    None
+                } else if let Err(e) = std::fs::File::open(&path) {
+                    self.report(
                         v,
                         format!("root {name:?}: cannot read tls-ca {}: {e}", path.display()),
-                    ));
+                    );
+                    ok = false;
+                    None
+                } else {
+                    let line = super::validate::line_of(self.text, v.span().start);
+                    Some(CaFile { path, line })
                 }
-                let line = super::validate::line_of(self.text, v.span().start);
-                Some(CaFile { path, line })
             }
         };
-        Ok((upstreams, tls_ca))
+        ok.then_some((upstreams, tls_ca))
     }
 }
 
@@ -276,18 +296,17 @@ mod tests {
     #[test]
     fn listeners_need_a_certificate() {
         let path = std::path::Path::new("/nonexistent/altroot.toml");
-        let e = super::super::Config::from_toml("[server]\ntls-listen = [\"127.0.0.1\"]\n", path)
-            .unwrap_err();
+        let parse = |text: &str| {
+            super::super::Config::from_toml(text, path)
+                .map_err(|e| e.first().clone())
+                .unwrap_err()
+        };
+        let e = parse("[server]\ntls-listen = [\"127.0.0.1\"]\n");
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
-        let e =
-            super::super::Config::from_toml("[server]\ntls-cert = \"c.pem\"\n", path).unwrap_err();
+        let e = parse("[server]\ntls-cert = \"c.pem\"\n");
         assert!(e.message.contains("needs tls-key"), "{e}");
-        let e = super::super::Config::from_toml(
-            "[[root]]\nname = \"x\"\nforward = [\"192.0.2.1\"]\ntls-ca = \"ca.pem\"\n",
-            path,
-        )
-        .unwrap_err();
+        let e = parse("[[root]]\nname = \"x\"\nforward = [\"192.0.2.1\"]\ntls-ca = \"ca.pem\"\n");
         assert_eq!(e.line, Some(4), "{e}");
         assert!(e.message.contains("only for tls:// and https://"), "{e}");
     }

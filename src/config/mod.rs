@@ -5,7 +5,8 @@
 //! resolves paths relative to the file, parses addresses and durations, and checks
 //! the rules TOML cannot express (exactly one of `zones`/`hints`/`forward` per root,
 //! unique root names, pins naming real roots, a catch-all forward root last). Every
-//! error carries the file and, where known, the line.
+//! error carries the file and, where known, the line, and one load reports them all
+//! (`shape.rs` for unknown keys and wrong types, `validate.rs` and `roots.rs` for values).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,8 @@ pub mod defaults;
 pub mod encrypted;
 mod file;
 mod observe;
+mod roots;
+mod shape;
 mod validate;
 
 pub use encrypted::{CaFile, TlsFiles, Transport, Upstream};
@@ -187,6 +190,13 @@ impl Policy {
     }
 }
 
+/// As the config spells it, for log lines and messages (never `Debug`'s `First`).
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct CollisionConfig {
     pub policy: Policy,
@@ -197,7 +207,7 @@ pub struct CollisionConfig {
 //------------ Errors --------------------------------------------------------
 
 /// A config problem, with the file and (when known) the 1-based line it is on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: Option<usize>,
@@ -219,46 +229,101 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// Why a config cannot be used.
+#[derive(Debug)]
+pub enum ConfigErrors {
+    /// There is no file to read, or it cannot be read: nothing was checked.
+    Unread(ConfigError),
+    /// The file was read: every problem found in it, in file order.
+    Invalid(Vec<ConfigError>),
+}
+
+impl ConfigErrors {
+    /// Every error, in file order.
+    pub fn errors(&self) -> &[ConfigError] {
+        match self {
+            ConfigErrors::Unread(e) => std::slice::from_ref(e),
+            ConfigErrors::Invalid(list) => list,
+        }
+    }
+
+    /// The first error (file order).
+    pub fn first(&self) -> &ConfigError {
+        match self {
+            ConfigErrors::Unread(e) => e,
+            ConfigErrors::Invalid(list) => &list[0],
+        }
+    }
+}
+
+/// One error per line.
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors().iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl From<ConfigError> for ConfigErrors {
+    fn from(e: ConfigError) -> ConfigErrors {
+        ConfigErrors::Invalid(vec![e])
+    }
+}
+
 //------------ Loading -------------------------------------------------------
 
 impl Config {
     /// Reads and validates a config file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            message: format!("cannot read config: {e}"),
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors::Unread(ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                message: format!("cannot read config: {e}"),
+            })
         })?;
         Self::from_toml(&text, path)
     }
 
     /// Parses config text as if read from `path` (paths inside are relative to its folder).
-    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError {
-            file: path.to_path_buf(),
-            line: e.span().map(|s| validate::line_of(text, s.start)),
-            message: e.message().trim().to_string(),
-        })?;
+    /// Every error is reported, in file order: the TOML's shape errors (unknown keys,
+    /// wrong types; a syntax error stops there), then the values' own.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let (file, mut errors) = shape::read(text, path);
+        let Some(file) = file else {
+            return Err(ConfigErrors::Invalid(errors));
+        };
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        validate::Validator {
+        let validated = validate::Validator {
             text,
             path,
             base: &base,
+            errors: Default::default(),
         }
-        .validate(file)
+        .validate(file);
+        match validated {
+            Ok(config) if errors.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigErrors::Invalid(errors)),
+            Err(mut more) => {
+                errors.append(&mut more);
+                errors.sort_by_key(|e| e.line);
+                Err(ConfigErrors::Invalid(errors))
+            }
+        }
     }
 
-    /// The built-in defaults (DESIGN §3): an `alt` root on `./zones` if that folder
-    /// exists, then `icann` from the compiled-in root hints.
+    /// The built-in defaults (DESIGN §3), which a config file changes key by key:
+    /// with no `[[root]]`, the one root every machine has, `icann` from the
+    /// compiled-in root hints.
     pub fn builtin() -> Config {
-        let mut roots = Vec::new();
-        if Path::new("zones").is_dir() {
-            roots.push(RootConfig::new(
-                "alt",
-                RootSource::Zones(PathBuf::from("zones")),
-            ));
-        }
-        roots.push(RootConfig::new("icann", RootSource::Hints(Hints::Builtin)));
+        let roots = vec![RootConfig::new("icann", RootSource::Hints(Hints::Builtin))];
         Config {
             source: None,
             server: ServerConfig::default(),
@@ -274,15 +339,26 @@ impl Config {
         }
     }
 
-    /// `--config FILE` if given, else `config/altroot.toml` if present, else built-in.
-    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-        match explicit {
-            Some(p) => Config::load(p),
-            None if Path::new(defaults::CONFIG_PATH).is_file() => {
-                Config::load(Path::new(defaults::CONFIG_PATH))
-            }
-            None => Ok(Config::builtin()),
+    /// `--config FILE` if given, else `config/altroot.toml` in the current folder.
+    /// Without either it is an error, never a silent run on the built-in defaults
+    /// (which would serve an ICANN-only resolver where an alternate root was meant).
+    pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let path = explicit.unwrap_or(Path::new(defaults::CONFIG_PATH));
+        if explicit.is_none() && !path.exists() {
+            let here = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "the current folder".into());
+            return Err(ConfigErrors::Unread(ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                message: format!(
+                    "no such file in {here} (without --config, altroot reads {} from the \
+                     current folder); pass a config with --config FILE",
+                    defaults::CONFIG_PATH
+                ),
+            }));
         }
+        Config::load(path)
     }
 
     /// Position of the root called `name` in consultation order.

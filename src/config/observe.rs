@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::file::{FileLog, FileMetrics};
 use super::validate::{Validator, parse_size};
-use super::{ConfigError, defaults, join_clean};
+use super::{defaults, join_clean};
 
 /// `[metrics]`: the HTTP listener for `/metrics`, the status page and its API.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,41 +53,44 @@ pub enum ClientField {
 }
 
 impl Validator<'_> {
-    pub(super) fn metrics(&self, f: &FileMetrics) -> Result<MetricsConfig, ConfigError> {
+    pub(super) fn metrics(&self, f: &FileMetrics) -> MetricsConfig {
         let allow_remote = f.allow_remote.unwrap_or(false);
-        let Some(text) = &f.listen else {
-            return Ok(MetricsConfig {
-                listen: None,
-                allow_remote,
-            });
+        let off = MetricsConfig {
+            listen: None,
+            allow_remote,
         };
-        let addr: SocketAddr = text.get_ref().parse().map_err(|_| {
-            self.at(
+        let Some(text) = &f.listen else {
+            return off;
+        };
+        let Ok(addr) = text.get_ref().parse::<SocketAddr>() else {
+            self.report(
                 text,
                 format!(
                     "listen: {:?} is not an address with a port (want \"127.0.0.1:9153\")",
                     text.get_ref()
                 ),
-            )
-        })?;
+            );
+            return off;
+        };
         // The page runs `compare` and shows what the resolver saw: the machine's
         // business unless the operator says otherwise, in so many words.
         if !addr.ip().is_loopback() && !allow_remote {
-            return Err(self.at(
+            self.report(
                 text,
                 format!(
                     "listen: {addr} is not a loopback address; the metrics and status page \
                      would be open to the network: set allow-remote = true to mean it"
                 ),
-            ));
+            );
+            return off;
         }
-        Ok(MetricsConfig {
+        MetricsConfig {
             listen: Some(addr),
             allow_remote,
-        })
+        }
     }
 
-    pub(super) fn log(&self, f: &FileLog) -> Result<LogConfig, ConfigError> {
+    pub(super) fn log(&self, f: &FileLog) -> LogConfig {
         let d = LogConfig::default();
         let query_file = f
             .query_file
@@ -95,20 +98,22 @@ impl Validator<'_> {
             .map(|p| join_clean(self.base, p.get_ref()));
         let query_file_max_size = match &f.query_file_max_size {
             None => d.query_file_max_size,
-            Some(s) => parse_size(s.get_ref()).ok_or_else(|| {
-                self.at(
+            Some(s) => parse_size(s.get_ref()).unwrap_or_else(|| {
+                self.report(
                     s,
                     format!(
                         "query-file-max-size: bad size {:?}; use e.g. \"100MiB\", or \"0\" for never",
                         s.get_ref()
                     ),
-                )
-            })?,
+                );
+                d.query_file_max_size
+            }),
         };
         let query_file_keep = match &f.query_file_keep {
             None => d.query_file_keep,
             Some(k) if *k.get_ref() == 0 || *k.get_ref() > 100 => {
-                return Err(self.at(k, "query-file-keep: 1 to 100".into()));
+                self.report(k, "query-file-keep: 1 to 100".into());
+                d.query_file_keep
             }
             Some(k) => *k.get_ref(),
         };
@@ -119,19 +124,20 @@ impl Validator<'_> {
                 "prefix" => ClientField::Prefix,
                 "none" => ClientField::None,
                 other => {
-                    return Err(self.at(
+                    self.report(
                         c,
                         format!("client: {other:?} is not \"address\", \"prefix\" or \"none\""),
-                    ));
+                    );
+                    d.client
                 }
             },
         };
-        Ok(LogConfig {
+        LogConfig {
             query_file,
             query_file_max_size,
             query_file_keep,
             client,
-        })
+        }
     }
 }
 
@@ -143,6 +149,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("/etc/altroot/altroot.toml"))
+            .map_err(|e| e.first().clone())
     }
 
     #[test]

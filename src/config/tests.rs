@@ -2,7 +2,7 @@
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::from_toml(text, Path::new("/nonexistent/altroot.toml"))
+    Config::from_toml(text, Path::new("/nonexistent/altroot.toml")).map_err(|e| e.first().clone())
 }
 
 #[test]
@@ -163,4 +163,114 @@ fn limits_and_new_keys() {
     assert_eq!(e.line, Some(2), "{e}");
     let e = parse("[limits]\nrate-limit-slip = 11\n").unwrap_err();
     assert!(e.message.contains("0 to 10"), "{e}");
+}
+
+fn all_errors(text: &str) -> Vec<(Option<usize>, String)> {
+    Config::from_toml(text, Path::new("/nonexistent/altroot.toml"))
+        .unwrap_err()
+        .errors()
+        .iter()
+        .map(|e| (e.line, e.message.clone()))
+        .collect()
+}
+
+// Issue 14: only the first config error was reported. Every value at fault is
+// reported in one run, in file order, each at its line.
+#[test]
+fn every_value_error_is_reported_in_one_run() {
+    let e = all_errors(
+        "[server]\nlisten = [\"nope\", \"127.0.0.1:53\", \"nope2\"]\nquery-timeout = \"0s\"\n\
+         [cache]\nmax-ttl = \"forever\"\n\
+         [[root]]\nname = \"a\"\nzones = \"/nonexistent/zones\"\n\
+         [[root]]\nname = \"b\"\nforward = [\"tls://dns.example\"]\n\
+         [collisions]\npin = { x = \"a\", y = \"c\" }\n",
+    );
+    let lines: Vec<Option<usize>> = e.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 2, 3, 5, 8, 11, 13].map(Some).to_vec(), "{e:#?}");
+    // A pin to a root with errors of its own ("a") is not a second error.
+    assert!(e[6].1.contains("y = \"c\" names no [[root]]"), "{e:#?}");
+}
+
+// Unknown keys and wrong types anywhere (tables, [[root]], inline tables) are all
+// reported, and the values' own errors after them; the key at fault is named.
+#[test]
+fn every_shape_error_is_reported_and_then_the_values() {
+    let e = all_errors(
+        "[server]\nlisten-port = 53\ntcp-clients = \"many\"\n\
+         [[root]]\nname = \"icann\"\nhints = \"builtin\"\nzone = \"x\"\n\
+         [limits]\nmax-depth = -1\n\
+         [collisions]\npolicy = \"last\"\n",
+    );
+    let lines: Vec<Option<usize>> = e.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [2, 3, 7, 9, 11].map(Some).to_vec(), "{e:#?}");
+    assert!(e[0].1.contains("`listen-port`"), "{e:#?}");
+    assert!(e[1].1.starts_with("tcp-clients: invalid type"), "{e:#?}");
+    assert!(e[2].1.contains("`zone`"), "{e:#?}");
+    assert!(e[3].1.starts_with("max-depth: invalid value"), "{e:#?}");
+    assert!(e[4].1.starts_with("policy: \"last\""), "{e:#?}");
+}
+
+// A table that is wrong as a whole (a [[root]] without its name) stops the shape
+// errors there rather than reporting everything that mentions it; a syntax error
+// stops at once.
+#[test]
+fn a_whole_table_error_or_a_syntax_error_stops() {
+    let e = all_errors("[[root]]\nhints = \"builtin\"\n[collisions]\npin = { x = \"icann\" }\n");
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].1.contains("missing field `name`"), "{e:#?}");
+    let e = all_errors("[server]\nlisten = [\"127.0.0.1:0\"\nbogus = 1\n[cache]\nnope = 2\n");
+    assert_eq!(e.len(), 1, "{e:#?}");
+}
+
+/// Every key a table takes, as serde lists them when it meets an unknown one.
+fn keys_of(table: &str) -> Vec<String> {
+    let e = parse(&format!("{table}\nnot-a-key = 1\n")).unwrap_err();
+    // "expected one of `a`, `b`, `c`" or "expected `a` or `b`": the quoted words.
+    let list = e.message.split("expected ").nth(1).unwrap_or("");
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
+// Issue 14 (the shipped config as a new user reads it): the file says it shows every
+// default, but [collisions] and most [[root]] keys were missing. Every key of every
+// table appears in it, set to its default or in a comment.
+#[test]
+fn shipped_config_names_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut missing = Vec::new();
+    for table in [
+        "[server]",
+        "[cache]",
+        "[limits]",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[collisions]",
+        "[metrics]",
+        "[log]",
+    ] {
+        let head = table.lines().next().unwrap_or(table);
+        assert!(text.contains(&format!("\n{head}\n")), "{head} missing");
+        let keys = keys_of(table);
+        assert!(keys.len() >= 2, "{table}: {keys:?}");
+        for k in keys {
+            let written = text
+                .lines()
+                .map(|l| l.trim_start_matches(['#', ' ']))
+                .any(|l| l.starts_with(&format!("{k} ")) || l.starts_with(&format!("{k}=")));
+            if !written {
+                missing.push(format!("{head} {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in config/altroot.toml: {missing:?}"
+    );
+    let c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml")).unwrap();
+    assert_eq!(c.collisions.policy, Policy::First);
+    assert!(c.collisions.pin.is_empty());
 }

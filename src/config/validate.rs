@@ -1,24 +1,30 @@
 //! From the file's shape to the validated [`Config`]: paths resolved relative to the
 //! file, addresses, networks and durations parsed, and the rules TOML cannot express
 //! checked. Every error names the file and the line of the value at fault.
+//!
+//! Validation goes on past an error: the value at fault is reported and replaced by
+//! its default (or left out), so one run of `check` lists every error in the file.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::file::{FileCache, FileCollisions, FileConfig, FileLimits, FileRoot, FileServer, Text};
+use super::file::{FileCache, FileCollisions, FileConfig, FileLimits, FileServer, Text};
 use super::{
-    CacheConfig, CollisionConfig, Config, ConfigError, Hints, LimitsConfig, Policy, RootConfig,
-    RootSource, ServerConfig, defaults, join_clean, parse_net, parse_socket_addr,
+    CacheConfig, CollisionConfig, Config, ConfigError, LimitsConfig, Policy, ServerConfig,
+    defaults, parse_net, parse_socket_addr,
 };
 
 pub(super) struct Validator<'a> {
     pub text: &'a str,
     pub path: &'a Path,
     pub base: &'a Path,
+    /// Every error found so far.
+    pub errors: RefCell<Vec<ConfigError>>,
 }
 
 /// 1-based line of a byte offset.
@@ -40,24 +46,32 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(
-        &self,
-        key: &str,
-        value: Option<&Text>,
-        default: Duration,
-    ) -> Result<Duration, ConfigError> {
-        match value {
-            None => Ok(default),
-            Some(s) => humantime::parse_duration(s.get_ref()).map_err(|e| {
-                self.at(
-                    s,
-                    format!(
-                        "{key}: bad duration {:?} ({e}); use e.g. \"5s\", \"1h\"",
-                        s.get_ref()
-                    ),
-                )
-            }),
-        }
+    /// Records an error at the line where `value` is written, and goes on.
+    pub(super) fn report<T>(&self, value: &Spanned<T>, message: String) {
+        let e = self.at(value, message);
+        self.errors.borrow_mut().push(e);
+    }
+
+    /// The value, or `fallback` once the error is recorded.
+    pub(super) fn or<T>(&self, r: Result<T, ConfigError>, fallback: T) -> T {
+        r.unwrap_or_else(|e| {
+            self.errors.borrow_mut().push(e);
+            fallback
+        })
+    }
+
+    fn duration(&self, key: &str, value: Option<&Text>, default: Duration) -> Duration {
+        let Some(s) = value else { return default };
+        let parsed = humantime::parse_duration(s.get_ref()).map_err(|e| {
+            self.at(
+                s,
+                format!(
+                    "{key}: bad duration {:?} ({e}); use e.g. \"5s\", \"1h\"",
+                    s.get_ref()
+                ),
+            )
+        });
+        self.or(parsed, default)
     }
 
     /// A count that must be at least `min`.
@@ -67,40 +81,50 @@ impl Validator<'_> {
         value: Option<&Spanned<usize>>,
         default: usize,
         min: usize,
-    ) -> Result<usize, ConfigError> {
+    ) -> usize {
         match value {
-            None => Ok(default),
+            None => default,
             Some(v) if *v.get_ref() < min => {
-                Err(self.at(v, format!("{key}: must be at least {min}")))
+                self.report(v, format!("{key}: must be at least {min}"));
+                default
             }
-            Some(v) => Ok(*v.get_ref()),
+            Some(v) => *v.get_ref(),
         }
     }
 
-    fn networks(&self, key: &str, list: &[Text]) -> Result<Vec<IpNet>, ConfigError> {
+    /// The networks of a list; each one that is not is reported.
+    fn networks(&self, key: &str, list: &[Text]) -> Vec<IpNet> {
         list.iter()
-            .map(|s| {
-                parse_net(s.get_ref()).ok_or_else(|| {
-                    self.at(
+            .filter_map(|s| {
+                let net = parse_net(s.get_ref());
+                if net.is_none() {
+                    self.report(
                         s,
                         format!(
                             "{key}: {:?} is not a network (want \"10.0.0.0/8\" or an address)",
                             s.get_ref()
                         ),
-                    )
-                })
+                    );
+                }
+                net
             })
             .collect()
     }
 
-    pub fn validate(&self, file: FileConfig) -> Result<Config, ConfigError> {
-        let server = self.server(&file.server)?;
-        let cache = self.cache(&file.cache)?;
-        let limits = self.limits(&file.limits)?;
-        let roots = self.roots(&file.roots)?;
-        let collisions = self.collisions(&file.collisions, &roots)?;
-        let metrics = self.metrics(&file.metrics)?;
-        let log = self.log(&file.log)?;
+    /// The validated config, or every error found.
+    pub fn validate(&self, file: FileConfig) -> Result<Config, Vec<ConfigError>> {
+        let server = self.server(&file.server);
+        let cache = self.cache(&file.cache);
+        let limits = self.limits(&file.limits);
+        let (roots, declared) = self.roots(&file.roots);
+        let collisions = self.collisions(&file.collisions, &declared);
+        let metrics = self.metrics(&file.metrics);
+        let log = self.log(&file.log);
+        let mut errors = self.errors.take();
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(errors);
+        }
         Ok(Config {
             source: Some(self.path.to_path_buf()),
             server,
@@ -113,55 +137,61 @@ impl Validator<'_> {
         })
     }
 
-    fn server(&self, f: &FileServer) -> Result<ServerConfig, ConfigError> {
+    fn server(&self, f: &FileServer) -> ServerConfig {
         let defaults = ServerConfig::default();
         let listen = match &f.listen {
-            None => defaults.listen,
+            None => defaults.listen.clone(),
             Some(list) => {
                 let mut out = Vec::new();
                 for s in list.get_ref() {
-                    out.push(parse_socket_addr(s.get_ref(), 53).ok_or_else(|| {
-                        self.at(
+                    match parse_socket_addr(s.get_ref(), 53) {
+                        Some(a) => out.push(a),
+                        None => self.report(
                             s,
                             format!(
                                 "listen: {:?} is not an address (want \"127.0.0.1:5353\" or \"[::1]:5353\")",
                                 s.get_ref()
                             ),
-                        )
-                    })?);
+                        ),
+                    }
+                }
+                if list.get_ref().is_empty() {
+                    self.report(list, "listen: at least one address is needed".into());
                 }
                 if out.is_empty() {
-                    return Err(self.at(list, "listen: at least one address is needed".into()));
+                    defaults.listen.clone()
+                } else {
+                    out
                 }
-                out
             }
         };
         let allow = match &f.allow {
-            None => defaults.allow,
-            Some(list) => self.networks("allow", list)?,
+            None => defaults.allow.clone(),
+            Some(list) => self.networks("allow", list),
         };
         let upstream_deny = match &f.upstream_deny {
-            None => defaults.upstream_deny,
-            Some(list) => self.networks("upstream-deny", list)?,
+            None => defaults.upstream_deny.clone(),
+            Some(list) => self.networks("upstream-deny", list),
         };
-        let query_timeout = self.duration(
+        let mut query_timeout = self.duration(
             "query-timeout",
             f.query_timeout.as_ref(),
             defaults.query_timeout,
-        )?;
+        );
         // (The default is not 0: only a written value can be.)
         if let Some(s) = &f.query_timeout
             && query_timeout.is_zero()
         {
-            return Err(self.at(s, "query-timeout: must be more than 0".into()));
+            self.report(s, "query-timeout: must be more than 0".into());
+            query_timeout = defaults.query_timeout;
         }
         let tcp_idle_timeout = self.duration(
             "tcp-idle-timeout",
             f.tcp_idle_timeout.as_ref(),
             defaults.tcp_idle_timeout,
-        )?;
-        let (tls_listen, https_listen, tls) = self.encrypted_listeners(f)?;
-        Ok(ServerConfig {
+        );
+        let (tls_listen, https_listen, tls) = self.encrypted_listeners(f);
+        ServerConfig {
             tls_listen,
             https_listen,
             tls,
@@ -174,59 +204,65 @@ impl Validator<'_> {
                 f.tcp_clients.as_ref(),
                 defaults.tcp_clients,
                 1,
-            )?,
+            ),
             tcp_idle_timeout: tcp_idle_timeout.max(Duration::from_millis(100)),
-        })
+        }
     }
 
-    fn cache(&self, f: &FileCache) -> Result<CacheConfig, ConfigError> {
+    fn cache(&self, f: &FileCache) -> CacheConfig {
         let d = CacheConfig::default();
-        Ok(CacheConfig {
-            max_size: match &f.max_size {
-                None => d.max_size,
-                Some(s) => parse_size(s.get_ref()).ok_or_else(|| {
-                    self.at(
-                        s,
-                        format!(
-                            "max-size: bad size {:?}; use e.g. \"256MiB\", \"1GiB\"",
-                            s.get_ref()
-                        ),
-                    )
-                })?,
-            },
-            max_ttl: self.duration("max-ttl", f.max_ttl.as_ref(), d.max_ttl)?,
+        let max_size = match &f.max_size {
+            None => d.max_size,
+            Some(s) => parse_size(s.get_ref()).unwrap_or_else(|| {
+                self.report(
+                    s,
+                    format!(
+                        "max-size: bad size {:?}; use e.g. \"256MiB\", \"1GiB\"",
+                        s.get_ref()
+                    ),
+                );
+                d.max_size
+            }),
+        };
+        CacheConfig {
+            max_size,
+            max_ttl: self.duration("max-ttl", f.max_ttl.as_ref(), d.max_ttl),
             negative_max_ttl: self.duration(
                 "negative-max-ttl",
                 f.negative_max_ttl.as_ref(),
                 d.negative_max_ttl,
-            )?,
-            min_ttl: self.duration("min-ttl", f.min_ttl.as_ref(), d.min_ttl)?,
-            serve_stale: self.duration("serve-stale", f.serve_stale.as_ref(), d.serve_stale)?,
-        })
+            ),
+            min_ttl: self.duration("min-ttl", f.min_ttl.as_ref(), d.min_ttl),
+            serve_stale: self.duration("serve-stale", f.serve_stale.as_ref(), d.serve_stale),
+        }
     }
 
-    fn limits(&self, f: &FileLimits) -> Result<LimitsConfig, ConfigError> {
+    fn limits(&self, f: &FileLimits) -> LimitsConfig {
         let d = LimitsConfig::default();
         // A count with its key and lower bound (0: the limit may switch a step off).
         macro_rules! count {
             ($field:ident, $key:literal, $min:expr) => {
-                self.count($key, f.$field.as_ref(), d.$field, $min)?
+                self.count($key, f.$field.as_ref(), d.$field, $min)
             };
         }
-        let prefix = |key: &str, v: &Option<Spanned<u8>>, default: u8, max: u8| match v {
-            Some(p) if *p.get_ref() > max => Err(self.at(p, format!("{key}: at most {max}"))),
-            Some(p) => Ok(*p.get_ref()),
-            None => Ok(default),
+        let at_most = |key: &str, v: &Option<Spanned<u8>>, default: u8, max: u8| match v {
+            Some(p) if *p.get_ref() > max => {
+                self.report(p, format!("{key}: at most {max}"));
+                default
+            }
+            Some(p) => *p.get_ref(),
+            None => default,
         };
         let slip = match &f.rate_limit_slip {
             Some(s) if *s.get_ref() > 10 => {
-                return Err(self.at(s, "rate-limit-slip: 0 to 10".into()));
+                self.report(s, "rate-limit-slip: 0 to 10".into());
+                d.rate_limit_slip
             }
             Some(s) => *s.get_ref(),
             None => d.rate_limit_slip,
         };
         let (v4, v6) = (&f.rate_limit_ipv4_prefix, &f.rate_limit_ipv6_prefix);
-        Ok(LimitsConfig {
+        LimitsConfig {
             max_upstream_queries: count!(max_upstream_queries, "max-upstream-queries", 1),
             max_queries_per_zone: count!(max_queries_per_zone, "max-queries-per-zone", 1),
             max_referrals: count!(max_referrals, "max-referrals", 1),
@@ -239,194 +275,53 @@ impl Validator<'_> {
             max_per_client: count!(max_per_client, "max-per-client", 1),
             rate_limit: f.rate_limit.unwrap_or(d.rate_limit),
             rate_limit_slip: slip,
-            rate_limit_ipv4_prefix: prefix(
+            rate_limit_ipv4_prefix: at_most(
                 "rate-limit-ipv4-prefix",
                 v4,
                 d.rate_limit_ipv4_prefix,
                 32,
-            )?,
-            rate_limit_ipv6_prefix: prefix(
+            ),
+            rate_limit_ipv6_prefix: at_most(
                 "rate-limit-ipv6-prefix",
                 v6,
                 d.rate_limit_ipv6_prefix,
                 128,
-            )?,
-        })
+            ),
+        }
     }
 
-    fn roots(&self, list: &[Spanned<FileRoot>]) -> Result<Vec<RootConfig>, ConfigError> {
-        if list.is_empty() {
-            return Ok(Config::builtin().roots);
-        }
-        let mut seen = HashSet::new();
-        let mut roots = Vec::new();
-        for (i, r) in list.iter().enumerate() {
-            let r = r.get_ref();
-            let root = self.root(r)?;
-            if !seen.insert(root.name.clone()) {
-                return Err(self.at(&r.name, format!("root name {:?} is used twice", root.name)));
-            }
-            let catch_all =
-                matches!(&root.source, RootSource::Forward { tlds, .. } if tlds.is_empty());
-            if catch_all && i + 1 < list.len() {
-                return Err(self.at(
-                    &r.name,
-                    format!(
-                        "root {:?}: a forward root without tlds takes every TLD, so it must be the last root (or list its tlds)",
-                        root.name
-                    ),
-                ));
-            }
-            roots.push(root);
-        }
-        Ok(roots)
-    }
-
-    fn root(&self, r: &FileRoot) -> Result<RootConfig, ConfigError> {
-        let name = r.name.get_ref().clone();
-        if name.is_empty() {
-            return Err(self.at(&r.name, "root: name must not be empty".into()));
-        }
-        let count = [r.zones.is_some(), r.hints.is_some(), r.forward.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
-        if count != 1 {
-            return Err(self.at(
-                &r.name,
-                format!(
-                    "root {name:?}: needs exactly one of zones, hints or forward (has {count})"
-                ),
-            ));
-        }
-        let source = self.source(&name, r)?;
-        if let Some(c) = &r.tls_ca
-            && r.forward.is_none()
-        {
-            return Err(self.at(
-                c,
-                format!("root {name:?}: tls-ca is only for forward roots"),
-            ));
-        }
-        if let Some(t) = &r.tlds
-            && !matches!(source, RootSource::Forward { .. })
-        {
-            return Err(self.at(t, format!("root {name:?}: tlds is only for forward roots")));
-        }
-        let mut special_use = Vec::new();
-        for t in r.special_use.iter().flatten() {
-            let label = t.get_ref().trim_matches('.').to_ascii_lowercase();
-            if !matches!(source, RootSource::Zones(_)) {
-                return Err(self.at(
-                    t,
-                    format!("root {name:?}: special-use is only for zones roots"),
-                ));
-            }
-            if !crate::names::OPT_IN_TLDS.contains(&label.as_str()) {
-                return Err(self.at(
-                    t,
-                    format!(
-                        "root {name:?}: special-use {label:?} is not one of {} (localhost is always answered locally)",
-                        crate::names::OPT_IN_TLDS.join(", ")
-                    ),
-                ));
-            }
-            special_use.push(label);
-        }
-        Ok(RootConfig {
-            name,
-            source,
-            special_use,
-            port: r.port.unwrap_or(53),
-            qname_minimisation: r.qname_minimisation.unwrap_or(true),
-            ipv6: r.ipv6.unwrap_or(false),
-            allow_loopback_upstream: r.allow_loopback_upstream.unwrap_or(false),
-        })
-    }
-
-    fn source(&self, name: &str, r: &FileRoot) -> Result<RootSource, ConfigError> {
-        if let Some(z) = &r.zones {
-            let dir = join_clean(self.base, z.get_ref());
-            if !dir.is_dir() {
-                return Err(self.at(
-                    z,
-                    format!(
-                        "root {name:?}: zones folder {} does not exist",
-                        dir.display()
-                    ),
-                ));
-            }
-            return Ok(RootSource::Zones(dir));
-        }
-        if let Some(h) = &r.hints {
-            if h.get_ref() == "builtin" {
-                return Ok(RootSource::Hints(Hints::Builtin));
-            }
-            let p = join_clean(self.base, h.get_ref());
-            return match readable_file(&p) {
-                Ok(()) => Ok(RootSource::Hints(Hints::File(p))),
-                Err(e) => Err(self.at(
-                    h,
-                    format!("root {name:?}: cannot read hints file {}: {e}", p.display()),
-                )),
-            };
-        }
-        let (upstreams, tls_ca) = self.forward_upstreams(name, r)?;
-        if upstreams.is_empty() {
-            return Err(self.at(
-                &r.name,
-                format!("root {name:?}: forward needs at least one upstream"),
-            ));
-        }
-        let tlds = r
-            .tlds
-            .as_ref()
-            .map(|t| {
-                t.get_ref()
-                    .iter()
-                    .map(|t| t.trim_matches('.').to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(RootSource::Forward {
-            upstreams,
-            tlds,
-            tls_ca,
-        })
-    }
-
-    fn collisions(
-        &self,
-        f: &FileCollisions,
-        roots: &[RootConfig],
-    ) -> Result<CollisionConfig, ConfigError> {
+    /// `declared`: every root name the file writes, also of roots with errors (a pin
+    /// naming one of those is not a second error).
+    fn collisions(&self, f: &FileCollisions, declared: &[String]) -> CollisionConfig {
         let policy = match &f.policy {
             None => Policy::First,
             Some(p) => match p.get_ref().as_str() {
                 "first" => Policy::First,
                 "interrupt" => Policy::Interrupt,
                 other => {
-                    return Err(self.at(
+                    self.report(
                         p,
                         format!("policy: {other:?} is not \"first\" or \"interrupt\""),
-                    ));
+                    );
+                    Policy::First
                 }
             },
         };
         let mut pin = BTreeMap::new();
         for (tld, root) in &f.pin {
-            if !roots.iter().any(|r| &r.name == root.get_ref()) {
-                return Err(self.at(
+            if !declared.contains(root.get_ref()) {
+                self.report(
                     root,
                     format!("pin: {tld} = {:?} names no [[root]]", root.get_ref()),
-                ));
+                );
+                continue;
             }
             pin.insert(
                 tld.trim_matches('.').to_ascii_lowercase(),
                 root.get_ref().clone(),
             );
         }
-        Ok(CollisionConfig { policy, pin })
+        CollisionConfig { policy, pin }
     }
 }
 
@@ -446,7 +341,7 @@ pub(super) fn parse_size(s: &str) -> Option<u64> {
     n.checked_mul(1 << shift)
 }
 
-fn readable_file(p: &PathBuf) -> std::io::Result<()> {
+pub(super) fn readable_file(p: &PathBuf) -> std::io::Result<()> {
     let m = std::fs::metadata(p)?;
     if !m.is_file() {
         return Err(std::io::Error::other("not a file"));

@@ -325,7 +325,7 @@ impl Resolver {
         let tld = super::classify::tld_of(name);
         match self.decide(snap, name, &tld, first_root, &[], now) {
             Decision::Go(r) => {
-                self.after_routing(snap, name, tld, r, now);
+                self.after_routing(snap, name, tld, r, now, first_root.is_some());
                 Some(r)
             }
             Decision::Need(_) => None,
@@ -346,7 +346,7 @@ impl Resolver {
             let now = self.clock.now();
             match self.decide(&ctx.snap, name, &tld, first_root, &known, now) {
                 Decision::Go(r) => {
-                    self.after_routing(&ctx.snap, name, tld, r, now);
+                    self.after_routing(&ctx.snap, name, tld, r, now, first_root.is_some());
                     return Ok(r);
                 }
                 Decision::Need(i) => match self.ask_claim(Some(ctx), i, &tld).await {
@@ -376,8 +376,17 @@ impl Resolver {
     }
 
     /// After a routing decision: record an `interrupt` collision (logged once), or
-    /// under `first` start the background check of the later roots.
-    fn after_routing(&self, snap: &Snapshot, name: &Name, tld: LowerName, route: Route, now: u64) {
+    /// under `first` start the background check of the later roots. `forced`: the
+    /// route is `compare`'s (`first_root`), which says nothing about who has the TLD.
+    fn after_routing(
+        &self,
+        snap: &Snapshot,
+        name: &Name,
+        tld: LowerName,
+        route: Route,
+        now: u64,
+        forced: bool,
+    ) {
         // Special-use TLDs never reach another root, not even to ask about them.
         if has_special_tld(name) {
             return;
@@ -390,12 +399,12 @@ impl Resolver {
                 self.found(tld, roots, None);
             }
             (Policy::First, Route::Root(w))
-                if w + 1 < self.roots.len()
+                if (w + 1 < self.roots.len() || forced && self.roots.len() > 1)
                     && !self.pin.contains_key(&tld)
                     && !name.is_root()
                     && self.collisions.begin(&tld, now) =>
             {
-                self.spawn_check(tld, w);
+                self.spawn_check(tld, (!forced).then_some(w));
             }
             _ => {}
         }
@@ -411,18 +420,19 @@ impl Resolver {
             && let Some(line) = line
         {
             let winner = winner.map_or("interrupt", |w| self.roots[w].name.as_str());
-            tracing::warn!(tld = %tld, roots = %line, winner, policy = ?self.policy, "collision: more than one root has this TLD");
+            tracing::warn!(tld = %tld, roots = %line, winner, policy = %self.policy, "collision: more than one root has this TLD");
         }
     }
 
     /// Asks the roots after the winner whether they have the TLD too, in the
-    /// background (this query never waits for it).
-    fn spawn_check(&self, tld: LowerName, winner: usize) {
+    /// background (this query never waits for it). Without a winner (a route
+    /// `compare` forced) every root is asked, the forced one included.
+    fn spawn_check(&self, tld: LowerName, winner: Option<usize>) {
         let Some(this) = self.self_arc() else { return };
         tokio::spawn(async move {
-            let mut having = vec![winner];
+            let mut having: Vec<usize> = winner.into_iter().collect();
             let mut failed = false;
-            for j in winner + 1..this.roots.len() {
+            for j in winner.map_or(0, |w| w + 1)..this.roots.len() {
                 match this.ask_claim(None, j, &tld).await {
                     Ok(true) => having.push(j),
                     Ok(false) => {}
@@ -434,7 +444,9 @@ impl Resolver {
                     .end(tld, Seen::RetryAfter(this.clock.now() + CHECK_RETRY));
             } else {
                 this.collisions.running.fetch_sub(1, Ordering::Relaxed);
-                this.found(tld, having, Some(winner));
+                // Under `first` the first root that has it wins.
+                let winner = having.first().copied();
+                this.found(tld, having, winner);
             }
         });
     }

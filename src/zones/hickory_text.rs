@@ -75,6 +75,19 @@ pub(super) fn clean_hickory_message(msg: &str, body: &str) -> String {
         }
         return format!("unknown record type {t:?} in {body:?}");
     }
+    // Name errors: hickory's text is empty after the colon for an empty label, and
+    // Debug-formatted for IDNA (`Err(Errors)`).
+    if let Some(label) = msg.strip_prefix("Malformed label:") {
+        let label = label.trim();
+        return if label.is_empty() {
+            format!("a name with an empty label (two dots in a row) in {body:?}")
+        } else {
+            format!("{label:?} is not a label a domain name can have, in {body:?}")
+        };
+    }
+    if msg.starts_with("Label contains invalid characters") {
+        return format!("a label has characters no domain name can have (IDNA), in {body:?}");
+    }
     if msg.is_empty() {
         format!("cannot parse {body:?}")
     } else {

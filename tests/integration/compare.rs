@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hickory_proto::rr::{LowerName, RecordType};
+
 use crate::harness::*;
 use crate::world::World;
 
@@ -276,4 +278,34 @@ fn collisions_on_the_shipped_demo_offline() {
         "{out}"
     );
     golden("collisions-demo-offline.txt", &out);
+}
+
+// Issue 14: `compare` asks each root for the name whatever the precedence says. That
+// forced route is no routing decision: asking the alt root for www.example.com
+// must not record (and log) `com` as a collision of alt and icann, as it did when
+// the background check took the forced root to have the TLD. A real collision
+// found the same way (biz) is still recorded with the roots that have it.
+#[tokio::test]
+async fn compare_records_no_collision_for_a_tld_only_one_root_has() {
+    let (_w, a) = standard("").await;
+    let r = a.router();
+    let alt = r.root_index("alt").unwrap();
+    for n in ["www.example.com.", "www.biz."] {
+        r.answer_in(alt, &name(n), RecordType::A).await;
+    }
+    let seen = |tld: &str| {
+        a.router()
+            .collisions_seen()
+            .get(&LowerName::new(&name(tld)))
+            .cloned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (seen("com.").is_none() || seen("biz.").is_none()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen("com."), Some(vec!["icann".to_string()]));
+    assert_eq!(
+        seen("biz."),
+        Some(vec!["alt".to_string(), "icann".to_string()])
+    );
 }

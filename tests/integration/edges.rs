@@ -993,17 +993,13 @@ fn compare_file_edge_cases() {
     let dir = compare_dir();
     std::fs::write(dir.path().join("empty.txt"), "").unwrap();
     std::fs::write(dir.path().join("comments.txt"), "# nothing\n\n  \n# more\n").unwrap();
-    std::fs::write(
-        dir.path().join("badline.txt"),
-        "www.geek\n1,ok.geek\n2,a..b\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("allbad.txt"), "a..b\n").unwrap();
     let mut bad = Vec::new();
     for (f, needle) in [
         ("empty.txt", "no names"),
         ("comments.txt", "no names"),
         ("missing.txt", "missing.txt"),
-        ("badline.txt", "line 3"),
+        ("allbad.txt", "no names"),
     ] {
         let (code, out, err) = run_in(
             dir.path(),
@@ -1017,6 +1013,66 @@ fn compare_file_edge_cases() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+// Issue 14: `compare -f` stopped at the first bad name, with an empty reason
+// ("Malformed label: "). Each bad line is reported as FILE:LINE: error: reason (a
+// reason that says what is wrong), skipped, and the run goes on with the rest; the
+// exit status is 2 at the end. Underscore labels (_dmarc, SRV owners) are names.
+#[test]
+fn compare_file_reports_bad_lines_and_goes_on() {
+    let dir = compare_dir();
+    let mut text = b"www.geek\n1,a..b\n2,nope.geek\n.geek\nwww geek\n".to_vec();
+    text.extend_from_slice(format!("{}.geek\n", "x".repeat(64)).as_bytes());
+    text.extend_from_slice(format!("{}geek\n", "abcdefghi.".repeat(30)).as_bytes());
+    text.extend_from_slice(b"bad\xff.geek\n-x.geek\na/b.geek\n_dmarc.geek\nmx.geek\n");
+    std::fs::write(dir.path().join("names.txt"), text).unwrap();
+    let (code, out, err) = run_in(
+        dir.path(),
+        &[
+            "compare",
+            "--config",
+            "altroot.toml",
+            "--json",
+            "-f",
+            "names.txt",
+        ],
+        20,
+    );
+    assert_eq!(code, Some(2), "{out}{err}");
+    let names: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| v["name"].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["www.geek.", "nope.geek.", "_dmarc.geek.", "mx.geek."],
+        "{out}"
+    );
+    let reports: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("names.txt:"))
+        .collect();
+    let lines: Vec<&str> = reports
+        .iter()
+        .map(|l| l.split(':').nth(1).unwrap())
+        .collect();
+    assert_eq!(lines, ["2", "4", "5", "6", "7", "8", "9", "10"], "{err}");
+    for (r, says) in reports.iter().zip([
+        "empty label",
+        "empty label",
+        "space",
+        "63",
+        "255",
+        "UTF-8",
+        "hyphen",
+        "'/'",
+    ]) {
+        let (_, reason) = r.split_once(": error: ").unwrap_or_else(|| panic!("{r}"));
+        assert!(reason.contains(says), "{r} should say {says:?}");
+    }
+    assert!(err.contains("8 lines"), "a closing count: {err}");
 }
 
 // Blank lines, comments, CRLF, spaces and rank,domain CSV are all read.

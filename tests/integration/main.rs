@@ -13,6 +13,7 @@ mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denie
 mod browser; // the status page in headless Chromium over WebDriver (issue 9 §4)
 mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
 mod check; // `altroot check`: one fixture per rule, golden output
+mod cli; // the command line as a new user meets it (issue 14): no config, counts, spellings
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per client, TCP, cancellation

@@ -10,14 +10,14 @@ use std::str::FromStr;
 use hickory_proto::rr::{Name, RecordType};
 
 pub use output::{json_row, summary, summary_line, table};
-pub use rows::{Cell, Row, Verdict, compare, parse_name, read_names};
+pub use rows::{Cell, NameList, Row, Verdict, compare, parse_name, read_names};
 
 use crate::resolver::Resolver;
 
 /// `altroot compare`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long, short)]
+    #[arg(long, short, value_name = "FILE", help = super::CONFIG_HELP)]
     pub config: Option<PathBuf>,
     /// Record types to ask, comma-separated.
     #[arg(short = 't', long = "type", value_delimiter = ',', default_value = "A")]
@@ -29,11 +29,12 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Read names from a file: one per line, or "rank,domain" CSV (Tranco).
-    #[arg(short = 'f', long = "file")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Names compared at the same time.
-    #[arg(short = 'j', long, default_value_t = 64)]
-    pub jobs: usize,
+    #[arg(short = 'j', long, default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub jobs: u64,
     /// Names to compare.
     pub names: Vec<String>,
 }
@@ -48,29 +49,44 @@ fn record_types(types: &[String]) -> Result<Vec<RecordType>, u8> {
     types
         .iter()
         .map(|t| {
-            RecordType::from_str(&t.to_ascii_uppercase())
-                .map_err(|_| usage(format!("error: -t {t}: not a record type")))
+            RecordType::from_str(&t.to_ascii_uppercase()).map_err(|_| {
+                usage(format!(
+                    "error: -t {t:?}: not a record type (e.g. A, AAAA, MX, TXT, comma-separated)"
+                ))
+            })
         })
         .collect()
 }
 
-/// The names from the command line, then from `-f FILE`.
-fn names(args: &Args) -> Result<Vec<Name>, u8> {
+/// The names from the command line, then from `-f FILE`, and how many lines of the
+/// file were not names (each reported as `FILE:LINE: error: reason` and skipped).
+fn names(args: &Args) -> Result<(Vec<Name>, usize), u8> {
     let mut list = Vec::new();
     for n in &args.names {
         list.push(parse_name(n).map_err(|e| usage(format!("error: {e}")))?);
     }
+    let mut skipped = 0;
     if let Some(f) = &args.file {
-        let text = std::fs::read_to_string(f)
+        let bytes = std::fs::read(f)
             .map_err(|e| usage(format!("error: cannot read {}: {e}", f.display())))?;
-        let mut more =
-            read_names(&text).map_err(|e| usage(format!("{}: error: {e}", f.display())))?;
-        list.append(&mut more);
+        let mut read = read_names(&bytes);
+        for (line, why) in &read.bad {
+            eprintln!("{}:{line}: error: {why}", f.display());
+        }
+        skipped = read.bad.len();
+        if skipped > 0 {
+            eprintln!(
+                "{} of {} skipped: not domain names (the exit status will be 2)",
+                super::count(skipped, "line", "lines"),
+                f.display()
+            );
+        }
+        list.append(&mut read.names);
     }
     if list.is_empty() {
         return Err(usage("error: no names to compare (give NAMEs or -f FILE)"));
     }
-    Ok(list)
+    Ok((list, skipped))
 }
 
 /// The roots asked, by index, in the order given.
@@ -108,7 +124,7 @@ pub async fn run(args: Args) -> u8 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let list = match names(&args) {
+    let (list, skipped) = match names(&args) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -124,7 +140,8 @@ pub async fn run(args: Args) -> u8 {
     let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
     let tick = || bar.inc(1);
     let timeout = service.config.server.query_timeout;
-    let rows = compare(&resolver, &roots, list, &qtypes, timeout, args.jobs, &tick).await;
+    let jobs = usize::try_from(args.jobs).unwrap_or(usize::MAX);
+    let rows = compare(&resolver, &roots, list, &qtypes, timeout, jobs, &tick).await;
     bar.finish_and_clear();
     if args.json {
         for r in &rows {
@@ -139,7 +156,7 @@ pub async fn run(args: Args) -> u8 {
         print!("{}", table(&rows, &names, super::color_wanted()));
         println!("{}", summary_line(&rows));
     }
-    if rows.iter().any(|r| r.verdict == Verdict::Error) {
+    if skipped > 0 || rows.iter().any(|r| r.verdict == Verdict::Error) {
         2
     } else if rows.iter().all(|r| r.verdict.agrees()) {
         0

@@ -218,36 +218,130 @@ pub async fn compare(
         .await
 }
 
+/// Names read from a file, and the lines that were not names.
+#[derive(Debug, Default)]
+pub struct NameList {
+    pub names: Vec<Name>,
+    /// (1-based line, why it is not a name), in file order.
+    pub bad: Vec<(usize, String)>,
+}
+
 /// Reads names from a file: one per line, or `rank,domain` CSV (the Tranco list).
 /// Blank lines and `#` comments are skipped, a trailing dot is added, and a name
-/// already listed is skipped.
-pub fn read_names(text: &str) -> Result<Vec<Name>, String> {
-    let mut out = Vec::new();
+/// already listed is skipped. A line that is not a name (nor UTF-8) is set aside
+/// with its reason, and reading goes on.
+pub fn read_names(bytes: &[u8]) -> NameList {
+    let mut out = NameList::default();
     let mut seen = std::collections::HashSet::new();
-    for (i, line) in text.lines().enumerate() {
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let Ok(line) = std::str::from_utf8(line) else {
+            out.bad.push((i + 1, "not UTF-8 text".into()));
+            continue;
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let field = line.rsplit(',').next().unwrap_or(line).trim();
-        let name = parse_name(field).map_err(|e| format!("line {}: {e}", i + 1))?;
-        // A list may name the same domain twice (Tranco lowercases differently
-        // spelled entries to one name): compare it once.
-        if seen.insert(name.to_lowercase()) {
-            out.push(name);
+        match parse_name(field) {
+            // A list may name the same domain twice (Tranco lowercases differently
+            // spelled entries to one name): compare it once.
+            Ok(name) => {
+                if seen.insert(name.to_lowercase()) {
+                    out.names.push(name);
+                }
+            }
+            Err(e) => out.bad.push((i + 1, e)),
         }
     }
-    Ok(out)
+    out
 }
 
-/// Parses a name as typed by a person: `www.geek` means `www.geek.`.
+/// Parses a name as typed by a person: `www.geek` means `www.geek.`; UTF-8 labels
+/// become IDNA (`bücher` is `xn--bcher-kva`); ASCII labels are taken as they are
+/// (`_dmarc` and SRV owners included). An error says what is wrong.
 pub fn parse_name(s: &str) -> Result<Name, String> {
     if s.trim().is_empty() {
         return Err("an empty name is not a domain name (the root is \".\")".into());
     }
-    let mut n = Name::from_utf8(s).map_err(|e| format!("{s:?} is not a domain name: {e}"))?;
+    let bad = |why: String| format!("{s:?} is not a domain name: {why}");
+    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        let what = match c {
+            ' ' => "a space".to_string(),
+            '\t' => "a tab".to_string(),
+            c if c.is_whitespace() => format!("white space ({:?})", c),
+            c => format!("a control character ({:?})", c),
+        };
+        return Err(bad(format!("it contains {what}")));
+    }
+    if s != "." && !s.contains('\\') {
+        let labels = s.strip_suffix('.').unwrap_or(s).split('.');
+        let mut wire = 1;
+        for label in labels {
+            if label.is_empty() {
+                return Err(bad(
+                    "an empty label (two dots in a row, or a dot at the start)".into(),
+                ));
+            }
+            if label.is_ascii() {
+                ascii_label(label).map_err(bad)?;
+            }
+            wire += label.len() + 1;
+        }
+        if s.is_ascii() && wire > 255 {
+            return Err(bad(format!(
+                "it is {wire} bytes long in DNS; a name has at most 255 (RFC 1035)"
+            )));
+        }
+    }
+    // Lower case, as IDNA gives it (rows show names in lower case anyway).
+    let parsed = if s.is_ascii() {
+        Name::from_ascii(s.to_ascii_lowercase())
+    } else {
+        Name::from_utf8(s)
+    };
+    let mut n = parsed.map_err(|e| {
+        bad(match e.to_string() {
+            m if m.contains("exceed 63") => {
+                "a label is over 63 bytes once IDNA-encoded (RFC 1035)".into()
+            }
+            m if m.contains("exceed 255") => {
+                "it is over 255 bytes once IDNA-encoded (RFC 1035)".into()
+            }
+            m if m.contains("invalid characters") => {
+                "a label is not a valid internationalised name (IDNA, RFC 5891)".into()
+            }
+            m => m,
+        })
+    })?;
     n.set_fqdn(true);
     Ok(n)
+}
+
+/// An ASCII label DNS names can have: at most 63 bytes of letters, digits, `-`
+/// (not first) and `_`, or the wildcard `*`.
+fn ascii_label(label: &str) -> Result<(), String> {
+    if label.len() > 63 {
+        return Err(format!(
+            "a label is {} bytes long; a label has at most 63 (RFC 1035)",
+            label.len()
+        ));
+    }
+    if label == "*" {
+        return Ok(());
+    }
+    if label.starts_with('-') {
+        return Err(format!("the label {label:?} starts with a hyphen"));
+    }
+    match label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        Some(c) => Err(format!(
+            "{c:?} in {label:?}: a label has letters, digits, '-' and '_' only"
+        )),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -342,11 +436,46 @@ mod tests {
 
     #[test]
     fn names_from_lists_and_tranco_csv() {
-        let n = read_names("# top\n1,google.com\n2,Example.ORG\n\nwww.geek\n").unwrap();
-        let s: Vec<String> = n.iter().map(|n| n.to_string()).collect();
+        let n = read_names(b"# top\n1,google.com\n2,Example.ORG\n\nwww.geek\n");
+        let s: Vec<String> = n.names.iter().map(|n| n.to_string()).collect();
         assert_eq!(s, vec!["google.com.", "example.org.", "www.geek."]);
-        let long = format!("{}.example\n", "x".repeat(64));
-        let e = read_names(&format!("ok.example\n{long}")).unwrap_err();
-        assert!(e.starts_with("line 2:"), "{e}");
+        assert!(n.bad.is_empty());
+        let long = format!("{}.example\nmore.example\n", "x".repeat(64));
+        let n = read_names(format!("ok.example\n{long}").as_bytes());
+        assert_eq!(n.names.len(), 2, "the bad line is skipped, the rest read");
+        assert_eq!(n.bad.len(), 1);
+        assert_eq!(n.bad[0].0, 2);
+        assert!(n.bad[0].1.contains("at most 63"), "{:?}", n.bad);
+    }
+
+    // Every reason says what is wrong (hickory's own messages were empty,
+    // invisible or Debug-formatted: "Malformed label: ", "Err(Errors)").
+    #[test]
+    fn bad_names_say_why() {
+        for (s, says) in [
+            ("a..b", "empty label"),
+            (".a", "empty label"),
+            ("www geek", "a space"),
+            ("a\tb", "a tab"),
+            ("-a.geek", "starts with a hyphen"),
+            ("a/b.geek", "'/' in \"a/b\""),
+            ("ü..x", "empty label"),
+            ("a\u{2028}b", "white space"),
+        ] {
+            let e = parse_name(s).unwrap_err();
+            assert!(e.contains(says), "{s:?}: {e}");
+        }
+        for ok in [
+            "_dmarc.geek",
+            "a_b.geek",
+            "*.geek",
+            ".",
+            "www.geek.",
+            "bücher.geek",
+        ] {
+            assert!(parse_name(ok).is_ok(), "{ok}");
+        }
+        let e = parse_name("xn--a-\u{e9}\u{301}.geek").map(|n| n.to_string());
+        assert!(e.is_err() || e.is_ok(), "no panic on odd IDNA input");
     }
 }
