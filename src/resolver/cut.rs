@@ -37,12 +37,14 @@ pub struct Server {
 }
 
 /// Settings the cut applies to addresses.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct AddrRules<'a> {
     pub ipv6: bool,
     pub allow_loopback: bool,
     pub port: u16,
     pub policy: &'a AddressPolicy,
+    /// Names that belong to another root (see `View::foreign`).
+    pub foreign: &'a dyn Fn(&Name) -> bool,
 }
 
 /// How large a cut may be: NS names kept, glueless names that may be looked up,
@@ -123,12 +125,17 @@ impl Cut {
             fallback: None,
         };
         for name in names {
+            // What this root says of a name in another root's TLD is not its to
+            // say (REVIEW finding 6): such a name is looked up in its own root.
+            // Except below the root cut, where glue inside the delegated zone is
+            // the only way in (and the root's own servers are configuration).
+            let own = cut.zone.is_root() || cut.zone.zone_of(&name) || !(rules.foreign)(&name);
             let mut addrs: Vec<IpAddr> = glue
                 .iter()
-                .filter(|(n, _)| *n == name)
+                .filter(|(n, _)| own && *n == name)
                 .map(|(_, a)| *a)
                 .collect();
-            if addrs.is_empty() {
+            if addrs.is_empty() && own {
                 addrs = cached_addresses(cache, &name, now, rules.ipv6);
             }
             let state = if !addrs.is_empty() {

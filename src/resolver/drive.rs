@@ -90,13 +90,15 @@ impl Ctx {
 }
 
 impl Resolver {
-    /// What the resolution machine may read of root `ri` now.
+    /// What the resolution machine may read of root `ri` now; `foreign` says
+    /// which names belong to other roots ([`Resolver::elsewhere`]).
     pub(super) fn view<'a>(
         &'a self,
         ri: usize,
         snap: &'a Snapshot,
         policy: &'a super::policy::AddressPolicy,
         now: u64,
+        foreign: &'a dyn Fn(&Name) -> bool,
     ) -> View<'a> {
         let root = &self.roots[ri];
         View {
@@ -108,7 +110,21 @@ impl Resolver {
             policy,
             limits: &self.limits,
             now,
+            foreign,
         }
+    }
+
+    /// Does `name` belong to a root other than `ri`, as routing knows now (no
+    /// network, no side effects)? Not known counts as another.
+    pub(super) fn elsewhere(&self, snap: &Snapshot, ri: usize, name: &Name) -> bool {
+        if self.roots.len() == 1 {
+            return false;
+        }
+        let tld = super::classify::tld_of(name);
+        !matches!(
+            self.decide(snap, name, &tld, None, &[], self.clock.now()),
+            super::route::Decision::Go(Route::Root(i)) if i == ri
+        )
     }
 
     /// A question's context, starting now: the cache generations first, then the
@@ -170,7 +186,8 @@ impl Resolver {
     ) -> Option<Outcome> {
         let root = self.roots.get(ri)?;
         let policy = self.addresses.load();
-        let view = self.view(ri, snap, &policy, self.clock.now());
+        let foreign = |n: &Name| self.elsewhere(snap, ri, n);
+        let view = self.view(ri, snap, &policy, self.clock.now(), &foreign);
         let mut it = Iteration::new(name, qtype, Mode::Answer, 0, root.params.qmin);
         match it.next(&view) {
             Step::Done(o) => Some(*o),
@@ -195,11 +212,12 @@ impl Resolver {
             let policy = self.addresses.load_full();
             let snap = ctx.snap.clone();
             let generation = ctx.gens.get(ri).copied().unwrap_or(u64::MAX);
+            let foreign = |n: &Name| self.elsewhere(&snap, ri, n);
             let mut it = Iteration::new(name, qtype, mode, ctx.depth, root.params.qmin)
                 .with_seed(self.random.u64());
             loop {
                 let now = self.clock.now();
-                let step = it.next(&self.view(ri, &snap, &policy, now));
+                let step = it.next(&self.view(ri, &snap, &policy, now, &foreign));
                 self.apply(&root.cache, generation, it.take_writes(), now);
                 match step {
                     Step::Done(o) => return Ok(*o),
@@ -231,12 +249,14 @@ impl Resolver {
                             Err(_) => {}
                         }
                         self.count_upstream(ri, &res, now);
-                        it.on_reply(res.map(|r| r.message), &self.view(ri, &snap, &policy, now));
+                        let view = self.view(ri, &snap, &policy, now, &foreign);
+                        it.on_reply(res.map(|r| r.message), &view);
                         self.apply(&root.cache, generation, it.take_writes(), now);
                     }
                     Step::NeedAddresses { name: ns } => {
                         let r = self.ns_addresses(ctx, ri, &ns).await;
-                        it.on_addresses(r, &self.view(ri, &snap, &policy, self.clock.now()));
+                        let view = self.view(ri, &snap, &policy, self.clock.now(), &foreign);
+                        it.on_addresses(r, &view);
                     }
                 }
             }

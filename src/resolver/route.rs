@@ -41,7 +41,7 @@ pub struct Claim {
 }
 
 /// Where routing stands for a name.
-enum Decision {
+pub(super) enum Decision {
     Go(Route),
     /// Root `i`'s claim on the TLD is needed first.
     Need(usize),
@@ -144,7 +144,8 @@ impl Resolver {
                 let mut it =
                     super::iter::Iteration::new(&name, RecordType::NS, Mode::Claim, 0, false);
                 let policy = self.addresses.load();
-                match it.next(&self.view(ri, snap, &policy, now)) {
+                // A claim only asks the root's own servers: no glue to judge.
+                match it.next(&self.view(ri, snap, &policy, now, &|_| false)) {
                     super::iter::Step::Done(o) => Some(claimed(&o)),
                     _ => None,
                 }
@@ -250,7 +251,7 @@ impl Resolver {
 
     /// Decides with what is known: `known` holds claims learned while routing this
     /// name (they may not be cacheable).
-    fn decide(
+    pub(super) fn decide(
         &self,
         snap: &Snapshot,
         name: &Name,

@@ -81,6 +81,10 @@ pub struct View<'a> {
     pub limits: &'a LimitsConfig,
     /// Wall-clock seconds.
     pub now: u64,
+    /// Does this name belong to another root (as routing knows now; not known is
+    /// another)? Its glue and cached addresses in this root are not used: it is
+    /// looked up in its own root, like any NS name ([`Step::NeedAddresses`]).
+    pub foreign: &'a dyn Fn(&Name) -> bool,
 }
 
 impl View<'_> {
@@ -90,6 +94,7 @@ impl View<'_> {
             allow_loopback: self.params.allow_loopback,
             port: self.params.port,
             policy: self.policy,
+            foreign: self.foreign,
         }
     }
 }

@@ -115,6 +115,7 @@ impl World {
             policy: &self.policy,
             limits: &self.limits,
             now: 1_000_000,
+            foreign: &|_| false,
         }
     }
 }
