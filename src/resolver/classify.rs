@@ -85,6 +85,13 @@ fn is_link(zone: &Name, sname: &Name, stype: RecordType, msg: &Message) -> bool 
         })
 }
 
+/// Is there a CNAME at `sname`, or a DNAME above it inside `zone`?
+fn has_link(zone: &Name, sname: &Name, msg: &Message) -> bool {
+    in_class(&msg.answers).any(|r| {
+        (r.name == *sname && r.record_type() == RecordType::CNAME) || is_dname_above(zone, sname, r)
+    })
+}
+
 /// The first NS set of the authority section that is not a downward referral:
 /// the zone's own, or one above or beside it.
 fn other_ns<'m>(zone: &Name, msg: &'m Message) -> Option<&'m Record> {
@@ -122,7 +129,14 @@ pub fn classify(
         return Ok((r, Standing::Take(Trust::Referral)));
     }
     let recursive = msg.metadata.recursion_available && !aa;
-    if answers_question(zone, sname, stype, &msg) {
+    // NXDOMAIN speaks of the name: only a CNAME or DNAME link before it can be an
+    // answer (RFC 6604); data for the name with NXDOMAIN contradicts itself and is
+    // not taken (a server could otherwise plant records under any rcode).
+    let answered = match rcode {
+        ResponseCode::NXDomain => has_link(zone, sname, &msg),
+        _ => answers_question(zone, sname, stype, &msg),
+    };
+    if answered {
         if aa || is_link(zone, sname, stype, &msg) {
             return Ok((Reply::Answer(msg), Standing::Take(trust)));
         }

@@ -5,6 +5,25 @@
 //! question carries a [`Ctx`]: its deadline and budgets, shared by its nested
 //! lookups and links, and the stack of lookups in progress (a name server that
 //! needs itself is a loop, not a hang).
+//!
+//! Who checks which limit (each in one place):
+//! - the machine ([`Iteration`]) checks the limits on its own state: queries to
+//!   one zone cut (`max-queries-per-zone`), referrals of one link
+//!   (`max-referrals`), glueless NS names per cut (`max-glueless-ns`);
+//! - the question's [`Ctx`], here, checks what the whole question shares:
+//!   upstream queries (`max-upstream-queries`, [`Resolver::charge`]), NS-name
+//!   lookups that found nothing and nesting depth (`ns_addresses`), chain length
+//!   (`Links`), and the deadline (before each query; every wait below is bounded
+//!   by it);
+//! - the front end bounds how long a client waits (`query-timeout` from the
+//!   datagram's arrival) and how many wait; `max-resolutions` bounds how many
+//!   resolutions run (`ask.rs`).
+//!
+//! Replays: the machine takes its randomness from a seed the driver draws from
+//! the resolver's [`super::random::Random`], its time from the view, and reads the
+//! root's live cache; with a seeded generator, a fixed clock, a scripted network
+//! and questions asked one at a time on one thread (the scenario harness), a run
+//! replays exactly.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -161,7 +180,7 @@ impl Resolver {
     }
 
     /// One step of the question's budget: an upstream query.
-    fn charge(&self, ctx: &mut Ctx) -> Result<(), Failure> {
+    pub(super) fn charge(&self, ctx: &mut Ctx) -> Result<(), Failure> {
         if Instant::now() >= ctx.deadline {
             return Err(Failure::Deadline);
         }

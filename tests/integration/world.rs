@@ -156,6 +156,9 @@ pub struct FakeServer {
     zones: Arc<Vec<Zone>>,
     behaviour: Arc<Mutex<Behaviour>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Replies sent from another port or address ([`Behaviour::OtherPort`],
+    /// [`Behaviour::OtherAddress`]): a test of spoofing checks that some were.
+    spoofed: Arc<std::sync::atomic::AtomicUsize>,
     /// Cancels every task of this server (sockets, connections, delayed replies).
     stop: CancellationToken,
     /// Closed when the last task has ended (each task holds a sender).
@@ -169,6 +172,11 @@ impl FakeServer {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Replies this server sent from another port or address.
+    pub fn spoofed(&self) -> usize {
+        self.spoofed.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -782,31 +790,43 @@ pub fn respond(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool)
     }
 }
 
-/// Sends one UDP reply from the socket `via` asks for.
-async fn send_udp(udp: &UdpSocket, via: Via, bytes: &[u8], to: SocketAddr) {
+/// Sends one UDP reply from the socket `via` asks for; true when it went from
+/// another port or address than the server's own.
+async fn send_udp(udp: &UdpSocket, via: Via, bytes: &[u8], to: SocketAddr) -> bool {
     let me = udp.local_addr().unwrap();
     match via {
         Via::OtherPort => {
-            if let Ok(s) = UdpSocket::bind(SocketAddr::new(me.ip(), 0)).await {
-                let _ = s.send_to(bytes, to).await;
-            }
+            let s = UdpSocket::bind(SocketAddr::new(me.ip(), 0))
+                .await
+                .unwrap_or_else(|e| panic!("the spoofer cannot bind {}: {e}", me.ip()));
+            s.send_to(bytes, to)
+                .await
+                .unwrap_or_else(|e| panic!("the spoofer cannot send: {e}"));
+            true
         }
         Via::OtherAddress => {
-            let IpAddr::V4(v4) = me.ip() else { return };
+            let IpAddr::V4(v4) = me.ip() else {
+                return false;
+            };
             let o = v4.octets();
             let spoof = World::ip([o[0], o[1], o[2]], SPOOF_HOST);
             // The world's port on another address if free, else any port.
+            // Loopback addresses can always be bound on Linux: a spoofer that
+            // cannot would make the test pass without testing anything.
             let s = match UdpSocket::bind(SocketAddr::new(spoof, me.port())).await {
                 Ok(s) => s,
-                Err(_) => match UdpSocket::bind(SocketAddr::new(spoof, 0)).await {
-                    Ok(s) => s,
-                    Err(_) => return,
-                },
+                Err(_) => UdpSocket::bind(SocketAddr::new(spoof, 0))
+                    .await
+                    .unwrap_or_else(|e| panic!("the spoofer cannot bind {spoof}: {e}")),
             };
-            let _ = s.send_to(bytes, to).await;
+            s.send_to(bytes, to)
+                .await
+                .unwrap_or_else(|e| panic!("the spoofer cannot send from {spoof}: {e}"));
+            true
         }
         Via::Same | Via::HalfThenReset => {
             let _ = udp.send_to(bytes, to).await;
+            false
         }
     }
 }
@@ -876,13 +896,15 @@ impl FakeServer {
         };
         let stop = CancellationToken::new();
         let (alive, ended) = mpsc::channel::<()>(1);
+        let spoofed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
 
-        let (z, s, b, st, al) = (
+        let (z, s, b, st, al, sp) = (
             zones.clone(),
             seen.clone(),
             behaviour.clone(),
             stop.clone(),
             alive.clone(),
+            spoofed.clone(),
         );
         tokio::spawn(st.clone().run_until_cancelled_owned(async move {
             let _alive = al.clone();
@@ -903,14 +925,18 @@ impl FakeServer {
                 let behaviour = *b.lock().unwrap();
                 for send in respond(&z, behaviour, &q, false) {
                     if send.delay.is_zero() {
-                        send_udp(&udp, send.via, &send.bytes, from).await;
+                        if send_udp(&udp, send.via, &send.bytes, from).await {
+                            sp.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
                         continue;
                     }
-                    let (udp, al) = (udp.clone(), al.clone());
+                    let (udp, al, sp) = (udp.clone(), al.clone(), sp.clone());
                     tokio::spawn(st.clone().run_until_cancelled_owned(async move {
                         let _alive = al;
                         tokio::time::sleep(send.delay).await;
-                        send_udp(&udp, send.via, &send.bytes, from).await;
+                        if send_udp(&udp, send.via, &send.bytes, from).await {
+                            sp.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
                     }));
                 }
             }
@@ -940,6 +966,7 @@ impl FakeServer {
             zones,
             behaviour,
             seen,
+            spoofed,
             stop,
             ended: Some(ended),
         })
