@@ -830,8 +830,12 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
                 });
                 if hit == *negate {
                     failures.push(at(format!(
-                        "{} such query; sent during the last question: {}",
-                        if *negate { "a" } else { "no" },
+                        "{}; sent during the last question: {}",
+                        if *negate {
+                            "a query that must not be sent was sent"
+                        } else {
+                            "no such query"
+                        },
                         show_sent(&sent)
                     )));
                 }
