@@ -133,6 +133,10 @@ struct Expect {
     ede: Option<Option<(u16, String)>>,
     opt: Option<Vec<String>>,
     unchecked: Vec<String>,
+    /// The reply came within this much (tokio's paused clock) of the question.
+    took: Option<Duration>,
+    /// The answer section holds this many RRsets (distinct name and type).
+    answer_rrsets: Option<usize>,
 }
 
 enum Step {
@@ -582,6 +586,13 @@ fn parse_query(head: &str, all: &[&str], i: &mut usize) -> Result<QuerySpec, Str
             "no-ede" => e.ede = Some(None),
             "opt" => e.opt = Some(rest.split_whitespace().map(String::from).collect()),
             "unchecked" => e.unchecked.push(rest.to_string()),
+            "took" => {
+                let d = rest.strip_prefix("<=").ok_or("took <= DURATION")?;
+                e.took = Some(duration(d.trim())?);
+            }
+            "answer-rrsets" => {
+                e.answer_rrsets = Some(rest.parse().map_err(|_| "answer-rrsets N".to_string())?)
+            }
             _ => return Err(format!("unknown word {word:?} in an expectation")),
         }
     }
@@ -626,6 +637,13 @@ impl ScriptNet {
         if spec.unreachable {
             return Err(ServerError::Unreachable(
                 "port unreachable (scripted)".into(),
+            ));
+        }
+        // No TCP listener (`tc-no-tcp`) or a connection closed at once (`tcp-close`):
+        // the socket reports it, whatever the rules say.
+        if tcp && matches!(spec.behaviour, Behaviour::TcNoTcp | Behaviour::TcpClose) {
+            return Err(ServerError::Unreachable(
+                "TCP connection refused or closed (scripted)".into(),
             ));
         }
         let step = *self.step.lock().unwrap();
@@ -832,10 +850,18 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
                 step += 1;
                 *net.step.lock().unwrap() = step;
                 since = net.sent.lock().unwrap().len();
+                let asked = tokio::time::Instant::now();
                 match ask(&frontend, &q).await {
                     Ok(reply) => {
                         for f in check(&q.expect, &reply) {
                             failures.push(at(f));
+                        }
+                        let took = asked.elapsed();
+                        if let Some(limit) = q.expect.took
+                            && took > limit
+                        {
+                            failures
+                                .push(at(format!("the reply took {took:?}, wanted <= {limit:?}")));
                         }
                     }
                     Err(e) => failures.push(at(e)),
@@ -857,8 +883,12 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
                 });
                 if hit == negate {
                     failures.push(at(format!(
-                        "{} such query; sent during the last question: {}",
-                        if negate { "a" } else { "no" },
+                        "{}; sent during the last question: {}",
+                        if negate {
+                            "a query that must not be sent was sent"
+                        } else {
+                            "no such query"
+                        },
                         show_sent(&sent)
                     )));
                 }
@@ -1000,6 +1030,18 @@ fn check(e: &Expect, m: &Message) -> Vec<String> {
                     want.join("\n              ")
                 }
             ));
+        }
+    }
+    if let Some(n) = e.answer_rrsets {
+        let mut sets: Vec<(Name, RecordType)> = m
+            .answers
+            .iter()
+            .map(|r| (r.name.clone(), r.record_type()))
+            .collect();
+        sets.sort();
+        sets.dedup();
+        if sets.len() != n {
+            out.push(format!("{} RRsets in the answer, wanted {n}", sets.len()));
         }
     }
     let ede = crate::harness::ede(m);

@@ -310,11 +310,15 @@ fn authoritative(zones: &[Zone], query: &Message) -> Message {
     {
         let target = dname_target(d).expect("a DNAME built by dname()");
         let keep = (qname.num_labels() - d.name.num_labels()) as usize;
-        let synth = Name::from_labels(qname.iter().take(keep))
-            .unwrap()
-            .append_domain(&target)
-            .unwrap();
+        let synth =
+            Name::from_labels(qname.iter().take(keep)).and_then(|n| n.append_domain(&target));
         resp.add_answer(d.clone());
+        // RFC 6672 §2.2: a substitution longer than 255 octets is YXDOMAIN, with
+        // the DNAME and no CNAME.
+        let Ok(synth) = synth else {
+            resp.metadata.response_code = ResponseCode::YXDomain;
+            return resp;
+        };
         resp.add_answer(Record::from_rdata(
             qname.clone(),
             d.ttl,
