@@ -453,6 +453,12 @@ impl Frontend {
     pub fn log_dropped(&self) -> u64 {
         self.log.dropped()
     }
+
+    /// Writes and flushes every query log record so far (at most `within`):
+    /// `serve` on the way out. True when done.
+    pub fn finish_log(&self, within: std::time::Duration) -> bool {
+        self.log.finish(within)
+    }
 }
 
 fn micros(started: Instant) -> u32 {
