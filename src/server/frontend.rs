@@ -454,6 +454,11 @@ impl Frontend {
         self.log.dropped()
     }
 
+    /// Is the query log's writer idle, waiting for a record (tests)?
+    pub fn log_idle(&self) -> bool {
+        self.log.idle()
+    }
+
     /// Writes and flushes every query log record so far (at most `within`):
     /// `serve` on the way out. True when done.
     pub fn finish_log(&self, within: std::time::Duration) -> bool {

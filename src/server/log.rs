@@ -50,6 +50,8 @@ pub struct QueryLog {
     reopen: Arc<AtomicBool>,
     /// A JSON-lines file is written: records are wanted whatever the log level.
     file: bool,
+    /// The writer is asleep until a record comes (tests wait for it).
+    idle: Arc<AtomicBool>,
 }
 
 /// How often the writer looks for records under load.
@@ -72,6 +74,7 @@ struct Writer {
     client: ClientField,
     file: Option<JsonFile>,
     reopen: Arc<AtomicBool>,
+    idle: Arc<AtomicBool>,
 }
 
 impl QueryLog {
@@ -80,17 +83,20 @@ impl QueryLog {
     pub fn start(roots: Vec<String>, client: ClientField, file: Option<JsonFile>) -> QueryLog {
         let (tx, rx) = sync_channel(QUEUE);
         let reopen = Arc::new(AtomicBool::new(false));
+        let idle = Arc::new(AtomicBool::new(false));
         let log = QueryLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
             reopen: reopen.clone(),
             file: file.is_some(),
+            idle: idle.clone(),
         };
         let writer = Writer {
             roots,
             client,
             file,
             reopen,
+            idle,
         };
         let spawned = std::thread::Builder::new()
             .name("altroot-querylog".into())
@@ -125,6 +131,12 @@ impl QueryLog {
     /// Asks the writer to reopen the JSON-lines file (after logrotate moved it).
     pub fn reopen(&self) {
         self.reopen.store(true, Ordering::Relaxed);
+    }
+
+    /// Is the writer idle, asleep until a record (or its periodic look at the
+    /// reopen flag) wakes it? For tests of what wakes it.
+    pub fn idle(&self) -> bool {
+        self.idle.load(Ordering::SeqCst)
     }
 
     /// Waits (at most `within`) until every record handed over so far is written
@@ -212,7 +224,10 @@ impl Writer {
             }
             // Idle: sleep until a record comes (its sender wakes this thread, once
             // per idle spell) or the reopen flag may have been set.
-            match rx.recv_timeout(IDLE_CHECK) {
+            self.idle.store(true, Ordering::SeqCst);
+            let next = rx.recv_timeout(IDLE_CHECK);
+            self.idle.store(false, Ordering::SeqCst);
+            match next {
                 Ok(r) => woke = Some(r),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,

@@ -117,7 +117,14 @@ async fn json_query_log_rotates_and_reopens() {
     );
     // Once more, asking at once: the record that wakes an idle writer is written
     // after it has looked at the reopen request (it went to the old file before).
-    tokio::time::sleep(Duration::from_millis(300)).await; // the writer goes idle
+    let t = Instant::now();
+    while !a.frontend().log_idle() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the writer never went idle"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     std::fs::rename(a.path("q.jsonl"), a.path("moved-again")).unwrap();
     a.frontend().reopen_log();
     let m = a.query("again.geek.", RecordType::A).await;

@@ -105,10 +105,31 @@ async fn swap_and_backup_files_are_ignored() {
 }
 
 // A file written slowly (open, half, pause, rest, close) is never served half-done:
-// every query in the meantime sees the old zone or the new one.
+// every query in the meantime sees the old zone or the new one. The pause lasts
+// until the watcher has seen the half-written file and held its reload back (its
+// short quiet time ran out with the file still open for writing).
 #[tokio::test]
 async fn half_written_file_is_never_served() {
-    let (_w, a) = watched().await;
+    let (_w, a) = standard("").await;
+    std::fs::write(a.path("zones/geek.zone"), geek(1, "192.0.2.1")).unwrap();
+    a.service.reload(true);
+    let watch = altroot::service::watch::spawn(a.service.clone());
+    let stats = |w: &altroot::service::watch::WatchHandle| {
+        let s = w.stats();
+        (
+            s.held.load(Ordering::SeqCst),
+            s.reloads.load(Ordering::SeqCst),
+        )
+    };
+    // The watcher's first look at the files is done.
+    let t = Instant::now();
+    while stats(&watch).1 == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the watcher never looked"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let addr = a.addr;
     let stop = Arc::new(AtomicBool::new(false));
     let bad = Arc::new(AtomicUsize::new(0));
@@ -128,6 +149,7 @@ async fn half_written_file_is_never_served() {
     let full = geek(2, "192.0.2.5");
     let cut = full.find("www").unwrap();
     let (head, tail) = (full[..cut].to_string(), full[cut..].to_string());
+    let (go, wait) = std::sync::mpsc::channel::<()>();
     let writer = tokio::task::spawn_blocking(move || {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -136,10 +158,21 @@ async fn half_written_file_is_never_served() {
             .unwrap();
         f.write_all(head.as_bytes()).unwrap();
         f.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(700));
+        wait.recv_timeout(Duration::from_secs(10)).unwrap();
         f.write_all(tail.as_bytes()).unwrap();
         // Closed here.
     });
+    let (held, reloads) = stats(&watch);
+    let t = Instant::now();
+    while stats(&watch).0 == held {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the watcher never held a reload back for the half-written file"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(stats(&watch).1, reloads, "the half-written file was read");
+    go.send(()).unwrap();
     writer.await.unwrap();
     until_www(&a, "192.0.2.5").await;
     stop.store(true, Ordering::SeqCst);
