@@ -168,8 +168,9 @@ struct Inner {
     /// The periodic check's last look, when it differed from the baseline: a
     /// change is acted on once it has held still for one period.
     pending: Mutex<Option<Disk>>,
-    /// Relevant events since the baseline was taken (the notifier is on it).
-    events_since: AtomicU64,
+    /// Signals sent since the baseline was taken (by the notifier, or the periodic
+    /// check itself): a reload is coming, the check need not ask for one.
+    signals: Arc<AtomicU64>,
     /// One [`Inner::arm`] at a time (the periodic check, a reload and SIGHUP may
     /// ask together).
     arming: Mutex<()>,
@@ -224,8 +225,11 @@ pub fn spawn(service: Arc<Service>) -> WatchHandle {
 pub fn spawn_with(service: Arc<Service>, opts: Options) -> WatchHandle {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let state: Arc<RwLock<Watched>> = Default::default();
+    let stats: Arc<WatchStats> = Arc::default();
+    let signals: Arc<AtomicU64> = Arc::default();
     let watcher = if opts.notify {
-        match notifier(state.clone(), tx.clone()) {
+        let counts = (stats.clone(), signals.clone());
+        match notifier(state.clone(), tx.clone(), counts) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(
@@ -242,15 +246,16 @@ pub fn spawn_with(service: Arc<Service>, opts: Options) -> WatchHandle {
         service,
         watcher: Mutex::new(watcher),
         state,
-        stats: Arc::default(),
+        stats,
         tx,
         baseline: Mutex::new(Disk::default()),
         pending: Mutex::new(None),
-        events_since: AtomicU64::new(0),
+        signals,
         arming: Mutex::new(()),
     });
     inner.arm(false);
     // Look once now: the zones may have changed since they were loaded.
+    inner.signals.fetch_add(1, Ordering::SeqCst);
     let _ = inner.tx.send(Msg::Signal(Signal::Complete));
 
     let me = inner.clone();
@@ -282,6 +287,7 @@ pub fn spawn_with(service: Arc<Service>, opts: Options) -> WatchHandle {
 fn notifier(
     state: Arc<RwLock<Watched>>,
     tx: mpsc::UnboundedSender<Msg>,
+    (stats, signals): (Arc<WatchStats>, Arc<AtomicU64>),
 ) -> notify::Result<notify::RecommendedWatcher> {
     let mut warned = false;
     notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -293,6 +299,7 @@ fn notifier(
                     tracing::warn!("file notifier: {e}; the periodic check goes on");
                     warned = true;
                 }
+                signals.fetch_add(1, Ordering::SeqCst);
                 let _ = tx.send(Msg::Signal(Signal::Complete));
                 return;
             }
@@ -317,6 +324,8 @@ fn notifier(
                 }
             }
         }
+        stats.events.fetch_add(1, Ordering::SeqCst);
+        signals.fetch_add(1, Ordering::SeqCst);
         let _ = tx.send(Msg::Signal(sig));
     })
 }
@@ -324,16 +333,12 @@ fn notifier(
 impl Inner {
     /// Waits until the files have been quiet for long enough after `first`.
     async fn settle(&self, first: Signal, rx: &mut mpsc::UnboundedReceiver<Msg>) {
-        self.events_since.fetch_add(1, Ordering::SeqCst);
-        self.stats.events.fetch_add(1, Ordering::SeqCst);
         let mut open_until =
             (first == Signal::InProgress).then(|| Instant::now() + SETTLE_OPEN_WRITE);
         let mut deadline = Instant::now() + SETTLE;
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(Msg::Signal(sig))) => {
-                    self.events_since.fetch_add(1, Ordering::SeqCst);
-                    self.stats.events.fetch_add(1, Ordering::SeqCst);
                     deadline = Instant::now() + SETTLE;
                     open_until = match sig {
                         Signal::InProgress => Some(Instant::now() + SETTLE_OPEN_WRITE),
@@ -358,20 +363,15 @@ impl Inner {
     /// Reloads what changed, then brings the watches up to date (a reload may
     /// have brought includes in new folders).
     async fn reload(self: &Arc<Self>) {
-        *self.baseline.lock().unwrap_or_else(|p| p.into_inner()) = self.look();
-        self.events_since.store(0, Ordering::SeqCst);
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let s = self.service.clone();
-        let started = Instant::now();
-        match tokio::task::spawn_blocking(move || s.reload(false)).await {
-            Ok((_, true)) => {
-                tracing::info!(ms = started.elapsed().as_millis() as u64, "zones reloaded");
-            }
-            Ok((_, false)) => {}
-            Err(e) => tracing::error!("zone reload failed: {e}"),
-        }
         let me = self.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let done = tokio::task::spawn_blocking(move || {
+            // Signals first: a change after this either has its signal counted or
+            // is in the baseline.
+            me.signals.store(0, Ordering::SeqCst);
+            *me.baseline.lock().unwrap_or_else(|p| p.into_inner()) = me.look();
+            *me.pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let (_, changed) = me.service.reload(false);
             // Paths the reload brought in: what they are now.
             let now = me.look();
             let mut base = me.baseline.lock().unwrap_or_else(|p| p.into_inner());
@@ -383,8 +383,16 @@ impl Inner {
             *base = kept;
             drop(base);
             me.arm(false);
+            changed
         })
         .await;
+        match done {
+            Ok(true) => {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "zones reloaded");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!("zone reload failed: {e}"),
+        }
         self.stats.reloads.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -397,7 +405,7 @@ impl Inner {
         let now = self.look();
         let base = self.baseline.lock().unwrap_or_else(|p| p.into_inner());
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        if now == *base || self.events_since.load(Ordering::SeqCst) > 0 {
+        if now == *base || self.signals.load(Ordering::SeqCst) > 0 {
             *pending = None;
             return;
         }
@@ -405,13 +413,17 @@ impl Inner {
             *pending = Some(now); // look again next time
             return;
         }
+        let gone = base.0.keys().filter(|p| !now.0.contains_key(*p));
         let changed: Vec<String> = now
             .0
             .iter()
             .filter(|(p, m)| base.0.get(*p) != Some(*m))
-            .map(|(p, _)| p.display().to_string())
+            .map(|(p, _)| p)
+            .chain(gone)
+            .map(|p| p.display().to_string())
             .collect();
         *pending = None;
+        self.signals.fetch_add(1, Ordering::SeqCst);
         self.stats.polled.fetch_add(1, Ordering::SeqCst);
         tracing::warn!(
             "the periodic check found changes no file event announced ({}); reloading",
@@ -637,5 +649,66 @@ impl Disk {
             out.insert(absolute(f), FileMeta::of(f).map(Seen::File));
         }
         Disk(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The periodic check looks at what a reload reads, not at what editors leave
+    // beside it: swap, backup and probe files (or the serials file) would otherwise
+    // look like a change no event announced.
+    #[test]
+    fn the_check_looks_at_zone_files_and_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones = dir.path().join("zones");
+        std::fs::create_dir(&zones).unwrap();
+        for f in [
+            "geek.zone",
+            ".geek.zone.swp",
+            "geek.zone~",
+            "4913",
+            ".altroot-serials",
+        ] {
+            std::fs::write(zones.join(f), "x").unwrap();
+        }
+        let inc = dir.path().join("hosts.inc");
+        std::fs::write(&inc, "x").unwrap();
+        let before = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        let keys: Vec<&Path> = before.0.keys().map(PathBuf::as_path).collect();
+        assert_eq!(
+            keys,
+            vec![inc.as_path(), zones.as_path(), &zones.join("geek.zone")]
+        );
+        std::fs::write(zones.join(".geek.zone.swp"), "xy").unwrap();
+        std::fs::write(zones.join("4913"), "xy").unwrap();
+        let after = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_eq!(before, after);
+        std::fs::write(zones.join("new.zone"), "x").unwrap();
+        let added = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_ne!(before, added);
+        std::fs::write(&inc, "xy").unwrap();
+        let edited = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_ne!(added, edited);
+    }
+
+    // Paths are compared as the notifier reports them: absolute, even for a
+    // relative zones folder (`./zones` never matched `zones`).
+    #[test]
+    fn relevant_paths_are_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        let zones = absolute(Path::new("zones"));
+        assert_eq!(zones, cwd.join("zones"));
+        let w = Watched {
+            zone_dirs: [zones.clone()].into(),
+            file_dirs: [zones.clone()].into(),
+            ..Watched::default()
+        };
+        assert!(relevant(&zones, &w));
+        assert!(relevant(&zones.join("geek.zone"), &w));
+        assert!(!relevant(&zones.join(".geek.zone.swp"), &w));
+        assert!(!relevant(&zones.join("geek.zone~"), &w));
+        assert!(!relevant(&cwd.join("altroot.toml"), &w));
     }
 }
