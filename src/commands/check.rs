@@ -3,14 +3,14 @@
 //! by file and line (DESIGN §5).
 //!
 //! The rules are the ones `serve` applies when it loads or reloads (they live in
-//! [`crate::zones`] and [`crate::config`]);
+//! [`crate::zones`] and [`crate::config`], and the rest in
+//! [`crate::service::problems`], which the status page lists too);
 //! `check` only collects them, so the two can never disagree.
 
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, ConfigErrors, RootSource, TlsFiles};
-use crate::tls::{Severity, Which};
-use crate::zones::{LoadOptions, Problem, ZoneSet, hints, read_serials};
+use crate::config::{Config, ConfigError, ConfigErrors, RootSource};
+use crate::zones::{LoadOptions, Problem, ZoneSet, read_serials};
 
 /// Everything `check` found.
 #[derive(Debug, Default)]
@@ -60,70 +60,23 @@ pub fn check(path: Option<&Path>) -> Report {
         ..Report::default()
     };
     for root in &config.roots {
-        match &root.source {
-            RootSource::Zones(dir) => {
-                let opts = LoadOptions {
-                    special_use: root.special_use.clone(),
-                    last_serials: read_serials(dir),
-                };
-                let (set, mut problems) = ZoneSet::load(dir, None, &opts, true);
-                report.zones += set.zones().count();
-                report.problems.append(&mut problems);
-            }
-            RootSource::Hints(h) => {
-                if let Err(mut e) = hints::load(h) {
-                    report.problems.append(&mut e);
-                }
-            }
-            RootSource::Forward {
-                tls_ca: Some(ca), ..
-            } => {
-                if let Err(e) = crate::tls::load_ca(&ca.path) {
-                    report.problems.push(Problem::error(
-                        config_file(&config),
-                        ca.line,
-                        format!("tls-ca: {e}"),
-                    ));
-                }
-            }
-            RootSource::Forward { .. } => {}
+        if let RootSource::Zones(dir) = &root.source {
+            let opts = LoadOptions {
+                special_use: root.special_use.clone(),
+                last_serials: read_serials(dir),
+            };
+            let (set, mut problems) = ZoneSet::load(dir, None, &opts, true);
+            report.zones += set.zones().count();
+            report.problems.append(&mut problems);
         }
     }
-    if let Some(files) = &config.server.tls {
-        report.problems.extend(tls_problems(&config, files));
-    }
+    // The rest as the status page of a running `serve` lists it.
+    report
+        .problems
+        .extend(crate::service::problems::config_problems(&config));
     report.problems.sort();
     report.problems.dedup();
     report
-}
-
-fn config_file(config: &Config) -> std::path::PathBuf {
-    config
-        .source
-        .clone()
-        .unwrap_or_else(|| "<builtin config>".into())
-}
-
-/// The listeners' certificate and key: readable, belonging together, valid now and
-/// for 30 more days (a warning), and the names they cover (a warning, so an
-/// operator sees what clients must ask for). Each at the config line of the file.
-fn tls_problems(config: &Config, files: &TlsFiles) -> Vec<Problem> {
-    let now = crate::clock::unix_now() as i64;
-    let file = config_file(config);
-    crate::tls::check_pair(&files.cert, &files.key, now)
-        .into_iter()
-        .map(|(sev, which, msg)| {
-            let (line, key) = match which {
-                Which::Cert => (files.cert_line, "tls-cert"),
-                Which::Key => (files.key_line, "tls-key"),
-            };
-            let msg = format!("{key}: {msg}");
-            match sev {
-                Severity::Error => Problem::error(file.clone(), line, msg),
-                Severity::Warning => Problem::warning(file.clone(), line, msg),
-            }
-        })
-        .collect()
 }
 
 /// `altroot check`: prints every problem, then a summary on stderr; exit 1 when

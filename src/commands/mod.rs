@@ -188,7 +188,7 @@ fn init_logging(
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> u8 {
     let serving = matches!(cli.command, Command::Serve { .. });
-    let (_log, dropped) = init_logging(cli.verbose, cli.quiet, serving);
+    let (log, dropped) = init_logging(cli.verbose, cli.quiet, serving);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,7 +200,8 @@ pub fn run(cli: Cli) -> u8 {
         }
     };
     match cli.command {
-        Command::Serve { config } => rt.block_on(serve::run(config, dropped)),
+        // `serve` flushes the log itself, so that a start-up error is its last line.
+        Command::Serve { config } => rt.block_on(serve::run(config, dropped, log)),
         Command::Check { config } => check::run(config),
         Command::Compare(args) => rt.block_on(compare::run(args)),
         Command::Collisions {

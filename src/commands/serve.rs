@@ -2,22 +2,30 @@
 //! cleanly on SIGTERM/SIGINT (DESIGN §6). Under systemd (`Type=notify`) it says
 //! READY=1 once every listener is bound, RELOADING=1 … READY=1 around a SIGHUP
 //! reload, and STOPPING=1 on the way out; SIGUSR1 reopens the query-log file.
+//!
+//! The log keeps its order: a start-up error is the last line written (the log
+//! is flushed before it is printed, and nothing is logged after it), and on the
+//! way out every query log record is written before "stopped", which says how
+//! many log lines were dropped.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tracing_appender::non_blocking::ErrorCounter;
+use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 
 use super::notify::Notifier;
 use super::web;
 use crate::server::{self, EncryptedHandle, Frontend, ServerHandle};
+use crate::service::watch::WatchHandle;
 use crate::service::{self, Service};
-use crate::zones::log_problems;
 
 /// How often dropped log lines are reported.
 const DROP_REPORT: Duration = Duration::from_secs(1);
+
+/// How long the query log may take to write what it holds on the way out.
+const LOG_FINISH: Duration = Duration::from_secs(5);
 
 /// Every listener of `serve`, as it runs.
 struct Running {
@@ -26,48 +34,66 @@ struct Running {
     page: Option<web::WebHandle>,
 }
 
-pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter) -> u8 {
-    let service = match super::service_for(config) {
-        Ok(s) => Arc::new(s),
-        Err(code) => return code,
+/// Runs `serve`; `log` is the general log's guard: dropping it flushes the log.
+pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter, log: WorkerGuard) -> u8 {
+    let Ok(config) = super::load_config(config) else {
+        return 2;
     };
+    let service = match Service::new(config) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return fatal(log, e, 2),
+    };
+    // At the level a reload logs them (`-q` shows both).
+    crate::zones::log_problems(&service.start_warnings());
     let running = match start(&service).await {
         Ok(r) => r,
-        Err(code) => return code,
+        Err((e, code)) => return fatal(log, e, code),
     };
     service.record_serials();
-    let _watch = match service::watch::spawn(service.clone()) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!("cannot watch the zones folders ({e}); reload with SIGHUP");
-            None
-        }
-    };
-    let reporter = tokio::spawn(report_dropped(dropped, running.dns.frontend.clone()));
+    let watch = Arc::new(service::watch::spawn(service.clone()));
+    let frontend = running.dns.frontend.clone();
+    let reporter = tokio::spawn(report_dropped(dropped.clone(), frontend.clone()));
     let signals = install_signals();
     let status = ready_line(&service, &running);
     let notify = Notifier::from_env();
     notify.ready(&status);
-    wait_for_signals(signals, &service, &running, &notify, &status).await;
+    wait_for_signals(signals, &service, &watch, &running, &notify, &status).await;
     notify.stopping();
     tracing::info!("stopping: finishing queries in flight");
+    drop(watch);
     if let Some(p) = running.page {
         p.shutdown().await;
     }
     running.dns.shutdown().await;
     reporter.abort();
-    tracing::info!("stopped");
+    // Every answer is out: write what the query log holds.
+    let fe = frontend.clone();
+    let written = tokio::task::spawn_blocking(move || fe.finish_log(LOG_FINISH)).await;
+    if !matches!(written, Ok(true)) {
+        tracing::warn!("the query log could not write everything within {LOG_FINISH:?}");
+    }
+    tracing::info!(
+        query_log_dropped = frontend.log_dropped(),
+        log_dropped = dropped.dropped_lines(),
+        "stopped"
+    );
+    drop(log);
     0
+}
+
+/// Ends a `serve` that could not start: the log is flushed first and closed, so
+/// the error is its last line.
+fn fatal(log: WorkerGuard, error: impl std::fmt::Display, code: u8) -> u8 {
+    drop(log);
+    eprintln!("{error}");
+    code
 }
 
 /// Binds every socket first — DNS, DoT and DoH, the metrics listener — so a taken
 /// port stops the start (exit 1) and READY=1 comes only once all of them answer;
-/// then serves on them.
-async fn start(service: &Arc<Service>) -> Result<Running, u8> {
-    let fail = |e: std::io::Error| {
-        eprintln!("error: {e}");
-        1
-    };
+/// then serves on them. An error comes with its exit code.
+async fn start(service: &Arc<Service>) -> Result<Running, (String, u8)> {
+    let fail = |e: std::io::Error| (format!("error: {e}"), 1);
     let cfg = &service.config;
     let sockets = server::bind(&cfg.server.listen).await.map_err(fail)?;
     let encrypted_sockets = server::bind_encrypted(cfg).await.map_err(fail)?;
@@ -83,8 +109,7 @@ async fn start(service: &Arc<Service>) -> Result<Running, u8> {
                 (Some(f), Some(t)) => format!("{}:{}: ", f.display(), t.cert_line),
                 _ => String::new(),
             };
-            eprintln!("{at}error: tls-cert: {e}");
-            2
+            (format!("{at}error: tls-cert: {e}"), 2)
         })?;
     let page = match page {
         Some(l) => {
@@ -176,6 +201,7 @@ fn install_signals() -> Option<Signals> {
 async fn wait_for_signals(
     signals: Option<Signals>,
     service: &Arc<Service>,
+    watch: &Arc<WatchHandle>,
     running: &Running,
     notify: &Notifier,
     status: &str,
@@ -200,13 +226,17 @@ async fn wait_for_signals(
                 tracing::info!("SIGHUP: reloading zones and the TLS certificate");
                 notify.reloading();
                 running.encrypted.reload();
-                let s = service.clone();
-                let done = tokio::task::spawn_blocking(move || s.reload(true)).await;
+                let (s, w) = (service.clone(), watch.clone());
+                // Watches first (a watch lost unseen is back), then every file.
+                let done = tokio::task::spawn_blocking(move || {
+                    w.rearm();
+                    s.reload(true)
+                })
+                .await;
                 notify.ready(status);
-                let Ok((problems, changed)) = done else {
+                let Ok((_, changed)) = done else {
                     continue;
                 };
-                log_problems(&problems);
                 tracing::info!(changed, "reload done");
             }
         }
@@ -225,6 +255,7 @@ fn install_signals() -> Option<Signals> {
 async fn wait_for_signals(
     _signals: Option<Signals>,
     _service: &Arc<Service>,
+    _watch: &Arc<WatchHandle>,
     _running: &Running,
     _notify: &Notifier,
     _status: &str,

@@ -453,6 +453,17 @@ impl Frontend {
     pub fn log_dropped(&self) -> u64 {
         self.log.dropped()
     }
+
+    /// Is the query log's writer idle, waiting for a record (tests)?
+    pub fn log_idle(&self) -> bool {
+        self.log.idle()
+    }
+
+    /// Writes and flushes every query log record so far (at most `within`):
+    /// `serve` on the way out. True when done.
+    pub fn finish_log(&self, within: std::time::Duration) -> bool {
+        self.log.finish(within)
+    }
 }
 
 fn micros(started: Instant) -> u32 {

@@ -12,13 +12,18 @@
 //! The lines do not go through `tracing`'s formatter: that would be a second
 //! thread hand-off and a `write` per line, which cost a third of the answers a
 //! core gives at full load (measured, README "Performance").
+//!
+//! On the way out, `serve` calls [`QueryLog::finish`] once the queries in flight
+//! are answered: every record handed over before it is written and flushed
+//! (stderr and the file) before the process exits, and the count of records
+//! dropped is logged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{
     Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::log_file::JsonFile;
 pub use super::log_line::{Record, WireName};
@@ -28,13 +33,25 @@ use crate::config::ClientField;
 /// Records the writer may be behind by before new ones are dropped.
 const QUEUE: usize = 16_384;
 
+/// What the writer is handed: records, in order, and flush requests. A record
+/// goes by value, as before there were flush requests: boxing it would allocate
+/// per query on the answer path to shrink a message sent once per shutdown.
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    Record(Record),
+    /// Write everything handed over before this, flush, then say so.
+    Flush(SyncSender<()>),
+}
+
 pub struct QueryLog {
-    tx: SyncSender<Record>,
+    tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
     /// Set by SIGUSR1: the writer reopens the file (logrotate moved it).
     reopen: Arc<AtomicBool>,
     /// A JSON-lines file is written: records are wanted whatever the log level.
     file: bool,
+    /// The writer is asleep until a record comes (tests wait for it).
+    idle: Arc<AtomicBool>,
 }
 
 /// How often the writer looks for records under load.
@@ -57,6 +74,7 @@ struct Writer {
     client: ClientField,
     file: Option<JsonFile>,
     reopen: Arc<AtomicBool>,
+    idle: Arc<AtomicBool>,
 }
 
 impl QueryLog {
@@ -65,17 +83,20 @@ impl QueryLog {
     pub fn start(roots: Vec<String>, client: ClientField, file: Option<JsonFile>) -> QueryLog {
         let (tx, rx) = sync_channel(QUEUE);
         let reopen = Arc::new(AtomicBool::new(false));
+        let idle = Arc::new(AtomicBool::new(false));
         let log = QueryLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
             reopen: reopen.clone(),
             file: file.is_some(),
+            idle: idle.clone(),
         };
         let writer = Writer {
             roots,
             client,
             file,
             reopen,
+            idle,
         };
         let spawned = std::thread::Builder::new()
             .name("altroot-querylog".into())
@@ -94,7 +115,7 @@ impl QueryLog {
 
     /// Hands a record to the writer, or drops and counts it when the writer is behind.
     pub fn push(&self, r: Record) {
-        match self.tx.try_send(r) {
+        match self.tx.try_send(Msg::Record(r)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -111,6 +132,34 @@ impl QueryLog {
     pub fn reopen(&self) {
         self.reopen.store(true, Ordering::Relaxed);
     }
+
+    /// Is the writer idle, asleep until a record (or its periodic look at the
+    /// reopen flag) wakes it? For tests of what wakes it.
+    pub fn idle(&self) -> bool {
+        self.idle.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `within`) until every record handed over so far is written
+    /// and flushed, to stderr and to the file: `serve` calls it on the way out,
+    /// after the last answer. True when it was.
+    pub fn finish(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let (ack, done) = sync_channel(1);
+        let mut msg = Msg::Flush(ack);
+        // The queue may be full (the writer is behind): wait for room, bounded.
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(TrySendError::Full(m)) if Instant::now() < deadline => {
+                    msg = m;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return false,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        done.recv_timeout(left).is_ok()
+    }
 }
 
 impl Writer {
@@ -120,12 +169,11 @@ impl Writer {
     /// sleeping thread to wake: handing over a record is a few stores, no system
     /// call. Only when a drain finds nothing does it block, so an idle server
     /// (or one run with `-q`) is not woken a hundred times a second.
-    fn run(mut self, rx: Receiver<Record>) {
+    fn run(mut self, rx: Receiver<Msg>) {
         let mut lines = String::with_capacity(BATCH_BYTES);
-        let stderr_wanted = || tracing::enabled!(target: "altroot::query", tracing::Level::INFO);
         // The record that woke an idle writer: written after the reopen check, so
         // the first line after a SIGUSR1 goes to the new file.
-        let mut woke: Option<Record> = None;
+        let mut woke: Option<Msg> = None;
         loop {
             if self.reopen.swap(false, Ordering::Relaxed)
                 && let Some(f) = &mut self.file
@@ -135,18 +183,16 @@ impl Writer {
             let mut took = 0usize;
             let mut done = false;
             let ts = now_text();
-            if let Some(r) = woke.take() {
+            let mut acks = Vec::new();
+            if let Some(m) = woke.take() {
                 took += 1;
-                self.write(&r, &ts, stderr_wanted().then_some(&mut lines));
+                self.take(m, &ts, &mut lines, &mut acks);
             }
             loop {
                 match rx.try_recv() {
-                    Ok(r) => {
+                    Ok(m) => {
                         took += 1;
-                        self.write(&r, &ts, stderr_wanted().then_some(&mut lines));
-                        if lines.len() >= BATCH_BYTES {
-                            flush_stderr(&mut lines);
-                        }
+                        self.take(m, &ts, &mut lines, &mut acks);
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
@@ -158,6 +204,9 @@ impl Writer {
             flush_stderr(&mut lines);
             if let Some(f) = &mut self.file {
                 f.flush();
+            }
+            for a in acks {
+                let _ = a.send(());
             }
             if done {
                 break;
@@ -175,7 +224,10 @@ impl Writer {
             }
             // Idle: sleep until a record comes (its sender wakes this thread, once
             // per idle spell) or the reopen flag may have been set.
-            match rx.recv_timeout(IDLE_CHECK) {
+            self.idle.store(true, Ordering::SeqCst);
+            let next = rx.recv_timeout(IDLE_CHECK);
+            self.idle.store(false, Ordering::SeqCst);
+            match next {
                 Ok(r) => woke = Some(r),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -184,6 +236,21 @@ impl Writer {
         flush_stderr(&mut lines);
         if let Some(f) = &mut self.file {
             f.flush();
+        }
+    }
+
+    /// One message: a record is formatted (a full batch written at once); a flush
+    /// request is answered once what came before it is flushed.
+    fn take(&mut self, m: Msg, ts: &str, lines: &mut String, acks: &mut Vec<SyncSender<()>>) {
+        match m {
+            Msg::Record(r) => {
+                let wanted = tracing::enabled!(target: "altroot::query", tracing::Level::INFO);
+                self.write(&r, ts, wanted.then_some(&mut *lines));
+                if lines.len() >= BATCH_BYTES {
+                    flush_stderr(lines);
+                }
+            }
+            Msg::Flush(ack) => acks.push(ack),
         }
     }
 

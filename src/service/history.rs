@@ -38,7 +38,8 @@ pub enum Outcome {
     Ok,
     /// Nothing changed, no file in error.
     Unchanged,
-    /// A file has an error and keeps its last good version (others may have loaded).
+    /// A file has an error: its root keeps every zone it served before (other
+    /// roots may have loaded).
     Failed,
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use hickory_proto::rr::{LowerName, Name};
 
 pub mod history;
+pub mod problems;
 pub mod watch;
 
 use crate::clock::{Clock, unix_now};
@@ -19,7 +20,7 @@ use crate::resolver::encrypted::forwarders;
 use crate::resolver::policy::AddressPolicy;
 use crate::resolver::{Env, Kind, Params, Resolver, RootSetup};
 use crate::zones::hints;
-use crate::zones::{LoadOptions, Problem, ZoneError, ZoneSet};
+use crate::zones::{LoadOptions, Problem, ZoneError, ZoneSet, read_serials};
 use history::{Event, History, Loaded, Outcome, Trigger};
 
 /// A running resolver's state: the resolver, and what reload needs.
@@ -62,6 +63,7 @@ impl Service {
     pub fn with_env(config: Config, env: Env) -> Result<Service, LoadErrors> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
+        let mut serial_warnings = Vec::new();
         let mut loaded = Vec::new();
         let mut setups = Vec::new();
         let mut zone_roots = Vec::new();
@@ -76,7 +78,13 @@ impl Service {
                         special_use: rc.special_use.clone(),
                         last_serials: Default::default(),
                     };
-                    let set = load_zones(rc, dir, &opts, &mut errors, &mut warnings);
+                    // Serials against those `serve` served last, as `check` does.
+                    let first = LoadOptions {
+                        last_serials: read_serials(dir),
+                        ..opts.clone()
+                    };
+                    let set = load_zones(rc, dir, &first, &mut errors, &mut warnings);
+                    serial_warnings.extend(set.serial_warnings().iter().cloned());
                     loaded.extend(set.zones().map(|z| loaded_zone(rc, z)));
                     zone_roots.push(ZoneRoot {
                         index: i,
@@ -118,7 +126,7 @@ impl Service {
             return Err(LoadErrors(errors));
         }
         let resolver = Resolver::new(&config, setups, env);
-        let (history, logged) = started(loaded, warnings);
+        let (history, logged) = started(loaded, warnings, &serial_warnings);
         crate::memory::release_freed();
         Ok(Service {
             config,
@@ -147,39 +155,60 @@ impl Service {
     }
 
     /// Re-reads every zones folder (unless `force`, only files that changed). Each
-    /// zone is loaded and checked off the query path, then the whole set is swapped
-    /// in at once: a query sees the old zones or the new ones, never a mix. A file
-    /// with an error keeps its last good version. The caches of a root whose zones
-    /// changed are emptied, and collision findings forgotten, so nothing derived from
-    /// the old data is served after the swap.
+    /// root's zones are loaded and checked off the query path, then swapped in at
+    /// once: a query sees the old zones or the new ones, never a mix.
     ///
-    /// Returns the problems not reported by an earlier reload (each broken save is
-    /// reported once) and whether anything was swapped.
+    /// All or nothing, per root: when a root's reload reports any error, nothing of
+    /// that root changes: every zone it served before stays served as it was (good
+    /// edits of other files in that root included: a set of files is often edited
+    /// together), its cache and the serials file are left alone, and the reload is
+    /// refused with a log line. Only a reload with no error is swapped in, which
+    /// empties that root's cache and forgets collision findings, so nothing derived
+    /// from the old data is served after the swap. Other roots reload on their own.
+    ///
+    /// Logs the problems not reported by an earlier reload (each broken save is
+    /// reported once, as `FILE:LINE: error: …`), and returns them and whether
+    /// anything was swapped.
     pub fn reload(&self, force: bool) -> (Vec<Problem>, bool) {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         // (save key, problem): the key reads the problem's file, so compute it once.
         let mut fresh: Vec<(String, Problem)> = Vec::new();
         let mut changed = false;
+        let mut refused = Vec::new();
+        // Warnings about the change from the zones served before: once the new
+        // zones are served they no longer stand (`check` compares with them).
+        let mut passed: Vec<Problem> = Vec::new();
         let mut loaded = Vec::new();
         for zr in &self.zone_roots {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
             let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
-            fresh.extend(problems.into_iter().map(|p| (save_key(&p), p)));
-            if !new.same_zones(&old) {
-                changed = true;
-                if let Some(rc) = self.config.roots.get(zr.index) {
-                    loaded.extend(
-                        new.zones()
-                            .filter(|z| {
-                                old.get(&LowerName::new(z.origin()))
-                                    .is_none_or(|o| !Arc::ptr_eq(o, z))
-                            })
-                            .map(|z| loaded_zone(rc, z)),
-                    );
-                }
-                new.write_serials();
-                self.resolver.swap_zones(zr.index, Arc::new(new));
+            let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
+            if let Some(first) = errors.first() {
+                refused.push((
+                    zr.index,
+                    errors.len(),
+                    format!("{}:{}", first.file.display(), first.line),
+                ));
             }
+            let swap = errors.is_empty() && !new.same_zones(&old);
+            fresh.extend(problems.into_iter().map(|p| (save_key(&p), p)));
+            if !swap {
+                continue;
+            }
+            changed = true;
+            passed.extend(new.serial_warnings().iter().cloned());
+            if let Some(rc) = self.config.roots.get(zr.index) {
+                loaded.extend(
+                    new.zones()
+                        .filter(|z| {
+                            old.get(&LowerName::new(z.origin()))
+                                .is_none_or(|o| !Arc::ptr_eq(o, z))
+                        })
+                        .map(|z| loaded_zone(rc, z)),
+                );
+            }
+            new.write_serials();
+            self.resolver.swap_zones(zr.index, Arc::new(new));
         }
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);
@@ -187,20 +216,39 @@ impl Service {
         }
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         let all: HashSet<String> = fresh.iter().map(|(k, _)| k.clone()).collect();
-        let outcome = if fresh.iter().any(|(_, p)| p.is_error()) {
+        let outcome = if !refused.is_empty() {
             Outcome::Failed
         } else if changed {
             Outcome::Ok
         } else {
             Outcome::Unchanged
         };
-        let standing = fresh.iter().map(|(_, p)| p.clone()).collect();
+        let standing = fresh
+            .iter()
+            .map(|(_, p)| p.clone())
+            .filter(|p| !passed.contains(p))
+            .collect();
         let news: Vec<Problem> = fresh
             .into_iter()
             .filter(|(k, _)| !logged.contains(k))
             .map(|(_, p)| p)
             .collect();
         *logged = all;
+        drop(logged);
+        crate::zones::log_problems(&news);
+        // After the errors, on every refused reload (not only the first of a broken
+        // save): an edit that is not served must never look as if it were.
+        for (index, n, first) in refused {
+            let root = self
+                .config
+                .roots
+                .get(index)
+                .map_or("?", |r| r.name.as_str());
+            let s = if n == 1 { "" } else { "s" };
+            tracing::warn!(
+                "zones of root {root:?} not reloaded: {n} error{s} (first at {first}); every zone of that root is served as before"
+            );
+        }
         let event = Event {
             at: unix_now(),
             trigger: if force {
@@ -216,18 +264,42 @@ impl Service {
         (news, changed)
     }
 
-    /// Every file the zones roots read (zone files and their includes), and the
-    /// zones folders, for the watcher.
-    pub fn watched_paths(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
+    /// The problems of the config and zones being served, as `altroot check`
+    /// reports them now (the status page): the zones' as their last load or
+    /// reload found them, the rest ([`problems::config_problems`]) looked at now.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = self.history.standing();
+        out.extend(problems::config_problems(&self.config));
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The warnings the start-up load found (`serve` logs them; the one-shot
+    /// commands leave them to `check`).
+    pub fn start_warnings(&self) -> Vec<Problem> {
+        self.history
+            .events()
+            .into_iter()
+            .rev()
+            .find(|e| e.trigger == Trigger::Start)
+            .map(|e| e.problems)
+            .unwrap_or_default()
+    }
+
+    /// The zones folders, and every file their zones were read from (zone files
+    /// and their includes), for the watcher.
+    pub fn watched_paths(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let mut dirs = Vec::new();
+        let mut files = Vec::new();
         for zr in &self.zone_roots {
-            out.push(zr.dir.clone());
+            dirs.push(zr.dir.clone());
             let set = self.resolver.zones(zr.index).unwrap_or_default();
             for z in set.zones() {
-                out.extend(z.files.iter().cloned());
+                files.extend(z.files.iter().cloned());
             }
         }
-        out
+        (dirs, files)
     }
 }
 
@@ -306,9 +378,6 @@ fn load_zones(
         if p.is_error() {
             errors.push(p);
         } else {
-            // `check` is where warnings are read; at start-up they are information
-            // (the runtime collision warning is separate).
-            tracing::info!("{p}");
             warnings.push(p);
         }
     }
@@ -326,8 +395,13 @@ fn load_zones(
 }
 
 /// The history of a fresh start, and the problems it reported (the first reload
-/// must not report them again).
-fn started(loaded: Vec<Loaded>, warnings: Vec<Problem>) -> (History, HashSet<String>) {
+/// must not report them again). `passed` (serials lower than those served last)
+/// is reported but does not stand: `serve` records the serials it serves.
+fn started(
+    loaded: Vec<Loaded>,
+    warnings: Vec<Problem>,
+    passed: &[Problem],
+) -> (History, HashSet<String>) {
     let history = History::default();
     let logged = warnings.iter().map(save_key).collect();
     let start = Event {
@@ -337,7 +411,11 @@ fn started(loaded: Vec<Loaded>, warnings: Vec<Problem>) -> (History, HashSet<Str
         loaded,
         problems: warnings.clone(),
     };
-    history.record(start, warnings);
+    let standing = warnings
+        .into_iter()
+        .filter(|p| !passed.contains(p))
+        .collect();
+    history.record(start, standing);
     (history, logged)
 }
 

@@ -11,14 +11,28 @@
 //! time, so a half-written file is not read while it is being written. Files whose
 //! names start with a dot or end in `~` (swap, backup and temp files) are ignored.
 //!
+//! The watcher must never go deaf without saying so. inotify watches a folder, not
+//! a path: when a zones folder is moved away (and back), replaced by another one
+//! renamed over it (deploy tools, `git` checkouts) or deleted and created again,
+//! the watch on it is gone or follows the old folder. So the parent of each zones
+//! folder is watched too, and every watched folder is re-armed — watched anew,
+//! with a log line — as soon as an event, the periodic check or SIGHUP
+//! ([`WatchHandle::rearm`]) shows that it was moved, replaced or recreated. The
+//! periodic check ([`POLL`]) is also the safety net for anything the notifier
+//! misses (a full event queue, a file system it cannot see into, no inotify at
+//! all): it compares the size, mtime and inode of every file and folder the zones
+//! were read from (a `stat` each, nothing read) with what they were before the last
+//! reload, and reloads (saying so) when they differ and no event announced it.
+//!
 //! Whatever triggers it, the reload itself re-reads only zones whose files changed,
-//! checks them, and swaps the whole zone set at once ([`Service::reload`]); a broken
-//! file keeps its last good version.
+//! checks them, and swaps each root's zone set at once ([`Service::reload`]); a
+//! reload with an error changes nothing of that root.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
@@ -31,6 +45,9 @@ use crate::service::Service;
 const SETTLE: Duration = Duration::from_millis(50);
 /// Quiet time after a bare modification (the writer has not closed the file yet).
 const SETTLE_OPEN_WRITE: Duration = Duration::from_millis(1500);
+/// How often the watched folders and files are checked by `stat` (re-arming and
+/// the safety net for missed events).
+pub const POLL: Duration = Duration::from_secs(2);
 
 /// What an event says about the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +58,46 @@ enum Signal {
     InProgress,
 }
 
+/// How the watcher works; [`Options::default`] is what `serve` uses.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Use the file notifier (inotify). Off only in tests of the periodic check.
+    pub notify: bool,
+    /// How often the periodic check runs.
+    pub poll: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            notify: true,
+            poll: POLL,
+        }
+    }
+}
+
+/// What the watcher did, for tests and logs: each counter proves a step ran.
+#[derive(Debug, Default)]
+pub struct WatchStats {
+    /// Notifier events about a file or folder the zones depend on.
+    pub events: AtomicU64,
+    /// Times the short quiet time ran out while a file was still open for
+    /// writing, and the reload waited on.
+    pub held: AtomicU64,
+    /// Reloads the watcher ran (counted when done, watches updated).
+    pub reloads: AtomicU64,
+    /// Changes the periodic check found that no event had announced.
+    pub polled: AtomicU64,
+    /// Periodic checks done.
+    pub polls: AtomicU64,
+    /// Folders watched anew after they were moved, replaced or recreated (or on
+    /// SIGHUP).
+    pub rearmed: AtomicU64,
+}
+
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct WatchHandle {
+    inner: Arc<Inner>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -54,20 +109,71 @@ impl Drop for WatchHandle {
     }
 }
 
-/// What is watched, shared by the event callback and the tasks.
+impl WatchHandle {
+    /// Watches every folder anew, whatever the watcher believes (SIGHUP): a watch
+    /// lost in a way nothing showed is back after this.
+    pub fn rearm(&self) {
+        let n = self.inner.arm(true);
+        tracing::info!(folders = n, "watching the zones folders anew");
+    }
+
+    /// What the watcher did so far.
+    pub fn stats(&self) -> &WatchStats {
+        &self.inner.stats
+    }
+}
+
+/// How a folder stands with the notifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Armed {
+    /// Watched; the folder's identity when it was watched.
+    Yes(DirId),
+    /// An event showed that the notifier dropped or misplaced the watch (the
+    /// folder was moved or deleted): watch it anew.
+    Lost,
+    /// The folder does not exist (its parent is watched for it to come back).
+    Missing,
+}
+
+/// What is watched, shared by the event callback and the tasks. Every path is
+/// absolute, as the notifier reports them.
 #[derive(Default)]
 struct Watched {
     /// Files zones include (any name, dot files too), and the files symlinked zone
     /// files point at.
     includes: HashSet<PathBuf>,
-    /// The zones folders themselves (an event on one means it was replaced).
+    /// The zones folders themselves (an event on one means it was moved,
+    /// replaced or recreated).
     zone_dirs: HashSet<PathBuf>,
     /// Folders whose files matter: zones folders and folders of included files (the
     /// parents of zones folders are watched too, but only for the folders).
     file_dirs: HashSet<PathBuf>,
-    /// Folders watched, with the identity of the folder when it was watched: a
-    /// folder renamed away and replaced is watched anew.
-    dirs: HashMap<PathBuf, Option<u64>>,
+    /// Folders to watch and how each stands.
+    dirs: HashMap<PathBuf, Armed>,
+}
+
+enum Msg {
+    Signal(Signal),
+}
+
+struct Inner {
+    service: Arc<Service>,
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    state: Arc<RwLock<Watched>>,
+    stats: Arc<WatchStats>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// What the zones' files and folders looked like just before the last reload
+    /// started, for the periodic check.
+    baseline: Mutex<Disk>,
+    /// The periodic check's last look, when it differed from the baseline: a
+    /// change is acted on once it has held still for one period.
+    pending: Mutex<Option<Disk>>,
+    /// Signals sent since the baseline was taken (by the notifier, or the periodic
+    /// check itself): a reload is coming, the check need not ask for one.
+    signals: Arc<AtomicU64>,
+    /// One [`Inner::arm`] at a time (the periodic check, a reload and SIGHUP may
+    /// ask together).
+    arming: Mutex<()>,
 }
 
 /// Is this path one that can change a zone? Anything in a zones folder but swap,
@@ -77,10 +183,7 @@ fn relevant(path: &Path, w: &Watched) -> bool {
     if w.includes.contains(path) || w.zone_dirs.contains(path) {
         return true;
     }
-    let in_file_dir = path.parent().is_some_and(|d| {
-        w.file_dirs.contains(d)
-            || (d.as_os_str().is_empty() && w.file_dirs.contains(Path::new(".")))
-    });
+    let in_file_dir = path.parent().is_some_and(|d| w.file_dirs.contains(d));
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
@@ -90,178 +193,522 @@ fn relevant(path: &Path, w: &Watched) -> bool {
     !(name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp"))
 }
 
-fn classify(kind: &EventKind) -> Option<Signal> {
-    match kind {
+fn classify(ev: &notify::Event) -> Option<Signal> {
+    match &ev.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => Some(Signal::Complete),
         EventKind::Create(_) | EventKind::Remove(_) => Some(Signal::Complete),
         EventKind::Modify(ModifyKind::Name(_)) => Some(Signal::Complete),
         EventKind::Modify(_) => Some(Signal::InProgress),
+        // The kernel's event queue overflowed: anything may have changed.
+        _ if ev.need_rescan() => Some(Signal::Complete),
         _ => None,
     }
 }
 
-/// Starts watching the service's zones folders; reloads run on a blocking thread.
-pub fn spawn(service: Arc<Service>) -> notify::Result<WatchHandle> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Signal>();
-    let state: Arc<RwLock<Watched>> = Default::default();
-    let st = state.clone();
-    let events = tx.clone();
-    let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let Ok(ev) = res else { return };
-        let Some(sig) = classify(&ev.kind) else {
-            return;
-        };
-        let w = st.read().unwrap_or_else(|p| p.into_inner());
-        if ev.paths.iter().any(|p| relevant(p, &w)) {
-            let _ = events.send(sig);
-        }
-    })?;
-    let watcher = Arc::new(Mutex::new(watcher));
-    if watch_all(&service, &watcher, &state) {
-        let _ = tx.send(Signal::Complete);
-    }
+/// Does this event take a watched folder away from the notifier (moved or
+/// deleted, seen from its parent or from itself)?
+fn moves_a_folder(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+    )
+}
 
-    let (svc, w, st, again) = (service.clone(), watcher.clone(), state.clone(), tx.clone());
+/// Starts watching the service's zones folders, as `serve` does.
+pub fn spawn(service: Arc<Service>) -> WatchHandle {
+    spawn_with(service, Options::default())
+}
+
+/// Starts watching; reloads run on a blocking thread. Without a working notifier
+/// (inotify unavailable or out of watches) the periodic check alone finds changes,
+/// and the log says so.
+pub fn spawn_with(service: Arc<Service>, opts: Options) -> WatchHandle {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let state: Arc<RwLock<Watched>> = Default::default();
+    let stats: Arc<WatchStats> = Arc::default();
+    let signals: Arc<AtomicU64> = Arc::default();
+    let watcher = if opts.notify {
+        let counts = (stats.clone(), signals.clone());
+        match notifier(state.clone(), tx.clone(), counts) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch the zones folders ({e}); checking them every {:?} instead",
+                    opts.poll
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let inner = Arc::new(Inner {
+        service,
+        watcher: Mutex::new(watcher),
+        state,
+        stats,
+        tx,
+        baseline: Mutex::new(Disk::default()),
+        pending: Mutex::new(None),
+        signals,
+        arming: Mutex::new(()),
+    });
+    inner.arm(false);
+    // Look once now: the zones may have changed since they were loaded.
+    inner.signals.fetch_add(1, Ordering::SeqCst);
+    let _ = inner.tx.send(Msg::Signal(Signal::Complete));
+
+    let me = inner.clone();
     let task = tokio::spawn(async move {
         // Bounded by the service's life: the task is aborted when the handle drops.
-        while let Some(first) = rx.recv().await {
-            let mut deadline = Instant::now() + settle(first);
-            loop {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(sig)) => deadline = Instant::now() + settle(sig),
-                    Ok(None) => return,
-                    Err(_) => break,
-                }
-            }
-            let s = svc.clone();
-            let started = Instant::now();
-            let result = tokio::task::spawn_blocking(move || s.reload(false)).await;
-            match result {
-                Ok((problems, changed)) => {
-                    crate::zones::log_problems(&problems);
-                    if changed {
-                        tracing::info!(ms = started.elapsed().as_millis() as u64, "zones reloaded");
-                    }
-                }
-                Err(e) => tracing::error!("zone reload failed: {e}"),
-            }
-            // A reload may have brought new includes in new folders: watch them now,
-            // and look again once they are watched, in case they changed meanwhile.
-            if watch_all(&svc, &w, &st) {
-                let _ = again.send(Signal::Complete);
-            }
+        while let Some(Msg::Signal(first)) = rx.recv().await {
+            me.settle(first, &mut rx).await;
+            me.reload().await;
         }
     });
-    // A zones folder renamed away and replaced is noticed here at the latest.
-    let refresh = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let me = inner.clone();
+    let poll = opts.poll;
+    let ticker = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if watch_all(&service, &watcher, &state) {
-                let _ = tx.send(Signal::Complete);
-            }
+            let m = me.clone();
+            let _ = tokio::task::spawn_blocking(move || m.poll()).await;
         }
     });
-    Ok(WatchHandle {
-        tasks: vec![task, refresh],
+    WatchHandle {
+        inner,
+        tasks: vec![task, ticker],
+    }
+}
+
+/// The notifier, sending what matters to the watcher's task.
+fn notifier(
+    state: Arc<RwLock<Watched>>,
+    tx: mpsc::UnboundedSender<Msg>,
+    (stats, signals): (Arc<WatchStats>, Arc<AtomicU64>),
+) -> notify::Result<notify::RecommendedWatcher> {
+    let mut warned = false;
+    notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let ev = match res {
+            Ok(ev) => ev,
+            Err(e) => {
+                // Out of watches, a read error: look at everything to be safe.
+                if !warned {
+                    tracing::warn!("file notifier: {e}; the periodic check goes on");
+                    warned = true;
+                }
+                signals.fetch_add(1, Ordering::SeqCst);
+                let _ = tx.send(Msg::Signal(Signal::Complete));
+                return;
+            }
+        };
+        let Some(sig) = classify(&ev) else {
+            return;
+        };
+        let relevant = {
+            let w = state.read().unwrap_or_else(|p| p.into_inner());
+            ev.need_rescan() || ev.paths.iter().any(|p| relevant(p, &w))
+        };
+        if !relevant {
+            return;
+        }
+        if moves_a_folder(&ev.kind) {
+            let mut w = state.write().unwrap_or_else(|p| p.into_inner());
+            for p in &ev.paths {
+                if let Some(a) = w.dirs.get_mut(p)
+                    && matches!(a, Armed::Yes(_))
+                {
+                    *a = Armed::Lost;
+                }
+            }
+        }
+        stats.events.fetch_add(1, Ordering::SeqCst);
+        signals.fetch_add(1, Ordering::SeqCst);
+        let _ = tx.send(Msg::Signal(sig));
     })
 }
 
-fn settle(sig: Signal) -> Duration {
-    match sig {
-        Signal::Complete => SETTLE,
-        Signal::InProgress => SETTLE_OPEN_WRITE,
-    }
-}
-
-/// The identity of a folder (its inode), to notice one replaced by another.
-fn dir_id(p: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(p).ok().map(|m| m.ino())
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::metadata(p).ok().map(|_| 0)
-    }
-}
-
-/// Brings the watch list up to date with the service's files. Returns true when it
-/// started watching something new (the caller should look for changes then).
-fn watch_all(
-    service: &Service,
-    watcher: &Mutex<notify::RecommendedWatcher>,
-    state: &RwLock<Watched>,
-) -> bool {
-    let mut includes = HashSet::new();
-    let mut zone_dirs = HashSet::new();
-    let mut file_dirs = HashSet::new();
-    let mut dirs = HashSet::new();
-    let parent = |p: &Path| match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    for p in service.watched_paths() {
-        if p.is_dir() {
-            // The folder, and its parent: a folder renamed or replaced shows there.
-            dirs.insert(parent(&p));
-            dirs.insert(p.clone());
-            file_dirs.insert(p.clone());
-            zone_dirs.insert(p);
-            continue;
+impl Inner {
+    /// Waits until the files have been quiet for long enough after `first`.
+    async fn settle(&self, first: Signal, rx: &mut mpsc::UnboundedReceiver<Msg>) {
+        let mut open_until =
+            (first == Signal::InProgress).then(|| Instant::now() + SETTLE_OPEN_WRITE);
+        let mut deadline = Instant::now() + SETTLE;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(Msg::Signal(sig))) => {
+                    deadline = Instant::now() + SETTLE;
+                    open_until = match sig {
+                        Signal::InProgress => Some(Instant::now() + SETTLE_OPEN_WRITE),
+                        // Closed: the file is complete.
+                        Signal::Complete => None,
+                    };
+                }
+                Ok(None) => return,
+                Err(_) => match open_until {
+                    // Quiet, but a file is still open for writing: wait on.
+                    Some(until) if Instant::now() < until => {
+                        self.stats.held.fetch_add(1, Ordering::SeqCst);
+                        tracing::debug!("a zone file is still open for writing; waiting");
+                        deadline = until;
+                    }
+                    _ => return,
+                },
+            }
         }
-        if p.extension().and_then(|e| e.to_str()) != Some("zone") {
-            includes.insert(p.clone());
+    }
+
+    /// Reloads what changed, then brings the watches up to date (a reload may
+    /// have brought includes in new folders).
+    async fn reload(self: &Arc<Self>) {
+        let me = self.clone();
+        let started = Instant::now();
+        let done = tokio::task::spawn_blocking(move || {
+            // Signals first: a change after this either has its signal counted or
+            // is in the baseline.
+            me.signals.store(0, Ordering::SeqCst);
+            *me.baseline.lock().unwrap_or_else(|p| p.into_inner()) = me.look();
+            *me.pending.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let (_, changed) = me.service.reload(false);
+            // Paths the reload brought in: what they are now.
+            let now = me.look();
+            let mut base = me.baseline.lock().unwrap_or_else(|p| p.into_inner());
+            let mut kept = Disk::default();
+            for (p, m) in now.0 {
+                let m = base.0.remove(&p).unwrap_or(m);
+                kept.0.insert(p, m);
+            }
+            *base = kept;
+            drop(base);
+            me.arm(false);
+            changed
+        })
+        .await;
+        match done {
+            Ok(true) => {
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "zones reloaded");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!("zone reload failed: {e}"),
         }
-        dirs.insert(parent(&p));
-        file_dirs.insert(parent(&p));
-        // A symlinked zone file: watch what it points at too.
-        if let Ok(real) = std::fs::canonicalize(&p)
-            && real != p
+        self.stats.reloads.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The periodic check: folders moved, replaced or recreated are watched anew;
+    /// changes no event announced are reloaded once they have held still for one
+    /// period (a file may be half written).
+    fn poll(&self) {
+        self.stats.polls.fetch_add(1, Ordering::SeqCst);
+        self.arm(false);
+        let now = self.look();
+        let base = self.baseline.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if now == *base || self.signals.load(Ordering::SeqCst) > 0 {
+            *pending = None;
+            return;
+        }
+        if pending.as_ref() != Some(&now) {
+            *pending = Some(now); // look again next time
+            return;
+        }
+        let gone = base.0.keys().filter(|p| !now.0.contains_key(*p));
+        let changed: Vec<String> = now
+            .0
+            .iter()
+            .filter(|(p, m)| base.0.get(*p) != Some(*m))
+            .map(|(p, _)| p)
+            .chain(gone)
+            .map(|p| p.display().to_string())
+            .collect();
+        *pending = None;
+        self.signals.fetch_add(1, Ordering::SeqCst);
+        self.stats.polled.fetch_add(1, Ordering::SeqCst);
+        tracing::warn!(
+            "the periodic check found changes no file event announced ({}); reloading",
+            changed.join(", ")
+        );
+        let _ = self.tx.send(Msg::Signal(Signal::Complete));
+    }
+
+    /// What the zones' files and folders look like now.
+    fn look(&self) -> Disk {
+        let (dirs, files) = self.service.watched_paths();
+        Disk::look(&dirs, &files)
+    }
+
+    /// Brings the watch list up to date with the service's files: folders not
+    /// watched yet, or moved, replaced, recreated or gone since, are (re)watched
+    /// (every folder, with `force`), each with a log line for a zones folder.
+    /// Returns how many folders it watched.
+    fn arm(&self, force: bool) -> usize {
+        let _one_at_a_time = self.arming.lock().unwrap_or_else(|p| p.into_inner());
+        let (zone_dirs, files) = self.service.watched_paths();
+        let mut includes = HashSet::new();
+        let mut zdirs = HashSet::new();
+        let mut file_dirs = HashSet::new();
+        let mut dirs = HashSet::new();
+        for d in &zone_dirs {
+            let d = absolute(d);
+            // The folder, and its parent: a folder moved or replaced shows there.
+            if let Some(parent) = d.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+            dirs.insert(d.clone());
+            file_dirs.insert(d.clone());
+            zdirs.insert(d);
+        }
+        for p in &files {
+            let p = absolute(p);
+            if p.extension().and_then(|e| e.to_str()) != Some("zone") {
+                includes.insert(p.clone());
+            }
+            if let Some(parent) = p.parent() {
+                dirs.insert(parent.to_path_buf());
+                file_dirs.insert(parent.to_path_buf());
+            }
+            // A symlinked zone file: watch what it points at too.
+            if let Ok(real) = std::fs::canonicalize(&p)
+                && real != p
+            {
+                if let Some(parent) = real.parent() {
+                    dirs.insert(parent.to_path_buf());
+                    file_dirs.insert(parent.to_path_buf());
+                }
+                includes.insert(real);
+            }
+        }
+        // Never hold the state lock while calling into notify: its event thread may
+        // be inside our callback, waiting for that lock, while `watch` waits for it.
+        let todo: Vec<(PathBuf, Option<DirId>, Option<Armed>, bool)> = {
+            let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+            st.includes = includes;
+            st.file_dirs = file_dirs;
+            st.dirs.retain(|d, _| dirs.contains(d));
+            st.zone_dirs = zdirs;
+            dirs.into_iter()
+                .filter_map(|d| {
+                    let id = DirId::of(&d);
+                    let was = st.dirs.get(&d).copied();
+                    let fine = match (was, id) {
+                        (Some(Armed::Yes(old)), Some(id)) => old == id && !force,
+                        (Some(Armed::Missing), None) => true,
+                        _ => false,
+                    };
+                    let zones_dir = st.zone_dirs.contains(&d);
+                    (!fine).then_some((d, id, was, zones_dir))
+                })
+                .collect()
+        };
+        if todo.is_empty() {
+            return 0;
+        }
+        let mut done = Vec::new();
+        let mut watched = 0;
         {
-            dirs.insert(parent(&real));
-            file_dirs.insert(parent(&real));
-            includes.insert(real);
+            let mut guard = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+            for (d, id, was, zones_dir) in todo {
+                let Some(id) = id else {
+                    if zones_dir {
+                        tracing::warn!(
+                            "zones folder {} is gone (moved or deleted): serving the zones loaded before, and watching for it to come back",
+                            d.display()
+                        );
+                    }
+                    done.push((d, Armed::Missing));
+                    continue;
+                };
+                if let Some(w) = guard.as_mut() {
+                    if was.is_some() {
+                        let _ = w.unwatch(&d);
+                    }
+                    if let Err(e) = w.watch(&d, RecursiveMode::NonRecursive) {
+                        tracing::warn!(
+                            "cannot watch {} ({e}); the periodic check goes on",
+                            d.display()
+                        );
+                        continue;
+                    }
+                }
+                watched += 1;
+                match was {
+                    None => tracing::debug!("watching {}", d.display()),
+                    Some(_) if force => {
+                        self.stats.rearmed.fetch_add(1, Ordering::SeqCst);
+                        tracing::debug!("watching {} anew", d.display());
+                    }
+                    Some(why) => {
+                        self.stats.rearmed.fetch_add(1, Ordering::SeqCst);
+                        let how = match why {
+                            Armed::Missing => "is back",
+                            _ => "was moved, replaced or recreated",
+                        };
+                        if zones_dir {
+                            tracing::info!("zones folder {} {how}: watching it again", d.display());
+                        } else {
+                            tracing::debug!("{} {how}: watching it again", d.display());
+                        }
+                    }
+                }
+                done.push((d, Armed::Yes(id)));
+            }
+        }
+        let mut st = self.state.write().unwrap_or_else(|p| p.into_inner());
+        st.dirs.extend(done);
+        watched
+    }
+}
+
+/// `p` made absolute (without resolving symlinks), as the notifier reports paths
+/// under an absolute watch.
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+//------------ What the disk holds ----------------------------------------------
+
+/// The identity of a file or folder (device and inode), to notice one replaced by
+/// another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DirId(u64, u64);
+
+impl DirId {
+    fn of(p: &Path) -> Option<DirId> {
+        std::fs::metadata(p).ok().map(|m| DirId::from(&m))
+    }
+
+    fn from(m: &std::fs::Metadata) -> DirId {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            DirId(m.dev(), m.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            DirId(0, 0)
         }
     }
-    // Never hold the state lock while calling into notify: its event thread may be
-    // inside our callback, waiting for that lock, while `watch` waits for it.
-    let todo: Vec<(PathBuf, Option<u64>, bool)> = {
-        let mut st = state.write().unwrap_or_else(|p| p.into_inner());
-        st.includes = includes;
-        st.zone_dirs = zone_dirs;
-        st.file_dirs = file_dirs;
-        dirs.into_iter()
-            .filter_map(|d| {
-                let id = dir_id(&d);
-                match st.dirs.get(&d) {
-                    Some(old) if *old == id => None,
-                    Some(_) => Some((d, id, true)),
-                    None => Some((d, id, false)),
+}
+
+/// What a `stat` says about a file: enough to see that it changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileMeta {
+    len: u64,
+    modified: Option<SystemTime>,
+    id: DirId,
+    #[cfg(unix)]
+    ctime: (i64, i64),
+}
+
+impl FileMeta {
+    fn of(p: &Path) -> Option<FileMeta> {
+        let m = std::fs::metadata(p).ok()?;
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Some(FileMeta {
+            len: m.len(),
+            modified: m.modified().ok(),
+            id: DirId::from(&m),
+            #[cfg(unix)]
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// A zones folder (which folder it is: not its mtime, which every editor's swap
+/// file changes) or a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seen {
+    Dir(DirId),
+    File(FileMeta),
+}
+
+/// The zones folders, every `*.zone` file in them and every file the zones were
+/// read from, and what `stat` said of each (`None`: not there).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Disk(BTreeMap<PathBuf, Option<Seen>>);
+
+impl Disk {
+    fn look(dirs: &[PathBuf], files: &[PathBuf]) -> Disk {
+        let mut out = BTreeMap::new();
+        for d in dirs {
+            out.insert(absolute(d), DirId::of(d).map(Seen::Dir));
+            let Ok(entries) = std::fs::read_dir(d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if crate::zones::origin_for_file(&p).is_some() {
+                    out.insert(absolute(&p), FileMeta::of(&p).map(Seen::File));
                 }
-            })
-            .collect()
-    };
-    let mut added = false;
-    let mut done = Vec::new();
-    {
-        let mut w = watcher.lock().unwrap_or_else(|p| p.into_inner());
-        for (d, id, replaced) in todo {
-            if replaced {
-                let _ = w.unwatch(&d);
-            }
-            match w.watch(&d, RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    tracing::debug!("watching {}", d.display());
-                    done.push((d, id));
-                    added = true;
-                }
-                Err(e) => tracing::debug!("cannot watch {}: {e}", d.display()),
             }
         }
+        for f in files {
+            out.insert(absolute(f), FileMeta::of(f).map(Seen::File));
+        }
+        Disk(out)
     }
-    let mut st = state.write().unwrap_or_else(|p| p.into_inner());
-    st.dirs.extend(done);
-    added
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The periodic check looks at what a reload reads, not at what editors leave
+    // beside it: swap, backup and probe files (or the serials file) would otherwise
+    // look like a change no event announced.
+    #[test]
+    fn the_check_looks_at_zone_files_and_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones = dir.path().join("zones");
+        std::fs::create_dir(&zones).unwrap();
+        for f in [
+            "geek.zone",
+            ".geek.zone.swp",
+            "geek.zone~",
+            "4913",
+            ".altroot-serials",
+        ] {
+            std::fs::write(zones.join(f), "x").unwrap();
+        }
+        let inc = dir.path().join("hosts.inc");
+        std::fs::write(&inc, "x").unwrap();
+        let before = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        let keys: Vec<&Path> = before.0.keys().map(PathBuf::as_path).collect();
+        assert_eq!(
+            keys,
+            vec![inc.as_path(), zones.as_path(), &zones.join("geek.zone")]
+        );
+        std::fs::write(zones.join(".geek.zone.swp"), "xy").unwrap();
+        std::fs::write(zones.join("4913"), "xy").unwrap();
+        let after = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_eq!(before, after);
+        std::fs::write(zones.join("new.zone"), "x").unwrap();
+        let added = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_ne!(before, added);
+        std::fs::write(&inc, "xy").unwrap();
+        let edited = Disk::look(std::slice::from_ref(&zones), std::slice::from_ref(&inc));
+        assert_ne!(added, edited);
+    }
+
+    // Paths are compared as the notifier reports them: absolute, even for a
+    // relative zones folder (`./zones` never matched `zones`).
+    #[test]
+    fn relevant_paths_are_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        let zones = absolute(Path::new("zones"));
+        assert_eq!(zones, cwd.join("zones"));
+        let w = Watched {
+            zone_dirs: [zones.clone()].into(),
+            file_dirs: [zones.clone()].into(),
+            ..Watched::default()
+        };
+        assert!(relevant(&zones, &w));
+        assert!(relevant(&zones.join("geek.zone"), &w));
+        assert!(!relevant(&zones.join(".geek.zone.swp"), &w));
+        assert!(!relevant(&zones.join("geek.zone~"), &w));
+        assert!(!relevant(&cwd.join("altroot.toml"), &w));
+    }
 }

@@ -21,6 +21,13 @@ pub struct ZoneSet {
     /// with `zones` by [`ZoneSet::load`]: routing asks [`ZoneSet::has_tld`] per
     /// query.
     root_tlds: HashSet<LowerName, foldhash::fast::RandomState>,
+    /// Each zone's own warnings, from the load that read it: a reload that keeps
+    /// the zone without reading it reports them again, as `check` would.
+    warnings: HashMap<LowerName, Vec<Problem>>,
+    /// The "serial went down" warnings of this load: about the change from the
+    /// zones before, not about the files (once these zones are served, the
+    /// lower serial is the one to compare with).
+    serial_warnings: Vec<Problem>,
 }
 
 /// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
@@ -73,9 +80,10 @@ pub fn serial_lt(a: u32, b: u32) -> bool {
 }
 
 impl ZoneSet {
-    /// Loads every `*.zone` file of `dir` and checks the rules between them. With
-    /// `previous`, a file that fails keeps its previous zone (if there was one).
-    /// Returns the set and every problem, warnings included.
+    /// Loads every `*.zone` file of `dir` and checks the rules between them.
+    /// Returns the set and every problem, warnings included. A set loaded with
+    /// errors is not meant to be served: it lacks what failed (`serve` keeps the
+    /// whole previous set then, [`crate::service::Service::reload`]).
     /// Unless `force`, zones whose files did not change since `previous` read them
     /// are kept as they are, without reading.
     pub fn load(
@@ -107,12 +115,9 @@ impl ZoneSet {
             Err(e) => {
                 let msg = format!("cannot read zones folder: {e}");
                 l.problems.push(Problem::error(dir, 1, msg));
-                if let Some(prev) = previous {
-                    l.set.zones = prev.zones.clone();
-                }
             }
         }
-        // Whichever root zone the set ended with (new, kept or previous).
+        // Whichever root zone the set ended with (new or kept).
         let root = l.set.zones.get(&LowerName::new(&Name::root()));
         l.set.root_tlds = root.map(|z| z.own_tlds().collect()).unwrap_or_default();
         l.problems.sort();
@@ -144,6 +149,13 @@ impl ZoneSet {
                 .iter()
                 .zip(other.zones.iter())
                 .all(|((a, za), (b, zb))| a == b && Arc::ptr_eq(za, zb))
+    }
+
+    /// The "serial went down" warnings of the load that made this set (also in
+    /// the problems it returned): they compare with the zones served before, so
+    /// they stand only until this set is served.
+    pub fn serial_warnings(&self) -> &[Problem] {
+        &self.serial_warnings
     }
 
     /// The zone with exactly this origin.
@@ -208,13 +220,6 @@ impl Loader<'_> {
         self.previous.and_then(|p| p.zones.get(origin))
     }
 
-    /// A zone that cannot be loaded now keeps serving its last good version.
-    fn keep_previous(&mut self, origin: &LowerName) {
-        if let Some(old) = self.previous_zone(origin).cloned() {
-            self.set.zones.insert(origin.clone(), old);
-        }
-    }
-
     /// One entry of the zones folder.
     fn file(&mut self, path: &Path) {
         let Some(origin) = origin_for_file(path) else {
@@ -232,7 +237,7 @@ impl Loader<'_> {
         if !path.is_file() {
             let msg = "a zone file must be a regular file";
             self.problems.push(Problem::error(path, 1, msg));
-            return self.keep_previous(&lorigin);
+            return;
         }
         if let Some(first) = self.set.zones.get(&lorigin) {
             let first = first.files.first().map(|p| p.display().to_string());
@@ -248,6 +253,13 @@ impl Loader<'_> {
             && old.files.first().is_some_and(|f| f == path)
             && old.unchanged()
         {
+            let warnings = self
+                .previous
+                .and_then(|p| p.warnings.get(&lorigin))
+                .cloned()
+                .unwrap_or_default();
+            self.problems.extend(warnings.iter().cloned());
+            self.set.warnings.insert(lorigin.clone(), warnings);
             self.set.zones.insert(lorigin, old);
             return;
         }
@@ -260,53 +272,49 @@ impl Loader<'_> {
         self.load_zone(path, &origin, lorigin);
     }
 
-    /// Reads one zone file; a zone with errors keeps its previous version.
+    /// Reads one zone file.
     fn load_zone(&mut self, path: &Path, origin: &Name, lorigin: LowerName) {
         match Zone::load(path, origin) {
             Ok((z, mut warnings)) => {
-                self.problems.append(&mut warnings);
                 let (f, l) = z.soa_line();
                 if lorigin.num_labels() == 1 {
-                    self.problems
-                        .extend(tld_warnings(&tld_label(&lorigin), &f, l));
+                    warnings.extend(tld_warnings(&tld_label(&lorigin), &f, l));
                 }
+                self.problems.extend(warnings.iter().cloned());
+                self.set.warnings.insert(lorigin.clone(), warnings);
                 let old_serial = match self.previous {
                     Some(_) => self.previous_zone(&lorigin).map(|o| o.serial()),
                     None => self.opts.last_serials.get(&lorigin).copied(),
                 };
                 if let Some(old) = old_serial.filter(|old| serial_lt(z.serial(), *old)) {
-                    self.problems.push(Problem::warning(
+                    let p = Problem::warning(
                         &f,
                         l,
                         format!(
                             "serial went down from {old} to {} (RFC 1982): secondaries would keep the old zone",
                             z.serial()
                         ),
-                    ));
+                    );
+                    self.set.serial_warnings.push(p.clone());
+                    self.problems.push(p);
                 }
                 self.set.zones.insert(lorigin, Arc::new(z));
             }
-            Err(mut e) => {
-                self.problems.append(&mut e);
-                self.keep_previous(&lorigin);
-            }
+            Err(mut e) => self.problems.append(&mut e),
         }
     }
 
     /// The root zone's own TLD names: special use, collisions, and TLDs that a zone
-    /// file of this folder also defines (the file would win; say so). A root zone
-    /// with errors here keeps its previous version.
+    /// file of this folder also defines (the file would win; say so).
     fn root_zone_tlds(&mut self) {
         let root = LowerName::new(&Name::root());
         let Some(rz) = self.set.zones.get(&root).cloned() else {
             return;
         };
-        let mut root_bad = false;
         for (tld, (f, l)) in &rz.tld_lines() {
             let label = tld_label(tld);
             if let Some(p) = special_problem(&label, f, *l, &self.opts.special_use) {
                 self.problems.push(p);
-                root_bad = true;
                 continue;
             }
             let Some(z) = self.set.zones.get(tld) else {
@@ -323,7 +331,6 @@ impl Loader<'_> {
                     *l,
                     format!("{tld} is defined twice: delegated here in the root zone and served from {zf}"),
                 ));
-                root_bad = true;
             } else {
                 self.problems.push(Problem::warning(
                     f,
@@ -331,10 +338,6 @@ impl Loader<'_> {
                     format!("names under {tld} here are hidden by {zf}, which serves all of {tld}"),
                 ));
             }
-        }
-        if root_bad {
-            self.set.zones.remove(&root);
-            self.keep_previous(&root);
         }
     }
 }

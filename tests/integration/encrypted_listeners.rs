@@ -329,44 +329,72 @@ async fn slow_loris_tls_clients_are_bounded() {
 }
 
 // A changed certificate is served without a restart; a new certificate with the
-// old key (a half-done edit) keeps the old pair in service; reload() (SIGHUP)
-// applies a pair at once.
+// old key (a half-done edit) keeps the old pair in service; SIGHUP applies a pair
+// at once. Through the binary, so that each step waits for the line that says the
+// certificate watcher looked (and kept the old pair, or loaded the new one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_reload_on_change_keeps_the_old_on_a_bad_pair() {
-    let (_w, a, pki) = start("").await;
-    let dot = a.encrypted.tls_addrs[0];
-    let first = presented_cert(&pki, dot).await;
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let first = pki.leaf(&["dns.test"]);
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::create_dir_all(dir.path().join("tls")).unwrap();
+    std::fs::write(dir.path().join("tls/cert.pem"), &first.cert).unwrap();
+    std::fs::write(dir.path().join("tls/key.pem"), &first.key).unwrap();
+    std::fs::write(
+        dir.path().join("altroot.toml"),
+        "[server]\nlisten = [\"127.0.0.1:0\"]\ntls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(crate::system::BIN);
+    cmd.args(["serve", "--config"])
+        .arg(dir.path().join("altroot.toml"))
+        .env_remove("RUST_LOG");
+    let mut p = crate::system::Daemon::spawn(cmd, "altroot serve");
+    let dot = crate::process::addr_from(&p.wait_line("(DoT)"));
+    let doh = crate::process::addr_from(&p.wait_line("(DoH"));
+    p.wait_line("altroot ready");
+    assert_eq!(presented_cert(&pki, dot).await, der_of(&first.cert));
+    let count = |p: &crate::system::Daemon, what: &str| p.count(what);
+    let until = |p: &crate::system::Daemon, what: &str, n: usize| {
+        let t = Instant::now();
+        while count(p, what) < n {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "no {what:?}:\n{}",
+                p.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let kept = "TLS certificate not reloaded, the old one stays in service";
+    let loaded = "TLS certificate reloaded";
+
     let next = pki.leaf(&["dns.test"]);
-    std::fs::write(a.path("tls/cert.pem"), &next.cert).unwrap();
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    std::fs::write(dir.path().join("tls/cert.pem"), &next.cert).unwrap();
+    until(&p, kept, 1);
     assert_eq!(
         presented_cert(&pki, dot).await,
-        first,
+        der_of(&first.cert),
         "mismatched pair: the old one stays"
     );
     assert_eq!(
-        presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await,
-        first,
+        presented_cert_h2(&pki, doh).await,
+        der_of(&first.cert),
         "DoH too"
     );
-    std::fs::write(a.path("tls/key.pem"), &next.key).unwrap();
-    let want = der_of(&next.cert);
-    let t = Instant::now();
-    while presented_cert(&pki, dot).await != want {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "new certificate never served"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    std::fs::write(dir.path().join("tls/key.pem"), &next.key).unwrap();
+    until(&p, loaded, 1);
+    assert_eq!(presented_cert(&pki, dot).await, der_of(&next.cert));
+    assert_eq!(presented_cert_h2(&pki, doh).await, der_of(&next.cert));
+
     let third = pki.leaf(&["dns.test"]);
-    std::fs::write(a.path("tls/cert.pem"), &third.cert).unwrap();
-    std::fs::write(a.path("tls/key.pem"), &third.key).unwrap();
-    a.encrypted.reload();
-    assert_eq!(
-        presented_cert_h2(&pki, a.encrypted.https_addrs[0]).await,
-        der_of(&third.cert)
-    );
+    std::fs::write(dir.path().join("tls/cert.pem"), &third.cert).unwrap();
+    std::fs::write(dir.path().join("tls/key.pem"), &third.key).unwrap();
+    p.signal(libc::SIGHUP);
+    p.wait_line("reload done");
+    assert!(count(&p, loaded) >= 2, "{}", p.output());
+    assert_eq!(presented_cert_h2(&pki, doh).await, der_of(&third.cert));
 }
 
 // `check` on the listeners' files: names covered and a near expiry are warnings,

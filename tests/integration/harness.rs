@@ -70,7 +70,7 @@ impl Altroot {
 
     /// Starts live reload, as `serve` does.
     pub fn watch(&mut self) {
-        self.watch = Some(altroot::service::watch::spawn(self.service.clone()).unwrap());
+        self.watch = Some(altroot::service::watch::spawn(self.service.clone()));
     }
 
     /// The temporary folder holding the config and zones.

@@ -20,6 +20,7 @@ mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per 
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/
 mod edges; // adversarial edits, check, compare and CLI cases
+mod edits; // edits never lost, never missed (issue 14 §4): refused reloads, folders moved or replaced, the periodic check
 mod encrypted_listeners; // DoT and DoH listeners (issue 10): kdig, dig, curl; allow list; slow-loris; cert reload; check
 mod encrypted_upstreams; // tls:// and https:// forward upstreams (issue 10): Unbound over DoT and DoH; reuse; rejected certificates
 mod failclosed; // routing fails closed (issue 7 §6); collision checks once, retried, never remembered as "no"

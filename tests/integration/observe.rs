@@ -392,3 +392,92 @@ async fn dot_queries_count_as_dot() {
     assert!(!m.keys().any(|k| k.contains(r#"protocol="udp""#)));
     web.shutdown().await;
 }
+
+/// The problems `/api/status` lists and those `altroot check` reports for the
+/// same config, as `FILE:LINE: severity: message` lines.
+async fn status_and_check(a: &Altroot, web: SocketAddr) -> (Vec<String>, Vec<String>) {
+    let s = status(web).await;
+    let listed: Vec<String> = s["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    let cfg = a.path("altroot.toml");
+    let checked = tokio::task::spawn_blocking(move || {
+        altroot::commands::check::check(Some(&cfg))
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<String>>()
+    })
+    .await
+    .unwrap();
+    (listed, checked)
+}
+
+// Issue 14 §4: the status page lists the problems `altroot check` reports for the
+// running config and zones, no fewer: the listener certificate's, the zones' at
+// start, after a reload that kept zones without reading them (their warnings
+// stand), after a broken edit and after its fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_lists_the_problems_check_reports() {
+    let w = crate::world::World::start(standard_world).await;
+    let pki = crate::tlskit::Pki::new();
+    let a = crate::tlskit::tls_altroot(&w, &pki, "tls-listen = [\"127.0.0.1:0\"]\n", "").await;
+    let web = a.start_web().await;
+    let (listed, checked) = status_and_check(&a, web.addr).await;
+    assert!(
+        checked.iter().any(|p| p.contains("tls-cert: ")),
+        "the test needs a certificate warning: {checked:?}"
+    );
+    assert!(
+        checked.iter().any(|p| p.contains("biz is also a TLD")),
+        "and a zone warning: {checked:?}"
+    );
+    assert_eq!(listed, checked, "at start");
+
+    let geek = std::fs::read_to_string(a.path("zones/geek.zone")).unwrap();
+    std::fs::write(
+        a.path("zones/geek.zone"),
+        format!("{geek}new A 192.0.2.7\n"),
+    )
+    .unwrap();
+    let (_, changed) = a.service.reload(false);
+    assert!(changed);
+    let (listed, checked) = status_and_check(&a, web.addr).await;
+    assert_eq!(listed, checked, "after a reload that kept biz.zone unread");
+
+    std::fs::write(a.path("zones/geek.zone"), format!("{geek}bad A 1.2.3\n")).unwrap();
+    a.service.reload(false);
+    let (listed, checked) = status_and_check(&a, web.addr).await;
+    assert!(
+        checked.iter().any(|p| p.contains(": error: ")),
+        "{checked:?}"
+    );
+    assert_eq!(listed, checked, "after a broken edit");
+
+    std::fs::write(a.path("zones/geek.zone"), &geek).unwrap();
+    a.service.reload(false);
+    let (listed, checked) = status_and_check(&a, web.addr).await;
+    assert_eq!(listed, checked, "after the fix");
+
+    // A lower serial is reported by the reload that serves it, and stands no
+    // longer once it is served (`check` compares with what `serve` served last).
+    assert!(geek.contains(" 7 3600 "), "{geek}");
+    std::fs::write(
+        a.path("zones/geek.zone"),
+        geek.replace(" 7 3600 ", " 6 3600 "),
+    )
+    .unwrap();
+    let (reported, _) = a.service.reload(false);
+    assert!(
+        reported
+            .iter()
+            .any(|p| p.message.contains("serial went down")),
+        "{reported:?}"
+    );
+    let (listed, checked) = status_and_check(&a, web.addr).await;
+    assert_eq!(listed, checked, "after a lower serial is served");
+    web.shutdown().await;
+}

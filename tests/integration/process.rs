@@ -109,7 +109,8 @@ async fn sigint_also_stops_cleanly() {
     assert_eq!(p.wait_exit().code(), Some(0));
 }
 
-// SIGHUP reloads; a broken edit is reported as FILE:LINE and the last good zone stays.
+// SIGHUP reloads; a broken edit is reported as FILE:LINE and the last good zones
+// stay, the new file saved beside it too, until the edit is fixed.
 #[tokio::test]
 async fn sighup_reloads_and_keeps_last_good_zone() {
     let dir = setup(&[("geek.zone", GEEK)], "");
@@ -136,12 +137,23 @@ async fn sighup_reloads_and_keeps_last_good_zone() {
         "last good data kept"
     );
 
-    // A new TLD file appears.
+    // A new TLD file beside the broken one: a reload with an error changes
+    // nothing, so libre comes only with the fix.
+    let refused = p.count("not reloaded");
     std::fs::write(
         dir.path().join("zones/libre.zone"),
         GEEK.replace("geek", "libre"),
     )
     .unwrap();
+    p.signal(libc::SIGHUP);
+    let t = Instant::now();
+    while p.count("not reloaded") == refused {
+        assert!(t.elapsed() < Duration::from_secs(10), "{}", p.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let m = query(addr, "www.libre.", RecordType::A).await;
+    assert!(m.answers.is_empty(), "{:?}", lines(&m.answers));
+    std::fs::write(&zone, GEEK.replace("192.0.2.1", "192.0.2.98")).unwrap();
     p.signal(libc::SIGHUP);
     for _ in 0..100 {
         if query(addr, "www.libre.", RecordType::A)
@@ -290,4 +302,84 @@ async fn a_stuck_log_never_holds_up_answers() {
     open.send(()).unwrap();
     let line = p.wait_line("log lines dropped");
     assert!(line.contains("dropped="), "{line}");
+}
+
+// Issue 14 §4: start-up logs a zone's warnings at the level a reload logs them
+// (WARN), so `-q` shows the collisions of .biz and .web from the start.
+#[tokio::test]
+async fn zone_warnings_have_one_level_at_start_up_and_reload() {
+    let biz = GEEK.replace("geek", "biz");
+    let dir = setup(&[("geek.zone", GEEK), ("biz.zone", biz.as_str())], "");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "-q", "--config"])
+        .arg(dir.path().join("altroot.toml"))
+        .env_remove("RUST_LOG");
+    let mut p = crate::system::Daemon::spawn(cmd, "altroot serve -q");
+    let collision = "biz is also a TLD in ICANN's root";
+    let first = p.wait_line(collision);
+    assert!(first.contains(" WARN "), "{first}");
+    // An edit of biz.zone: the reload says it again (a new save).
+    std::fs::write(
+        dir.path().join("zones/biz.zone"),
+        biz.replace("192.0.2.1", "192.0.2.2"),
+    )
+    .unwrap();
+    let t = Instant::now();
+    while p.count(collision) < 2 {
+        assert!(t.elapsed() < Duration::from_secs(10), "{}", p.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = p.lines.lock().unwrap().clone();
+    let level = |l: &str| l.split_whitespace().nth(1).unwrap_or("").to_string();
+    let seen: Vec<String> = lines
+        .iter()
+        .filter(|l| l.contains(collision))
+        .map(|l| level(l))
+        .collect();
+    assert_eq!(seen, vec!["WARN", "WARN"], "{lines:?}");
+    assert!(
+        lines.iter().all(|l| !l.contains(" INFO ")),
+        "-q shows no INFO: {lines:?}"
+    );
+}
+
+/// The last line `altroot serve --config CFG` writes before it exits, and its
+/// exit status.
+fn last_line_of_failed_serve(cfg: &Path) -> (Option<i32>, String) {
+    let (code, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);
+    let last = err.lines().rev().find(|l| !l.trim().is_empty());
+    (code, last.unwrap_or("").to_string())
+}
+
+// Issue 14 §4: a start-up error is the last line of the log: the lines logged
+// before it (zones loaded, their warnings, listeners) come first, whatever the
+// log writer thread was doing. Several runs, as it was a race.
+#[test]
+fn a_fatal_start_up_error_is_the_last_line() {
+    let bad = "$TTL 300\n@ SOA ns.bad. h.bad. 1 3600 600 86400 60\n@ NS ns.bad.\nns A 127.0.0.1\nx A 1.2.3.400\n";
+    let dir = setup(&[("geek.zone", GEEK), ("bad.zone", bad)], "");
+    let cfg = dir.path().join("altroot.toml");
+    for _ in 0..5 {
+        let (code, last) = last_line_of_failed_serve(&cfg);
+        assert_eq!(code, Some(2));
+        assert!(
+            last.contains("zones/bad.zone:5: error:"),
+            "last line: {last}"
+        );
+    }
+    // A port taken: the listener that could bind logged first.
+    std::fs::remove_file(dir.path().join("zones/bad.zone")).unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let text = edit(
+        &std::fs::read_to_string(&cfg).unwrap(),
+        "listen = [\"127.0.0.1:0\", \"[::1]:0\"]",
+        &format!("listen = [\"[::1]:0\", \"127.0.0.1:{port}\"]"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    for _ in 0..5 {
+        let (code, last) = last_line_of_failed_serve(&cfg);
+        assert_eq!(code, Some(1));
+        assert!(last.contains("Address already in use"), "last line: {last}");
+    }
 }

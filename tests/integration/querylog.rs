@@ -117,7 +117,14 @@ async fn json_query_log_rotates_and_reopens() {
     );
     // Once more, asking at once: the record that wakes an idle writer is written
     // after it has looked at the reopen request (it went to the old file before).
-    tokio::time::sleep(Duration::from_millis(300)).await; // the writer goes idle
+    let t = Instant::now();
+    while !a.frontend().log_idle() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the writer never went idle"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     std::fs::rename(a.path("q.jsonl"), a.path("moved-again")).unwrap();
     a.frontend().reopen_log();
     let m = a.query("again.geek.", RecordType::A).await;
@@ -185,5 +192,43 @@ fn unopenable_query_log_stops_the_start() {
     assert!(
         err.contains("cannot open the query log") && err.contains("no/such/dir/q.jsonl"),
         "{err}"
+    );
+}
+
+// Issue 14 §4: SIGTERM the moment the last answer arrives loses no query log line,
+// on stderr or in the file, and the last line says how many were dropped (none).
+#[tokio::test]
+async fn sigterm_right_after_queries_loses_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("zones/geek.zone"), "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns.geek.\nns A 127.0.0.1\nwww A 192.0.2.1\n").unwrap();
+    std::fs::write(dir.path().join("altroot.toml"), "[server]\nlisten = [\"127.0.0.1:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n[log]\nquery-file = \"q.jsonl\"\n").unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--config"])
+        .arg(dir.path().join("altroot.toml"))
+        .env_remove("RUST_LOG");
+    let mut p = Daemon::spawn(cmd, "altroot");
+    let addr = crate::process::addr_from(&p.wait_line("listening on 127.0.0.1:"));
+    p.wait_line("altroot ready");
+    const N: usize = 20;
+    for i in 0..N {
+        let m = query(addr, &format!("n{i}.geek."), RecordType::A).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    }
+    p.signal(libc::SIGTERM);
+    assert!(p.wait_exit().success());
+    p.wait_line("stopped");
+    let out = p.output();
+    let logged = (0..N)
+        .filter(|i| out.contains(&format!("name=n{i}.geek. ")))
+        .count();
+    assert_eq!(logged, N, "stderr lost lines:\n{out}");
+    let file = json_lines(&dir.path().join("q.jsonl"), 0).await;
+    let names: Vec<String> = file.iter().map(|l| l["name"].to_string()).collect();
+    assert_eq!(file.len(), N, "the file lost lines: {names:?}");
+    let last = out.lines().last().unwrap_or("");
+    assert!(
+        last.contains(" stopped ") && last.contains("query_log_dropped=0"),
+        "{last}"
     );
 }

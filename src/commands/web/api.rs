@@ -1,6 +1,6 @@
 //! The status page's JSON: `/api/status` (roots with kind, TLD count and health;
 //! the queries-per-root chart; collisions seen, who won and why, with the TLD's
-//! history; the last reloads and the zone file problems standing) and
+//! history; the last reloads and the problems standing, as `check` reports them) and
 //! `/api/compare` (one `compare` row, as `altroot compare --json` prints it).
 
 use std::str::FromStr;
@@ -98,12 +98,8 @@ pub fn status_json(web: &Web) -> Value {
         })
         .collect();
     let reloads: Vec<Value> = service.history.events().iter().map(event_json).collect();
-    let problems: Vec<Value> = service
-        .history
-        .standing()
-        .iter()
-        .map(problem_json)
-        .collect();
+    // What `altroot check` would say of the config and zones being served.
+    let problems: Vec<Value> = service.problems().iter().map(problem_json).collect();
     json!({
         "version": crate::commands::PKG_VERSION,
         "commit": crate::commands::COMMIT,

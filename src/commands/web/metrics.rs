@@ -397,13 +397,13 @@ fn zones(web: &Web) -> Vec<Family> {
         ),
         fam(
             "altroot_reloads",
-            "Reloads by trigger (sighup, watch) and result (ok: new zones swapped in; unchanged; failed: a file has an error and keeps its last good version).",
+            "Reloads by trigger (sighup, watch) and result (ok: new zones swapped in; unchanged; failed: a file has an error, and its root keeps the zones it served).",
             Counter,
             reloads,
         ),
         fam(
             "altroot_zone_errors",
-            "Zone file errors standing since the last reload (each keeps its zone's last good version).",
+            "Zone file errors standing since the last reload (each root with one keeps the zones it served).",
             Gauge,
             vec![(vec![], errors as f64)],
         ),
