@@ -141,6 +141,11 @@ impl Transport {
         }
         if reply.metadata.truncation {
             reply = self.tcp(server, &sent, id, q, deadline).await?;
+            // TC over TCP: the reply is incomplete whatever it holds (Unbound
+            // throws it away); the next server is asked.
+            if reply.metadata.truncation {
+                return Err(ServerError::Bogus("TC set in a reply over TCP".into()));
+            }
         }
         Ok(Reply {
             message: reply,
