@@ -56,6 +56,10 @@ pub struct Answer {
     /// The most expensive source of any link.
     pub source: Source,
     pub failure: Option<Failure>,
+    /// Until this Unix second the routing of every link holds as decided (a
+    /// claim learned from a root's servers expires with its TTL); `u64::MAX`:
+    /// as long as the zones. A reply kept ready lives no longer.
+    pub valid_until: u64,
 }
 
 impl Answer {
@@ -67,6 +71,7 @@ impl Answer {
             route,
             source: Source::Network,
             failure: Some(failure),
+            valid_until: 0,
         }
     }
 }

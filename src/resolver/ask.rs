@@ -40,6 +40,7 @@ impl Resolver {
         let mut cur = name.clone();
         loop {
             let route = self.route_now(snap, &cur, links.root(first_root))?;
+            links.routed_until(self.route_valid_until(&cur, route));
             let outcome = match route {
                 Route::Local => special::special_answer(&cur, qtype),
                 Route::Interrupt => special::interruption_answer(&cur, qtype),

@@ -134,16 +134,18 @@ impl Resolver {
     }
 
     /// Does `name` belong to a root other than `ri`, as routing knows now (no
-    /// network, no side effects)? Not known counts as another.
+    /// network, no side effects)? Not known counts as another. A special-use name
+    /// that no root serves belongs to none: what a zone says of it is all there is.
     pub(super) fn elsewhere(&self, snap: &Snapshot, ri: usize, name: &Name) -> bool {
         if self.roots.len() == 1 {
             return false;
         }
         let tld = super::classify::tld_of(name);
-        !matches!(
-            self.decide(snap, name, &tld, None, &[], self.clock.now()),
-            super::route::Decision::Go(Route::Root(i)) if i == ri
-        )
+        match self.decide(snap, name, &tld, None, &[], self.clock.now()) {
+            super::route::Decision::Go(Route::Root(i)) => i != ri,
+            super::route::Decision::Go(Route::Local) => false,
+            _ => true,
+        }
     }
 
     /// A question's context, starting now: the cache generations first, then the
@@ -365,6 +367,7 @@ impl Resolver {
                     Ok(r) => r,
                     Err((r, f)) => return failed(r, f, links.source),
                 };
+                links.routed_until(self.route_valid_until(&cur, route));
                 let outcome = match self.link_outcome(ctx, route, &cur, qtype).await {
                     Ok(o) => o,
                     Err(f) => return failed(route, f, links.source),
@@ -482,6 +485,8 @@ pub(super) struct Links {
     seen: Vec<LowerName>,
     pub(super) source: Source,
     max_chain: usize,
+    /// The earliest second a link's routing may change.
+    valid_until: u64,
 }
 
 /// What comes after a link.
@@ -499,7 +504,13 @@ impl Links {
             seen: vec![LowerName::new(name)],
             source: Source::Local,
             max_chain,
+            valid_until: u64::MAX,
         }
+    }
+
+    /// A link's route holds until `t` (see [`Resolver::route_valid_until`]).
+    pub(super) fn routed_until(&mut self, t: u64) {
+        self.valid_until = self.valid_until.min(t);
     }
 
     /// The root forced for the next link: `first_root` for the first only.
@@ -519,6 +530,7 @@ impl Links {
                 route,
                 source: self.source,
                 failure: None,
+                valid_until: self.valid_until,
             });
         };
         if self.seen.len() > self.max_chain {

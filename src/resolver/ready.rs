@@ -300,6 +300,12 @@ impl ReadyParts {
         })
     }
 
+    /// Lives no longer than `until` (the routing it was answered by holds until
+    /// then; REVIEW finding 4).
+    pub fn cap_expiry(&mut self, until: u64) {
+        self.expires = self.expires.min(until);
+    }
+
     fn assemble(&self, key: &[u8]) -> Option<Ready> {
         let mut b = Vec::with_capacity(HEADER + 6 * self.ttls.len() + key.len() + self.wire.len());
         b.extend_from_slice(&self.expires.to_be_bytes());

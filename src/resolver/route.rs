@@ -315,6 +315,55 @@ impl Resolver {
         Decision::Go(Route::Root(winner))
     }
 
+    /// Until when a route decided now for `name` holds: the earliest expiry of the
+    /// claims it rests on (those learned from a root's servers and cached with
+    /// their TTL); zones roots, `tlds` lists, pins and special-use names hold as
+    /// long as the zones (a reload empties the ready answers anyway).
+    pub(super) fn route_valid_until(&self, name: &Name, route: Route) -> u64 {
+        let Route::Root(winner) = route else {
+            return u64::MAX;
+        };
+        if self.roots.len() == 1 || name.is_root() || has_special_tld(name) {
+            return u64::MAX;
+        }
+        let tld = super::classify::tld_of(name);
+        if self.pin.contains_key(&tld) {
+            return u64::MAX;
+        }
+        // Every root asked before the winner (their "no"), the winner (its "yes"),
+        // and under `interrupt` the later ones too (their "no").
+        let last = match self.policy {
+            Policy::Interrupt => self.roots.len() - 1,
+            Policy::First => winner.min(self.roots.len() - 2),
+        };
+        (0..=last)
+            .filter_map(|i| self.claim_expires(i, &tld))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// When root `ri`'s cached claim on `tld` expires; `None` when it does not
+    /// come from the cache (zones roots, `tlds` lists).
+    fn claim_expires(&self, ri: usize, tld: &LowerName) -> Option<u64> {
+        let root = &self.roots[ri];
+        match &root.kind {
+            Kind::Zones => None,
+            Kind::Forward(_) if !root.tlds.is_empty() => None,
+            _ => {
+                let c = &root.cache;
+                let now = self.clock.now();
+                [
+                    super::cache::Key::NxDomain(tld.clone()),
+                    super::cache::Key::Delegation(tld.clone()),
+                    super::cache::Key::Set(tld.clone(), RecordType::NS),
+                ]
+                .iter()
+                .filter_map(|k| c.expires(k, now))
+                .max()
+            }
+        }
+    }
+
     /// Routes without the network, or `None` when a root must be asked first.
     pub(super) fn route_now(
         &self,

@@ -358,17 +358,14 @@ impl Frontend {
         // Admission: an answer fresh from the network is not made ready yet (most
         // names are asked once; they stay in the roots' cache only); the next client
         // asking finds it there, and that answer is made ready.
+        let now = self.resolver.clock().now();
         if let Some(f) = filing
             && a.failure.is_none()
             && matches!(a.source, Source::Local | Source::Cache)
-            && let Some(r) = ReadyParts::from_reply(
-                &bytes,
-                a.route,
-                a.source,
-                answers,
-                self.resolver.clock().now(),
-            )
+            && a.valid_until > now
+            && let Some(mut r) = ReadyParts::from_reply(&bytes, a.route, a.source, answers, now)
         {
+            r.cap_expiry(a.valid_until);
             self.resolver.ready().insert(&f.key, r, f.generation);
         }
         // The rcode actually sent (encoding can still fail and become SERVFAIL).

@@ -331,6 +331,14 @@ impl Cache {
         self.used.load(Ordering::Relaxed) && self.find(key).is_some_and(|(_, e)| e.expires > now)
     }
 
+    /// When a fresh entry expires (Unix seconds).
+    pub fn expires(&self, key: &Key, now: u64) -> Option<u64> {
+        if !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.find(key).map(|(_, e)| e.expires).filter(|&t| t > now)
+    }
+
     /// A fresh entry.
     pub fn get(&self, key: &Key, now: u64) -> Option<Hit> {
         self.lookup(key, now, false)
