@@ -27,6 +27,7 @@ mod failclosed; // routing fails closed (issue 7 §6); collision checks once, re
 mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the fuzz harnesses (fuzz/harness/)
+mod fuzz_upstream; // the upstream fuzz target's seeds and checks (fuzz/harness/upstream.rs), issue 14
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
