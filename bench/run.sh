@@ -5,6 +5,10 @@
 #
 #   bench/run.sh                      # about 9 minutes
 #   SECS=10 REPS=3 bench/run.sh       # per-measurement seconds, repetitions (median)
+#   BEFORE_BIN=/path/to/old/altroot bench/run.sh
+#                                     # also measures an earlier build, in the same
+#                                     # run and the same interleaved latency rounds
+#                                     # (before/after tables for an issue)
 #
 # Method (issue 8): dnsperf and the fake world (NSD, the authoritative upstream) are
 # pinned to one core, each resolver to the other (taskset), and the figure that
@@ -23,7 +27,8 @@ REPS=${REPS:-3}
 LIGHT_QPS=${LIGHT_QPS:-2000}
 LIGHT_SECS=${LIGHT_SECS:-5}
 COLD_NAMES=${COLD_NAMES:-400000}
-PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_CAN=5409
+PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_ALTB=5405 PORT_CAN=5409
+BEFORE_BIN=${BEFORE_BIN:-}
 LOAD_CPU=0
 SERVER_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 TCK=$(getconf CLK_TCK)
@@ -103,6 +108,10 @@ alt_config $PORT_ALTQ > "$WORK/altq.toml"
 # As users run it: the per-query log line on, written to a file.
 taskset -c $SERVER_CPU "$BIN" serve --config "$WORK/alt.toml" 2>"$WORK/alt.log" & ALT_PID=$!; PIDS+=($ALT_PID)
 taskset -c $SERVER_CPU "$BIN" -q serve --config "$WORK/altq.toml" 2>"$WORK/altq.log" & ALTQ_PID=$!; PIDS+=($ALTQ_PID)
+if [ -n "$BEFORE_BIN" ]; then
+    alt_config $PORT_ALTB > "$WORK/altb.toml"
+    taskset -c $SERVER_CPU "$BEFORE_BIN" serve --config "$WORK/altb.toml" 2>"$WORK/altb.log" & ALTB_PID=$!; PIDS+=($ALTB_PID)
+fi
 
 cat > "$WORK/unbound.conf" <<EOF
 server:
@@ -161,7 +170,7 @@ cold_file() { # tag -> path of COLD_NAMES fresh names
 }
 
 # Sanity: every resolver gives the same answers before anything is timed.
-for p in $PORT_ALT $PORT_ALTQ $PORT_UNB $PORT_KRES; do
+for p in $PORT_ALT $PORT_ALTQ $PORT_UNB $PORT_KRES ${BEFORE_BIN:+$PORT_ALTB}; do
     a=$(dig +short @127.0.0.1 -p $p www.geek A); b=$(dig +short @127.0.0.1 -p $p h7.example A)
     c=$(dig +short @127.0.0.1 -p $p x.cold.example A)
     [ "$a" = "192.0.2.1" ] && [ "$b" = "192.0.2.8" ] && [ "$c" = "198.51.100.7" ] \
@@ -219,6 +228,7 @@ run_resolver() { # key pid port
     HWM[$k]=$(hwm_kib "$pid")
 }
 echo "measuring altroot" >&2;           run_resolver altroot $ALT_PID $PORT_ALT
+[ -n "$BEFORE_BIN" ] && { echo "measuring altroot before" >&2; run_resolver before $ALTB_PID $PORT_ALTB; }
 echo "measuring Unbound" >&2;           run_resolver unbound $UNB_PID $PORT_UNB
 echo "measuring Knot Resolver" >&2;     run_resolver knot $KRES_PID $PORT_KRES
 echo "measuring altroot, log off" >&2;  ALTQ_LOCAL=$(bench $ALTQ_PID $PORT_ALTQ "$WORK/local.txt")
@@ -230,11 +240,14 @@ echo "measuring the canned ceiling" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$
 # whichever was measured first.
 declare -A LROWS
 echo "measuring latency ($REPS interleaved rounds)" >&2
+KEYS="altroot unbound knot"
+[ -n "$BEFORE_BIN" ] && KEYS="altroot before unbound knot"
 for i in $(seq 1 "$REPS"); do
-    for k in altroot unbound knot canned; do
+    for k in $KEYS canned; do
         case $k in
             altroot) port=$PORT_ALT ;; unbound) port=$PORT_UNB ;;
             knot) port=$PORT_KRES ;; canned) port=$PORT_CAN ;;
+            before) port=$PORT_ALTB ;;
         esac
         LROWS[$k,l]+="$(latency_once "$port" "$WORK/local.txt")"$'\n'
         [ "$k" = canned ] && continue
@@ -247,7 +260,7 @@ done
 lat_median() { # rows -> "p50 p99", each the median over the rounds
     echo "$(echo -n "$1" | awk '{ print $1 }' | median) $(echo -n "$1" | awk '{ print $2 }' | median)"
 }
-for k in altroot unbound knot; do
+for k in $KEYS; do
     LAT_L[$k]=$(lat_median "${LROWS[$k,l]}")
     LAT_C[$k]=$(lat_median "${LROWS[$k,c]}")
     LAT_X[$k]=$(lat_median "${LROWS[$k,x]}")
@@ -274,6 +287,7 @@ row() { # label key
     echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     row "altroot (query log on)" altroot
+    [ -n "$BEFORE_BIN" ] && row "altroot before: $BEFORE_BIN" before
     row "Unbound (1 thread)" unbound
     row "Knot Resolver (1 process)" knot
     echo "| altroot, query log off | $(k "$(f "$ALTQ_LOCAL" 2)") | | | | | | | | | |"
@@ -281,4 +295,9 @@ row() { # label key
     echo
     A=${LOCAL[altroot]} U=${LOCAL[unbound]}
     echo "altroot / Unbound: local $(ratio "$(f "$A" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[altroot]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[altroot]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[altroot]}" 2)" "$(f "${COLD[unbound]}" 2)")."
+    if [ -n "$BEFORE_BIN" ]; then
+        B=${LOCAL[before]}
+        echo
+        echo "altroot before / Unbound: local $(ratio "$(f "$B" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[before]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[before]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[before]}" 2)" "$(f "${COLD[unbound]}" 2)")."
+    fi
 } | tee -a bench/results.md

@@ -86,7 +86,12 @@ impl Resolver {
 
     async fn shared(&self, first_root: Option<usize>, name: &Name, qtype: RecordType) -> Answer {
         let Some(this) = self.self_arc() else {
-            return Answer::fail(Route::Unrouted, Failure::Deadline);
+            return Answer::fail(
+                Route::Unrouted,
+                Failure::Internal {
+                    what: "the resolver is shutting down",
+                },
+            );
         };
         let key = (first_root, LowerName::new(name), qtype);
         let n = name.clone();

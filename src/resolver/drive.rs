@@ -393,8 +393,8 @@ impl Resolver {
         match route {
             Route::Local => Ok(special::special_answer(name, qtype)),
             Route::Interrupt => Ok(special::interruption_answer(name, qtype)),
-            Route::Unrouted => Err(Failure::Loop {
-                what: "no route".into(),
+            Route::Unrouted => Err(Failure::Internal {
+                what: "a link without a route",
             }),
             Route::Root(i) => match self.link(ctx, i, name, qtype, Mode::Answer).await {
                 Ok(o) => Ok(o),

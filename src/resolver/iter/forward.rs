@@ -11,8 +11,8 @@ impl Iteration {
 
     pub(super) fn ask_forwarder(&mut self, next: usize, view: &View<'_>) -> Option<Step> {
         let Kind::Forward(upstreams) = view.kind else {
-            return self.fail(Failure::Loop {
-                what: "forwarding in a root that does not forward".into(),
+            return self.fail(Failure::Internal {
+                what: "forwarding in a root that does not forward",
             });
         };
         let Some(server) = upstreams.get(next).map(|f| f.addr) else {

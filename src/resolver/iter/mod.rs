@@ -271,8 +271,8 @@ impl Iteration {
                 State::Forward { next } => self.ask_forwarder(next, view),
                 State::Done(o) => Some(Step::Done(o)),
                 State::Failed(f) => Some(Step::Fail(f)),
-                State::Finished => Some(Step::Fail(Failure::Loop {
-                    what: "resolution stepped after it finished".into(),
+                State::Finished => Some(Step::Fail(Failure::Internal {
+                    what: "a resolution stepped after it finished",
                 })),
             };
             if let Some(s) = step {
