@@ -264,12 +264,7 @@ impl Cut {
 fn shuffled<T>(items: &mut [T], seed: u64) {
     let mut state = seed;
     for i in (1..items.len()).rev() {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let j = (z % (i as u64 + 1)) as usize;
+        let j = (super::random::splitmix64(&mut state) % (i as u64 + 1)) as usize;
         items.swap(i, j);
     }
 }

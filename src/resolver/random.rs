@@ -43,6 +43,17 @@ impl Random {
     }
 }
 
+/// The next number of a SplitMix64 sequence: the machine's own small, seeded
+/// sequence (`Iteration`, and the order of sampled NS sets), cheap to carry by
+/// value.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 impl Default for Random {
     fn default() -> Random {
         Random::os()

@@ -428,6 +428,21 @@ impl Scenario {
     }
 }
 
+/// The next line of a block that is not blank or a comment, as its first word and
+/// the rest.
+fn next_line<'a>(all: &[&'a str], i: &mut usize) -> Option<(&'a str, &'a str)> {
+    while *i < all.len() {
+        let line = all[*i].trim();
+        *i += 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        return Some((word, rest.trim()));
+    }
+    None
+}
+
 fn parse_server(all: &[&str], i: &mut usize, addr: IpAddr) -> Result<ServerSpec, String> {
     let mut s = ServerSpec {
         addr,
@@ -436,14 +451,7 @@ fn parse_server(all: &[&str], i: &mut usize, addr: IpAddr) -> Result<ServerSpec,
         rules: Vec::new(),
         unreachable: false,
     };
-    while *i < all.len() {
-        let line = all[*i].trim();
-        *i += 1;
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
+    while let Some((word, rest)) = next_line(all, i) {
         match word {
             "end" => return Ok(s),
             "behaviour" => s.behaviour = behaviour(rest)?,
@@ -491,14 +499,7 @@ fn parse_rule(head: &str, all: &[&str], i: &mut usize) -> Result<Rule, String> {
         k += 1;
     }
     let r = &mut rule.reply;
-    while *i < all.len() {
-        let line = all[*i].trim();
-        *i += 1;
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
+    while let Some((word, rest)) = next_line(all, i) {
         match word {
             "end" => return Ok(rule),
             "flags" => r.flags = rest.split_whitespace().map(String::from).collect(),
@@ -563,14 +564,7 @@ fn parse_query(head: &str, all: &[&str], i: &mut usize) -> Result<QuerySpec, Str
         k += 1;
     }
     let e = &mut q.expect;
-    while *i < all.len() {
-        let line = all[*i].trim();
-        *i += 1;
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
+    while let Some((word, rest)) = next_line(all, i) {
         match word {
             "end" => return Ok(q),
             "rcode" => e.rcode = Some(rcode(rest)?),

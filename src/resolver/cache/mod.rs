@@ -275,10 +275,28 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Stores an RRset (all records share owner and type) with the lowest TTL.
     pub fn put_rrset(&self, records: Vec<Record>, trust: Trust, now: u64) {
-        self.cache.rrset(records, trust, now, Some(self.generation));
+        let Some(first) = records.first() else {
+            return;
+        };
+        let c = self.cache;
+        let key = Key::Set(LowerName::new(&first.name), first.record_type());
+        let ttl = c
+            .rules
+            .positive(records.iter().map(|r| r.ttl).min().unwrap_or(0));
+        c.put_at(
+            key,
+            Data::Records(records),
+            ttl,
+            trust,
+            now,
+            self.generation,
+        );
     }
 
+    /// Stores NODATA for `rtype`, or NXDOMAIN when `rtype` is `None`. Without an
+    /// SOA nothing is stored (RFC 2308 §5: "SHOULD NOT be cached").
     pub fn put_negative(
         &self,
         name: &LowerName,
@@ -287,13 +305,29 @@ impl Writer<'_> {
         trust: Trust,
         now: u64,
     ) {
-        self.cache
-            .negative(name, rtype, soa, trust, now, Some(self.generation));
+        let Some(soa) = soa else { return };
+        let c = self.cache;
+        let ttl = c.rules.negative(soa);
+        let soa = c.rules.negative_soa(soa);
+        let (key, data) = match rtype {
+            Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa))),
+            None => (Key::NxDomain(name.clone()), Data::NxDomain(Some(soa))),
+        };
+        c.put_at(key, data, ttl, trust, now, self.generation);
     }
 
+    /// Stores the parent side of a cut.
     pub fn put_delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64) {
-        self.cache
-            .delegation(zone, d, ttl, now, Some(self.generation));
+        let c = self.cache;
+        let ttl = c.rules.positive(ttl);
+        c.put_at(
+            Key::Delegation(LowerName::new(zone)),
+            Data::Delegation(d),
+            ttl,
+            Trust::Referral,
+            now,
+            self.generation,
+        );
     }
 }
 
@@ -393,20 +427,12 @@ impl Cache {
     /// Stores `data` for `ttl` seconds unless better data is already there. TTL 0 is
     /// never stored (RFC 1035 §3.2.1: use only for the transaction in progress).
     pub fn put(&self, key: Key, data: Data, ttl: u32, trust: Trust, now: u64) {
-        self.put_at(key, data, ttl, trust, now, None)
+        self.put_at(key, data, ttl, trust, now, self.generation())
     }
 
-    fn put_at(
-        &self,
-        key: Key,
-        data: Data,
-        ttl: u32,
-        trust: Trust,
-        now: u64,
-        generation: Option<u64>,
-    ) {
-        let current = |g: u64| self.generation.load(Ordering::SeqCst) == g;
-        if ttl == 0 || generation.is_some_and(|g| !current(g)) {
+    fn put_at(&self, key: Key, data: Data, ttl: u32, trust: Trust, now: u64, generation: u64) {
+        let current = || self.generation.load(Ordering::SeqCst) == generation;
+        if ttl == 0 || !current() {
             return;
         }
         let mut expires = now + u64::from(ttl);
@@ -450,29 +476,18 @@ impl Cache {
         self.store.map.insert(h, Arc::new(entry));
         // Emptied meanwhile: `clear` moves the generation on before it empties, so
         // this write either went before the emptying or is taken back here.
-        if generation.is_some_and(|g| !current(g)) {
+        if !current() {
             self.store.map.remove(&h);
         }
     }
 
-    /// Stores an RRset (all records share owner and type) with the lowest TTL.
+    /// Stores an RRset now (see [`Writer::put_rrset`]).
     pub fn put_rrset(&self, records: Vec<Record>, trust: Trust, now: u64) {
-        self.rrset(records, trust, now, None)
+        self.writer(self.generation())
+            .put_rrset(records, trust, now)
     }
 
-    fn rrset(&self, records: Vec<Record>, trust: Trust, now: u64, generation: Option<u64>) {
-        let Some(first) = records.first() else {
-            return;
-        };
-        let key = Key::Set(LowerName::new(&first.name), first.record_type());
-        let ttl = self
-            .rules
-            .positive(records.iter().map(|r| r.ttl).min().unwrap_or(0));
-        self.put_at(key, Data::Records(records), ttl, trust, now, generation);
-    }
-
-    /// Stores NODATA for `rtype`, or NXDOMAIN when `rtype` is `None`. Without an SOA
-    /// nothing is stored (RFC 2308 §5: "SHOULD NOT be cached").
+    /// Stores a negative answer now (see [`Writer::put_negative`]).
     pub fn put_negative(
         &self,
         name: &LowerName,
@@ -481,43 +496,14 @@ impl Cache {
         trust: Trust,
         now: u64,
     ) {
-        self.negative(name, rtype, soa, trust, now, None)
+        self.writer(self.generation())
+            .put_negative(name, rtype, soa, trust, now)
     }
 
-    fn negative(
-        &self,
-        name: &LowerName,
-        rtype: Option<RecordType>,
-        soa: Option<&Record>,
-        trust: Trust,
-        now: u64,
-        generation: Option<u64>,
-    ) {
-        let Some(soa) = soa else { return };
-        let ttl = self.rules.negative(soa);
-        let soa = self.rules.negative_soa(soa);
-        let (key, data) = match rtype {
-            Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa))),
-            None => (Key::NxDomain(name.clone()), Data::NxDomain(Some(soa))),
-        };
-        self.put_at(key, data, ttl, trust, now, generation);
-    }
-
-    /// Stores the parent side of a cut.
+    /// Stores the parent side of a cut now (see [`Writer::put_delegation`]).
     pub fn put_delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64) {
-        self.delegation(zone, d, ttl, now, None)
-    }
-
-    fn delegation(&self, zone: &Name, d: Delegation, ttl: u32, now: u64, generation: Option<u64>) {
-        let ttl = self.rules.positive(ttl);
-        self.put_at(
-            Key::Delegation(LowerName::new(zone)),
-            Data::Delegation(d),
-            ttl,
-            Trust::Referral,
-            now,
-            generation,
-        );
+        self.writer(self.generation())
+            .put_delegation(zone, d, ttl, now)
     }
 
     /// Forgets this root's entries.

@@ -245,13 +245,9 @@ impl Iteration {
         self
     }
 
-    /// The next number of the machine's sequence (SplitMix64).
+    /// The next number of the machine's sequence.
     fn draw(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        super::random::splitmix64(&mut self.random)
     }
 
     /// What the machine learned since the last call, for the cache.
