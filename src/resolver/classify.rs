@@ -194,14 +194,17 @@ pub fn classify(
         }
         None => {}
     }
-    if msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty() {
-        // Unbound tries other servers first, then accepts it.
-        return Ok((
-            Reply::NoData { soa: None },
-            Standing::LastResort(Lame::Empty),
-        ));
-    }
-    Err(ServerError::Lame(Lame::NotAuthoritative))
+    // Nothing for the question, no AA, no SOA: a middlebox's or a sloppy server's
+    // NODATA (an empty reply, or records of another type or name). Unbound scrubs
+    // the unrelated records, tries other servers first, then accepts it; Knot
+    // takes it when the answer section is not empty. A last resort here.
+    let why = if msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty()
+    {
+        Lame::Empty
+    } else {
+        Lame::NotAuthoritative
+    };
+    Ok((Reply::NoData { soa: None }, Standing::LastResort(why)))
 }
 
 /// A downward referral: NS records for a name strictly below `zone`, at or above
@@ -464,6 +467,12 @@ mod tests {
                 m.add_authority(ns(".", "a.root."));
             }),
             ("empty", ResponseCode::NoError, |_| {}),
+            ("another type only", ResponseCode::NoError, |m| {
+                m.add_answer(rec(
+                    "www.example.com.",
+                    RData::TXT(TXT::new(vec!["x".into()])),
+                ));
+            }),
             ("nxdomain + soa", ResponseCode::NXDomain, |m| {
                 m.add_authority(soa("example.com."));
             }),
@@ -520,6 +529,12 @@ mod tests {
                 "nodata aa",
                 "nodata last-resort Empty",
                 "nodata last-resort Empty",
+            ),
+            (
+                "another type only",
+                "nodata aa",
+                "nodata last-resort NotAuthoritative",
+                "nodata last-resort NotAuthoritative",
             ),
             (
                 "nxdomain + soa",

@@ -53,7 +53,8 @@ impl fmt::Display for ServerError {
 pub enum Lame {
     /// An NS set above or beside the zone asked about.
     Referral { to: Name },
-    /// A negative answer without AA and without an SOA of the zone.
+    /// A negative answer without AA and without an SOA of the zone (an NXDOMAIN:
+    /// never taken; a NODATA: a last resort).
     NotAuthoritative,
     /// A server with recursion on answering from its cache: RA set, AA clear.
     Recursive,
