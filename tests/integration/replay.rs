@@ -99,6 +99,8 @@ struct ReplySpec {
     additional: Vec<Record>,
     id_offset: u16,
     question: Option<(Name, RecordType)>,
+    /// No question section at all (`no-question`).
+    no_question: bool,
     edns: Option<Option<u16>>,
     delay: Duration,
     garbage: bool,
@@ -159,6 +161,9 @@ enum Step {
     Reload,
     /// Waits for the background questions and checks them.
     Wait,
+    /// Raw bytes from a client over UDP (`raw HEX`): whatever they are, the front
+    /// end must handle them (drop or answer) without panicking.
+    Raw(Vec<u8>),
 }
 
 fn name(s: &str) -> Result<Name, String> {
@@ -275,6 +280,23 @@ fn steps(s: &str) -> Result<(usize, usize), String> {
     }
 }
 
+/// Bytes written as hexadecimal digits (spaces allowed).
+fn hex(s: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits in {s:?}"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("bad hex in {s:?}"))
+        })
+        .collect()
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim_start_matches('+')).map_err(|e| format!("bad time {s:?}: {e}"))
 }
@@ -378,6 +400,7 @@ impl Scenario {
                     }
                     "reload" => sc.steps.push((line_no, Step::Reload)),
                     "wait" => sc.steps.push((line_no, Step::Wait)),
+                    "raw" => sc.steps.push((line_no, Step::Raw(hex(rest)?))),
                     "sent" | "not-sent" => {
                         let w: Vec<&str> = rest.split_whitespace().collect();
                         let [server, qname, qtype, more @ ..] = w.as_slice() else {
@@ -517,6 +540,7 @@ fn parse_rule(head: &str, all: &[&str], i: &mut usize) -> Result<Rule, String> {
                 let (n, t) = rest.split_once(' ').ok_or("question NAME TYPE")?;
                 r.question = Some((name(n)?, rtype(t.trim())?));
             }
+            "no-question" => r.no_question = true,
             "no-edns" => r.edns = Some(None),
             "edns" => r.edns = Some(Some(rest.parse().map_err(|_| "edns SIZE".to_string())?)),
             "delay" => r.delay = duration(rest)?,
@@ -695,6 +719,7 @@ fn scripted_reply(r: &ReplySpec, query: &Message) -> Vec<u8> {
     }
     let mut m = Message::new(id, MessageType::Response, OpCode::Query);
     match &r.question {
+        _ if r.no_question => {}
         Some((n, t)) => {
             m.add_query(Query::query(n.clone(), *t));
         }
@@ -804,6 +829,13 @@ async fn run_async(mut sc: Scenario) -> Vec<String> {
             Step::Time(d) => {
                 tokio::time::advance(d).await;
                 settle().await;
+            }
+            Step::Raw(bytes) => {
+                let client: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+                let mut out = Vec::new();
+                if let Handled::Later(p) = frontend.receive(&bytes, client, Proto::Udp, &mut out) {
+                    frontend.resolve(p).await;
+                }
             }
             Step::Edit(path, body) => {
                 std::fs::write(dir.path().join(&path), body).unwrap();
