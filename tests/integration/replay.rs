@@ -283,7 +283,7 @@ fn steps(s: &str) -> Result<(usize, usize), String> {
 /// Bytes written as hexadecimal digits (spaces allowed).
 fn hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {s:?}"));
     }
     digits
