@@ -141,16 +141,11 @@ pub fn classify(
             return Ok((Reply::Answer(msg), Standing::Take(trust)));
         }
         // Data without AA: a referral if a downward NS set comes with it (the
-        // data is a parent's stale copy), lame if the NS set points up or aside.
+        // data is a parent's stale copy). An NS set above or beside the zone is
+        // not the zone's to give and is dropped, the answer kept (Unbound's
+        // scrubber removes it before classifying).
         if let Some(r) = referral(zone, sname, &msg) {
             return Ok((r, Standing::Take(Trust::Referral)));
-        }
-        if let Some(ns) = other_ns(zone, &msg)
-            && ns.name != *zone
-        {
-            return Err(ServerError::Lame(Lame::Referral {
-                to: ns.name.clone(),
-            }));
         }
         let standing = match recursive {
             true => Standing::LastResort(Lame::Recursive),
@@ -175,9 +170,6 @@ pub fn classify(
     if let Some(r) = referral(zone, sname, &msg) {
         return Ok((r, Standing::Take(Trust::Referral)));
     }
-    if aa {
-        return Ok((Reply::NoData { soa }, Standing::Take(trust)));
-    }
     if soa.is_some() {
         let standing = match recursive {
             true => Standing::LastResort(Lame::Recursive),
@@ -185,26 +177,35 @@ pub fn classify(
         };
         return Ok((Reply::NoData { soa }, standing));
     }
+    // NODATA without an SOA (Unbound's rules, iter_resptype.c and iter_scrub.c):
+    // an NS set above or beside the zone, with nothing in the answer section, is
+    // an upward referral: lame, AA or not; the zone's own NS set without AA is a
+    // parent's copy: lame; an entirely empty reply, AA or not, is tried at the
+    // other servers first; and without AA, nothing for the question (records of
+    // another type or name) the same.
     match other_ns(zone, &msg) {
-        Some(ns) if ns.name == *zone => return Err(ServerError::Lame(Lame::ParentCopy)),
-        Some(ns) => {
+        Some(ns) if ns.name != *zone && msg.answers.is_empty() => {
             return Err(ServerError::Lame(Lame::Referral {
                 to: ns.name.clone(),
             }));
         }
-        None => {}
+        Some(ns) if ns.name == *zone && !aa => return Err(ServerError::Lame(Lame::ParentCopy)),
+        _ => {}
     }
-    // Nothing for the question, no AA, no SOA: a middlebox's or a sloppy server's
-    // NODATA (an empty reply, or records of another type or name). Unbound scrubs
-    // the unrelated records, tries other servers first, then accepts it; Knot
-    // takes it when the answer section is not empty. A last resort here.
-    let why = if msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty()
-    {
-        Lame::Empty
-    } else {
-        Lame::NotAuthoritative
-    };
-    Ok((Reply::NoData { soa: None }, Standing::LastResort(why)))
+    let empty = msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty();
+    if empty {
+        return Ok((
+            Reply::NoData { soa: None },
+            Standing::LastResort(Lame::Empty),
+        ));
+    }
+    if aa {
+        return Ok((Reply::NoData { soa: None }, Standing::Take(trust)));
+    }
+    Ok((
+        Reply::NoData { soa: None },
+        Standing::LastResort(Lame::NotAuthoritative),
+    ))
 }
 
 /// A downward referral: NS records for a name strictly below `zone`, at or above
@@ -502,8 +503,8 @@ mod tests {
             (
                 "data + upward NS",
                 "answer aa",
-                "lame Referral { to: Name(\"com.\") }",
-                "lame Referral { to: Name(\"com.\") }",
+                "answer nonauth",
+                "answer last-resort Recursive",
             ),
             ("cname", "answer aa", "answer nonauth", "answer nonauth"),
             (
@@ -520,13 +521,13 @@ mod tests {
             ),
             (
                 "nodata + upward NS",
-                "nodata aa",
+                "lame Referral { to: Name(\".\") }",
                 "lame Referral { to: Name(\".\") }",
                 "lame Referral { to: Name(\".\") }",
             ),
             (
                 "empty",
-                "nodata aa",
+                "nodata last-resort Empty",
                 "nodata last-resort Empty",
                 "nodata last-resort Empty",
             ),
