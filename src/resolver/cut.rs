@@ -138,6 +138,11 @@ impl Cut {
             if addrs.is_empty() && own {
                 addrs = cached_addresses(cache, &name, now, rules.ipv6);
             }
+            // Only IPv6 glue while IPv6 is off: as good as none, so the name's
+            // IPv4 address is looked up (Unbound's iter_got6only).
+            if !rules.ipv6 {
+                addrs.retain(IpAddr::is_ipv4);
+            }
             let state = if !addrs.is_empty() {
                 Addresses::Known
             } else {

@@ -102,10 +102,18 @@ pub fn chain_target(name: &Name, qtype: RecordType, records: &[Record]) -> Optio
         RData::CNAME(c) if r.name == *name => Some(c.0.clone()),
         _ => None,
     })?;
-    let under_own_dname = records.iter().any(|r| {
-        r.record_type() == RecordType::DNAME && r.name.zone_of(name) && r.name.zone_of(&target)
-    });
+    let under_own_dname = records
+        .iter()
+        .any(|r| r.record_type() == RecordType::DNAME && r.name.zone_of(name) && grows(r));
     (!under_own_dname).then_some(target)
+}
+
+/// Does this DNAME point strictly below itself (`x. DNAME sub.x.`), so that every
+/// substitution lands under it again? A DNAME to its own owner is not one: its
+/// CNAME points at the name asked, a loop the chain reports.
+pub(super) fn grows(dname: &Record) -> bool {
+    crate::zones::dname_target(&dname.data)
+        .is_some_and(|t| t != dname.name && dname.name.zone_of(&t))
 }
 
 /// A DNAME cached at an ancestor of `name` (the closest), applied to it: the DNAME

@@ -74,7 +74,7 @@ impl Iteration {
                 self.writes.push(Write::Rrset(dname.clone(), self.trust));
                 // A DNAME whose target lies under itself: the DNAME and its CNAME
                 // are the answer (following would only grow the name).
-                let next = (!dname[0].name.zone_of(&target)).then_some(target);
+                let next = (!lookup::grows(&dname[0])).then_some(target);
                 let mut records = dname;
                 records.push(*cname);
                 (records, next, ResponseCode::NoError)
