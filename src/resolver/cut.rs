@@ -274,7 +274,33 @@ fn shuffled<T>(items: &mut [T], seed: u64) {
     }
 }
 
-/// Addresses of a name from this root's cache (any trust: glue helps iteration).
+/// The addresses referrals gave for `name` as glue (the parent side), from the
+/// cached delegations of the zones above it: they stand behind the child's own,
+/// which may have replaced them in the cache (a renumbering half done, a broken
+/// child zone). Unbound keeps parent-side addresses for the same reason.
+pub fn parent_side(cache: &Cache, name: &Name, now: u64, ipv6: bool) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut zone = name.base_name();
+    for _ in 0..name.num_labels() {
+        if let Some(h) = cache.get(&Key::Delegation(LowerName::new(&zone)), now)
+            && let Data::Delegation(d) = h.data
+        {
+            for (n, a) in &d.glue {
+                if n == name && (ipv6 || a.is_ipv4()) && !out.contains(a) {
+                    out.push(*a);
+                }
+            }
+        }
+        if zone.is_root() {
+            break;
+        }
+        zone = zone.base_name();
+    }
+    out
+}
+
+/// Addresses of a name from this root's cache (any trust: glue helps
+/// iteration), the child side's first, then the parent side's.
 pub fn cached_addresses(cache: &Cache, name: &Name, now: u64, ipv6: bool) -> Vec<IpAddr> {
     let ln = LowerName::new(name);
     let mut out = Vec::new();
@@ -288,6 +314,11 @@ pub fn cached_addresses(cache: &Cache, name: &Name, now: u64, ipv6: bool) -> Vec
             && let Data::Records(rs) = h.data
         {
             out.extend(rs.iter().filter_map(addr_of));
+        }
+    }
+    for a in parent_side(cache, name, now, ipv6) {
+        if !out.contains(&a) {
+            out.push(a);
         }
     }
     out

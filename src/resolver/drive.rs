@@ -312,8 +312,10 @@ impl Resolver {
             if self.roots[asking].params.ipv6 {
                 types.push(RecordType::AAAA);
             }
+            let ipv6 = types.contains(&RecordType::AAAA);
             let mut out = Vec::new();
             let mut last = None;
+            let mut owner = None;
             ctx.depth += 1;
             for t in types {
                 let key = (LowerName::new(ns), t);
@@ -326,6 +328,9 @@ impl Resolver {
                 ctx.stack.push(key);
                 let a = self.chain(ctx, ns, t, None).await;
                 ctx.stack.pop();
+                if let Route::Root(i) = a.route {
+                    owner = Some(i);
+                }
                 match a.failure {
                     Some(f) => last = Some(f),
                     None => out.extend(
@@ -337,6 +342,18 @@ impl Resolver {
                 }
             }
             ctx.depth -= 1;
+            // The parent side's addresses stand behind the child's: the glue a
+            // referral gave for the name, which the child's own answer may have
+            // replaced (a renumbering half done, a child zone that is broken).
+            // Unbound keeps them as parent-side addresses for the same reason.
+            if let Some(root) = owner.and_then(|i| self.roots.get(i)) {
+                let now = self.clock.now();
+                for ip in super::cut::parent_side(&root.cache, ns, now, ipv6) {
+                    if !out.contains(&ip) {
+                        out.push(ip);
+                    }
+                }
+            }
             if out.is_empty() {
                 ctx.failed_ns += 1;
                 return Err(last.unwrap_or(Failure::Unreachable {

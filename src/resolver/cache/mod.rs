@@ -39,6 +39,10 @@ pub enum Trust {
     Glue,
     /// The NS set of a referral (the parent's copy).
     Referral,
+    /// The zone's own NS set from the authority section of its server's answer
+    /// (and addresses that came with it): the child's side, for iteration only
+    /// (RFC 2181 §5.4.1 ranks it below answer data).
+    Authority,
     /// The answer section (or a negative answer) of a reply without AA from a
     /// server asked about the zone: handed to clients, replaced by authoritative
     /// data (RFC 2181 §5.4.1 ranks it below).

@@ -41,7 +41,24 @@ impl Iteration {
         let sets = self.answer_sets(zone, m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::negative_soa(zone, &self.name, &m.authorities);
+        self.learn_zone_ns(zone, m);
         self.take_link(&sets, rcode, soa, view)
+    }
+
+    /// The zone's own NS set in the authority section of its server's answer,
+    /// with the addresses for those names inside the zone: the child's side of
+    /// the cut, kept for iteration. A zone that added a server without telling
+    /// its parent stays reachable through it (Unbound keeps these sets too).
+    fn learn_zone_ns(&mut self, zone: &Name, m: &Message) {
+        let ns = classify::ns_rrset(&m.authorities, zone);
+        if ns.is_empty() {
+            return;
+        }
+        let glue = classify::glue_for(zone, &ns, &m.additionals);
+        self.writes.push(Write::Rrset(ns, Trust::Authority));
+        for set in classify::group(glue) {
+            self.writes.push(Write::Rrset(set, Trust::Glue));
+        }
     }
 
     /// The link for the asked name from answer RRsets, with its cache writes.
