@@ -75,6 +75,11 @@ pub struct Cut {
     /// A reply kept as a last resort (a recursive server's view, an empty reply
     /// without AA): taken only when no server of the cut gives better.
     pub fallback: Option<Box<Fallback>>,
+    /// Until when this cut itself is known (Unix seconds; `u64::MAX` for the
+    /// root, hints and our own zones): what its servers teach about cuts below is
+    /// kept no longer (the ghost-domain fix, CVE-2022-30698: a deleted zone's
+    /// old servers cannot keep it alive through delegations of their own).
+    pub expires: u64,
 }
 
 /// A reply kept as a last resort, and the question it answered.
@@ -123,6 +128,7 @@ impl Cut {
             denied: Vec::new(),
             lookup_failure: None,
             fallback: None,
+            expires: u64::MAX,
         };
         for name in names {
             // What this root says of a name in another root's TLD is not its to
@@ -332,27 +338,41 @@ pub fn addr_of(r: &Record) -> Option<IpAddr> {
     }
 }
 
-/// NS names and the glue known for them.
-pub type NsSet = (Vec<Name>, Vec<(Name, IpAddr)>);
+/// NS names of a zone cached, the glue known for them, and until when the cut is
+/// known (the later of the two sides' expiries).
+pub struct NsSet {
+    pub names: Vec<Name>,
+    pub glue: Vec<(Name, IpAddr)>,
+    pub expires: u64,
+}
 
 /// The NS names of a zone known to this root's cache: the child's own set first
 /// (trust Answer), then the parent's delegation; with the delegation's glue.
 pub fn cached_ns(cache: &Cache, zone: &LowerName, now: u64) -> Option<NsSet> {
     let mut names = Vec::new();
     let mut glue = Vec::new();
-    if let Some(h) = cache.get(&Key::Set(zone.clone(), RecordType::NS), now)
+    let mut expires = 0;
+    let set = Key::Set(zone.clone(), RecordType::NS);
+    if let Some(h) = cache.get(&set, now)
         && let Data::Records(rs) = h.data
         && h.trust >= Trust::Referral
     {
         names.extend(ns_names(&rs));
+        expires = expires.max(cache.expires(&set, now).unwrap_or(0));
     }
-    if let Some(h) = cache.get(&Key::Delegation(zone.clone()), now)
+    let del = Key::Delegation(zone.clone());
+    if let Some(h) = cache.get(&del, now)
         && let Data::Delegation(Delegation { ns, glue: g }) = h.data
     {
         names.extend(ns);
         glue = g;
+        expires = expires.max(cache.expires(&del, now).unwrap_or(0));
     }
-    (!names.is_empty()).then_some((names, glue))
+    (!names.is_empty()).then_some(NsSet {
+        names,
+        glue,
+        expires,
+    })
 }
 
 /// The name server names of an NS RRset.

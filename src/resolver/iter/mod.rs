@@ -326,9 +326,12 @@ impl Iteration {
             let skip = std::mem::replace(&mut at_name, false) && parent_side;
             if !skip
                 && self.mode == Mode::Answer
-                && let Some((ns, glue)) = cached_ns(view.cache, &ln, view.now)
+                && let Some(known) = cached_ns(view.cache, &ln, view.now)
             {
-                let cut = self.cut(n.clone(), ns, &glue, view);
+                let mut cut = self.cut(n.clone(), known.names, &known.glue, view);
+                if !n.is_root() {
+                    cut.expires = known.expires;
+                }
                 if cut.servers.iter().any(|s| !s.addrs.is_empty()) {
                     self.state = State::Remote(Box::new(cut));
                     return None;
@@ -358,9 +361,9 @@ impl Iteration {
     fn root_cut(&mut self, hints: &[RootServer], view: &View<'_>) -> Cut {
         let root = Name::root();
         if self.mode != Mode::Prime
-            && let Some((ns, glue)) = cached_ns(view.cache, &LowerName::new(&root), view.now)
+            && let Some(known) = cached_ns(view.cache, &LowerName::new(&root), view.now)
         {
-            let cut = self.cut(root.clone(), ns, &glue, view);
+            let cut = self.cut(root.clone(), known.names, &known.glue, view);
             if cut.servers.iter().any(|s| !s.addrs.is_empty()) {
                 return cut;
             }

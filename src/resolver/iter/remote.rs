@@ -205,7 +205,7 @@ impl Iteration {
                     glue,
                 },
             ) => {
-                self.referred(child, ns, glue, view);
+                self.referred(child, ns, glue, cut.expires, view);
             }
             (Mode::Claim, Reply::NxDomain { soa }) => {
                 if let Some(s) = &soa {
@@ -244,7 +244,7 @@ impl Iteration {
             }
             (Mode::Answer, r) if asked.minimised => self.minimised_reply(cut, asked, r, view),
             (Mode::Answer, Reply::Answer(m)) => {
-                let o = self.take_answer(&cut.zone, &m, view);
+                let o = self.take_answer(&cut, &m, view);
                 self.done(o);
             }
             (Mode::Answer, Reply::NoData { soa }) => {
@@ -265,8 +265,11 @@ impl Iteration {
         child: Name,
         ns: Vec<Record>,
         glue: Vec<Record>,
+        parent_expires: u64,
         view: &View<'_>,
     ) {
+        // No longer than the cut that gave it (the ghost-domain fix).
+        let (ns, glue) = capped(ns, glue, parent_expires, view.now);
         if self.mode == Mode::Claim {
             // The root zone's servers delegate the TLD: the root has it.
             self.remember_referral(&child, &ns, &glue);
@@ -294,12 +297,14 @@ impl Iteration {
         }
         let mut names = ns_names(&ns);
         // The child's own NS set, if an earlier answer taught it, goes first.
-        if let Some((known, _)) = cached_ns(view.cache, &LowerName::new(&child), view.now) {
-            let mut all = known;
+        if let Some(known) = cached_ns(view.cache, &LowerName::new(&child), view.now) {
+            let mut all = known.names;
             all.extend(names);
             names = all;
         }
-        let c = self.cut(child, names, &glue_pairs(&glue), view);
+        let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
+        let mut c = self.cut(child, names, &glue_pairs(&glue), view);
+        c.expires = expiry(view.now, ttl, parent_expires);
         self.state = State::Remote(Box::new(c));
     }
 
@@ -354,10 +359,13 @@ impl Iteration {
                 // minimised name whose servers are the child's NS names and, as a
                 // fallback, the servers that just answered.
                 let glue = classify::glue_for(&cut.zone, &ns, &m.additionals);
+                let (ns, glue) = capped(ns, glue, cut.expires, view.now);
                 self.writes.push(Write::Rrset(ns.clone(), self.trust));
                 self.next_labels = 0;
+                let ttl = ns.iter().map(|r| r.ttl).min().unwrap_or(0);
                 let mut child =
                     self.cut(asked.sname.clone(), ns_names(&ns), &glue_pairs(&glue), view);
+                child.expires = expiry(view.now, ttl, cut.expires);
                 for s in cut.servers.drain(..) {
                     if !child.servers.iter().any(|c| c.name == s.name) {
                         child.servers.push(s);
@@ -381,4 +389,26 @@ impl Iteration {
             }
         }
     }
+}
+
+/// An NS set and its glue with TTLs no longer than the cut they came from has
+/// left (`parent_expires`, Unix seconds).
+pub(super) fn capped(
+    mut ns: Vec<Record>,
+    mut glue: Vec<Record>,
+    parent_expires: u64,
+    now: u64,
+) -> (Vec<Record>, Vec<Record>) {
+    if parent_expires != u64::MAX {
+        let left = u32::try_from(parent_expires.saturating_sub(now)).unwrap_or(u32::MAX);
+        for r in ns.iter_mut().chain(glue.iter_mut()) {
+            r.ttl = r.ttl.min(left);
+        }
+    }
+    (ns, glue)
+}
+
+/// When a cut learned now with `ttl` expires, no later than its parent.
+pub(super) fn expiry(now: u64, ttl: u32, parent_expires: u64) -> u64 {
+    (now + u64::from(ttl)).min(parent_expires)
 }

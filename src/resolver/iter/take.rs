@@ -37,11 +37,12 @@ impl Iteration {
     /// An authoritative answer. RFC 2181 §5.4.1: AA covers the query name only, so
     /// only its link is taken; the driver asks for each later link itself (a stale
     /// copy the server holds below a cut it hides never reaches clients).
-    pub(super) fn take_answer(&mut self, zone: &Name, m: &Message, view: &View<'_>) -> Outcome {
+    pub(super) fn take_answer(&mut self, cut: &Cut, m: &Message, view: &View<'_>) -> Outcome {
+        let zone = &cut.zone;
         let sets = self.answer_sets(zone, m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::negative_soa(zone, &self.name, &m.authorities);
-        self.learn_zone_ns(zone, m);
+        self.learn_zone_ns(cut, m, view.now);
         self.take_link(&sets, rcode, soa, view)
     }
 
@@ -49,12 +50,15 @@ impl Iteration {
     /// with the addresses for those names inside the zone: the child's side of
     /// the cut, kept for iteration. A zone that added a server without telling
     /// its parent stays reachable through it (Unbound keeps these sets too).
-    fn learn_zone_ns(&mut self, zone: &Name, m: &Message) {
+    fn learn_zone_ns(&mut self, cut: &Cut, m: &Message, now: u64) {
+        let zone = &cut.zone;
         let ns = classify::ns_rrset(&m.authorities, zone);
         if ns.is_empty() {
             return;
         }
         let glue = classify::glue_for(zone, &ns, &m.additionals);
+        // No longer than the cut is known: a zone's servers cannot extend it.
+        let (ns, glue) = super::remote::capped(ns, glue, cut.expires, now);
         self.writes.push(Write::Rrset(ns, Trust::Authority));
         for set in classify::group(glue) {
             self.writes.push(Write::Rrset(set, Trust::Glue));
