@@ -153,16 +153,7 @@ impl Frontend {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
                 let limit = request::reply_limit(proto, q.edns);
-                ready.write(
-                    out,
-                    q.id,
-                    q.rd,
-                    q.cd,
-                    &bytes[12..q.name_end],
-                    q.edns,
-                    limit,
-                    now,
-                );
+                ready.write(out, q.id, q.rd, q.cd, q.name, q.edns, limit, now);
                 count::query(
                     &self.stats,
                     ready.route(),
@@ -171,15 +162,7 @@ impl Frontend {
                     u16::from(ready.rcode()),
                     q.qtype,
                 );
-                self.log_hit(
-                    &ready,
-                    &bytes[12..q.name_end],
-                    q.qtype,
-                    client,
-                    proto,
-                    out,
-                    started,
-                );
+                self.log_hit(&ready, q.name, q.qtype, client, proto, out, started);
                 return Handled::Reply;
             }
         }

@@ -209,3 +209,41 @@ fn zone_undecodable_rdata_is_refused() {
         );
     }
 }
+
+// REVIEW finding 1 (found by reading, issue 14; the `request` target's seeds
+// could not make it then): a question name of 255 label bytes and the root label
+// — 256 bytes, one over RFC 1035's limit — passed the hot path's length check
+// and overran its 260-byte key (`wire::parse`, src/server/wire.rs): a panic in the
+// listener's receive loop, which ended it. The seeds now hold names of every
+// length to 258 bytes in several cuts (fuzz/seeds/make_request_seeds.py), and on
+// the unfixed code `request_seeds_pass` fails at the first 256-byte seed with
+// this panic. The finding's own packet: 272 bytes, labels 63/63/63/62, over UDP
+// (selector 0) and TCP (1); the reply must be FORMERR with the query's ID.
+#[test]
+fn request_name_of_256_bytes_is_formerr() {
+    let mut msg = vec![0x02, 0x72, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in [63usize, 63, 63, 62] {
+        msg.push(l as u8);
+        msg.extend(std::iter::repeat_n(b'x', l));
+    }
+    msg.extend_from_slice(&[0, 0, 1, 0, 1]);
+    assert_eq!(msg.len(), 272);
+    let fx = request::Fixture::new();
+    for sel in [0u8, 1] {
+        let mut input = vec![sel];
+        input.extend_from_slice(&msg);
+        fx.run(&input);
+        let proto = if sel == 0 {
+            altroot::server::Proto::Udp
+        } else {
+            altroot::server::Proto::Tcp
+        };
+        let reply = fx.ask(&msg, request::client(0), proto).expect("a reply");
+        let m = hickory_proto::op::Message::from_vec(&reply).unwrap();
+        assert_eq!(m.metadata.id, 0x0272);
+        assert_eq!(
+            m.metadata.response_code,
+            hickory_proto::op::ResponseCode::FormErr
+        );
+    }
+}
