@@ -7,6 +7,7 @@ use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
 use crate::resolver::transport::EDNS_PAYLOAD;
+use crate::zones::wire::cursor::Cursor;
 
 /// Extended DNS Error option code (RFC 8914).
 pub const EDE: u16 = 15;
@@ -72,17 +73,20 @@ pub enum Parsed {
 /// included); zero or several questions FORMERR; EDNS versions above 0 BADVERS;
 /// other classes, zone transfers (none yet) and meta types REFUSED.
 pub fn parse(bytes: &[u8]) -> Parsed {
-    if bytes.len() < 12 || bytes[2] & 0x80 != 0 {
+    let mut c = Cursor::new(bytes);
+    let (Some(id), Some(flags), Some(_)) = (c.u16(), c.u8(), c.skip(9)) else {
+        return Parsed::Drop; // shorter than a header
+    };
+    if flags & 0x80 != 0 {
         return Parsed::Drop;
     }
-    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
     let msg = match Message::from_vec(bytes) {
         Ok(m) => m,
         Err(_) => {
             let req = Request {
                 id,
-                op_code: OpCode::from_u8((bytes[2] >> 3) & 0x0f),
-                rd: bytes[2] & 0x01 != 0,
+                op_code: OpCode::from_u8((flags >> 3) & 0x0f),
+                rd: flags & 0x01 != 0,
                 cd: false,
                 query: None,
                 edns: None,
@@ -182,12 +186,11 @@ pub fn reply(
     }
 }
 
-/// The smallest valid SERVFAIL (when encoding fails).
-fn servfail(req: &Request) -> Vec<u8> {
-    let mut b = vec![0u8; 12];
-    b[0..2].copy_from_slice(&req.id.to_be_bytes());
-    b[2] = 0x80 | u8::from(req.rd);
-    b[3] = 0x80 | 2;
+/// The smallest valid SERVFAIL: the header alone (when encoding fails, or the
+/// work of the query panicked).
+pub(super) fn servfail(req: &Request) -> Vec<u8> {
+    let mut b = req.id.to_be_bytes().to_vec();
+    b.extend_from_slice(&[0x80 | u8::from(req.rd), 0x80 | 2, 0, 0, 0, 0, 0, 0, 0, 0]);
     b
 }
 

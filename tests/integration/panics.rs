@@ -1,13 +1,20 @@
 //! No packet stops a listener (issue 14 §3): question names of every length around
-//! the 255-byte limit, over UDP and TCP, on every socket of a listen address.
+//! the 255-byte limit, over UDP and TCP, on every socket of a listen address; and a
+//! panic in the work of one query (injected through the debug-only
+//! `Frontend::panic_on`) is caught, answered SERVFAIL, counted in
+//! `altroot_panics_total` and logged, over UDP, TCP, DoT and DoH, and the listener
+//! goes on.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+
+use altroot::server::Stage;
 
 use crate::harness::*;
 
@@ -265,4 +272,268 @@ async fn the_272_byte_packet_stops_no_udp_socket() {
         }
     }
     assert_eq!((formerr, answered), (32, 32), "FORMERRs, then answers");
+}
+
+//------------ Panics injected ------------------------------------------------------
+
+/// Log output captured from this thread's subscriber (a `#[tokio::test]` runs the
+/// server's tasks on the test's own thread).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// Logs everything of this thread here until the guard is dropped.
+    fn start(&self) -> tracing::subscriber::DefaultGuard {
+        let s = tracing_subscriber::fmt()
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(s)
+    }
+
+    /// The lines that report a caught panic.
+    fn panic_lines(&self) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|l| l.contains("panic while"))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// `altroot_panics_total` by protocol, from a scrape of `/metrics`.
+async fn panics_total(web: SocketAddr) -> [f64; 4] {
+    let (code, body) = crate::observe::aget(web, "/metrics").await;
+    assert_eq!(code, 200, "{body}");
+    let m = crate::system::samples(&body);
+    ["udp", "tcp", "dot", "doh"].map(|p| {
+        *m.get(&format!("altroot_panics_total{{protocol=\"{p}\"}}"))
+            .unwrap_or_else(|| panic!("no altroot_panics_total for {p}:\n{body}"))
+    })
+}
+
+/// A query for `name` (text), type A, with EDNS.
+fn ask(id: u16, name: &str) -> Vec<u8> {
+    let mut q = make_query(name, RecordType::A, Some(1232));
+    q.metadata.id = id;
+    q.to_vec().unwrap()
+}
+
+/// A SERVFAIL with the query's ID (the header alone).
+fn assert_servfail(reply: &[u8], id: u16, what: &str) {
+    let m = Message::from_vec(reply).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(
+        (m.metadata.id, m.metadata.response_code),
+        (id, ResponseCode::ServFail),
+        "{what}"
+    );
+}
+
+/// Sends `q` on a TCP (or TLS) stream and reads one reply.
+async fn exchange<S>(s: &mut S, q: &[u8]) -> Vec<u8>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(q);
+    s.write_all(&framed).await.unwrap();
+    s.flush().await.unwrap();
+    let mut len = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut len))
+        .await
+        .expect("no reply within 10 s")
+        .expect("the connection ended");
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    s.read_exact(&mut buf).await.unwrap();
+    buf
+}
+
+// A question whose work panics in the front end (`receive`) gets a SERVFAIL with
+// its ID, over UDP (three times) and TCP (and the same TCP connection then
+// answers the next question); the UDP receive loop itself panicking loses that
+// datagram, and the loop is started again on the same socket (a port-0 listener
+// has one). Each panic is counted by protocol in altroot_panics_total; the first
+// is logged as one ERROR line saying what was being done (the client, the
+// packet), the panic's message and where it happened. The server answers
+// throughout. (Without the catching, the first UDP panic ended the receive loop:
+// the SERVFAILs and the control answers would never come.)
+#[tokio::test]
+async fn a_panic_in_a_query_s_work_is_caught_counted_and_logged() {
+    let log = Captured::default();
+    let _log = log.start();
+    let a = local_only("\"127.0.0.1:0\"").await;
+    let web = a.start_web().await;
+    assert_eq!(panics_total(web.addr).await, [0.0; 4]);
+    let fe = a.frontend();
+    fe.panic_on("boom", Stage::Receive);
+    fe.panic_on("crash", Stage::Listener);
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    for id in 1..=3 {
+        let r = raw_udp_from(
+            local,
+            a.addr,
+            &ask(id, "boom.geek."),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_or_else(|| panic!("UDP {id}: no SERVFAIL"));
+        assert_servfail(&r, id, "UDP");
+        assert!(control(a.addr).await.is_some(), "UDP after panic {id}");
+    }
+    let logged = log.panic_lines();
+    assert!(!logged.is_empty(), "no line logged");
+    let first = &logged[0];
+    for part in [
+        "ERROR",
+        "panic while answering a query from 127.0.0.1:",
+        "over udp (",
+        " bytes: 0001",
+        "panic_on: a question holding \"boom\" at src/server/",
+        "the udp listener goes on",
+    ] {
+        assert!(first.contains(part), "{part:?} not in {first:?}");
+    }
+    assert_eq!(panics_total(web.addr).await, [3.0, 0.0, 0.0, 0.0]);
+
+    // The receive loop itself: counted, and the loop goes on.
+    let sock = UdpSocket::bind(local).await.unwrap();
+    sock.send_to(&ask(4, "crash.geek."), a.addr).await.unwrap();
+    let t = std::time::Instant::now();
+    while panics_total(web.addr).await[0] < 4.0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the loop's panic was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let m = control(a.addr).await.expect("UDP after the loop's panic");
+    assert_eq!(m.answers.len(), 1);
+
+    let mut s = TcpStream::connect(a.addr).await.unwrap();
+    assert_servfail(&exchange(&mut s, &ask(5, "boom.geek.")).await, 5, "TCP");
+    let r = Message::from_vec(&exchange(&mut s, &ask(6, "www.geek.")).await).unwrap();
+    assert_eq!(
+        lines(&r.answers),
+        vec!["www.geek. 300 A 192.0.2.1"],
+        "TCP after"
+    );
+    assert_eq!(panics_total(web.addr).await, [4.0, 1.0, 0.0, 0.0]);
+    let n = log.panic_lines().len();
+    assert!((1..=5).contains(&n), "one line per panic at most, {n}");
+}
+
+// A panic while resolving (on the question's own task, after it went to the
+// network path) is a SERVFAIL for that client over UDP and TCP, counted; the
+// resolver answers the next question.
+#[tokio::test]
+async fn a_panic_while_resolving_is_a_servfail() {
+    let (_w, a) = standard("").await;
+    let web = a.start_web().await;
+    a.frontend().panic_on("boom", Stage::Resolve);
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let r = raw_udp_from(
+        local,
+        a.addr,
+        &ask(1, "boom.example.com."),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("UDP: no SERVFAIL");
+    assert_servfail(&r, 1, "UDP");
+    let mut s = TcpStream::connect(a.addr).await.unwrap();
+    assert_servfail(
+        &exchange(&mut s, &ask(2, "boom.example.com.")).await,
+        2,
+        "TCP",
+    );
+    let r = Message::from_vec(&exchange(&mut s, &ask(3, "www.example.com.")).await).unwrap();
+    assert_eq!(r.answers.len(), 1, "TCP after");
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(m.answers.len(), 1, "UDP after");
+    assert_eq!(panics_total(web.addr).await, [1.0, 1.0, 0.0, 0.0]);
+}
+
+/// POSTs `q` to /dns-query on an HTTP/1.1 connection that stays open; the status
+/// and body of the response.
+async fn doh_post<S>(s: &mut S, q: &[u8]) -> (u16, Vec<u8>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let head = format!(
+        "POST /dns-query HTTP/1.1\r\nHost: dns.test\r\nContent-Type: application/dns-message\r\nContent-Length: {}\r\n\r\n",
+        q.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(q).await.unwrap();
+    s.flush().await.unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut byte))
+            .await
+            .expect("no response within 10 s")
+            .expect("the connection ended");
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.unwrap();
+    (status, body)
+}
+
+// DoT and DoH: a panic in a query's work is a SERVFAIL on the same connection,
+// which then answers the next question; counted as dot and doh.
+#[tokio::test]
+async fn dot_and_doh_connections_outlive_a_panic() {
+    let w = crate::world::World::start(standard_world).await;
+    let pki = crate::tlskit::Pki::new();
+    let listeners = "tls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\n";
+    let a = crate::tlskit::tls_altroot(&w, &pki, listeners, "").await;
+    let web = a.start_web().await;
+    a.frontend().panic_on("boom", Stage::Receive);
+    let (dot, doh) = (a.encrypted.tls_addrs[0], a.encrypted.https_addrs[0]);
+
+    let mut s = crate::tlskit::tls_connect(&pki, dot, "dns.test", &[b"dot"])
+        .await
+        .unwrap();
+    assert_servfail(&exchange(&mut s, &ask(1, "boom.geek.")).await, 1, "DoT");
+    let r = Message::from_vec(&exchange(&mut s, &ask(2, "www.geek.")).await).unwrap();
+    assert_eq!(r.answers.len(), 1, "DoT after");
+
+    let mut s = crate::tlskit::tls_connect(&pki, doh, "dns.test", &[b"http/1.1"])
+        .await
+        .unwrap();
+    let (status, body) = doh_post(&mut s, &ask(0, "boom.geek.")).await;
+    assert_eq!(status, 200);
+    assert_servfail(&body, 0, "DoH");
+    let (status, body) = doh_post(&mut s, &ask(0, "www.geek.")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        Message::from_vec(&body).unwrap().answers.len(),
+        1,
+        "DoH after"
+    );
+    assert_eq!(panics_total(web.addr).await, [0.0, 0.0, 1.0, 1.0]);
 }
