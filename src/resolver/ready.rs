@@ -1,7 +1,8 @@
 //! Ready answers: replies kept in wire format, so that answering a question seen
-//! before is copy and patch — the ID, RD and CD, the question name's case, the EDNS
-//! buffer size, the TTLs counted down — with no parsing, no lookup in zones or
-//! caches, no encoding.
+//! before is copy and patch — the ID, RD and CD, the question name's case, the TTLs
+//! counted down, TC when it does not fit — with no parsing, no lookup in zones or
+//! caches, no encoding. The OPT record stays as the full path wrote it (our buffer
+//! size, DO as asked): the reply's shape (EDNS or not, DO) is part of the key.
 //!
 //! A reply becomes ready when it was answered without a failure from local zones or
 //! a cache — an answer that just came from the network is not, so names asked once
@@ -342,8 +343,11 @@ impl ReadyParts {
 
 impl Ready {
     /// Writes this answer for a client into `out`: its ID, RD and CD, the name as it
-    /// wrote it (`name`: the question name's bytes from its query), its EDNS size,
-    /// TTLs counted down to `now`; cut to TC when larger than `limit`.
+    /// wrote it (`name`: the question name's bytes from its query), TTLs counted
+    /// down to `now`; cut to TC when larger than `limit` (the client's size). The
+    /// OPT record stays as the full path wrote it for the first client of this
+    /// key: our buffer size (RFC 6891 §6.2.5), and DO copied (RFC 3225 §3), which
+    /// the key holds.
     #[allow(clippy::too_many_arguments)]
     pub fn write(
         &self,
@@ -352,7 +356,6 @@ impl Ready {
         rd: bool,
         cd: bool,
         name: &[u8],
-        edns: Option<u16>,
         limit: usize,
         now: u64,
     ) {
@@ -363,10 +366,6 @@ impl Ready {
         p.bits(2, 0x01, rd);
         p.bits(3, 0x10, cd);
         p.put(12, name);
-        let payload = edns.map(|e| e.clamp(512, super::transport::EDNS_PAYLOAD));
-        if let (Some(at), Some(size)) = (self.opt(), payload) {
-            p.put(at + 3, &size.to_be_bytes());
-        }
         if self.decrement() {
             let gone = u32::try_from(now.saturating_sub(self.stored())).unwrap_or(u32::MAX);
             for (at, ttl) in self.ttls() {

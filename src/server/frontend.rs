@@ -188,7 +188,7 @@ impl Frontend {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
                 let limit = request::reply_limit(proto, q.edns);
-                ready.write(out, q.id, q.rd, q.cd, q.name, q.edns, limit, now);
+                ready.write(out, q.id, q.rd, q.cd, q.name, limit, now);
                 count::query(
                     &self.stats,
                     ready.route(),

@@ -1,6 +1,7 @@
 //! A client's request as the front end needs it: parsed once, checked for what
 //! altroot does not resolve, and the reply encoded to fit the transport (RFC 1035
-//! §4.2.1 512 bytes, or the client's EDNS size up to ours; TC when it does not fit).
+//! §4.2.1 512 bytes, or the client's EDNS size up to ours; TC when it does not fit),
+//! its OPT saying our size and copying DO.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
@@ -44,6 +45,8 @@ pub struct Request {
     pub query: Option<Query>,
     /// The client's EDNS buffer size, if it sent EDNS.
     pub edns: Option<u16>,
+    /// DO, as the client set it in its OPT (copied into ours, RFC 3225 §3).
+    pub dnssec_ok: bool,
 }
 
 impl Request {
@@ -90,6 +93,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
                 cd: false,
                 query: None,
                 edns: None,
+                dnssec_ok: false,
             };
             return Parsed::Reject(req, ResponseCode::FormErr);
         }
@@ -101,6 +105,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         cd: msg.metadata.checking_disabled,
         query: (msg.queries.len() == 1).then(|| msg.queries[0].clone()),
         edns: msg.edns.as_ref().map(|e| e.max_payload()),
+        dnssec_ok: msg.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
     };
     let code = if msg.metadata.op_code != OpCode::Query {
         Some(ResponseCode::NotImp)
@@ -135,10 +140,12 @@ pub(crate) fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
     }
 }
 
-/// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, our EDNS
-/// when the client sent EDNS (its size, capped at ours, never below 512), an
-/// Extended DNS Error when given. Over UDP, an answer that does not fit the
-/// client's size goes out with TC set and empty sections (RFC 2181 §9).
+/// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, an OPT
+/// record when the client sent EDNS — advertising our buffer size (RFC 6891
+/// §6.2.5: a responder's OPT states what it can take, not what the client said),
+/// with DO copied (RFC 3225 §3) — and an Extended DNS Error when given. Over UDP, an
+/// answer that does not fit the client's size (capped at ours, never below 512)
+/// goes out with TC set and empty sections (RFC 2181 §9).
 pub fn reply(
     req: &Request,
     rcode: ResponseCode,
@@ -157,9 +164,10 @@ pub fn reply(
         m.add_query(q.clone());
     }
     let limit = reply_limit(proto, req.edns);
-    if let Some(size) = req.edns {
+    if req.edns.is_some() {
         let mut e = Edns::new();
-        e.set_max_payload(size.clamp(512, EDNS_PAYLOAD));
+        e.set_max_payload(EDNS_PAYLOAD);
+        e.set_dnssec_ok(req.dnssec_ok);
         if let Some((code, text)) = ede {
             let mut data = code.to_be_bytes().to_vec();
             data.extend_from_slice(text.as_bytes());
