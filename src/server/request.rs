@@ -103,7 +103,10 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         op_code: msg.metadata.op_code,
         rd: msg.metadata.recursion_desired,
         cd: msg.metadata.checking_disabled,
-        query: (msg.queries.len() == 1).then(|| msg.queries[0].clone()),
+        query: match &msg.queries[..] {
+            [q] => Some(q.clone()),
+            _ => None,
+        },
         edns: msg.edns.as_ref().map(|e| e.max_payload()),
         dnssec_ok: msg.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
     };
@@ -113,14 +116,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         Some(ResponseCode::FormErr)
     } else if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
         Some(ResponseCode::BADVERS)
-    } else {
-        let q = &msg.queries[0];
+    } else if let [q] = &msg.queries[..] {
         let unsupported = q.query_class() != DNSClass::IN
             || matches!(
                 q.query_type(),
                 RecordType::AXFR | RecordType::IXFR | RecordType::OPT
             );
         unsupported.then_some(ResponseCode::Refused)
+    } else {
+        Some(ResponseCode::FormErr)
     };
     match code {
         Some(c) => Parsed::Reject(req, c),

@@ -110,7 +110,8 @@ async fn one_by_one(
             },
             _ = token.cancelled() => return,
         };
-        if handle(&fe, &sock, &tracker, &buf[..n], from, &mut out) {
+        let bytes = buf.get(..n).unwrap_or_default();
+        if handle(&fe, &sock, &tracker, bytes, from, &mut out) {
             let _ = sock.send_to(&out, from).await;
         }
     }
@@ -175,8 +176,8 @@ async fn send_all(sock: &UdpSocket, b: &mut mmsg::Batch, n: usize) {
             _ => break,
         }
     }
-    for i in sent..n {
-        let _ = sock.send_to(&b.out[i], b.to[i]).await;
+    for (out, to) in b.out.iter().zip(&b.to).take(n).skip(sent) {
+        let _ = sock.send_to(out, *to).await;
     }
 }
 
@@ -247,15 +248,22 @@ mod mmsg {
             from: usize,
             to: usize,
         ) -> io::Result<usize> {
-            let iovs: Vec<[IoSlice<'_>; 1]> = self.out[from..to]
+            let range = || from..to.max(from);
+            let iovs: Vec<[IoSlice<'_>; 1]> = self
+                .out
+                .get(range())
+                .unwrap_or_default()
                 .iter()
                 .map(|o| [IoSlice::new(o)])
                 .collect();
-            let addrs: Vec<Option<SockaddrStorage>> = self.to[from..to]
+            let addrs: Vec<Option<SockaddrStorage>> = self
+                .to
+                .get(range())
+                .unwrap_or_default()
                 .iter()
                 .map(|a| Some(SockaddrStorage::from(*a)))
                 .collect();
-            let mut tx = MultiHeaders::<SockaddrStorage>::preallocate(to - from, None);
+            let mut tx = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
             let fd = sock.as_raw_fd();
             let res = sendmmsg(fd, &mut tx, iovs.iter(), addrs, [], MsgFlags::empty())
                 .map_err(io::Error::from)?;

@@ -54,18 +54,18 @@ impl Key {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
-    /// Sets the key; `None` (and the key unchanged) when it does not fit, which
-    /// a name of at most 255 bytes always does.
-    fn set(&mut self, name: &[u8], type_class: &[u8], shape: u8) -> Option<()> {
-        let len = name.len() + type_class.len() + 1;
-        let buf = self.buf.get_mut(..len)?;
-        let (n, rest) = buf.split_at_mut(name.len());
+    /// Sets the key: the name lowercased, type, class, shape; `None` (and the key
+    /// unchanged) when it does not fit, which a name of at most 255 bytes does.
+    fn set(&mut self, name: &[u8], qtype: u16, qclass: u16, shape: u8) -> Option<()> {
+        let [t0, t1] = qtype.to_be_bytes();
+        let [c0, c1] = qclass.to_be_bytes();
+        let tail = [t0, t1, c0, c1, shape];
+        let len = name.len() + tail.len();
+        let (n, rest) = self.buf.get_mut(..len)?.split_at_mut(name.len());
         for (d, s) in n.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let (tc, last) = rest.split_at_mut(type_class.len());
-        tc.copy_from_slice(type_class);
-        *last.first_mut()? = shape;
+        rest.copy_from_slice(&tail);
         self.len = len;
         Some(())
     }
@@ -77,21 +77,19 @@ pub fn parse<'a>(m: &'a [u8], key: &mut Key) -> Option<Query<'a>> {
     let mut c = Cursor::new(m);
     let id = c.u16()?;
     let (b2, b3) = (c.u8()?, c.u8()?);
+    let counts = (c.u16()?, c.u16()?, c.u16()?, c.u16()?);
     // QR = 0, opcode QUERY, TC = 0; one question, no answers or authority, at most
     // one additional (the OPT).
-    let counts = c.bytes(8)?;
-    if b2 & 0xfa != 0 || counts[..7] != [0, 1, 0, 0, 0, 0, 0] || counts[7] > 1 {
+    if b2 & 0xfa != 0 || !matches!(counts, (1, 0, 0, 0 | 1)) {
         return None;
     }
     // Compression, a bad length or a name too long: the full parser decides.
     let name = c.plain_name()?;
-    let type_class = c.bytes(4)?;
-    let qtype = u16::from_be_bytes([type_class[0], type_class[1]]);
-    let qclass = u16::from_be_bytes([type_class[2], type_class[3]]);
+    let (qtype, qclass) = (c.u16()?, c.u16()?);
     if qclass != 1 || !plain_type(qtype) {
         return None;
     }
-    let (edns, dnssec_ok) = if counts[7] == 1 {
+    let (edns, dnssec_ok) = if counts.3 == 1 {
         let (size, dnssec_ok) = read_opt(&mut c)?;
         (Some(size), dnssec_ok)
     } else if c.at_end() {
@@ -104,7 +102,7 @@ pub fn parse<'a>(m: &'a [u8], key: &mut Key) -> Option<Query<'a>> {
         (true, false) => 1,
         (true, true) => 3,
     };
-    key.set(name, type_class, shape)?;
+    key.set(name, qtype, qclass, shape)?;
     Some(Query {
         id,
         rd: b2 & 0x01 != 0,

@@ -54,27 +54,27 @@ impl<'a> Cursor<'a> {
         self.bytes(n).map(|_| ())
     }
 
+    /// The next `N` bytes, as an array.
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let a = *self.m.get(self.at..)?.first_chunk::<N>()?;
+        self.at += N;
+        Some(a)
+    }
+
     pub fn u8(&mut self) -> Option<u8> {
-        let b = *self.m.get(self.at)?;
-        self.at += 1;
-        Some(b)
+        self.array::<1>().map(|[b]| b)
     }
 
     pub fn u16(&mut self) -> Option<u16> {
-        let b = self.bytes(2)?;
-        Some(u16::from_be_bytes([b[0], b[1]]))
+        self.array().map(u16::from_be_bytes)
     }
 
     pub fn u32(&mut self) -> Option<u32> {
-        let b = self.bytes(4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.array().map(u32::from_be_bytes)
     }
 
     pub fn u64(&mut self) -> Option<u64> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Some(u64::from_be_bytes(a))
+        self.array().map(u64::from_be_bytes)
     }
 
     /// Moves past a name: its labels up to the root label, or up to a compression
