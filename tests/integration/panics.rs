@@ -86,13 +86,18 @@ fn labels(room: usize, split: Split) -> Vec<usize> {
 /// A wire name of exactly `total` bytes (root label included) under `geek.`, its
 /// labels cut as `split` says, in mixed case.
 fn long_name(total: usize, split: Split) -> Vec<u8> {
+    long_name_under(total, split, b"\x04geek\x00")
+}
+
+/// The same under `suffix` (a wire name).
+fn long_name_under(total: usize, split: Split, suffix: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
-    for (i, l) in labels(total - 6, split).into_iter().enumerate() {
+    for (i, l) in labels(total - suffix.len(), split).into_iter().enumerate() {
         assert!((1..=63).contains(&l), "{total} {split:?}: label of {l}");
         out.push(l as u8);
         out.extend((0..l).map(|j| if (i + j) % 2 == 0 { b'A' } else { b'b' }));
     }
-    out.extend_from_slice(b"\x04geek\x00");
+    out.extend_from_slice(suffix);
     assert_eq!(out.len(), total, "{split:?}");
     out
 }
@@ -238,6 +243,34 @@ async fn names_around_255_bytes_over_tcp() {
     }
     let m = control(a.addr).await.expect("UDP answers");
     assert_eq!(m.answers.len(), 1);
+}
+
+// Names near the limit through the resolver (names under example.com., asked of
+// the fake ICANN world): up to 255 bytes an answer (NXDOMAIN from example.com's
+// server), over it FORMERR, and no panic caught on the way.
+#[tokio::test]
+async fn names_around_255_bytes_through_the_resolver() {
+    let (_w, a) = standard("").await;
+    let web = a.start_web().await;
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut id = 0u16;
+    for total in 250..=257 {
+        for split in SPLITS {
+            id += 1;
+            let name = long_name_under(total, split, b"\x07example\x03com\x00");
+            let what = format!("{total} bytes {split:?} under example.com.");
+            let r = raw_udp_from(
+                local,
+                a.addr,
+                &query(id, &name, true),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_or_else(|| panic!("{what}: no reply"));
+            check_reply(&r, id, total, &name, &what);
+        }
+    }
+    assert_eq!(panics_total(web.addr).await, [0.0; 4]);
 }
 
 // Every UDP socket of a listen address survives finding 1's packet. A fixed port
