@@ -1,8 +1,9 @@
 //! Panics in the work of one query: a bug, never a way to stop a listener.
 //!
-//! The listeners run each piece of per-packet work under [`catch`] (a datagram or
-//! frame through [`Frontend::receive`]) or as a [`Guarded`] future (a question
-//! resolved, a TCP/DoT connection, a DoH request). A panic there is caught, counted
+//! The listeners run each piece of per-packet work under [`Panics::catch`] (a
+//! datagram or frame through [`Frontend::receive_caught`]) or as a [`Guarded`]
+//! future (a question resolved through [`Frontend::resolve_caught`], a TCP/DoT
+//! connection, a DoH request). A panic there is caught, counted
 //! (`altroot_panics_total`, by protocol), and logged as one ERROR line that names
 //! the panic, where it happened and what was being done — at most one line a
 //! second, with how many more there were — and the listener goes on with the next
@@ -39,7 +40,7 @@ thread_local! {
 }
 
 /// Installs the panic hook (once per process): a panic in guarded work is kept
-/// for [`caught`]'s line; any other goes to the hook that was there before.
+/// for [`Panics::caught`]'s line; any other goes to the hook that was there before.
 pub fn install_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
@@ -257,7 +258,7 @@ impl Frontend {
 }
 
 /// A future whose panics are caught: it ends with `Err(payload)` instead, to be
-/// passed to [`caught`].
+/// passed to [`Panics::caught`].
 pub struct Guarded<F> {
     inner: Pin<Box<F>>,
 }

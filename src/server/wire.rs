@@ -123,7 +123,16 @@ fn plain_type(t: u16) -> bool {
     ) && t != 0
 }
 
-/// An OPT record that ends the message: (buffer size, DO). EDNS version 0 only.
+/// The option code of EDNS Client Subnet (RFC 7871), which hickory decodes (and
+/// refuses when malformed).
+const CLIENT_SUBNET: u16 = 8;
+
+/// An OPT record that ends the message: (buffer size, DO). EDNS version 0 only,
+/// and only with options the full parser would take as they are: each one's
+/// length within the record, the last one ending it, none it decodes itself
+/// (client subnet). Otherwise the full parser decides (a malformed option is
+/// FORMERR there), so that a ready answer never goes to a query the full path
+/// would refuse.
 fn read_opt(c: &mut Cursor<'_>) -> Option<(u16, bool)> {
     // Root owner, type OPT.
     if c.u8()? != 0 || c.u16()? != 41 {
@@ -133,7 +142,15 @@ fn read_opt(c: &mut Cursor<'_>) -> Option<(u16, bool)> {
     let (_rcode, version, flags) = (c.u8()?, c.u8()?, c.u8()?);
     let _ = c.u8()?;
     let rdlen = c.u16()?;
-    c.skip(usize::from(rdlen))?;
+    let mut options = Cursor::new(c.bytes(usize::from(rdlen))?);
+    while !options.at_end() {
+        let code = options.u16()?;
+        let len = options.u16()?;
+        options.skip(usize::from(len))?;
+        if code == CLIENT_SUBNET {
+            return None;
+        }
+    }
     if version != 0 || !c.at_end() {
         return None;
     }
@@ -247,6 +264,26 @@ mod tests {
         let mut junk = q("x.", RecordType::A, None, false);
         junk.push(0);
         assert!(parse(&junk, &mut k).is_none(), "trailing bytes");
+        // EDNS options: a well-formed one (a cookie) is taken; one whose length
+        // runs past the record, a code cut short, or a client subnet (which the
+        // full parser decodes) are not.
+        let with_rdata = |rdata: &[u8]| {
+            let mut b = q("x.", RecordType::A, Some(1232), false);
+            let n = b.len();
+            b[n - 2..].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
+            b.extend_from_slice(rdata);
+            b
+        };
+        let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert!(parse(&with_rdata(&cookie), &mut k).is_some(), "a cookie");
+        for bad in [
+            &[0x1a, 0x1a, 0x1a, 0x1a, 0x1a, 0x1a][..],
+            &[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8],
+            &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0],
+            &[0, 8, 0, 4, 0, 1, 0, 0],
+        ] {
+            assert!(parse(&with_rdata(bad), &mut k).is_none(), "{bad:?}");
+        }
         for cut in 0..q("www.geek.", RecordType::A, Some(1232), false).len() {
             let b = q("www.geek.", RecordType::A, Some(1232), false);
             assert!(parse(&b[..cut], &mut k).is_none(), "cut at {cut}");
