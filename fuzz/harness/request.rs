@@ -6,6 +6,12 @@
 //! (`tests/integration/fuzz_regressions.rs` includes this file), so a minimised
 //! crash is replayed through exactly the code and checks that found it.
 //!
+//! The fixture is built once per process and keeps its state from one input to
+//! the next: answers made ready by one input are ready hits for the next, so the
+//! hot path's hits are fuzzed too — and a finding may need the input that made an
+//! answer ready before it (`request_malformed_edns_option_is_formerr_even_when_ready`
+//! replays both).
+//!
 //! The resolver has one root, a zones root (`fuzz/fixture/zones/`), and no hints
 //! or forward root. The only remote servers are the zones' delegations, all on
 //! loopback, which the default `upstream-deny` refuses (the root has no
