@@ -1,9 +1,11 @@
 //! Queries read in place, without building a message: the header, the one question
 //! and an OPT record, straight from the datagram. This is what the hot path needs to
 //! find a ready answer; anything unusual (another opcode, several questions, records
-//! besides one OPT, compression in the question, EDNS versions above 0, other
-//! classes, ANY and zone transfers) is left to the full parser, which answers it
-//! with the right rcode.
+//! besides one OPT, compression in the question, a name over 255 bytes, EDNS
+//! versions above 0, EDNS options that do not fit their record or a client subnet,
+//! other classes, ANY and zone transfers) is left to the full parser, which
+//! answers it with the right rcode. Every byte is read through the bounds-checked
+//! [`Cursor`].
 //!
 //! Replies are walked the same way where only a number is wanted from them
 //! ([`min_ttl`], DoH's `max-age`).
