@@ -6,6 +6,12 @@
 //! (`tests/integration/fuzz_regressions.rs` includes this file), so a minimised
 //! crash is replayed through exactly the code and checks that found it.
 //!
+//! The fixture is built once per process and keeps its state from one input to
+//! the next: answers made ready by one input are ready hits for the next, so the
+//! hot path's hits are fuzzed too — and a finding may need the input that made an
+//! answer ready before it (`request_malformed_edns_option_is_formerr_even_when_ready`
+//! replays both).
+//!
 //! The resolver has one root, a zones root (`fuzz/fixture/zones/`), and no hints
 //! or forward root. The only remote servers are the zones' delegations, all on
 //! loopback, which the default `upstream-deny` refuses (the root has no
@@ -132,7 +138,8 @@ pub fn client(sel: u8) -> SocketAddr {
 /// only runts and responses are dropped; a reply parses as a DNS message, with QR
 /// and RA set, AA clear, the query's ID, at most the question asked, TC only over
 /// UDP, and over UDP no larger than the client's buffer (512 without EDNS, its
-/// EDNS size otherwise, between 512 and 1232).
+/// EDNS size otherwise, between 512 and 1232); its OPT, if any, advertises 1232
+/// and copies DO, and a query without EDNS gets none.
 pub fn check(msg: &[u8], proto: Proto, reply: Option<&[u8]>) {
     let runt_or_response = msg.len() < 12 || msg[2] & 0x80 != 0;
     let Some(reply) = reply else {
@@ -158,6 +165,17 @@ pub fn check(msg: &[u8], proto: Proto, reply: Option<&[u8]>) {
             asked[0].name().to_string(),
             "the question's case kept"
         );
+    }
+    // Our OPT says our buffer size and copies DO (RFC 6891 §6.2.5, RFC 3225 §3);
+    // a request without EDNS gets none.
+    if let Some(e) = &m.edns {
+        assert_eq!(e.max_payload(), EDNS_PAYLOAD, "the OPT's size is ours");
+        if let Some(asked) = req.as_ref().and_then(|r| r.edns.as_ref()) {
+            assert_eq!(e.flags().dnssec_ok, asked.flags().dnssec_ok, "DO copied");
+        }
+    }
+    if req.as_ref().is_some_and(|r| r.edns.is_none()) {
+        assert!(m.edns.is_none(), "an OPT to a client that sent none");
     }
     match proto {
         Proto::Tcp | Proto::Dot | Proto::Doh => {

@@ -260,6 +260,7 @@ pub fn servable(z: &Zone) {
             cd: false,
             query: Some(Query::query(owner.clone(), rtype)),
             edns: None,
+            dnssec_ok: false,
         };
         let bytes = reply(&req, ResponseCode::NoError, &answers, &[], None, Proto::Tcp);
         let m = match Message::from_vec(&bytes) {

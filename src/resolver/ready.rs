@@ -1,7 +1,8 @@
 //! Ready answers: replies kept in wire format, so that answering a question seen
-//! before is copy and patch — the ID, RD and CD, the question name's case, the EDNS
-//! buffer size, the TTLs counted down — with no parsing, no lookup in zones or
-//! caches, no encoding.
+//! before is copy and patch — the ID, RD and CD, the question name's case, the TTLs
+//! counted down, TC when it does not fit — with no parsing, no lookup in zones or
+//! caches, no encoding. The OPT record stays as the full path wrote it (our buffer
+//! size, DO as asked): the reply's shape (EDNS or not, DO) is part of the key.
 //!
 //! A reply becomes ready when it was answered without a failure from local zones or
 //! a cache — an answer that just came from the network is not, so names asked once
@@ -11,7 +12,9 @@
 //! long as their smallest TTL, and their TTLs count down; answers from local zones
 //! are kept at most [`LOCAL_SECS`], so routing decisions (collision checks, claims
 //! that expire) are taken again now and then, and all of them go when zones reload.
-//! The store is bounded in bytes; an entry is one allocation.
+//! The store is bounded in bytes; an entry is one allocation. Every byte of a
+//! reply or an entry is read and patched through the bounds-checked
+//! [`Cursor`] and [`Patch`]: nothing here indexes a message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +23,7 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
 use super::answer::{Route, Source};
+use crate::zones::wire::cursor::{Cursor, Patch};
 
 /// Longest life of a ready answer from local zones (seconds).
 pub const LOCAL_SECS: u64 = 60;
@@ -37,64 +41,68 @@ const HEADER: usize = 36;
 #[derive(Clone, Debug)]
 pub struct Ready(Arc<[u8]>);
 
-fn u16_at(b: &[u8], i: usize) -> u16 {
-    u16::from_be_bytes([b[i], b[i + 1]])
-}
-
-fn u64_at(b: &[u8], i: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[i..i + 8]);
-    u64::from_be_bytes(a)
-}
-
 impl Ready {
+    fn u16_at(&self, at: usize) -> u16 {
+        Cursor::at(&self.0, at).u16().unwrap_or(0)
+    }
+
+    /// Byte `at` of the header (0 if the entry were too short: never, as
+    /// [`ReadyParts::assemble`] writes the whole header).
+    fn byte(&self, at: usize) -> u8 {
+        self.0.get(at).copied().unwrap_or(0)
+    }
+
+    /// When it expires (0, long gone, for an entry that cannot be read).
     pub fn expires(&self) -> u64 {
-        u64_at(&self.0, 0)
+        Cursor::new(&self.0).u64().unwrap_or(0)
     }
 
     fn stored(&self) -> u64 {
-        u64_at(&self.0, 8)
+        Cursor::at(&self.0, 8).u64().unwrap_or(0)
     }
 
     fn question_end(&self) -> usize {
-        usize::from(u16_at(&self.0, 16))
+        usize::from(self.u16_at(16))
     }
 
     fn opt(&self) -> Option<usize> {
-        match u16_at(&self.0, 18) {
+        match self.u16_at(18) {
             0 => None,
             at => Some(usize::from(at)),
         }
     }
 
+    fn ttl_count(&self) -> usize {
+        usize::from(self.u16_at(20))
+    }
+
     fn ttls(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let n = usize::from(u16_at(&self.0, 20));
-        self.0[HEADER..HEADER + 6 * n].chunks_exact(6).map(|c| {
-            (
-                usize::from(u16::from_be_bytes([c[0], c[1]])),
-                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
-            )
+        let n = self.ttl_count();
+        let table = self.0.get(HEADER..HEADER + 6 * n).unwrap_or_default();
+        table.chunks_exact(6).filter_map(|c| {
+            let mut c = Cursor::new(c);
+            Some((usize::from(c.u16()?), c.u32()?))
         })
     }
 
     fn key(&self) -> &[u8] {
-        let n = usize::from(u16_at(&self.0, 20));
-        let at = HEADER + 6 * n;
-        &self.0[at..at + usize::from(u16_at(&self.0, 22))]
+        let at = HEADER + 6 * self.ttl_count();
+        let len = usize::from(self.u16_at(22));
+        self.0.get(at..at + len).unwrap_or_default()
     }
 
     fn wire(&self) -> &[u8] {
-        let n = usize::from(u16_at(&self.0, 20));
-        let at = HEADER + 6 * n + usize::from(u16_at(&self.0, 22));
-        &self.0[at..at + usize::from(u16_at(&self.0, 24))]
+        let at = HEADER + 6 * self.ttl_count() + usize::from(self.u16_at(22));
+        let len = usize::from(self.u16_at(24));
+        self.0.get(at..at + len).unwrap_or_default()
     }
 
     fn decrement(&self) -> bool {
-        self.0[26] & 1 != 0
+        self.byte(26) & 1 != 0
     }
 
     pub fn source(&self) -> Source {
-        if self.0[26] & 2 != 0 {
+        if self.byte(26) & 2 != 0 {
             Source::Local
         } else {
             Source::Cache
@@ -102,15 +110,15 @@ impl Ready {
     }
 
     pub fn rcode(&self) -> u8 {
-        self.0[27]
+        self.byte(27)
     }
 
     pub fn answers(&self) -> u16 {
-        u16_at(&self.0, 28)
+        self.u16_at(28)
     }
 
     pub fn route(&self) -> Route {
-        match u32::from_be_bytes([self.0[30], self.0[31], self.0[32], self.0[33]]) {
+        match Cursor::at(&self.0, 30).u32().unwrap_or(2) {
             0 => Route::Local,
             1 => Route::Interrupt,
             2 => Route::Unrouted,
@@ -237,46 +245,48 @@ impl ReadyParts {
         answers: u16,
         now: u64,
     ) -> Option<ReadyParts> {
-        if reply.len() < 12 || reply[2] & 0x02 != 0 {
+        let mut c = Cursor::at(reply, 2);
+        let flags = c.u8()?;
+        c.skip(1)?;
+        let counts = [c.u16()?, c.u16()?, c.u16()?, c.u16()?];
+        if flags & 0x02 != 0 || counts[0] != 1 {
             return None;
         }
-        let counts = |i: usize| usize::from(u16::from_be_bytes([reply[i], reply[i + 1]]));
-        if counts(4) != 1 {
-            return None;
-        }
-        let mut wire = reply.to_vec();
-        wire[0] = 0;
-        wire[1] = 0;
-        let mut i = skip_name(&wire, 12)?;
-        i += 4;
-        let question_end = u16::try_from(i).ok()?;
-        for b in &mut wire[12..i - 4] {
-            *b = b.to_ascii_lowercase();
-        }
+        c.skip_name()?;
+        let name_end = c.pos();
+        c.skip(4)?;
+        let question_end = u16::try_from(c.pos()).ok()?;
         let mut ttls = Vec::new();
         let mut opt = 0;
         let mut min_ttl = u32::MAX;
-        for (section, n) in [counts(6), counts(8), counts(10)].into_iter().enumerate() {
-            for _ in 0..n {
-                let start = i;
-                i = skip_name(&wire, i)?;
-                let fixed = wire.get(i..i + 10)?;
-                let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-                let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-                let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        for (section, n) in counts[1..].iter().enumerate() {
+            for _ in 0..*n {
+                let start = c.pos();
+                c.skip_name()?;
+                let rtype = c.u16()?;
+                c.skip(2)?; // class
+                let ttl_at = c.pos();
+                let ttl = c.u32()?;
+                let rdlen = c.u16()?;
+                c.skip(usize::from(rdlen))?;
                 if rtype == 41 {
                     opt = u16::try_from(start).ok()?;
                 } else {
-                    ttls.push((u16::try_from(i + 4).ok()?, ttl));
+                    ttls.push((u16::try_from(ttl_at).ok()?, ttl));
                     if section < 2 {
                         min_ttl = min_ttl.min(ttl);
                     }
                 }
-                i += 10 + rdlen;
             }
         }
-        if i != wire.len() {
+        if !c.at_end() {
             return None;
+        }
+        let mut wire = reply.to_vec();
+        let mut p = Patch(&mut wire);
+        p.put(0, &[0, 0]);
+        for b in p.0.get_mut(12..name_end).unwrap_or_default() {
+            *b = b.to_ascii_lowercase();
         }
         let decrement = source != Source::Local;
         let expires = if decrement {
@@ -316,7 +326,7 @@ impl ReadyParts {
         b.extend_from_slice(&u16::try_from(key.len()).ok()?.to_be_bytes());
         b.extend_from_slice(&u16::try_from(self.wire.len()).ok()?.to_be_bytes());
         b.push(u8::from(self.decrement) | if self.decrement { 0 } else { 2 });
-        b.push(self.wire[3] & 0x0f);
+        b.push(self.wire.get(3).copied().unwrap_or(2) & 0x0f);
         b.extend_from_slice(&self.answers.to_be_bytes());
         let route: u32 = match self.route {
             Route::Local => 0,
@@ -339,8 +349,11 @@ impl ReadyParts {
 
 impl Ready {
     /// Writes this answer for a client into `out`: its ID, RD and CD, the name as it
-    /// wrote it (`name`: the question name's bytes from its query), its EDNS size,
-    /// TTLs counted down to `now`; cut to TC when larger than `limit`.
+    /// wrote it (`name`: the question name's bytes from its query), TTLs counted
+    /// down to `now`; cut to TC when larger than `limit` (the client's size). The
+    /// OPT record stays as the full path wrote it for the first client of this
+    /// key: our buffer size (RFC 6891 §6.2.5), and DO copied (RFC 3225 §3), which
+    /// the key holds.
     #[allow(clippy::too_many_arguments)]
     pub fn write(
         &self,
@@ -349,24 +362,20 @@ impl Ready {
         rd: bool,
         cd: bool,
         name: &[u8],
-        edns: Option<u16>,
         limit: usize,
         now: u64,
     ) {
         out.clear();
         out.extend_from_slice(self.wire());
-        out[0..2].copy_from_slice(&id.to_be_bytes());
-        out[2] = (out[2] & !0x01) | u8::from(rd);
-        out[3] = (out[3] & !0x10) | if cd { 0x10 } else { 0 };
-        out[12..12 + name.len()].copy_from_slice(name);
-        let payload = edns.map(|e| e.clamp(512, super::transport::EDNS_PAYLOAD));
-        if let (Some(at), Some(p)) = (self.opt(), payload) {
-            out[at + 3..at + 5].copy_from_slice(&p.to_be_bytes());
-        }
+        let mut p = Patch(out);
+        p.put(0, &id.to_be_bytes());
+        p.bits(2, 0x01, rd);
+        p.bits(3, 0x10, cd);
+        p.put(12, name);
         if self.decrement() {
             let gone = u32::try_from(now.saturating_sub(self.stored())).unwrap_or(u32::MAX);
             for (at, ttl) in self.ttls() {
-                out[at..at + 4].copy_from_slice(&ttl.saturating_sub(gone).to_be_bytes());
+                p.put(at, &ttl.saturating_sub(gone).to_be_bytes());
             }
         }
         if out.len() > limit {
@@ -376,28 +385,15 @@ impl Ready {
 
     /// The reply cut to its header, question and OPT, with TC set (RFC 2181 §9).
     fn truncate(&self, out: &mut Vec<u8>) {
-        let opt: Option<Vec<u8>> = self.opt().map(|at| out[at..].to_vec());
+        let opt: Option<Vec<u8>> = self.opt().and_then(|at| out.get(at..)).map(<[u8]>::to_vec);
         out.truncate(self.question_end());
-        out[2] |= 0x02;
-        out[6..12].copy_from_slice(&[0, 0, 0, 0, 0, u8::from(opt.is_some())]);
+        let mut p = Patch(out);
+        p.bits(2, 0x02, true);
+        p.put(6, &[0, 0, 0, 0, 0, u8::from(opt.is_some())]);
         if let Some(o) = opt {
             out.extend_from_slice(&o);
         }
     }
-}
-
-/// The offset after a (possibly compressed) name starting at `i`.
-fn skip_name(m: &[u8], mut i: usize) -> Option<usize> {
-    for _ in 0..128 {
-        let len = *m.get(i)?;
-        match len {
-            0 => return Some(i + 1),
-            l if l & 0xc0 == 0xc0 => return (i + 2 <= m.len()).then_some(i + 2),
-            l if l < 64 => i += 1 + usize::from(l),
-            _ => return None,
-        }
-    }
-    None
 }
 
 #[cfg(test)]

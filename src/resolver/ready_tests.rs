@@ -88,7 +88,6 @@ fn a_hit_is_patched_for_its_client() {
         true,
         true,
         b"\x03WwW\x04gEEk\x00",
-        Some(4096),
         1232,
         1_010,
     );
@@ -98,7 +97,7 @@ fn a_hit_is_patched_for_its_client() {
     assert_eq!(m.queries[0].name().to_string(), "WwW.gEEk.");
     assert_eq!(m.answers[0].ttl, 290);
     assert_eq!(m.authorities[0].ttl, 390);
-    assert_eq!(m.edns.unwrap().max_payload(), 1232, "capped at ours");
+    assert_eq!(m.edns.unwrap().max_payload(), 1232, "ours, as stored");
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
 }
 
@@ -119,7 +118,6 @@ fn local_answers_keep_their_ttls_and_live_a_minute() {
         false,
         false,
         b"\x03www\x04geek\x00",
-        None,
         512,
         1_050,
     );
@@ -139,7 +137,6 @@ fn local_answers_keep_their_ttls_and_live_a_minute() {
         false,
         false,
         b"\x03www\x04geek\x00",
-        None,
         512,
         1_050,
     );
@@ -167,16 +164,7 @@ fn too_big_for_the_client_is_cut_to_tc() {
         0,
     ));
     let mut out = Vec::new();
-    r.write(
-        &mut out,
-        7,
-        true,
-        false,
-        b"\x03www\x04geek\x00",
-        Some(512),
-        512,
-        0,
-    );
+    r.write(&mut out, 7, true, false, b"\x03www\x04geek\x00", 512, 0);
     let m = Message::from_vec(&out).unwrap();
     assert!(m.metadata.truncation);
     assert!(m.answers.is_empty() && m.authorities.is_empty());
@@ -187,7 +175,6 @@ fn too_big_for_the_client_is_cut_to_tc() {
         true,
         false,
         b"\x03www\x04geek\x00",
-        Some(4096),
         usize::from(u16::MAX),
         0,
     );

@@ -55,7 +55,7 @@ fn route_slot(stats: &Stats, route: Route) -> usize {
 
 /// The slot of a protocol ([`slot::PROTOCOLS`]).
 #[inline]
-fn proto_slot(p: Proto) -> usize {
+pub(super) fn proto_slot(p: Proto) -> usize {
     match p {
         Proto::Udp => 0,
         Proto::Tcp => 1,

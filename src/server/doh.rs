@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use super::dot::handshake;
+use super::panics::Guarded;
 use super::tcp::{self, Ctx};
 use super::{Handled, Proto};
 
@@ -40,7 +41,7 @@ const STREAMS: u32 = 100;
 const MAX_BODY: usize = 65_535;
 
 pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
-    tcp::accept_loop(listener, ctx, "TLS accept", move |stream, peer, c| {
+    tcp::accept_loop(listener, ctx, Proto::Doh, move |stream, peer, c| {
         let acc = acceptor.clone();
         async move {
             if let Some(tls) = handshake(&acc, stream, &c).await {
@@ -87,7 +88,15 @@ where
     let service = hyper::service::service_fn(move |req| {
         let (c, running) = (c.clone(), Running::start(&a));
         async move {
-            let r = request(req, peer, &c).await;
+            // A panic in one request is that request's 500, not the connection's end.
+            let r = match Guarded::new(request(req, peer, &c)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let what = format!("answering a DoH request from {peer}");
+                    c.frontend.panics().caught(Proto::Doh, &what, e.as_ref());
+                    status(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            };
             drop(running);
             Ok::<_, Infallible>(r)
         }
@@ -171,9 +180,12 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
         }
     };
     let mut out = Vec::new();
-    let answer = match ctx.frontend.receive(&query, peer, Proto::Doh, &mut out) {
+    let answer = match ctx
+        .frontend
+        .receive_caught(&query, peer, Proto::Doh, &mut out)
+    {
         Handled::Reply => out,
-        Handled::Later(p) => ctx.frontend.resolve(p).await,
+        Handled::Later(p) => ctx.frontend.resolve_caught(p).await,
         Handled::Drop => return status(StatusCode::BAD_REQUEST),
     };
     // HTTP freshness (RFC 8484 §5.1): the smallest TTL of the answer and authority

@@ -13,7 +13,7 @@ use super::Proto;
 use super::tcp::{self, Ctx};
 
 pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, ctx: Arc<Ctx>) {
-    tcp::accept_loop(listener, ctx, "TLS accept", move |stream, peer, c| {
+    tcp::accept_loop(listener, ctx, Proto::Dot, move |stream, peer, c| {
         let acc = acceptor.clone();
         async move {
             if let Some(tls) = handshake(&acc, stream, &c).await {

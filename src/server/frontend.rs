@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::count;
 use super::limits::{Clients, RateLimit, Slot, Verdict};
 use super::log::{QueryLog, Record, WireName};
+use super::panics::{self, Panics};
 use super::request::{self, Parsed, Proto, Request};
 use super::wire;
 use crate::config::Config;
@@ -27,6 +28,7 @@ use crate::resolver::ready::{Ready, ReadyParts};
 use crate::resolver::{Answer, Failure, Resolver, Route, Source};
 use crate::stats::Stats;
 use crate::stats::labels as slot;
+use crate::zones::wire::cursor::{Cursor, Patch};
 
 /// Waiting questions the front end holds at once, as a multiple of
 /// `max-resolutions` (many clients may wait on one shared resolution).
@@ -63,6 +65,30 @@ struct Filing {
     generation: u64,
 }
 
+impl Pending {
+    /// What resolving it is, for the line logged if it panics.
+    pub(super) fn what(&self) -> String {
+        let (client, proto) = (self.client, self.proto.as_str());
+        match &self.req.query {
+            Some(q) => format!(
+                "resolving {} {} for {client} over {proto}",
+                q.name(),
+                q.query_type()
+            ),
+            None => format!("resolving a question for {client} over {proto}"),
+        }
+    }
+
+    /// The reply if resolving it panics: SERVFAIL, the header alone.
+    pub(super) fn servfail(&self) -> Vec<u8> {
+        request::servfail(&self.req)
+    }
+
+    pub(super) fn proto(&self) -> Proto {
+        self.proto
+    }
+}
+
 impl Drop for PendingCount {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
@@ -79,6 +105,7 @@ pub struct Frontend {
     query_timeout: Duration,
     log: QueryLog,
     stats: Arc<Stats>,
+    panics: Panics,
 }
 
 impl Frontend {
@@ -115,8 +142,14 @@ impl Frontend {
             query_timeout: config.server.query_timeout,
             log: QueryLog::start(roots, config.log.client, file),
             stats: resolver.stats().clone(),
+            panics: Panics::new(resolver.stats().clone()),
             resolver,
         }
+    }
+
+    /// Where the listeners count and log the panics they catch.
+    pub(super) fn panics(&self) -> &Panics {
+        &self.panics
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
@@ -136,6 +169,8 @@ impl Frontend {
         out: &mut Vec<u8>,
     ) -> Handled {
         let started = Instant::now();
+        #[cfg(debug_assertions)]
+        self.panics.trip(bytes, panics::Stage::Receive);
         let mut key = wire::Key::default();
         let plain = wire::parse(bytes, &mut key);
         if plain.is_some() {
@@ -153,16 +188,7 @@ impl Frontend {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
                 let limit = request::reply_limit(proto, q.edns);
-                ready.write(
-                    out,
-                    q.id,
-                    q.rd,
-                    q.cd,
-                    &bytes[12..q.name_end],
-                    q.edns,
-                    limit,
-                    now,
-                );
+                ready.write(out, q.id, q.rd, q.cd, q.name, limit, now);
                 count::query(
                     &self.stats,
                     ready.route(),
@@ -171,15 +197,7 @@ impl Frontend {
                     u16::from(ready.rcode()),
                     q.qtype,
                 );
-                self.log_hit(
-                    &ready,
-                    &bytes[12..q.name_end],
-                    q.qtype,
-                    client,
-                    proto,
-                    out,
-                    started,
-                );
+                self.log_hit(&ready, q.name, q.qtype, client, proto, out, started);
                 return Handled::Reply;
             }
         }
@@ -208,7 +226,7 @@ impl Frontend {
                     return Some(Handled::Drop);
                 };
                 *out = request::reply(&req, ResponseCode::NoError, &[], &[], None, proto);
-                out[2] |= 0x02; // TC
+                Patch(out).bits(2, 0x02, true); // TC
                 Some(Handled::Reply)
             }
         }
@@ -280,6 +298,11 @@ impl Frontend {
     /// Resolves a waiting question and encodes the reply (SERVFAIL after
     /// `query-timeout` at the latest).
     pub async fn resolve(&self, p: Box<Pending>) -> Vec<u8> {
+        #[cfg(debug_assertions)]
+        if let Some(n) = p.req.name() {
+            self.panics
+                .trip(n.to_ascii().as_bytes(), panics::Stage::Resolve);
+        }
         let Some(name) = p.req.name().cloned() else {
             return request::reply(&p.req, ResponseCode::FormErr, &[], &[], None, p.proto);
         };
@@ -369,7 +392,8 @@ impl Frontend {
             self.resolver.ready().insert(&f.key, r, f.generation);
         }
         // The rcode actually sent (encoding can still fail and become SERVFAIL).
-        let low = bytes.get(3).map_or(2, |b| b & 0x0f);
+        let flags = Cursor::at(&bytes, 2).u16().unwrap_or(2);
+        let low = (flags & 0x0f) as u8;
         let rcode = if low == a.rcode.low() {
             a.rcode
         } else {
@@ -397,7 +421,7 @@ impl Frontend {
                 source: a.source,
                 rcode,
                 answers,
-                tc: bytes.len() > 2 && bytes[2] & 0x02 != 0,
+                tc: flags & 0x0200 != 0,
                 micros: micros(started),
                 rejected: false,
                 failure: a.failure.clone().map(Box::new),
@@ -420,6 +444,7 @@ impl Frontend {
         if !self.log.enabled() {
             return;
         }
+        let tc = Cursor::at(out, 2).u8().is_some_and(|b| b & 0x02 != 0);
         self.log.push(Record {
             client,
             proto,
@@ -428,8 +453,8 @@ impl Frontend {
             route: r.route(),
             source: r.source(),
             rcode: ResponseCode::from_low(r.rcode()),
-            answers: if out[2] & 0x02 != 0 { 0 } else { r.answers() },
-            tc: out[2] & 0x02 != 0,
+            answers: if tc { 0 } else { r.answers() },
+            tc,
             micros: micros(started),
             rejected: false,
             failure: None,

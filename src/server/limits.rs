@@ -4,7 +4,6 @@
 use foldhash::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -73,18 +72,28 @@ pub enum Verdict {
     Drop,
 }
 
-/// Response rate limiting per client prefix (BIND RRL's defaults: /24 and /56,
-/// slip 2), as a token bucket per prefix (governor's GCRA).
+/// A response rate limit per client prefix: a token bucket per prefix (governor's
+/// GCRA), and past it every `slip`-th response of that prefix slipped, the others
+/// dropped. The prefixes and slip are BIND RRL's defaults (/24 and /56, slip 2), and
+/// the slip is counted per prefix as BIND counts it per account — but this is not
+/// BIND's RRL: BIND keeps an account per prefix *and response* (name, type, rcode),
+/// so one prefix's flood of one answer leaves its other answers alone; here every
+/// response to a prefix draws on the same bucket.
 pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpNet>,
     slip: u32,
     v4: u8,
     v6: u8,
-    limited: AtomicU64,
+    /// Responses over the limit per prefix, for the slip; sharded by the prefix's
+    /// hash so that the receive loops seldom wait for each other.
+    over: [Mutex<HashMap<IpNet, u32>>; SHARDS],
 }
 
 /// Prefixes remembered before the idle ones are forgotten.
 const MAX_PREFIXES: usize = 100_000;
+
+/// Shards of the per-prefix slip counts.
+const SHARDS: usize = 16;
 
 impl RateLimit {
     /// `None` when `per_second` is 0 (off).
@@ -95,7 +104,7 @@ impl RateLimit {
             slip,
             v4,
             v6,
-            limited: AtomicU64::new(0),
+            over: Default::default(),
         })
     }
 
@@ -110,19 +119,37 @@ impl RateLimit {
         if self.limiter.check_key(&key).is_ok() {
             return Verdict::Send;
         }
-        let n = self.limited.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.slip > 0 && n.is_multiple_of(u64::from(self.slip)) {
+        if self.slip == 0 {
+            return Verdict::Drop;
+        }
+        let mut over = self.shard(&key).lock().unwrap_or_else(|p| p.into_inner());
+        if over.len() >= MAX_PREFIXES / SHARDS && !over.contains_key(&key) {
+            over.clear(); // a flood from many prefixes: start counting again
+        }
+        let n = over.entry(key).or_insert(0);
+        *n = (*n + 1) % self.slip;
+        if *n == 0 {
             Verdict::Slip
         } else {
             Verdict::Drop
         }
     }
 
-    /// Forgets prefixes that are idle again (call now and then).
+    fn shard(&self, key: &IpNet) -> &Mutex<HashMap<IpNet, u32>> {
+        use std::hash::BuildHasher;
+        let h = foldhash::fast::FixedState::default().hash_one(key);
+        &self.over[(h as usize) % SHARDS]
+    }
+
+    /// Forgets prefixes that are idle again (call now and then); the slip counts
+    /// start again too.
     pub fn tidy(&self) {
         self.limiter.retain_recent();
         if self.limiter.len() > MAX_PREFIXES {
             self.limiter.shrink_to_fit();
+        }
+        for s in &self.over {
+            s.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
     }
 }
@@ -144,6 +171,39 @@ mod tests {
         );
         drop(a);
         assert!(c.enter(ip).is_some());
+    }
+
+    // REVIEW finding 10: the slip counter was one for all prefixes, so one
+    // prefix's flood decided which of another's responses slipped: two prefixes
+    // over the limit in turn, slip 2, and the first never got a TC=1 reply (its
+    // clients could never fall back to TCP). BIND RRL counts slips per account;
+    // here per prefix: each prefix over the limit gets every 2nd response slipped,
+    // whatever the others do.
+    #[test]
+    fn the_slip_is_counted_per_prefix() {
+        let rl = RateLimit::new(1, 2, 24, 56).unwrap();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "198.51.100.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(rl.check(a), Verdict::Send);
+        assert_eq!(rl.check(b), Verdict::Send);
+        assert_eq!(rl.check(v6), Verdict::Send);
+        let mut seen = std::collections::HashMap::<IpAddr, Vec<Verdict>>::new();
+        for _ in 0..6 {
+            for ip in [a, b] {
+                seen.entry(ip).or_default().push(rl.check(ip));
+            }
+        }
+        for _ in 0..6 {
+            seen.entry(v6).or_default().push(rl.check(v6));
+        }
+        use Verdict::{Drop, Slip};
+        for ip in [a, b, v6] {
+            assert_eq!(seen[&ip], [Drop, Slip, Drop, Slip, Drop, Slip], "{ip}");
+        }
+        let off = RateLimit::new(1, 0, 24, 56).unwrap();
+        off.check(a);
+        assert!((0..4).all(|_| off.check(a) == Drop), "slip 0: all dropped");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! and returns a [`ServerHandle`] that knows the real addresses and stops the
 //! server. The listeners are our own, not hickory-server's: they bound what a
 //! client can hold (TCP connections and their idle time, questions in flight per
-//! client, the pipeline per connection), and answer hits without a task.
+//! client, the pipeline per connection), and answer hits without a task. A panic
+//! in the work of one query is caught, counted and logged, and the listener goes
+//! on ([`panics`]).
 
 mod certs;
 mod count;
@@ -21,6 +23,7 @@ mod limits;
 mod log;
 mod log_file;
 mod log_line;
+mod panics;
 pub mod request;
 mod tcp;
 mod udp;
@@ -39,6 +42,8 @@ use crate::resolver::Resolver;
 pub use encrypted::{EncryptedHandle, EncryptedSockets, bind_encrypted};
 pub use frontend::{Frontend, Handled, Pending};
 pub use limits::{Clients, RateLimit, Slot, Verdict};
+#[cfg(debug_assertions)]
+pub use panics::Stage;
 pub use request::Proto;
 
 //------------ Starting and stopping ------------------------------------------
@@ -166,6 +171,8 @@ pub fn start(
     config: &Config,
 ) -> std::io::Result<ServerHandle> {
     let frontend = Arc::new(Frontend::open(resolver.clone(), config)?);
+    // A panic in one query's work is logged once, by the listener that caught it.
+    panics::install_hook();
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let tcp_limit = Arc::new(tokio::sync::Semaphore::new(config.server.tcp_clients));

@@ -1,12 +1,14 @@
 //! A client's request as the front end needs it: parsed once, checked for what
 //! altroot does not resolve, and the reply encoded to fit the transport (RFC 1035
-//! §4.2.1 512 bytes, or the client's EDNS size up to ours; TC when it does not fit).
+//! §4.2.1 512 bytes, or the client's EDNS size up to ours; TC when it does not fit),
+//! its OPT saying our size and copying DO.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
 use crate::resolver::transport::EDNS_PAYLOAD;
+use crate::zones::wire::cursor::Cursor;
 
 /// Extended DNS Error option code (RFC 8914).
 pub const EDE: u16 = 15;
@@ -43,6 +45,8 @@ pub struct Request {
     pub query: Option<Query>,
     /// The client's EDNS buffer size, if it sent EDNS.
     pub edns: Option<u16>,
+    /// DO, as the client set it in its OPT (copied into ours, RFC 3225 §3).
+    pub dnssec_ok: bool,
 }
 
 impl Request {
@@ -72,20 +76,24 @@ pub enum Parsed {
 /// included); zero or several questions FORMERR; EDNS versions above 0 BADVERS;
 /// other classes, zone transfers (none yet) and meta types REFUSED.
 pub fn parse(bytes: &[u8]) -> Parsed {
-    if bytes.len() < 12 || bytes[2] & 0x80 != 0 {
+    let mut c = Cursor::new(bytes);
+    let (Some(id), Some(flags), Some(_)) = (c.u16(), c.u8(), c.skip(9)) else {
+        return Parsed::Drop; // shorter than a header
+    };
+    if flags & 0x80 != 0 {
         return Parsed::Drop;
     }
-    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
     let msg = match Message::from_vec(bytes) {
         Ok(m) => m,
         Err(_) => {
             let req = Request {
                 id,
-                op_code: OpCode::from_u8((bytes[2] >> 3) & 0x0f),
-                rd: bytes[2] & 0x01 != 0,
+                op_code: OpCode::from_u8((flags >> 3) & 0x0f),
+                rd: flags & 0x01 != 0,
                 cd: false,
                 query: None,
                 edns: None,
+                dnssec_ok: false,
             };
             return Parsed::Reject(req, ResponseCode::FormErr);
         }
@@ -95,8 +103,12 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         op_code: msg.metadata.op_code,
         rd: msg.metadata.recursion_desired,
         cd: msg.metadata.checking_disabled,
-        query: (msg.queries.len() == 1).then(|| msg.queries[0].clone()),
+        query: match &msg.queries[..] {
+            [q] => Some(q.clone()),
+            _ => None,
+        },
         edns: msg.edns.as_ref().map(|e| e.max_payload()),
+        dnssec_ok: msg.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
     };
     let code = if msg.metadata.op_code != OpCode::Query {
         Some(ResponseCode::NotImp)
@@ -104,14 +116,15 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         Some(ResponseCode::FormErr)
     } else if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
         Some(ResponseCode::BADVERS)
-    } else {
-        let q = &msg.queries[0];
+    } else if let [q] = &msg.queries[..] {
         let unsupported = q.query_class() != DNSClass::IN
             || matches!(
                 q.query_type(),
                 RecordType::AXFR | RecordType::IXFR | RecordType::OPT
             );
         unsupported.then_some(ResponseCode::Refused)
+    } else {
+        Some(ResponseCode::FormErr)
     };
     match code {
         Some(c) => Parsed::Reject(req, c),
@@ -131,10 +144,12 @@ pub(crate) fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
     }
 }
 
-/// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, our EDNS
-/// when the client sent EDNS (its size, capped at ours, never below 512), an
-/// Extended DNS Error when given. Over UDP, an answer that does not fit the
-/// client's size goes out with TC set and empty sections (RFC 2181 §9).
+/// The reply to `req`: RA always, AA never (DESIGN §4.3), RD and CD echoed, an OPT
+/// record when the client sent EDNS — advertising our buffer size (RFC 6891
+/// §6.2.5: a responder's OPT states what it can take, not what the client said),
+/// with DO copied (RFC 3225 §3) — and an Extended DNS Error when given. Over UDP, an
+/// answer that does not fit the client's size (capped at ours, never below 512)
+/// goes out with TC set and empty sections (RFC 2181 §9).
 pub fn reply(
     req: &Request,
     rcode: ResponseCode,
@@ -153,9 +168,10 @@ pub fn reply(
         m.add_query(q.clone());
     }
     let limit = reply_limit(proto, req.edns);
-    if let Some(size) = req.edns {
+    if req.edns.is_some() {
         let mut e = Edns::new();
-        e.set_max_payload(size.clamp(512, EDNS_PAYLOAD));
+        e.set_max_payload(EDNS_PAYLOAD);
+        e.set_dnssec_ok(req.dnssec_ok);
         if let Some((code, text)) = ede {
             let mut data = code.to_be_bytes().to_vec();
             data.extend_from_slice(text.as_bytes());
@@ -182,12 +198,11 @@ pub fn reply(
     }
 }
 
-/// The smallest valid SERVFAIL (when encoding fails).
-fn servfail(req: &Request) -> Vec<u8> {
-    let mut b = vec![0u8; 12];
-    b[0..2].copy_from_slice(&req.id.to_be_bytes());
-    b[2] = 0x80 | u8::from(req.rd);
-    b[3] = 0x80 | 2;
+/// The smallest valid SERVFAIL: the header alone (when encoding fails, or the
+/// work of the query panicked).
+pub(super) fn servfail(req: &Request) -> Vec<u8> {
+    let mut b = req.id.to_be_bytes().to_vec();
+    b.extend_from_slice(&[0x80 | u8::from(req.rd), 0x80 | 2, 0, 0, 0, 0, 0, 0, 0, 0]);
     b
 }
 

@@ -32,7 +32,7 @@ pub async fn serve(listener: TcpListener, ctx: Ctx) {
     accept_loop(
         listener,
         Arc::new(ctx),
-        "TCP accept",
+        Proto::Tcp,
         |stream, peer, c| async move {
             let _ = stream.set_nodelay(true);
             frames(stream, peer, Proto::Tcp, &c).await;
@@ -41,11 +41,12 @@ pub async fn serve(listener: TcpListener, ctx: Ctx) {
     .await;
 }
 
-/// Accepts connections until the server stops (TCP, DoT and DoH alike): each one
-/// takes one of `tcp-clients` places and is served by `serve` as a task holding it.
-/// When all are taken a new connection is closed at once (the client may retry),
-/// never queued. `what` starts the debug line of a failed accept.
-pub async fn accept_loop<F, Fut>(listener: TcpListener, ctx: Arc<Ctx>, what: &str, serve: F)
+/// Accepts connections until the server stops (TCP, DoT and DoH alike, `proto`):
+/// each one takes one of `tcp-clients` places and is served by `serve` as a task
+/// holding it. When all are taken a new connection is closed at once (the client
+/// may retry), never queued. A panic in a connection's task ends that connection
+/// only; it is counted and logged ([`super::panics`]).
+pub async fn accept_loop<F, Fut>(listener: TcpListener, ctx: Arc<Ctx>, proto: Proto, serve: F)
 where
     F: Fn(TcpStream, SocketAddr, Arc<Ctx>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -57,7 +58,7 @@ where
                 Err(e) => {
                     // Out of descriptors, a connection reset before accept: wait a
                     // little rather than spin.
-                    tracing::debug!("{what}: {e}");
+                    tracing::debug!("{} accept: {e}", proto.as_str());
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -69,9 +70,11 @@ where
             continue;
         };
         let conn = serve(stream, peer, ctx.clone());
+        let fe = ctx.frontend.clone();
         ctx.tracker.spawn(async move {
             let _permit = permit;
-            conn.await;
+            let what = format!("serving a {} connection from {peer}", proto.as_str());
+            fe.panics().guard(proto, what, conn).await;
         });
     }
 }
@@ -98,8 +101,12 @@ where
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(PIPELINE);
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
+            // Replies over a stream are never longer (request::reply_limit).
+            let Ok(len) = u16::try_from(b.len()) else {
+                continue;
+            };
             let mut framed = Vec::with_capacity(b.len() + 2);
-            framed.extend_from_slice(&(b.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&len.to_be_bytes());
             framed.extend_from_slice(&b);
             // (flush: a TLS stream holds written records until flushed)
             if wr.write_all(&framed).await.is_err() || wr.flush().await.is_err() {
@@ -116,7 +123,7 @@ where
         };
         let Some(frame) = frame else { break };
         let mut out = Vec::new();
-        match ctx.frontend.receive(&frame, peer, proto, &mut out) {
+        match ctx.frontend.receive_caught(&frame, peer, proto, &mut out) {
             Handled::Reply => {
                 if tx.send(out).await.is_err() {
                     break;
@@ -131,7 +138,7 @@ where
                 let (fe, tx) = (ctx.frontend.clone(), tx.clone());
                 tokio::spawn(async move {
                     let _slot = slot;
-                    let b = fe.resolve(p).await;
+                    let b = fe.resolve_caught(p).await;
                     let _ = tx.send(b).await;
                 });
             }

@@ -1,28 +1,33 @@
 //! Queries read in place, without building a message: the header, the one question
 //! and an OPT record, straight from the datagram. This is what the hot path needs to
 //! find a ready answer; anything unusual (another opcode, several questions, records
-//! besides one OPT, compression in the question, EDNS versions above 0, other
-//! classes, ANY and zone transfers) is left to the full parser, which answers it
-//! with the right rcode.
+//! besides one OPT, compression in the question, a name over 255 bytes, EDNS
+//! versions above 0, EDNS options that do not fit their record or a client subnet,
+//! other classes, ANY and zone transfers) is left to the full parser, which
+//! answers it with the right rcode. Every byte is read through the bounds-checked
+//! [`Cursor`].
 //!
 //! Replies are walked the same way where only a number is wanted from them
 //! ([`min_ttl`], DoH's `max-age`).
 
 use hickory_proto::rr::RecordType;
 
+use crate::zones::wire::cursor::Cursor;
+
 /// The longest name on the wire (RFC 1035 §3.1), plus type, class and shape.
 pub const KEY_MAX: usize = 255 + 5;
 
 /// What a plain query says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Query {
+pub struct Query<'a> {
     pub id: u16,
     /// RD (byte 2, bit 0) as asked.
     pub rd: bool,
     /// CD (byte 3, bit 4) as asked.
     pub cd: bool,
-    /// Where the question name ends (exclusive); it starts at 12.
-    pub name_end: usize,
+    /// The question name as the client wrote it (case kept), root label included;
+    /// it starts at byte 12.
+    pub name: &'a [u8],
     pub qtype: u16,
     /// The client's EDNS buffer size, if it sent EDNS.
     pub edns: Option<u16>,
@@ -48,70 +53,63 @@ impl Default for Key {
 
 impl Key {
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// Sets the key: the name lowercased, type, class, shape; `None` (and the key
+    /// unchanged) when it does not fit, which a name of at most 255 bytes does.
+    fn set(&mut self, name: &[u8], qtype: u16, qclass: u16, shape: u8) -> Option<()> {
+        let [t0, t1] = qtype.to_be_bytes();
+        let [c0, c1] = qclass.to_be_bytes();
+        let tail = [t0, t1, c0, c1, shape];
+        let len = name.len() + tail.len();
+        let (n, rest) = self.buf.get_mut(..len)?.split_at_mut(name.len());
+        for (d, s) in n.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        rest.copy_from_slice(&tail);
+        self.len = len;
+        Some(())
     }
 }
 
-/// Reads a plain query and fills `key`; `None` for anything the full parser must see.
-pub fn parse(m: &[u8], key: &mut Key) -> Option<Query> {
-    if m.len() < 17 {
-        return None;
-    }
-    let (b2, b3) = (m[2], m[3]);
+/// Reads a plain query and fills `key`; `None` for anything the full parser must
+/// see — which answers a name over 255 bytes FORMERR, as hickory refuses it.
+pub fn parse<'a>(m: &'a [u8], key: &mut Key) -> Option<Query<'a>> {
+    let mut c = Cursor::new(m);
+    let id = c.u16()?;
+    let (b2, b3) = (c.u8()?, c.u8()?);
+    let counts = (c.u16()?, c.u16()?, c.u16()?, c.u16()?);
     // QR = 0, opcode QUERY, TC = 0; one question, no answers or authority, at most
     // one additional (the OPT).
-    if b2 & 0xfa != 0 || m[4..10] != [0, 1, 0, 0, 0, 0] || m[10] != 0 || m[11] > 1 {
+    if b2 & 0xfa != 0 || !matches!(counts, (1, 0, 0, 0 | 1)) {
         return None;
     }
-    let mut i = 12;
-    let mut k = 0;
-    loop {
-        let len = usize::from(*m.get(i)?);
-        if len == 0 {
-            key.buf[k] = 0;
-            k += 1;
-            i += 1;
-            break;
-        }
-        if len > 63 || k + 1 + len > 255 {
-            return None; // compression or a bad length: the full parser decides
-        }
-        key.buf[k] = len as u8;
-        let label = m.get(i + 1..i + 1 + len)?;
-        for (d, s) in key.buf[k + 1..k + 1 + len].iter_mut().zip(label) {
-            *d = s.to_ascii_lowercase();
-        }
-        k += 1 + len;
-        i += 1 + len;
-    }
-    let name_end = i;
-    let fixed = m.get(i..i + 4)?;
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    // Compression, a bad length or a name too long: the full parser decides.
+    let name = c.plain_name()?;
+    let (qtype, qclass) = (c.u16()?, c.u16()?);
     if qclass != 1 || !plain_type(qtype) {
         return None;
     }
-    i += 4;
-    let (edns, dnssec_ok) = if m[11] == 1 {
-        let opt = read_opt(m, i)?;
-        (Some(opt.0), opt.1)
-    } else if i == m.len() {
+    let (edns, dnssec_ok) = if counts.3 == 1 {
+        let (size, dnssec_ok) = read_opt(&mut c)?;
+        (Some(size), dnssec_ok)
+    } else if c.at_end() {
         (None, false)
     } else {
         return None;
     };
-    key.buf[k..k + 4].copy_from_slice(&m[name_end..name_end + 4]);
-    key.buf[k + 4] = match (edns.is_some(), dnssec_ok) {
+    let shape = match (edns.is_some(), dnssec_ok) {
         (false, _) => 0,
         (true, false) => 1,
         (true, true) => 3,
     };
-    key.len = k + 5;
+    key.set(name, qtype, qclass, shape)?;
     Some(Query {
-        id: u16::from_be_bytes([m[0], m[1]]),
+        id,
         rd: b2 & 0x01 != 0,
         cd: b3 & 0x10 != 0,
-        name_end,
+        name,
         qtype,
         edns,
         dnssec_ok,
@@ -127,21 +125,38 @@ fn plain_type(t: u16) -> bool {
     ) && t != 0
 }
 
-/// An OPT record at `i` that ends the message: (buffer size, DO). EDNS version 0 only.
-fn read_opt(m: &[u8], i: usize) -> Option<(u16, bool)> {
-    let rr = m.get(i..i + 11)?;
+/// The option code of EDNS Client Subnet (RFC 7871), which hickory decodes (and
+/// refuses when malformed).
+const CLIENT_SUBNET: u16 = 8;
+
+/// An OPT record that ends the message: (buffer size, DO). EDNS version 0 only,
+/// and only with options the full parser would take as they are: each one's
+/// length within the record, the last one ending it, none it decodes itself
+/// (client subnet). Otherwise the full parser decides (a malformed option is
+/// FORMERR there), so that a ready answer never goes to a query the full path
+/// would refuse.
+fn read_opt(c: &mut Cursor<'_>) -> Option<(u16, bool)> {
     // Root owner, type OPT.
-    if rr[0] != 0 || rr[1..3] != [0, 41] {
+    if c.u8()? != 0 || c.u16()? != 41 {
         return None;
     }
-    let payload = u16::from_be_bytes([rr[3], rr[4]]);
-    let version = rr[6];
-    let dnssec_ok = rr[7] & 0x80 != 0;
-    let rdlen = usize::from(u16::from_be_bytes([rr[9], rr[10]]));
-    if version != 0 || i + 11 + rdlen != m.len() {
+    let payload = c.u16()?;
+    let (_rcode, version, flags) = (c.u8()?, c.u8()?, c.u8()?);
+    let _ = c.u8()?;
+    let rdlen = c.u16()?;
+    let mut options = Cursor::new(c.bytes(usize::from(rdlen))?);
+    while !options.at_end() {
+        let code = options.u16()?;
+        let len = options.u16()?;
+        options.skip(usize::from(len))?;
+        if code == CLIENT_SUBNET {
+            return None;
+        }
+    }
+    if version != 0 || !c.at_end() {
         return None;
     }
-    Some((payload, dnssec_ok))
+    Some((payload, flags & 0x80 != 0))
 }
 
 /// The smallest TTL of a reply's answer and authority records (a negative
@@ -153,52 +168,28 @@ pub fn min_ttl(m: &[u8]) -> u32 {
 }
 
 fn min_ttl_of(m: &[u8]) -> Option<u32> {
-    let header = m.get(..12)?;
-    let count = |at: usize| usize::from(u16::from_be_bytes([header[at], header[at + 1]]));
-    let (questions, answers, authority, additional) = (count(4), count(6), count(8), count(10));
-    let mut i = 12;
+    let mut c = Cursor::at(m, 4);
+    let questions = c.u16()?;
+    let answers = usize::from(c.u16()?);
+    let authority = usize::from(c.u16()?);
+    let additional = usize::from(c.u16()?);
     for _ in 0..questions {
-        i = skip_name(m, i)? + 4;
+        c.skip_name()?;
+        c.skip(4)?;
     }
     let mut min: Option<u32> = None;
+    // The additional section is walked too: a reply cut short anywhere has no TTL.
     for n in 0..answers + authority + additional {
-        i = skip_name(m, i)?;
-        let fixed = m.get(i..i + 10)?;
-        let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        i += 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        c.skip_name()?;
+        c.skip(4)?; // type, class
+        let ttl = c.u32()?;
+        let rdlen = c.u16()?;
+        c.skip(usize::from(rdlen))?;
         if n < answers + authority {
             min = Some(min.map_or(ttl, |m| m.min(ttl)));
         }
     }
-    // The additional section is walked too: a reply cut short anywhere has no TTL.
-    if i > m.len() {
-        return None;
-    }
     min
-}
-
-/// Where the name at `i` ends: after its root label or its compression pointer
-/// (which must point back, at most 255 bytes of labels before it).
-fn skip_name(m: &[u8], mut i: usize) -> Option<usize> {
-    let mut len = 0;
-    loop {
-        let b = *m.get(i)?;
-        match b & 0xc0 {
-            0x00 if b == 0 => return Some(i + 1),
-            0x00 => {
-                len += 1 + usize::from(b);
-                if len > 255 {
-                    return None;
-                }
-                i += 1 + usize::from(b);
-            }
-            0xc0 => {
-                let to = usize::from(b & 0x3f) << 8 | usize::from(*m.get(i + 1)?);
-                return (to < i).then_some(i + 2);
-            }
-            _ => return None, // extended label types (RFC 6891 §5) are not used
-        }
-    }
 }
 
 #[cfg(test)]
@@ -230,7 +221,7 @@ mod tests {
             (p.id, p.rd, p.qtype, p.edns, p.dnssec_ok),
             (0xbeef, true, 1, Some(1232), false)
         );
-        assert_eq!(&b[12..p.name_end], b"\x03WwW\x04GeeK\x00");
+        assert_eq!(p.name, b"\x03WwW\x04GeeK\x00");
         let mut k2 = Key::default();
         parse(&q("www.geek.", RecordType::A, Some(512), false), &mut k2).unwrap();
         assert_eq!(
@@ -275,9 +266,73 @@ mod tests {
         let mut junk = q("x.", RecordType::A, None, false);
         junk.push(0);
         assert!(parse(&junk, &mut k).is_none(), "trailing bytes");
+        // EDNS options: a well-formed one (a cookie) is taken; one whose length
+        // runs past the record, a code cut short, or a client subnet (which the
+        // full parser decodes) are not.
+        let with_rdata = |rdata: &[u8]| {
+            let mut b = q("x.", RecordType::A, Some(1232), false);
+            let n = b.len();
+            b[n - 2..].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
+            b.extend_from_slice(rdata);
+            b
+        };
+        let cookie = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert!(parse(&with_rdata(&cookie), &mut k).is_some(), "a cookie");
+        for bad in [
+            &[0x1a, 0x1a, 0x1a, 0x1a, 0x1a, 0x1a][..],
+            &[0, 10, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8],
+            &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0],
+            &[0, 8, 0, 4, 0, 1, 0, 0],
+        ] {
+            assert!(parse(&with_rdata(bad), &mut k).is_none(), "{bad:?}");
+        }
         for cut in 0..q("www.geek.", RecordType::A, Some(1232), false).len() {
             let b = q("www.geek.", RecordType::A, Some(1232), false);
             assert!(parse(&b[..cut], &mut k).is_none(), "cut at {cut}");
+        }
+    }
+
+    // REVIEW finding 1: a name of 255 label bytes and the root label (256 bytes)
+    // passed the length check and overran the key. Every length and cut near the
+    // limit: up to 255 bytes keyed (the longest key is KEY_MAX), longer left to
+    // the full parser (which answers FORMERR), none a panic.
+    #[test]
+    fn names_up_to_255_bytes_are_keyed_and_longer_ones_are_not() {
+        for total in 240..=260usize {
+            for first in [1usize, 20, 62, 63] {
+                let mut name = Vec::new();
+                let mut left = total - 1;
+                let mut l = first;
+                while left > 0 {
+                    let n = l.min(left - 1).min(63);
+                    let n = if left - (n + 1) == 1 { n - 1 } else { n };
+                    name.push(n as u8);
+                    name.extend(std::iter::repeat_n(b'Q', n));
+                    left -= n + 1;
+                    l = 63;
+                }
+                name.push(0);
+                assert_eq!(name.len(), total);
+                let mut m = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+                m.extend_from_slice(&name);
+                m.extend_from_slice(&[0, 1, 0, 1]);
+                let mut k = Key::default();
+                let p = parse(&m, &mut k);
+                assert_eq!(
+                    p.is_some(),
+                    total <= 255,
+                    "{total} bytes, first label {first}"
+                );
+                if let Some(p) = p {
+                    assert_eq!(p.name, &name[..]);
+                    assert_eq!(k.as_bytes().len(), total + 5);
+                    assert!(
+                        k.as_bytes()[..total]
+                            .iter()
+                            .all(|b| !b.is_ascii_uppercase())
+                    );
+                }
+            }
         }
     }
 

@@ -151,6 +151,9 @@ pub struct Stats {
     fallback: Arc<Shard>,
     /// Per root: when its last answer failed, and why (cold path only).
     last_failure: Vec<Mutex<Option<(u64, String)>>>,
+    /// Panics caught in the work of one query, by protocol slot (each one a bug:
+    /// a shared atomic is cheap enough).
+    panics: [AtomicU64; PROTOCOLS.len()],
     pub series: series::Series,
 }
 
@@ -163,6 +166,7 @@ impl Stats {
             shards: Mutex::new(Vec::new()),
             fallback: Arc::new(Shard::new(layout.len, false)),
             last_failure: (0..roots).map(|_| Mutex::new(None)).collect(),
+            panics: Default::default(),
             series: series::Series::new(layout.routes),
         }
     }
@@ -273,6 +277,20 @@ impl Stats {
     pub fn refused(&self, limit: usize) {
         let l = self.layout;
         self.with(|sh| sh.add(l.limits + limit.min(LIMITS.len() - 1), 1));
+    }
+
+    /// A panic caught in the work of one query over protocol slot `proto`.
+    pub fn panicked(&self, proto: usize) {
+        if let Some(c) = self.panics.get(proto) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Panics caught over protocol slot `proto` (see [`Stats::panicked`]).
+    pub fn panics(&self, proto: usize) -> u64 {
+        self.panics
+            .get(proto)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
     /// One query to a server of root `root`: how it went (slot in

@@ -29,7 +29,7 @@ impl Problem {
             file: file.into(),
             line: line.max(1),
             severity: Severity::Error,
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -43,6 +43,25 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// `message` with its control characters escaped (`\r`, `\u{1b}`): a problem is
+/// one line whatever input it quotes. Messages quote tokens of the files raw (a
+/// parser's error text), and a carriage return there would send a terminal's
+/// cursor back over `FILE:LINE: error:` (found by the zone fuzz target).
+fn one_line(message: String) -> String {
+    if !message.contains(char::is_control) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for Problem {
@@ -73,5 +92,20 @@ pub fn log_problems(problems: &[Problem]) {
         } else {
             tracing::warn!("{p}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_is_one_line_whatever_it_quotes() {
+        let p = Problem::warning("z.zone", 3, "bad token: a\rb\nc\u{1b}[2Jd\te");
+        assert_eq!(
+            p.to_string(),
+            "z.zone:3: warning: bad token: a\\rb\\nc\\u{1b}[2Jd\\te"
+        );
+        assert_eq!(Problem::error("z", 0, "plain").message, "plain");
     }
 }

@@ -6,12 +6,16 @@
 //! memory of hickory's `Name` and `RData` (a `Name` alone is 72 bytes before its
 //! labels spill to the heap), and a name's ancestors are its suffixes: slices,
 //! not new values.
+//!
+//! [`cursor`] reads and patches messages as they come off the wire, bounds-checked.
 
 use hickory_proto::ProtoError;
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{
     BinDecodable, BinDecoder, BinEncodable, BinEncoder, NameEncoding, Restrict,
 };
+
+pub mod cursor;
 
 /// The longest name in wire form (RFC 1035 §2.3.4).
 pub(super) const MAX_NAME: usize = 255;

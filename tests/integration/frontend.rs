@@ -86,6 +86,103 @@ async fn large_answers_truncate_over_udp_only() {
     assert_eq!(m.answers.len(), 1);
 }
 
+/// The OPT record of a raw reply, read from the wire: (its CLASS, the buffer size
+/// we advertise; DO). `None` when the reply has none.
+fn raw_opt(reply: &[u8]) -> Option<(u16, bool)> {
+    let count = |at: usize| usize::from(u16::from_be_bytes([reply[at], reply[at + 1]]));
+    let skip_name = |mut i: usize| loop {
+        match reply[i] {
+            0 => return i + 1,
+            b if b & 0xc0 == 0xc0 => return i + 2,
+            b => i += 1 + usize::from(b),
+        }
+    };
+    let mut i = 12;
+    for _ in 0..count(4) {
+        i = skip_name(i) + 4;
+    }
+    let mut opt = None;
+    for _ in 0..count(6) + count(8) + count(10) {
+        i = skip_name(i);
+        let field = |at: usize| u16::from_be_bytes([reply[i + at], reply[i + at + 1]]);
+        if field(0) == 41 {
+            opt = Some((field(2), reply[i + 6] & 0x80 != 0));
+        }
+        i += 10 + usize::from(field(8));
+    }
+    assert_eq!(i, reply.len(), "the reply's records end where it ends");
+    opt
+}
+
+// RFC 6891 §6.2.3, §6.2.5: a reply's OPT advertises OUR buffer size (1232), not
+// the client's; the client's size (at most ours, 512 without EDNS) only decides
+// whether the reply fits or is cut to TC. RFC 3225 §3: DO is copied into the
+// reply's OPT; RFC 4035 §3.2.2: CD is copied into the header. For the full path
+// (the first ask) and a ready answer (the same ask again) alike. mid.geek: six
+// 100-byte TXT records, about 700 bytes. (Before issue 14 the reply said 512,
+// 4096 or 65535 back — capped at 1232 — and never set DO; nothing checked CD.)
+#[tokio::test]
+async fn replies_advertise_our_edns_size_and_copy_do_and_cd() {
+    let mut zone = String::from(
+        "$TTL 300\n@ SOA ns.geek. h.geek. 1 1 1 1 60\n@ NS ns\nns A 192.0.2.53\nwww A 192.0.2.1\n",
+    );
+    for i in 0..6 {
+        zone.push_str(&format!("mid TXT \"{i}{}\"\n", "x".repeat(99)));
+    }
+    let config =
+        "[server]\nlisten = [\"127.0.0.1:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n";
+    let a = Altroot::start(config, &[("zones/geek.zone", zone)]).await;
+    let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut id = 0u16;
+    for size in [None, Some(512), Some(1232), Some(4096), Some(65535)] {
+        for dnssec_ok in [false, true] {
+            for cd in [false, true] {
+                for (qname, big) in [("www.geek.", false), ("mid.geek.", true)] {
+                    let mut q = make_query(qname, RecordType::TXT, size);
+                    if let Some(e) = q.edns.as_mut() {
+                        e.set_dnssec_ok(dnssec_ok);
+                    }
+                    q.metadata.checking_disabled = cd;
+                    let mut ready = 0;
+                    for path in ["first", "again"] {
+                        id += 1;
+                        q.metadata.id = id;
+                        let what = format!("{qname} EDNS {size:?} DO {dnssec_ok} CD {cd} ({path})");
+                        let r = raw_udp_from(
+                            local,
+                            a.addr,
+                            &q.to_vec().unwrap(),
+                            Duration::from_secs(5),
+                        )
+                        .await
+                        .unwrap_or_else(|| panic!("{what}: no reply"));
+                        let m = Message::from_vec(&r).unwrap();
+                        assert_eq!(m.metadata.id, id, "{what}");
+                        assert_eq!(m.metadata.checking_disabled, cd, "{what}: CD copied");
+                        match size {
+                            None => assert_eq!(raw_opt(&r), None, "{what}: no OPT"),
+                            Some(_) => assert_eq!(
+                                raw_opt(&r),
+                                Some((1232, dnssec_ok)),
+                                "{what}: our size, DO copied"
+                            ),
+                        }
+                        let limit = size.map_or(512, |s| usize::from(s.clamp(512, 1232)));
+                        assert!(r.len() <= limit, "{what}: {} bytes", r.len());
+                        let cut = big && limit < 700;
+                        assert_eq!(m.metadata.truncation, cut, "{what}: TC");
+                        if path == "first" {
+                            ready = a.router().ready().len();
+                        } else {
+                            assert_eq!(a.router().ready().len(), ready, "{what}: a ready hit");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 // Clients outside `allow` get REFUSED; inside get answers. IPv6 is denied too when
 // the list has no IPv6 entry.
 #[tokio::test]
@@ -183,6 +280,27 @@ async fn malformed_requests_get_formerr_or_are_dropped() {
     }
     let m = a.query("www.geek.", RecordType::A).await;
     assert_eq!(m.answers.len(), 1, "still serving after garbage");
+}
+
+/// `base` (a query for www.geek.) with its name replaced by one of `total` bytes on
+/// the wire (root label included), cut into labels of random lengths, in random case.
+fn long_name_query(base: &[u8], total: usize, next: &mut impl FnMut() -> u64) -> Vec<u8> {
+    let end = 12 + b"\x03www\x04geek\x00".len();
+    let mut p = base[..12].to_vec();
+    let mut room = total - 1;
+    while room > 0 {
+        let max = (room - 1).min(63);
+        let mut l = 1 + (next() as usize) % max;
+        if room - (l + 1) == 1 {
+            l = if l > 1 { l - 1 } else { l + 1 }; // never leave one byte
+        }
+        p.push(l as u8);
+        p.extend((0..l).map(|_| if next().is_multiple_of(2) { b'x' } else { b'X' }));
+        room -= l + 1;
+    }
+    p.push(0);
+    p.extend_from_slice(&base[end..]);
+    p
 }
 
 /// Sends `packets` from one UDP socket, then a valid query for www.geek (the
@@ -337,8 +455,11 @@ async fn shutdown_finishes_queries_in_flight() {
 }
 
 // A bounded fuzz: 20,000 mutations of a valid query (bytes flipped, cut short,
-// lengthened) sent over UDP, and random byte streams over TCP. Every reply must be a
-// well-formed DNS message, and the server must still answer afterwards.
+// lengthened, or its name replaced by one of any length up to 258 bytes, cut into
+// labels at random) sent over UDP, and random byte streams over TCP. Every reply
+// must be a well-formed DNS message, and the server must still answer afterwards.
+// (The long names are what it could not make before issue 14: a 256-byte name
+// stopped UDP service, REVIEW finding 1.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzzed_packets_never_break_the_server() {
     let (_w, a) = standard("").await;
@@ -359,7 +480,15 @@ async fn fuzzed_packets_never_break_the_server() {
     let mut buf = vec![0u8; 65_535];
     for i in 0..20_000u32 {
         let mut p = base.clone();
-        match next() % 4 {
+        match next() % 5 {
+            4 => {
+                // Mostly near the 255-byte limit; 2 is no name (a label needs 2 bytes).
+                let total = match next() % 2 {
+                    0 => 240 + (next() % 19) as usize,
+                    _ => 1 + (next() % 258) as usize,
+                };
+                p = long_name_query(&p, total.max(3), &mut next);
+            }
             0 => {
                 let n = (next() % 4 + 1) as usize;
                 for _ in 0..n {
@@ -398,7 +527,7 @@ async fn fuzzed_packets_never_break_the_server() {
         while let Ok(r) =
             tokio::time::timeout(Duration::from_millis(250), sock.recv(&mut buf)).await
         {
-            let n = r.unwrap();
+            let n = r.expect("the UDP socket is gone (port unreachable)");
             let m = Message::from_vec(&buf[..n]).expect("every reply is a well-formed message");
             replies += 1;
             if m.metadata.id == 0x5e11 && m.answers.len() == 1 {

@@ -1,5 +1,5 @@
 //! Ready answers (issue 8): a reply kept in wire form and patched for each client
-//! (ID, RD/CD, the question's case, EDNS size and TC, TTLs). Each test asks once
+//! (ID, RD/CD, the question's case, TC for its buffer, TTLs). Each test asks once
 //! through the full path, checks the answer became ready, then asks again the
 //! way another client would and compares the two replies field by field.
 

@@ -349,6 +349,19 @@ fn health(web: &Web, snap: &Snapshot, roots: &[String]) -> Vec<Family> {
             collisions,
         ),
         fam(
+            "altroot_panics",
+            "Panics caught in the work of one query, connection or DoH request, by protocol: each one a bug; the listener went on.",
+            Counter,
+            PROTOCOLS
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let n = web.service.resolver.stats().panics(i);
+                    (vec![l("protocol", p)], n as f64)
+                })
+                .collect(),
+        ),
+        fam(
             "altroot_query_log_dropped",
             "Query log records dropped because the log writer fell behind.",
             Counter,
