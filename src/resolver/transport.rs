@@ -304,7 +304,7 @@ async fn scripted(
 }
 
 /// A message as a stream carries it (RFC 1035 §4.2.2): two length bytes first.
-pub(super) fn framed(bytes: &[u8]) -> Result<Vec<u8>, ServerError> {
+pub fn framed(bytes: &[u8]) -> Result<Vec<u8>, ServerError> {
     let len =
         u16::try_from(bytes.len()).map_err(|_| ServerError::Local("query too long".into()))?;
     let mut out = Vec::with_capacity(bytes.len() + 2);
@@ -314,7 +314,7 @@ pub(super) fn framed(bytes: &[u8]) -> Result<Vec<u8>, ServerError> {
 }
 
 /// Reads one length-prefixed message from a stream.
-pub(super) async fn read_framed<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+pub async fn read_framed<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 2];
     r.read_exact(&mut len).await?;
     let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];

@@ -4,11 +4,12 @@
 //! one connection are resolved at once, answered as they are ready. DoT (RFC 7858)
 //! uses the same framing after its handshake ([`frames`]).
 
+use crate::resolver::transport::{framed, read_framed};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -81,14 +82,10 @@ where
 
 /// Reads one framed message, all of it within `idle`.
 async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, idle: Duration) -> Option<Vec<u8>> {
-    let work = async {
-        let mut len = [0u8; 2];
-        stream.read_exact(&mut len).await.ok()?;
-        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        stream.read_exact(&mut buf).await.ok()?;
-        Some(buf)
-    };
-    tokio::time::timeout(idle, work).await.ok().flatten()
+    tokio::time::timeout(idle, read_framed(stream))
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// Serves the two-byte-length framed messages of one connection (TCP, or DoT
@@ -102,12 +99,9 @@ where
     let writer = tokio::spawn(async move {
         while let Some(b) = rx.recv().await {
             // Replies over a stream are never longer (request::reply_limit).
-            let Ok(len) = u16::try_from(b.len()) else {
+            let Ok(framed) = framed(&b) else {
                 continue;
             };
-            let mut framed = Vec::with_capacity(b.len() + 2);
-            framed.extend_from_slice(&len.to_be_bytes());
-            framed.extend_from_slice(&b);
             // (flush: a TLS stream holds written records until flushed)
             if wr.write_all(&framed).await.is_err() || wr.flush().await.is_err() {
                 return;

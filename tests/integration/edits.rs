@@ -410,11 +410,15 @@ async fn sighup_watches_anew() {
 /// An altroot with one zones root, watched without the file notifier: only the
 /// periodic check (every 100 ms) can find changes.
 async fn unnotified() -> (Altroot, altroot::service::watch::WatchHandle) {
+    unnotified_every(Duration::from_millis(100)).await
+}
+
+async fn unnotified_every(poll: Duration) -> (Altroot, altroot::service::watch::WatchHandle) {
     let cfg = "[server]\nlisten = [\"127.0.0.1:0\"]\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n";
     let a = Altroot::start(cfg, &zones_files()).await;
     let opts = altroot::service::watch::Options {
         notify: false,
-        poll: Duration::from_millis(100),
+        poll,
     };
     let w = altroot::service::watch::spawn_with(a.service.clone(), opts);
     (a, w)
@@ -468,10 +472,12 @@ async fn the_periodic_check_finds_what_no_event_announced() {
 }
 
 // A file being written (its size and time still moving) is not read until it has
-// held still for one period.
+// held still for one period. The writer is a thread of its own that appends every
+// 5 ms, and the period is 300 ms, so a busy machine (the rest of the suite, a
+// fuzzer) cannot stall the writer for a whole period and make it look finished.
 #[tokio::test]
 async fn the_periodic_check_waits_for_a_file_to_hold_still() {
-    let (a, w) = unnotified().await;
+    let (a, w) = unnotified_every(Duration::from_millis(300)).await;
     let polls = || w.stats().polls.load(Ordering::SeqCst);
     let reloads = || w.stats().reloads.load(Ordering::SeqCst);
     // The first look (at the start) is done.
@@ -480,20 +486,30 @@ async fn the_periodic_check_waits_for_a_file_to_hold_still() {
     let cut = full.find("www").unwrap();
     let path = a.path("zones/geek.zone");
     std::fs::write(&path, &full[..cut]).unwrap();
-    // Grows every 10 ms for five periods: each look sees it changed again.
+    // Grows every 5 ms for five periods: each look sees it changed again.
     let p = polls();
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
-    for i in 0..1000 {
-        if polls() >= p + 5 {
-            break;
-        }
-        std::io::Write::write_all(&mut f, format!("; {i}\n").as_bytes()).unwrap();
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(polls() >= p + 5);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            // Bounded: 2,000 appends (10 s) at most.
+            for i in 0..2000 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::io::Write::write_all(&mut f, format!("; {i}\n").as_bytes()).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            f
+        })
+    };
+    wait_until(|| polls() >= p + 5).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut f = writer.join().unwrap();
     assert_eq!(reloads(), 1, "a file still changing was read");
     std::io::Write::write_all(&mut f, &full.as_bytes()[cut..]).unwrap();
     drop(f);
