@@ -20,7 +20,9 @@ use tokio::time::Instant;
 use super::count;
 use super::limits::{Clients, RateLimit, Slot, Verdict};
 use super::log::{QueryLog, Record, WireName};
-use super::panics::{self, Panics};
+#[cfg(debug_assertions)]
+use super::panics;
+use super::panics::Panics;
 use super::request::{self, Parsed, Proto, Request};
 use super::wire;
 use crate::config::Config;
