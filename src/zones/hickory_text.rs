@@ -4,11 +4,10 @@
 use hickory_proto::rr::rdata::{HTTPS, SVCB};
 use hickory_proto::rr::{Name, RData};
 
-/// Record types that exist but hickory's zone parser (without DNSSEC features)
+/// Record types that exist but hickory's zone parser (with dnssec-ring, it reads DS only)
 /// cannot read, and RFC 3597 `TYPEnnn` (see `shared/HICKORY.md`). DNAME is read
 /// here, as a CNAME turned into a DNAME ([`super::dname()`]).
 const KNOWN_UNSUPPORTED: &[&str] = &[
-    "DS",
     "DNSKEY",
     "RRSIG",
     "NSEC",
