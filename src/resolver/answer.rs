@@ -3,7 +3,7 @@
 //! failed if it did.
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{Record, RecordType};
 
 use super::failure::Failure;
 
@@ -89,4 +89,37 @@ pub fn rcode_str(code: ResponseCode) -> &'static str {
         ResponseCode::BADVERS => "BADVERS",
         _ => "OTHER",
     }
+}
+
+/// Is this one of the records only a DNSSEC-aware client is given unasked
+/// (RFC 4035 §3.2.1): a signature or a denial-of-existence proof?
+pub fn is_dnssec_extra(r: &Record) -> bool {
+    matches!(
+        r.record_type(),
+        RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+    )
+}
+
+/// A well-formed RRSIG over `covered` at `owner` (signature bytes not valid), for
+/// unit tests of code that carries signatures without checking them.
+#[cfg(test)]
+pub(crate) fn test_rrsig(owner: &hickory_proto::rr::Name, covered: RecordType) -> Record {
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::dnssec::rdata::{DNSSECRData, RRSIG, SigInput};
+    use hickory_proto::rr::{RData, SerialNumber};
+    let input = SigInput {
+        type_covered: covered,
+        algorithm: Algorithm::ECDSAP256SHA256,
+        num_labels: owner.num_labels(),
+        original_ttl: 60,
+        sig_expiration: SerialNumber::new(2_000_000_000),
+        sig_inception: SerialNumber::new(1_000_000_000),
+        key_tag: 4242,
+        signer_name: owner.clone(),
+    };
+    Record::from_rdata(
+        owner.clone(),
+        60,
+        RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![7; 64]))),
+    )
 }

@@ -14,6 +14,7 @@
 //! may be a middlebox's — both are kept as a last resort, used only when no other
 //! server of the zone does better.
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 
@@ -35,9 +36,13 @@ pub enum Reply {
     },
     NoData {
         soa: Option<Record>,
+        /// The SOA's RRSIGs and the NSEC/NSEC3 records (with theirs) that came
+        /// with it, for DNSSEC-aware clients ([`negative_proof`]).
+        proof: Vec<Record>,
     },
     NxDomain {
         soa: Option<Record>,
+        proof: Vec<Record>,
     },
 }
 
@@ -154,9 +159,13 @@ pub fn classify(
         return Ok((Reply::Answer(msg), standing));
     }
     let soa = negative_soa(zone, sname, &msg.authorities);
+    let proof = match &soa {
+        Some(_) => negative_proof(zone, &msg.authorities),
+        None => Vec::new(),
+    };
     if rcode == ResponseCode::NXDomain {
         if aa {
-            return Ok((Reply::NxDomain { soa }, Standing::Take(trust)));
+            return Ok((Reply::NxDomain { soa, proof }, Standing::Take(trust)));
         }
         if soa.is_none() {
             return Err(ServerError::Lame(Lame::NotAuthoritative));
@@ -165,7 +174,7 @@ pub fn classify(
             true => Standing::LastResort(Lame::Recursive),
             false => Standing::Take(trust),
         };
-        return Ok((Reply::NxDomain { soa }, standing));
+        return Ok((Reply::NxDomain { soa, proof }, standing));
     }
     if let Some(r) = referral(zone, sname, &msg) {
         return Ok((r, Standing::Take(Trust::Referral)));
@@ -175,7 +184,7 @@ pub fn classify(
             true => Standing::LastResort(Lame::Recursive),
             false => Standing::Take(trust),
         };
-        return Ok((Reply::NoData { soa }, standing));
+        return Ok((Reply::NoData { soa, proof }, standing));
     }
     // NODATA without an SOA (Unbound's rules, iter_resptype.c and iter_scrub.c):
     // an NS set above or beside the zone, with nothing in the answer section, is
@@ -195,15 +204,27 @@ pub fn classify(
     let empty = msg.answers.is_empty() && msg.authorities.is_empty() && msg.additionals.is_empty();
     if empty {
         return Ok((
-            Reply::NoData { soa: None },
+            Reply::NoData {
+                soa: None,
+                proof: Vec::new(),
+            },
             Standing::LastResort(Lame::Empty),
         ));
     }
     if aa {
-        return Ok((Reply::NoData { soa: None }, Standing::Take(trust)));
+        return Ok((
+            Reply::NoData {
+                soa: None,
+                proof: Vec::new(),
+            },
+            Standing::Take(trust),
+        ));
     }
     Ok((
-        Reply::NoData { soa: None },
+        Reply::NoData {
+            soa: None,
+            proof: Vec::new(),
+        },
         Standing::LastResort(Lame::NotAuthoritative),
     ))
 }
@@ -271,6 +292,25 @@ pub fn negative_soa(zone: &Name, sname: &Name, authority: &[Record]) -> Option<R
         .cloned()
 }
 
+/// What proves a negative answer to a DNSSEC-aware client (RFC 4035 §3.1.3): the
+/// RRSIGs of the zone's SOA, and every NSEC and NSEC3 record inside `zone` with its
+/// RRSIGs, from the authority section. Checked by the validator, never trusted
+/// for anything by itself.
+pub fn negative_proof(zone: &Name, authority: &[Record]) -> Vec<Record> {
+    group(
+        in_class(authority)
+            .filter(|r| zone.zone_of(&r.name))
+            .cloned(),
+    )
+    .into_iter()
+    .flat_map(|set| match set[0].record_type() {
+        RecordType::NSEC | RecordType::NSEC3 => set,
+        RecordType::SOA => set.into_iter().filter(|r| covers(r).is_some()).collect(),
+        _ => Vec::new(),
+    })
+    .collect()
+}
+
 /// The first SOA of a forwarder's negative answer (a resolved view: the SOA is
 /// that of the zone where the chain ended, whatever the name asked).
 pub fn forwarded_soa(authority: &[Record]) -> Option<Record> {
@@ -280,10 +320,15 @@ pub fn forwarded_soa(authority: &[Record]) -> Option<Record> {
 }
 
 /// Groups records into RRsets (same owner and type), keeping first-seen order and
-/// dropping duplicates.
+/// dropping duplicates; each RRset's RRSIGs follow its records.
 pub fn group(records: impl IntoIterator<Item = Record>) -> Vec<Vec<Record>> {
     let mut out: Vec<Vec<Record>> = Vec::new();
+    let mut sigs = Vec::new();
     for r in records {
+        if let Some(covered) = covers(&r) {
+            sigs.push((covered, r));
+            continue;
+        }
         match out
             .iter_mut()
             .find(|s| s[0].name == r.name && s[0].record_type() == r.record_type())
@@ -296,7 +341,35 @@ pub fn group(records: impl IntoIterator<Item = Record>) -> Vec<Vec<Record>> {
             None => out.push(vec![r]),
         }
     }
+    // RRSIGs go after the records of the RRset they cover (RFC 4035 §3.1.1), so a
+    // set and its signatures travel, are cached and expire together. Signatures
+    // without their RRset (the answer to a question for type RRSIG) are a set of
+    // their own.
+    let mut orphans: Vec<Vec<Record>> = Vec::new();
+    for (covered, r) in sigs {
+        let home = out
+            .iter_mut()
+            .find(|s| s[0].name == r.name && s[0].record_type() == covered)
+            .or_else(|| orphans.iter_mut().find(|s| s[0].name == r.name));
+        match home {
+            Some(s) => {
+                if !s.iter().any(|x| x.data == r.data) {
+                    s.push(r)
+                }
+            }
+            None => orphans.push(vec![r]),
+        }
+    }
+    out.extend(orphans);
     out
+}
+
+/// The type an RRSIG covers (`None` for any other record).
+pub fn covers(r: &Record) -> Option<RecordType> {
+    match &r.data {
+        RData::DNSSEC(DNSSECRData::RRSIG(sig)) => Some(sig.input().type_covered),
+        _ => None,
+    }
 }
 
 /// What an answer section says about `name`, as far as it may be believed.
@@ -377,6 +450,8 @@ pub fn tld_of(name: &Name) -> LowerName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resolver::answer::test_rrsig;
+    use hickory_proto::dnssec::rdata::NSEC;
     use hickory_proto::op::{MessageType, OpCode};
     use hickory_proto::rr::rdata::{A, CNAME, NS, SOA, TXT};
 
@@ -682,7 +757,7 @@ mod tests {
         m.add_authority(soa("example.com."));
         assert!(matches!(
             classify(&n("example.com."), &n("www.example.com."), RecordType::A, m),
-            Ok((Reply::NoData { soa: Some(_) }, _))
+            Ok((Reply::NoData { soa: Some(_), .. }, _))
         ));
         let mut ch = reply(true, ResponseCode::NoError);
         let mut r = a("www.example.com.");
@@ -695,7 +770,7 @@ mod tests {
                 RecordType::A,
                 ch
             ),
-            Ok((Reply::NoData { soa: None }, _))
+            Ok((Reply::NoData { soa: None, .. }, _))
         ));
     }
 
@@ -730,5 +805,78 @@ mod tests {
         // Data for the name itself beats both, whatever comes first.
         let all = vec![sets[0].clone(), cname[0].clone(), data[0].clone()];
         assert!(matches!(take(&all, &www, RecordType::A), Taken::Data(_)));
+    }
+
+    // RRSIGs travel with the RRset they cover, after its records; signatures
+    // without their RRset (a question for type RRSIG) are a set of their own.
+    #[test]
+    fn rrsigs_join_the_rrset_they_cover() {
+        let www = n("www.geek.");
+        let sets = group(vec![
+            test_rrsig(&www, RecordType::A),
+            a("www.geek."),
+            test_rrsig(&www, RecordType::TXT),
+            test_rrsig(&www, RecordType::A),
+            rec("www.geek.", RData::TXT(TXT::new(vec!["t".into()]))),
+        ]);
+        let shape: Vec<Vec<(RecordType, Option<RecordType>)>> = sets
+            .iter()
+            .map(|s| s.iter().map(|r| (r.record_type(), covers(r))).collect())
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                vec![
+                    (RecordType::A, None),
+                    (RecordType::RRSIG, Some(RecordType::A))
+                ],
+                vec![
+                    (RecordType::TXT, None),
+                    (RecordType::RRSIG, Some(RecordType::TXT))
+                ],
+            ],
+            "duplicates dropped"
+        );
+        let alone = group(vec![
+            test_rrsig(&www, RecordType::A),
+            test_rrsig(&www, RecordType::AAAA),
+        ]);
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].len(), 2);
+    }
+
+    // The proof of a negative answer: the SOA's RRSIGs and the NSEC/NSEC3 records
+    // inside the zone with theirs; nothing else of the authority section.
+    #[test]
+    fn negative_proof_takes_soa_signatures_and_nsec_records_inside_the_zone() {
+        let zone = n("geek.");
+        let nsec = |owner: &str| {
+            rec(
+                owner,
+                RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(n("z.geek."), [RecordType::A]))),
+            )
+        };
+        let authority = vec![
+            soa("geek."),
+            test_rrsig(&zone, RecordType::SOA),
+            nsec("a.geek."),
+            test_rrsig(&n("a.geek."), RecordType::NSEC),
+            nsec("other."),
+            ns("geek.", "ns.geek."),
+            test_rrsig(&zone, RecordType::NS),
+        ];
+        let proof = negative_proof(&zone, &authority);
+        let shape: Vec<(Name, RecordType)> = proof
+            .iter()
+            .map(|r| (r.name.clone(), r.record_type()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (zone.clone(), RecordType::RRSIG),
+                (n("a.geek."), RecordType::NSEC),
+                (n("a.geek."), RecordType::RRSIG),
+            ]
+        );
     }
 }

@@ -173,8 +173,8 @@ impl Resolver {
         for x in writes {
             match x {
                 Write::Rrset(set, trust) => w.put_rrset(set, trust, now),
-                Write::Negative(name, rtype, soa, trust) => {
-                    w.put_negative(&name, rtype, Some(&soa), trust, now)
+                Write::Negative(name, rtype, soa, proof, trust) => {
+                    w.put_negative(&name, rtype, Some(&soa), &proof, trust, now)
                 }
                 Write::Delegation(zone, d, ttl) => w.put_delegation(&zone, d, ttl, now),
             }
@@ -543,7 +543,7 @@ impl Links {
             return Next::Done(Answer {
                 rcode: outcome.rcode,
                 answers: std::mem::take(&mut self.answers),
-                authority: outcome.soa.into_iter().collect(),
+                authority: outcome.soa.into_iter().chain(outcome.proof).collect(),
                 route,
                 source: self.source,
                 failure: None,

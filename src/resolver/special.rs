@@ -51,6 +51,7 @@ pub fn special_answer(name: &Name, qtype: RecordType) -> Outcome {
         rcode,
         records,
         soa,
+        proof: Vec::new(),
         next: None,
         source: Source::Local,
     }
@@ -82,6 +83,7 @@ pub fn interruption_answer(name: &Name, qtype: RecordType) -> Outcome {
         rcode: ResponseCode::NoError,
         records,
         soa,
+        proof: Vec::new(),
         next: None,
         source: Source::Local,
     }

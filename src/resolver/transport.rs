@@ -177,13 +177,16 @@ impl Transport {
     }
 }
 
-/// The query as sent upstream: RD as asked, EDNS with our buffer size.
+/// The query as sent upstream: RD as asked, EDNS with our buffer size and DO set
+/// (RFC 4035 §4.9.1: a security-aware resolver asks for RRSIGs and proofs, which it
+/// validates and hands to clients that set DO themselves).
 pub(super) fn query_message(id: u16, q: &Query, rd: bool) -> Message {
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = rd;
     msg.add_query(q.clone());
     let mut edns = Edns::new();
     edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
     msg.set_edns(edns);
     msg
 }

@@ -7,6 +7,7 @@ use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode}
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
+use crate::resolver::answer::is_dnssec_extra;
 use crate::resolver::transport::EDNS_PAYLOAD;
 use crate::zones::wire::cursor::Cursor;
 
@@ -181,8 +182,17 @@ pub fn reply(
     }
     // The rcode may not fit the header alone (BADVERS): hickory sets the extended
     // bits in the OPT record.
-    m.add_answers(answers.iter().cloned());
-    m.add_authorities(authority.iter().cloned());
+    // RFC 4035 §3.2.1: RRSIGs and NSEC/NSEC3 proofs only to a client that set DO,
+    // unless it asked for that type.
+    let asked = req.query.as_ref().map(Query::query_type);
+    let keep = |r: &&Record| req.dnssec_ok || !is_dnssec_extra(r) || Some(r.record_type()) == asked;
+    m.add_answers(answers.iter().filter(keep).cloned());
+    m.add_authorities(
+        authority
+            .iter()
+            .filter(|r| req.dnssec_ok || !is_dnssec_extra(r))
+            .cloned(),
+    );
     match m.to_vec() {
         Ok(b) if b.len() <= limit => b,
         Ok(_) => {
@@ -210,7 +220,7 @@ pub(super) fn servfail(req: &Request) -> Vec<u8> {
 mod tests {
     use super::*;
     use hickory_proto::rr::RData;
-    use hickory_proto::rr::rdata::TXT;
+    use hickory_proto::rr::rdata::{A, TXT};
 
     fn query(qtype: RecordType, edns: Option<u16>) -> Vec<u8> {
         let mut m = Message::new(7, MessageType::Query, OpCode::Query);
@@ -308,5 +318,52 @@ mod tests {
         let opts = ede.edns.unwrap();
         let found = opts.options().as_ref().iter().any(|(_, o)| matches!(o, EdnsOption::Unknown(15, d) if d[..2] == [0, 22] && &d[2..] == b"timeout: x"));
         assert!(found, "EDE option");
+    }
+
+    // RFC 4035 §3.2.1: RRSIGs and NSEC/NSEC3 records go only to clients that set
+    // DO, unless the question asks for their type.
+    #[test]
+    fn dnssec_records_only_with_do_or_when_asked_for() {
+        use crate::resolver::answer::test_rrsig;
+        use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+        let www = Name::from_ascii("www.geek.").unwrap();
+        let geek = Name::from_ascii("geek.").unwrap();
+        let answers = vec![
+            Record::from_rdata(www.clone(), 60, RData::A(A::new(192, 0, 2, 1))),
+            test_rrsig(&www, RecordType::A),
+        ];
+        let authority = vec![
+            Record::from_rdata(
+                geek.clone(),
+                60,
+                RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                    geek.clone(),
+                    [RecordType::SOA],
+                ))),
+            ),
+            test_rrsig(&geek, RecordType::NSEC),
+        ];
+        let types = |qtype: RecordType, dnssec_ok: bool| {
+            let Parsed::Query(mut req) = parse(&query(qtype, Some(1232))) else {
+                panic!()
+            };
+            req.dnssec_ok = dnssec_ok;
+            let m = Message::from_vec(&reply(
+                &req,
+                ResponseCode::NoError,
+                &answers,
+                &authority,
+                None,
+                Proto::Udp,
+            ))
+            .unwrap();
+            let t = |rs: &[Record]| rs.iter().map(Record::record_type).collect::<Vec<_>>();
+            (t(&m.answers), t(&m.authorities))
+        };
+        use RecordType::{A as TA, NSEC as TNSEC, RRSIG as TRRSIG};
+        assert_eq!(types(TA, true), (vec![TA, TRRSIG], vec![TNSEC, TRRSIG]));
+        assert_eq!(types(TA, false), (vec![TA], vec![]));
+        // Asked for, an RRSIG is data (the A here only shows nothing else is cut).
+        assert_eq!(types(TRRSIG, false), (vec![TA, TRRSIG], vec![]));
     }
 }

@@ -59,6 +59,11 @@ pub enum Behaviour {
     /// Adds to every positive answer an unrelated in-zone record
     /// (`intruder.<zone> A 198.51.100.66`) and a TXT record for the asked name.
     ExtraAnswers,
+    /// A DNSSEC-aware server of a signed zone, as far as what it sends goes: to a
+    /// query with DO, every RRset of the answer and the SOA of a negative answer
+    /// come with an RRSIG, and a negative answer with an NSEC at the apex and its
+    /// RRSIG ([`signature`]: well formed, not valid; for relaying, not validating).
+    Signs,
     /// Answers every query with a non-authoritative referral to the apex of its first
     /// zone (a sideways referral): its apex NS set, addresses in additional.
     SidewaysReferral,
@@ -143,6 +148,8 @@ pub struct Seen {
     pub name: Name,
     pub qtype: RecordType,
     pub tcp: bool,
+    /// The query's EDNS DO bit.
+    pub dnssec_ok: bool,
 }
 
 #[derive(Clone)]
@@ -215,6 +222,72 @@ pub fn parse_zone(origin: &str, text: &str) -> Zone {
         .collect();
     records.extend(dnames);
     Zone { origin, records }
+}
+
+/// An RRSIG over `covered` at `owner` by `signer`: every field as a signer would
+/// write it, the signature 64 bytes of 0x5a (not valid under any key).
+pub fn signature(owner: &Name, covered: RecordType, ttl: u32, signer: &Name) -> Record {
+    use hickory_proto::dnssec::Algorithm;
+    use hickory_proto::dnssec::rdata::{DNSSECRData, RRSIG, SigInput};
+    let input = SigInput {
+        type_covered: covered,
+        algorithm: Algorithm::ECDSAP256SHA256,
+        num_labels: owner.num_labels(),
+        original_ttl: ttl,
+        sig_expiration: hickory_proto::rr::SerialNumber::new(3_000_000_000),
+        sig_inception: hickory_proto::rr::SerialNumber::new(1_700_000_000),
+        key_tag: 4242,
+        signer_name: signer.clone(),
+    };
+    Record::from_rdata(
+        owner.clone(),
+        ttl,
+        RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, vec![0x5a; 64]))),
+    )
+}
+
+/// What [`Behaviour::Signs`] adds to an authoritative reply.
+fn sign(r: &mut Message, zones: &[Zone], qname: &Name) {
+    use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+    let Some(zone) = zone_for(zones, qname) else {
+        return;
+    };
+    let apex = zone.origin.clone();
+    let mut sigs = Vec::new();
+    let mut seen: Vec<(Name, RecordType)> = Vec::new();
+    for x in &r.answers {
+        let key = (x.name.clone(), x.record_type());
+        if !seen.contains(&key) {
+            sigs.push(signature(&x.name, x.record_type(), x.ttl, &apex));
+            seen.push(key);
+        }
+    }
+    r.add_answers(sigs);
+    let soa = r
+        .authorities
+        .iter()
+        .find(|x| x.record_type() == RecordType::SOA)
+        .cloned();
+    if r.answers.is_empty()
+        && let Some(soa) = soa
+    {
+        r.add_authority(signature(&soa.name, RecordType::SOA, soa.ttl, &apex));
+        let nsec = Record::from_rdata(
+            apex.clone(),
+            soa.ttl,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                apex.clone(),
+                [
+                    RecordType::NS,
+                    RecordType::SOA,
+                    RecordType::RRSIG,
+                    RecordType::NSEC,
+                ],
+            ))),
+        );
+        r.add_authority(nsec);
+        r.add_authority(signature(&apex, RecordType::NSEC, soa.ttl, &apex));
+    }
 }
 
 /// A zone-text name: `@`, absolute, or relative to `origin`.
@@ -461,6 +534,14 @@ fn reply(zones: &[Zone], behaviour: Behaviour, query: &Message, tcp: bool) -> Op
                         target = Some(n.0.clone());
                     }
                 }
+            }
+            r
+        }
+        Behaviour::Signs => {
+            let mut r = authoritative(zones, query);
+            if query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) && r.metadata.authoritative
+            {
+                sign(&mut r, zones, &qname);
             }
             r
         }
@@ -865,6 +946,7 @@ async fn serve_tcp(
             name: first.name().clone(),
             qtype: first.query_type(),
             tcp: true,
+            dnssec_ok: q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
         });
         let b = *behaviour.lock().unwrap();
         for send in respond(&zones, b, &q, true) {
@@ -925,6 +1007,7 @@ impl FakeServer {
                     name: first.name().clone(),
                     qtype: first.query_type(),
                     tcp: false,
+                    dnssec_ok: q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
                 });
                 let behaviour = *b.lock().unwrap();
                 for send in respond(&z, behaviour, &q, false) {

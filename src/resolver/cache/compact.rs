@@ -57,12 +57,32 @@ pub fn same_name(wire: &[u8], name: &LowerName) -> bool {
     wire.get(i..) == Some(&[0][..])
 }
 
+/// Marks where an RRset's RRSIGs begin in [`encode_set`]'s output (no record data
+/// is 65,535 bytes long: it would not fit a message with its header).
+const SIGS: u16 = u16::MAX;
+
 /// The data of an RRset: each record's data behind its length, written by one
-/// encoder so that names inside may point at earlier ones.
+/// encoder so that names inside may point at earlier ones. The RRSIGs covering the
+/// set, when it has them, follow its records behind a [`SIGS`] marker, so an
+/// unsigned set costs nothing more.
 pub fn encode_set(records: &[Record]) -> Option<Box<[u8]>> {
     let mut buf = Vec::with_capacity(records.len() * 8);
     let mut enc = BinEncoder::new(&mut buf);
+    let rtype = records.first().map(Record::record_type);
+    let mut in_sigs = false;
     for r in records {
+        let t = r.record_type();
+        if Some(t) != rtype {
+            if t != RecordType::RRSIG {
+                return None;
+            }
+            if !in_sigs {
+                enc.emit_u16(SIGS).ok()?;
+                in_sigs = true;
+            }
+        } else if in_sigs {
+            return None;
+        }
         let place = enc.place::<u16>().ok()?;
         let start = enc.offset();
         r.data.emit(&mut enc).ok()?;
@@ -72,13 +92,19 @@ pub fn encode_set(records: &[Record]) -> Option<Box<[u8]>> {
     Some(buf.into_boxed_slice())
 }
 
-/// An RRset back: owner, type and TTL from the entry, data from [`encode_set`].
+/// An RRset back (its RRSIGs after it): owner, type and TTL from the entry, data
+/// from [`encode_set`].
 pub fn decode_set(owner: &Name, rtype: RecordType, ttl: u32, data: &[u8]) -> Vec<Record> {
     let mut out = Vec::new();
     let mut dec = BinDecoder::new(data);
+    let mut rtype = rtype;
     while !dec.is_empty() {
         let Ok(len) = dec.read_u16() else { break };
         let len = len.unverified();
+        if len == SIGS {
+            rtype = RecordType::RRSIG;
+            continue;
+        }
         match RData::read(&mut dec, rtype, Restrict::new(len)) {
             Ok(d) => out.push(Record::from_rdata(owner.clone(), ttl, d)),
             Err(_) => break,
@@ -87,31 +113,49 @@ pub fn decode_set(owner: &Name, rtype: RecordType, ttl: u32, data: &[u8]) -> Vec
     out
 }
 
-/// A whole record (a negative answer's SOA): owner, TTL, type, data.
-pub fn encode_record(r: &Record) -> Option<Box<[u8]>> {
+/// Whole records (a negative answer's SOA and its proof: RRSIGs, NSEC, NSEC3):
+/// for each, owner, type and data behind its length. TTLs are the entry's.
+pub fn encode_records(records: &[Record]) -> Option<Box<[u8]>> {
     let mut buf = Vec::new();
     let mut enc = BinEncoder::new(&mut buf);
-    r.name.emit(&mut enc).ok()?;
-    enc.emit_u16(u16::from(r.record_type())).ok()?;
-    enc.emit_u32(r.ttl).ok()?;
-    r.data.emit(&mut enc).ok()?;
+    for r in records {
+        r.name.emit(&mut enc).ok()?;
+        enc.emit_u16(u16::from(r.record_type())).ok()?;
+        let place = enc.place::<u16>().ok()?;
+        let start = enc.offset();
+        r.data.emit(&mut enc).ok()?;
+        let len = u16::try_from(enc.offset() - start).ok()?;
+        place.replace(&mut enc, len).ok()?;
+    }
     Some(buf.into_boxed_slice())
 }
 
-pub fn decode_record(b: &[u8], ttl: u32) -> Option<Record> {
+/// The records of [`encode_records`] back, TTLs set to `ttl`.
+pub fn decode_records(b: &[u8], ttl: u32) -> Vec<Record> {
+    let mut out = Vec::new();
     let mut dec = BinDecoder::new(b);
-    let name = Name::read(&mut dec).ok()?;
-    let rtype = RecordType::from(dec.read_u16().ok()?.unverified());
-    let _stored_ttl = dec.read_u32().ok()?;
-    let len = u16::try_from(dec.len()).ok()?;
-    let data = RData::read(&mut dec, rtype, Restrict::new(len)).ok()?;
-    Some(Record::from_rdata(name, ttl, data))
+    while !dec.is_empty() {
+        let Ok(name) = Name::read(&mut dec) else {
+            break;
+        };
+        let Ok(rtype) = dec.read_u16() else { break };
+        let Ok(len) = dec.read_u16() else { break };
+        let rtype = RecordType::from(rtype.unverified());
+        match RData::read(&mut dec, rtype, Restrict::new(len.unverified())) {
+            Ok(d) => out.push(Record::from_rdata(name, ttl, d)),
+            Err(_) => break,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
     use hickory_proto::rr::rdata::{A, MX, NS, SOA};
+
+    use crate::resolver::answer::test_rrsig as rrsig;
 
     fn n(s: &str) -> Name {
         Name::from_ascii(s).unwrap()
@@ -162,10 +206,34 @@ mod tests {
                 5,
             )),
         );
-        assert_eq!(
-            decode_record(&encode_record(&soa).unwrap(), 30).unwrap(),
-            soa
+        let nsec = Record::from_rdata(
+            n("a.example.com."),
+            30,
+            RData::DNSSEC(DNSSECRData::NSEC(NSEC::new(
+                n("b.example.com."),
+                [RecordType::A, RecordType::RRSIG, RecordType::NSEC],
+            ))),
         );
+        let negative = vec![soa.clone(), rrsig(&owner, RecordType::SOA), nsec];
+        assert_eq!(
+            decode_records(&encode_records(&negative).unwrap(), 30),
+            negative
+        );
+        // An RRset's signatures come back after it, as RRSIGs.
+        let mut signed = set.clone();
+        signed.push(rrsig(&owner, RecordType::MX));
+        let b = encode_set(&signed).unwrap();
+        assert_eq!(decode_set(&owner, RecordType::MX, 60, &b), signed);
+        assert_eq!(
+            encode_set(&set).unwrap().len()
+                + 2
+                + 2
+                + rrsig(&owner, RecordType::MX).data.to_bytes().unwrap().len(),
+            b.len(),
+            "the marker, the length, the signature: nothing else"
+        );
+        // Records of two types that are not an RRset and its RRSIGs are refused.
+        assert!(encode_set(&[set[0].clone(), soa]).is_none());
     }
 
     #[test]

@@ -61,8 +61,11 @@ pub struct Delegation {
 #[derive(Clone, Debug)]
 pub enum Data {
     Records(Vec<Record>),
-    NoData(Option<Record>),
-    NxDomain(Option<Record>),
+    /// NODATA: the SOA, and the proof that came with it (the SOA's RRSIGs, NSEC
+    /// or NSEC3 records and theirs), handed to DNSSEC-aware clients.
+    NoData(Option<Record>, Vec<Record>),
+    /// NXDOMAIN, as [`Data::NoData`].
+    NxDomain(Option<Record>, Vec<Record>),
     Delegation(Delegation),
 }
 
@@ -113,7 +116,14 @@ impl Entry {
 
     /// The data as hickory records, TTLs set to `ttl`.
     fn data(&self, ttl: u32) -> Data {
-        let soa = |b: &Option<Box<[u8]>>| b.as_deref().and_then(|b| compact::decode_record(b, ttl));
+        let neg = |b: &Option<Box<[u8]>>| {
+            let mut rs = b
+                .as_deref()
+                .map_or_else(Vec::new, |b| compact::decode_records(b, ttl));
+            let soa = (rs.first().map(Record::record_type) == Some(RecordType::SOA))
+                .then(|| rs.remove(0));
+            (soa, rs)
+        };
         match &self.stored {
             Stored::Set(b) => {
                 let owner = crate::zones::wire::to_name(&self.name);
@@ -124,8 +134,14 @@ impl Entry {
                     b,
                 ))
             }
-            Stored::NoData(s) => Data::NoData(soa(s)),
-            Stored::NxDomain(s) => Data::NxDomain(soa(s)),
+            Stored::NoData(s) => {
+                let (soa, proof) = neg(s);
+                Data::NoData(soa, proof)
+            }
+            Stored::NxDomain(s) => {
+                let (soa, proof) = neg(s);
+                Data::NxDomain(soa, proof)
+            }
             Stored::Delegation(d) => Data::Delegation((**d).clone()),
         }
     }
@@ -299,13 +315,15 @@ impl Writer<'_> {
         );
     }
 
-    /// Stores NODATA for `rtype`, or NXDOMAIN when `rtype` is `None`. Without an
-    /// SOA nothing is stored (RFC 2308 §5: "SHOULD NOT be cached").
+    /// Stores NODATA for `rtype`, or NXDOMAIN when `rtype` is `None`, with the
+    /// proof that came with it (kept as long as the SOA). Without an SOA nothing is
+    /// stored (RFC 2308 §5: "SHOULD NOT be cached").
     pub fn put_negative(
         &self,
         name: &LowerName,
         rtype: Option<RecordType>,
         soa: Option<&Record>,
+        proof: &[Record],
         trust: Trust,
         now: u64,
     ) {
@@ -313,9 +331,13 @@ impl Writer<'_> {
         let c = self.cache;
         let ttl = c.rules.negative(soa);
         let soa = c.rules.negative_soa(soa);
+        let proof = proof.to_vec();
         let (key, data) = match rtype {
-            Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa))),
-            None => (Key::NxDomain(name.clone()), Data::NxDomain(Some(soa))),
+            Some(t) => (Key::Set(name.clone(), t), Data::NoData(Some(soa), proof)),
+            None => (
+                Key::NxDomain(name.clone()),
+                Data::NxDomain(Some(soa), proof),
+            ),
         };
         c.put_at(key, data, ttl, trust, now, self.generation);
     }
@@ -456,14 +478,19 @@ impl Cache {
                 expires = expires.min(old.expires);
             }
         }
-        let soa = |s: Option<Record>| s.as_ref().and_then(compact::encode_record);
+        let neg = |soa: Option<Record>, proof: Vec<Record>| {
+            let all: Vec<Record> = soa.into_iter().chain(proof).collect();
+            (!all.is_empty())
+                .then(|| compact::encode_records(&all))
+                .flatten()
+        };
         let stored = match data {
             Data::Records(rs) => match compact::encode_set(&rs) {
                 Some(b) => Stored::Set(b),
                 None => return,
             },
-            Data::NoData(s) => Stored::NoData(soa(s)),
-            Data::NxDomain(s) => Stored::NxDomain(soa(s)),
+            Data::NoData(s, p) => Stored::NoData(neg(s, p)),
+            Data::NxDomain(s, p) => Stored::NxDomain(neg(s, p)),
             Data::Delegation(d) => Stored::Delegation(Box::new(d)),
         };
         let (kind, rtype, name) = key.parts();
@@ -497,11 +524,12 @@ impl Cache {
         name: &LowerName,
         rtype: Option<RecordType>,
         soa: Option<&Record>,
+        proof: &[Record],
         trust: Trust,
         now: u64,
     ) {
         self.writer(self.generation())
-            .put_negative(name, rtype, soa, trust, now)
+            .put_negative(name, rtype, soa, proof, trust, now)
     }
 
     /// Stores the parent side of a cut now (see [`Writer::put_delegation`]).

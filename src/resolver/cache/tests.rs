@@ -37,7 +37,7 @@ fn ln(s: &str) -> LowerName {
 fn ttl_of(h: Hit) -> u32 {
     match h.data {
         Data::Records(r) => r[0].ttl,
-        Data::NxDomain(Some(s)) | Data::NoData(Some(s)) => s.ttl,
+        Data::NxDomain(Some(s), _) | Data::NoData(Some(s), _) => s.ttl,
         other => panic!("{other:?}"),
     }
 }
@@ -68,6 +68,7 @@ fn ttls_are_capped_and_raised() {
         &ln("a.example."),
         None,
         Some(&soa(600, 20)),
+        &[],
         Trust::Answer,
         T0,
     );
@@ -75,6 +76,7 @@ fn ttls_are_capped_and_raised() {
         &ln("b.example."),
         None,
         Some(&soa(600, 900)),
+        &[],
         Trust::Answer,
         T0,
     );

@@ -105,6 +105,7 @@ impl Iteration {
                 self.lname.clone(),
                 None,
                 Box::new(s.clone()),
+                classify::negative_proof(&Name::root(), &m.authorities),
                 Trust::Answer,
             ));
         }
@@ -120,7 +121,11 @@ impl Iteration {
         let sets = self.answer_sets(&Name::root(), m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::forwarded_soa(&m.authorities);
-        let mut out = self.take_link(&sets, rcode, soa.clone(), view);
+        let proof = match &soa {
+            Some(_) => classify::negative_proof(&Name::root(), &m.authorities),
+            None => Vec::new(),
+        };
+        let mut out = self.take_link(&sets, rcode, soa.clone(), proof.clone(), view);
         // Follow the chain while it stays in this TLD (same routing, same root).
         let mut seen = vec![self.lname.clone()];
         while let Some(target) = out.next.clone() {
@@ -130,7 +135,7 @@ impl Iteration {
             seen.push(LowerName::new(&target));
             let mut link = Iteration::new(&target, self.qtype, Mode::Answer, self.depth, false)
                 .with_seed(self.draw());
-            let o = link.take_link(&sets, rcode, soa.clone(), view);
+            let o = link.take_link(&sets, rcode, soa.clone(), proof.clone(), view);
             self.writes.append(&mut link.writes);
             if o.records.is_empty() && o.rcode == ResponseCode::NoError && o.soa.is_none() {
                 // The forwarder did not include this link: resolve it on its own.
@@ -139,6 +144,7 @@ impl Iteration {
             out.records.extend(o.records);
             out.rcode = o.rcode;
             out.soa = o.soa;
+            out.proof = o.proof;
             out.next = o.next;
         }
         out

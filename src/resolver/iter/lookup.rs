@@ -39,9 +39,9 @@ fn answer_from(
     };
     let ln = LowerName::new(name);
     if let Some(h) = get(&Key::NxDomain(ln.clone()))
-        && let Data::NxDomain(soa) = h.data
+        && let Data::NxDomain(soa, proof) = h.data
     {
-        return Some(Outcome::negative(ResponseCode::NXDomain, soa, source));
+        return Some(Outcome::negative(ResponseCode::NXDomain, soa, source).with_proof(proof));
     }
     let types: &[RecordType] = if qtype == RecordType::CNAME {
         &[RecordType::CNAME]
@@ -62,12 +62,15 @@ fn answer_from(
                     rcode: ResponseCode::NoError,
                     records: r,
                     soa: None,
+                    proof: Vec::new(),
                     next,
                     source,
                 });
             }
-            Data::NoData(soa) if t == qtype => {
-                return Some(Outcome::negative(ResponseCode::NoError, soa, source));
+            Data::NoData(soa, proof) if t == qtype => {
+                return Some(
+                    Outcome::negative(ResponseCode::NoError, soa, source).with_proof(proof),
+                );
             }
             _ => {}
         }
@@ -144,6 +147,7 @@ fn cached_dname(
                         rcode: ResponseCode::NoError,
                         records,
                         soa: None,
+                        proof: Vec::new(),
                         next,
                         source,
                     }
@@ -152,6 +156,7 @@ fn cached_dname(
                     rcode: ResponseCode::YXDomain,
                     records: vec![d.clone()],
                     soa: None,
+                    proof: Vec::new(),
                     next: None,
                     source,
                 },

@@ -129,6 +129,9 @@ pub struct Outcome {
     pub records: Vec<Record>,
     /// With a negative answer: the SOA, TTL as clients see it (RFC 2308).
     pub soa: Option<Record>,
+    /// With a negative answer: what proves it to a DNSSEC-aware client (the SOA's
+    /// RRSIGs, NSEC/NSEC3 records and theirs), TTLs as the SOA's.
+    pub proof: Vec<Record>,
     /// The CNAME target still to resolve, if the answer continues elsewhere.
     pub next: Option<Name>,
     pub source: Source,
@@ -140,9 +143,16 @@ impl Outcome {
             rcode,
             records: Vec::new(),
             soa,
+            proof: Vec::new(),
             next: None,
             source,
         }
+    }
+
+    /// The same negative answer with its proof.
+    fn with_proof(mut self, proof: Vec<Record>) -> Outcome {
+        self.proof = proof;
+        self
     }
 }
 
@@ -150,7 +160,15 @@ impl Outcome {
 #[derive(Debug)]
 pub enum Write {
     Rrset(Vec<Record>, Trust),
-    Negative(LowerName, Option<RecordType>, Box<Record>, Trust),
+    /// A negative answer: name, the type (NODATA) or none (NXDOMAIN), the SOA, the
+    /// proof that came with it ([`classify::negative_proof`]).
+    Negative(
+        LowerName,
+        Option<RecordType>,
+        Box<Record>,
+        Vec<Record>,
+        Trust,
+    ),
     Delegation(Name, Delegation, u32),
 }
 
@@ -414,6 +432,7 @@ impl Iteration {
                     rcode: ResponseCode::YXDomain,
                     records: vec![dname],
                     soa: None,
+                    proof: Vec::new(),
                     next: None,
                     source: self.source,
                 },
@@ -454,6 +473,7 @@ impl Iteration {
             rcode: ResponseCode::NoError,
             records,
             soa: None,
+            proof: Vec::new(),
             next,
             source: self.source,
         }

@@ -207,12 +207,13 @@ impl Iteration {
             ) => {
                 self.referred(child, ns, glue, cut.expires, view);
             }
-            (Mode::Claim, Reply::NxDomain { soa }) => {
+            (Mode::Claim, Reply::NxDomain { soa, proof }) => {
                 if let Some(s) = &soa {
                     self.writes.push(Write::Negative(
                         self.lname.clone(),
                         None,
                         Box::new(s.clone()),
+                        proof,
                         trust,
                     ));
                 }
@@ -247,12 +248,12 @@ impl Iteration {
                 let o = self.take_answer(&cut, &m, view);
                 self.done(o);
             }
-            (Mode::Answer, Reply::NoData { soa }) => {
-                let o = self.negative(ResponseCode::NoError, soa, view);
+            (Mode::Answer, Reply::NoData { soa, proof }) => {
+                let o = self.negative(ResponseCode::NoError, soa, proof, view);
                 self.done(o);
             }
-            (Mode::Answer, Reply::NxDomain { soa }) => {
-                let o = self.negative(ResponseCode::NXDomain, soa, view);
+            (Mode::Answer, Reply::NxDomain { soa, proof }) => {
+                let o = self.negative(ResponseCode::NXDomain, soa, proof, view);
                 self.done(o);
             }
         }

@@ -42,8 +42,12 @@ impl Iteration {
         let sets = self.answer_sets(zone, m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::negative_soa(zone, &self.name, &m.authorities);
+        let proof = match soa {
+            Some(_) => classify::negative_proof(zone, &m.authorities),
+            None => Vec::new(),
+        };
         self.learn_zone_ns(cut, m, view.now);
-        self.take_link(&sets, rcode, soa, view)
+        self.take_link(&sets, rcode, soa, proof, view)
     }
 
     /// The zone's own NS set in the authority section of its server's answer,
@@ -71,6 +75,7 @@ impl Iteration {
         sets: &[Vec<Record>],
         rcode: ResponseCode,
         soa: Option<Record>,
+        proof: Vec<Record>,
         view: &View<'_>,
     ) -> Outcome {
         let source = Source::Network;
@@ -109,6 +114,7 @@ impl Iteration {
                         ResponseCode::NoError
                     },
                     soa,
+                    proof,
                     view,
                 );
             }
@@ -124,16 +130,19 @@ impl Iteration {
             rcode,
             records,
             soa: None,
+            proof: Vec::new(),
             next,
             source,
         }
     }
 
-    /// NODATA or NXDOMAIN for the asked name, cached with its SOA (RFC 2308).
+    /// NODATA or NXDOMAIN for the asked name, cached with its SOA (RFC 2308) and
+    /// its proof, whose TTLs are the SOA's as clients see it.
     pub(super) fn negative(
         &mut self,
         rcode: ResponseCode,
         soa: Option<Record>,
+        mut proof: Vec<Record>,
         view: &View<'_>,
     ) -> Outcome {
         if let Some(s) = &soa
@@ -144,10 +153,15 @@ impl Iteration {
                 self.lname.clone(),
                 rtype,
                 Box::new(s.clone()),
+                proof.clone(),
                 self.trust,
             ));
         }
         let soa = soa.map(|s| view.cache.rules.negative_soa(&s));
-        Outcome::negative(rcode, soa, Source::Network)
+        match &soa {
+            Some(s) => proof.iter_mut().for_each(|r| r.ttl = s.ttl),
+            None => proof.clear(),
+        }
+        Outcome::negative(rcode, soa, Source::Network).with_proof(proof)
     }
 }

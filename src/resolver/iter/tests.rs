@@ -348,7 +348,7 @@ fn negative_answers_need_aa_or_the_zones_soa_and_are_written_with_it() {
     assert!(
         it.take_writes().iter().any(|x| matches!(
             x,
-            Write::Negative(name, None, s, Trust::Answer)
+            Write::Negative(name, None, s, _, Trust::Answer)
                 if *name == LowerName::new(&n("nope.example.com.")) && s.name == n("com.")
         )),
         "the NXDOMAIN is written for the name, with the zone's SOA"
@@ -380,7 +380,7 @@ fn a_negative_answer_without_aa_but_with_the_soa_is_taken_below_authoritative() 
     assert!(
         it.take_writes()
             .iter()
-            .any(|x| matches!(x, Write::Negative(_, None, _, Trust::NonAuth))),
+            .any(|x| matches!(x, Write::Negative(_, None, _, _, Trust::NonAuth))),
         "written below authoritative data"
     );
 }
