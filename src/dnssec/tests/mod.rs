@@ -14,14 +14,15 @@ mod text;
 
 use text::name;
 
-/// A fixture's records.
+/// A fixture's records, read by the zones reader.
 fn fixture(file: &str) -> Vec<Record> {
     let path = format!(
         "{}/tests/fixtures/dnssec/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text::records(&text)
+    let parsed = crate::zones::read(std::path::Path::new(&path), &Name::root())
+        .unwrap_or_else(|e| panic!("{path}: {e:?}"));
+    parsed.records.into_iter().map(|l| l.record).collect()
 }
 
 /// 2026-12-01, inside the fixtures' 2020–2070 validity.
