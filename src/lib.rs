@@ -22,6 +22,8 @@
 //!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
 //!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
 //!   wall clock TTLs follow; [`tls`]: PEM certificates, keys and CA stores;
+//! - [`dnssec`]: DNSSEC validation without I/O — trust anchors per root, DNSKEY
+//!   RRsets against DS, RRSIGs, NSEC/NSEC3 denial — for the resolver to call;
 //! - [`service`]: building all of it from a config, reloading zones (one reload at a
 //!   time), watching the files, and keeping the last loads and their problems;
 //! - [`stats`]: the counters behind the metrics and the status page, written per
@@ -36,6 +38,7 @@
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod dnssec;
 pub mod icann;
 pub mod memory;
 pub mod names;

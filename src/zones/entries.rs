@@ -227,6 +227,40 @@ fn token_ranges(body: &str) -> Vec<Range<usize>> {
     out
 }
 
+/// The tokens of an entry and which of them is the record type, found the way
+/// hickory's parser finds it: after the owner (unless the entry inherits it),
+/// skip every token that reads as a TTL or a class; the next one is the type.
+fn type_at(body: &str, has_owner: bool) -> Option<(Vec<Range<usize>>, usize)> {
+    let tokens = token_ranges(body);
+    let skip = usize::from(has_owner);
+    let at = tokens.iter().skip(skip).position(|r| {
+        let t = &body[r.clone()];
+        parse_ttl(t).is_err() && DNSClass::from_str(&t.to_ascii_uppercase()).is_err()
+    })? + skip;
+    Some((tokens, at))
+}
+
+/// An entry cut at its record type: the owner token (when it has one), the TTL
+/// and class tokens, the type and the RDATA tokens.
+pub(super) struct Split<'a> {
+    pub(super) owner: Option<&'a str>,
+    pub(super) ttl_class: Vec<&'a str>,
+    pub(super) rtype: &'a str,
+    pub(super) rdata: Vec<&'a str>,
+}
+
+/// `body` cut at its record type ([`type_at`]); `None` when it has none.
+pub(super) fn split_at_type(body: &str, has_owner: bool) -> Option<Split<'_>> {
+    let (tokens, at) = type_at(body, has_owner)?;
+    let tok = |r: &Range<usize>| &body[r.clone()];
+    Some(Split {
+        owner: has_owner.then(|| tok(&tokens[0])),
+        ttl_class: tokens[usize::from(has_owner)..at].iter().map(tok).collect(),
+        rtype: tok(&tokens[at]),
+        rdata: tokens[at + 1..].iter().map(tok).collect(),
+    })
+}
+
 /// An entry with its record type read as another, and how many RDATA tokens
 /// follow the type.
 pub(super) struct Retyped {
@@ -240,12 +274,7 @@ pub(super) struct Retyped {
 /// the entry inherits it), skip every token that reads as a TTL or a class; the
 /// next one is the type. Only that token changes, byte for byte.
 pub(super) fn retype(body: &str, has_owner: bool, from: &str, to: &str) -> Option<Retyped> {
-    let tokens = token_ranges(body);
-    let skip = usize::from(has_owner);
-    let at = tokens.iter().skip(skip).position(|r| {
-        let t = &body[r.clone()];
-        parse_ttl(t).is_err() && DNSClass::from_str(&t.to_ascii_uppercase()).is_err()
-    })? + skip;
+    let (tokens, at) = type_at(body, has_owner)?;
     let range = tokens[at].clone();
     if !body[range.clone()].eq_ignore_ascii_case(from) {
         return None;

@@ -34,6 +34,7 @@
 mod build;
 mod checks;
 mod dname;
+mod dnssec_text;
 mod entries;
 mod fast;
 mod hickory_text;
@@ -49,7 +50,10 @@ mod zone;
 
 pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
 pub use problem::{Problem, Severity, ZoneError, log_problems};
-pub use reader::{Files, Located, Parsed, Rec, read, read_into, read_str};
+pub use reader::{
+    Files, Located, Parsed, Rec, read, read_into, read_str, read_trust_anchors,
+    read_trust_anchors_str,
+};
 pub(crate) use rules::tld_label;
 pub use set::{LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt};
 pub use stamp::Stamp;

@@ -15,7 +15,8 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::{Parser, parse_ttl};
 
 use super::dname::dname;
-use super::entries::{Entry, expand_at, for_each_entry, retype};
+use super::dnssec_text;
+use super::entries::{Entry, Split, expand_at, for_each_entry, retype, split_at_type};
 use super::fast;
 use super::hickory_text::{clean_hickory_message, qualify};
 use super::problem::{Problem, ZoneError};
@@ -125,6 +126,49 @@ pub fn read_str(text: &str, path: &Path, origin: &Name) -> Result<Parsed, Vec<Zo
         Ok(Parsed { records, files })
     } else {
         errors.sort();
+        Err(errors)
+    }
+}
+
+/// Reads a trust-anchor file: DS and DNSKEY records in master-file format, of any
+/// owners (`$ORIGIN` starts at the root; `$ORIGIN`, `$TTL` and `$INCLUDE` work as
+/// in a zone). Any other record type, or a file without a DS or DNSKEY, is a
+/// `FILE:LINE:` problem; every problem is returned, not only the first.
+pub fn read_trust_anchors(path: &Path) -> Result<Vec<Located>, Vec<ZoneError>> {
+    let mut records = Vec::new();
+    read_into(path, &Name::root(), &mut |r| records.extend(r.to_located()))?;
+    anchors_only(records, path)
+}
+
+/// [`read_trust_anchors`] on text that did not come from a file (built-in
+/// anchors, tests); `path` names it in problems.
+pub fn read_trust_anchors_str(text: &str, path: &Path) -> Result<Vec<Located>, Vec<ZoneError>> {
+    anchors_only(read_str(text, path, &Name::root())?.records, path)
+}
+
+fn anchors_only(records: Vec<Located>, path: &Path) -> Result<Vec<Located>, Vec<ZoneError>> {
+    let mut errors: Vec<ZoneError> = records
+        .iter()
+        .filter(|l| !matches!(l.record.record_type(), RecordType::DS | RecordType::DNSKEY))
+        .map(|l| {
+            let msg = format!(
+                "{} {}: a trust-anchor file holds DS and DNSKEY records only",
+                l.record.name,
+                l.record.record_type()
+            );
+            Problem::error(l.file.as_path(), l.line, msg)
+        })
+        .collect();
+    if records.is_empty() {
+        errors.push(Problem::error(
+            path,
+            1,
+            "no DS or DNSKEY record: not a trust anchor",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
         Err(errors)
     }
 }
@@ -375,6 +419,11 @@ impl<'a> State<'a> {
             }
         };
         let body = expand_at(entry.text.trim(), &scope.origin, !entry.inherits_owner);
+        if let Some(split) = split_at_type(&body, !entry.inherits_owner)
+            && let Some(rt) = dnssec_text::is_dnssec_type(&split.rtype.to_ascii_uppercase())
+        {
+            return self.dnssec_record(scope, &split, rt, ttl, line, &body);
+        }
         let as_dname = retype(&body, !entry.inherits_owner, "DNAME", "CNAME");
         if as_dname.as_ref().is_some_and(|d| d.rdata_tokens != 1) {
             let msg = format!("DNAME takes exactly one target name, in {body:?}");
@@ -411,6 +460,53 @@ impl<'a> State<'a> {
             }
             self.emit(scope, r.record_type(), r.ttl, line);
         }
+    }
+
+    /// One DNSSEC record entry ([`dnssec_text`]), which hickory cannot read.
+    fn dnssec_record(
+        &mut self,
+        scope: &mut Scope<'_>,
+        split: &Split<'_>,
+        rtype: RecordType,
+        default_ttl: u32,
+        line: usize,
+        body: &str,
+    ) {
+        let path = scope.path;
+        // Keys and signatures span lines: quote the entry on one, spaced once.
+        let body = &split_whitespace_once(body);
+        let owner = match split.owner {
+            None => wire::to_name(&scope.owner),
+            Some("@") => scope.origin.clone(),
+            Some(t) => match fqdn(t, &scope.origin) {
+                Ok(n) => n,
+                Err(e) => return self.err(path, line, clean_hickory_message(&e.to_string(), body)),
+            },
+        };
+        let mut ttl = None;
+        for t in &split.ttl_class {
+            match parse_ttl(t) {
+                Ok(v) if ttl.is_none() => ttl = Some(v),
+                Ok(_) => return self.err(path, line, format!("two TTLs in {body:?}")),
+                Err(_) if t.eq_ignore_ascii_case("IN") => {}
+                Err(_) => {
+                    let msg = format!(
+                        "class {} is not served (only IN), in {body:?}",
+                        t.to_ascii_uppercase()
+                    );
+                    return self.err(path, line, msg);
+                }
+            }
+        }
+        let data = match dnssec_text::rdata(rtype, &split.rdata, &scope.origin) {
+            Ok(d) => d,
+            Err(e) => return self.err(path, line, format!("{e}, in {body:?}")),
+        };
+        let r = Record::from_rdata(owner, ttl.unwrap_or(default_ttl), data);
+        if let Err(msg) = self.encode(&r) {
+            return self.err(path, line, msg);
+        }
+        self.emit(scope, rtype, r.ttl, line);
     }
 
     /// `r` into `self.owner` and `self.rdata`; the message when it cannot be
@@ -460,6 +556,11 @@ impl<'a> State<'a> {
             line,
         });
     }
+}
+
+/// `text` with every run of white space one space.
+fn split_whitespace_once(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A name from a directive, relative to `origin` unless it ends in a dot.

@@ -1,0 +1,265 @@
+//! Denial of existence: a zone's validated NSEC or NSEC3 records, and what they
+//! prove about a name and type. The same records serve a fresh response's proof and
+//! RFC 8198's aggressive use of cached ones ([`Denials::deny`]).
+
+use hickory_proto::dnssec::rdata::{DNSSECRData, NSEC};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::keys::ZoneKeys;
+use super::nsec::{self, NoData};
+use super::nsec3::{Chain, Nsec3};
+use super::rrsig::{RrsetOutcome, sigs_for, verify_rrset};
+use super::{Ede, Security, Settings, Why};
+
+/// What [`Denials::deny`] proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists, without the type.
+    NoData,
+}
+
+/// A zone's validated NSEC or NSEC3 records.
+#[derive(Clone, Debug)]
+pub struct Denials {
+    zone: Name,
+    nsec: Vec<(Name, NSEC)>,
+    nsec3: Vec<Nsec3>,
+    /// The smallest TTL among them (capped by their signatures).
+    ttl: u32,
+    max_iterations: u16,
+}
+
+impl Denials {
+    /// Verifies every NSEC and NSEC3 RRset among `section` (an authority section: the
+    /// RRSIGs over them are taken from it too) under the zone's `keys`. One that does
+    /// not verify makes the whole response bogus (Unbound does the same).
+    pub fn verify(
+        section: &[Record],
+        keys: &ZoneKeys,
+        settings: &Settings,
+    ) -> Result<Denials, Why> {
+        let mut denials = Denials {
+            zone: keys.zone.clone(),
+            nsec: Vec::new(),
+            nsec3: Vec::new(),
+            ttl: u32::MAX,
+            max_iterations: settings.nsec3_max_iterations,
+        };
+        let mut seen: Vec<(Name, RecordType)> = Vec::new();
+        for r in section {
+            let rtype = r.record_type();
+            if !matches!(rtype, RecordType::NSEC | RecordType::NSEC3) {
+                continue;
+            }
+            if seen.iter().any(|(n, t)| *n == r.name && *t == rtype) {
+                continue;
+            }
+            seen.push((r.name.clone(), rtype));
+            let rrset: Vec<Record> = section
+                .iter()
+                .filter(|x| x.name == r.name && x.record_type() == rtype)
+                .cloned()
+                .collect();
+            let sigs: Vec<Record> = sigs_for(section, &r.name, rtype).cloned().collect();
+            match verify_rrset(&rrset, &sigs, keys, settings) {
+                RrsetOutcome::Secure {
+                    wildcard: Some(w), ..
+                } => {
+                    return Err(Why::new(
+                        Ede::DnssecBogus,
+                        &keys.zone,
+                        format!("{} {rtype} claims to come from the wildcard {w}", r.name),
+                    ));
+                }
+                RrsetOutcome::Secure {
+                    ttl,
+                    wildcard: None,
+                } => {
+                    denials.ttl = denials.ttl.min(ttl);
+                    denials.push(&rrset);
+                }
+                RrsetOutcome::Bogus(why) => return Err(why),
+            }
+        }
+        if denials.ttl == u32::MAX {
+            denials.ttl = 0;
+        }
+        Ok(denials)
+    }
+
+    /// NSEC and NSEC3 records of `zone` that were validated earlier (a cache's), for
+    /// [`Denials::deny`]. RRSIGs and other records among them are ignored.
+    pub fn from_validated(zone: &Name, records: &[Record], settings: &Settings) -> Denials {
+        let mut denials = Denials {
+            zone: zone.clone(),
+            nsec: Vec::new(),
+            nsec3: Vec::new(),
+            ttl: records.iter().map(|r| r.ttl).min().unwrap_or(0),
+            max_iterations: settings.nsec3_max_iterations,
+        };
+        denials.push(records);
+        denials
+    }
+
+    fn push(&mut self, records: &[Record]) {
+        for r in records {
+            match &r.data {
+                RData::DNSSEC(DNSSECRData::NSEC(n)) if self.zone.zone_of(&r.name) => {
+                    self.nsec.push((r.name.clone(), n.clone()));
+                }
+                RData::DNSSEC(DNSSECRData::NSEC3(n)) => {
+                    self.nsec3.extend(Nsec3::new(&r.name, n, &self.zone));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub fn zone(&self) -> &Name {
+        &self.zone
+    }
+
+    /// How long these proofs may be kept.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// No NSEC or NSEC3 at all.
+    pub fn is_empty(&self) -> bool {
+        self.nsec.is_empty() && self.nsec3.is_empty()
+    }
+
+    fn chain(&self) -> Chain<'_> {
+        Chain {
+            zone: &self.zone,
+            records: &self.nsec3,
+            max_iterations: self.max_iterations,
+        }
+    }
+
+    fn missing(&self, what: String) -> Security {
+        Security::Bogus(Why::new(Ede::NsecMissing, &self.zone, what))
+    }
+
+    /// That `qname` does not exist: the name itself and the wildcard that could have
+    /// produced it are both proven absent (RFC 4035 §5.4, RFC 5155 §8.4). Under an
+    /// NSEC3 opt-out span: insecure.
+    pub fn nxdomain(&self, qname: &Name) -> Security {
+        let qname = &fqdn(qname);
+        if !self.nsec.is_empty() {
+            let covered = self
+                .nsec
+                .iter()
+                .any(|(o, n)| nsec::proves_name_error(o, n, qname));
+            let no_wildcard = self
+                .nsec
+                .iter()
+                .any(|(o, n)| nsec::proves_no_wildcard(o, n, qname));
+            return match (covered, no_wildcard) {
+                (true, true) => Security::Secure,
+                (false, _) => self.missing(format!("no NSEC proves that {qname} does not exist")),
+                (true, false) => self.missing(format!(
+                    "no NSEC proves that no wildcard could have produced {qname}"
+                )),
+            };
+        }
+        if !self.nsec3.is_empty() {
+            return self.chain().nxdomain(qname);
+        }
+        self.missing(format!("no NSEC or NSEC3 for NXDOMAIN {qname}"))
+    }
+
+    /// That `qname` exists without `qtype` (or is an empty non-terminal), or that a
+    /// wildcard without `qtype` covers it (RFC 4035 §5.4, RFC 5155 §8.5–8.7). With
+    /// `RecordType::DS` this is the proof that a delegation is unsigned: secure with
+    /// NSEC, or with a matching NSEC3; insecure when an NSEC3 opt-out span covers it.
+    pub fn nodata(&self, qname: &Name, qtype: RecordType) -> Security {
+        let qname = &fqdn(qname);
+        if !self.nsec.is_empty() {
+            for (o, n) in &self.nsec {
+                match nsec::proves_nodata(o, n, qname, qtype) {
+                    Some(NoData::Proved) => return Security::Secure,
+                    Some(NoData::Wildcard(ce)) => {
+                        // The wildcard applies only if qname itself does not exist.
+                        let absent = self.nsec.iter().any(|(o2, n2)| {
+                            nsec::proves_name_error(o2, n2, qname)
+                                && nsec::closest_encloser(o2, n2, qname) == ce
+                        });
+                        if absent {
+                            return Security::Secure;
+                        }
+                    }
+                    None => {}
+                }
+            }
+            if self
+                .nsec
+                .iter()
+                .any(|(o, n)| nsec::proves_insecure_delegation(o, n, qname, qtype))
+            {
+                return Security::Insecure(Why::new(
+                    Ede::DnssecIndeterminate,
+                    &self.zone,
+                    format!("{qname} is below an unsigned delegation"),
+                ));
+            }
+            return self.missing(format!("no NSEC proves that {qname} has no {qtype}"));
+        }
+        if !self.nsec3.is_empty() {
+            return self.chain().nodata(qname, qtype);
+        }
+        self.missing(format!("no NSEC or NSEC3 for NODATA {qname} {qtype}"))
+    }
+
+    /// For an answer [`super::verify_rrset`] found synthesised from `wildcard`: that
+    /// `qname` itself does not exist, so the wildcard applied (RFC 4035 §5.3.4,
+    /// RFC 5155 §8.8).
+    pub fn wildcard_answer(&self, qname: &Name, wildcard: &Name) -> Security {
+        let qname = &fqdn(qname);
+        let ce = wildcard.base_name();
+        if !self.nsec.is_empty() {
+            let proved = self.nsec.iter().any(|(o, n)| {
+                nsec::proves_name_error(o, n, qname) && nsec::closest_encloser(o, n, qname) == ce
+            });
+            return if proved {
+                Security::Secure
+            } else {
+                self.missing(format!(
+                    "no NSEC proves that {qname} does not exist beside {wildcard}"
+                ))
+            };
+        }
+        if !self.nsec3.is_empty() {
+            return self.chain().wildcard_answer(qname, wildcard);
+        }
+        self.missing(format!("no NSEC or NSEC3 for the wildcard answer {qname}"))
+    }
+
+    /// For a referral to `child` without DS: that the delegation is unsigned. The
+    /// same as [`Denials::nodata`] for `child`/DS; secure and insecure both mean the
+    /// child zone is insecure, bogus means the DS may have been stripped.
+    pub fn no_ds(&self, child: &Name) -> Security {
+        self.nodata(child, RecordType::DS)
+    }
+
+    /// RFC 8198: whether these (validated, cached) records prove on their own that
+    /// `qname` does not exist or has no `qtype`. Only secure proofs count: never an
+    /// NSEC3 opt-out span, never NSEC3 above the iteration limit.
+    pub fn deny(&self, qname: &Name, qtype: RecordType) -> Option<Denied> {
+        if self.nxdomain(qname).is_secure() {
+            Some(Denied::NxDomain)
+        } else if self.nodata(qname, qtype).is_secure() {
+            Some(Denied::NoData)
+        } else {
+            None
+        }
+    }
+}
+
+fn fqdn(name: &Name) -> Name {
+    let mut n = name.clone();
+    n.set_fqdn(true);
+    n
+}
