@@ -258,6 +258,7 @@ pub fn servable(z: &Zone) {
             op_code: OpCode::Query,
             rd: true,
             cd: false,
+            ad: false,
             query: Some(Query::query(owner.clone(), rtype)),
             edns: None,
             dnssec_ok: false,

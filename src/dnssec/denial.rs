@@ -237,6 +237,18 @@ impl Denials {
         self.missing(format!("no NSEC or NSEC3 for the wildcard answer {qname}"))
     }
 
+    /// Whether `name` is a delegation (NS without SOA, or a DNAME owner), as the NSEC
+    /// or NSEC3 record that matches it says; `None` when none matches it. The engine
+    /// asks this after a proven DS NODATA at `name`: a delegation there is an
+    /// unsigned child zone, anything else is a name inside the same zone.
+    pub fn delegation_at(&self, name: &Name) -> Option<bool> {
+        let name = &fqdn(name);
+        if let Some((_, n)) = self.nsec.iter().find(|(o, _)| o == name) {
+            return Some(nsec::is_cut(n));
+        }
+        self.chain().matching(name).map(|r| r.is_cut())
+    }
+
     /// For a referral to `child` without DS: that the delegation is unsigned. The
     /// same as [`Denials::nodata`] for `child`/DS; secure and insecure both mean the
     /// child zone is insecure, bogus means the DS may have been stripped.

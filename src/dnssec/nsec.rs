@@ -42,7 +42,7 @@ pub(super) fn label_count(name: &Name) -> usize {
 
 /// A delegation point's NSEC (NS without SOA) or a DNAME owner: such an NSEC says
 /// nothing about the names below its owner.
-fn is_cut(nsec: &NSEC) -> bool {
+pub(super) fn is_cut(nsec: &NSEC) -> bool {
     let t = nsec.type_set();
     t.contains(RecordType::DNAME) || (t.contains(RecordType::NS) && !t.contains(RecordType::SOA))
 }

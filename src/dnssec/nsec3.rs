@@ -49,7 +49,7 @@ impl Nsec3 {
         }
     }
 
-    fn is_cut(&self) -> bool {
+    pub(super) fn is_cut(&self) -> bool {
         let t = self.rdata.type_set();
         t.contains(RecordType::DNAME)
             || (t.contains(RecordType::NS) && !t.contains(RecordType::SOA))
@@ -118,7 +118,7 @@ impl Chain<'_> {
             .map(|d| d.as_ref().to_vec())
     }
 
-    fn matching(&self, name: &Name) -> Option<&Nsec3> {
+    pub(super) fn matching(&self, name: &Name) -> Option<&Nsec3> {
         let h = self.hash(name)?;
         self.records.iter().find(|r| r.hash == h)
     }

@@ -60,6 +60,9 @@ pub struct Answer {
     /// claim learned from a root's servers expires with its TTL); `u64::MAX`:
     /// as long as the zones. A reply kept ready lives no longer.
     pub valid_until: u64,
+    /// Every link validated secure in its own root (DNSSEC, RFC 4035 §3.2.3: the
+    /// AD bit for clients that set AD or DO).
+    pub secure: bool,
 }
 
 impl Answer {
@@ -72,6 +75,7 @@ impl Answer {
             source: Source::Network,
             failure: Some(failure),
             valid_until: 0,
+            secure: false,
         }
     }
 }

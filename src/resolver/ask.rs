@@ -24,9 +24,10 @@ impl Resolver {
 
     /// The answer if it needs no network and no waiting: special-use names, local
     /// zones, cached data, along the whole chain. `None`: call [`Resolver::answer`].
-    pub fn answer_now(&self, name: &Name, qtype: RecordType) -> Option<Answer> {
+    /// `cd`: the client set CD (RFC 4035 §3.2.2), and gets data unvalidated.
+    pub fn answer_now(&self, name: &Name, qtype: RecordType, cd: bool) -> Option<Answer> {
         let snap = self.zones.load();
-        self.chain_now(&snap, name, qtype, None)
+        self.chain_now(&snap, name, qtype, None, cd)
     }
 
     fn chain_now(
@@ -35,6 +36,7 @@ impl Resolver {
         name: &Name,
         qtype: RecordType,
         first_root: Option<usize>,
+        cd: bool,
     ) -> Option<Answer> {
         let mut links = Links::new(name, self.limits.max_cname_chain);
         let mut cur = name.clone();
@@ -47,7 +49,15 @@ impl Resolver {
                 Route::Unrouted => return None,
                 Route::Root(i) => self.link_now(i, snap, &cur, qtype)?,
             };
-            match links.add(route, outcome) {
+            // A validating root's link is answered here only when its validation
+            // is remembered; else the full path validates it.
+            let secure = match route {
+                Route::Root(i) if !cd && self.validates(i) => {
+                    self.remembered(i, &cur, qtype, &outcome)?
+                }
+                _ => false,
+            };
+            match links.add(route, outcome, secure) {
                 Next::Done(a) => return Some(a),
                 Next::Follow(target) => cur = target,
                 // Limits and loops: the full path reports them.
@@ -60,16 +70,16 @@ impl Resolver {
     /// one is on its way; else starts one, if fewer than `max-resolutions` are
     /// running (else SERVFAIL at once: never an unbounded queue).
     pub async fn answer(&self, name: &Name, qtype: RecordType) -> Answer {
-        if let Some(a) = self.answer_now(name, qtype) {
+        if let Some(a) = self.answer_now(name, qtype, false) {
             return a;
         }
-        self.shared(None, name, qtype).await
+        self.shared(None, name, qtype, false).await
     }
 
     /// As [`Resolver::answer`], for a caller that just found
     /// [`Resolver::answer_now`] had nothing: straight to the shared resolution.
-    pub async fn answer_from_network(&self, name: &Name, qtype: RecordType) -> Answer {
-        self.shared(None, name, qtype).await
+    pub async fn answer_from_network(&self, name: &Name, qtype: RecordType, cd: bool) -> Answer {
+        self.shared(None, name, qtype, cd).await
     }
 
     /// Answers a question as root `root` sees it (`compare`): the name resolved in
@@ -77,14 +87,20 @@ impl Resolver {
     /// here), the later links of a chain routed as `serve` routes them.
     pub async fn answer_in(&self, root: usize, name: &Name, qtype: RecordType) -> Answer {
         let snap = self.zones.load();
-        if let Some(a) = self.chain_now(&snap, name, qtype, Some(root)) {
+        if let Some(a) = self.chain_now(&snap, name, qtype, Some(root), false) {
             return a;
         }
         drop(snap);
-        self.shared(Some(root), name, qtype).await
+        self.shared(Some(root), name, qtype, false).await
     }
 
-    async fn shared(&self, first_root: Option<usize>, name: &Name, qtype: RecordType) -> Answer {
+    async fn shared(
+        &self,
+        first_root: Option<usize>,
+        name: &Name,
+        qtype: RecordType,
+        cd: bool,
+    ) -> Answer {
         let Some(this) = self.self_arc() else {
             return Answer::fail(
                 Route::Unrouted,
@@ -93,14 +109,14 @@ impl Resolver {
                 },
             );
         };
-        let key = (first_root, LowerName::new(name), qtype);
+        let key = (first_root, LowerName::new(name), qtype, cd);
         let n = name.clone();
         let flight = self.flights.join_or_start(key, || {
             let permit = self.resolutions.clone().try_acquire_owned().ok()?;
             Some(
                 async move {
                     let _permit = permit;
-                    this.resolve_fresh(&n, qtype, first_root).await
+                    this.resolve_fresh(&n, qtype, first_root, cd).await
                 }
                 .boxed(),
             )
@@ -129,9 +145,11 @@ impl Resolver {
         name: &Name,
         qtype: RecordType,
         first_root: Option<usize>,
+        cd: bool,
     ) -> Answer {
         let deadline = Instant::now() + self.query_timeout.saturating_sub(MARGIN).max(MARGIN);
         let mut ctx = self.ctx(deadline);
+        ctx.cd = cd;
         // The chain checks the deadline before every query; this is the backstop
         // for a wait that does not (a shared claim, a priming in progress).
         let safety = deadline + MARGIN / 2;

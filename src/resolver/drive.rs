@@ -41,6 +41,7 @@ use super::failure::{Budget, Failure, ServerError};
 use super::iter::{self, Iteration, Kind, Mode, Outcome, Step, View, Write};
 use super::special;
 use super::{Resolver, Snapshot};
+use crate::dnssec::Security;
 
 /// One client question's shared state: the zones and cache generations it
 /// started on, its deadline and budgets, and the lookups in progress. The work a
@@ -67,6 +68,8 @@ pub(super) struct Ctx {
     pub depth: usize,
     /// (name, type) lookups in progress, outermost first.
     pub stack: Vec<(LowerName, RecordType)>,
+    /// The client set CD (RFC 4035 §3.2.2): its answer is not validated.
+    pub cd: bool,
 }
 
 /// What a shared piece of work (a claim, a priming) spent of the budget of the
@@ -91,6 +94,7 @@ impl Ctx {
             failed_ns: 0,
             depth: self.depth,
             stack: self.stack.clone(),
+            cd: self.cd,
         }
     }
 
@@ -163,6 +167,7 @@ impl Resolver {
             failed_ns: 0,
             depth: 0,
             stack: Vec::new(),
+            cd: false,
         }
     }
 
@@ -389,7 +394,34 @@ impl Resolver {
                     Ok(o) => o,
                     Err(f) => return failed(route, f, links.source),
                 };
-                match links.add(route, outcome) {
+                // A client's own chain is validated in each link's root (the
+                // lookups of name-server addresses are not: RFC 4035 §4.2 leaves
+                // them to the answers they lead to).
+                let secure = match route {
+                    Route::Root(i) if ctx.depth == 0 && !ctx.cd && self.validates(i) => {
+                        match self.validate(ctx, i, &cur, qtype, &outcome).await {
+                            Security::Secure => true,
+                            Security::Bogus(why) => {
+                                let root = self.roots[i].name.clone();
+                                self.bogus_log.warn(
+                                    self.clock.now(),
+                                    format_args!(
+                                        "DNSSEC bogus: root={root} zone={} name={cur} type={qtype}: {} ({})",
+                                        why.zone, why.reason, why.ede
+                                    ),
+                                );
+                                let f = Failure::Dnssec {
+                                    root,
+                                    why: Box::new(why),
+                                };
+                                return failed(route, f, links.source);
+                            }
+                            Security::Insecure(_) | Security::Indeterminate(_) => false,
+                        }
+                    }
+                    _ => false,
+                };
+                match links.add(route, outcome, secure) {
                     Next::Done(a) => return a,
                     Next::Follow(target) => cur = target,
                     Next::Fail(f) => return failed(route, f, links.source),
@@ -504,6 +536,8 @@ pub(super) struct Links {
     max_chain: usize,
     /// The earliest second a link's routing may change.
     valid_until: u64,
+    /// Every link so far validated secure.
+    secure: bool,
 }
 
 /// What comes after a link.
@@ -522,6 +556,7 @@ impl Links {
             source: Source::Local,
             max_chain,
             valid_until: u64::MAX,
+            secure: true,
         }
     }
 
@@ -535,9 +570,10 @@ impl Links {
         first_root.filter(|_| self.answers.is_empty())
     }
 
-    /// Adds one link's outcome, reached by `route`.
-    pub(super) fn add(&mut self, route: Route, outcome: Outcome) -> Next {
+    /// Adds one link's outcome, reached by `route`, validated `secure` or not.
+    pub(super) fn add(&mut self, route: Route, outcome: Outcome, secure: bool) -> Next {
         self.source = self.source.max(outcome.source);
+        self.secure &= secure;
         self.answers.extend(outcome.records);
         let Some(target) = outcome.next else {
             return Next::Done(Answer {
@@ -548,6 +584,7 @@ impl Links {
                 source: self.source,
                 failure: None,
                 valid_until: self.valid_until,
+                secure: self.secure,
             });
         };
         if self.seen.len() > self.max_chain {

@@ -154,6 +154,11 @@ pub enum Failure {
     Internal { what: &'static str },
     /// An encrypted upstream failed its TLS handshake or certificate check.
     Tls { server: SocketAddr, why: String },
+    /// DNSSEC validation in `root` failed: the answer is bogus (RFC 4035 §5.5).
+    Dnssec {
+        root: String,
+        why: Box<crate::dnssec::Why>,
+    },
 }
 
 impl Failure {
@@ -175,6 +180,7 @@ impl Failure {
             Failure::Local { .. } => "local",
             Failure::Internal { .. } => "internal",
             Failure::Tls { .. } => "tls",
+            Failure::Dnssec { .. } => "dnssec",
         }
     }
 
@@ -189,7 +195,8 @@ impl Failure {
             | Failure::Denied { .. }
             | Failure::RootUnknown { .. } => 22, // No Reachable Authority
             Failure::Bogus { .. } | Failure::Tls { .. } => 23, // Network Error
-            _ => 0,                                            // Other
+            Failure::Dnssec { why, .. } => why.ede.code(),
+            _ => 0, // Other
         }
     }
 
@@ -267,6 +274,7 @@ impl fmt::Display for Failure {
             Failure::Local { why } => write!(f, "{why}"),
             Failure::Internal { what } => write!(f, "{what}"),
             Failure::Tls { server, why } => write!(f, "{server}: {why}"),
+            Failure::Dnssec { root, why } => write!(f, "bogus in root {root}: {why}"),
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod ready;
 mod route;
 mod special;
 pub mod transport;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -82,6 +83,11 @@ pub struct Root {
     pub tlds: HashSet<LowerName>,
     pub cache: Cache,
     pub infra: Infra,
+    /// Where this root's chains of trust start (none: it does not validate).
+    pub anchors: Option<Arc<crate::dnssec::TrustAnchors>>,
+    /// Its validated keys and cuts, and its validated answers.
+    pub keys: validate::KeyCache,
+    pub memo: validate::Memo,
     /// Wall-clock second before which priming is not tried again after a failure.
     prime_retry: AtomicU64,
 }
@@ -93,11 +99,14 @@ pub struct RootSetup {
     pub params: Params,
     pub tlds: HashSet<LowerName>,
     pub zones: Option<Arc<ZoneSet>>,
+    /// Its trust anchors (none, or empty: it does not validate).
+    pub anchors: Option<Arc<crate::dnssec::TrustAnchors>>,
 }
 
 /// Key of a shared client resolution: the root forced for the first link (for
-/// `compare`), the name and the type.
-type FlightKey = (Option<usize>, LowerName, RecordType);
+/// `compare`), the name, the type, and CD (unvalidated answers are not shared with
+/// clients that want validation).
+type FlightKey = (Option<usize>, LowerName, RecordType, bool);
 
 pub struct Resolver {
     /// Itself, for the resolutions it starts (they outlive the caller's borrow).
@@ -119,6 +128,8 @@ pub struct Resolver {
     resolutions: Arc<Semaphore>,
     collisions: route::Collisions,
     busy: LogLimiter,
+    /// One log line a second for bogus answers (and a count of the rest).
+    bogus_log: LogLimiter,
     /// Replies kept in wire form for the front end's hot path.
     ready: ready::ReadyCache,
     /// Counters for metrics and the status page (per-thread shards).
@@ -146,6 +157,9 @@ impl Resolver {
                 tlds: r.tlds,
                 cache: Cache::new(store.clone(), i, &config.cache),
                 infra: Infra::new(try_max),
+                anchors: r.anchors.filter(|a| !a.is_empty()),
+                keys: validate::KeyCache::default(),
+                memo: validate::Memo::default(),
                 prime_retry: AtomicU64::new(0),
             })
             .collect();
@@ -179,6 +193,7 @@ impl Resolver {
             resolutions: Arc::new(Semaphore::new(config.limits.max_resolutions)),
             collisions: route::Collisions::default(),
             busy: LogLimiter::default(),
+            bogus_log: LogLimiter::default(),
             ready: ready::ReadyCache::new(config.cache.max_size / 4),
             stats: Arc::new(crate::stats::Stats::new(n_roots)),
             random,
@@ -220,6 +235,8 @@ impl Resolver {
         self.zones.store(Arc::new(snap));
         if let Some(r) = self.roots.get(i) {
             r.cache.clear();
+            r.keys.clear();
+            r.memo.clear();
         }
         self.collisions.forget();
         self.ready.clear();

@@ -36,7 +36,8 @@ const HEADER: usize = 36;
 /// (offset and TTL when stored, 6 bytes each), the key it is filed under, and the
 /// whole reply (ID 0, the question in lower case). Header layout: expires (8),
 /// stored (8), question end (2), OPT offset (2, 0 = none), TTL count (2), key length
-/// (2), reply length (2), flags (1: bit 0 count TTLs down, bit 1 local), rcode (1),
+/// (2), reply length (2), flags (1: bit 0 count TTLs down, bit 1 local, bit 2
+/// DNSSEC secure), rcode (1),
 /// answers (2), route (4: 0 local, 1 interrupt, 2 unrouted, 3+i root i), 2 spare.
 #[derive(Clone, Debug)]
 pub struct Ready(Arc<[u8]>);
@@ -99,6 +100,11 @@ impl Ready {
 
     fn decrement(&self) -> bool {
         self.byte(26) & 1 != 0
+    }
+
+    /// Validated secure: AD for clients that set AD or DO.
+    fn secure(&self) -> bool {
+        self.byte(26) & 4 != 0
     }
 
     pub fn source(&self) -> Source {
@@ -233,6 +239,7 @@ pub struct ReadyParts {
     expires: u64,
     route: Route,
     answers: u16,
+    secure: bool,
 }
 
 impl ReadyParts {
@@ -307,7 +314,13 @@ impl ReadyParts {
             expires,
             route,
             answers,
+            secure: false,
         })
+    }
+
+    /// The answer was validated secure (its AD bit is set per client).
+    pub fn set_secure(&mut self, secure: bool) {
+        self.secure = secure;
     }
 
     /// Lives no longer than `until` (the routing it was answered by holds until
@@ -325,7 +338,11 @@ impl ReadyParts {
         b.extend_from_slice(&u16::try_from(self.ttls.len()).ok()?.to_be_bytes());
         b.extend_from_slice(&u16::try_from(key.len()).ok()?.to_be_bytes());
         b.extend_from_slice(&u16::try_from(self.wire.len()).ok()?.to_be_bytes());
-        b.push(u8::from(self.decrement) | if self.decrement { 0 } else { 2 });
+        b.push(
+            u8::from(self.decrement)
+                | if self.decrement { 0 } else { 2 }
+                | if self.secure { 4 } else { 0 },
+        );
         b.push(self.wire.get(3).copied().unwrap_or(2) & 0x0f);
         b.extend_from_slice(&self.answers.to_be_bytes());
         let route: u32 = match self.route {
@@ -348,7 +365,8 @@ impl ReadyParts {
 }
 
 impl Ready {
-    /// Writes this answer for a client into `out`: its ID, RD and CD, the name as it
+    /// Writes this answer for a client into `out`: its ID, RD and CD, AD when the
+    /// answer is secure and the client set AD or DO (`ad_ok`), the name as it
     /// wrote it (`name`: the question name's bytes from its query), TTLs counted
     /// down to `now`; cut to TC when larger than `limit` (the client's size). The
     /// OPT record stays as the full path wrote it for the first client of this
@@ -361,6 +379,7 @@ impl Ready {
         id: u16,
         rd: bool,
         cd: bool,
+        ad_ok: bool,
         name: &[u8],
         limit: usize,
         now: u64,
@@ -371,6 +390,7 @@ impl Ready {
         p.put(0, &id.to_be_bytes());
         p.bits(2, 0x01, rd);
         p.bits(3, 0x10, cd);
+        p.bits(3, 0x20, ad_ok && self.secure());
         p.put(12, name);
         if self.decrement() {
             let gone = u32::try_from(now.saturating_sub(self.stored())).unwrap_or(u32::MAX);

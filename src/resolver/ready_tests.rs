@@ -87,6 +87,7 @@ fn a_hit_is_patched_for_its_client() {
         0x1234,
         true,
         true,
+        true,
         b"\x03WwW\x04gEEk\x00",
         1232,
         1_010,
@@ -117,6 +118,7 @@ fn local_answers_keep_their_ttls_and_live_a_minute() {
         1,
         false,
         false,
+        true,
         b"\x03www\x04geek\x00",
         512,
         1_050,
@@ -136,6 +138,7 @@ fn local_answers_keep_their_ttls_and_live_a_minute() {
         1,
         false,
         false,
+        true,
         b"\x03www\x04geek\x00",
         512,
         1_050,
@@ -164,7 +167,7 @@ fn too_big_for_the_client_is_cut_to_tc() {
         0,
     ));
     let mut out = Vec::new();
-    r.write(&mut out, 7, true, false, b"\x03www\x04geek\x00", 512, 0);
+    r.write(&mut out, 7, true, false, true, b"\x03www\x04geek\x00", 512, 0);
     let m = Message::from_vec(&out).unwrap();
     assert!(m.metadata.truncation);
     assert!(m.answers.is_empty() && m.authorities.is_empty());
@@ -174,6 +177,7 @@ fn too_big_for_the_client_is_cut_to_tc() {
         7,
         true,
         false,
+        true,
         b"\x03www\x04geek\x00",
         usize::from(u16::MAX),
         0,

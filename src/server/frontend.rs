@@ -190,7 +190,16 @@ impl Frontend {
             let now = self.resolver.clock().now();
             if ready.expires() > now {
                 let limit = request::reply_limit(proto, q.edns);
-                ready.write(out, q.id, q.rd, q.cd, q.name, limit, now);
+                ready.write(
+                    out,
+                    q.id,
+                    q.rd,
+                    q.cd,
+                    q.ad || q.dnssec_ok,
+                    q.name,
+                    limit,
+                    now,
+                );
                 count::query(
                     &self.stats,
                     ready.route(),
@@ -266,7 +275,7 @@ impl Frontend {
         let (Some(name), qtype) = (req.name().cloned(), req.qtype()) else {
             return self.reject(&req, client, proto, ResponseCode::FormErr, out, started);
         };
-        if let Some(a) = self.resolver.answer_now(&name, qtype) {
+        if let Some(a) = self.resolver.answer_now(&name, qtype, req.cd) {
             *out = self.finish(&req, client, proto, &a, started, filing.as_ref());
             return Handled::Reply;
         }
@@ -311,7 +320,8 @@ impl Frontend {
         let deadline = p.started + self.query_timeout;
         let answer = match tokio::time::timeout_at(
             deadline,
-            self.resolver.answer_from_network(&name, p.req.qtype()),
+            self.resolver
+                .answer_from_network(&name, p.req.qtype(), p.req.cd),
         )
         .await
         {
@@ -378,19 +388,23 @@ impl Frontend {
             (None, Source::Stale) => Some((3, "stale: the servers failed; serving expired data")),
             _ => None,
         };
-        let bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
+        let mut bytes = request::reply(req, a.rcode, &a.answers, &a.authority, ede, proto);
+        request::set_ad(&mut bytes, req, a.secure);
         let answers = u16::try_from(a.answers.len()).unwrap_or(u16::MAX);
         // Admission: an answer fresh from the network is not made ready yet (most
         // names are asked once; they stay in the roots' cache only); the next client
         // asking finds it there, and that answer is made ready.
         let now = self.resolver.clock().now();
+        // An answer to a client that set CD is not validated: never ready for others.
         if let Some(f) = filing
+            && !req.cd
             && a.failure.is_none()
             && matches!(a.source, Source::Local | Source::Cache)
             && a.valid_until > now
             && let Some(mut r) = ReadyParts::from_reply(&bytes, a.route, a.source, answers, now)
         {
             r.cap_expiry(a.valid_until);
+            r.set_secure(a.secure);
             self.resolver.ready().insert(&f.key, r, f.generation);
         }
         // The rcode actually sent (encoding can still fail and become SERVFAIL).

@@ -42,6 +42,8 @@ pub struct Request {
     pub op_code: OpCode,
     pub rd: bool,
     pub cd: bool,
+    /// AD as the client set it: it understands the AD bit (RFC 6840 §5.7).
+    pub ad: bool,
     /// The one question, as the client wrote it (case kept).
     pub query: Option<Query>,
     /// The client's EDNS buffer size, if it sent EDNS.
@@ -92,6 +94,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
                 op_code: OpCode::from_u8((flags >> 3) & 0x0f),
                 rd: flags & 0x01 != 0,
                 cd: false,
+                ad: false,
                 query: None,
                 edns: None,
                 dnssec_ok: false,
@@ -104,6 +107,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         op_code: msg.metadata.op_code,
         rd: msg.metadata.recursion_desired,
         cd: msg.metadata.checking_disabled,
+        ad: msg.metadata.authentic_data,
         query: match &msg.queries[..] {
             [q] => Some(q.clone()),
             _ => None,
@@ -204,6 +208,18 @@ pub fn reply(
         Err(e) => {
             tracing::warn!("cannot encode an answer: {e}");
             servfail(req)
+        }
+    }
+}
+
+/// Sets AD in an encoded reply when the answer is secure and the client set AD or
+/// DO (RFC 4035 §3.2.3, RFC 6840 §5.7); clears it otherwise.
+pub fn set_ad(reply: &mut [u8], req: &Request, secure: bool) {
+    if let Some(b) = reply.get_mut(3) {
+        if secure && (req.ad || req.dnssec_ok) {
+            *b |= 0x20;
+        } else {
+            *b &= !0x20;
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Query<'a> {
     pub rd: bool,
     /// CD (byte 3, bit 4) as asked.
     pub cd: bool,
+    /// AD (byte 3, bit 5) as asked.
+    pub ad: bool,
     /// The question name as the client wrote it (case kept), root label included;
     /// it starts at byte 12.
     pub name: &'a [u8],
@@ -109,6 +111,7 @@ pub fn parse<'a>(m: &'a [u8], key: &mut Key) -> Option<Query<'a>> {
         id,
         rd: b2 & 0x01 != 0,
         cd: b3 & 0x10 != 0,
+        ad: b3 & 0x20 != 0,
         name,
         qtype,
         edns,

@@ -119,6 +119,7 @@ impl Service {
                 },
                 tlds: forward_tlds(rc),
                 zones,
+                anchors: None,
             });
         }
         if !errors.is_empty() {
