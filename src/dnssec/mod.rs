@@ -16,7 +16,8 @@
 //!    [`KeysOutcome::Secure`] with the [`ZoneKeys`] to verify the zone's data with,
 //!    [`KeysOutcome::Insecure`] (only unsupported algorithms or digests: RFC 4035 §5.2,
 //!    RFC 6840 §5.2), or [`KeysOutcome::Bogus`].
-//! 3. [`verify_rrset`]: one RRset and the RRSIGs over it, under a zone's keys:
+//! 3. [`verify_rrset`]: one RRset and the RRSIGs over it, under a zone's keys
+//!    (whose keys: [`signer_of`] reads the RRSIGs' signer name):
 //!    [`RrsetOutcome::Secure`] with the TTL to cache it for and, when the answer was
 //!    synthesised from a wildcard, the wildcard's name; or bogus.
 //! 4. [`Denials::verify`]: the NSEC and NSEC3 RRsets of a response's authority section,
@@ -60,7 +61,7 @@ mod tests;
 pub use anchors::{AnchorError, ROOT_ANCHORS, TrustAnchors};
 pub use denial::{Denials, Denied};
 pub use keys::{KeysOutcome, Trust, ZoneKeys, validate_dnskeys};
-pub use rrsig::{RrsetOutcome, verify_rrset};
+pub use rrsig::{RrsetOutcome, signer_of, verify_rrset};
 
 /// Unbound's `val-sig-skew-min`: a signature may be this far outside its validity
 /// period, at least (clocks off by an hour: daylight saving).

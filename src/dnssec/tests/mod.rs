@@ -293,6 +293,28 @@ fn a_signature_by_another_zone_is_bogus() {
 }
 
 #[test]
+fn an_rrsig_claiming_a_wildcard_above_its_zone_is_bogus() {
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let www = rrset(&tld_records, "www.tld.", RecordType::A);
+    let mut s = sigs(&tld_records, "www.tld.", RecordType::A);
+    assert_eq!(
+        signer_of(&s, &n("www.tld."), RecordType::A),
+        Some(n("tld."))
+    );
+    if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &s[0].data {
+        let mut input = sig.input().clone();
+        input.num_labels = 0;
+        s[0].data = RData::DNSSEC(DNSSECRData::RRSIG(
+            hickory_proto::dnssec::rdata::RRSIG::from_sig(input, sig.sig().to_vec()),
+        ));
+    }
+    let why = bogus_rrset(verify_rrset(&www, &s, &keys, &now()));
+    assert_eq!(why.ede, Ede::DnssecBogus);
+    assert!(why.reason.contains("fewer than its signer"), "{why}");
+}
+
+#[test]
 fn key_rollover_either_ds_alone_is_enough() {
     let records = fixture("rollover.zone");
     for file in ["rollover.old.ds", "rollover.new.ds"] {
