@@ -496,6 +496,15 @@ fn nsec_nodata_and_empty_non_terminals() {
         d.nodata(&n("www.leaf.tld."), RecordType::AAAA),
         Security::Secure
     );
+    // The parent's NSECs beside the child's are left out, not held against it.
+    let mut mixed = with_sigs(&tld_records, "leaf.tld.", RecordType::NSEC);
+    mixed.extend(with_sigs(&leaf, "www.leaf.tld.", RecordType::NSEC));
+    let m = Denials::verify(&mixed, &leaf_keys, &now()).unwrap();
+    assert_eq!(
+        m.nodata(&n("www.leaf.tld."), RecordType::AAAA),
+        Security::Secure
+    );
+    assert!(m.nodata(&n("leaf.tld."), RecordType::DS).is_bogus());
     assert_eq!(
         d.nodata(&n("b.leaf.tld."), RecordType::A),
         Security::Secure,
