@@ -32,6 +32,27 @@
 //! ([`Ede`]), the zone, and a sentence for the one log line. [`Security`] is the
 //! answer-level result: secure, insecure, bogus or indeterminate.
 //!
+//! # How the engine is meant to call it
+//!
+//! ```text
+//! anchors = root.trust_anchors                      (config: RootConfig::trust_anchors)
+//! anchors.is_empty()            -> no validation for this root
+//! anchors.is_negative(qname)    -> Insecure (RFC 7646)
+//! anchors.anchor_for(qname)     -> None: Indeterminate; Some((zone, trust)):
+//! validate_dnskeys(zone, DNSKEY answer, trust, s)   -> keys of the anchored zone (cache them)
+//! for each zone cut below it, towards qname:
+//!     DS answer from the parent: verify_rrset(ds, sigs, parent_keys, s), then
+//!         validate_dnskeys(child, DNSKEY answer, Trust::ds(&ds_set(..)), s)
+//!     no DS: Denials::verify(authority, parent_keys, s)?.no_ds(child)
+//!         Secure or Insecure -> the child and everything below it is insecure
+//! the answer RRset: verify_rrset(rrset, sigs, keys of signer_of(..), s)
+//!     Secure { wildcard: Some(w) } -> also Denials::…::wildcard_answer(qname, &w)
+//! NXDOMAIN / NODATA: Denials::verify(authority, keys, s)?.nxdomain(qname) / .nodata(qname, qtype)
+//! ```
+//!
+//! A DNSKEY or DS RRset that cannot be fetched is the engine's to call
+//! `Security::Indeterminate` (hickory's own validator calls it bogus: #3932).
+//!
 //! Time is seconds since the epoch in [`Settings::now`]; signature times are compared
 //! in serial arithmetic (RFC 4034 §3.1.5) with Unbound's skew allowance (a tenth of
 //! the signature's validity period, at least an hour and at most a day:
@@ -60,7 +81,7 @@ mod tests;
 
 pub use anchors::{AnchorError, ROOT_ANCHORS, TrustAnchors};
 pub use denial::{Denials, Denied};
-pub use keys::{KeysOutcome, Trust, ZoneKeys, validate_dnskeys};
+pub use keys::{KeysOutcome, Trust, ZoneKeys, ds_set, validate_dnskeys};
 pub use rrsig::{RrsetOutcome, signer_of, verify_rrset};
 
 /// Unbound's `val-sig-skew-min`: a signature may be this far outside its validity
