@@ -87,6 +87,8 @@ pub struct FileRoot {
     pub special_use: Option<Vec<Text>>,
     pub allow_loopback_upstream: Option<bool>,
     pub tls_ca: Option<Text>,
+    pub trust_anchors: Option<Spanned<Vec<Text>>>,
+    pub negative_trust_anchors: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

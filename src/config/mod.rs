@@ -12,10 +12,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::dnssec::TrustAnchors;
+
+mod anchors;
 pub mod defaults;
 pub mod encrypted;
 mod file;
@@ -134,10 +138,20 @@ pub struct RootConfig {
     pub special_use: Vec<String>,
     /// Loopback servers may be asked (roots you run yourself, test worlds).
     pub allow_loopback_upstream: bool,
+    /// DNSSEC trust anchors and negative trust anchors (`trust-anchors`,
+    /// `negative-trust-anchors`); no positive anchor means no validation. The root
+    /// with the built-in hints has IANA's root KSKs unless the file says otherwise.
+    pub trust_anchors: Arc<TrustAnchors>,
+    /// The `trust-anchors` files, as resolved.
+    pub trust_anchor_files: Vec<PathBuf>,
 }
 
 impl RootConfig {
     fn new(name: &str, source: RootSource) -> RootConfig {
+        let anchors = match source {
+            RootSource::Hints(Hints::Builtin) => TrustAnchors::icann(),
+            _ => TrustAnchors::new(hickory_proto::rr::Name::root()),
+        };
         RootConfig {
             name: name.into(),
             source,
@@ -146,6 +160,8 @@ impl RootConfig {
             ipv6: false,
             special_use: Vec::new(),
             allow_loopback_upstream: false,
+            trust_anchors: Arc::new(anchors),
+            trust_anchor_files: Vec::new(),
         }
     }
 }

@@ -99,11 +99,14 @@ impl Validator<'_> {
                 special_use.push(label);
             }
         }
+        let (trust_anchors, trust_anchor_files) = self.trust_anchors(&name, r, source.as_ref());
         if name.is_empty() {
             return None;
         }
         Some(RootConfig {
             name,
+            trust_anchors,
+            trust_anchor_files,
             source: source?,
             special_use,
             port: r.port.unwrap_or(53),

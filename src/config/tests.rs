@@ -24,6 +24,7 @@ fn unknown_key_in_every_table_is_rejected() {
         "[cache]",
         "[limits]",
         "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"\ntrust-anchors = []\nnegative-trust-anchors = []",
         "[collisions]",
         "[metrics]",
         "[log]",
@@ -247,6 +248,7 @@ fn shipped_config_names_every_key() {
         "[cache]",
         "[limits]",
         "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"\ntrust-anchors = []\nnegative-trust-anchors = []",
         "[collisions]",
         "[metrics]",
         "[log]",
@@ -273,4 +275,124 @@ fn shipped_config_names_every_key() {
         Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/altroot.toml")).unwrap();
     assert_eq!(c.collisions.policy, Policy::First);
     assert!(c.collisions.pin.is_empty());
+}
+
+//------------ trust-anchors, negative-trust-anchors (issue 15) ----------------
+
+/// A config in a temporary folder beside the given files.
+fn load_with(
+    config: &str,
+    files: &[(&str, &str)],
+) -> (tempfile::TempDir, Result<Config, ConfigErrors>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let path = dir.path().join("altroot.toml");
+    std::fs::write(&path, config).unwrap();
+    let c = Config::load(&path);
+    (dir, c)
+}
+
+const ANCHORS: &str = "; an alt root's KSK as DS, and a DNSKEY for a TLD below it\n\
+    . 3600 IN DS 52112 8 2 0060C4489F0654E4C2B8D4C8866A4BC4AD32D6DF9E905DB189D978A2266393CC\n\
+    geek. IN DNSKEY 257 3 13 kXKkvWU3vGYfTJGl3qBd4qhiWp5aRs7YtkCJxD2d+t7KXqwahww5IgJtxJT2yFItlggazyfXqJEVOmMJ3qT0tQ==\n";
+
+#[test]
+fn the_icann_root_has_iana_anchors_by_default_and_others_none() {
+    let c = parse("[[root]]\nname = \"alt\"\nforward = [\"192.0.2.1\"]\ntlds = [\"geek\"]\n[[root]]\nname = \"icann\"\nhints = \"builtin\"\n").unwrap();
+    assert!(
+        c.roots[0].trust_anchors.is_empty(),
+        "alt: no anchors unless given"
+    );
+    assert!(!c.roots[1].trust_anchors.is_empty());
+    assert_eq!(
+        c.roots[1].trust_anchors.as_ref(),
+        &crate::dnssec::TrustAnchors::icann()
+    );
+    // No [[root]] at all: the built-in icann root validates too.
+    assert_eq!(
+        Config::builtin().roots[0].trust_anchors.as_ref(),
+        &crate::dnssec::TrustAnchors::icann()
+    );
+    // trust-anchors = [] turns it off.
+    let c = parse("[[root]]\nname = \"icann\"\nhints = \"builtin\"\ntrust-anchors = []\n").unwrap();
+    assert!(c.roots[0].trust_anchors.is_empty());
+}
+
+#[test]
+fn trust_anchor_files_are_read_relative_to_the_config() {
+    let (_dir, c) = load_with(
+        "[[root]]\nname = \"alt\"\nhints = \"builtin\"\ntrust-anchors = [\"alt.anchors\"]\n\
+         negative-trust-anchors = [\"broken.geek\", \"libre.\"]\n",
+        &[("alt.anchors", ANCHORS)],
+    );
+    let c = c.unwrap();
+    let a = &c.roots[0].trust_anchors;
+    let owners: Vec<String> = a.owners().map(|n| n.to_string()).collect();
+    assert_eq!(owners, [".", "geek."]);
+    let (at, trust) = a.anchor_for(&"www.geek.".parse().unwrap()).unwrap();
+    assert_eq!(at.to_string(), "geek.");
+    assert_eq!(trust.dnskeys.len(), 1);
+    assert!(a.is_negative(&"www.broken.geek.".parse().unwrap()));
+    assert!(a.is_negative(&"libre.".parse().unwrap()));
+    assert!(!a.is_negative(&"geek.".parse().unwrap()));
+    assert!(c.roots[0].trust_anchor_files[0].ends_with("alt.anchors"));
+    // The file replaces the built-in anchors; it does not add to them.
+    assert_ne!(a.as_ref(), &crate::dnssec::TrustAnchors::icann());
+}
+
+#[test]
+fn trust_anchor_errors_name_their_file_and_line() {
+    let (dir, c) = load_with(
+        "[[root]]\nname = \"alt\"\nforward = [\"192.0.2.1\"]\ntlds = [\"geek\"]\n\
+         trust-anchors = [\"alt.anchors\", \"missing.anchors\", \"bad.anchors\"]\n\
+         negative-trust-anchors = [\"example.com\", \"bad..name\"]\n",
+        &[
+            ("alt.anchors", ANCHORS),
+            (
+                "bad.anchors",
+                "geek. IN DS 1 8 2 00\ngeek. 3600 IN A 192.0.2.1\n",
+            ),
+        ],
+    );
+    let errors: Vec<String> = c
+        .unwrap_err()
+        .errors()
+        .iter()
+        .map(|e| {
+            e.to_string()
+                .replace(&dir.path().display().to_string(), "DIR")
+        })
+        .collect();
+    let has = |s: &str| errors.iter().any(|e| e.contains(s));
+    // The root's DS is outside a forward root that answers for geek only.
+    assert!(
+        has(
+            "DIR/alt.anchors:2: error: root \"alt\": trust anchor . is outside root \"alt\"'s namespace (geek.)"
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            "DIR/altroot.toml:5: error: root \"alt\": cannot read trust-anchors file DIR/missing.anchors"
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has("DIR/bad.anchors:1: error: root \"alt\": DS digest type 2 takes a digest of 32 octets"),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            "DIR/altroot.toml:6: error: root \"alt\": negative trust anchor example.com. is outside its namespace (geek.)"
+        ),
+        "{errors:#?}"
+    );
+    assert!(
+        has(
+            "DIR/altroot.toml:6: error: root \"alt\": negative trust anchor \"bad..name\" is not a name"
+        ),
+        "{errors:#?}"
+    );
 }

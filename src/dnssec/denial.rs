@@ -8,7 +8,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::keys::ZoneKeys;
 use super::nsec::{self, NoData};
 use super::nsec3::{Chain, Nsec3};
-use super::rrsig::{RrsetOutcome, sigs_for, verify_rrset};
+use super::rrsig::{RrsetOutcome, signer_of, sigs_for, verify_rrset};
 use super::{Ede, Security, Settings, Why};
 
 /// What [`Denials::deny`] proves.
@@ -34,7 +34,8 @@ pub struct Denials {
 impl Denials {
     /// Verifies every NSEC and NSEC3 RRset among `section` (an authority section: the
     /// RRSIGs over them are taken from it too) under the zone's `keys`. One that does
-    /// not verify makes the whole response bogus (Unbound does the same).
+    /// not verify, or has no RRSIG, makes the whole response bogus (Unbound does the
+    /// same); one signed by another zone is left out.
     pub fn verify(
         section: &[Record],
         keys: &ZoneKeys,
@@ -57,6 +58,11 @@ impl Denials {
                 continue;
             }
             seen.push((r.name.clone(), rtype));
+            if signer_of(section, &r.name, rtype).is_some_and(|s| s != keys.zone) {
+                // Another zone's proof (a response may cross a zone cut): not ours to
+                // check, and no part of ours.
+                continue;
+            }
             let rrset: Vec<Record> = section
                 .iter()
                 .filter(|x| x.name == r.name && x.record_type() == rtype)

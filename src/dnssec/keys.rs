@@ -48,6 +48,19 @@ pub enum KeysOutcome {
     Bogus(Why),
 }
 
+/// The DS records of `owner` among `records` (a DS RRset verified with
+/// [`super::verify_rrset`] under the parent's keys), for [`Trust::ds`].
+pub fn ds_set(records: &[Record], owner: &Name) -> Vec<DS> {
+    records
+        .iter()
+        .filter(|r| r.name == *owner)
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DS(d)) => Some(d.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The DNSKEY RDATA of `record`, if it is one.
 fn as_dnskey(record: &Record) -> Option<&DNSKEY> {
     match &record.data {

@@ -16,7 +16,8 @@
 //!    [`KeysOutcome::Secure`] with the [`ZoneKeys`] to verify the zone's data with,
 //!    [`KeysOutcome::Insecure`] (only unsupported algorithms or digests: RFC 4035 §5.2,
 //!    RFC 6840 §5.2), or [`KeysOutcome::Bogus`].
-//! 3. [`verify_rrset`]: one RRset and the RRSIGs over it, under a zone's keys:
+//! 3. [`verify_rrset`]: one RRset and the RRSIGs over it, under a zone's keys
+//!    (whose keys: [`signer_of`] reads the RRSIGs' signer name):
 //!    [`RrsetOutcome::Secure`] with the TTL to cache it for and, when the answer was
 //!    synthesised from a wildcard, the wildcard's name; or bogus.
 //! 4. [`Denials::verify`]: the NSEC and NSEC3 RRsets of a response's authority section,
@@ -30,6 +31,27 @@
 //! Every check that fails says why in a [`Why`]: the RFC 8914 Extended DNS Error
 //! ([`Ede`]), the zone, and a sentence for the one log line. [`Security`] is the
 //! answer-level result: secure, insecure, bogus or indeterminate.
+//!
+//! # How the engine is meant to call it
+//!
+//! ```text
+//! anchors = root.trust_anchors                      (config: RootConfig::trust_anchors)
+//! anchors.is_empty()            -> no validation for this root
+//! anchors.is_negative(qname)    -> Insecure (RFC 7646)
+//! anchors.anchor_for(qname)     -> None: Indeterminate; Some((zone, trust)):
+//! validate_dnskeys(zone, DNSKEY answer, trust, s)   -> keys of the anchored zone (cache them)
+//! for each zone cut below it, towards qname:
+//!     DS answer from the parent: verify_rrset(ds, sigs, parent_keys, s), then
+//!         validate_dnskeys(child, DNSKEY answer, Trust::ds(&ds_set(..)), s)
+//!     no DS: Denials::verify(authority, parent_keys, s)?.no_ds(child)
+//!         Secure or Insecure -> the child and everything below it is insecure
+//! the answer RRset: verify_rrset(rrset, sigs, keys of signer_of(..), s)
+//!     Secure { wildcard: Some(w) } -> also Denials::…::wildcard_answer(qname, &w)
+//! NXDOMAIN / NODATA: Denials::verify(authority, keys, s)?.nxdomain(qname) / .nodata(qname, qtype)
+//! ```
+//!
+//! A DNSKEY or DS RRset that cannot be fetched is the engine's to call
+//! `Security::Indeterminate` (hickory's own validator calls it bogus: #3932).
 //!
 //! Time is seconds since the epoch in [`Settings::now`]; signature times are compared
 //! in serial arithmetic (RFC 4034 §3.1.5) with Unbound's skew allowance (a tenth of
@@ -59,8 +81,8 @@ mod tests;
 
 pub use anchors::{AnchorError, ROOT_ANCHORS, TrustAnchors};
 pub use denial::{Denials, Denied};
-pub use keys::{KeysOutcome, Trust, ZoneKeys, validate_dnskeys};
-pub use rrsig::{RrsetOutcome, verify_rrset};
+pub use keys::{KeysOutcome, Trust, ZoneKeys, ds_set, validate_dnskeys};
+pub use rrsig::{RrsetOutcome, signer_of, verify_rrset};
 
 /// Unbound's `val-sig-skew-min`: a signature may be this far outside its validity
 /// period, at least (clocks off by an hour: daylight saving).

@@ -97,6 +97,18 @@ pub fn verify_rrset(
             );
             continue;
         }
+        if input.num_labels < keys.zone.num_labels() {
+            // A wildcard above the signer's own apex (Knot Resolver refuses it too).
+            fail(
+                1,
+                Ede::DnssecBogus,
+                format!(
+                    "RRSIG over {what} has labels {}, fewer than its signer {} has",
+                    input.num_labels, keys.zone
+                ),
+            );
+            continue;
+        }
         let key_matches: Vec<_> = keys
             .keys
             .iter()
@@ -218,6 +230,16 @@ fn time_text(t: u32) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// The zone whose keys `owner`/`rtype` should be verified with: the signer name of
+/// the first RRSIG over it among `records` (the engine fetches that zone's DNSKEY
+/// RRset; [`verify_rrset`] then checks that every detail agrees).
+pub fn signer_of(records: &[Record], owner: &Name, rtype: RecordType) -> Option<Name> {
+    sigs_for(records, owner, rtype)
+        .filter_map(as_rrsig)
+        .map(|s| s.input().signer_name.clone())
+        .next()
 }
 
 /// `RecordType::RRSIG` records among `records` that cover `rtype` at `owner`.

@@ -85,11 +85,11 @@ fn root_keys() -> (Vec<Record>, ZoneKeys) {
 /// A TLD's records and keys, its DS RRset verified in the root first.
 fn tld(zone: &str, file: &str) -> (Vec<Record>, KeysOutcome) {
     let (root, root_keys) = root_keys();
-    let ds_set = rrset(&root, zone, RecordType::DS);
+    let ds_rrset = rrset(&root, zone, RecordType::DS);
     assert!(
         matches!(
             verify_rrset(
-                &ds_set,
+                &ds_rrset,
                 &sigs(&root, zone, RecordType::DS),
                 &root_keys,
                 &now()
@@ -99,7 +99,12 @@ fn tld(zone: &str, file: &str) -> (Vec<Record>, KeysOutcome) {
         "DS {zone} in the root"
     );
     let records = fixture(file);
-    let outcome = validate_dnskeys(&n(zone), &records, Trust::ds(&ds_of(&ds_set)), &now());
+    let outcome = validate_dnskeys(
+        &n(zone),
+        &records,
+        Trust::ds(&ds_set(&root, &n(zone))),
+        &now(),
+    );
     (records, outcome)
 }
 
@@ -293,6 +298,28 @@ fn a_signature_by_another_zone_is_bogus() {
 }
 
 #[test]
+fn an_rrsig_claiming_a_wildcard_above_its_zone_is_bogus() {
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let www = rrset(&tld_records, "www.tld.", RecordType::A);
+    let mut s = sigs(&tld_records, "www.tld.", RecordType::A);
+    assert_eq!(
+        signer_of(&s, &n("www.tld."), RecordType::A),
+        Some(n("tld."))
+    );
+    if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &s[0].data {
+        let mut input = sig.input().clone();
+        input.num_labels = 0;
+        s[0].data = RData::DNSSEC(DNSSECRData::RRSIG(
+            hickory_proto::dnssec::rdata::RRSIG::from_sig(input, sig.sig().to_vec()),
+        ));
+    }
+    let why = bogus_rrset(verify_rrset(&www, &s, &keys, &now()));
+    assert_eq!(why.ede, Ede::DnssecBogus);
+    assert!(why.reason.contains("fewer than its signer"), "{why}");
+}
+
+#[test]
 fn key_rollover_either_ds_alone_is_enough() {
     let records = fixture("rollover.zone");
     for file in ["rollover.old.ds", "rollover.new.ds"] {
@@ -474,6 +501,15 @@ fn nsec_nodata_and_empty_non_terminals() {
         d.nodata(&n("www.leaf.tld."), RecordType::AAAA),
         Security::Secure
     );
+    // The parent's NSECs beside the child's are left out, not held against it.
+    let mut mixed = with_sigs(&tld_records, "leaf.tld.", RecordType::NSEC);
+    mixed.extend(with_sigs(&leaf, "www.leaf.tld.", RecordType::NSEC));
+    let m = Denials::verify(&mixed, &leaf_keys, &now()).unwrap();
+    assert_eq!(
+        m.nodata(&n("www.leaf.tld."), RecordType::AAAA),
+        Security::Secure
+    );
+    assert!(m.nodata(&n("leaf.tld."), RecordType::DS).is_bogus());
     assert_eq!(
         d.nodata(&n("b.leaf.tld."), RecordType::A),
         Security::Secure,
