@@ -167,7 +167,16 @@ fn too_big_for_the_client_is_cut_to_tc() {
         0,
     ));
     let mut out = Vec::new();
-    r.write(&mut out, 7, true, false, true, b"\x03www\x04geek\x00", 512, 0);
+    r.write(
+        &mut out,
+        7,
+        true,
+        false,
+        true,
+        b"\x03www\x04geek\x00",
+        512,
+        0,
+    );
     let m = Message::from_vec(&out).unwrap();
     assert!(m.metadata.truncation);
     assert!(m.answers.is_empty() && m.authorities.is_empty());

@@ -211,7 +211,8 @@ impl Resolver {
         o: &Outcome,
     ) -> Option<bool> {
         let root = self.roots.get(ri)?;
-        root.memo.get(root.memo.key(name, qtype, o), self.clock.now())
+        root.memo
+            .get(root.memo.key(name, qtype, o), self.clock.now())
     }
 
     /// The security of one link's outcome in root `ri` (which validates).
@@ -487,7 +488,10 @@ impl Resolver {
         trust: Trust<'_>,
     ) -> (KeyState, u32) {
         let settings = Settings::at(self.clock.now());
-        let o = match self.link(ctx, ri, zone, RecordType::DNSKEY, Mode::Answer).await {
+        let o = match self
+            .link(ctx, ri, zone, RecordType::DNSKEY, Mode::Answer)
+            .await
+        {
             Ok(o) => o,
             Err(f) => {
                 // Not kept: the next question tries again.
@@ -501,7 +505,11 @@ impl Resolver {
                 );
             }
         };
-        if !o.records.iter().any(|r| r.record_type() == RecordType::DNSKEY) {
+        if !o
+            .records
+            .iter()
+            .any(|r| r.record_type() == RecordType::DNSKEY)
+        {
             return (
                 KeyState::Bogus(Why::new(
                     Ede::DnskeyMissing,
@@ -530,7 +538,12 @@ impl Resolver {
         parent: &Arc<ZoneKeys>,
     ) -> (KeyState, u32) {
         let settings = Settings::at(self.clock.now());
-        let bad = |ede, reason: String| (KeyState::Bogus(Why::new(ede, &parent.zone, reason)), BOGUS_TTL);
+        let bad = |ede, reason: String| {
+            (
+                KeyState::Bogus(Why::new(ede, &parent.zone, reason)),
+                BOGUS_TTL,
+            )
+        };
         let o = match self.link(ctx, ri, n, RecordType::DS, Mode::Answer).await {
             Ok(o) => o,
             Err(f) => {
@@ -547,7 +560,11 @@ impl Resolver {
         let ds_set: Vec<Record> = o
             .records
             .iter()
-            .filter(|r| r.name == *n && (r.record_type() == RecordType::DS || classify::covers(r) == Some(RecordType::DS)))
+            .filter(|r| {
+                r.name == *n
+                    && (r.record_type() == RecordType::DS
+                        || classify::covers(r) == Some(RecordType::DS))
+            })
             .cloned()
             .collect();
         if !ds_of(&ds_set, n).is_empty() {
@@ -560,7 +577,10 @@ impl Resolver {
             let (state, key_ttl) = self.fetch_keys(ctx, ri, n, Trust::ds(&ds)).await;
             return (state, key_ttl.min(ttl));
         }
-        if o.records.iter().any(|r| r.record_type() == RecordType::CNAME && r.name == *n) {
+        if o.records
+            .iter()
+            .any(|r| r.record_type() == RecordType::CNAME && r.name == *n)
+        {
             // An alias is never a zone cut.
             return (KeyState::Inside, lowest_ttl(&o.records));
         }
@@ -592,7 +612,11 @@ impl Resolver {
             Ok(d) => d,
             Err(w) => return (KeyState::Bogus(w), BOGUS_TTL),
         };
-        let ttl = soa.ttl.min(if denials.is_empty() { soa.ttl } else { denials.ttl() });
+        let ttl = soa.ttl.min(if denials.is_empty() {
+            soa.ttl
+        } else {
+            denials.ttl()
+        });
         if o.rcode == ResponseCode::NXDomain {
             return match denials.nxdomain(n) {
                 // Nothing exists at or below n: the parent's keys sign the denial.

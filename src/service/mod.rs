@@ -119,7 +119,7 @@ impl Service {
                 },
                 tlds: forward_tlds(rc),
                 zones,
-                anchors: None,
+                anchors: Some(rc.trust_anchors.clone()),
             });
         }
         if !errors.is_empty() {
