@@ -61,28 +61,58 @@ pub fn same_name(wire: &[u8], name: &LowerName) -> bool {
 /// is 65,535 bytes long: it would not fit a message with its header).
 const SIGS: u16 = u16::MAX;
 
+/// Marks where the proof kept with an RRset begins (the NSEC or NSEC3 records, and
+/// their RRSIGs, that came with a wildcard answer: whole records, see
+/// [`encode_records`]).
+const PROOF: u16 = u16::MAX - 1;
+
+/// Is this record part of a proof of non-existence (NSEC, NSEC3, or an RRSIG over
+/// one)?
+pub fn is_denial(r: &Record) -> bool {
+    let denial = |t| matches!(t, RecordType::NSEC | RecordType::NSEC3);
+    denial(r.record_type())
+        || matches!(&r.data, RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(s)) if denial(s.input().type_covered))
+}
+
 /// The data of an RRset: each record's data behind its length, written by one
 /// encoder so that names inside may point at earlier ones. The RRSIGs covering the
-/// set, when it has them, follow its records behind a [`SIGS`] marker, so an
-/// unsigned set costs nothing more.
+/// set, when it has them, follow its records behind a [`SIGS`] marker, and the
+/// proof of a wildcard answer behind a [`PROOF`] marker, so an unsigned set costs
+/// nothing more. `None` for records that are not one RRset in that order.
 pub fn encode_set(records: &[Record]) -> Option<Box<[u8]>> {
     let mut buf = Vec::with_capacity(records.len() * 8);
     let mut enc = BinEncoder::new(&mut buf);
-    let rtype = records.first().map(Record::record_type);
-    let mut in_sigs = false;
-    for r in records {
+    let first = records.first()?;
+    let (owner, rtype) = (&first.name, first.record_type());
+    let mut part = 0; // 0 data, 1 signatures, 2 proof
+    for (i, r) in records.iter().enumerate() {
         let t = r.record_type();
-        if Some(t) != rtype {
-            if t != RecordType::RRSIG {
-                return None;
-            }
-            if !in_sigs {
-                enc.emit_u16(SIGS).ok()?;
-                in_sigs = true;
-            }
-        } else if in_sigs {
+        let now = if t == rtype && r.name == *owner {
+            0
+        } else if t == RecordType::RRSIG && r.name == *owner && !is_denial(r) {
+            1
+        } else if is_denial(r) {
+            2
+        } else {
+            return None;
+        };
+        if now < part {
             return None;
         }
+        if now == 2 {
+            let rest = records.get(i..)?;
+            if !rest.iter().all(is_denial) {
+                return None;
+            }
+            enc.emit_u16(PROOF).ok()?;
+            let rest = encode_records(rest)?;
+            enc.emit_vec(&rest).ok()?;
+            break;
+        }
+        if now == 1 && part == 0 {
+            enc.emit_u16(SIGS).ok()?;
+        }
+        part = now;
         let place = enc.place::<u16>().ok()?;
         let start = enc.offset();
         r.data.emit(&mut enc).ok()?;
@@ -104,6 +134,12 @@ pub fn decode_set(owner: &Name, rtype: RecordType, ttl: u32, data: &[u8]) -> Vec
         if len == SIGS {
             rtype = RecordType::RRSIG;
             continue;
+        }
+        if len == PROOF {
+            if let Ok(rest) = dec.read_slice(dec.len()) {
+                out.extend(decode_records(rest.unverified(), ttl));
+            }
+            break;
         }
         match RData::read(&mut dec, rtype, Restrict::new(len)) {
             Ok(d) => out.push(Record::from_rdata(owner.clone(), ttl, d)),
@@ -231,6 +267,24 @@ mod tests {
                 + rrsig(&owner, RecordType::MX).data.to_bytes().unwrap().len(),
             b.len(),
             "the marker, the length, the signature: nothing else"
+        );
+        // A wildcard answer's proof comes back after the set and its RRSIGs.
+        let mut proved = signed.clone();
+        proved.push(negative[2].clone());
+        proved.push(rrsig(&n("a.example.com."), RecordType::NSEC));
+        let b = encode_set(&proved).unwrap();
+        let mut back = decode_set(&owner, RecordType::MX, 60, &b);
+        for r in &mut back {
+            r.ttl = 60;
+        }
+        let mut want = proved.clone();
+        for r in &mut want {
+            r.ttl = 60;
+        }
+        assert_eq!(back, want);
+        assert!(
+            encode_set(&[set[0].clone(), negative[2].clone(), set[1].clone()]).is_none(),
+            "data after the proof"
         );
         // Records of two types that are not an RRset and its RRSIGs are refused.
         assert!(encode_set(&[set[0].clone(), soa]).is_none());

@@ -28,6 +28,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use crate::config::CacheConfig;
 
 mod compact;
+pub use compact::is_denial;
 
 /// TTL of answers served stale (RFC 8767 §4 recommends 30 s).
 pub const STALE_TTL: u32 = 30;

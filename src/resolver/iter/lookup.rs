@@ -57,12 +57,24 @@ fn answer_from(
         }
         match h.data {
             Data::Records(r) => {
+                // A wildcard answer's proof, kept with it, goes to the authority.
+                let (r, proof): (Vec<_>, Vec<_>) = {
+                    let (owner, t) = r
+                        .first()
+                        .map(|x| (x.name.clone(), x.record_type()))
+                        .unwrap_or((Name::root(), RecordType::NULL));
+                    r.into_iter().partition(|x| {
+                        let own = x.name == owner
+                            && (x.record_type() == t || super::classify::covers(x) == Some(t));
+                        own || !crate::resolver::cache::is_denial(x)
+                    })
+                };
                 let next = chain_target(name, qtype, &r);
                 return Some(Outcome {
                     rcode: ResponseCode::NoError,
                     records: r,
                     soa: None,
-                    proof: Vec::new(),
+                    proof,
                     next,
                     source,
                 });

@@ -42,10 +42,9 @@ impl Iteration {
         let sets = self.answer_sets(zone, m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::negative_soa(zone, &self.name, &m.authorities);
-        let proof = match soa {
-            Some(_) => classify::negative_proof(zone, &m.authorities),
-            None => Vec::new(),
-        };
+        // With a negative answer, its proof; with data, the NSEC/NSEC3 records that
+        // prove a wildcard answer (RFC 4035 §3.1.3.3).
+        let proof = classify::negative_proof(zone, &m.authorities);
         self.learn_zone_ns(cut, m, view.now);
         self.take_link(&sets, rcode, soa, proof, view)
     }
@@ -80,15 +79,26 @@ impl Iteration {
     ) -> Outcome {
         let source = Source::Network;
         let cacheable = self.qtype != RecordType::ANY;
+        // What proves a wildcard answer is kept with its RRset, in the cache too.
+        let wildcard_proof: Vec<Record> = proof
+            .iter()
+            .filter(|r| crate::resolver::cache::is_denial(r))
+            .cloned()
+            .collect();
+        let with_proof = |set: &[Record]| {
+            let mut s = set.to_vec();
+            s.extend(wildcard_proof.iter().cloned());
+            s
+        };
         let (records, next, rcode) = match classify::take(sets, &self.name, self.qtype) {
             classify::Taken::Data(set) => {
                 if cacheable {
-                    self.writes.push(Write::Rrset(set.clone(), self.trust));
+                    self.writes.push(Write::Rrset(with_proof(&set), self.trust));
                 }
                 (set, None, ResponseCode::NoError)
             }
             classify::Taken::Cname { set, target } => {
-                self.writes.push(Write::Rrset(set.clone(), self.trust));
+                self.writes.push(Write::Rrset(with_proof(&set), self.trust));
                 let next = (self.qtype != RecordType::CNAME).then_some(target);
                 (set, next, rcode)
             }
@@ -130,7 +140,7 @@ impl Iteration {
             rcode,
             records,
             soa: None,
-            proof: Vec::new(),
+            proof: wildcard_proof,
             next,
             source,
         }
