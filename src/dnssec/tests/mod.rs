@@ -266,6 +266,23 @@ fn a_missing_rrsig_is_bogus() {
 }
 
 #[test]
+fn a_repeated_record_does_not_break_the_signature() {
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let mut www = rrset(&tld_records, "www.tld.", RecordType::A);
+    www.push(www[0].clone());
+    assert!(matches!(
+        verify_rrset(
+            &www,
+            &sigs(&tld_records, "www.tld.", RecordType::A),
+            &keys,
+            &now()
+        ),
+        RrsetOutcome::Secure { .. }
+    ));
+}
+
+#[test]
 fn a_changed_record_fails_its_signature() {
     let (tld_records, outcome) = tld("tld.", "tld.zone");
     let keys = secure(outcome);
