@@ -606,6 +606,24 @@ fn nsec_nodata_and_empty_non_terminals() {
         ede(&d.nodata(&n("alias.leaf.tld."), RecordType::A)),
         Some(Ede::NsecMissing)
     );
+    // *.sub.leaf.tld. is an empty non-terminal (a.*.sub.leaf.tld. exists): it
+    // matches q.sub.leaf.tld., which has no data of any type and is no NXDOMAIN.
+    assert_eq!(
+        d.nodata(&n("q.sub.leaf.tld."), RecordType::AAAA),
+        Security::Secure
+    );
+    assert_eq!(
+        ede(&d.nxdomain(&n("q.sub.leaf.tld."))),
+        Some(Ede::NsecMissing)
+    );
+    assert_eq!(
+        ede(&d.nxdomain(&n("*.sub.leaf.tld."))),
+        Some(Ede::NsecMissing)
+    );
+    assert_eq!(
+        d.deny(&n("q.sub.leaf.tld."), RecordType::A),
+        Some(Denied::NoData)
+    );
     // Wildcard NODATA: q.leaf.tld. does not exist, *.leaf.tld. has no AAAA.
     assert_eq!(
         d.nodata(&n("q.leaf.tld."), RecordType::AAAA),
