@@ -110,9 +110,9 @@ impl Validator<'_> {
                         namespace_text()
                     ),
                 ),
-                Err(e) => self.report(
+                Err(_) => self.report(
                     t,
-                    format!("root {name:?}: negative trust anchor {text:?} is not a name: {e}"),
+                    format!("root {name:?}: negative trust anchor {text:?} is not a domain name"),
                 ),
             }
         }

@@ -391,7 +391,7 @@ fn trust_anchor_errors_name_their_file_and_line() {
     );
     assert!(
         has(
-            "DIR/altroot.toml:6: error: root \"alt\": negative trust anchor \"bad..name\" is not a name"
+            "DIR/altroot.toml:6: error: root \"alt\": negative trust anchor \"bad..name\" is not a domain name"
         ),
         "{errors:#?}"
     );

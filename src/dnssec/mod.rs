@@ -126,6 +126,9 @@ pub enum Security {
     /// The chain of trust holds from an anchor to every record.
     Secure,
     /// Provably not signed (or signed with what we cannot verify): answer without AD.
+    /// The [`Why`] is for the log line; Unbound sends no EDE with an insecure answer
+    /// (its `ede` is the nearest code: 1, 2, 27, or 5 for an unsigned delegation or
+    /// an opt-out span).
     Insecure(Why),
     /// Should be signed and is not, or the signatures fail: SERVFAIL with the EDE.
     Bogus(Why),

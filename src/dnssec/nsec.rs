@@ -58,6 +58,10 @@ pub(super) fn proves_name_error(owner: &Name, nsec: &NSEC, qname: &Name) -> bool
     if owner.zone_of(qname) && is_cut(nsec) {
         return false;
     }
+    if strictly_below(next, qname) {
+        // The next name is below qname: qname is an empty non-terminal, it exists.
+        return false;
+    }
     if owner == next {
         // The only NSEC of the zone: everything below the apex does not exist.
         strictly_below(qname, next)
@@ -113,6 +117,24 @@ pub(super) fn proves_nodata(
         // An empty non-terminal: the next name is below qname, the owner before it.
         if strictly_below(next, qname) && owner < qname {
             return Some(NoData::Proved);
+        }
+        if !owner.is_wildcard() {
+            // The wildcard may be an empty non-terminal: an ancestor of the next name,
+            // after the owner (Unbound's `nsec_proves_nodata`). The next name itself
+            // is no ENT: it has its own NSEC, whose types count.
+            let mut nm = next.base_name();
+            while owner < &nm && !nm.is_root() {
+                if nm.zone_of(qname) {
+                    break;
+                }
+                if nm.is_wildcard() {
+                    let ce = nm.base_name();
+                    if strictly_below(qname, &ce) {
+                        return Some(NoData::Wildcard(ce));
+                    }
+                }
+                nm = nm.base_name();
+            }
         }
         if owner.is_wildcard() {
             let ce = owner.base_name();

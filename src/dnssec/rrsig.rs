@@ -49,10 +49,14 @@ pub fn verify_rrset(
     };
     let owner = &first.name;
     let rtype = first.record_type();
-    let records: Vec<&Record> = rrset
+    let mut records: Vec<&Record> = rrset
         .iter()
         .filter(|r| r.name == *owner && r.record_type() == rtype)
         .collect();
+    // The signed data holds each record once (RFC 2181 §5, RFC 4034 §6.3); a server
+    // or a cache that repeats one must not break the signature (as Unbound).
+    records.sort();
+    records.dedup_by(|a, b| a.data == b.data);
     let what = format!("{owner} {rtype}");
     let mut worst: Option<(u8, Why)> = None;
     let mut fail = |rank: u8, ede: Ede, reason: String| {

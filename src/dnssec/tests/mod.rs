@@ -266,6 +266,23 @@ fn a_missing_rrsig_is_bogus() {
 }
 
 #[test]
+fn a_repeated_record_does_not_break_the_signature() {
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let mut www = rrset(&tld_records, "www.tld.", RecordType::A);
+    www.push(www[0].clone());
+    assert!(matches!(
+        verify_rrset(
+            &www,
+            &sigs(&tld_records, "www.tld.", RecordType::A),
+            &keys,
+            &now()
+        ),
+        RrsetOutcome::Secure { .. }
+    ));
+}
+
+#[test]
 fn a_changed_record_fails_its_signature() {
     let (tld_records, outcome) = tld("tld.", "tld.zone");
     let keys = secure(outcome);
@@ -317,6 +334,71 @@ fn an_rrsig_claiming_a_wildcard_above_its_zone_is_bogus() {
     let why = bogus_rrset(verify_rrset(&www, &s, &keys, &now()));
     assert_eq!(why.ede, Ede::DnssecBogus);
     assert!(why.reason.contains("fewer than its signer"), "{why}");
+}
+
+#[test]
+fn a_dnskey_rrset_signed_only_by_the_zsk_is_bogus() {
+    let records = fixture("tld.zone");
+    let ds = ds_set(&fixture("root.zone"), &n("tld."));
+    // Leave out the RRSIG over DNSKEY by the key the DS names.
+    let kept: Vec<Record> = records
+        .iter()
+        .filter(|r| {
+            !rrsig::as_rrsig(r).is_some_and(|s| {
+                s.input().type_covered == RecordType::DNSKEY && s.input().key_tag == ds[0].key_tag()
+            })
+        })
+        .cloned()
+        .collect();
+    assert_eq!(kept.len() + 1, records.len());
+    let why = bogus_keys(validate_dnskeys(&n("tld."), &kept, Trust::ds(&ds), &now()));
+    assert_eq!(why.ede, Ede::DnssecBogus, "{why}");
+    assert!(why.reason.contains("not signed by a key its DS"), "{why}");
+}
+
+#[test]
+fn keys_of_an_algorithm_hickory_cannot_verify_never_reach_it() {
+    // hickory's verifier debug_asserts on Ed448; a ZoneKeys built by hand with such
+    // a key must give a plain bogus, not a panic.
+    let records = fixture("ed448.zone");
+    let keys = ZoneKeys {
+        zone: n("ed448."),
+        keys: records
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+                _ => None,
+            })
+            .collect(),
+        ttl: 0,
+    };
+    assert_eq!(keys.keys.len(), 2);
+    let www = rrset(&records, "www.ed448.", RecordType::A);
+    let why = bogus_rrset(verify_rrset(
+        &www,
+        &sigs(&records, "www.ed448.", RecordType::A),
+        &keys,
+        &now(),
+    ));
+    assert_eq!(why.ede, Ede::DnssecBogus);
+}
+
+#[test]
+fn an_rrsig_with_inception_after_expiration_is_bogus() {
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let www = rrset(&tld_records, "www.tld.", RecordType::A);
+    let mut s = sigs(&tld_records, "www.tld.", RecordType::A);
+    if let RData::DNSSEC(DNSSECRData::RRSIG(sig)) = &s[0].data {
+        let mut input = sig.input().clone();
+        std::mem::swap(&mut input.sig_inception, &mut input.sig_expiration);
+        s[0].data = RData::DNSSEC(DNSSECRData::RRSIG(
+            hickory_proto::dnssec::rdata::RRSIG::from_sig(input, sig.sig().to_vec()),
+        ));
+    }
+    let why = bogus_rrset(verify_rrset(&www, &s, &keys, &now()));
+    assert_eq!(why.ede, Ede::DnssecBogus);
+    assert!(why.reason.contains("after its expiration"), "{why}");
 }
 
 #[test]
@@ -523,6 +605,24 @@ fn nsec_nodata_and_empty_non_terminals() {
     assert_eq!(
         ede(&d.nodata(&n("alias.leaf.tld."), RecordType::A)),
         Some(Ede::NsecMissing)
+    );
+    // *.sub.leaf.tld. is an empty non-terminal (a.*.sub.leaf.tld. exists): it
+    // matches q.sub.leaf.tld., which has no data of any type and is no NXDOMAIN.
+    assert_eq!(
+        d.nodata(&n("q.sub.leaf.tld."), RecordType::AAAA),
+        Security::Secure
+    );
+    assert_eq!(
+        ede(&d.nxdomain(&n("q.sub.leaf.tld."))),
+        Some(Ede::NsecMissing)
+    );
+    assert_eq!(
+        ede(&d.nxdomain(&n("*.sub.leaf.tld."))),
+        Some(Ede::NsecMissing)
+    );
+    assert_eq!(
+        d.deny(&n("q.sub.leaf.tld."), RecordType::A),
+        Some(Denied::NoData)
     );
     // Wildcard NODATA: q.leaf.tld. does not exist, *.leaf.tld. has no AAAA.
     assert_eq!(
