@@ -53,6 +53,7 @@ pub fn special_answer(name: &Name, qtype: RecordType) -> Outcome {
         soa,
         next: None,
         source: Source::Local,
+        proof: Vec::new(),
     }
 }
 
@@ -84,5 +85,6 @@ pub fn interruption_answer(name: &Name, qtype: RecordType) -> Outcome {
         soa,
         next: None,
         source: Source::Local,
+        proof: Vec::new(),
     }
 }

@@ -181,8 +181,12 @@ pub fn reply(
     }
     // The rcode may not fit the header alone (BADVERS): hickory sets the extended
     // bits in the OPT record.
-    m.add_answers(answers.iter().cloned());
-    m.add_authorities(authority.iter().cloned());
+    // RFC 4035 §3.1 and §3.2.1: DNSSEC records only for a client that set DO,
+    // unless it asked for that very type.
+    let qtype = req.qtype();
+    let shown = |r: &&Record| req.dnssec_ok || !is_dnssec_proof(r.record_type(), qtype);
+    m.add_answers(answers.iter().filter(shown).cloned());
+    m.add_authorities(authority.iter().filter(shown).cloned());
     match m.to_vec() {
         Ok(b) if b.len() <= limit => b,
         Ok(_) => {
@@ -196,6 +200,16 @@ pub fn reply(
             servfail(req)
         }
     }
+}
+
+/// RRSIG, NSEC and NSEC3 records, unless `qtype` asks for that type: what a
+/// reply to a client without DO leaves out (signed local zones add them).
+fn is_dnssec_proof(rtype: RecordType, qtype: RecordType) -> bool {
+    rtype != qtype
+        && matches!(
+            rtype,
+            RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+        )
 }
 
 /// The smallest valid SERVFAIL: the header alone (when encoding fails, or the

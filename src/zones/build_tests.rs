@@ -186,3 +186,38 @@ fn mutated_zone_text_never_panics() {
         }
     }
 }
+
+// A signed zone keeps RRSIG and NSEC beside a CNAME (RFC 4035 §2.5) and at a
+// delegation point (the parent's NSEC and the RRSIGs over it and the DS); data
+// other than that is still refused there. NSEC3 records belong to hashed owners
+// one label below the apex.
+#[test]
+fn signed_data_beside_cnames_and_at_delegations() {
+    let sig = |t: &str| format!("RRSIG {t} 13 2 300 20700101000000 20200101000000 1 geek. AAAA");
+    let text = format!(
+        "{APEX}alias CNAME www.example.\nalias {}\nalias NSEC sub.geek. CNAME RRSIG NSEC\n\
+         sub NS ns.example.\nsub DS 1 13 2 {}\nsub {}\nsub NSEC geek. NS DS RRSIG NSEC\nsub {}\n\
+         sub TXT \"no\"\n",
+        sig("CNAME"),
+        "00".repeat(32),
+        sig("DS"),
+        sig("NSEC"),
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "12: sub.geek. TXT is at the delegation point sub.geek.: only NS, DS and glue belong there"
+        ]
+    );
+    let hash = "n2kg5ak4t5i4ef0ga3pj403mle6kuaps";
+    let text = format!(
+        "{APEX}{hash} NSEC3 1 0 0 - {hash} A\na.{hash} NSEC3 1 0 0 - {hash} A\nnot-a-hash NSEC3 1 0 0 - {hash} A\n"
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "5: a.n2kg5ak4t5i4ef0ga3pj403mle6kuaps.geek. NSEC3 is not owned by an NSEC3 hash directly below geek. (RFC 5155 §3)",
+            "6: not-a-hash.geek. NSEC3 is not owned by an NSEC3 hash directly below geek. (RFC 5155 §3)"
+        ]
+    );
+}

@@ -19,6 +19,7 @@ mod compare; // `altroot compare` and `altroot collisions`, golden output
 mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per client, TCP, cancellation
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/
+mod dnssec_zones; // pre-signed zones served (issue 15 §3a): RRSIGs, NSEC/NSEC3 proofs, DS at cuts, DO, TC
 mod edges; // adversarial edits, check, compare and CLI cases
 mod edits; // edits never lost, never missed (issue 14 §4): refused reloads, folders moved or replaced, the periodic check
 mod encrypted_listeners; // DoT and DoH listeners (issue 10): kdig, dig, curl; allow list; slow-loris; cert reload; check

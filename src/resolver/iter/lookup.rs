@@ -64,6 +64,7 @@ fn answer_from(
                     soa: None,
                     next,
                     source,
+                    proof: Vec::new(),
                 });
             }
             Data::NoData(soa) if t == qtype => {
@@ -146,6 +147,7 @@ fn cached_dname(
                         soa: None,
                         next,
                         source,
+                        proof: Vec::new(),
                     }
                 }
                 Err(_) => Outcome {
@@ -154,6 +156,7 @@ fn cached_dname(
                     soa: None,
                     next: None,
                     source,
+                    proof: Vec::new(),
                 },
             });
         }

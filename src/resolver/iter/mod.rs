@@ -131,6 +131,9 @@ pub struct Outcome {
     pub soa: Option<Record>,
     /// The CNAME target still to resolve, if the answer continues elsewhere.
     pub next: Option<Name>,
+    /// From a signed local zone: what goes in the authority section beside the
+    /// SOA (the SOA's RRSIG, NSEC/NSEC3 proofs; `Zone::lookup_with_proof`).
+    pub proof: Vec<Record>,
     pub source: Source,
 }
 
@@ -142,6 +145,7 @@ impl Outcome {
             soa,
             next: None,
             source,
+            proof: Vec::new(),
         }
     }
 }
@@ -320,7 +324,13 @@ impl Iteration {
         let mut at_name = true;
         loop {
             let ln = LowerName::new(&n);
-            if let Some(z) = view.zones.and_then(|zs| zs.get(&ln)) {
+            // DS at a zone's apex is the parent's (RFC 4035 §3.1.4.1).
+            let local = match view.zones {
+                Some(zs) if at_name && parent_side => zs.for_ds(&ln),
+                Some(zs) => zs.get(&ln),
+                None => None,
+            };
+            if let Some(z) = local {
                 return self.walk_local(z.clone(), view);
             }
             let skip = std::mem::replace(&mut at_name, false) && parent_side;
@@ -402,20 +412,27 @@ impl Iteration {
     fn walk_local(&mut self, zone: Arc<Zone>, view: &View<'_>) -> Option<Step> {
         let mut zone = zone;
         for _ in 0..=view.limits.max_referrals {
-            let outcome = match zone.lookup(&self.name, self.qtype) {
-                Lookup::Answer(records) => self.local_answer(records),
-                Lookup::NoData { soa } => {
-                    Outcome::negative(ResponseCode::NoError, Some(soa), self.source)
-                }
-                Lookup::NxDomain { soa } => {
-                    Outcome::negative(ResponseCode::NXDomain, Some(soa), self.source)
-                }
+            let (lookup, proof) = zone.lookup_with_proof(&self.name, self.qtype);
+            let outcome = match lookup {
+                Lookup::Answer(records) => Outcome {
+                    proof,
+                    ..self.local_answer(records)
+                },
+                Lookup::NoData { soa } => Outcome {
+                    proof,
+                    ..Outcome::negative(ResponseCode::NoError, Some(soa), self.source)
+                },
+                Lookup::NxDomain { soa } => Outcome {
+                    proof,
+                    ..Outcome::negative(ResponseCode::NXDomain, Some(soa), self.source)
+                },
                 Lookup::NameTooLong { dname } => Outcome {
                     rcode: ResponseCode::YXDomain,
                     records: vec![dname],
                     soa: None,
                     next: None,
                     source: self.source,
+                    proof: Vec::new(),
                 },
                 Lookup::Referral { cut, ns, glue } => {
                     if let Some(z) = view.zones.and_then(|zs| zs.get(&LowerName::new(&cut))) {
@@ -456,6 +473,7 @@ impl Iteration {
             soa: None,
             next,
             source: self.source,
+            proof: Vec::new(),
         }
     }
 }

@@ -126,6 +126,7 @@ impl Iteration {
             soa: None,
             next,
             source,
+            proof: Vec::new(),
         }
     }
 
