@@ -15,7 +15,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use super::dname::dname_target;
 use super::problem::Problem;
 use super::reader::{self, Rec};
-use super::signed::in_nsec3_chain;
+use super::signed::{Expiry, in_nsec3_chain};
 use super::store::{CUT, DNAME, NS_TARGET, SetRec, Store, TooBig};
 use super::wire::{self, decode_rdata, is_at_or_below, label_starts, to_name};
 use super::zone::Zone;
@@ -78,6 +78,10 @@ pub(super) struct Builder {
     /// The NSEC3 chain's records, apart ([`super::signed`]).
     pub(super) nsec3_store: Store,
     nsec3_pending: Vec<Pending>,
+    /// RRSIGs expired or expiring soon ([`Builder::check_expiry`]).
+    pub(super) expiry: Expiry,
+    /// The wall clock's second when the build started (signature times).
+    pub(super) now: u64,
     data: Vec<u8>,
     pub(super) problems: Vec<Problem>,
     /// "Outside the origin" errors: dropped when the SOA says the file is misnamed.
@@ -99,6 +103,8 @@ impl Builder {
             pending: Vec::new(),
             nsec3_store: Store::new(),
             nsec3_pending: Vec::new(),
+            expiry: Expiry::default(),
+            now: crate::clock::unix_now(),
             data: Vec::new(),
             problems: Vec::new(),
             outside: Vec::new(),
@@ -174,6 +180,9 @@ impl Builder {
             self.problems
                 .push(Problem::error(r.file.as_path(), r.line, msg));
             return;
+        }
+        if r.rtype == RecordType::RRSIG {
+            self.note_rrsig(r.owner, r.rdata, r.file, r.line);
         }
         let file = self.file_id(r.file);
         // NSEC3 records (and their RRSIGs) are not names of the zone.
@@ -366,6 +375,8 @@ impl Builder {
         self.check_below_dnames(&mut problems);
         self.check_glue(&mut problems);
         self.check_nsec3(&mut problems);
+        self.check_expiry(&mut problems);
+        self.check_chains(&mut problems);
         let soa = self.check_apex(&main_file, &mut problems);
         problems.sort();
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
