@@ -314,3 +314,43 @@ async fn signed_answers_over_the_udp_size_set_tc() {
     assert!(!m.metadata.truncation);
     assert_eq!(m.answers.len(), 5, "four TXT and their RRSIG");
 }
+
+// A reload is all or nothing for signed zones too: a signed edit with a bad
+// DNSSEC record (a SHA-256 DS with a SHA-1-sized digest) is refused with its
+// FILE:LINE, and the zones stay served as they were, signatures included; a good
+// signed edit is served whole.
+#[tokio::test]
+async fn reloads_of_signed_zones_are_all_or_nothing() {
+    let a = signed().await;
+    let zone = a.path("zones/sec.zone");
+    let text = std::fs::read_to_string(&zone).unwrap();
+    let bad = format!("{text}x.sec. 3600 IN DS 1 13 2 0123456789abcdef0123456789abcdef01234567\n");
+    std::fs::write(&zone, &bad).unwrap();
+    let (problems, _) = a.service.reload(true);
+    let errors: Vec<String> = problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| p.to_string())
+        .collect();
+    let last = bad.lines().count();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains(&format!(
+            "sec.zone:{last}: error: DS digest type 2 takes a digest of 32 octets"
+        )),
+        "{errors:?}"
+    );
+    let m = ask(&a, "www.sec.", RecordType::A, true, 1232).await;
+    assert_eq!(kinds(&m.answers), v(&["www.sec. A", "www.sec. RRSIG(A)"]));
+
+    // The zone re-signed elsewhere with a new address: here, the record edited
+    // and its RRSIG kept (altroot does not verify signatures), served at once.
+    let edited = text.replace("IN\tA\t192.0.2.2\n", "IN\tA\t192.0.2.99\n");
+    assert_ne!(edited, text);
+    std::fs::write(&zone, edited).unwrap();
+    let (problems, _) = a.service.reload(true);
+    assert!(!problems.iter().any(|p| p.is_error()), "{problems:?}");
+    let m = ask(&a, "www.sec.", RecordType::A, true, 1232).await;
+    assert_eq!(kinds(&m.answers), v(&["www.sec. A", "www.sec. RRSIG(A)"]));
+    assert_eq!(m.answers[0].data.to_string(), "192.0.2.99");
+}
