@@ -354,3 +354,70 @@ async fn reloads_of_signed_zones_are_all_or_nothing() {
     assert_eq!(kinds(&m.answers), v(&["www.sec. A", "www.sec. RRSIG(A)"]));
     assert_eq!(m.answers[0].data.to_string(), "192.0.2.99");
 }
+
+// An independent validator agrees: BIND's delv, trusting only the KSKs of sec.
+// and opt. (keys/trust-anchors.conf), asks altroot and validates every answer
+// and every denial, including the chain into child.sec. through sec.'s DS, NSEC3
+// closest-encloser proofs and the opt-out denial of insecure.opt.'s DS. Two
+// answers are insecure by design: plain.sec. is an unsigned delegation, and a
+// wildcard expansion in an opt-out zone can only be proved by an opt-out NSEC3.
+#[tokio::test]
+async fn delv_validates_what_altroot_serves() {
+    let delv = crate::system::need("delv", "bind9-dnsutils");
+    let anchors = manifest_dir().join("tests/fixtures/dnssec-zones/keys/trust-anchors.conf");
+    let a = signed().await;
+    let cases = [
+        ("www.sec.", "A", "; fully validated"),
+        ("nope.sec.", "A", "; negative response, fully validated"),
+        ("www.sec.", "MX", "; negative response, fully validated"),
+        ("b.c.sec.", "A", "; negative response, fully validated"),
+        ("x.y.wild.sec.", "TXT", "; fully validated"),
+        ("x.wild.sec.", "MX", "; negative response, fully validated"),
+        ("alias.sec.", "A", "; fully validated"),
+        ("x.old.sec.", "A", "; fully validated"),
+        ("child.sec.", "DS", "; fully validated"),
+        ("plain.sec.", "DS", "; negative response, fully validated"),
+        ("www.child.sec.", "A", "; fully validated"),
+        ("www.plain.sec.", "A", "; unsigned answer"),
+        ("sec.", "DNSKEY", "; fully validated"),
+        ("nope.opt.", "A", "; negative response, fully validated"),
+        ("nope.b.c.opt.", "A", "; negative response, fully validated"),
+        ("www.opt.", "MX", "; negative response, fully validated"),
+        ("b.c.opt.", "A", "; negative response, fully validated"),
+        ("x.wild.opt.", "MX", "; negative response, fully validated"),
+        ("x.wild.opt.", "TXT", "; unsigned answer"),
+        ("alias.opt.", "A", "; fully validated"),
+        ("secure.opt.", "DS", "; fully validated"),
+        (
+            "insecure.opt.",
+            "DS",
+            "; negative response, fully validated",
+        ),
+    ];
+    for (qname, qtype, want) in cases {
+        let anchor = if qname.ends_with("opt.") {
+            "opt"
+        } else {
+            "sec"
+        };
+        let out = tokio::process::Command::new(&delv)
+            .arg(format!("@{}", a.addr.ip()))
+            .args(["-p", &a.addr.port().to_string()])
+            .arg("-a")
+            .arg(&anchors)
+            .arg(format!("+root={anchor}"))
+            .args([qname, qtype])
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(std::time::Duration::from_secs(20), out)
+            .await
+            .unwrap_or_else(|_| panic!("delv {qname} {qtype}: no result within 20 s"))
+            .expect("delv runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.lines().any(|l| l == want),
+            "delv {qname} {qtype}: wanted {want:?}, got:\n{text}"
+        );
+    }
+}
