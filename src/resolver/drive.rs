@@ -531,6 +531,9 @@ impl Resolver {
 /// and for answers that need no network (`answer_now`).
 pub(super) struct Links {
     answers: Vec<hickory_proto::rr::Record>,
+    /// Every link's proof (signed local zones: wildcard expansions on the way,
+    /// the last link's denial).
+    proof: Vec<hickory_proto::rr::Record>,
     seen: Vec<LowerName>,
     pub(super) source: Source,
     max_chain: usize,
@@ -552,6 +555,7 @@ impl Links {
     pub(super) fn new(name: &Name, max_chain: usize) -> Links {
         Links {
             answers: Vec::new(),
+            proof: Vec::new(),
             seen: vec![LowerName::new(name)],
             source: Source::Local,
             max_chain,
@@ -575,11 +579,13 @@ impl Links {
         self.source = self.source.max(outcome.source);
         self.secure &= secure;
         self.answers.extend(outcome.records);
+        self.proof.extend(outcome.proof);
         let Some(target) = outcome.next else {
+            let proof = std::mem::take(&mut self.proof);
             return Next::Done(Answer {
                 rcode: outcome.rcode,
                 answers: std::mem::take(&mut self.answers),
-                authority: outcome.soa.into_iter().chain(outcome.proof).collect(),
+                authority: outcome.soa.into_iter().chain(proof).collect(),
                 route,
                 source: self.source,
                 failure: None,

@@ -15,6 +15,7 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use super::dname::dname_target;
 use super::problem::Problem;
 use super::reader::{self, Rec};
+use super::signed::{Expiry, in_nsec3_chain};
 use super::store::{CUT, DNAME, NS_TARGET, SetRec, Store, TooBig};
 use super::wire::{self, decode_rdata, is_at_or_below, label_starts, to_name};
 use super::zone::Zone;
@@ -74,6 +75,13 @@ pub(super) struct Builder {
     pub(super) owire: Vec<u8>,
     pub(super) store: Store,
     pending: Vec<Pending>,
+    /// The NSEC3 chain's records, apart ([`super::signed`]).
+    pub(super) nsec3_store: Store,
+    nsec3_pending: Vec<Pending>,
+    /// RRSIGs expired or expiring soon ([`Builder::check_expiry`]).
+    pub(super) expiry: Expiry,
+    /// The wall clock's second when the build started (signature times).
+    pub(super) now: u64,
     data: Vec<u8>,
     pub(super) problems: Vec<Problem>,
     /// "Outside the origin" errors: dropped when the SOA says the file is misnamed.
@@ -93,6 +101,10 @@ impl Builder {
             owire: wire::to_wire(origin, true),
             store: Store::new(),
             pending: Vec::new(),
+            nsec3_store: Store::new(),
+            nsec3_pending: Vec::new(),
+            expiry: Expiry::default(),
+            now: crate::clock::unix_now(),
             data: Vec::new(),
             problems: Vec::new(),
             outside: Vec::new(),
@@ -169,14 +181,26 @@ impl Builder {
                 .push(Problem::error(r.file.as_path(), r.line, msg));
             return;
         }
+        if r.rtype == RecordType::RRSIG {
+            self.note_rrsig(r.owner, r.rdata, r.file, r.line);
+        }
         let file = self.file_id(r.file);
-        let (Ok(node), Ok(data)) = (self.store.intern(r.owner), u32::try_from(self.data.len()))
-        else {
+        // NSEC3 records (and their RRSIGs) are not names of the zone.
+        let chain = in_nsec3_chain(r.rtype, r.rdata);
+        let store = match chain {
+            true => &mut self.nsec3_store,
+            false => &mut self.store,
+        };
+        let (Ok(node), Ok(data)) = (store.intern(r.owner), u32::try_from(self.data.len())) else {
             self.too_big.get_or_insert((r.file.clone(), r.line));
             return;
         };
         self.data.extend_from_slice(r.rdata);
-        self.pending.push(Pending {
+        let pending = match chain {
+            true => &mut self.nsec3_pending,
+            false => &mut self.pending,
+        };
+        pending.push(Pending {
             node,
             rtype: u16::from(r.rtype),
             file,
@@ -228,8 +252,26 @@ impl Builder {
     /// §5), one TTL per set (the smallest, §5.2), a second SOA, CNAME or DNAME
     /// at a name refused.
     fn group(&mut self) -> Result<(), TooBig> {
-        let mut pending = std::mem::take(&mut self.pending);
         let data = std::mem::take(&mut self.data);
+        let pending = std::mem::take(&mut self.pending);
+        let mut store = std::mem::replace(&mut self.store, Store::new());
+        let r = self.group_into(&mut store, pending, &data);
+        self.store = store;
+        r?;
+        let pending = std::mem::take(&mut self.nsec3_pending);
+        let mut store = std::mem::replace(&mut self.nsec3_store, Store::new());
+        let r = self.group_into(&mut store, pending, &data);
+        self.nsec3_store = store;
+        r
+    }
+
+    /// [`Builder::group`] for one store and the records pending for it.
+    fn group_into(
+        &mut self,
+        store: &mut Store,
+        mut pending: Vec<Pending>,
+        data: &[u8],
+    ) -> Result<(), TooBig> {
         // Stable: a set's records stay in the order they were written.
         pending.sort_by_key(|p| (p.node, p.rtype));
         let bytes = |p: &Pending| &data[p.data as usize..][..p.len as usize];
@@ -256,10 +298,7 @@ impl Builder {
                         RecordType::SOA | RecordType::CNAME | RecordType::DNAME
                     )
                 {
-                    let msg = format!(
-                        "more than one {rtype} at {}",
-                        to_name(self.store.name(p.node))
-                    );
+                    let msg = format!("more than one {rtype} at {}", to_name(store.name(p.node)));
                     let file = self.file_ids.get(p.file as usize).map(|f| f.to_path_buf());
                     self.problems.push(Problem::error(
                         file.unwrap_or_default(),
@@ -272,9 +311,9 @@ impl Builder {
                 kept.push(b);
             }
             if at == 0 || pending[at - 1].node != first.node {
-                self.store.begin_sets(first.node);
+                store.begin_sets(first.node);
             }
-            self.store.push_set(first.node, set, kept.iter().copied())?;
+            store.push_set(first.node, set, kept.iter().copied())?;
             at += n;
         }
         Ok(())
@@ -335,6 +374,9 @@ impl Builder {
         self.check_cuts(&mut problems);
         self.check_below_dnames(&mut problems);
         self.check_glue(&mut problems);
+        self.check_nsec3(&mut problems);
+        self.check_expiry(&mut problems);
+        self.check_chains(&mut problems);
         let soa = self.check_apex(&main_file, &mut problems);
         problems.sort();
         let Some(soa) = soa.filter(|_| !problems.iter().any(Problem::is_error)) else {
@@ -355,7 +397,8 @@ impl Builder {
         if let RData::SOA(s) = &negative_soa.data {
             negative_soa.ttl = negative_soa.ttl.min(s.minimum);
         }
-        let records = self.store.record_count();
+        let records = self.store.record_count() + self.nsec3_store.record_count();
+        let signed = self.signed();
         // Empty non-terminals are a failure only if 4 billion names are exceeded,
         // which `group` has already refused.
         let _ = self.add_empty_non_terminals();
@@ -369,6 +412,7 @@ impl Builder {
             store: self.store,
             has_cuts_or_dnames: marks.cuts_or_dnames,
             has_wildcards: marks.wildcards,
+            signed,
             negative_soa,
             serial,
             records,

@@ -186,3 +186,78 @@ fn mutated_zone_text_never_panics() {
         }
     }
 }
+
+// A signed zone keeps RRSIG and NSEC beside a CNAME (RFC 4035 §2.5) and at a
+// delegation point (the parent's NSEC and the RRSIGs over it and the DS); data
+// other than that is still refused there. NSEC3 records belong to hashed owners
+// one label below the apex.
+#[test]
+fn signed_data_beside_cnames_and_at_delegations() {
+    let sig = |t: &str| format!("RRSIG {t} 13 2 300 20700101000000 20200101000000 1 geek. AAAA");
+    let text = format!(
+        "{APEX}@ NSEC alias.geek. NS SOA NSEC\nalias CNAME www.example.\nalias {}\nalias NSEC sub.geek. CNAME RRSIG NSEC\n\
+         sub NS ns.example.\nsub DS 1 13 2 {}\nsub {}\nsub NSEC geek. NS DS RRSIG NSEC\nsub {}\n\
+         sub TXT \"no\"\n",
+        sig("CNAME"),
+        "00".repeat(32),
+        sig("DS"),
+        sig("NSEC"),
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "13: sub.geek. TXT is at the delegation point sub.geek.: only NS, DS and glue belong there"
+        ]
+    );
+    let hash = "n2kg5ak4t5i4ef0ga3pj403mle6kuaps";
+    let text = format!(
+        "{APEX}{hash} NSEC3 1 0 0 - {hash} A\na.{hash} NSEC3 1 0 0 - {hash} A\nnot-a-hash NSEC3 1 0 0 - {hash} A\n"
+    );
+    assert_eq!(
+        problems(&text),
+        vec![
+            "5: a.n2kg5ak4t5i4ef0ga3pj403mle6kuaps.geek. NSEC3 is not owned by an NSEC3 hash directly below geek. (RFC 5155 §3)",
+            "6: not-a-hash.geek. NSEC3 is not owned by an NSEC3 hash directly below geek. (RFC 5155 §3)"
+        ]
+    );
+}
+
+// `check` warns of signatures expired or expiring within 7 days (one warning of
+// each kind, at the first to expire, counting the others) and of NSEC3 records
+// whose next hash is not the next owner's.
+#[test]
+fn expiring_signatures_and_broken_nsec3_chains_are_warnings() {
+    let now = crate::clock::unix_now() as u32;
+    let sig = |t: &str, exp: u32| format!("RRSIG {t} 13 1 300 {exp} 1577836800 1 geek. AAAA");
+    let (h1, h2, h3) = (
+        "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom",
+        "2t7b4g4vsa5smi47k61mv5bv1a22bojr",
+        "n2kg5ak4t5i4ef0ga3pj403mle6kuaps",
+    );
+    let text = format!(
+        "{APEX}@ {}\n@ {}\n@ {}\n{h1} NSEC3 1 0 0 - {h2} A\n{h2} NSEC3 1 0 0 - {h1} A\n{h3} NSEC3 1 0 0 - {h1} A\n",
+        sig("SOA", now.wrapping_add(3 * 86_400)),
+        sig("NS", now.wrapping_add(2 * 86_400)),
+        sig("A", now.wrapping_sub(60)),
+    );
+    let got = problems(&text);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got[0].starts_with("5: the RRSIG over geek. NS expires"),
+        "{got:?}"
+    );
+    assert!(
+        got[0].contains("(1 more RRSIGs of this zone expire within 7 days)"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("6: the RRSIG over geek. A expired"),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[2],
+        format!(
+            "8: NSEC3 chain broken: the NSEC3 of {h2}.geek. points at {h1}, but the next hash is {h3}"
+        )
+    );
+}

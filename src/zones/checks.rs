@@ -25,7 +25,15 @@ impl Builder {
             let Some(cname) = self.store.set(id, RecordType::CNAME) else {
                 continue;
             };
-            if self.store.sets(id).len() == 1 {
+            // RFC 4035 §2.5 (and RFC 2181 §10.1's SIG/NXT): a signed CNAME has
+            // its RRSIG and NSEC beside it.
+            let others = self
+                .store
+                .sets(id)
+                .iter()
+                .filter(|s| !matches!(s.rtype(), RecordType::RRSIG | RecordType::NSEC))
+                .count();
+            if others == 1 {
                 continue;
             }
             let name = to_name(self.store.name(id));
@@ -40,7 +48,8 @@ impl Builder {
         }
     }
 
-    /// Below a delegation only glue may live; at it only NS, DS and glue. A DNAME
+    /// Below a delegation only glue may live; at it only NS, DS, glue and the
+    /// parent's NSEC and RRSIGs (over the DS and the NSEC, RFC 4035 §2.2). A DNAME
     /// at a delegation point gets its own message: RFC 6672 §2.3 allows DNAME
     /// beside NS only at a zone apex, so it belongs at the child's apex.
     pub(super) fn check_cuts(&self, problems: &mut Vec<Problem>) {
@@ -54,7 +63,11 @@ impl Builder {
                 let rt = set.rtype();
                 let is_glue = matches!(rt, RecordType::A | RecordType::AAAA) && ns_target;
                 let at_cut = id == cut;
-                if is_glue || (at_cut && matches!(rt, RecordType::NS | RecordType::DS)) {
+                let parent_side = matches!(
+                    rt,
+                    RecordType::NS | RecordType::DS | RecordType::NSEC | RecordType::RRSIG
+                );
+                if is_glue || (at_cut && parent_side) {
                     continue;
                 }
                 let msg = match (at_cut, rt) {

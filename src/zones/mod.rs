@@ -43,6 +43,7 @@ mod problem;
 mod reader;
 mod rules;
 mod set;
+mod signed;
 mod stamp;
 mod store;
 pub(crate) mod wire;

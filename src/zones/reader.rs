@@ -473,26 +473,31 @@ impl<'a> State<'a> {
         body: &str,
     ) {
         let path = scope.path;
-        // Keys and signatures span lines: quote the entry on one, spaced once.
-        let body = &split_whitespace_once(body);
+        // Keys and signatures span lines: an error quotes the entry on one line,
+        // spaced once (made only then: most entries are fine).
+        let quoted = || format!("{:?}", split_whitespace_once(body));
         let owner = match split.owner {
             None => wire::to_name(&scope.owner),
             Some("@") => scope.origin.clone(),
             Some(t) => match fqdn(t, &scope.origin) {
                 Ok(n) => n,
-                Err(e) => return self.err(path, line, clean_hickory_message(&e.to_string(), body)),
+                Err(e) => {
+                    let msg = clean_hickory_message(&e.to_string(), &split_whitespace_once(body));
+                    return self.err(path, line, msg);
+                }
             },
         };
         let mut ttl = None;
         for t in &split.ttl_class {
             match parse_ttl(t) {
                 Ok(v) if ttl.is_none() => ttl = Some(v),
-                Ok(_) => return self.err(path, line, format!("two TTLs in {body:?}")),
+                Ok(_) => return self.err(path, line, format!("two TTLs in {}", quoted())),
                 Err(_) if t.eq_ignore_ascii_case("IN") => {}
                 Err(_) => {
                     let msg = format!(
-                        "class {} is not served (only IN), in {body:?}",
-                        t.to_ascii_uppercase()
+                        "class {} is not served (only IN), in {}",
+                        t.to_ascii_uppercase(),
+                        quoted()
                     );
                     return self.err(path, line, msg);
                 }
@@ -500,7 +505,7 @@ impl<'a> State<'a> {
         }
         let data = match dnssec_text::rdata(rtype, &split.rdata, &scope.origin) {
             Ok(d) => d,
-            Err(e) => return self.err(path, line, format!("{e}, in {body:?}")),
+            Err(e) => return self.err(path, line, format!("{e}, in {}", quoted())),
         };
         let r = Record::from_rdata(owner, ttl.unwrap_or(default_ttl), data);
         if let Err(msg) = self.encode(&r) {

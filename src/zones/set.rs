@@ -163,6 +163,26 @@ impl ZoneSet {
         self.zones.get(origin)
     }
 
+    /// The zone a DS question for `name` is answered from: the closest zone
+    /// above it that delegates it (the parent side, RFC 4035 §3.1.4.1), else the
+    /// zone at `name` itself (a TLD file that the root zone does not delegate:
+    /// its answer stays NODATA).
+    pub fn for_ds(&self, name: &LowerName) -> Option<&Arc<Zone>> {
+        let own = self.zones.get(name);
+        let mut n = Name::from(name.clone());
+        while !n.is_root() {
+            n = n.base_name();
+            if let Some(z) = self.zones.get(&LowerName::new(&n)) {
+                return if z.is_cut(name) {
+                    Some(z)
+                } else {
+                    own.or(Some(z))
+                };
+            }
+        }
+        own
+    }
+
     /// Does this root have the TLD: a zone file for it, or in root.zone a delegation
     /// of it or data owned by the TLD name itself? Names merely below it (glue for
     /// a name server under an ICANN TLD, say `ns.example.org.`) do not claim it.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
 use super::dname::synthesized_cname;
+use super::signed::Signed;
 use super::stamp::Stamp;
 use super::store::{CUT, DNAME, Store};
 use super::wire::{LabelStarts, MAX_NAME, label_count, label_starts, to_name};
@@ -21,7 +22,8 @@ use super::wire::{LabelStarts, MAX_NAME, label_count, label_starts, to_name};
 pub enum Lookup {
     /// Records owned by the query name: the asked type, or a CNAME. Below a DNAME:
     /// the DNAME (owned by its owner), then the CNAME synthesised from it (owned by
-    /// the query name as asked, with the DNAME's TTL; RFC 6672 §3.1).
+    /// the query name as asked, with the DNAME's TTL; RFC 6672 §3.1). In a signed
+    /// zone each RRset is followed by its RRSIGs (the synthesised CNAME has none).
     Answer(Vec<Record>),
     /// The name is at or below a zone cut: NS of the child and in-zone glue.
     Referral {
@@ -56,6 +58,9 @@ pub struct Zone {
     /// Whether any name with data is a wildcard (`*.…`): without one, a name
     /// that is not in the zone is NXDOMAIN without the closest-encloser search.
     pub(super) has_wildcards: bool,
+    /// What serving a signed zone needs (the NSEC order, the NSEC3 chain);
+    /// `None` for an unsigned zone.
+    pub(super) signed: Option<Box<Signed>>,
     /// The SOA as negative answers carry it, built at load: TTL min(SOA TTL,
     /// MINIMUM) (RFC 2308 §5).
     pub(super) negative_soa: Record,
@@ -227,7 +232,7 @@ impl Zone {
     ///
     /// 1. Walking from the apex down to `qname`, label by label: a zone cut (NS
     ///    below the apex) at or above `qname` means a referral (DS at the cut
-    ///    itself is NODATA: DS lives in the parent, and we hold none). A DNAME at
+    ///    itself is answered here, the parent side: the DS set, or NODATA). A DNAME at
     ///    a *proper* ancestor of `qname` (the apex included) redirects it: the
     ///    answer is the DNAME and the CNAME synthesised from it, or
     ///    [`Lookup::NameTooLong`]. Whichever comes first on the way down wins; at
@@ -239,23 +244,53 @@ impl Zone {
     ///    DNAME never gets here, so no wildcard matches below a DNAME.
     /// 4. NXDOMAIN.
     pub fn lookup(&self, qname: &Name, qtype: RecordType) -> Lookup {
+        self.lookup_with_proof(qname, qtype).0
+    }
+
+    /// [`Zone::lookup`], and what a signed zone adds to the authority section
+    /// (RFC 4035 §3.1, RFC 5155 §7.2; [`super::signed`]): the SOA's RRSIG and the
+    /// NSEC or NSEC3 records (with theirs) proving a NODATA, an NXDOMAIN or a
+    /// wildcard expansion; at a referral the DS and its RRSIG, or the proof that
+    /// there is no DS. The RRSIGs of the answer's own RRsets are in the answer.
+    /// Empty, and no allocation, for an unsigned zone. A client that did not set
+    /// DO gets none of this (the reply leaves it out).
+    pub fn lookup_with_proof(&self, qname: &Name, qtype: RecordType) -> (Lookup, Vec<Record>) {
+        let mut proof = Vec::new();
         let q = QName::new(qname);
         let starts = label_starts(q.wire());
-        if let Some(l) = self.cut_or_dname(qname, &q, &starts, qtype) {
-            return l;
+        if let Some(l) = self.cut_or_dname(qname, &q, &starts, qtype, &mut proof) {
+            return (l, proof);
         }
-        match self.store.find(q.wire()) {
-            Some(id) if !self.store.sets(id).is_empty() => self.answer_from(id, qtype, qname),
-            Some(_) => Lookup::NoData {
-                soa: self.negative_soa(),
-            },
-            None => match self.wildcard_for(&q, &starts) {
-                Some(id) => self.answer_from(id, qtype, qname),
-                None => Lookup::NxDomain {
+        let lookup = match self.store.find(q.wire()) {
+            Some(id) if !self.store.sets(id).is_empty() => {
+                let l = self.answer_from(id, qtype, qname);
+                if matches!(l, Lookup::NoData { .. }) {
+                    self.nodata_proof(q.wire(), Some(id), &mut proof);
+                }
+                l
+            }
+            Some(id) => {
+                self.nodata_proof(q.wire(), Some(id), &mut proof);
+                Lookup::NoData {
                     soa: self.negative_soa(),
-                },
+                }
+            }
+            None => match self.wildcard_for(&q, &starts) {
+                Some(id) => {
+                    let l = self.answer_from(id, qtype, qname);
+                    let answered = !matches!(l, Lookup::NoData { .. });
+                    self.wildcard_proof(q.wire(), id, answered, &mut proof);
+                    l
+                }
+                None => {
+                    self.nxdomain_proof(q.wire(), &mut proof);
+                    Lookup::NxDomain {
+                        soa: self.negative_soa(),
+                    }
+                }
             },
-        }
+        };
+        (lookup, proof)
     }
 
     /// Step 1 of [`Zone::lookup`]: the first cut or DNAME above `qname`, from the
@@ -266,6 +301,7 @@ impl Zone {
         q: &QName,
         starts: &LabelStarts,
         qtype: RecordType,
+        proof: &mut Vec<Record>,
     ) -> Option<Lookup> {
         if !self.has_cuts_or_dnames {
             return None;
@@ -278,11 +314,23 @@ impl Zone {
             };
             let flags = self.store.node(id).flags;
             if n > olabels && flags & CUT != 0 {
+                // DS lives on the parent side of the cut (RFC 4035 §3.1.4.1).
                 if n == qlabels && qtype == RecordType::DS {
-                    return Some(Lookup::NoData {
-                        soa: self.negative_soa(),
+                    let owner = &to_name(self.store.name(id));
+                    let ds = self.answer_records(id, RecordType::DS, owner);
+                    if ds.is_empty() {
+                        self.nodata_proof(q.wire(), Some(id), proof);
+                        return Some(Lookup::NoData {
+                            soa: self.negative_soa(),
+                        });
+                    }
+                    let ds = ds.into_iter().map(|mut r| {
+                        r.name = qname.clone();
+                        r
                     });
+                    return Some(Lookup::Answer(ds.collect()));
                 }
+                self.delegation_proof(id, proof);
                 return Some(self.referral(id));
             }
             if n < qlabels
@@ -299,11 +347,16 @@ impl Zone {
     /// if the zone holds no readable DNAME there (the builder refuses unreadable
     /// ones).
     fn redirect(&self, qname: &Name, owner: u32) -> Option<Lookup> {
-        let set = self.store.set(owner, RecordType::DNAME)?;
-        let owner = to_name(self.store.name(owner));
-        let dname = self.store.records(set, &owner).into_iter().next()?;
+        let owner_name = to_name(self.store.name(owner));
+        // The DNAME and its RRSIGs; the CNAME made from it is never signed
+        // (RFC 6672 §5.3.1).
+        let mut records = self.answer_records(owner, RecordType::DNAME, &owner_name);
+        let dname = records.first()?.clone();
         Some(match synthesized_cname(qname, &dname)? {
-            Ok(cname) => Lookup::Answer(vec![dname, cname]),
+            Ok(cname) => {
+                records.push(cname);
+                Lookup::Answer(records)
+            }
             Err(_) => Lookup::NameTooLong { dname },
         })
     }
@@ -335,11 +388,11 @@ impl Zone {
             let all = store.sets(id).iter().flat_map(|s| store.records(s, owner));
             return Lookup::Answer(all.collect());
         }
-        if let Some(set) = store.set(id, qtype) {
-            return Lookup::Answer(store.records(set, owner));
+        if store.set(id, qtype).is_some() {
+            return Lookup::Answer(self.answer_records(id, qtype, owner));
         }
-        if let Some(set) = store.set(id, RecordType::CNAME) {
-            return Lookup::Answer(store.records(set, owner));
+        if store.set(id, RecordType::CNAME).is_some() {
+            return Lookup::Answer(self.answer_records(id, RecordType::CNAME, owner));
         }
         Lookup::NoData {
             soa: self.negative_soa(),

@@ -129,8 +129,10 @@ pub struct Outcome {
     pub records: Vec<Record>,
     /// With a negative answer: the SOA, TTL as clients see it (RFC 2308).
     pub soa: Option<Record>,
-    /// With a negative answer: what proves it to a DNSSEC-aware client (the SOA's
-    /// RRSIGs, NSEC/NSEC3 records and theirs), TTLs as the SOA's.
+    /// What goes in the authority section beside the SOA for a DNSSEC-aware client:
+    /// a negative answer's proof (the SOA's RRSIGs, NSEC/NSEC3 records and theirs,
+    /// TTLs as the SOA's), or a wildcard answer's; from upstream servers, the cache,
+    /// or a signed local zone (`Zone::lookup_with_proof`).
     pub proof: Vec<Record>,
     /// The CNAME target still to resolve, if the answer continues elsewhere.
     pub next: Option<Name>,
@@ -338,7 +340,13 @@ impl Iteration {
         let mut at_name = true;
         loop {
             let ln = LowerName::new(&n);
-            if let Some(z) = view.zones.and_then(|zs| zs.get(&ln)) {
+            // DS at a zone's apex is the parent's (RFC 4035 §3.1.4.1).
+            let local = match view.zones {
+                Some(zs) if at_name && parent_side => zs.for_ds(&ln),
+                Some(zs) => zs.get(&ln),
+                None => None,
+            };
+            if let Some(z) = local {
                 return self.walk_local(z.clone(), view);
             }
             let skip = std::mem::replace(&mut at_name, false) && parent_side;
@@ -420,14 +428,20 @@ impl Iteration {
     fn walk_local(&mut self, zone: Arc<Zone>, view: &View<'_>) -> Option<Step> {
         let mut zone = zone;
         for _ in 0..=view.limits.max_referrals {
-            let outcome = match zone.lookup(&self.name, self.qtype) {
-                Lookup::Answer(records) => self.local_answer(records),
-                Lookup::NoData { soa } => {
-                    Outcome::negative(ResponseCode::NoError, Some(soa), self.source)
-                }
-                Lookup::NxDomain { soa } => {
-                    Outcome::negative(ResponseCode::NXDomain, Some(soa), self.source)
-                }
+            let (lookup, proof) = zone.lookup_with_proof(&self.name, self.qtype);
+            let outcome = match lookup {
+                Lookup::Answer(records) => Outcome {
+                    proof,
+                    ..self.local_answer(records)
+                },
+                Lookup::NoData { soa } => Outcome {
+                    proof,
+                    ..Outcome::negative(ResponseCode::NoError, Some(soa), self.source)
+                },
+                Lookup::NxDomain { soa } => Outcome {
+                    proof,
+                    ..Outcome::negative(ResponseCode::NXDomain, Some(soa), self.source)
+                },
                 Lookup::NameTooLong { dname } => Outcome {
                     rcode: ResponseCode::YXDomain,
                     records: vec![dname],
