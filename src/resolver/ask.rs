@@ -86,12 +86,24 @@ impl Resolver {
     /// that root whatever the precedence says (special-use names still answered
     /// here), the later links of a chain routed as `serve` routes them.
     pub async fn answer_in(&self, root: usize, name: &Name, qtype: RecordType) -> Answer {
+        self.answer_in_checked(root, name, qtype, false).await
+    }
+
+    /// As [`Resolver::answer_in`]; with `cd`, the data as the servers gave it,
+    /// not validated (RFC 4035 §3.2.2), for checking it under other keys.
+    pub async fn answer_in_checked(
+        &self,
+        root: usize,
+        name: &Name,
+        qtype: RecordType,
+        cd: bool,
+    ) -> Answer {
         let snap = self.zones.load();
-        if let Some(a) = self.chain_now(&snap, name, qtype, Some(root), false) {
+        if let Some(a) = self.chain_now(&snap, name, qtype, Some(root), cd) {
             return a;
         }
         drop(snap);
-        self.shared(Some(root), name, qtype, false).await
+        self.shared(Some(root), name, qtype, cd).await
     }
 
     async fn shared(

@@ -200,6 +200,53 @@ impl Resolver {
             .is_some_and(|r| r.anchors.as_ref().is_some_and(|a| !a.is_empty()))
     }
 
+    /// The DNSSEC security of `answer` (to `name`/`qtype`, as any root gave it)
+    /// under root `under`'s trust anchors, with the chain of trust fetched from
+    /// `under`'s own servers (`compare --dnssec`: an alternate root's answer checked
+    /// against the ICANN root's keys, and the other way round). Indeterminate when
+    /// `under` has no anchors, or the answer failed without data.
+    pub async fn security_under(
+        &self,
+        under: usize,
+        name: &Name,
+        qtype: RecordType,
+        answer: &super::Answer,
+    ) -> Security {
+        if !self.validates(under) {
+            return Security::Indeterminate(Why::new(
+                Ede::DnssecIndeterminate,
+                name,
+                format!(
+                    "root {} has no trust anchor",
+                    self.roots.get(under).map_or("?", |r| r.name.as_str())
+                ),
+            ));
+        }
+        if answer.failure.is_some() {
+            return Security::Indeterminate(Why::new(
+                Ede::DnssecIndeterminate,
+                name,
+                "the answer failed: nothing to check",
+            ));
+        }
+        let mut authority = answer.authority.clone();
+        let soa_at = authority
+            .iter()
+            .position(|r| r.record_type() == RecordType::SOA);
+        let soa = soa_at.map(|i| authority.remove(i));
+        let o = Outcome {
+            rcode: answer.rcode,
+            records: answer.answers.clone(),
+            soa,
+            proof: authority,
+            next: None,
+            source: answer.source,
+        };
+        let deadline = tokio::time::Instant::now() + self.query_timeout;
+        let mut ctx = self.ctx(deadline);
+        self.validate(&mut ctx, under, name, qtype, &o).await
+    }
+
     /// What [`Resolver::validate`] found for this outcome before, if it is
     /// remembered: `Some(true)` secure, `Some(false)` insecure. For answers that
     /// must not wait (bogus ones are never remembered: they go the full way).
