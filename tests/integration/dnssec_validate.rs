@@ -52,6 +52,11 @@ struct SignedWorld {
 /// The world on a random loopback block, NSD on every fixture server address,
 /// and an altroot whose `icann` root iterates it with `extra` root keys.
 async fn start(extra: &str) -> SignedWorld {
+    start_with(extra, &[]).await
+}
+
+/// As [`start`], with more files beside the config (`extra` may add roots).
+async fn start_with(extra: &str, more: &[(&str, String)]) -> SignedWorld {
     let nsd = need("nsd", "nsd");
     let block = [127, 100 + rand::random::<u8>() % 100, rand::random::<u8>()];
     let ip = |h: u8| Ipv4Addr::new(block[0], block[1], block[2], h);
@@ -132,17 +137,12 @@ trust-anchors = [\"anchor.ds\"]
 {extra}
 "
     );
-    let altroot = Altroot::start(
-        &config,
-        &[
-            (
-                "hints.txt",
-                format!(". 3600 NS ns.\nns. 3600 A {}\n", ip(53)),
-            ),
-            ("anchor.ds", anchor),
-        ],
-    )
-    .await;
+    let mut files = vec![
+        ("hints.txt", format!(". 3600 NS ns.\nns. 3600 A {}\n", ip(53))),
+        ("anchor.ds", anchor),
+    ];
+    files.extend(more.iter().cloned());
+    let altroot = Altroot::start(&config, &files).await;
     SignedWorld {
         _nsd: nsd,
         _dir: dir,
@@ -352,4 +352,30 @@ async fn a_negative_trust_anchor_makes_a_bogus_zone_insecure() {
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     let m = send(&w, &ask("www.leaf.tld.", RecordType::A, true, false, false)).await;
     assert!(m.metadata.authentic_data);
+}
+
+// RFC 4035 and issue 15: a chain is secure only if every link is secure in its own
+// root. A CNAME in an unvalidated alternate root pointing at signed ICANN-side data
+// is not; the same data asked directly is.
+#[tokio::test]
+async fn a_chain_across_roots_is_secure_only_if_every_link_is() {
+    let alt = "\n[[root]]\nname = \"alt\"\nzones = \"zones\"\n";
+    let geek = "$TTL 3600
+@ SOA ns.geek. host.geek. 1 3600 600 86400 120
+@ NS ns.geek.
+ns A 127.0.0.1
+www CNAME www.leaf.tld.
+"
+    .to_string();
+    let w = start_with(alt, &[("zones/geek.zone", geek)]).await;
+    let m = send(&w, &ask("www.geek.", RecordType::A, true, true, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    assert_eq!(
+        types(&m.answers),
+        [RecordType::CNAME, RecordType::A, RecordType::RRSIG],
+        "the CNAME from alt (unsigned), then the signed data: {m:?}"
+    );
+    assert!(!m.metadata.authentic_data, "one link is not validated: {m:?}");
+    let m = send(&w, &ask("www.leaf.tld.", RecordType::A, true, true, false)).await;
+    assert!(m.metadata.authentic_data, "the signed link alone: {m:?}");
 }
