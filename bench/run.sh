@@ -9,6 +9,12 @@
 #                                     # also measures an earlier build, in the same
 #                                     # run and the same interleaved latency rounds
 #                                     # (before/after tables for an issue)
+#   DNSSEC=1 bench/run.sh             # the upstream zone signed (ldns-signzone,
+#                                     # ECDSA P-256, NSEC), every resolver validating
+#                                     # it from a trust anchor at example. (Unbound's
+#                                     # validator module, Knot's FORWARD policy), and
+#                                     # altroot also without validation, same binary,
+#                                     # in the "before" slot
 #
 # Method (issue 8): dnsperf and the fake world (NSD, the authoritative upstream) are
 # pinned to one core, each resolver to the other (taskset), and the figure that
@@ -29,6 +35,7 @@ LIGHT_SECS=${LIGHT_SECS:-5}
 COLD_NAMES=${COLD_NAMES:-400000}
 PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_ALTB=5405 PORT_CAN=5409
 BEFORE_BIN=${BEFORE_BIN:-}
+DNSSEC=${DNSSEC:-}
 LOAD_CPU=0
 SERVER_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 TCK=$(getconf CLK_TCK)
@@ -40,6 +47,9 @@ if ! need dnsperf || ! need unbound || ! need nsd || ! need kresd || ! need dig;
 fi
 # The packaged services are not wanted; only our own instances on loopback.
 systemctl stop unbound nsd kresd@1 2>/dev/null || true
+if [ -n "$DNSSEC" ] && ! need ldns-signzone; then
+    apt-get install -y -qq ldnsutils >/dev/null
+fi
 
 cargo build --release --locked -q
 cargo build --release --locked -q --example canned
@@ -62,6 +72,14 @@ trap cleanup EXIT
     for i in $(seq 0 999); do echo "h$i A 192.0.2.$((i % 250 + 1))"; done
     echo '*.cold A 198.51.100.7'
 } > "$WORK/example.zone"
+ZONEFILE=example.zone
+if [ -n "$DNSSEC" ]; then
+    # Keys and signatures made fresh for the run; valid until 2070.
+    (cd "$WORK" && ksk=$(ldns-keygen -a ECDSAP256SHA256 -k example.) && zsk=$(ldns-keygen -a ECDSAP256SHA256 example.) \
+        && ldns-signzone -o example. -e 20700101000000 example.zone "$zsk" "$ksk" && cp "$ksk.ds" example.ds) >/dev/null
+    ZONEFILE=example.zone.signed
+    [ -z "$BEFORE_BIN" ] && BEFORE_BIN=$(pwd)/target/release/altroot
+fi
 cat > "$WORK/nsd.conf" <<EOF
 server:
     ip-address: 127.0.0.1@$PORT_UP
@@ -83,12 +101,14 @@ remote-control:
     control-enable: no
 zone:
     name: "example."
-    zonefile: "example.zone"
+    zonefile: "$ZONEFILE"
 EOF
 taskset -c $LOAD_CPU nsd -d -c "$WORK/nsd.conf" 2>"$WORK/nsd.err" & PIDS+=($!)
 
 # --- the resolvers, each with the same data, on the server core ----------------
-alt_config() { # port
+alt_config() { # port [validate: 1]
+    local anchors=""
+    [ -n "$DNSSEC" ] && [ "${2:-1}" = 1 ] && anchors="trust-anchors = [\"$WORK/example.ds\"]"
     cat <<EOF
 [server]
 listen = ["127.0.0.1:$1"]
@@ -101,6 +121,7 @@ zones = "$PWD/zones"
 name = "up"
 forward = ["127.0.0.1:$PORT_UP"]
 allow-loopback-upstream = true
+$anchors
 EOF
 }
 alt_config $PORT_ALT > "$WORK/alt.toml"
@@ -109,7 +130,7 @@ alt_config $PORT_ALTQ > "$WORK/altq.toml"
 taskset -c $SERVER_CPU "$BIN" serve --config "$WORK/alt.toml" 2>"$WORK/alt.log" & ALT_PID=$!; PIDS+=($ALT_PID)
 taskset -c $SERVER_CPU "$BIN" -q serve --config "$WORK/altq.toml" 2>"$WORK/altq.log" & ALTQ_PID=$!; PIDS+=($ALTQ_PID)
 if [ -n "$BEFORE_BIN" ]; then
-    alt_config $PORT_ALTB > "$WORK/altb.toml"
+    alt_config $PORT_ALTB "$([ -n "$DNSSEC" ] && echo 0 || echo 1)" > "$WORK/altb.toml"
     taskset -c $SERVER_CPU "$BEFORE_BIN" serve --config "$WORK/altb.toml" 2>"$WORK/altb.log" & ALTB_PID=$!; PIDS+=($ALTB_PID)
 fi
 
@@ -126,7 +147,8 @@ server:
     use-syslog: no
     logfile: ""
     verbosity: 0
-    module-config: "iterator"
+    module-config: "$([ -n "$DNSSEC" ] && echo "validator iterator" || echo iterator)"
+$([ -n "$DNSSEC" ] && echo "    trust-anchor-file: \"$WORK/example.ds\"")
     msg-cache-size: 512m
     rrset-cache-size: 1024m
     local-zone: "geek." static
@@ -153,7 +175,12 @@ hints.set('www.geek 192.0.2.1')
 hints.set('www.geek 2001:db8::1')
 hints.set('mail.geek 192.0.2.2')
 hints.set('www.libre 2001:db8:1::7')
-policy.add(policy.suffix(policy.STUB({'127.0.0.1@$PORT_UP'}), {todname('example.')}))
+$(if [ -n "$DNSSEC" ]; then
+    echo "trust_anchors.add('$(tr '\t' ' ' < "$WORK/example.ds")')"
+    echo "policy.add(policy.suffix(policy.FORWARD({'127.0.0.1@$PORT_UP'}), {todname('example.')}))"
+else
+    echo "policy.add(policy.suffix(policy.STUB({'127.0.0.1@$PORT_UP'}), {todname('example.')}))"
+fi)
 EOF
 taskset -c $SERVER_CPU kresd -n -c "$WORK/kresd.conf" "$WORK/kres" >"$WORK/kresd.log" 2>&1 & KRES_PID=$!; PIDS+=($KRES_PID)
 
@@ -280,14 +307,18 @@ row() { # label key
 }
 {
     echo
-    echo "## $(date -u +%Y-%m-%d): altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
+    echo "## $(date -u +%Y-%m-%d)${DNSSEC:+, DNSSEC validation on}: altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
     echo
     echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s after all load runs, medians of $REPS interleaved rounds. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
     echo
     echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"
     row "altroot (query log on)" altroot
-    [ -n "$BEFORE_BIN" ] && row "altroot before: $BEFORE_BIN" before
+    if [ -n "$DNSSEC" ]; then
+        row "altroot, validation off (same binary)" before
+    elif [ -n "$BEFORE_BIN" ]; then
+        row "altroot before: $BEFORE_BIN" before
+    fi
     row "Unbound (1 thread)" unbound
     row "Knot Resolver (1 process)" knot
     echo "| altroot, query log off | $(k "$(f "$ALTQ_LOCAL" 2)") | | | | | | | | | |"
@@ -298,6 +329,6 @@ row() { # label key
     if [ -n "$BEFORE_BIN" ]; then
         B=${LOCAL[before]}
         echo
-        echo "altroot before / Unbound: local $(ratio "$(f "$B" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[before]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[before]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[before]}" 2)" "$(f "${COLD[unbound]}" 2)")."
+        echo "altroot ${DNSSEC:+without validation}${DNSSEC:-before} / Unbound: local $(ratio "$(f "$B" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[before]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[before]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[before]}" 2)" "$(f "${COLD[unbound]}" 2)")."
     fi
 } | tee -a bench/results.md

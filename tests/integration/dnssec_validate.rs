@@ -123,6 +123,7 @@ async fn start_with(extra: &str, more: &[(&str, String)]) -> SignedWorld {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let anchor = std::fs::read_to_string(Path::new(FIXTURES).join("anchor.ds")).unwrap();
+    let extra = extra.replace("{nsd}", &server.to_string());
     let config = format!(
         "[server]
 listen = [\"127.0.0.1:0\"]
@@ -138,7 +139,10 @@ trust-anchors = [\"anchor.ds\"]
 "
     );
     let mut files = vec![
-        ("hints.txt", format!(". 3600 NS ns.\nns. 3600 A {}\n", ip(53))),
+        (
+            "hints.txt",
+            format!(". 3600 NS ns.\nns. 3600 A {}\n", ip(53)),
+        ),
         ("anchor.ds", anchor),
     ];
     files.extend(more.iter().cloned());
@@ -375,7 +379,57 @@ www CNAME www.leaf.tld.
         [RecordType::CNAME, RecordType::A, RecordType::RRSIG],
         "the CNAME from alt (unsigned), then the signed data: {m:?}"
     );
-    assert!(!m.metadata.authentic_data, "one link is not validated: {m:?}");
+    assert!(
+        !m.metadata.authentic_data,
+        "one link is not validated: {m:?}"
+    );
     let m = send(&w, &ask("www.leaf.tld.", RecordType::A, true, true, false)).await;
     assert!(m.metadata.authentic_data, "the signed link alone: {m:?}");
+}
+
+// A forward root validates too: its DS and DNSKEY RRsets come through its
+// forwarder like its answers (NSD, authoritative for every zone of the world,
+// stands in for the forwarder), and a wildcard answer's proof comes with it.
+#[tokio::test]
+async fn a_forward_root_validates_through_its_forwarder() {
+    let fwd = "
+[[root]]
+name = \"fwd\"
+forward = [\"{nsd}\"]
+tlds = [\"tld\"]
+allow-loopback-upstream = true
+trust-anchors = [\"tld.ds\"]
+
+[collisions]
+pin = { tld = \"fwd\" }
+";
+    // Its anchor: the root's DS for tld. (a forward root's anchors lie inside the
+    // TLDs it takes).
+    let root = std::fs::read_to_string(Path::new(FIXTURES).join("root.zone")).unwrap();
+    let ds: String = root
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.first() == Some(&"tld.") && f.get(3) == Some(&"DS")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!ds.is_empty(), "the fixture root has a DS for tld.");
+    let w = start_with(fwd, &[("tld.ds", ds)]).await;
+    for round in ["network", "cache"] {
+        for (name, want) in [
+            ("www.leaf.tld.", "192.0.2.1"),
+            ("anything.leaf.tld.", "192.0.2.80"),
+        ] {
+            let m = send(&w, &ask(name, RecordType::A, true, false, false)).await;
+            assert_eq!(a_of(&m), [want], "{round} {name}: {m:?}");
+            assert!(m.metadata.authentic_data, "{round} {name}: {m:?}");
+        }
+    }
+    let m = send(&w, &ask("www.wrongds.", RecordType::A, true, false, false)).await;
+    assert_eq!(
+        m.metadata.response_code,
+        ResponseCode::ServFail,
+        "still the icann root's: {m:?}"
+    );
 }

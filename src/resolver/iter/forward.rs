@@ -121,10 +121,8 @@ impl Iteration {
         let sets = self.answer_sets(&Name::root(), m, view);
         let rcode = m.metadata.response_code;
         let soa = classify::forwarded_soa(&m.authorities);
-        let proof = match &soa {
-            Some(_) => classify::negative_proof(&Name::root(), &m.authorities),
-            None => Vec::new(),
-        };
+        // A negative answer's proof, or a wildcard answer's (RFC 4035 §3.1.3.3).
+        let proof = classify::negative_proof(&Name::root(), &m.authorities);
         let mut out = self.take_link(&sets, rcode, soa.clone(), proof.clone(), view);
         // Follow the chain while it stays in this TLD (same routing, same root).
         let mut seen = vec![self.lname.clone()];
