@@ -329,6 +329,6 @@ row() { # label key
     if [ -n "$BEFORE_BIN" ]; then
         B=${LOCAL[before]}
         echo
-        echo "altroot ${DNSSEC:+without validation}${DNSSEC:-before} / Unbound: local $(ratio "$(f "$B" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[before]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[before]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[before]}" 2)" "$(f "${COLD[unbound]}" 2)")."
+        echo "altroot $([ -n "$DNSSEC" ] && echo "without validation" || echo before) / Unbound: local $(ratio "$(f "$B" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[before]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[before]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[before]}" 2)" "$(f "${COLD[unbound]}" 2)")."
     fi
 } | tee -a bench/results.md

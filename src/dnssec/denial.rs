@@ -41,6 +41,16 @@ impl Denials {
         keys: &ZoneKeys,
         settings: &Settings,
     ) -> Result<Denials, Why> {
+        Denials::verify_with(section, keys, settings, None)
+    }
+
+    /// [`Denials::verify`], with RRsets verified earlier taken from `memo`.
+    pub fn verify_with(
+        section: &[Record],
+        keys: &ZoneKeys,
+        settings: &Settings,
+        memo: Option<&super::VerifyMemo>,
+    ) -> Result<Denials, Why> {
         let mut denials = Denials {
             zone: keys.zone.clone(),
             nsec: Vec::new(),
@@ -69,7 +79,11 @@ impl Denials {
                 .cloned()
                 .collect();
             let sigs: Vec<Record> = sigs_for(section, &r.name, rtype).cloned().collect();
-            match verify_rrset(&rrset, &sigs, keys, settings) {
+            let outcome = match memo {
+                Some(m) => m.verify(&rrset, &sigs, keys, settings),
+                None => verify_rrset(&rrset, &sigs, keys, settings),
+            };
+            match outcome {
                 RrsetOutcome::Secure {
                     wildcard: Some(w), ..
                 } => {

@@ -82,7 +82,7 @@ mod tests;
 pub use anchors::{AnchorError, ROOT_ANCHORS, TrustAnchors};
 pub use denial::{Denials, Denied};
 pub use keys::{KeysOutcome, Trust, ZoneKeys, ds_set, validate_dnskeys};
-pub use rrsig::{RrsetOutcome, signer_of, verify_rrset};
+pub use rrsig::{RrsetOutcome, VerifyMemo, signer_of, verify_rrset};
 
 /// Unbound's `val-sig-skew-min`: a signature may be this far outside its validity
 /// period, at least (clocks off by an hour: daylight saving).

@@ -267,3 +267,80 @@ mod unit {
         assert_eq!(time_text(1_581_696_000), "20200214160000");
     }
 }
+
+/// RRsets already verified, by a hash of the zone, its key tags, the records and
+/// the RRSIGs: the same RRset with the same signatures under the same keys is not
+/// verified again until the TTL [`verify_rrset`] gave runs out. (Unbound keeps the
+/// same in its RRset cache's security status.) A wildcard-expanded answer's NSEC
+/// is the same for every name it covers: without this, each cold name under a
+/// wildcard costs two signature checks instead of one.
+pub struct VerifyMemo {
+    map: std::sync::Mutex<lru::LruCache<u64, (u64, Option<Name>)>>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl VerifyMemo {
+    pub fn new(entries: usize) -> VerifyMemo {
+        VerifyMemo {
+            map: std::sync::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(entries).unwrap_or(std::num::NonZeroUsize::MIN),
+            )),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    fn key(&self, rrset: &[Record], sigs: &[Record], keys: &ZoneKeys) -> u64 {
+        use hickory_proto::serialize::binary::BinEncodable;
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        keys.zone.to_lowercase().hash(&mut h);
+        for k in &keys.keys {
+            k.calculate_key_tag().unwrap_or(0).hash(&mut h);
+        }
+        for r in rrset.iter().chain(sigs) {
+            r.name.to_lowercase().hash(&mut h);
+            u16::from(r.record_type()).hash(&mut h);
+            r.ttl.hash(&mut h);
+            if let Ok(b) = r.data.to_bytes() {
+                b.hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// [`verify_rrset`], or what it found for the same input before.
+    pub fn verify(
+        &self,
+        rrset: &[Record],
+        sigs: &[Record],
+        keys: &ZoneKeys,
+        settings: &Settings,
+    ) -> RrsetOutcome {
+        let key = self.key(rrset, sigs, keys);
+        {
+            let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((until, wildcard)) = m.get(&key)
+                && *until > settings.now
+            {
+                return RrsetOutcome::Secure {
+                    ttl: u32::try_from(*until - settings.now).unwrap_or(u32::MAX),
+                    wildcard: wildcard.clone(),
+                };
+            }
+        }
+        let out = verify_rrset(rrset, sigs, keys, settings);
+        if let RrsetOutcome::Secure { ttl, wildcard } = &out
+            && *ttl > 0
+        {
+            self.map
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .put(key, (settings.now + u64::from(*ttl), wildcard.clone()));
+        }
+        out
+    }
+
+    pub fn clear(&self) {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}

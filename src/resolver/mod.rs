@@ -88,6 +88,8 @@ pub struct Root {
     /// Its validated keys and cuts, and its validated answers.
     pub keys: validate::KeyCache,
     pub memo: validate::Memo,
+    /// RRsets whose signatures were checked, so the same RRset is not checked again.
+    pub verified: crate::dnssec::VerifyMemo,
     /// Wall-clock second before which priming is not tried again after a failure.
     prime_retry: AtomicU64,
 }
@@ -160,6 +162,7 @@ impl Resolver {
                 anchors: r.anchors.filter(|a| !a.is_empty()),
                 keys: validate::KeyCache::default(),
                 memo: validate::Memo::default(),
+                verified: crate::dnssec::VerifyMemo::new(100_000),
                 prime_retry: AtomicU64::new(0),
             })
             .collect();
@@ -237,6 +240,7 @@ impl Resolver {
             r.cache.clear();
             r.keys.clear();
             r.memo.clear();
+            r.verified.clear();
         }
         self.collisions.forget();
         self.ready.clear();

@@ -32,7 +32,7 @@ use super::drive::Ctx;
 use super::iter::{Mode, Outcome};
 use crate::dnssec::{
     Denials, Ede, KeysOutcome, RrsetOutcome, Security, Settings, Trust, Why, ZoneKeys,
-    validate_dnskeys, verify_rrset,
+    validate_dnskeys,
 };
 
 /// How long a bogus result is kept (Unbound's `val-bogus-ttl`).
@@ -358,12 +358,20 @@ impl Resolver {
                     0,
                 );
             }
-            match verify_rrset(&data, &sigs, &keys, settings) {
+            match self.roots[ri]
+                .verified
+                .verify(&data, &sigs, &keys, settings)
+            {
                 RrsetOutcome::Bogus(w) => return (Security::Bogus(w), 0),
                 RrsetOutcome::Secure { ttl: t, wildcard } => {
                     ttl = ttl.min(t);
                     if let Some(w) = wildcard {
-                        let proved = match Denials::verify(&o.proof, &keys, settings) {
+                        let proved = match Denials::verify_with(
+                            &o.proof,
+                            &keys,
+                            settings,
+                            Some(&self.roots[ri].verified),
+                        ) {
                             Ok(d) => d.wildcard_answer(&first.name, &w),
                             Err(why) => Security::Bogus(why),
                         };
@@ -426,14 +434,18 @@ impl Resolver {
             .filter(|r| r.name == soa.name && classify::covers(r) == Some(RecordType::SOA))
             .cloned()
             .collect();
-        match verify_rrset(std::slice::from_ref(soa), &soa_sigs, &keys, settings) {
+        match self.roots[ri]
+            .verified
+            .verify(std::slice::from_ref(soa), &soa_sigs, &keys, settings)
+        {
             RrsetOutcome::Bogus(w) => return (Security::Bogus(w), 0),
             RrsetOutcome::Secure { ttl: t, .. } => ttl = ttl.min(t),
         }
-        let denials = match Denials::verify(&o.proof, &keys, settings) {
-            Ok(d) => d,
-            Err(w) => return (Security::Bogus(w), 0),
-        };
+        let denials =
+            match Denials::verify_with(&o.proof, &keys, settings, Some(&self.roots[ri].verified)) {
+                Ok(d) => d,
+                Err(w) => return (Security::Bogus(w), 0),
+            };
         if !denials.is_empty() {
             ttl = ttl.min(denials.ttl());
         }
@@ -616,7 +628,10 @@ impl Resolver {
             .collect();
         if !ds_of(&ds_set, n).is_empty() {
             let (data, sigs) = split(&ds_set);
-            let ttl = match verify_rrset(&data, &sigs, parent, &settings) {
+            let ttl = match self.roots[ri]
+                .verified
+                .verify(&data, &sigs, parent, &settings)
+            {
                 RrsetOutcome::Bogus(w) => return (KeyState::Bogus(w), BOGUS_TTL),
                 RrsetOutcome::Secure { ttl, .. } => ttl,
             };
@@ -651,14 +666,18 @@ impl Resolver {
             .cloned()
             .collect();
         if let RrsetOutcome::Bogus(w) =
-            verify_rrset(std::slice::from_ref(soa), &soa_sigs, parent, &settings)
+            self.roots[ri]
+                .verified
+                .verify(std::slice::from_ref(soa), &soa_sigs, parent, &settings)
         {
             return (KeyState::Bogus(w), BOGUS_TTL);
         }
-        let denials = match Denials::verify(&o.proof, parent, &settings) {
-            Ok(d) => d,
-            Err(w) => return (KeyState::Bogus(w), BOGUS_TTL),
-        };
+        let denials =
+            match Denials::verify_with(&o.proof, parent, &settings, Some(&self.roots[ri].verified))
+            {
+                Ok(d) => d,
+                Err(w) => return (KeyState::Bogus(w), BOGUS_TTL),
+            };
         let ttl = soa.ttl.min(if denials.is_empty() {
             soa.ttl
         } else {
