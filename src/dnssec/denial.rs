@@ -269,6 +269,47 @@ impl Denials {
         self.chain().matching(name).map(|r| r.is_cut())
     }
 
+    /// The NSEC and NSEC3 records among these that bear on `qname` (owner and
+    /// type): an NSEC at it, covering it, or covering the wildcard of its closest
+    /// encloser; an NSEC3 matching or covering it, one of its ancestors in the zone,
+    /// or their wildcards. What an answer synthesised from cached proofs (RFC 8198)
+    /// carries, instead of every proof of the zone.
+    pub fn bearing_on(&self, qname: &Name) -> Vec<(Name, RecordType)> {
+        let qname = &fqdn(qname);
+        let mut out: Vec<(Name, RecordType)> = Vec::new();
+        let mut add = |n: &Name, t: RecordType| {
+            if !out.iter().any(|(o, ot)| o == n && *ot == t) {
+                out.push((n.clone(), t));
+            }
+        };
+        for (o, n) in &self.nsec {
+            if o == qname
+                || nsec::proves_name_error(o, n, qname)
+                || nsec::proves_no_wildcard(o, n, qname)
+            {
+                add(o, RecordType::NSEC);
+            }
+        }
+        if !self.nsec3.is_empty() {
+            let chain = self.chain();
+            let zone_labels = nsec::label_count(&self.zone);
+            let mut names = Vec::new();
+            for l in zone_labels..=nsec::label_count(qname) {
+                let a = nsec::ancestor(qname, l);
+                if let Some(w) = nsec::wildcard_of(&a) {
+                    names.push(w);
+                }
+                names.push(a);
+            }
+            for name in &names {
+                if let Some(r) = chain.matching(name).or_else(|| chain.covering(name)) {
+                    add(&r.owner, RecordType::NSEC3);
+                }
+            }
+        }
+        out
+    }
+
     /// For a referral to `child` without DS: that the delegation is unsigned. The
     /// same as [`Denials::nodata`] for `child`/DS; secure and insecure both mean the
     /// child zone is insecure, bogus means the DS may have been stripped.

@@ -123,7 +123,7 @@ impl Chain<'_> {
         self.records.iter().find(|r| r.hash == h)
     }
 
-    fn covering(&self, name: &Name) -> Option<&Nsec3> {
+    pub(super) fn covering(&self, name: &Name) -> Option<&Nsec3> {
         let h = self.hash(name)?;
         self.records.iter().find(|r| r.covers(&h))
     }

@@ -257,17 +257,6 @@ pub(super) fn sigs_for<'a>(
     })
 }
 
-#[cfg(test)]
-mod unit {
-    use super::time_text;
-
-    #[test]
-    fn rrsig_times_print_as_in_zone_files() {
-        assert_eq!(time_text(0), "19700101000000");
-        assert_eq!(time_text(1_581_696_000), "20200214160000");
-    }
-}
-
 /// RRsets already verified, by a hash of the zone, its key tags, the records and
 /// the RRSIGs: the same RRset with the same signatures under the same keys is not
 /// verified again until the TTL [`verify_rrset`] gave runs out. (Unbound keeps the
@@ -342,5 +331,16 @@ impl VerifyMemo {
 
     pub fn clear(&self) {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::time_text;
+
+    #[test]
+    fn rrsig_times_print_as_in_zone_files() {
+        assert_eq!(time_text(0), "19700101000000");
+        assert_eq!(time_text(1_581_696_000), "20200214160000");
     }
 }

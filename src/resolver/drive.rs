@@ -390,6 +390,24 @@ impl Resolver {
                     Err((r, f)) => return failed(r, f, links.source),
                 };
                 links.routed_until(self.route_valid_until(&cur, route));
+                // RFC 8198: a name or type that validated proofs already deny is
+                // answered from them (secure) without asking.
+                let early = match route {
+                    Route::Root(i) if ctx.depth == 0 && !ctx.cd && self.validates(i) => {
+                        self.aggressive_answer(i, &cur, qtype)
+                    }
+                    _ => None,
+                };
+                if let Some(o) = early {
+                    match links.add(route, o, true) {
+                        Next::Done(a) => return a,
+                        Next::Follow(target) => {
+                            cur = target;
+                            continue;
+                        }
+                        Next::Fail(f) => return failed(route, f, links.source),
+                    }
+                }
                 let outcome = match self.link_outcome(ctx, route, &cur, qtype).await {
                     Ok(o) => o,
                     Err(f) => return failed(route, f, links.source),

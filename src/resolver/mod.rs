@@ -90,6 +90,8 @@ pub struct Root {
     pub memo: validate::Memo,
     /// RRsets whose signatures were checked, so the same RRset is not checked again.
     pub verified: crate::dnssec::VerifyMemo,
+    /// Validated NSEC/NSEC3 proofs per zone, for RFC 8198 answers.
+    pub aggressive: validate::Aggressive,
     /// Wall-clock second before which priming is not tried again after a failure.
     prime_retry: AtomicU64,
 }
@@ -163,6 +165,7 @@ impl Resolver {
                 keys: validate::KeyCache::default(),
                 memo: validate::Memo::default(),
                 verified: crate::dnssec::VerifyMemo::new(100_000),
+                aggressive: validate::Aggressive::default(),
                 prime_retry: AtomicU64::new(0),
             })
             .collect();
@@ -241,6 +244,7 @@ impl Resolver {
             r.keys.clear();
             r.memo.clear();
             r.verified.clear();
+            r.aggressive.clear();
         }
         self.collisions.forget();
         self.ready.clear();

@@ -44,7 +44,7 @@ www.nods.tld. A 192.0.2.99
 ";
 
 struct SignedWorld {
-    _nsd: Daemon,
+    nsd: Option<Daemon>,
     _dir: tempfile::TempDir,
     altroot: Altroot,
 }
@@ -148,7 +148,7 @@ trust-anchors = [\"anchor.ds\"]
     files.extend(more.iter().cloned());
     let altroot = Altroot::start(&config, &files).await;
     SignedWorld {
-        _nsd: nsd,
+        nsd: Some(nsd),
         _dir: dir,
         altroot,
     }
@@ -432,4 +432,33 @@ pin = { tld = \"fwd\" }
         ResponseCode::ServFail,
         "still the icann root's: {m:?}"
     );
+}
+
+// RFC 8198: once a validated NXDOMAIN proved a gap of the zone empty, other names
+// in that gap are answered from the proof, secure, without the zone's servers
+// (here: stopped); a name outside every proof held still needs them.
+#[tokio::test]
+async fn validated_nsec_proofs_answer_other_names_in_their_gap() {
+    let mut w = start("").await;
+    let m = send(&w, &ask("nothere.tld.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{m:?}");
+    assert!(m.metadata.authentic_data);
+    drop(w.nsd.take());
+    // nods.tld. < nox.tld. < ns.tld.: the same NSEC covers it, and tld.'s NSEC
+    // covers *.tld.
+    let m = send(&w, &ask("nox.tld.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{m:?}");
+    assert!(m.metadata.authentic_data, "{m:?}");
+    assert!(types(&m.authorities).contains(&RecordType::SOA));
+    assert!(
+        types(&m.authorities).contains(&RecordType::NSEC),
+        "the proof goes with it: {m:?}"
+    );
+    // Without DO: the NXDOMAIN and the SOA only.
+    let m = send(&w, &ask("nox2.tld.", RecordType::A, false, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{m:?}");
+    assert_eq!(types(&m.authorities), [RecordType::SOA]);
+    // www.tld. < zzz.tld.: a gap no proof held covers: the servers are needed.
+    let m = send(&w, &ask("zzz.tld.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{m:?}");
 }
