@@ -103,12 +103,13 @@ impl KeyCache {
     }
 }
 
-/// Link outcomes already validated (secure or insecure), by a hash of the name,
+/// Link outcomes already validated (secure, insecure, or bogus for [`BOGUS_TTL`]
+/// unless the failure was a fetch that may work next time), by a hash of the name,
 /// type, rcode and records (not the proof of a positive answer, which the cache
 /// does not keep: a wildcard answer validated with its proof stays secure when it
 /// comes back from the cache without it).
 pub struct Memo {
-    map: Mutex<LruCache<u64, (bool, u64)>>,
+    map: Mutex<LruCache<u64, (Security, u64)>>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -143,20 +144,20 @@ impl Memo {
         h.finish()
     }
 
-    fn get(&self, key: u64, now: u64) -> Option<bool> {
+    fn get(&self, key: u64, now: u64) -> Option<Security> {
         let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
         match m.get(&key) {
-            Some((secure, until)) if *until > now => Some(*secure),
+            Some((s, until)) if *until > now => Some(s.clone()),
             _ => None,
         }
     }
 
-    fn put(&self, key: u64, secure: bool, ttl: u32, now: u64) {
+    fn put(&self, key: u64, security: Security, ttl: u32, now: u64) {
         if ttl > 0 {
             self.map
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .put(key, (secure, now + u64::from(ttl)));
+                .put(key, (security, now + u64::from(ttl)));
         }
     }
 
@@ -249,7 +250,7 @@ impl Resolver {
 
     /// What [`Resolver::validate`] found for this outcome before, if it is
     /// remembered: `Some(true)` secure, `Some(false)` insecure. For answers that
-    /// must not wait (bogus ones are never remembered: they go the full way).
+    /// must not wait (bogus ones go the full way, which fails them at once).
     pub(super) fn remembered(
         &self,
         ri: usize,
@@ -258,8 +259,14 @@ impl Resolver {
         o: &Outcome,
     ) -> Option<bool> {
         let root = self.roots.get(ri)?;
-        root.memo
-            .get(root.memo.key(name, qtype, o), self.clock.now())
+        match root
+            .memo
+            .get(root.memo.key(name, qtype, o), self.clock.now())?
+        {
+            Security::Secure => Some(true),
+            Security::Insecure(_) | Security::Indeterminate(_) => Some(false),
+            Security::Bogus(_) => None,
+        }
     }
 
     /// The security of one link's outcome in root `ri` (which validates).
@@ -274,16 +281,8 @@ impl Resolver {
         let root = &self.roots[ri];
         let now = self.clock.now();
         let key = root.memo.key(name, qtype, o);
-        match root.memo.get(key, now) {
-            Some(true) => return Security::Secure,
-            Some(false) => {
-                return Security::Insecure(Why::new(
-                    Ede::DnssecIndeterminate,
-                    name,
-                    "insecure (remembered)",
-                ));
-            }
-            None => {}
+        if let Some(s) = root.memo.get(key, now) {
+            return s;
         }
         let settings = Settings::at(now);
         let (security, ttl) = if o.records.is_empty() {
@@ -293,8 +292,14 @@ impl Resolver {
             self.validate_positive(ctx, ri, o, &settings).await
         };
         match &security {
-            Security::Secure => root.memo.put(key, true, ttl, now),
-            Security::Insecure(_) => root.memo.put(key, false, ttl, now),
+            Security::Secure | Security::Insecure(_) => {
+                root.memo.put(key, security.clone(), ttl, now)
+            }
+            // Bogus is kept a while (Unbound's val-bogus-ttl), so asking again does
+            // not cost signature checks each time; a fetch that failed is not.
+            Security::Bogus(w) if w.ede != Ede::DnssecIndeterminate => {
+                root.memo.put(key, security.clone(), BOGUS_TTL, now)
+            }
             _ => {}
         }
         security
