@@ -297,6 +297,15 @@ pub fn negative_soa(zone: &Name, sname: &Name, authority: &[Record]) -> Option<R
 /// RRSIGs, from the authority section. Checked by the validator, never trusted
 /// for anything by itself.
 pub fn negative_proof(zone: &Name, authority: &[Record]) -> Vec<Record> {
+    // Unsigned zones (most replies): nothing to group or copy.
+    if !authority.iter().any(|r| {
+        matches!(
+            r.record_type(),
+            RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+        )
+    }) {
+        return Vec::new();
+    }
     group(
         in_class(authority)
             .filter(|r| zone.zone_of(&r.name))
