@@ -1,0 +1,223 @@
+//! The DNSSEC side made visible (issue 15 §4): two signed roots side by side,
+//! each validated under its own key. NSD serves an ICANN-like signed root
+//! (tests/fixtures/dnssec-roots/icann: its own signed biz., an unsigned com., no
+//! geek.), altroot serves a signed alternate root from pre-signed zone files
+//! (tests/fixtures/dnssec-roots/alt: signed geek. and biz., unsigned web.); both
+//! made by BIND's and ldns's signers (make.sh there), never by altroot. Asserted:
+//! `compare`'s DNSSEC columns and its `--dnssec` cross results, `collisions`'
+//! DS lines, the per-root validation counters and the status page.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+
+use crate::harness::*;
+use crate::system::{BIN, Daemon, free_port, need};
+use crate::world::World;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dnssec-roots");
+
+/// The ICANN-like zones one NSD serves (on .53-.55), and the alternate root's TLD
+/// zones another serves (on .60-.62), by origin.
+const ICANN: &[(&str, &str)] = &[
+    (".", "icann/root.zone"),
+    ("biz.", "icann/biz.zone"),
+    ("com.", "icann/com.zone"),
+];
+const ALT_TLDS: &[(&str, &str)] = &[
+    ("geek.", "alt/geek.zone"),
+    ("biz.", "alt/biz.zone"),
+    ("web.", "alt/web.zone"),
+];
+
+/// The two signed roots: two NSDs, and a folder with the config (`altroot.toml`),
+/// the alternate root's root.zone and both roots' anchors.
+pub struct TwoRoots {
+    _nsd: [(Daemon, tempfile::TempDir); 2],
+    pub dir: tempfile::TempDir,
+    pub block: [u8; 3],
+}
+
+/// The config of the two roots; `extra` goes at the end.
+fn config(port: u16, extra: &str) -> String {
+    format!(
+        "[server]
+listen = [\"127.0.0.1:0\"]
+query-timeout = \"4s\"
+
+[[root]]
+name = \"alt\"
+zones = \"zones\"
+port = {port}
+allow-loopback-upstream = true
+trust-anchors = [\"alt.ds\"]
+
+[[root]]
+name = \"icann\"
+hints = \"hints.txt\"
+port = {port}
+allow-loopback-upstream = true
+trust-anchors = [\"icann.ds\"]
+{extra}"
+    )
+}
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(Path::new(FIXTURES).join(path)).unwrap()
+}
+
+/// `text` with the servers' addresses (192.0.2.x of `ns.` names) moved to the
+/// loopback block: glue and name-server addresses, which no validation checks.
+fn moved(block: [u8; 3], text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                [owner, .., "A", addr] if owner.starts_with("ns.") => {
+                    let host: u8 = addr.rsplit('.').next().unwrap().parse().unwrap();
+                    l.replace(addr, &World::ip(block, host).to_string())
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// NSD serving `zones` on the block's addresses `hosts`, `port`, once it answers.
+async fn nsd(block: [u8; 3], port: u16, hosts: &[u8], zones: &[(&str, &str)]) -> (Daemon, tempfile::TempDir) {
+    let nsd = need("nsd", "nsd");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let mut conf = format!(
+        "server:\n    port: {port}\n    do-ip6: no\n    server-count: 1\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{d}\"\n    pidfile: \"{d}/nsd.pid\"\n    database: \"\"\n    xfrdfile: \"{d}/xfrd.state\"\n    zonelistfile: \"{d}/zone.list\"\n    verbosity: 1\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\n"
+    );
+    for h in hosts {
+        conf.push_str(&format!("    ip-address: {}\n", World::ip(block, *h)));
+    }
+    conf.push_str("remote-control:\n    control-enable: no\n");
+    for (i, (origin, file)) in zones.iter().enumerate() {
+        let name = format!("z{i}.zone");
+        std::fs::write(dir.path().join(&name), moved(block, &fixture(file))).unwrap();
+        conf.push_str(&format!(
+            "zone:\n    name: \"{origin}\"\n    zonefile: \"{name}\"\n"
+        ));
+    }
+    let conf_path = dir.path().join("nsd.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut cmd = Command::new(nsd);
+    cmd.arg("-d").arg("-c").arg(&conf_path);
+    let daemon = Daemon::spawn(cmd, "nsd");
+    let server = SocketAddr::new(World::ip(block, hosts[0]), port);
+    let t = Instant::now();
+    loop {
+        let q = make_query(zones[0].0, RecordType::SOA, Some(1232));
+        if let Some(m) = send_udp_from("127.0.0.1:0".parse().unwrap(), server, &q).await
+            && m.metadata.response_code == ResponseCode::NoError
+        {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "NSD did not start: {}",
+            daemon.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (daemon, dir)
+}
+
+impl TwoRoots {
+    pub async fn start(extra: &str) -> TwoRoots {
+        let block = [127, 100 + rand::random::<u8>() % 100, rand::random::<u8>()];
+        let port = free_port();
+        let icann = nsd(block, port, &[53, 54, 55], ICANN).await;
+        let alt = nsd(block, port, &[60, 61, 62], ALT_TLDS).await;
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("zones/root.zone", moved(block, &fixture("alt/root.zone"))),
+            ("alt.ds", fixture("alt.ds")),
+            ("icann.ds", fixture("icann.ds")),
+            (
+                "hints.txt",
+                format!(". 3600 NS ns.\nns. 3600 A {}\n", World::ip(block, 53)),
+            ),
+            ("altroot.toml", config(port, extra)),
+        ];
+        for (p, t) in &files {
+            let p = dir.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        }
+        TwoRoots {
+            _nsd: [icann, alt],
+            dir,
+            block,
+        }
+    }
+
+    /// An altroot serving this folder's config in-process.
+    pub async fn altroot(&self) -> Altroot {
+        let path = self.dir.path().join("altroot.toml");
+        let cfg = altroot::config::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
+        Altroot::serve(cfg, dir).await
+    }
+
+    /// Runs the binary in the folder: (exit status, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .current_dir(self.dir.path())
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `s` with what differs between runs (the loopback block) made stable.
+    pub fn normalise(&self, s: &str) -> String {
+        let b = self.block;
+        s.replace(&format!("{}.{}.{}.", b[0], b[1], b[2]), "127.W.W.")
+    }
+}
+
+/// A query with EDNS and DO.
+fn ask_do(name: &str, qtype: RecordType) -> Message {
+    let mut m = make_query(name, qtype, Some(1232));
+    let mut e = Edns::new();
+    e.set_max_payload(1232);
+    e.set_dnssec_ok(true);
+    m.set_edns(e);
+    m
+}
+
+// Each root validates its own answers under its own key: the world the other
+// tests show is what a client of altroot gets.
+#[tokio::test]
+async fn each_root_is_secure_under_its_own_key() {
+    let w = TwoRoots::start("").await;
+    let a = w.altroot().await;
+    for (name, rcode, ad) in [
+        ("www.geek.", ResponseCode::NoError, true),
+        ("www.biz.", ResponseCode::NoError, true),
+        ("nope.geek.", ResponseCode::NXDomain, true),
+        ("www.web.", ResponseCode::NoError, false),
+        ("www.example.com.", ResponseCode::NoError, false),
+        ("nothere.", ResponseCode::NXDomain, true),
+    ] {
+        let m = send_udp(a.addr, &ask_do(name, RecordType::A)).await;
+        assert_eq!(m.metadata.response_code, rcode, "{name}: {m:?}");
+        assert_eq!(m.metadata.authentic_data, ad, "{name}: {m:?}");
+    }
+}
