@@ -90,7 +90,12 @@ fn moved(block: [u8; 3], text: &str) -> String {
 }
 
 /// NSD serving `zones` on the block's addresses `hosts`, `port`, once it answers.
-async fn nsd(block: [u8; 3], port: u16, hosts: &[u8], zones: &[(&str, &str)]) -> (Daemon, tempfile::TempDir) {
+async fn nsd(
+    block: [u8; 3],
+    port: u16,
+    hosts: &[u8],
+    zones: &[(&str, &str)],
+) -> (Daemon, tempfile::TempDir) {
     let nsd = need("nsd", "nsd");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
@@ -220,4 +225,122 @@ async fn each_root_is_secure_under_its_own_key() {
         assert_eq!(m.metadata.response_code, rcode, "{name}: {m:?}");
         assert_eq!(m.metadata.authentic_data, ad, "{name}: {m:?}");
     }
+}
+
+/// The names of the demo: only alt, both (each its own), only ICANN (insecure
+/// there), insecure in alt, denied by both roots.
+const NAMES: &[&str] = &[
+    "www.geek",
+    "www.biz",
+    "www.example.com",
+    "www.web",
+    "nothere.geek",
+    "nothere",
+];
+
+fn golden(name: &str, got: &str) {
+    let path = manifest_dir().join("tests/fixtures/compare").join(name);
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        got,
+        want,
+        "golden file {} differs (BLESS=1 to rewrite)",
+        path.display()
+    );
+}
+
+// compare's DNSSEC columns: each root's answer as its own root validates it
+// (secure in both roots for their own geek./biz., insecure for an unsigned
+// delegation, secure NXDOMAIN where a root proves the TLD does not exist); with
+// --dnssec each root's data under the other root's key: alt's www.geek. and
+// www.biz. are bogus under ICANN's key (its root proves geek. does not exist, and
+// holds a DS for its own biz.), and the other way round. Signatures are not
+// part of the answers compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_shows_each_roots_dnssec_and_cross_checks() {
+    let w = TwoRoots::start("").await;
+    let mut args = vec!["compare", "--config", "altroot.toml"];
+    args.extend(NAMES);
+    let (code, out, err) = w.run(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains("RRSIG") && !out.contains("ecdsa"), "{out}");
+    let row = |out: &str, name: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+            .split("  ")
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    assert_eq!(
+        row(&out, "www.geek."),
+        [
+            "www.geek.",
+            "A",
+            "NOERROR 192.0.2.1",
+            "secure",
+            "NXDOMAIN",
+            "secure",
+            "only alt"
+        ]
+    );
+    assert_eq!(
+        row(&out, "www.biz."),
+        [
+            "www.biz.",
+            "A",
+            "NOERROR 192.0.2.10",
+            "secure",
+            "NOERROR 203.0.113.60",
+            "secure",
+            "differs"
+        ]
+    );
+    assert_eq!(row(&out, "www.example.com.")[5], "insecure");
+    assert_eq!(row(&out, "www.web.")[3], "insecure");
+    golden("dnssec-table.txt", &w.normalise(&out));
+
+    args.push("--dnssec");
+    let (code, out, err) = w.run(&args);
+    assert_eq!(code, 1, "{err}");
+    for line in [
+        "    icann's NXDOMAIN is secure: icann's root zone proves geek. does not exist",
+        "    alt's NOERROR 192.0.2.1 under icann's anchors: bogus (RRSIG over www.geek. A is signed by geek., not by the zone .)",
+        "    alt's NOERROR 192.0.2.10 under icann's anchors: bogus (",
+        "    icann's NOERROR 203.0.113.60 under alt's anchors: bogus (",
+        "    icann's NXDOMAIN under alt's anchors: bogus (",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    golden("dnssec-cross.txt", &w.normalise(&out));
+
+    args.push("--json");
+    let (code, out, err) = w.run(&args);
+    assert_eq!(code, 1, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let biz = rows.iter().find(|r| r["name"] == "www.biz.").unwrap();
+    let alt = &biz["roots"][0];
+    assert_eq!(alt["dnssec"]["state"], "secure", "{biz}");
+    assert_eq!(alt["records"], serde_json::json!(["www.biz. A 192.0.2.10"]));
+    let under = &alt["checked"]["under"][0];
+    assert_eq!(under["root"], "icann", "{biz}");
+    assert_eq!(under["state"], "bogus", "{biz}");
+    assert_eq!(
+        under["zone"], "biz.",
+        "{biz}: the ICANN root's DS for its biz. decides"
+    );
+    let geek = rows.iter().find(|r| r["name"] == "www.geek.").unwrap();
+    assert_eq!(
+        geek["roots"][1]["dnssec"]["proves_absent"], "geek.",
+        "{geek}"
+    );
+    golden("dnssec-cross.json", &w.normalise(&out));
 }

@@ -250,7 +250,17 @@ pub async fn compare(State(web): State<Arc<Web>>, Query(q): Query<CompareQuery>)
     let resolver = web.service.resolver.clone();
     let roots: Vec<usize> = (0..resolver.roots.len()).collect();
     let timeout = web.service.config.server.query_timeout;
-    let rows = compare::compare(&resolver, &roots, vec![name], &[qtype], timeout, 1, &|| {}).await;
+    let rows = compare::compare(
+        &resolver,
+        &roots,
+        vec![name],
+        &[qtype],
+        timeout,
+        1,
+        true,
+        &|| {},
+    )
+    .await;
     let names: Vec<&str> = resolver.roots.iter().map(|r| r.name.as_str()).collect();
     match rows.first() {
         Some(row) => Json(json!({ "roots": names, "row": compare::json_row(row) })).into_response(),
