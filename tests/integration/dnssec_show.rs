@@ -2,7 +2,8 @@
 //! each validated under its own key. NSD serves an ICANN-like signed root
 //! (tests/fixtures/dnssec-roots/icann: its own signed biz., an unsigned com., no
 //! geek.), altroot serves a signed alternate root from pre-signed zone files
-//! (tests/fixtures/dnssec-roots/alt: signed geek. and biz., unsigned web.); both
+//! (tests/fixtures/dnssec-roots/alt: signed geek. and biz., unsigned web., and
+//! bad. whose DS in alt's root is wrong); both
 //! made by BIND's and ldns's signers (make.sh there), never by altroot. Asserted:
 //! `compare`'s DNSSEC columns and its `--dnssec` cross results, `collisions`'
 //! DS lines, the per-root validation counters and the status page.
@@ -32,6 +33,7 @@ const ALT_TLDS: &[(&str, &str)] = &[
     ("geek.", "alt/geek.zone"),
     ("biz.", "alt/biz.zone"),
     ("web.", "alt/web.zone"),
+    ("bad.", "alt/bad.zone"),
 ];
 
 /// The two signed roots: two NSDs, and a folder with the config (`altroot.toml`),
@@ -142,7 +144,7 @@ impl TwoRoots {
         let block = [127, 100 + rand::random::<u8>() % 100, rand::random::<u8>()];
         let port = free_port();
         let icann = nsd(block, port, &[53, 54, 55], ICANN).await;
-        let alt = nsd(block, port, &[60, 61, 62], ALT_TLDS).await;
+        let alt = nsd(block, port, &[60, 61, 62, 63], ALT_TLDS).await;
         let dir = tempfile::tempdir().unwrap();
         let files = [
             ("zones/root.zone", moved(block, &fixture("alt/root.zone"))),
@@ -236,6 +238,7 @@ const NAMES: &[&str] = &[
     "www.web",
     "nothere.geek",
     "nothere",
+    "www.bad",
 ];
 
 fn golden(name: &str, got: &str) {
@@ -343,4 +346,88 @@ async fn compare_shows_each_roots_dnssec_and_cross_checks() {
         "{geek}"
     );
     golden("dnssec-cross.json", &w.normalise(&out));
+}
+
+// The metrics count each root's validation results by exactly the questions
+// asked (each first asked once: one validated link each), and the status page
+// shows each root's validation state: where its anchors come from, its negative
+// anchors, the counts, and the last bogus link's reason.
+#[tokio::test]
+async fn metrics_and_status_show_each_roots_validation() {
+    use crate::observe::aget;
+    let w = TwoRoots::start("negative-trust-anchors = [\"com\"]\n").await;
+    let a = w.altroot().await;
+    let web = a.start_web().await;
+    let scrape = || async {
+        let (code, body) = aget(web.addr, "/metrics").await;
+        assert_eq!(code, 200, "{body}");
+        crate::system::samples(&body)
+    };
+    let before = scrape().await;
+    for (name, rcode) in [
+        ("www.geek.", ResponseCode::NoError),        // alt: secure
+        ("www.biz.", ResponseCode::NoError),         // alt (first root): secure
+        ("www.web.", ResponseCode::NoError),         // alt: insecure
+        ("www.bad.", ResponseCode::ServFail),        // alt: bogus
+        ("www.example.com.", ResponseCode::NoError), // icann: insecure (negative anchor)
+        ("nothere.", ResponseCode::NXDomain),        // icann: secure
+    ] {
+        let m = send_udp(a.addr, &ask_do(name, RecordType::A)).await;
+        assert_eq!(m.metadata.response_code, rcode, "{name}: {m:?}");
+    }
+    let after = scrape().await;
+    let moved = |root: &str, result: &str| {
+        let k = format!("altroot_dnssec_validations_total{{root=\"{root}\",result=\"{result}\"}}");
+        assert!(after.contains_key(&k), "{k} is listed: {after:?}");
+        after[&k] - before.get(&k).copied().unwrap_or(0.0)
+    };
+    assert_eq!(moved("alt", "secure"), 2.0);
+    assert_eq!(moved("alt", "insecure"), 1.0);
+    assert_eq!(moved("alt", "bogus"), 1.0);
+    assert_eq!(moved("alt", "indeterminate"), 0.0);
+    assert_eq!(moved("icann", "secure"), 1.0);
+    assert_eq!(moved("icann", "insecure"), 1.0);
+    assert_eq!(moved("icann", "bogus"), 0.0);
+    assert_eq!(after["altroot_dnssec_validating{root=\"alt\"}"], 1.0);
+    assert_eq!(
+        after["altroot_dnssec_negative_trust_anchors{root=\"icann\"}"],
+        1.0
+    );
+    assert!(after["altroot_dnssec_last_bogus_timestamp_seconds{root=\"alt\"}"] > 0.0);
+    assert_eq!(
+        after["altroot_dnssec_last_bogus_timestamp_seconds{root=\"icann\"}"],
+        0.0
+    );
+
+    let (code, body) = aget(web.addr, "/api/status").await;
+    assert_eq!(code, 200, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let root = |n: &str| {
+        s["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == n)
+            .unwrap()["dnssec"]
+            .clone()
+    };
+    let alt = root("alt");
+    assert_eq!(alt["validating"], true, "{alt}");
+    assert_eq!(alt["anchors"]["source"], "files", "{alt}");
+    assert!(
+        alt["anchors"]["files"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("alt.ds"),
+        "{alt}"
+    );
+    assert_eq!(alt["anchors"]["names"], serde_json::json!(["."]), "{alt}");
+    assert_eq!(alt["counts"]["secure"], 2, "{alt}");
+    assert_eq!(alt["counts"]["bogus"], 1, "{alt}");
+    let why = alt["last_bogus"]["why"].as_str().unwrap();
+    assert!(why.contains("bad."), "the zone that failed: {why}");
+    let icann = root("icann");
+    assert_eq!(icann["negative"], serde_json::json!(["com."]), "{icann}");
+    assert_eq!(icann["last_bogus"], serde_json::Value::Null, "{icann}");
+    assert_eq!(icann["counts"]["insecure"], 1, "{icann}");
 }

@@ -186,7 +186,8 @@ pub enum Verdict {
     Only(String),
     /// No root has data, and they agree on that.
     None,
-    /// A root could not be asked (unreachable, timeout).
+    /// A root could not be asked (unreachable, timeout; a DNSSEC-bogus answer is
+    /// an answer, SERVFAIL).
     Error,
 }
 
@@ -227,7 +228,12 @@ pub struct Row {
 }
 
 fn verdict(cells: &[Cell]) -> Verdict {
-    if cells.iter().any(|c| c.error.is_some()) {
+    // A bogus answer is an answer (the SERVFAIL validating clients get), not a
+    // root that could not be asked.
+    if cells
+        .iter()
+        .any(|c| c.error.is_some() && !c.dnssec.is_bogus())
+    {
         return Verdict::Error;
     }
     let with_data: Vec<&Cell> = cells.iter().filter(|c| c.has_data()).collect();
