@@ -431,3 +431,52 @@ async fn metrics_and_status_show_each_roots_validation() {
     assert_eq!(icann["last_bogus"], serde_json::Value::Null, "{icann}");
     assert_eq!(icann["counts"]["insecure"], 1, "{icann}");
 }
+
+// collisions says, per root that has the colliding biz., whether that root
+// holds a DS for it: both do here (each signs its own biz.), so to a validator
+// that trusts only ICANN's key alt's biz. is bogus, and the other way round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collisions_say_which_root_has_a_ds_for_the_tld() {
+    let w = TwoRoots::start("").await;
+    let key_tag = |file: &str, owner: &str| -> String {
+        fixture(file)
+            .lines()
+            .find(|l| {
+                l.starts_with(owner) && l.contains("\tDS\t")
+                    || l.starts_with(&format!("{owner} ")) && l.contains(" DS ")
+            })
+            .and_then(|l| {
+                l.split_whitespace()
+                    .skip_while(|f| *f != "DS")
+                    .nth(1)
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| panic!("no DS for {owner} in {file}"))
+    };
+    let alt_tag = key_tag("alt/root.zone", "biz.");
+    let icann_tag = key_tag("icann/root.zone", "biz.");
+    let (code, out, err) = w.run(&["collisions", "--config", "altroot.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("biz  in alt, icann: alt answers"), "{out}");
+    assert!(
+        out.contains(&format!("    icann  dnssec   DS for biz in its root (key tag {icann_tag}): other roots' biz answers are bogus to validators that trust only icann's key\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "    alt    dnssec   DS for biz in its root (key tag {alt_tag}): "
+        )),
+        "{out}"
+    );
+    let (code, out, _) = w.run(&["collisions", "--config", "altroot.toml", "--json"]);
+    assert_eq!(code, 0);
+    let biz: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let claims = biz["claims"].as_array().unwrap();
+    assert_eq!(claims[1]["root"], "icann");
+    assert_eq!(claims[1]["dnssec"]["state"], "signed", "{biz}");
+    assert_eq!(
+        claims[1]["dnssec"]["ds_key_tags"],
+        serde_json::json!([icann_tag.parse::<u16>().unwrap()]),
+        "{biz}"
+    );
+}

@@ -365,7 +365,11 @@ async fn ask(
                 cross: None,
             };
             let mut under = Vec::new();
-            for &other in roots.iter().filter(|&&o| o != ri) {
+            // Roots without anchors have nothing to check it under.
+            let others = roots
+                .iter()
+                .filter(|&&o| o != ri && resolver.roots[o].anchors.is_some());
+            for &other in others {
                 let s = resolver.security_under(other, name, qtype, &data).await;
                 under.push((resolver.roots[other].name.clone(), s));
             }
