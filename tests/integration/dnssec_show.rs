@@ -468,6 +468,7 @@ async fn collisions_say_which_root_has_a_ds_for_the_tld() {
         )),
         "{out}"
     );
+    golden("dnssec-collisions.txt", &out);
     let (code, out, _) = w.run(&["collisions", "--config", "altroot.toml", "--json"]);
     assert_eq!(code, 0);
     let biz: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
