@@ -440,6 +440,32 @@ pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) 
 
 #[cfg(test)]
 mod tests {
+    use super::Signed;
+
+    // The report's dnssec line says what a DS means for the other roots.
+    #[test]
+    fn signed_lines() {
+        assert_eq!(
+            Signed::Ds(vec![2, 1]).text("icann", "biz"),
+            "DS for biz in its root (key tags 2, 1): other roots' biz answers are bogus to validators that trust only icann's key"
+        );
+        assert!(
+            Signed::Ds(vec![7])
+                .text("alt", "geek")
+                .contains("(key tag 7)")
+        );
+        assert_eq!(Signed::KeysWithoutDs.kind(), "keys-without-ds");
+        assert!(
+            Signed::Unsigned
+                .text("alt", "web")
+                .contains("no DS for web")
+        );
+        assert_eq!(
+            Signed::Unknown("not asked (offline)".into()).text("icann", "biz"),
+            "DNSSEC unknown: not asked (offline)"
+        );
+    }
+
     #[test]
     fn history_has_the_demo_collisions() {
         let (alt, icann) = super::history("biz").unwrap();
