@@ -329,10 +329,12 @@ async fn ask(
             .collect()
     };
     let late = || format!("deadline: no answer within {timeout:?}");
-    let work = async {
+    // The answer, then the cross checks, each within `timeout`: a slow check
+    // does not cost the root its answer.
+    let answer = async {
         let a = resolver.answer_in(ri, name, qtype).await;
         let dnssec = own_security(resolver, ri, name, qtype, &a).await;
-        let mut cell = match &a.failure {
+        match &a.failure {
             Some(f) if a.rcode == ResponseCode::ServFail => {
                 let mut c = Cell::failed(root.clone(), f.to_string());
                 c.dnssec = dnssec;
@@ -352,38 +354,56 @@ async fn ask(
                 authority: a.authority,
                 cross: None,
             },
-        };
-        if cross {
-            let data = resolver.answer_in_checked(ri, name, qtype, true).await;
-            let shown = Cell {
-                root: root.clone(),
-                rcode: data.rcode,
-                records: data_only(data.answers.clone()),
-                error: data.failure.as_ref().map(|f| f.to_string()),
-                dnssec: Security::Secure,
-                authority: Vec::new(),
-                cross: None,
-            };
-            let mut under = Vec::new();
-            // Roots without anchors have nothing to check it under.
-            let others = roots
-                .iter()
-                .filter(|&&o| o != ri && resolver.roots[o].anchors.is_some());
-            for &other in others {
-                let s = resolver.security_under(other, name, qtype, &data).await;
-                under.push((resolver.roots[other].name.clone(), s));
-            }
-            cell.cross = Some(Cross {
-                answer: shown.display(),
-                under,
-            });
         }
-        cell
     };
-    match tokio::time::timeout(timeout, work).await {
+    let mut cell = match tokio::time::timeout(timeout, answer).await {
         Ok(c) => c,
-        Err(_) => Cell::failed(root, late()),
+        Err(_) => Cell::failed(root.clone(), late()),
+    };
+    if !cross {
+        return cell;
     }
+    // Roots without anchors have nothing to check it under.
+    let others: Vec<usize> = roots
+        .iter()
+        .copied()
+        .filter(|&o| o != ri && resolver.roots[o].anchors.is_some())
+        .collect();
+    let checks = async {
+        let data = resolver.answer_in_checked(ri, name, qtype, true).await;
+        let shown = Cell {
+            root: root.clone(),
+            rcode: data.rcode,
+            records: data_only(data.answers.clone()),
+            error: data.failure.as_ref().map(|f| f.to_string()),
+            dnssec: Security::Secure,
+            authority: Vec::new(),
+            cross: None,
+        };
+        let mut under = Vec::new();
+        for &other in &others {
+            let s = resolver.security_under(other, name, qtype, &data).await;
+            under.push((resolver.roots[other].name.clone(), s));
+        }
+        Cross {
+            answer: shown.display(),
+            under,
+        }
+    };
+    cell.cross = Some(match tokio::time::timeout(timeout, checks).await {
+        Ok(c) => c,
+        Err(_) => Cross {
+            answer: "SERVFAIL".into(),
+            under: others
+                .iter()
+                .map(|&o| {
+                    let why = Why::new(Ede::DnssecIndeterminate, name, late());
+                    (resolver.roots[o].name.clone(), Security::Indeterminate(why))
+                })
+                .collect(),
+        },
+    });
+    cell
 }
 
 /// Compares every (name, type) across `roots` (indexes into the resolver's roots),
