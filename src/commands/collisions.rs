@@ -8,11 +8,22 @@
 //! `tlds` list, or by asking the upstream (`<tld>. NS`). When a hints root cannot
 //! be reached (or `--offline`),
 //! the builtin IANA hints fall back to the bundled ICANN TLD list, and say so.
+//!
+//! For each root that has a colliding TLD, the DNSSEC side: whether that root holds
+//! a DS for it (the TLD is signed under the root's key, and every other root's
+//! answers for it are bogus to a validator that trusts only this root's key: the
+//! ICANN root's DS for its own `.biz` makes every alternate `.biz` bogus), or only
+//! the TLD's DNSKEY (signed, but no chain of trust from the root), or neither. It
+//! is asked as `compare` asks ([`Resolver::answer_in_checked`] with CD: the root's
+//! own data, unvalidated): `<tld>. DS` from the parent side — a zones root's
+//! `root.zone`, a hints root's root servers, a forward root's upstream — then
+//! `<tld>. DNSKEY`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use hickory_proto::rr::Name;
+use hickory_proto::dnssec::rdata::DNSSECRData;
+use hickory_proto::rr::{Name, RData, RecordType};
 use serde_json::json;
 
 use crate::config::{Config, Hints, Policy, RootSource};
@@ -48,6 +59,54 @@ pub struct Claim {
     pub has: Option<bool>,
     /// How that was known.
     pub how: String,
+    /// For a root that has it: how the TLD is signed in that root.
+    pub dnssec: Option<Signed>,
+}
+
+/// How a root signs a TLD it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signed {
+    /// The root has a DS RRset for it: these key tags.
+    Ds(Vec<u16>),
+    /// The TLD has a DNSKEY RRset, but the root no DS for it: no chain of trust.
+    KeysWithoutDs,
+    /// Neither DS nor DNSKEY.
+    Unsigned,
+    /// Could not be known (offline, unreachable): why.
+    Unknown(String),
+}
+
+impl Signed {
+    /// `signed`, `keys-without-ds`, `unsigned`, `unknown` (JSON's `dnssec.state`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Signed::Ds(_) => "signed",
+            Signed::KeysWithoutDs => "keys-without-ds",
+            Signed::Unsigned => "unsigned",
+            Signed::Unknown(_) => "unknown",
+        }
+    }
+
+    /// One line for the report, of root `root` and TLD `tld`.
+    pub fn text(&self, root: &str, tld: &str) -> String {
+        match self {
+            Signed::Ds(tags) => {
+                let tags: Vec<String> = tags.iter().map(u16::to_string).collect();
+                let s = if tags.len() == 1 { "" } else { "s" };
+                format!(
+                    "DS for {tld} in its root (key tag{s} {}): other roots' {tld} answers are bogus to validators that trust only {root}'s key",
+                    tags.join(", ")
+                )
+            }
+            Signed::KeysWithoutDs => {
+                format!(
+                    "{tld} has a DNSKEY but no DS in {root}'s root: no chain of trust (insecure)"
+                )
+            }
+            Signed::Unsigned => format!("no DS for {tld} in its root: unsigned (insecure)"),
+            Signed::Unknown(why) => format!("DNSSEC unknown: {why}"),
+        }
+    }
 }
 
 /// A TLD more than one root has.
@@ -102,6 +161,7 @@ async fn claim(
             root,
             has: None,
             how: "not a TLD".into(),
+            dnssec: None,
         };
     };
     let rc = &config.roots[i];
@@ -119,6 +179,7 @@ async fn claim(
             root,
             has: Some(has),
             how: c.how,
+            dnssec: None,
         },
         Err(_) if matches!(rc.source, RootSource::Hints(Hints::Builtin)) => {
             offline_claim(root, rc, tld, "root servers unreachable")
@@ -127,7 +188,61 @@ async fn claim(
             root,
             has: None,
             how: format!("unknown: {f}"),
+            dnssec: None,
         },
+    }
+}
+
+/// How root `i` signs `tld` (see the module doc): its DS RRset for it, else the
+/// TLD's DNSKEY RRset, each asked in that root with CD and bounded by the query
+/// timeout. Offline, a root that would need the network is not asked.
+async fn signed(
+    resolver: &Arc<Resolver>,
+    config: &Config,
+    i: usize,
+    tld: &str,
+    offline: bool,
+) -> Signed {
+    let Ok(name) = Name::from_ascii(format!("{tld}.")) else {
+        return Signed::Unknown("not a TLD".into());
+    };
+    if offline && !matches!(config.roots[i].source, RootSource::Zones(_)) {
+        return Signed::Unknown("not asked (offline)".into());
+    }
+    let timeout = config.server.query_timeout;
+    let name = &name;
+    let ask = move |qtype| async move {
+        match tokio::time::timeout(timeout, resolver.answer_in_checked(i, name, qtype, true)).await
+        {
+            Err(_) => Err(format!("no answer to {tld}. {qtype} within {timeout:?}")),
+            Ok(a) => match a.failure {
+                Some(f) => Err(format!("{tld}. {qtype}: {f}")),
+                None => Ok(a.answers),
+            },
+        }
+    };
+    let ds = match ask(RecordType::DS).await {
+        Ok(records) => records,
+        Err(why) => return Signed::Unknown(why),
+    };
+    let mut tags: Vec<u16> = ds
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DS(d)) => Some(d.key_tag()),
+            _ => None,
+        })
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if !tags.is_empty() {
+        return Signed::Ds(tags);
+    }
+    match ask(RecordType::DNSKEY).await {
+        Ok(keys) if keys.iter().any(|r| r.record_type() == RecordType::DNSKEY) => {
+            Signed::KeysWithoutDs
+        }
+        Ok(_) => Signed::Unsigned,
+        Err(why) => Signed::Unknown(why),
     }
 }
 
@@ -137,16 +252,19 @@ fn offline_claim(root: String, rc: &crate::config::RootConfig, tld: &str, why: &
             root,
             has: Some(icann::has_tld(tld)),
             how: format!("bundled ICANN TLD list ({}), {why}", icann::VERSION),
+            dnssec: None,
         },
         RootSource::Forward { .. } => Claim {
             root,
             has: None,
             how: format!("forwards everything; not asked ({why})"),
+            dnssec: None,
         },
         _ => Claim {
             root,
             has: None,
             how: format!("unknown: {why}"),
+            dnssec: None,
         },
     }
 }
@@ -187,10 +305,22 @@ pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool
     let mut out = Vec::new();
     let tlds = candidates(resolver, config);
     let checks = tlds.iter().map(|tld| async move {
-        let claims = futures::future::join_all(
+        let mut claims = futures::future::join_all(
             (0..resolver.roots.len()).map(|i| claim(resolver, config, i, tld, offline)),
         )
         .await;
+        if claims.iter().filter(|c| c.has == Some(true)).count() > 1 {
+            let signs = claims.iter().enumerate().map(|(i, c)| async move {
+                match c.has {
+                    Some(true) => Some(signed(resolver, config, i, tld, offline).await),
+                    _ => None,
+                }
+            });
+            let signs = futures::future::join_all(signs).await;
+            for (c, s) in claims.iter_mut().zip(signs) {
+                c.dnssec = s;
+            }
+        }
         (tld.clone(), claims)
     });
     for (tld, claims) in futures::future::join_all(checks).await {
@@ -244,6 +374,16 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
             };
             s.push_str(&format!("    {:<w$}  {has:<7}  {}\n", c.root, c.how, w = w));
         }
+        for c in &f.claims {
+            if let Some(d) = &c.dnssec {
+                s.push_str(&format!(
+                    "    {:<w$}  dnssec   {}\n",
+                    c.root,
+                    d.text(&c.root, &f.tld),
+                    w = w
+                ));
+            }
+        }
         if let Some((alt, icann)) = history(&f.tld) {
             s.push_str(&format!("    history: {alt}. ICANN: {icann}\n"));
         }
@@ -263,7 +403,14 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
         "roots": f.roots(),
         "winner": f.winner,
         "decided_by": if f.pinned { "pin" } else { config.collisions.policy.as_str() },
-        "claims": f.claims.iter().map(|c| json!({"root": c.root, "has": c.has, "how": c.how})).collect::<Vec<_>>(),
+        "claims": f.claims.iter().map(|c| json!({
+            "root": c.root, "has": c.has, "how": c.how,
+            "dnssec": c.dnssec.as_ref().map(|d| json!({
+                "state": d.kind(),
+                "ds_key_tags": match d { Signed::Ds(t) => Some(t.clone()), _ => None },
+                "text": d.text(&c.root, &f.tld),
+            })),
+        })).collect::<Vec<_>>(),
         "history": history(&f.tld).map(|(a, i)| json!({"alternate": a, "icann": i})),
     })
 }
@@ -293,6 +440,32 @@ pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) 
 
 #[cfg(test)]
 mod tests {
+    use super::Signed;
+
+    // The report's dnssec line says what a DS means for the other roots.
+    #[test]
+    fn signed_lines() {
+        assert_eq!(
+            Signed::Ds(vec![2, 1]).text("icann", "biz"),
+            "DS for biz in its root (key tags 2, 1): other roots' biz answers are bogus to validators that trust only icann's key"
+        );
+        assert!(
+            Signed::Ds(vec![7])
+                .text("alt", "geek")
+                .contains("(key tag 7)")
+        );
+        assert_eq!(Signed::KeysWithoutDs.kind(), "keys-without-ds");
+        assert!(
+            Signed::Unsigned
+                .text("alt", "web")
+                .contains("no DS for web")
+        );
+        assert_eq!(
+            Signed::Unknown("not asked (offline)".into()).text("icann", "biz"),
+            "DNSSEC unknown: not asked (offline)"
+        );
+    }
+
     #[test]
     fn history_has_the_demo_collisions() {
         let (alt, icann) = super::history("biz").unwrap();

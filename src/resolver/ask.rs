@@ -53,7 +53,16 @@ impl Resolver {
             // is remembered; else the full path validates it.
             let secure = match route {
                 Route::Root(i) if !cd && self.validates(i) => {
-                    self.remembered(i, &cur, qtype, &outcome)?
+                    let secure = self.remembered(i, &cur, qtype, &outcome)?;
+                    self.stats.dnssec(
+                        i,
+                        if secure {
+                            crate::stats::labels::SECURITY_SECURE
+                        } else {
+                            crate::stats::labels::SECURITY_INSECURE
+                        },
+                    );
+                    secure
                 }
                 _ => false,
             };

@@ -417,7 +417,9 @@ impl Resolver {
                 // them to the answers they lead to).
                 let secure = match route {
                     Route::Root(i) if ctx.depth == 0 && !ctx.cd && self.validates(i) => {
-                        match self.validate(ctx, i, &cur, qtype, &outcome).await {
+                        let security = self.validate(ctx, i, &cur, qtype, &outcome).await;
+                        self.count_security(i, &security);
+                        match security {
                             Security::Secure => true,
                             Security::Bogus(why) => {
                                 let root = self.roots[i].name.clone();

@@ -201,6 +201,23 @@ impl Resolver {
             .is_some_and(|r| r.anchors.as_ref().is_some_and(|a| !a.is_empty()))
     }
 
+    /// Counts one link's validation result in root `ri` (the metrics and the
+    /// status page); a bogus one's reason is kept as the root's last.
+    pub(super) fn count_security(&self, ri: usize, s: &Security) {
+        use crate::stats::labels as l;
+        let slot = match s {
+            Security::Secure => l::SECURITY_SECURE,
+            Security::Insecure(_) => l::SECURITY_INSECURE,
+            Security::Bogus(_) => l::SECURITY_BOGUS,
+            Security::Indeterminate(_) => l::SECURITY_INDETERMINATE,
+        };
+        self.stats.dnssec(ri, slot);
+        if let Security::Bogus(why) = s {
+            self.stats
+                .last_bogus(ri, self.clock.now(), || why.to_string());
+        }
+    }
+
     /// The DNSSEC security of `answer` (to `name`/`qtype`, as any root gave it)
     /// under root `under`'s trust anchors, with the chain of trust fetched from
     /// `under`'s own servers (`compare --dnssec`: an alternate root's answer checked

@@ -14,6 +14,13 @@ pub const SOURCE_MISS: usize = 2;
 pub const SOURCE_STALE: usize = 3;
 pub const SOURCE_NONE: usize = 4;
 
+/// DNSSEC validation results of a validating root's links (RFC 4033 §5).
+pub const SECURITY: [&str; 4] = ["secure", "insecure", "bogus", "indeterminate"];
+pub const SECURITY_SECURE: usize = 0;
+pub const SECURITY_INSECURE: usize = 1;
+pub const SECURITY_BOGUS: usize = 2;
+pub const SECURITY_INDETERMINATE: usize = 3;
+
 /// Rcode slots: 0–15 are the header's rcode, 16 every extended one (BADVERS).
 pub const RCODES: usize = 17;
 

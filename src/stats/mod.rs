@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labels::{LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SOURCES, UPSTREAM};
+use labels::{
+    LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SECURITY, SOURCES, UPSTREAM,
+};
 
 //------------ Layout -----------------------------------------------------------
 
@@ -43,6 +45,7 @@ pub(crate) struct Layout {
     pub(crate) upstream: usize,
     pub(crate) rtt: usize,
     pub(crate) rtt_sum: usize,
+    pub(crate) dnssec: usize,
     pub(crate) last_ok: usize,
     pub(crate) len: usize,
 }
@@ -58,7 +61,8 @@ impl Layout {
         let upstream = limits + LIMITS.len();
         let rtt = upstream + roots * UPSTREAM.len();
         let rtt_sum = rtt + roots * (RTT_BUCKETS.len() + 1);
-        let last_ok = rtt_sum + roots;
+        let dnssec = rtt_sum + roots;
+        let last_ok = dnssec + roots * SECURITY.len();
         Layout {
             roots,
             routes,
@@ -70,6 +74,7 @@ impl Layout {
             upstream,
             rtt,
             rtt_sum,
+            dnssec,
             last_ok,
             len: last_ok + roots,
         }
@@ -151,6 +156,8 @@ pub struct Stats {
     fallback: Arc<Shard>,
     /// Per root: when its last answer failed, and why (cold path only).
     last_failure: Vec<Mutex<Option<(u64, String)>>>,
+    /// Per root: when its last link was found bogus, and why (cold path only).
+    last_bogus: Vec<Mutex<Option<(u64, String)>>>,
     /// Panics caught in the work of one query, by protocol slot (each one a bug:
     /// a shared atomic is cheap enough).
     panics: [AtomicU64; PROTOCOLS.len()],
@@ -166,6 +173,7 @@ impl Stats {
             shards: Mutex::new(Vec::new()),
             fallback: Arc::new(Shard::new(layout.len, false)),
             last_failure: (0..roots).map(|_| Mutex::new(None)).collect(),
+            last_bogus: (0..roots).map(|_| Mutex::new(None)).collect(),
             panics: Default::default(),
             series: series::Series::new(layout.routes),
         }
@@ -273,6 +281,32 @@ impl Stats {
         }
     }
 
+    /// One link validated in root `root` (or recalled as validated): its
+    /// result's slot in [`labels::SECURITY`].
+    #[inline]
+    pub fn dnssec(&self, root: usize, result: usize) {
+        let l = self.layout;
+        if root >= l.roots {
+            return;
+        }
+        self.with(|sh| {
+            sh.add(
+                l.dnssec + root * SECURITY.len() + result.min(SECURITY.len() - 1),
+                1,
+            )
+        });
+    }
+
+    /// Remembers why root `root`'s last bogus link was bogus (never waits for
+    /// the lock).
+    pub fn last_bogus(&self, root: usize, now: u64, why: impl FnOnce() -> String) {
+        if let Some(m) = self.last_bogus.get(root)
+            && let Ok(mut slot) = m.try_lock()
+        {
+            *slot = Some((now, why()));
+        }
+    }
+
     /// A limit's refusal that is not an answer's failure (rate limiting).
     pub fn refused(&self, limit: usize) {
         let l = self.layout;
@@ -345,7 +379,12 @@ impl Stats {
             .iter()
             .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect();
-        Snapshot::new(l, cells, last_failure)
+        let last_bogus = self
+            .last_bogus
+            .iter()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect();
+        Snapshot::new(l, cells, last_failure, last_bogus)
     }
 }
 
@@ -426,6 +465,30 @@ mod tests {
             s.snapshot().last_failure[1],
             Some((120, "timeout: x".into()))
         );
+    }
+
+    #[test]
+    fn dnssec_results_per_root_and_the_last_bogus_reason() {
+        let s = Stats::new(2);
+        s.dnssec(1, labels::SECURITY_SECURE);
+        s.dnssec(1, labels::SECURITY_SECURE);
+        s.dnssec(0, labels::SECURITY_BOGUS);
+        s.dnssec(7, labels::SECURITY_BOGUS); // no such root: ignored
+        s.last_bogus(0, 50, || "zone x.: RRSIG expired".into());
+        // Next to the round trips and health, which must not move.
+        s.upstream(1, 0, Some(Duration::from_millis(1)), 40);
+        let snap = s.snapshot();
+        assert_eq!(snap.dnssec(1, labels::SECURITY_SECURE), 2);
+        assert_eq!(snap.dnssec(0, labels::SECURITY_BOGUS), 1);
+        assert_eq!(snap.dnssec(0, labels::SECURITY_SECURE), 0);
+        assert_eq!(snap.dnssec(1, labels::SECURITY_INDETERMINATE), 0);
+        assert_eq!(snap.last_ok(1), 40);
+        assert_eq!(snap.rtt(1).1, 1);
+        assert_eq!(
+            snap.last_bogus[0],
+            Some((50, "zone x.: RRSIG expired".into()))
+        );
+        assert_eq!(snap.last_bogus[1], None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The counters summed at one moment, read by name.
 
 use super::Layout;
-use super::labels::{PROTOCOLS, RCODES, REASONS, RTT_BUCKETS, SOURCES, UPSTREAM};
+use super::labels::{PROTOCOLS, RCODES, REASONS, RTT_BUCKETS, SECURITY, SOURCES, UPSTREAM};
 
 /// The counters at one moment.
 pub struct Snapshot {
@@ -9,6 +9,8 @@ pub struct Snapshot {
     cells: Vec<u64>,
     /// Per root: when its last answer failed, and why.
     pub last_failure: Vec<Option<(u64, String)>>,
+    /// Per root: when a link was last found bogus, and why.
+    pub last_bogus: Vec<Option<(u64, String)>>,
 }
 
 impl Snapshot {
@@ -16,11 +18,13 @@ impl Snapshot {
         layout: Layout,
         cells: Vec<u64>,
         last_failure: Vec<Option<(u64, String)>>,
+        last_bogus: Vec<Option<(u64, String)>>,
     ) -> Snapshot {
         Snapshot {
             layout,
             cells,
             last_failure,
+            last_bogus,
         }
     }
 
@@ -89,6 +93,14 @@ impl Snapshot {
         let n = buckets.iter().sum();
         let sum = self.at(self.layout.rtt_sum + root) as f64 / 1e6;
         (buckets, n, sum)
+    }
+
+    /// Links of root `root` validated with a result (slot in [`SECURITY`]).
+    pub fn dnssec(&self, root: usize, result: usize) -> u64 {
+        if root >= self.layout.roots {
+            return 0;
+        }
+        self.at(self.layout.dnssec + root * SECURITY.len() + result)
     }
 
     /// Unix second of root `root`'s last upstream reply (0: none yet).

@@ -166,6 +166,7 @@ async fn other_roots_unharmed(a: &Altroot) {
         &[RecordType::A, RecordType::NS],
         Duration::from_secs(3),
         4,
+        false,
         &|| {},
     )
     .await;

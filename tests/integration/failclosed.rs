@@ -58,6 +58,7 @@ async fn an_unreachable_earlier_root_blocks_its_candidates_not_everyone() {
         &[RecordType::A],
         Duration::from_secs(3),
         1,
+        false,
         &|| {},
     )
     .await;

@@ -20,6 +20,7 @@ mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per 
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/
 mod dnssec_relay; // RRSIGs and proofs relayed to DO clients, from the network and the cache (issue 15)
+mod dnssec_show; // the DNSSEC side made visible (issue 15 §4): two signed roots in compare, collisions, metrics, status
 mod dnssec_validate; // validation end to end: NSD serving independently signed fixtures, AD, bogus with EDE, CD, insecure, NTA (issue 15)
 mod dnssec_zones; // pre-signed zones served (issue 15 §3a): RRSIGs, NSEC/NSEC3 proofs, DS at cuts, DO, TC
 mod edges; // adversarial edits, check, compare and CLI cases

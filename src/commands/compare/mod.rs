@@ -9,8 +9,11 @@ use std::str::FromStr;
 
 use hickory_proto::rr::{Name, RecordType};
 
-pub use output::{json_row, summary, summary_line, table};
-pub use rows::{Cell, NameList, Row, Verdict, compare, parse_name, read_names};
+pub use output::{cross_lines, json_row, summary, summary_line, table};
+pub use rows::{
+    Cell, Cross, NameList, Row, Verdict, compare, parse_name, read_names, security_kind,
+    security_label,
+};
 
 use crate::resolver::Resolver;
 
@@ -31,6 +34,10 @@ pub struct Args {
     /// Read names from a file: one per line, or "rank,domain" CSV (Tranco).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Also check each root's data (asked with CD) under every other root's
+    /// trust anchors: what a validator trusting only that root's key makes of it.
+    #[arg(long)]
+    pub dnssec: bool,
     /// Names compared at the same time.
     #[arg(short = 'j', long, default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -141,7 +148,17 @@ pub async fn run(args: Args) -> u8 {
     let tick = || bar.inc(1);
     let timeout = service.config.server.query_timeout;
     let jobs = usize::try_from(args.jobs).unwrap_or(usize::MAX);
-    let rows = compare(&resolver, &roots, list, &qtypes, timeout, jobs, &tick).await;
+    let rows = compare(
+        &resolver,
+        &roots,
+        list,
+        &qtypes,
+        timeout,
+        jobs,
+        args.dnssec,
+        &tick,
+    )
+    .await;
     bar.finish_and_clear();
     if args.json {
         for r in &rows {

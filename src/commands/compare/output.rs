@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::rows::{Cell, Row, Verdict, normal};
+use super::rows::{Row, Verdict, normal, security_kind, security_label};
+use crate::dnssec::Security;
 use crate::resolver::rcode_str;
 
 /// How many rows got each verdict.
@@ -44,16 +45,24 @@ pub fn summary_line(rows: &[Row]) -> String {
     )
 }
 
-/// The aligned table; `color` adds ANSI colours to the verdicts.
+/// The aligned table: each root's answer and its DNSSEC security in that root;
+/// `color` adds ANSI colours to the verdicts. Rows checked with `--dnssec` are
+/// followed by what each root's data is under the other roots' anchors.
 pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
     let mut header = vec!["NAME".to_string(), "TYPE".to_string()];
-    header.extend(root_names.iter().cloned());
+    for r in root_names {
+        header.push(r.clone());
+        header.push(format!("{r} DNSSEC"));
+    }
     header.push("VERDICT".into());
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let mut line = vec![r.name.to_lowercase().to_string(), r.qtype.to_string()];
-            line.extend(r.cells.iter().map(Cell::display));
+            for c in &r.cells {
+                line.push(c.display());
+                line.push(security_label(&c.dnssec));
+            }
             line.push(r.verdict.label());
             line
         })
@@ -83,8 +92,57 @@ pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
     fmt_line(&mut out, &header, None);
     for (line, row) in body.iter().zip(rows) {
         fmt_line(&mut out, line, Some(&row.verdict));
+        out.push_str(&cross_lines(row));
     }
     out
+}
+
+/// `--dnssec`'s lines under a row: each root's data under each other root's
+/// anchors, and what a secure NXDOMAIN proves.
+///
+/// ```text
+///     alt's NOERROR 192.0.2.1 under icann's anchors: bogus (…)
+///     icann's NXDOMAIN is secure: icann's root zone proves geek. does not exist
+/// ```
+pub fn cross_lines(row: &Row) -> String {
+    let mut out = String::new();
+    for c in &row.cells {
+        if let Some((absent, zone)) = c.proves_absent(&row.name).filter(|_| c.cross.is_some()) {
+            let by = if zone.is_root() {
+                format!("{}'s root zone", c.root)
+            } else {
+                format!("{}'s zone {zone}", c.root)
+            };
+            let _ = writeln!(
+                out,
+                "    {}'s NXDOMAIN is secure: {by} proves {absent} does not exist",
+                c.root
+            );
+        }
+        let Some(cross) = &c.cross else { continue };
+        for (other, s) in &cross.under {
+            let _ = writeln!(
+                out,
+                "    {}'s {} under {other}'s anchors: {}",
+                c.root,
+                cross.answer,
+                security_label(s)
+            );
+        }
+    }
+    out
+}
+
+/// A security as JSON: `{"state", "reason", "zone", "ede"}` (the last three null
+/// when secure).
+fn security_json(s: &Security) -> serde_json::Value {
+    let why = s.why();
+    json!({
+        "state": security_kind(s),
+        "reason": why.map(|w| w.reason.clone()),
+        "zone": why.map(|w| w.zone.to_lowercase().to_string()),
+        "ede": why.map(|w| w.ede.code()),
+    })
 }
 
 fn paint(v: &Verdict, text: &str) -> String {
@@ -110,12 +168,30 @@ pub fn json_row(row: &Row) -> serde_json::Value {
         "type": row.qtype.to_string(),
         "verdict": verdict,
         "only": only,
-        "roots": row.cells.iter().map(|c| json!({
-            "root": c.root,
-            "rcode": rcode_str(c.rcode),
-            "answer": c.display(),
-            "records": c.records.iter().map(normal).collect::<Vec<_>>(),
-            "error": c.error,
-        })).collect::<Vec<_>>(),
+        "roots": row.cells.iter().map(|c| {
+            let mut o = json!({
+                "root": c.root,
+                "rcode": rcode_str(c.rcode),
+                "answer": c.display(),
+                "records": c.records.iter().map(normal).collect::<Vec<_>>(),
+                "error": c.error,
+                "dnssec": security_json(&c.dnssec),
+            });
+            if let Some((absent, zone)) = c.proves_absent(&row.name) {
+                o["dnssec"]["proves_absent"] = json!(absent.to_string());
+                o["dnssec"]["denied_by"] = json!(zone.to_string());
+            }
+            if let Some(cross) = &c.cross {
+                o["checked"] = json!({
+                    "answer": cross.answer,
+                    "under": cross.under.iter().map(|(r, s)| {
+                        let mut v = security_json(s);
+                        v["root"] = json!(r);
+                        v
+                    }).collect::<Vec<_>>(),
+                });
+            }
+            o
+        }).collect::<Vec<_>>(),
     })
 }

@@ -6,6 +6,13 @@
 //! whatever the precedence says, and the later links of a CNAME chain routed as
 //! `serve` routes them. Two answers are the same when their rcode and record sets
 //! match, ignoring TTLs, record order and the case of names.
+//!
+//! Each answer also gets its DNSSEC security in its own root, as `serve` gives it
+//! to clients (every link of a chain in its own root); with `--dnssec`, each root's
+//! data (asked with CD: unvalidated) is checked again under every *other* root's
+//! trust anchors, the chain of trust fetched from that root's servers
+//! ([`crate::resolver::Resolver::security_under`]): what a validator that trusts
+//! only that root's key makes of it.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -16,7 +23,8 @@ use futures::StreamExt;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use crate::resolver::{Resolver, rcode_str};
+use crate::dnssec::{Ede, Security, Why};
+use crate::resolver::{Answer, Failure, Resolver, Route, rcode_str};
 
 /// What one root answered.
 #[derive(Clone, Debug)]
@@ -27,9 +35,87 @@ pub struct Cell {
     pub records: Vec<Record>,
     /// Why the root could not answer (SERVFAIL, timeout).
     pub error: Option<String>,
+    /// Its DNSSEC security in its own root, as clients get it.
+    pub dnssec: Security,
+    /// The SOA of a negative answer (what zone denies it).
+    pub authority: Vec<Record>,
+    /// With `--dnssec`: the root's data asked with CD (unvalidated), and what
+    /// every other root's anchors make of it.
+    pub cross: Option<Cross>,
+}
+
+/// A root's unvalidated data, checked under the other roots' anchors.
+#[derive(Clone, Debug)]
+pub struct Cross {
+    /// The data, as [`Cell::display`] shows it.
+    pub answer: String,
+    /// (other root, the data's security under that root's anchors).
+    pub under: Vec<(String, Security)>,
+}
+
+/// `secure`, `insecure`, `bogus`, `indeterminate` (JSON's `dnssec.state`).
+pub fn security_kind(s: &Security) -> &'static str {
+    match s {
+        Security::Secure => "secure",
+        Security::Insecure(_) => "insecure",
+        Security::Bogus(_) => "bogus",
+        Security::Indeterminate(_) => "indeterminate",
+    }
+}
+
+/// As the table shows it: the kind, and for `bogus` the reason.
+pub fn security_label(s: &Security) -> String {
+    match s {
+        Security::Bogus(w) => format!("bogus ({})", w.reason),
+        s => security_kind(s).into(),
+    }
 }
 
 impl Cell {
+    /// A cell for an answer that failed, or never came.
+    fn failed(root: String, error: String) -> Cell {
+        Cell {
+            root,
+            rcode: ResponseCode::ServFail,
+            records: Vec::new(),
+            error: Some(error),
+            dnssec: Security::Indeterminate(Why::new(
+                Ede::DnssecIndeterminate,
+                &Name::root(),
+                "no answer to check",
+            )),
+            authority: Vec::new(),
+            cross: None,
+        }
+    }
+
+    /// With `--dnssec`, for a secure NXDOMAIN: the name its zone proves does not
+    /// exist (the label below the denying zone's apex: `geek.` for `www.geek.`
+    /// denied by a root), and that zone.
+    pub fn proves_absent(&self, qname: &Name) -> Option<(Name, Name)> {
+        if !self.dnssec.is_secure() || self.rcode != ResponseCode::NXDomain {
+            return None;
+        }
+        let soa = self
+            .authority
+            .iter()
+            .find(|r| r.record_type() == RecordType::SOA)?;
+        // The name denied is the chain's last target, under the SOA's zone.
+        let last = match self.records.last().map(|r| &r.data) {
+            Some(RData::CNAME(c)) => c.0.clone(),
+            _ => qname.clone(),
+        };
+        let zone = soa.name.to_lowercase();
+        if !zone.zone_of(&last) || last.num_labels() <= zone.num_labels() {
+            return None;
+        }
+        Some((
+            last.trim_to(usize::from(zone.num_labels()) + 1)
+                .to_lowercase(),
+            zone,
+        ))
+    }
+
     fn has_data(&self) -> bool {
         self.error.is_none() && self.rcode == ResponseCode::NoError && !self.records.is_empty()
     }
@@ -100,7 +186,8 @@ pub enum Verdict {
     Only(String),
     /// No root has data, and they agree on that.
     None,
-    /// A root could not be asked (unreachable, timeout).
+    /// A root could not be asked (unreachable, timeout; a DNSSEC-bogus answer is
+    /// an answer, SERVFAIL).
     Error,
 }
 
@@ -141,7 +228,12 @@ pub struct Row {
 }
 
 fn verdict(cells: &[Cell]) -> Verdict {
-    if cells.iter().any(|c| c.error.is_some()) {
+    // A bogus answer is an answer (the SERVFAIL validating clients get), not a
+    // root that could not be asked.
+    if cells
+        .iter()
+        .any(|c| c.error.is_some() && !c.dnssec.is_bogus())
+    {
         return Verdict::Error;
     }
     let with_data: Vec<&Cell> = cells.iter().filter(|c| c.has_data()).collect();
@@ -155,9 +247,171 @@ fn verdict(cells: &[Cell]) -> Verdict {
     }
 }
 
+/// The security of root `ri`'s answer `a` in its own root, as `serve` gives it:
+/// bogus is the SERVFAIL of a failed check, secure the AD of every link secure in
+/// its own root; otherwise what the root's anchors say about it (insecure, or
+/// indeterminate: no anchor covers it, or nothing came back to check).
+async fn own_security(
+    resolver: &Resolver,
+    ri: usize,
+    name: &Name,
+    qtype: RecordType,
+    a: &Answer,
+) -> Security {
+    if let Some(Failure::Dnssec { root, why }) = &a.failure {
+        let mut why = (**why).clone();
+        if *root != resolver.roots[ri].name {
+            why.reason = format!("in root {root}: {}", why.reason);
+        }
+        return Security::Bogus(why);
+    }
+    if a.secure {
+        return Security::Secure;
+    }
+    if resolver.roots[ri].anchors.is_none() {
+        return Security::Indeterminate(Why::new(
+            Ede::DnssecIndeterminate,
+            &Name::root(),
+            format!("root {} has no trust anchor", resolver.roots[ri].name),
+        ));
+    }
+    if let Some(f) = &a.failure {
+        return Security::Indeterminate(Why::new(
+            Ede::DnssecIndeterminate,
+            name,
+            format!("no answer to check: {f}"),
+        ));
+    }
+    if matches!(a.route, Route::Local | Route::Interrupt) {
+        return Security::Insecure(Why::new(
+            Ede::DnssecIndeterminate,
+            name,
+            "answered by altroot itself (special-use or controlled interruption): unsigned",
+        ));
+    }
+    match resolver.security_under(ri, name, qtype, a).await {
+        s @ (Security::Insecure(_) | Security::Indeterminate(_)) => s,
+        // A chain that crosses roots: not secure in one of them (else it had AD),
+        // whatever this root's anchors alone make of the whole.
+        _ => Security::Insecure(Why::new(
+            Ede::DnssecIndeterminate,
+            name,
+            "a link of the chain is not secure in its own root",
+        )),
+    }
+}
+
+/// Root `ri`'s answer to `name`/`qtype` as a cell, its security in its own root,
+/// and with `cross` its unvalidated data under every other root of `roots`.
+async fn ask(
+    resolver: &Arc<Resolver>,
+    ri: usize,
+    roots: &[usize],
+    name: &Name,
+    qtype: RecordType,
+    timeout: Duration,
+    cross: bool,
+) -> Cell {
+    let root = resolver.roots[ri].name.clone();
+    // The data, not the signatures and proofs a validating root keeps with it for
+    // DO clients (two roots signing the same data with their own keys agree on
+    // it), unless those are what was asked.
+    let data_only = |records: Vec<Record>| -> Vec<Record> {
+        if matches!(
+            qtype,
+            RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+        ) {
+            return records;
+        }
+        records
+            .into_iter()
+            .filter(|r| !crate::resolver::answer::is_dnssec_extra(r))
+            .collect()
+    };
+    let late = || format!("deadline: no answer within {timeout:?}");
+    // The answer, then the cross checks, each within `timeout`: a slow check
+    // does not cost the root its answer.
+    let answer = async {
+        let a = resolver.answer_in(ri, name, qtype).await;
+        let dnssec = own_security(resolver, ri, name, qtype, &a).await;
+        match &a.failure {
+            Some(f) if a.rcode == ResponseCode::ServFail => {
+                let mut c = Cell::failed(root.clone(), f.to_string());
+                c.dnssec = dnssec;
+                c
+            }
+            _ if a.rcode == ResponseCode::ServFail => {
+                let mut c = Cell::failed(root.clone(), "server failure".into());
+                c.dnssec = dnssec;
+                c
+            }
+            _ => Cell {
+                root: root.clone(),
+                rcode: a.rcode,
+                records: data_only(a.answers),
+                error: None,
+                dnssec,
+                authority: a.authority,
+                cross: None,
+            },
+        }
+    };
+    let mut cell = match tokio::time::timeout(timeout, answer).await {
+        Ok(c) => c,
+        Err(_) => Cell::failed(root.clone(), late()),
+    };
+    if !cross {
+        return cell;
+    }
+    // Roots without anchors have nothing to check it under.
+    let others: Vec<usize> = roots
+        .iter()
+        .copied()
+        .filter(|&o| o != ri && resolver.roots[o].anchors.is_some())
+        .collect();
+    let checks = async {
+        let data = resolver.answer_in_checked(ri, name, qtype, true).await;
+        let shown = Cell {
+            root: root.clone(),
+            rcode: data.rcode,
+            records: data_only(data.answers.clone()),
+            error: data.failure.as_ref().map(|f| f.to_string()),
+            dnssec: Security::Secure,
+            authority: Vec::new(),
+            cross: None,
+        };
+        let mut under = Vec::new();
+        for &other in &others {
+            let s = resolver.security_under(other, name, qtype, &data).await;
+            under.push((resolver.roots[other].name.clone(), s));
+        }
+        Cross {
+            answer: shown.display(),
+            under,
+        }
+    };
+    cell.cross = Some(match tokio::time::timeout(timeout, checks).await {
+        Ok(c) => c,
+        Err(_) => Cross {
+            answer: "SERVFAIL".into(),
+            under: others
+                .iter()
+                .map(|&o| {
+                    let why = Why::new(Ede::DnssecIndeterminate, name, late());
+                    (resolver.roots[o].name.clone(), Security::Indeterminate(why))
+                })
+                .collect(),
+        },
+    });
+    cell
+}
+
 /// Compares every (name, type) across `roots` (indexes into the resolver's roots),
-/// at most `concurrency` names at a time, each answer bounded by `timeout`.
-/// `progress` is called once per finished name. Rows come back in input order.
+/// at most `concurrency` names at a time, each answer bounded by `timeout`;
+/// `cross` also checks each root's data under the other roots' anchors
+/// (`--dnssec`). `progress` is called once per finished name. Rows come back in
+/// input order.
+#[allow(clippy::too_many_arguments)]
 pub async fn compare(
     resolver: &Arc<Resolver>,
     roots: &[usize],
@@ -165,6 +419,7 @@ pub async fn compare(
     types: &[RecordType],
     timeout: Duration,
     concurrency: usize,
+    cross: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Row> {
     let jobs: Vec<(Name, RecordType)> = names
@@ -174,35 +429,9 @@ pub async fn compare(
     futures::stream::iter(jobs)
         .map(|(name, qtype)| async move {
             let mut cells = Vec::new();
-            let asks = roots.iter().map(|&i| {
-                let name = name.clone();
-                async move {
-                    let root = resolver.roots[i].name.clone();
-                    match tokio::time::timeout(timeout, resolver.answer_in(i, &name, qtype)).await {
-                        Ok(r) if r.rcode == ResponseCode::ServFail => Cell {
-                            root,
-                            rcode: r.rcode,
-                            records: Vec::new(),
-                            error: Some(
-                                r.failure
-                                    .map_or_else(|| "server failure".into(), |f| f.to_string()),
-                            ),
-                        },
-                        Ok(r) => Cell {
-                            root,
-                            rcode: r.rcode,
-                            records: r.answers,
-                            error: None,
-                        },
-                        Err(_) => Cell {
-                            root,
-                            rcode: ResponseCode::ServFail,
-                            records: Vec::new(),
-                            error: Some(format!("deadline: no answer within {timeout:?}")),
-                        },
-                    }
-                }
-            });
+            let asks = roots
+                .iter()
+                .map(|&i| ask(resolver, i, roots, &name, qtype, timeout, cross));
             cells.extend(futures::future::join_all(asks).await);
             progress();
             let verdict = verdict(&cells);
@@ -355,6 +584,9 @@ mod tests {
             rcode,
             records,
             error: None,
+            dnssec: Security::Secure,
+            authority: Vec::new(),
+            cross: None,
         }
     }
 
@@ -431,6 +663,47 @@ mod tests {
         assert_eq!(
             c.display(),
             "NOERROR CNAME www.iana.org. > 203.0.113.1 203.0.113.9"
+        );
+    }
+
+    // What a secure NXDOMAIN proves: the name below the denying zone's apex (the
+    // TLD, for a root's denial), and only when it is secure.
+    #[test]
+    fn a_secure_nxdomain_proves_the_name_below_its_zone_absent() {
+        use hickory_proto::rr::rdata::SOA;
+        let soa = |zone: &str| {
+            Record::from_rdata(
+                Name::from_ascii(zone).unwrap(),
+                60,
+                RData::SOA(SOA::new(
+                    Name::from_ascii("ns.").unwrap(),
+                    Name::from_ascii("h.").unwrap(),
+                    1,
+                    2,
+                    3,
+                    4,
+                    5,
+                )),
+            )
+        };
+        let q = Name::from_ascii("a.www.geek.").unwrap();
+        let mut c = cell("icann", ResponseCode::NXDomain, vec![]);
+        c.authority = vec![soa(".")];
+        let (absent, zone) = c.proves_absent(&q).unwrap();
+        assert_eq!(
+            (absent.to_string(), zone.to_string()),
+            ("geek.".into(), ".".into())
+        );
+        c.authority = vec![soa("geek.")];
+        assert_eq!(c.proves_absent(&q).unwrap().0.to_string(), "www.geek.");
+        c.dnssec = Security::Insecure(Why::new(Ede::DnssecIndeterminate, &q, "x"));
+        assert!(c.proves_absent(&q).is_none(), "insecure proves nothing");
+        let mut nodata = cell("icann", ResponseCode::NoError, vec![]);
+        nodata.authority = vec![soa(".")];
+        assert!(nodata.proves_absent(&q).is_none());
+        assert_eq!(
+            security_label(&Security::Bogus(Why::new(Ede::DnssecBogus, &q, "why"))),
+            "bogus (why)"
         );
     }
 

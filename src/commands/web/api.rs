@@ -1,4 +1,5 @@
-//! The status page's JSON: `/api/status` (roots with kind, TLD count and health;
+//! The status page's JSON: `/api/status` (roots with kind, TLD count, health and
+//! DNSSEC validation state;
 //! the queries-per-root chart; collisions seen, who won and why, with the TLD's
 //! history; the last reloads and the problems standing, as `check` reports them) and
 //! `/api/compare` (one `compare` row, as `altroot compare --json` prints it).
@@ -187,6 +188,57 @@ fn root_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Valu
             "last_failure": failure.as_ref().map(|f| f.0),
             "last_error": failure.map(|f| f.1),
         },
+        "dnssec": dnssec_json(service, snap, i),
+    })
+}
+
+/// One root's validation state: its anchors (built in, from files, or none), its
+/// negative anchors, the results of its links and its last bogus one.
+fn dnssec_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Value {
+    use crate::stats::labels::SECURITY;
+    let validating = service.resolver.roots[i].anchors.is_some();
+    let rc = service.config.roots.get(i);
+    let anchors = rc.map(|r| &r.trust_anchors);
+    let files: Vec<String> = rc
+        .map(|r| {
+            r.trust_anchor_files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (source, text) = match (validating, files.is_empty()) {
+        (false, _) => ("none", "no trust anchor: not validated".to_string()),
+        (true, true) => (
+            "builtin",
+            format!(
+                "built-in IANA root KSKs ({})",
+                crate::dnssec::ROOT_ANCHORS
+                    .iter()
+                    .map(|a| a.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        (true, false) => ("files", files.join(", ")),
+    };
+    let counts: serde_json::Map<String, Value> = SECURITY
+        .iter()
+        .enumerate()
+        .map(|(r, k)| (k.to_string(), json!(snap.dnssec(i, r))))
+        .collect();
+    let last_bogus = snap.last_bogus.get(i).cloned().flatten();
+    json!({
+        "validating": validating,
+        "anchors": {
+            "source": source,
+            "text": text,
+            "files": files,
+            "names": anchors.map(|a| a.owners().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+        },
+        "negative": anchors.map(|a| a.negative().iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+        "counts": counts,
+        "last_bogus": last_bogus.map(|(at, why)| json!({"at": at, "why": why})),
     })
 }
 
@@ -250,7 +302,17 @@ pub async fn compare(State(web): State<Arc<Web>>, Query(q): Query<CompareQuery>)
     let resolver = web.service.resolver.clone();
     let roots: Vec<usize> = (0..resolver.roots.len()).collect();
     let timeout = web.service.config.server.query_timeout;
-    let rows = compare::compare(&resolver, &roots, vec![name], &[qtype], timeout, 1, &|| {}).await;
+    let rows = compare::compare(
+        &resolver,
+        &roots,
+        vec![name],
+        &[qtype],
+        timeout,
+        1,
+        true,
+        &|| {},
+    )
+    .await;
     let names: Vec<&str> = resolver.roots.iter().map(|r| r.name.as_str()).collect();
     match rows.first() {
         Some(row) => Json(json!({ "roots": names, "row": compare::json_row(row) })).into_response(),

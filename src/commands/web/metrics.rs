@@ -18,8 +18,8 @@ use super::{Web, api};
 use crate::resolver::rcode_str;
 use crate::stats::Snapshot;
 use crate::stats::labels::{
-    LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SOURCE_HIT, SOURCE_MISS, SOURCE_STALE,
-    SOURCES, UPSTREAM, qtype_label,
+    LIMITS, PROTOCOLS, QTYPES, RCODES, REASONS, RTT_BUCKETS, SECURITY, SOURCE_HIT, SOURCE_MISS,
+    SOURCE_STALE, SOURCES, UPSTREAM, qtype_label,
 };
 
 type Labels = Vec<(&'static str, String)>;
@@ -92,6 +92,7 @@ impl Collector for Collect {
         all.extend(caches(web, &snap, roots));
         all.extend(upstream(&snap, roots));
         all.extend(health(web, &snap, roots));
+        all.extend(dnssec(web, &snap, roots));
         all.extend(zones(web));
         for f in all {
             let mut m = enc.encode_descriptor(f.name, f.help, None, f.kind)?;
@@ -366,6 +367,61 @@ fn health(web: &Web, snap: &Snapshot, roots: &[String]) -> Vec<Family> {
             "Query log records dropped because the log writer fell behind.",
             Counter,
             vec![(vec![], dropped as f64)],
+        ),
+    ]
+}
+
+/// DNSSEC per root: whether it validates, the results of its links, its
+/// negative trust anchors and its last bogus link.
+fn dnssec(web: &Web, snap: &Snapshot, roots: &[String]) -> Vec<Family> {
+    let resolver = &web.service.resolver;
+    let validating = |i: usize| resolver.roots.get(i).is_some_and(|r| r.anchors.is_some());
+    let mut results = Vec::new();
+    for (i, n) in roots.iter().enumerate().filter(|(i, _)| validating(*i)) {
+        for (r, result) in SECURITY.iter().enumerate() {
+            results.push((
+                vec![l("root", n), l("result", result)],
+                snap.dnssec(i, r) as f64,
+            ));
+        }
+    }
+    let negative = |i: usize| {
+        web.service
+            .config
+            .roots
+            .get(i)
+            .map_or(0, |r| r.trust_anchors.negative().len()) as f64
+    };
+    let bogus_at = |i: usize| {
+        snap.last_bogus
+            .get(i)
+            .and_then(|b| b.as_ref())
+            .map_or(0.0, |b| b.0 as f64)
+    };
+    vec![
+        fam(
+            "altroot_dnssec_validating",
+            "1 if the root validates DNSSEC (it has trust anchors), else 0.",
+            Gauge,
+            per_root(roots, |i| if validating(i) { 1.0 } else { 0.0 }),
+        ),
+        fam(
+            "altroot_dnssec_validations",
+            "Links of clients' answers validated in a validating root (or recalled as validated), by result: secure, insecure, bogus (answered SERVFAIL), indeterminate. CD queries and ready answers are not validated again.",
+            Counter,
+            results,
+        ),
+        fam(
+            "altroot_dnssec_negative_trust_anchors",
+            "Negative trust anchors configured for the root (RFC 7646).",
+            Gauge,
+            per_root(roots, negative),
+        ),
+        fam(
+            "altroot_dnssec_last_bogus_timestamp_seconds",
+            "When a link in the root was last found bogus (Unix time; 0: never).",
+            Gauge,
+            per_root(roots, bogus_at),
         ),
     ]
 }

@@ -65,6 +65,24 @@ function health(now, h) {
   return cell;
 }
 
+// A root's validation state: its anchors, negative anchors, counts, last bogus.
+function dnssec(now, d) {
+  if (!d) return td("DNSSEC", {}, el("span", { class: "muted" }, "—"));
+  const cell = td("DNSSEC", {}, el("span", { class: "badge " + (d.validating ? "validating" : "off") },
+    d.validating ? "validating" : "off"));
+  cell.append(el("span", { class: "detail" }, d.anchors.text));
+  if (d.negative.length) cell.append(el("span", { class: "detail mono" }, "negative: " + d.negative.join(", ")));
+  if (d.validating) {
+    const c = d.counts;
+    cell.append(el("span", { class: "detail" }, n(c.secure) + " secure · " + n(c.insecure) + " insecure · " +
+      n(c.bogus) + " bogus · " + n(c.indeterminate) + " indeterminate"));
+  }
+  if (d.last_bogus) {
+    cell.append(el("span", { class: "detail bad" }, "last bogus " + ago(now, d.last_bogus.at) + ": " + d.last_bogus.why));
+  }
+  return cell;
+}
+
 function renderRoots(s) {
   const body = document.querySelector("#roots tbody");
   body.replaceChildren(...s.roots.map((r, i) => el("tr", { "data-root": r.name },
@@ -73,7 +91,8 @@ function renderRoots(s) {
     td("TLDs", { class: "num" }, r.tlds === null ? "—" : n(r.tlds), el("span", { class: "detail" }, r.tlds_note)),
     td("queries", { class: "num" }, n(r.queries)),
     td("hit / miss", { class: "num" }, n(r.cache.hits) + " / " + n(r.cache.misses)),
-    health(s.now, r.health))));
+    health(s.now, r.health),
+    dnssec(s.now, r.dnssec))));
 }
 
 // Stacked bars: one per 10 s interval, the interval in progress last (lighter).
@@ -177,10 +196,15 @@ async function refresh() {
 function renderCompare(data) {
   const row = data.row;
   const table = el("table", { id: "compare-table" },
-    el("thead", {}, el("tr", {}, el("th", {}, "root"), el("th", {}, "answer"), el("th", {}, "records"))),
+    el("thead", {}, el("tr", {}, el("th", {}, "root"), el("th", {}, "answer"), el("th", {}, "DNSSEC"),
+      el("th", {}, "records"))),
     el("tbody", {}, ...row.roots.map(c => el("tr", { "data-root": c.root },
       td("root", {}, el("strong", {}, c.root)),
       td("answer", { class: "mono" }, c.answer, c.error ? el("span", { class: "detail bad" }, c.error) : null),
+      td("DNSSEC", {}, c.dnssec.state, c.dnssec.state === "bogus" ? el("span", { class: "detail bad" }, c.dnssec.reason) : null,
+        c.dnssec.proves_absent ? el("span", { class: "detail" }, "proves " + c.dnssec.proves_absent + " does not exist") : null,
+        ...(c.checked ? c.checked.under : []).map(u => el("span", { class: "detail" + (u.state === "bogus" ? " bad" : "") },
+          "under " + u.root + "'s anchors: " + u.state + (u.reason && u.state !== "secure" ? " (" + u.reason + ")" : "")))),
       td("records", { class: "mono small" }, ...c.records.map(r => el("span", { class: "detail" }, r)))))));
   const verdict = row.verdict === "only" ? "only " + row.only : row.verdict;
   return [el("p", {}, el("span", { class: "mono" }, row.name + " " + row.type), " — ",
