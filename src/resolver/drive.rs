@@ -399,6 +399,9 @@ impl Resolver {
                     _ => None,
                 };
                 if let Some(o) = early {
+                    if let Route::Root(i) = route {
+                        self.count_security(i, &Security::Secure);
+                    }
                     match links.add(route, o, true) {
                         Next::Done(a) => return a,
                         Next::Follow(target) => {
