@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 
+use super::keys::{self, SigningKeys};
 use super::problem::Problem;
 use super::rules::{special_problem, tld_label, tld_warnings};
+use super::sign::{children_of, sign_zone};
 use super::zone::Zone;
 
 /// All zones of one `zones` root, by origin.
@@ -28,6 +30,9 @@ pub struct ZoneSet {
     /// zones before, not about the files (once these zones are served, the
     /// lower serial is the one to compare with).
     serial_warnings: Vec<Problem>,
+    /// The root's signing keys (`keys/` in the folder): every zone is signed
+    /// with them ([`super::sign`]).
+    keys: Option<Arc<SigningKeys>>,
 }
 
 /// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
@@ -101,12 +106,32 @@ impl ZoneSet {
             opts,
             force,
             problems: Vec::new(),
+            children: HashMap::new(),
+            now: crate::clock::unix_now(),
         };
+        match keys::read(dir) {
+            Ok(k) => l.set.keys = k.map(Arc::new),
+            Err(mut e) => l.problems.append(&mut e),
+        }
+        // New keys: every zone is signed again.
+        let old_keys = previous.and_then(|p| p.keys.as_ref().map(|k| k.fingerprint()));
+        if l.set.keys.is_some() && old_keys != l.set.keys.as_ref().map(|k| k.fingerprint()) {
+            l.force = true;
+        }
         match std::fs::read_dir(dir) {
             Ok(entries) => {
                 let mut paths: Vec<PathBuf> =
                     entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 paths.sort();
+                let origins: Vec<Name> = paths
+                    .iter()
+                    .filter(|p| p.is_file())
+                    .filter_map(|p| origin_for_file(p))
+                    .collect();
+                l.children = children_of(&origins)
+                    .into_iter()
+                    .map(|(p, c)| (LowerName::new(&p), c))
+                    .collect();
                 for path in paths {
                     l.file(&path);
                 }
@@ -158,6 +183,27 @@ impl ZoneSet {
         &self.serial_warnings
     }
 
+    /// The root's signing keys, when its folder has them.
+    pub fn signing_keys(&self) -> Option<&SigningKeys> {
+        self.keys.as_deref()
+    }
+
+    /// The key files read (watched for changes like zone files).
+    pub fn key_files(&self) -> Vec<PathBuf> {
+        self.keys
+            .as_ref()
+            .map(|k| k.files.clone())
+            .unwrap_or_default()
+    }
+
+    /// Is any zone due to be signed again (its signatures getting old)? A reload
+    /// then signs it again, even if its files did not change.
+    pub fn resign_due(&self, now: u64) -> bool {
+        self.zones
+            .values()
+            .any(|z| z.resign_at.is_some_and(|t| now >= t))
+    }
+
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
         self.zones.get(origin)
@@ -173,7 +219,9 @@ impl ZoneSet {
         while !n.is_root() {
             n = n.base_name();
             if let Some(z) = self.zones.get(&LowerName::new(&n)) {
-                return if z.is_cut(name) {
+                // A DS altroot made for a zone of the folder is in its parent
+                // zone too, without a delegation.
+                return if z.is_cut(name) || z.has_ds(name) {
                     Some(z)
                 } else {
                     own.or(Some(z))
@@ -233,6 +281,9 @@ struct Loader<'a> {
     opts: &'a LoadOptions,
     force: bool,
     problems: Vec<Problem>,
+    /// With keys: each zone's children in the folder (they get a DS in it).
+    children: HashMap<LowerName, Vec<Name>>,
+    now: u64,
 }
 
 impl Loader<'_> {
@@ -272,6 +323,7 @@ impl Loader<'_> {
             && !self.force
             && old.files.first().is_some_and(|f| f == path)
             && old.unchanged()
+            && self.signing_current(&old, &lorigin)
         {
             let warnings = self
                 .previous
@@ -292,9 +344,33 @@ impl Loader<'_> {
         self.load_zone(path, &origin, lorigin);
     }
 
-    /// Reads one zone file.
+    /// Is a kept zone signed as this load would sign it: not signed when the
+    /// root has no keys; else signed (the keys are the same, or `force` is set),
+    /// for the same child zones, and not due for new signatures.
+    fn signing_current(&self, old: &Zone, lorigin: &LowerName) -> bool {
+        if self.set.keys.is_none() {
+            return old.resign_at.is_none();
+        }
+        let children = self.children.get(lorigin).map(Vec::as_slice).unwrap_or(&[]);
+        old.resign_at.is_some_and(|t| self.now < t) && old.signed_children == children
+    }
+
+    /// Reads one zone file (and signs it, when the root has keys).
     fn load_zone(&mut self, path: &Path, origin: &Name, lorigin: LowerName) {
-        match Zone::load(path, origin) {
+        let loaded = Zone::load(path, origin).and_then(|(z, mut warnings)| {
+            let Some(keys) = &self.set.keys else {
+                return Ok((z, warnings));
+            };
+            let children = self
+                .children
+                .get(&lorigin)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let (signed, mut more) = sign_zone(&z, keys, children, self.now)?;
+            warnings.append(&mut more);
+            Ok((signed, warnings))
+        });
+        match loaded {
             Ok((z, mut warnings)) => {
                 let (f, l) = z.soa_line();
                 if lorigin.num_labels() == 1 {
@@ -345,6 +421,10 @@ impl Loader<'_> {
             };
             let zf = z.files.first().map(|p| p.display().to_string());
             let zf = zf.unwrap_or_default();
+            // Only the DS altroot made for the zone file.
+            if rz.signed_children.contains(&Name::from(tld.clone())) && rz.only_dnssec_at(tld) {
+                continue;
+            }
             if rz.is_cut(tld) {
                 self.problems.push(Problem::error(
                     f,
