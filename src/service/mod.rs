@@ -299,8 +299,20 @@ impl Service {
             for z in set.zones() {
                 files.extend(z.files.iter().cloned());
             }
+            files.extend(set.key_files());
         }
         (dirs, files)
+    }
+
+    /// Is a zone altroot signed due for new signatures ([`ZoneSet::resign_due`])?
+    /// The watcher then reloads.
+    pub fn resign_due(&self) -> bool {
+        let now = crate::clock::unix_now();
+        self.zone_roots.iter().any(|zr| {
+            self.resolver
+                .zones(zr.index)
+                .is_some_and(|s| s.resign_due(now))
+        })
     }
 }
 
