@@ -368,7 +368,7 @@ impl Loader<'_> {
 
     /// Reads one zone file (and signs it, when the root has keys).
     fn load_zone(&mut self, path: &Path, origin: &Name, lorigin: LowerName) {
-        let loaded = Zone::load(path, origin).and_then(|(z, mut warnings)| {
+        let loaded = Zone::load(path, origin).and_then(|(z, warnings)| {
             let Some(keys) = &self.set.keys else {
                 return Ok((z, warnings));
             };
@@ -377,9 +377,9 @@ impl Loader<'_> {
                 .get(&lorigin)
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let (signed, mut more) = sign_zone(&z, keys, children, self.now)?;
-            warnings.append(&mut more);
-            Ok((signed, warnings))
+            // The signed zone is checked again, whole: its warnings are the
+            // unsigned zone's and any about what signing added.
+            sign_zone(&z, keys, children, self.now)
         });
         match loaded {
             Ok((z, mut warnings)) => {

@@ -24,6 +24,7 @@
 //! NSEC3PARAM) is refused in a root with keys: two signers of one zone would
 //! leave two key sets and chains that contradict each other.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +37,7 @@ use super::keys::{KEY_TTL, SigningKeys, ZoneKey};
 use super::problem::Problem;
 use super::reader::Rec;
 use super::signed::canonical_cmp;
-use super::store::CUT;
+use super::store::{CUT, SetRec, Store};
 use super::wire::{decode_rdata, label_count, label_starts, to_wire};
 use super::zone::Zone;
 
@@ -58,23 +59,34 @@ struct Owner {
     ds: Option<Vec<u8>>,
 }
 
-/// One RRset to sign: owner, type, TTL, its RDATAs in canonical form, and which
-/// key.
+/// One RRset to sign: owner, type, TTL, where its records are, and which key.
 struct Job<'a> {
     owner: &'a [u8],
     rtype: RecordType,
     ttl: u32,
-    rdatas: Vec<Vec<u8>>,
+    src: Src<'a>,
     ksk: bool,
 }
 
+/// Where a job's records are.
+enum Src<'a> {
+    /// A set of the zone's store.
+    Set(&'a SetRec),
+    /// Records altroot made (one RRset, consecutive in its list).
+    Made(&'a [Made<'a>]),
+}
+
 /// A record altroot adds to the zone.
-struct Made {
-    owner: Vec<u8>,
+struct Made<'a> {
+    owner: &'a [u8],
     rtype: RecordType,
     ttl: u32,
     rdata: Vec<u8>,
 }
+
+/// Signatures made and handed to the builder this many RRsets at a time, so
+/// that they are held once (in the builder), not twice.
+const BATCH: usize = 1 << 15;
 
 /// Signs `zone` (read and checked, unsigned) with `keys`, adding DS records for
 /// `children` (origins of zones of the same folder that this zone encloses
@@ -105,6 +117,7 @@ pub fn sign_zone(
             ds: None,
         });
     }
+    let zone_owners = owners.len();
     let mut problems = Vec::new();
     for child in children {
         let wire = to_wire(child, true);
@@ -119,10 +132,18 @@ pub fn sign_zone(
                 continue;
             }
         };
-        match owners.iter_mut().find(|o| o.name == wire) {
-            Some(o) => o.ds = Some(ds),
+        // The zone's own owners are in node order (binary search); the names
+        // only DS records own are pushed after them.
+        let id = store.find(&wire);
+        let own = id.and_then(|id| {
+            owners[..zone_owners]
+                .binary_search_by_key(&Some(id), |o| o.id)
+                .ok()
+        });
+        match own {
+            Some(i) => owners[i].ds = Some(ds),
             None => owners.push(Owner {
-                id: store.find(&wire),
+                id,
                 cut: false,
                 name: wire,
                 ds: Some(ds),
@@ -134,11 +155,11 @@ pub fn sign_zone(
     }
     owners.sort_by(|a, b| canonical_cmp(&a.name, &b.name));
 
-    // What altroot adds: DNSKEY, DS, NSEC.
-    let mut made: Vec<Made> = Vec::new();
+    // What altroot adds: DNSKEY, DS, NSEC; each RRset's records consecutive.
+    let mut made: Vec<Made<'_>> = Vec::with_capacity(owners.len() + 2);
     for k in [&keys.ksk, &keys.zsk] {
         made.push(Made {
-            owner: apex.to_vec(),
+            owner: apex,
             rtype: RecordType::DNSKEY,
             ttl: KEY_TTL,
             rdata: dnskey_rdata(k),
@@ -148,7 +169,7 @@ pub fn sign_zone(
     for (i, o) in owners.iter().enumerate() {
         if let Some(ds) = &o.ds {
             made.push(Made {
-                owner: o.name.clone(),
+                owner: &o.name,
                 rtype: RecordType::DS,
                 ttl: KEY_TTL,
                 rdata: ds.clone(),
@@ -156,7 +177,7 @@ pub fn sign_zone(
         }
         let next = &owners[(i + 1) % owners.len()].name;
         let mut types: Vec<u16> = signed_sets(zone, o)
-            .map(|(t, _)| u16::from(t))
+            .map(|s| u16::from(s.rtype()))
             .chain([u16::from(RecordType::NSEC), u16::from(RecordType::RRSIG)])
             .collect();
         if o.cut {
@@ -171,7 +192,7 @@ pub fn sign_zone(
         let mut rdata = next.clone();
         rdata.extend(type_bitmap(&mut types));
         made.push(Made {
-            owner: o.name.clone(),
+            owner: &o.name,
             rtype: RecordType::NSEC,
             ttl: nsec_ttl,
             rdata,
@@ -181,39 +202,27 @@ pub fn sign_zone(
     // Every RRset to sign: the zone's authoritative ones and what was made.
     let mut jobs: Vec<Job<'_>> = Vec::new();
     for o in &owners {
-        for (rtype, (ttl, rdatas)) in signed_sets(zone, o) {
+        for set in signed_sets(zone, o) {
             jobs.push(Job {
                 owner: &o.name,
-                rtype,
-                ttl,
-                rdatas: rdatas.collect(),
+                rtype: set.rtype(),
+                ttl: set.ttl,
+                src: Src::Set(set),
                 ksk: false,
             });
         }
     }
-    let mut made_sorted: Vec<&Made> = made.iter().collect();
-    made_sorted.sort_by(|a, b| (&a.owner, u16::from(a.rtype)).cmp(&(&b.owner, u16::from(b.rtype))));
-    for group in made_sorted.chunk_by(|a, b| a.owner == b.owner && a.rtype == b.rtype) {
+    for group in made.chunk_by(|a, b| a.owner == b.owner && a.rtype == b.rtype) {
         jobs.push(Job {
-            owner: &group[0].owner,
+            owner: group[0].owner,
             rtype: group[0].rtype,
             ttl: group[0].ttl,
-            rdatas: group.iter().map(|m| m.rdata.clone()).collect(),
+            src: Src::Made(group),
             ksk: group[0].rtype == RecordType::DNSKEY,
         });
     }
-    let inception = now.saturating_sub(INCEPTION_BACKDATE) as u32;
-    let expiration = (now + VALIDITY) as u32;
-    let signer = apex;
-    let sigs = sign_all(&jobs, keys, signer, inception, expiration).map_err(|e| {
-        vec![Problem::error(
-            &soa_file,
-            soa_line,
-            format!("cannot sign the zone: {e}"),
-        )]
-    })?;
 
-    // The zone again, with its new records.
+    // The zone again, with its new records and their signatures.
     let files: Vec<Arc<PathBuf>> = zone.files.iter().cloned().map(Arc::new).collect();
     let main = Arc::new(soa_file.clone());
     let mut b = Builder::new(zone.origin());
@@ -234,7 +243,7 @@ pub fn sign_zone(
     }
     for m in &made {
         b.add(Rec {
-            owner: &m.owner,
+            owner: m.owner,
             rtype: m.rtype,
             ttl: m.ttl,
             rdata: &m.rdata,
@@ -242,17 +251,31 @@ pub fn sign_zone(
             line: soa_line,
         });
     }
-    for (job, sig) in jobs.iter().zip(&sigs) {
-        b.add(Rec {
-            owner: job.owner,
-            rtype: RecordType::RRSIG,
-            ttl: job.ttl,
-            rdata: sig,
-            file: &main,
-            line: soa_line,
-        });
+    let times = Times {
+        inception: now.saturating_sub(INCEPTION_BACKDATE) as u32,
+        expiration: (now + VALIDITY) as u32,
+    };
+    for batch in jobs.chunks(BATCH) {
+        let sigs = sign_all(store, batch, keys, apex, times).map_err(|e| {
+            vec![Problem::error(
+                &soa_file,
+                soa_line,
+                format!("cannot sign the zone: {e}"),
+            )]
+        })?;
+        for (job, sig) in batch.iter().zip(&sigs) {
+            b.add(Rec {
+                owner: job.owner,
+                rtype: RecordType::RRSIG,
+                ttl: job.ttl,
+                rdata: sig,
+                file: &main,
+                line: soa_line,
+            });
+        }
     }
     drop(jobs);
+    drop(made);
     let (mut signed, warnings) = b.finish(zone.files.clone())?;
     signed.stamps = zone.stamps.clone();
     signed.resign_at = Some(now + VALIDITY - RESIGN_BEFORE);
@@ -318,28 +341,17 @@ fn below_cut(zone: &Zone, name: &[u8]) -> bool {
 }
 
 /// The zone's RRsets at `o` that get an RRSIG: all of them, but at a delegation
-/// only the DS. Each as (type, (TTL, canonical RDATAs)).
-fn signed_sets<'z>(
-    zone: &'z Zone,
-    o: &Owner,
-) -> impl Iterator<Item = (RecordType, (u32, impl Iterator<Item = Vec<u8>> + 'z))> + 'z {
-    let store = &zone.store;
-    let sets = o.id.map(|id| store.sets(id)).unwrap_or(&[]);
+/// only the DS.
+fn signed_sets<'z>(zone: &'z Zone, o: &Owner) -> impl Iterator<Item = &'z SetRec> + 'z {
+    let sets = o.id.map(|id| zone.store.sets(id)).unwrap_or(&[]);
     let cut = o.cut;
     sets.iter()
         .filter(move |s| !cut || s.rtype() == RecordType::DS)
-        .map(move |s| {
-            let rtype = s.rtype();
-            (
-                rtype,
-                (s.ttl, store.rdatas(s).map(move |r| canonical(rtype, r))),
-            )
-        })
 }
 
 /// RDATA in canonical form (RFC 4034 §6.2: names in the RDATA of the types it
 /// lists in lower case). Types without names are as stored.
-fn canonical(rtype: RecordType, rdata: &[u8]) -> Vec<u8> {
+fn canonical(rtype: RecordType, rdata: &[u8]) -> Cow<'_, [u8]> {
     use RecordType as T;
     if matches!(
         rtype,
@@ -353,18 +365,18 @@ fn canonical(rtype: RecordType, rdata: &[u8]) -> Vec<u8> {
             | T::HINFO
             | T::OPENPGPKEY
     ) {
-        return rdata.to_vec();
+        return Cow::Borrowed(rdata);
     }
     let Ok(data) = decode_rdata(rtype, rdata) else {
-        return rdata.to_vec();
+        return Cow::Borrowed(rdata);
     };
     let mut out = Vec::with_capacity(rdata.len());
     let mut e = BinEncoder::new(&mut out);
     e.set_canonical_form(true);
     e.set_name_encoding(NameEncoding::Uncompressed);
     match data.emit(&mut e) {
-        Ok(()) => out,
-        Err(_) => rdata.to_vec(),
+        Ok(()) => Cow::Owned(out),
+        Err(_) => Cow::Borrowed(rdata),
     }
 }
 
@@ -407,14 +419,21 @@ fn type_bitmap(types: &mut Vec<u16>) -> Vec<u8> {
     out
 }
 
+/// Signature inception and expiration (RFC 1982 serials of Unix time).
+#[derive(Clone, Copy)]
+struct Times {
+    inception: u32,
+    expiration: u32,
+}
+
 /// Signs every job, on as many threads as there are cores; RRSIG RDATAs in the
 /// order of `jobs`.
 fn sign_all(
+    store: &Store,
     jobs: &[Job<'_>],
     keys: &SigningKeys,
     signer: &[u8],
-    inception: u32,
-    expiration: u32,
+    times: Times,
 ) -> Result<Vec<Vec<u8>>, String> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -430,7 +449,7 @@ fn sign_all(
                         .iter()
                         .map(|j| {
                             let key = if j.ksk { &keys.ksk } else { &keys.zsk };
-                            rrsig(j, key, signer, inception, expiration)
+                            rrsig(store, j, key, signer, times)
                         })
                         .collect()
                 })
@@ -452,14 +471,15 @@ fn sign_all(
 }
 
 /// The RRSIG RDATA over one RRset (RFC 4034 §3.1.8.1): the RDATA without the
-/// signature, then each record in canonical order as owner | type | class |
-/// original TTL | RDATA length | RDATA.
+/// signature, then each record in canonical order (RDATA in canonical form,
+/// sorted as octet strings, §6.2–6.3) as owner | type | class | original TTL |
+/// RDATA length | RDATA.
 fn rrsig(
+    store: &Store,
     job: &Job<'_>,
     key: &ZoneKey,
     signer: &[u8],
-    inception: u32,
-    expiration: u32,
+    times: Times,
 ) -> Result<Vec<u8>, String> {
     let wildcard = job.owner.starts_with(b"\x01*");
     let labels = label_count(job.owner) - usize::from(wildcard);
@@ -468,11 +488,14 @@ fn rrsig(
     head.push(u8::from(key.algorithm));
     head.push(labels as u8);
     head.extend_from_slice(&job.ttl.to_be_bytes());
-    head.extend_from_slice(&expiration.to_be_bytes());
-    head.extend_from_slice(&inception.to_be_bytes());
+    head.extend_from_slice(&times.expiration.to_be_bytes());
+    head.extend_from_slice(&times.inception.to_be_bytes());
     head.extend_from_slice(&key.tag.to_be_bytes());
     head.extend_from_slice(signer);
-    let mut rdatas: Vec<&Vec<u8>> = job.rdatas.iter().collect();
+    let mut rdatas: Vec<Cow<'_, [u8]>> = match job.src {
+        Src::Set(set) => store.rdatas(set).map(|r| canonical(job.rtype, r)).collect(),
+        Src::Made(made) => made.iter().map(|m| Cow::Borrowed(&m.rdata[..])).collect(),
+    };
     rdatas.sort();
     rdatas.dedup();
     let mut tbs = head.clone();
@@ -483,7 +506,7 @@ fn rrsig(
         tbs.extend_from_slice(&job.ttl.to_be_bytes());
         let len = u16::try_from(r.len()).map_err(|_| "RDATA over 65535 octets".to_string())?;
         tbs.extend_from_slice(&len.to_be_bytes());
-        tbs.extend_from_slice(r);
+        tbs.extend_from_slice(&r);
     }
     let sig = key.sign(&tbs)?;
     head.extend_from_slice(&sig);
