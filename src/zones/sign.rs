@@ -276,6 +276,7 @@ pub fn sign_zone(
     }
     drop(jobs);
     drop(made);
+    drop(owners);
     let (mut signed, warnings) = b.finish(zone.files.clone())?;
     signed.stamps = zone.stamps.clone();
     signed.resign_at = Some(now + VALIDITY - RESIGN_BEFORE);
