@@ -210,3 +210,59 @@ pub fn ds(config: Option<PathBuf>, root: &str, format: DsFormat) -> u8 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[&str]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for f in files {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        d
+    }
+
+    // Each zone no other zone of the folder encloses needs its own anchor: only
+    // `.` when there is a root zone.
+    #[test]
+    fn top_zones_are_those_without_a_parent_in_the_folder() {
+        let d = folder(&["geek.zone", "a.geek.zone", "web.zone", "notes.txt"]);
+        let tops: Vec<String> = top_zones(d.path()).iter().map(|n| n.to_string()).collect();
+        assert_eq!(tops, ["geek.", "web."]);
+        std::fs::write(d.path().join("root.zone"), "").unwrap();
+        let tops: Vec<String> = top_zones(d.path()).iter().map(|n| n.to_string()).collect();
+        assert_eq!(tops, ["."]);
+    }
+
+    // The three forms carry the same DS: master file (DS and DNSKEY), Unbound's
+    // trust-anchor line, BIND's static-ds.
+    #[test]
+    fn ds_forms() {
+        let d = tempfile::tempdir().unwrap();
+        keys::generate(d.path(), KeyAlgorithm::EcdsaP256, false).unwrap();
+        let k = keys::read(d.path()).unwrap().unwrap();
+        let tops = [Name::root()];
+        let ds = ds_line(&Name::root(), &k.ksk).unwrap();
+        let digest = ds.rsplit(' ').next().unwrap().to_string();
+        let zone = ds_text(&k, &tops, DsFormat::Zone).unwrap();
+        assert_eq!(
+            zone,
+            format!("{ds}\n{}\n", dnskey_line(&Name::root(), &k.ksk))
+        );
+        let unbound = ds_text(&k, &tops, DsFormat::Unbound).unwrap();
+        assert_eq!(unbound, format!("trust-anchor: \"{ds}\"\n"));
+        let bind = ds_text(&k, &tops, DsFormat::Bind).unwrap();
+        assert_eq!(
+            bind,
+            format!(
+                "trust-anchors {{\n    \".\" static-ds {} 13 2 \"{digest}\";\n}};\n",
+                k.ksk.tag
+            )
+        );
+        let all = ds_text(&k, &tops, DsFormat::All).unwrap();
+        for part in [&zone, &unbound, &bind] {
+            assert!(all.contains(part.as_str()), "{all}");
+        }
+    }
+}
