@@ -75,6 +75,71 @@ fn signed_folder(algorithm: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Exit code, stdout and stderr of the altroot binary in `dir`.
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("altroot runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+// The commands' mistakes: a root the config lacks or that altroot does not
+// serve itself (exit 2), keys that exist already, a root without keys (exit 1),
+// each saying what to do.
+#[test]
+fn keygen_and_ds_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    std::fs::write(dir.path().join("zones/geek.zone"), GEEK_ZONE).unwrap();
+    std::fs::write(
+        dir.path().join("altroot.toml"),
+        format!("{CONFIG}\n[[root]]\nname = \"up\"\nforward = [\"127.0.0.1:5300\"]\n"),
+    )
+    .unwrap();
+    let c = ["-c", "altroot.toml"];
+    let (code, _, err) = run(
+        dir.path(),
+        &[&["keygen", "--root", "nope"][..], &c].concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no root called \"nope\" in the config (its roots: alt, up)"),
+        "{err}"
+    );
+    let (code, _, err) = run(dir.path(), &[&["keygen", "--root", "up"][..], &c].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a zones root"), "{err}");
+    let (code, _, err) = run(dir.path(), &[&["ds", "--root", "alt"][..], &c].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("altroot keygen --root alt makes its keys"),
+        "{err}"
+    );
+    let (code, out, _) = run(dir.path(), &[&["keygen", "--root", "alt"][..], &c].concat());
+    assert_eq!(code, 0);
+    assert!(out.contains("KSK key tag"), "{out}");
+    let (code, _, err) = run(dir.path(), &[&["keygen", "--root", "alt"][..], &c].concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("keys exist already; --force replaces them"),
+        "{err}"
+    );
+    // No root zone: the TLD zone is the top zone and gets its own DS.
+    let (code, out, _) = run(
+        dir.path(),
+        &[&["ds", "--root", "alt", "--format", "zone"][..], &c].concat(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("geek. 3600 IN DS "), "{out}");
+}
+
 async fn serve(dir: tempfile::TempDir, config: &str) -> Altroot {
     let path = dir.path().join("altroot.toml");
     std::fs::write(&path, config).unwrap();
