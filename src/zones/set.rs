@@ -100,8 +100,9 @@ impl ZoneSet {
         Self::load_at(dir, previous, opts, force, crate::clock::unix_now())
     }
 
-    /// [`ZoneSet::load`] at Unix time `now` (signature times, re-signing).
-    pub(crate) fn load_at(
+    /// [`ZoneSet::load`] at Unix time `now` (signature times, re-signing):
+    /// `serve` passes its clock's time, which tests can move.
+    pub fn load_at(
         dir: &Path,
         previous: Option<&ZoneSet>,
         opts: &LoadOptions,

@@ -371,3 +371,57 @@ async fn altroot_validates_its_own_signed_root() {
         assert!(sigs > 0, "{qname}: RRSIGs with DO");
     }
 }
+
+/// The inception of the RRSIG over www.geek. A as altroot serves it now.
+async fn inception(a: &Altroot) -> u32 {
+    let m = ask(a.addr, "www.geek.", RecordType::A).await;
+    m.answers
+        .iter()
+        .find_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(s)) => Some(s.input().sig_inception.get()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no RRSIG: {m:?}"))
+}
+
+// Signatures are renewed before they age: once a zone's are within 10 days of
+// their expiry (the clock moved 4 days on), the live reload's periodic check
+// signs the zones again, though no file changed; until then it does not.
+#[tokio::test]
+async fn the_watcher_signs_again_before_signatures_expire() {
+    let a = serve(signed_folder("ecdsap256"), CONFIG).await;
+    let watch = altroot::service::watch::spawn(a.service.clone());
+    let first = inception(&a).await;
+    // The watcher's first look (a reload of nothing changed) is done, and a
+    // periodic check after it found nothing due.
+    let stats = watch.stats();
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&stats.reloads) < 1 || count(&stats.polls) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never looked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(inception(&a).await, first, "nothing due, nothing signed");
+    assert!(!a.service.resign_due());
+    a.service
+        .clock()
+        .advance(std::time::Duration::from_secs(4 * 86_400));
+    assert!(a.service.resign_due());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = inception(&a).await;
+        if now != first {
+            assert!(now >= first + 4 * 86_400, "{first} → {now}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not signed again within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!a.service.resign_due(), "fresh signatures");
+}
