@@ -8,6 +8,7 @@
 pub mod check;
 pub mod collisions;
 pub mod compare;
+pub mod keys;
 mod notify;
 pub mod recipes;
 mod serve;
@@ -125,6 +126,44 @@ Examples:
         #[arg(long)]
         offline: bool,
     },
+    /// Make the KSK and ZSK that sign a zones root (in its zones folder's keys/).
+    #[command(after_help = "\
+Examples:
+  altroot keygen --root alt
+  altroot keygen --root alt --algorithm ed25519 --force
+
+Writes keys/ksk.pem, keys/zsk.pem (PKCS#8, mode 0600) and keys/ksk.dnskey,
+keys/zsk.dnskey in the root's zones folder; existing keys are kept unless --force.
+With keys there, altroot signs every zone of that root when it loads them.")]
+    Keygen {
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
+        config: Option<PathBuf>,
+        /// The zones root to sign (its name in the config).
+        #[arg(long, value_name = "NAME")]
+        root: String,
+        /// Key algorithm.
+        #[arg(long, value_enum, default_value = "ecdsap256")]
+        algorithm: keys::AlgorithmArg,
+        /// Replace existing keys (every validator then needs the new DS).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the DS and DNSKEY of a signed zones root, for validators.
+    #[command(after_help = "\
+Examples:
+  altroot ds --root alt
+  altroot ds --root alt --format zone > /etc/altroot/alt.ds
+  altroot ds --root alt --format unbound >> /etc/unbound/unbound.conf.d/alt.conf")]
+    Ds {
+        #[arg(long, short, value_name = "FILE", help = CONFIG_HELP)]
+        config: Option<PathBuf>,
+        /// The zones root (its name in the config).
+        #[arg(long, value_name = "NAME")]
+        root: String,
+        /// What to print.
+        #[arg(long, value_enum, default_value = "all")]
+        format: keys::DsFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +251,17 @@ pub fn run(cli: Cli) -> u8 {
         Command::Config {
             what: ConfigCommand::Recipes { config, system },
         } => recipes::run(config, system),
+        Command::Keygen {
+            config,
+            root,
+            algorithm,
+            force,
+        } => keys::keygen(config, &root, algorithm, force),
+        Command::Ds {
+            config,
+            root,
+            format,
+        } => keys::ds(config, &root, format),
     }
 }
 

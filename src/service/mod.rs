@@ -83,7 +83,8 @@ impl Service {
                         last_serials: read_serials(dir),
                         ..opts.clone()
                     };
-                    let set = load_zones(rc, dir, &first, &mut errors, &mut warnings);
+                    let now = env.clock.now();
+                    let set = load_zones(rc, dir, &first, now, &mut errors, &mut warnings);
                     serial_warnings.extend(set.serial_warnings().iter().cloned());
                     loaded.extend(set.zones().map(|z| loaded_zone(rc, z)));
                     zone_roots.push(ZoneRoot {
@@ -182,7 +183,9 @@ impl Service {
         let mut loaded = Vec::new();
         for zr in &self.zone_roots {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
-            let (new, problems) = ZoneSet::load(&zr.dir, Some(&old), &zr.opts, force);
+            // Signature times follow the TTL clock (tests move it).
+            let now = self.clock().now();
+            let (new, problems) = ZoneSet::load_at(&zr.dir, Some(&old), &zr.opts, force, now);
             let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
             if let Some(first) = errors.first() {
                 refused.push((
@@ -299,8 +302,20 @@ impl Service {
             for z in set.zones() {
                 files.extend(z.files.iter().cloned());
             }
+            files.extend(set.key_files());
         }
         (dirs, files)
+    }
+
+    /// Is a zone altroot signed due for new signatures ([`ZoneSet::resign_due`])?
+    /// The watcher then reloads.
+    pub fn resign_due(&self) -> bool {
+        let now = self.clock().now();
+        self.zone_roots.iter().any(|zr| {
+            self.resolver
+                .zones(zr.index)
+                .is_some_and(|s| s.resign_due(now))
+        })
     }
 }
 
@@ -371,10 +386,11 @@ fn load_zones(
     rc: &RootConfig,
     dir: &std::path::Path,
     opts: &LoadOptions,
+    now: u64,
     errors: &mut Vec<Problem>,
     warnings: &mut Vec<Problem>,
 ) -> ZoneSet {
-    let (set, problems) = ZoneSet::load(dir, None, opts, true);
+    let (set, problems) = ZoneSet::load_at(dir, None, opts, true, now);
     for p in problems {
         if p.is_error() {
             errors.push(p);

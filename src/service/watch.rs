@@ -48,6 +48,9 @@ const SETTLE_OPEN_WRITE: Duration = Duration::from_millis(1500);
 /// How often the watched folders and files are checked by `stat` (re-arming and
 /// the safety net for missed events).
 pub const POLL: Duration = Duration::from_secs(2);
+/// How often a due re-signing is asked for again when the reload that should
+/// have signed failed (a broken edit keeps the old zones and their signatures).
+const RESIGN_RETRY: Duration = Duration::from_secs(600);
 
 /// What an event says about the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +177,8 @@ struct Inner {
     /// One [`Inner::arm`] at a time (the periodic check, a reload and SIGHUP may
     /// ask together).
     arming: Mutex<()>,
+    /// When the periodic check last asked for a reload to renew signatures.
+    resign_asked: Mutex<Option<Instant>>,
 }
 
 /// Is this path one that can change a zone? Anything in a zones folder but swap,
@@ -252,6 +257,7 @@ pub fn spawn_with(service: Arc<Service>, opts: Options) -> WatchHandle {
         pending: Mutex::new(None),
         signals,
         arming: Mutex::new(()),
+        resign_asked: Mutex::new(None),
     });
     inner.arm(false);
     // Look once now: the zones may have changed since they were loaded.
@@ -402,6 +408,17 @@ impl Inner {
     fn poll(&self) {
         self.stats.polls.fetch_add(1, Ordering::SeqCst);
         self.arm(false);
+        // Signatures altroot made get old: a reload signs those zones again.
+        if self.signals.load(Ordering::SeqCst) == 0 && self.service.resign_due() {
+            let mut asked = self.resign_asked.lock().unwrap_or_else(|p| p.into_inner());
+            if asked.is_none_or(|t| t.elapsed() >= RESIGN_RETRY) {
+                *asked = Some(Instant::now());
+                tracing::info!("signatures of a signed zone are due for renewal; reloading");
+                self.signals.fetch_add(1, Ordering::SeqCst);
+                let _ = self.tx.send(Msg::Signal(Signal::Complete));
+                return;
+            }
+        }
         let now = self.look();
         let base = self.baseline.lock().unwrap_or_else(|p| p.into_inner());
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());

@@ -95,7 +95,7 @@ pub(super) struct Builder {
 }
 
 impl Builder {
-    fn new(origin: &Name) -> Builder {
+    pub(super) fn new(origin: &Name) -> Builder {
         Builder {
             origin: origin.clone(),
             owire: wire::to_wire(origin, true),
@@ -163,7 +163,7 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, r: Rec<'_>) {
+    pub(super) fn add(&mut self, r: Rec<'_>) {
         self.first_line.get_or_insert(r.line);
         if !self.belongs(&r) {
             return;
@@ -355,7 +355,10 @@ impl Builder {
 
     //--- Checks
 
-    fn finish(mut self, files: Vec<PathBuf>) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
+    pub(super) fn finish(
+        mut self,
+        files: Vec<PathBuf>,
+    ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         if let Some(m) = self.mismatch.take() {
             return Err(vec![m]);
         }
@@ -417,6 +420,8 @@ impl Builder {
             serial,
             records,
             stamps: Vec::new(),
+            resign_at: None,
+            signed_children: Vec::new(),
         }
     }
 

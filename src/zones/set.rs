@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 
+use super::keys::{self, SigningKeys};
 use super::problem::Problem;
 use super::rules::{special_problem, tld_label, tld_warnings};
+use super::sign::{children_of, sign_zone};
 use super::zone::Zone;
 
 /// All zones of one `zones` root, by origin.
@@ -28,6 +30,9 @@ pub struct ZoneSet {
     /// zones before, not about the files (once these zones are served, the
     /// lower serial is the one to compare with).
     serial_warnings: Vec<Problem>,
+    /// The root's signing keys (`keys/` in the folder): every zone is signed
+    /// with them ([`super::sign`]).
+    keys: Option<Arc<SigningKeys>>,
 }
 
 /// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
@@ -92,6 +97,18 @@ impl ZoneSet {
         opts: &LoadOptions,
         force: bool,
     ) -> (ZoneSet, Vec<Problem>) {
+        Self::load_at(dir, previous, opts, force, crate::clock::unix_now())
+    }
+
+    /// [`ZoneSet::load`] at Unix time `now` (signature times, re-signing):
+    /// `serve` passes its clock's time, which tests can move.
+    pub fn load_at(
+        dir: &Path,
+        previous: Option<&ZoneSet>,
+        opts: &LoadOptions,
+        force: bool,
+        now: u64,
+    ) -> (ZoneSet, Vec<Problem>) {
         let mut l = Loader {
             set: ZoneSet {
                 dir: dir.to_path_buf(),
@@ -101,12 +118,32 @@ impl ZoneSet {
             opts,
             force,
             problems: Vec::new(),
+            children: HashMap::new(),
+            now,
         };
+        match keys::read(dir) {
+            Ok(k) => l.set.keys = k.map(Arc::new),
+            Err(mut e) => l.problems.append(&mut e),
+        }
+        // New keys: every zone is signed again.
+        let old_keys = previous.and_then(|p| p.keys.as_ref().map(|k| k.fingerprint()));
+        if l.set.keys.is_some() && old_keys != l.set.keys.as_ref().map(|k| k.fingerprint()) {
+            l.force = true;
+        }
         match std::fs::read_dir(dir) {
             Ok(entries) => {
                 let mut paths: Vec<PathBuf> =
                     entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
                 paths.sort();
+                let origins: Vec<Name> = paths
+                    .iter()
+                    .filter(|p| p.is_file())
+                    .filter_map(|p| origin_for_file(p))
+                    .collect();
+                l.children = children_of(&origins)
+                    .into_iter()
+                    .map(|(p, c)| (LowerName::new(&p), c))
+                    .collect();
                 for path in paths {
                     l.file(&path);
                 }
@@ -158,6 +195,27 @@ impl ZoneSet {
         &self.serial_warnings
     }
 
+    /// The root's signing keys, when its folder has them.
+    pub fn signing_keys(&self) -> Option<&SigningKeys> {
+        self.keys.as_deref()
+    }
+
+    /// The key files read (watched for changes like zone files).
+    pub fn key_files(&self) -> Vec<PathBuf> {
+        self.keys
+            .as_ref()
+            .map(|k| k.files.clone())
+            .unwrap_or_default()
+    }
+
+    /// Is any zone due to be signed again (its signatures getting old)? A reload
+    /// then signs it again, even if its files did not change.
+    pub fn resign_due(&self, now: u64) -> bool {
+        self.zones
+            .values()
+            .any(|z| z.resign_at.is_some_and(|t| now >= t))
+    }
+
     /// The zone with exactly this origin.
     pub fn get(&self, origin: &LowerName) -> Option<&Arc<Zone>> {
         self.zones.get(origin)
@@ -173,7 +231,9 @@ impl ZoneSet {
         while !n.is_root() {
             n = n.base_name();
             if let Some(z) = self.zones.get(&LowerName::new(&n)) {
-                return if z.is_cut(name) {
+                // A DS altroot made for a zone of the folder is in its parent
+                // zone too, without a delegation.
+                return if z.is_cut(name) || z.has_ds(name) {
                     Some(z)
                 } else {
                     own.or(Some(z))
@@ -233,6 +293,9 @@ struct Loader<'a> {
     opts: &'a LoadOptions,
     force: bool,
     problems: Vec<Problem>,
+    /// With keys: each zone's children in the folder (they get a DS in it).
+    children: HashMap<LowerName, Vec<Name>>,
+    now: u64,
 }
 
 impl Loader<'_> {
@@ -272,6 +335,7 @@ impl Loader<'_> {
             && !self.force
             && old.files.first().is_some_and(|f| f == path)
             && old.unchanged()
+            && self.signing_current(&old, &lorigin)
         {
             let warnings = self
                 .previous
@@ -292,9 +356,33 @@ impl Loader<'_> {
         self.load_zone(path, &origin, lorigin);
     }
 
-    /// Reads one zone file.
+    /// Is a kept zone signed as this load would sign it: not signed when the
+    /// root has no keys; else signed (the keys are the same, or `force` is set),
+    /// for the same child zones, and not due for new signatures.
+    fn signing_current(&self, old: &Zone, lorigin: &LowerName) -> bool {
+        if self.set.keys.is_none() {
+            return old.resign_at.is_none();
+        }
+        let children = self.children.get(lorigin).map(Vec::as_slice).unwrap_or(&[]);
+        old.resign_at.is_some_and(|t| self.now < t) && old.signed_children == children
+    }
+
+    /// Reads one zone file (and signs it, when the root has keys).
     fn load_zone(&mut self, path: &Path, origin: &Name, lorigin: LowerName) {
-        match Zone::load(path, origin) {
+        let loaded = Zone::load(path, origin).and_then(|(z, warnings)| {
+            let Some(keys) = &self.set.keys else {
+                return Ok((z, warnings));
+            };
+            let children = self
+                .children
+                .get(&lorigin)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            // The signed zone is checked again, whole: its warnings are the
+            // unsigned zone's and any about what signing added.
+            sign_zone(&z, keys, children, self.now)
+        });
+        match loaded {
             Ok((z, mut warnings)) => {
                 let (f, l) = z.soa_line();
                 if lorigin.num_labels() == 1 {
@@ -345,6 +433,10 @@ impl Loader<'_> {
             };
             let zf = z.files.first().map(|p| p.display().to_string());
             let zf = zf.unwrap_or_default();
+            // Only the DS altroot made for the zone file.
+            if rz.signed_children.contains(&Name::from(tld.clone())) && rz.only_dnssec_at(tld) {
+                continue;
+            }
             if rz.is_cut(tld) {
                 self.problems.push(Problem::error(
                     f,
@@ -378,6 +470,112 @@ mod tests {
         );
         assert_eq!(origin_for_file(Path::new("z/.geek.zone.swp")), None);
         assert_eq!(origin_for_file(Path::new("z/geek.zone~")), None);
+    }
+
+    const ROOT: &str = ". 3600 IN SOA a.root. admin.root. 1 1800 900 604800 3600\n. 3600 IN NS a.root.\na.root. 3600 IN A 192.0.2.1\n";
+    const GEEK: &str = "geek. 3600 IN SOA ns.geek. admin.geek. 1 1800 900 604800 3600\ngeek. 3600 IN NS ns.geek.\nns.geek. 3600 IN A 192.0.2.2\n";
+    const T0: u64 = 1_800_000_000;
+
+    fn keyed_folder() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("root.zone"), ROOT).unwrap();
+        std::fs::write(d.path().join("geek.zone"), GEEK).unwrap();
+        keys::generate(d.path(), keys::KeyAlgorithm::EcdsaP256, false).unwrap();
+        d
+    }
+
+    fn load(dir: &Path, prev: Option<&ZoneSet>, now: u64) -> ZoneSet {
+        let (set, problems) = ZoneSet::load_at(dir, prev, &LoadOptions::default(), false, now);
+        let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        set
+    }
+
+    fn zone<'a>(set: &'a ZoneSet, origin: &str) -> &'a Arc<Zone> {
+        set.get(&LowerName::new(&Name::from_ascii(origin).unwrap()))
+            .unwrap()
+    }
+
+    // With keys every zone is signed; the root zone holds geek.'s DS, which a DS
+    // question for geek. is answered from; an unchanged reload keeps the zones.
+    #[test]
+    fn a_keyed_root_is_signed_and_kept_while_fresh() {
+        let d = keyed_folder();
+        let set = load(d.path(), None, T0);
+        let root = zone(&set, ".");
+        assert_eq!(root.resign_at(), Some(T0 + 4 * 86_400));
+        assert!(root.has_ds(&LowerName::new(&Name::from_ascii("geek.").unwrap())));
+        let geek = LowerName::new(&Name::from_ascii("geek.").unwrap());
+        assert!(Arc::ptr_eq(set.for_ds(&geek).unwrap(), root));
+        assert!(!set.resign_due(T0 + 4 * 86_400 - 1));
+        assert!(set.resign_due(T0 + 4 * 86_400));
+        let again = load(d.path(), Some(&set), T0 + 3600);
+        assert!(again.same_zones(&set), "nothing changed, nothing due");
+    }
+
+    // Due zones are signed again on the next reload, though their files did not
+    // change.
+    #[test]
+    fn due_signatures_are_renewed_on_reload() {
+        let d = keyed_folder();
+        let set = load(d.path(), None, T0);
+        let later = T0 + 4 * 86_400;
+        let again = load(d.path(), Some(&set), later);
+        assert!(!again.same_zones(&set));
+        assert_eq!(zone(&again, "geek.").resign_at(), Some(later + 4 * 86_400));
+        assert!(!again.resign_due(later));
+    }
+
+    // A new child zone file: its parent is signed again with the new DS. New
+    // keys: everything is signed again. Keys removed: served unsigned.
+    #[test]
+    fn new_children_and_new_keys_sign_again() {
+        let d = keyed_folder();
+        let set = load(d.path(), None, T0);
+        std::fs::write(d.path().join("web.zone"), GEEK.replace("geek.", "web.")).unwrap();
+        let again = load(d.path(), Some(&set), T0 + 60);
+        let web = LowerName::new(&Name::from_ascii("web.").unwrap());
+        assert!(zone(&again, ".").has_ds(&web));
+        assert!(Arc::ptr_eq(zone(&again, "geek."), zone(&set, "geek.")));
+        keys::generate(d.path(), keys::KeyAlgorithm::Ed25519, true).unwrap();
+        let third = load(d.path(), Some(&again), T0 + 120);
+        assert!(!Arc::ptr_eq(zone(&third, "geek."), zone(&again, "geek.")));
+        std::fs::remove_dir_all(d.path().join("keys")).unwrap();
+        let fourth = load(d.path(), Some(&third), T0 + 180);
+        assert_eq!(zone(&fourth, "geek.").resign_at(), None);
+        assert!(!zone(&fourth, ".").has_ds(&web));
+    }
+
+    // In a keyed root a pre-signed file, or half a key set, is an error at its
+    // file and line (check reports it, a reload is refused).
+    #[test]
+    fn presigned_files_and_half_a_key_set_are_errors() {
+        let d = keyed_folder();
+        std::fs::write(
+            d.path().join("geek.zone"),
+            format!("{GEEK}geek. 3600 IN NSEC ns.geek. SOA NS NSEC RRSIG\n"),
+        )
+        .unwrap();
+        let (_, problems) = ZoneSet::load_at(d.path(), None, &LoadOptions::default(), true, T0);
+        let e: Vec<String> = problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("geek.zone:4: error: geek. NSEC: this zone is signed already"),
+            "{e:?}"
+        );
+        std::fs::write(d.path().join("geek.zone"), GEEK).unwrap();
+        std::fs::remove_file(d.path().join("keys/ksk.pem")).unwrap();
+        let (_, problems) = ZoneSet::load_at(d.path(), None, &LoadOptions::default(), true, T0);
+        let e: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            e.iter()
+                .any(|p| p.contains("keys/ksk.pem:1: error: the KSK is missing")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub(super) struct Signed {
     nsec3: Option<Nsec3Chain>,
 }
 
+impl Signed {
+    /// The NSEC3 chain's records, if the zone has one.
+    pub(super) fn nsec3_store(&self) -> Option<&Store> {
+        self.nsec3.as_ref().map(|c| &c.store)
+    }
+}
+
 /// The NSEC3 records and their RRSIGs, apart from the zone's names.
 #[derive(Debug)]
 pub(super) struct Nsec3Chain {

@@ -68,6 +68,10 @@ pub struct Zone {
     pub(super) records: usize,
     /// What every file held when it was read, to skip unchanged zones on reload.
     pub(super) stamps: Vec<Stamp>,
+    /// Signed by altroot ([`super::sign`]): when to sign it again (Unix time).
+    pub(super) resign_at: Option<u64>,
+    /// Signed by altroot: the zones of its folder it holds a DS for.
+    pub(super) signed_children: Vec<Name>,
 }
 
 /// A query name lowercased in wire form, on the stack.
@@ -213,6 +217,51 @@ impl Zone {
         self.store
             .find(QName::new(name).wire())
             .is_some_and(|id| !self.store.sets(id).is_empty())
+    }
+
+    /// Every record of the zone, the NSEC3 chain included, owners in lower
+    /// case, RRsets together (to write the zone out: tests, tools).
+    pub fn records(&self) -> Vec<Record> {
+        let mut out = Vec::with_capacity(self.records);
+        let mut dump = |store: &Store| {
+            for id in 0..store.node_count() {
+                let owner = to_name(store.name(id));
+                for set in store.sets(id) {
+                    out.extend(store.records(set, &owner));
+                }
+            }
+        };
+        dump(&self.store);
+        if let Some(c) = self.signed.as_ref().and_then(|s| s.nsec3_store()) {
+            dump(c);
+        }
+        out
+    }
+
+    /// When altroot signed this zone, when it signs it again (Unix time);
+    /// `None` for a zone altroot did not sign.
+    pub fn resign_at(&self) -> Option<u64> {
+        self.resign_at
+    }
+
+    /// True when `name` owns a DS RRset in this zone.
+    pub fn has_ds(&self, name: &LowerName) -> bool {
+        self.store
+            .find(QName::new(name).wire())
+            .is_some_and(|id| self.store.set(id, RecordType::DS).is_some())
+    }
+
+    /// True when `name` owns nothing but DS, NSEC and RRSIG records here (what
+    /// altroot adds for a zone of the folder).
+    pub(super) fn only_dnssec_at(&self, name: &LowerName) -> bool {
+        self.store.find(QName::new(name).wire()).is_some_and(|id| {
+            self.store.sets(id).iter().all(|s| {
+                matches!(
+                    s.rtype(),
+                    RecordType::DS | RecordType::NSEC | RecordType::RRSIG
+                )
+            })
+        })
     }
 
     /// True when `name` is a delegation point in this zone.

@@ -164,6 +164,8 @@ fn no_config_file_is_an_error_that_says_where_it_looked() {
         &["compare", "www.geek"],
         &["collisions", "--offline"],
         &["config", "recipes"],
+        &["keygen", "--root", "alt"],
+        &["ds", "--root", "alt"],
     ] {
         let (code, out, err) = run_bounded(dir.path(), args);
         let says = err.contains("config/altroot.toml")

@@ -45,5 +45,6 @@ mod replay; // scenarios from tests/scenarios/ replayed through the engine witho
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod scenarios; // adversarial resolver scenarios
+mod signing; // altroot signs its own alternate root (issue 15 §3b): keygen, ds, ldns-verify-zone, dnssec-verify, Unbound validating with the printed DS
 mod special; // special-use names never leave the machine (§4.1)
 mod systemd; // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)
