@@ -56,6 +56,25 @@ name = "icann"
 hints = "hints"
 "#;
 
+/// The same root validating (issue 15), under an anchor no input can sign for:
+/// every answer goes through the chain walk (DS and DNSKEY fetched from the
+/// scripted servers, fuzzed RRSIG/DNSKEY/NSEC/NSEC3 records parsed and checked),
+/// and must come out as a sound reply (mostly SERVFAIL, bogus), never a panic.
+pub const CONFIG_VALIDATING: &str = r#"
+[server]
+listen = ["127.0.0.1:5353"]
+query-timeout = "2s"
+
+[[root]]
+name = "icann"
+hints = "hints"
+trust-anchors = ["anchor.ds"]
+"#;
+
+/// The anchor of [`CONFIG_VALIDATING`]: a DS for the root (ECDSA P-256, SHA-256).
+pub const ANCHOR: &str =
+    ". 3600 IN DS 4242 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
+
 /// The client questions, asked in turn for every input.
 pub const QUESTIONS: &[(&str, RecordType)] = &[
     ("www.example.com.", RecordType::A),
@@ -171,6 +190,7 @@ impl Script for FuzzNet {
 pub struct Fixture {
     rt: tokio::runtime::Runtime,
     config: Config,
+    validating: Config,
     /// Holds the hints file the config names, for the fixture's lifetime.
     dir: PathBuf,
 }
@@ -192,13 +212,22 @@ impl Fixture {
         std::fs::create_dir_all(&dir).expect("temp folder");
         std::fs::write(dir.join("hints"), HINTS).expect("write hints");
         std::fs::write(dir.join("altroot.toml"), CONFIG).expect("write config");
+        std::fs::write(dir.join("anchor.ds"), ANCHOR).expect("write anchor");
+        std::fs::write(dir.join("validating.toml"), CONFIG_VALIDATING).expect("write config");
         let config = Config::load(&dir.join("altroot.toml")).expect("fixture config");
+        let validating =
+            Config::load(&dir.join("validating.toml")).expect("validating fixture config");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
             .build()
             .expect("runtime");
-        Fixture { rt, config, dir }
+        Fixture {
+            rt,
+            config,
+            validating,
+            dir,
+        }
     }
 
     /// Removes the temporary folder (the target calls it at exit).
@@ -206,21 +235,32 @@ impl Fixture {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
-    /// One input: a fresh resolver (empty caches), the questions asked in turn.
+    /// One input: a fresh resolver (empty caches), the questions asked in turn;
+    /// then the same with the root validating and the questions asked with DO.
     /// Panics when a reply breaks [`check`].
     pub fn run(&self, data: &[u8]) {
         let _ = self.replies(data);
+        let _ = self.replies_validating(data);
     }
 
     /// The replies to [`QUESTIONS`], each checked.
     pub fn replies(&self, data: &[u8]) -> Vec<Message> {
+        self.ask(&self.config, data, false)
+    }
+
+    /// As [`Fixture::replies`], from the validating root, asked with DO.
+    pub fn replies_validating(&self, data: &[u8]) -> Vec<Message> {
+        self.ask(&self.validating, data, true)
+    }
+
+    fn ask(&self, config: &Config, data: &[u8], dnssec_ok: bool) -> Vec<Message> {
         self.rt.block_on(async {
-            let (frontend, net) = resolver(&self.config, data);
+            let (frontend, net) = resolver(config, data);
             let mut out = Vec::new();
             for (i, (name, qtype)) in QUESTIONS.iter().enumerate() {
                 net.sent.store(0, Ordering::Relaxed);
                 let id = 0x1000 + i as u16;
-                let query = client_query(id, name, *qtype);
+                let query = client_query(id, name, *qtype, dnssec_ok);
                 let client = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40053);
                 let mut buf = Vec::new();
                 let reply = match frontend.receive(&query, client, Proto::Udp, &mut buf) {
@@ -258,7 +298,7 @@ fn resolver(config: &Config, data: &[u8]) -> (Frontend, Arc<FuzzNet>) {
     )
 }
 
-pub fn client_query(id: u16, name: &str, qtype: RecordType) -> Vec<u8> {
+pub fn client_query(id: u16, name: &str, qtype: RecordType, dnssec_ok: bool) -> Vec<u8> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(
@@ -267,6 +307,7 @@ pub fn client_query(id: u16, name: &str, qtype: RecordType) -> Vec<u8> {
     ));
     let mut e = Edns::new();
     e.set_max_payload(1232);
+    e.set_dnssec_ok(dnssec_ok);
     m.set_edns(e);
     m.to_vec().expect("a fixture query")
 }
@@ -314,10 +355,28 @@ pub fn check(query: &[u8], reply: &[u8], sent: usize) {
             chain.push(c.0.clone());
         }
     }
+    let dnssec_ok = q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
     for r in m.authorities.iter().chain(m.additionals.iter()) {
+        let proof = matches!(
+            r.record_type(),
+            RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+        );
         assert!(
-            matches!(r.record_type(), RecordType::SOA | RecordType::OPT),
-            "only an SOA (or OPT) outside the answer: {r:?}"
+            matches!(r.record_type(), RecordType::SOA | RecordType::OPT) || (dnssec_ok && proof),
+            "only an SOA (or OPT; with DO, RRSIG/NSEC/NSEC3) outside the answer: {r:?}"
+        );
+    }
+    if !dnssec_ok {
+        assert!(
+            m.answers.iter().all(|r| !matches!(
+                r.record_type(),
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            )) || matches!(
+                q.queries[0].query_type(),
+                RecordType::RRSIG | RecordType::NSEC | RecordType::NSEC3
+            ),
+            "DNSSEC records to a client without DO: {:?}",
+            m.answers
         );
     }
 }

@@ -59,3 +59,19 @@ fn upstream_harness_resolves_and_filters() {
     );
     f.cleanup();
 }
+
+// The validating half of the harness validates: the plain hierarchy is unsigned
+// under an anchor that covers it, so its answer is bogus (SERVFAIL, EDE 10 RRSIGs
+// Missing or another DNSSEC code), never the unsigned data.
+#[test]
+fn upstream_harness_validates_in_its_second_half() {
+    let f = harness::Fixture::new();
+    let all = seeds();
+    let plain = &all.iter().find(|(k, _)| k == "plain").unwrap().1;
+    let m = &f.replies_validating(plain)[0];
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{m:?}");
+    assert!(m.answers.is_empty());
+    let ede = crate::harness::ede(m).expect("an EDE");
+    assert!(ede.1.starts_with("dnssec:"), "{ede:?}");
+    f.cleanup();
+}
