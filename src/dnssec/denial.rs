@@ -156,6 +156,7 @@ impl Denials {
             zone: &self.zone,
             records: &self.nsec3,
             max_iterations: self.max_iterations,
+            hashes: std::cell::Cell::new(0),
         }
     }
 

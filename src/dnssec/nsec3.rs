@@ -56,11 +56,20 @@ impl Nsec3 {
     }
 }
 
+/// NSEC3 hashes one proof may compute. A closest-encloser proof hashes each
+/// ancestor of the name; a name of 127 labels at 150 iterations would cost about
+/// 19,000 SHA-1 rounds per question, which a hostile zone could ask for at will
+/// (Unbound bounds the same work, `MAX_NSEC3_CALCULATIONS`). 64 covers names 30
+/// labels below their zone, with their wildcards; past it the proof fails (bogus).
+pub(super) const MAX_HASHES: u16 = 64;
+
 /// The NSEC3 records of one zone, one parameter set.
 pub(super) struct Chain<'a> {
     pub zone: &'a Name,
     pub records: &'a [Nsec3],
     pub max_iterations: u16,
+    /// Hashes computed so far (bounded by [`MAX_HASHES`]).
+    pub hashes: std::cell::Cell<u16>,
 }
 
 /// A closest encloser proof (RFC 5155 §8.3).
@@ -111,6 +120,11 @@ impl Chain<'_> {
     }
 
     fn hash(&self, name: &Name) -> Option<Vec<u8>> {
+        let n = self.hashes.get();
+        if n >= MAX_HASHES {
+            return None;
+        }
+        self.hashes.set(n + 1);
         let first = self.records.first()?;
         Nsec3HashAlgorithm::SHA1
             .hash(first.rdata.salt(), name, first.rdata.iterations())

@@ -745,6 +745,12 @@ fn nsec3_proofs() {
     let d = all_denials(&records, &keys);
     assert_eq!(d.nxdomain(&n("nope.nsec3.")), Security::Secure);
     assert_eq!(d.nxdomain(&n("a.b.nope.nsec3.")), Security::Secure);
+    // A name 25 labels below the zone is still proven; one of 100 labels would
+    // need more NSEC3 hashes than one proof may compute (a hostile zone's CPU
+    // sink): bogus, not thousands of SHA-1 rounds.
+    let deep = |labels: usize| n(&format!("{}nope.nsec3.", "x.".repeat(labels - 1)));
+    assert_eq!(d.nxdomain(&deep(25)), Security::Secure);
+    assert!(d.nxdomain(&deep(100)).is_bogus());
     assert!(d.nxdomain(&n("www.nsec3.")).is_bogus());
     assert_eq!(
         d.nodata(&n("www.nsec3."), RecordType::AAAA),
