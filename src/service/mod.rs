@@ -37,6 +37,15 @@ pub struct Service {
     pub swaps: AtomicUsize,
     /// The last loads and reloads, and the problems standing (status page, metrics).
     pub history: History,
+    /// Hints roots served from a local copy of their root zone, until it expires.
+    copies: Vec<CopyInUse>,
+}
+
+/// A root copy being served: root index, file, and the Unix second it expires.
+struct CopyInUse {
+    index: usize,
+    file: PathBuf,
+    expires: u64,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -67,6 +76,7 @@ impl Service {
         let mut loaded = Vec::new();
         let mut setups = Vec::new();
         let mut zone_roots = Vec::new();
+        let mut copies = Vec::new();
         let policy = AddressPolicy::new(
             config.server.upstream_deny.clone(),
             config.server.listen.clone(),
@@ -94,7 +104,19 @@ impl Service {
                     });
                     (Kind::Zones, Some(Arc::new(set)))
                 }
-                RootSource::Hints(h) => (hints_kind(rc, h, &policy, &mut errors), None),
+                RootSource::Hints(h) => {
+                    let kind = hints_kind(rc, h, &policy, &mut errors);
+                    let copy = rc.copy.as_ref().and_then(|c| {
+                        let copy = root_copy(rc, c, env.clock.now())?;
+                        copies.push(CopyInUse {
+                            index: i,
+                            file: c.file.clone(),
+                            expires: copy.expires,
+                        });
+                        Some(copy.set)
+                    });
+                    (kind, copy)
+                }
                 RootSource::Forward {
                     upstreams, tls_ca, ..
                 } => {
@@ -138,6 +160,7 @@ impl Service {
             reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
             history,
+            copies,
         })
     }
 
@@ -307,6 +330,22 @@ impl Service {
         (dirs, files)
     }
 
+    /// Drops the root copies past their SOA expire (the roots ask their servers
+    /// again), with a WARN line each. The watcher calls this on every poll.
+    pub fn expire_copies(&self) {
+        let now = self.clock().now();
+        for c in &self.copies {
+            if now >= c.expires && self.resolver.zones(c.index).is_some() {
+                self.resolver.drop_zones(c.index);
+                tracing::warn!(
+                    "root {}: the copy {} of its root zone is past its SOA expire; asking its root servers",
+                    self.resolver.roots[c.index].name,
+                    c.file.display()
+                );
+            }
+        }
+    }
+
     /// Is a zone altroot signed due for new signatures ([`ZoneSet::resign_due`])?
     /// The watcher then reloads.
     pub fn resign_due(&self) -> bool {
@@ -316,6 +355,45 @@ impl Service {
                 .zones(zr.index)
                 .is_some_and(|s| s.resign_due(now))
         })
+    }
+}
+
+/// A hints root's copy of its root zone if it passes its checks, logged either
+/// way: used (with what was checked, or as unverified with its age), or not used
+/// and why (then the root asks its servers).
+fn root_copy(
+    rc: &RootConfig,
+    c: &crate::config::RootCopy,
+    now: u64,
+) -> Option<crate::rootcopy::Copy> {
+    let name = &rc.name;
+    let file = c.file.display();
+    match crate::rootcopy::load(&c.file, c.verify, &rc.trust_anchors, now) {
+        Ok(copy) => {
+            let age = crate::rootcopy::age(now.saturating_sub(copy.fetched));
+            if copy.verified == "nothing" {
+                tracing::warn!(
+                    "root {name}: serving the UNVERIFIED copy {file} of its root zone (verify = \"none\"): serial {}, {} records, {age} old",
+                    copy.serial,
+                    copy.records
+                );
+            } else {
+                tracing::info!(
+                    "root {name}: serving the copy {file} of its root zone: serial {}, {} records, {age} old, {} verified in {} ms",
+                    copy.serial,
+                    copy.records,
+                    copy.verified,
+                    copy.verify_time.as_millis()
+                );
+            }
+            Some(copy)
+        }
+        Err(why) => {
+            tracing::warn!(
+                "root {name}: not using the copy {file} of its root zone: {why}; asking its root servers"
+            );
+            None
+        }
     }
 }
 
