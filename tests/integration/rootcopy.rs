@@ -186,3 +186,55 @@ async fn verify_none_serves_the_copy_unverified_and_says_so() {
     assert_eq!(soa_serial(&m), Some(2026120601));
     assert!(asked(&w, "root").is_empty());
 }
+
+// `altroot collisions` with the root server stopped: the copy says which TLDs the
+// ICANN side has, so a TLD of the alternate root that the copy also has (alpha)
+// is a collision, and one it lacks (geek) is not.
+#[tokio::test]
+async fn collisions_come_from_the_copy_offline() {
+    let mut w = World::start(standard_world).await;
+    w.stop("root").await;
+    let zone = |t: &str| {
+        format!(
+            "$TTL 300\n@ SOA ns.{t}. h.{t}. 1 3600 600 86400 60\n@ NS ns.{t}.\nns A 192.0.2.1\n"
+        )
+    };
+    let cfg = format!(
+        "[[root]]\nname = \"alt\"\nzones = \"zones\"\n\n{}copy = \"copy.zone\"\ntrust-anchors = [\"anchor.ds\"]\n",
+        icann_root(&w)
+    );
+    let mut f = files(&w, "root.zone");
+    f.push(("zones/alpha.zone", zone("alpha")));
+    f.push(("zones/geek.zone", zone("geek")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("zones")).unwrap();
+    for (p, t) in &f {
+        std::fs::write(dir.path().join(p), t).unwrap();
+    }
+    std::fs::write(dir.path().join("altroot.toml"), cfg).unwrap();
+    let out = std::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["collisions", "--config", "altroot.toml"])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("alpha"), "{text}");
+    assert!(
+        text.contains("its copy of its root zone, serial 2026120601"),
+        "{text}"
+    );
+    assert!(!text.contains("could not be asked"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("geek ")),
+        "{text}"
+    );
+    assert!(asked(&w, "root").is_empty());
+}
