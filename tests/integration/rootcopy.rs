@@ -238,3 +238,50 @@ async fn collisions_come_from_the_copy_offline() {
     );
     assert!(asked(&w, "root").is_empty());
 }
+
+/// The serial of the copy root `icann` serves now, if any.
+fn copy_serial(a: &Altroot) -> Option<u32> {
+    let r = &a.service.resolver;
+    let set = r.zones(r.root_index("icann")?)?;
+    set.get(&hickory_proto::rr::LowerName::from(name(".")))
+        .map(|z| z.serial())
+}
+
+/// Replaces `copy.zone` in `a`'s folder with the fixture `from`, as a download
+/// tool does (a new file renamed over the old).
+fn replace_copy(a: &Altroot, from: &str) {
+    let tmp = a.path("copy.zone.tmp");
+    std::fs::write(&tmp, read(from)).unwrap();
+    std::fs::rename(&tmp, a.path("copy.zone")).unwrap();
+}
+
+// A new copy saved over the file is read by the watcher and served once it
+// verifies (a new serial with one more TLD); a tampered one is refused with the
+// copy in use kept.
+#[tokio::test]
+async fn a_new_copy_is_served_once_it_verifies_and_a_bad_one_keeps_the_old() {
+    let mut w = World::start(standard_world).await;
+    w.stop("root").await;
+    let mut a = Altroot::start(&copy_root(&w, ""), &files(&w, "root.zone")).await;
+    a.watch();
+    assert_eq!(copy_serial(&a), Some(2026120601));
+    let m = query(a.addr, "gamma.", RecordType::NS).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    replace_copy(&a, "root2.zone");
+    let t = std::time::Instant::now();
+    while copy_serial(&a) != Some(2026120602) {
+        assert!(t.elapsed() < Duration::from_secs(10), "new copy not served");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ri = a.service.resolver.root_index("icann").unwrap();
+    assert_eq!(
+        a.service.resolver.claim(ri, &name("gamma.")).await.has,
+        Ok(true)
+    );
+    // A tampered copy (serial 2026120601) is refused: the reload changes nothing.
+    replace_copy(&a, "tampered.zone");
+    let (_, changed) = a.service.reload(false);
+    assert!(!changed);
+    assert_eq!(copy_serial(&a), Some(2026120602));
+    assert!(asked(&w, "root").is_empty());
+}
