@@ -43,6 +43,7 @@ pub mod icann;
 pub mod memory;
 pub mod names;
 pub mod resolver;
+pub mod rootcopy;
 pub mod server;
 pub mod service;
 pub mod stats;

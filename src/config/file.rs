@@ -89,6 +89,8 @@ pub struct FileRoot {
     pub tls_ca: Option<Text>,
     pub trust_anchors: Option<Spanned<Vec<Text>>>,
     pub negative_trust_anchors: Option<Vec<Text>>,
+    pub copy: Option<Text>,
+    pub verify: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -144,6 +144,15 @@ pub struct RootConfig {
     pub trust_anchors: Arc<TrustAnchors>,
     /// The `trust-anchors` files, as resolved.
     pub trust_anchor_files: Vec<PathBuf>,
+    /// A hints root's local copy of its root zone (RFC 8806, `copy`, `verify`).
+    pub copy: Option<RootCopy>,
+}
+
+/// Where a hints root's copy of its root zone is, and what it must pass.
+#[derive(Clone, Debug)]
+pub struct RootCopy {
+    pub file: PathBuf,
+    pub verify: crate::rootcopy::Verify,
 }
 
 impl RootConfig {
@@ -162,6 +171,7 @@ impl RootConfig {
             allow_loopback_upstream: false,
             trust_anchors: Arc::new(anchors),
             trust_anchor_files: Vec::new(),
+            copy: None,
         }
     }
 }

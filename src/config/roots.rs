@@ -8,7 +8,8 @@ use toml::Spanned;
 
 use super::file::FileRoot;
 use super::validate::{Validator, readable_file};
-use super::{Config, Hints, RootConfig, RootSource, join_clean};
+use super::{Config, Hints, RootConfig, RootCopy, RootSource, join_clean};
+use crate::rootcopy::Verify;
 
 impl Validator<'_> {
     /// The usable roots, and every name written (also of roots with errors).
@@ -100,6 +101,7 @@ impl Validator<'_> {
             }
         }
         let (trust_anchors, trust_anchor_files) = self.trust_anchors(&name, r, source.as_ref());
+        let copy = self.copy(&name, r);
         if name.is_empty() {
             return None;
         }
@@ -113,7 +115,53 @@ impl Validator<'_> {
             qname_minimisation: r.qname_minimisation.unwrap_or(true),
             ipv6: r.ipv6.unwrap_or(false),
             allow_loopback_upstream: r.allow_loopback_upstream.unwrap_or(false),
+            copy,
         })
+    }
+
+    /// A hints root's `copy` of its root zone and its `verify` (errors recorded).
+    fn copy(&self, name: &str, r: &FileRoot) -> Option<RootCopy> {
+        let verify = match &r.verify {
+            None => Verify::Default,
+            Some(v) => match Verify::parse(v.get_ref()) {
+                Some(v) => v,
+                None => {
+                    self.report(
+                        v,
+                        format!(
+                            "root {name:?}: verify {:?} is not one of zonemd+dnssec, zonemd, dnssec, none",
+                            v.get_ref()
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        let Some(c) = &r.copy else {
+            if let Some(v) = &r.verify {
+                self.report(
+                    v,
+                    format!("root {name:?}: verify is only for a root with a copy"),
+                );
+            }
+            return None;
+        };
+        if r.hints.is_none() {
+            self.report(
+                c,
+                format!("root {name:?}: copy is only for hints roots (a copy of their root zone)"),
+            );
+            return None;
+        }
+        let file = join_clean(self.base, c.get_ref());
+        if let Err(e) = readable_file(&file) {
+            self.report(
+                c,
+                format!("root {name:?}: cannot read copy {}: {e}", file.display()),
+            );
+            return None;
+        }
+        Some(RootCopy { file, verify })
     }
 
     /// The root's one source, or `None` (the error recorded).

@@ -396,3 +396,41 @@ fn trust_anchor_errors_name_their_file_and_line() {
         "{errors:#?}"
     );
 }
+
+// `copy` and `verify` (RFC 8806 root copy): only on hints roots, verify one of
+// four words and only with a copy, the copy file readable; each error at its line.
+#[test]
+fn root_copy_mistakes_name_their_line() {
+    let cases = [
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ncopy = \"/etc/hostname\"\n",
+            4,
+            "copy is only for hints roots",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\ncopy = \"/etc/hostname\"\nverify = \"sha1\"\n",
+            5,
+            "verify \"sha1\" is not one of zonemd+dnssec, zonemd, dnssec, none",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\nverify = \"none\"\n",
+            4,
+            "verify is only for a root with a copy",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\ncopy = \"no-such.zone\"\n",
+            4,
+            "cannot read copy /nonexistent/no-such.zone",
+        ),
+    ];
+    for (text, line, want) in cases {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.message.contains(want), "{e}");
+    }
+    let c = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\ncopy = \"/etc/hostname\"\nverify = \"zonemd\"\n")
+        .unwrap();
+    let copy = c.roots[0].copy.as_ref().unwrap();
+    assert_eq!(copy.verify, crate::rootcopy::Verify::Zonemd);
+    assert_eq!(copy.file, Path::new("/etc/hostname"));
+}

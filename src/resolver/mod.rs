@@ -234,9 +234,19 @@ impl Resolver {
     /// that root's cache and forgets collision findings: nothing derived from the
     /// old data is served after the swap.
     pub fn swap_zones(&self, i: usize, set: Arc<ZoneSet>) {
+        self.set_zones(i, Some(set));
+    }
+
+    /// Stops serving root `i`'s zones (a hints root's root copy past its expire):
+    /// it asks its servers again, with an empty cache.
+    pub fn drop_zones(&self, i: usize) {
+        self.set_zones(i, None);
+    }
+
+    fn set_zones(&self, i: usize, set: Option<Arc<ZoneSet>>) {
         let mut snap: Snapshot = (**self.zones.load()).clone();
         if let Some(slot) = snap.get_mut(i) {
-            *slot = Some(set);
+            *slot = set;
         }
         self.zones.store(Arc::new(snap));
         if let Some(r) = self.roots.get(i) {

@@ -241,7 +241,13 @@ impl Resolver {
                 )
             }
             (Kind::Forward(_), Ok(_)) => "asked its upstream".into(),
-            (Kind::Hints(_), Ok(_)) => "asked its root servers".into(),
+            (Kind::Hints(_), Ok(_)) => match self
+                .zones(ri)
+                .and_then(|z| z.get(&LowerName::new(&Name::root())).map(|r| r.serial()))
+            {
+                Some(serial) => format!("its copy of its root zone, serial {serial}"),
+                None => "asked its root servers".into(),
+            },
             (_, Err(f)) => format!("could not be asked: {f}"),
         };
         Claim { has, how }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use hickory_proto::rr::{LowerName, Name};
 
@@ -37,6 +38,22 @@ pub struct Service {
     pub swaps: AtomicUsize,
     /// The last loads and reloads, and the problems standing (status page, metrics).
     pub history: History,
+    /// Hints roots with a local copy of their root zone (in use or not).
+    copies: Mutex<Vec<CopyState>>,
+}
+
+/// A hints root's copy: root index, file, the modification time of the file last
+/// read (a reload reads it again only when that changed), and when the copy in
+/// use expires (`None`: none in use, the root asks its servers).
+struct CopyState {
+    index: usize,
+    file: PathBuf,
+    seen: Option<SystemTime>,
+    expires: Option<u64>,
+}
+
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// A zones root: where its files are and what it may define.
@@ -67,6 +84,7 @@ impl Service {
         let mut loaded = Vec::new();
         let mut setups = Vec::new();
         let mut zone_roots = Vec::new();
+        let mut copies = Vec::new();
         let policy = AddressPolicy::new(
             config.server.upstream_deny.clone(),
             config.server.listen.clone(),
@@ -94,7 +112,21 @@ impl Service {
                     });
                     (Kind::Zones, Some(Arc::new(set)))
                 }
-                RootSource::Hints(h) => (hints_kind(rc, h, &policy, &mut errors), None),
+                RootSource::Hints(h) => {
+                    let kind = hints_kind(rc, h, &policy, &mut errors);
+                    let copy = rc.copy.as_ref().and_then(|c| {
+                        let seen = modified(&c.file);
+                        let copy = root_copy(rc, c, env.clock.now(), None);
+                        copies.push(CopyState {
+                            index: i,
+                            file: c.file.clone(),
+                            seen,
+                            expires: copy.as_ref().map(|c| c.expires),
+                        });
+                        copy.map(|c| c.set)
+                    });
+                    (kind, copy)
+                }
                 RootSource::Forward {
                     upstreams, tls_ca, ..
                 } => {
@@ -138,6 +170,7 @@ impl Service {
             reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
             history,
+            copies: Mutex::new(copies),
         })
     }
 
@@ -214,6 +247,7 @@ impl Service {
             new.write_serials();
             self.resolver.swap_zones(zr.index, Arc::new(new));
         }
+        changed |= self.reload_copies(force);
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);
             crate::memory::release_freed();
@@ -304,7 +338,61 @@ impl Service {
             }
             files.extend(set.key_files());
         }
+        let copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+        files.extend(copies.iter().map(|c| c.file.clone()));
         (dirs, files)
+    }
+
+    /// Reads again each root copy whose file changed since it was last read (every
+    /// one when `force`, SIGHUP): a copy that passes its checks replaces the one in
+    /// use; one that does not is logged and the copy in use (if any) is kept until
+    /// its own expire. Returns whether a copy was swapped in.
+    fn reload_copies(&self, force: bool) -> bool {
+        let mut changed = false;
+        let now = self.clock().now();
+        let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+        for c in copies.iter_mut() {
+            let seen = modified(&c.file);
+            if !force && seen == c.seen {
+                continue;
+            }
+            c.seen = seen;
+            let Some(rc) = self.config.roots.get(c.index) else {
+                continue;
+            };
+            let Some(cc) = &rc.copy else { continue };
+            let in_use = c
+                .expires
+                .and_then(|_| self.resolver.zones(c.index))
+                .and_then(|z| {
+                    z.get(&LowerName::new(&hickory_proto::rr::Name::root()))
+                        .map(|r| r.serial())
+                });
+            if let Some(copy) = root_copy(rc, cc, now, in_use) {
+                c.expires = Some(copy.expires);
+                self.resolver.swap_zones(c.index, copy.set);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Drops the root copies past their SOA expire (the roots ask their servers
+    /// again), with a WARN line each. The watcher calls this on every poll.
+    pub fn expire_copies(&self) {
+        let now = self.clock().now();
+        let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+        for c in copies.iter_mut() {
+            if c.expires.is_some_and(|e| now >= e) {
+                c.expires = None;
+                self.resolver.drop_zones(c.index);
+                tracing::warn!(
+                    "root {}: the copy {} of its root zone is past its SOA expire; asking its root servers",
+                    self.resolver.roots[c.index].name,
+                    c.file.display()
+                );
+            }
+        }
     }
 
     /// Is a zone altroot signed due for new signatures ([`ZoneSet::resign_due`])?
@@ -316,6 +404,51 @@ impl Service {
                 .zones(zr.index)
                 .is_some_and(|s| s.resign_due(now))
         })
+    }
+}
+
+/// A hints root's copy of its root zone if it passes its checks, logged either
+/// way: used (with what was checked, or as unverified with its age), or not used
+/// and why (then the root asks its servers).
+fn root_copy(
+    rc: &RootConfig,
+    c: &crate::config::RootCopy,
+    now: u64,
+    in_use: Option<u32>,
+) -> Option<crate::rootcopy::Copy> {
+    let name = &rc.name;
+    let file = c.file.display();
+    match crate::rootcopy::load(&c.file, c.verify, &rc.trust_anchors, now) {
+        Ok(copy) => {
+            let age = crate::rootcopy::age(now.saturating_sub(copy.fetched));
+            if copy.verified == "nothing" {
+                tracing::warn!(
+                    "root {name}: serving the UNVERIFIED copy {file} of its root zone (verify = \"none\"): serial {}, {} records, {age} old",
+                    copy.serial,
+                    copy.records
+                );
+            } else {
+                tracing::info!(
+                    "root {name}: serving the copy {file} of its root zone: serial {}, {} records, {age} old, {} verified in {} ms",
+                    copy.serial,
+                    copy.records,
+                    copy.verified,
+                    copy.verify_time.as_millis()
+                );
+            }
+            Some(copy)
+        }
+        Err(why) => {
+            match in_use {
+                Some(serial) => tracing::warn!(
+                    "root {name}: not using the copy {file} of its root zone: {why}; keeping the copy in use (serial {serial}) until its expire"
+                ),
+                None => tracing::warn!(
+                    "root {name}: not using the copy {file} of its root zone: {why}; asking its root servers"
+                ),
+            }
+            None
+        }
     }
 }
 

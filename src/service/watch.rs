@@ -408,6 +408,7 @@ impl Inner {
     fn poll(&self) {
         self.stats.polls.fetch_add(1, Ordering::SeqCst);
         self.arm(false);
+        self.service.expire_copies();
         // Signatures altroot made get old: a reload signs those zones again.
         if self.signals.load(Ordering::SeqCst) == 0 && self.service.resign_due() {
             let mut asked = self.resign_asked.lock().unwrap_or_else(|p| p.into_inner());

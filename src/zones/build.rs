@@ -23,8 +23,9 @@ use super::zone::Zone;
 impl Zone {
     /// Builds a zone from parsed records, checking the rules that serving depends
     /// on. `Ok` carries the zone and its warnings; `Err` every problem found.
-    /// (Tests build from text; serving loads with [`Zone::load`].)
-    #[cfg(test)]
+    /// (Tests build from text, and a root copy from the records it verified, which
+    /// it needs as they were written: the zone keeps one TTL per RRSIG owner;
+    /// serving loads with [`Zone::load`].)
     pub fn build(
         origin: &Name,
         parsed: reader::Parsed,
@@ -138,7 +139,6 @@ impl Builder {
 
     /// Adds records already read as hickory records (tests); one whose data
     /// cannot be encoded is an error at its line.
-    #[cfg(test)]
     fn add_located(&mut self, records: &[reader::Located]) {
         let (mut owner, mut rdata) = (Vec::new(), Vec::new());
         for l in records {

@@ -37,6 +37,8 @@ pub(super) fn is_dnssec_type(upper: &str) -> Option<RecordType> {
         "NSEC" => RecordType::NSEC,
         "NSEC3" => RecordType::NSEC3,
         "NSEC3PARAM" => RecordType::NSEC3PARAM,
+        // Not DNSSEC, but signers write it with the rest and hickory cannot read it.
+        "ZONEMD" => RecordType::Unknown(63),
         _ => return None,
     })
 }
@@ -49,6 +51,9 @@ pub(super) fn rdata(rtype: RecordType, tokens: &[&str], origin: &Name) -> Result
         rest: tokens,
         rtype,
     };
+    if rtype == RecordType::Unknown(63) {
+        return zonemd(&mut t);
+    }
     let data = match rtype {
         RecordType::DS | RecordType::CDS => {
             let key_tag = t.number::<u16>("key tag")?;
@@ -434,6 +439,29 @@ fn algorithm_mnemonic(t: &str) -> Option<u8> {
         "PRIVATEDNS" => 253,
         "PRIVATEOID" => 254,
         _ => return None,
+    })
+}
+
+/// ZONEMD (RFC 8976 §2.3): serial, scheme, hash algorithm, digest in hex that
+/// may be split by white space; kept as RFC 3597 unknown data (hickory has no
+/// ZONEMD type). A digest shorter than 12 octets is an error (§2.2.4).
+fn zonemd(t: &mut Tokens<'_, '_>) -> Result<RData, String> {
+    let serial = t.number::<u32>("serial")?;
+    let scheme = t.number::<u8>("scheme")?;
+    let hash = t.number::<u8>("hash algorithm")?;
+    let digest = hex(&t.joined("digest")?, "digest", t.rtype)?;
+    if digest.len() < 12 {
+        return Err(format!(
+            "ZONEMD digest has {} octets, fewer than 12",
+            digest.len()
+        ));
+    }
+    let mut data = serial.to_be_bytes().to_vec();
+    data.extend_from_slice(&[scheme, hash]);
+    data.extend_from_slice(&digest);
+    Ok(RData::Unknown {
+        code: RecordType::Unknown(63),
+        rdata: hickory_proto::rr::rdata::NULL::with(data),
     })
 }
 

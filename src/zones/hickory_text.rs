@@ -9,7 +9,7 @@ use hickory_proto::rr::{Name, RData};
 /// into a DNAME ([`super::dname()`]), and the DNSSEC types by
 /// [`super::dnssec_text`].
 const KNOWN_UNSUPPORTED: &[&str] = &[
-    "ZONEMD", "LOC", "URI", "SPF", "KEY", "SIG", "NXT", "APL", "DHCID", "IPSECKEY", "HIP",
+    "LOC", "URI", "SPF", "KEY", "SIG", "NXT", "APL", "DHCID", "IPSECKEY", "HIP",
 ];
 
 /// RFC 9460 §2.1: an SVCB or HTTPS TargetName is a domain name in RFC 1035

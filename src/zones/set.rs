@@ -162,6 +162,20 @@ impl ZoneSet {
         (l.set, l.problems)
     }
 
+    /// A set of one root zone: a hints root's verified copy of its root (RFC 8806,
+    /// [`crate::rootcopy`]), answered like a zones root's `root.zone`.
+    pub fn of_root_copy(file: &Path, zone: Zone) -> ZoneSet {
+        let root_tlds = zone.own_tlds().collect();
+        let mut zones = BTreeMap::new();
+        zones.insert(LowerName::new(&Name::root()), Arc::new(zone));
+        ZoneSet {
+            dir: file.to_path_buf(),
+            zones,
+            root_tlds,
+            ..ZoneSet::default()
+        }
+    }
+
     /// Records the serials of this set in its folder's serials file (best effort:
     /// a read-only folder is fine).
     pub fn write_serials(&self) {

@@ -144,6 +144,8 @@ trust-anchors = [\"anchor.ds\"]
             format!(". 3600 NS ns.\nns. 3600 A {}\n", ip(53)),
         ),
         ("anchor.ds", anchor),
+        // The root zone as NSD serves it, for a root copy (`copy = "copy.zone"`).
+        ("copy.zone", zones[0].1.clone()),
     ];
     files.extend(more.iter().cloned());
     let altroot = Altroot::start(&config, &files).await;
@@ -461,4 +463,23 @@ async fn validated_nsec_proofs_answer_other_names_in_their_gap() {
     // www.tld. < zzz.tld.: a gap no proof held covers: the servers are needed.
     let m = send(&w, &ask("zzz.tld.", RecordType::A, true, false, false)).await;
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{m:?}");
+}
+
+// With a local copy of the signed root (RFC 8806, issue 16), verified under the
+// same anchor (`verify = "dnssec"`: the fixture root has no ZONEMD), the root's
+// referrals and DS come from the copy and validation holds: a signed answer is
+// secure, a delegation whose DS does not match is bogus.
+#[tokio::test]
+async fn answers_through_a_root_copy_validate_as_through_the_root_server() {
+    let w = start("copy = \"copy.zone\"\nverify = \"dnssec\"\n").await;
+    let r = w.altroot.service.resolver.clone();
+    let ri = r.root_index("icann").unwrap();
+    assert!(r.zones(ri).is_some(), "the copy is not in use");
+    let m = send(&w, &ask("www.leaf.tld.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    assert!(m.metadata.authentic_data, "{m:?}");
+    let m = send(&w, &ask("www.wrongds.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{m:?}");
+    let m = send(&w, &ask("nosuchtld.", RecordType::A, true, false, false)).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{m:?}");
 }
