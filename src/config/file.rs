@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub metrics: FileMetrics,
     #[serde(default)]
     pub log: FileLog,
+    #[serde(default)]
+    pub transfer: FileTransfer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,4 +115,10 @@ pub struct FileLog {
     pub query_file_max_size: Option<Text>,
     pub query_file_keep: Option<Spanned<usize>>,
     pub client: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileTransfer {
+    pub allow: Option<Vec<Text>>,
 }

@@ -45,6 +45,7 @@ pub struct Config {
     pub collisions: CollisionConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub transfer: TransferConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -220,6 +221,14 @@ pub struct CollisionConfig {
     pub pin: BTreeMap<String, String>,
 }
 
+/// Zone transfers out (`[transfer]`): who may pull the zones of the zones roots.
+#[derive(Clone, Debug, Default)]
+pub struct TransferConfig {
+    /// Clients that may transfer (AXFR, IXFR); empty (the default): nobody, every
+    /// transfer is REFUSED.
+    pub allow: Vec<IpNet>,
+}
+
 //------------ Errors --------------------------------------------------------
 
 /// A config problem, with the file and (when known) the 1-based line it is on.
@@ -352,6 +361,7 @@ impl Config {
             },
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            transfer: TransferConfig::default(),
         }
     }
 

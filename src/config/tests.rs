@@ -28,11 +28,23 @@ fn unknown_key_in_every_table_is_rejected() {
         "[collisions]",
         "[metrics]",
         "[log]",
+        "[transfer]",
     ] {
         let text = format!("{table}\nnot-a-key = 1\n");
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("not-a-key"), "{table}: {e}");
     }
+}
+
+// `[transfer] allow`: networks, each bad one reported at its line; nobody by default.
+#[test]
+fn transfer_allow() {
+    assert!(parse("").unwrap().transfer.allow.is_empty());
+    let c = parse("[transfer]\nallow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+    assert_eq!(c.transfer.allow.len(), 2);
+    let e = parse("[transfer]\nallow = [\n  \"127.0.0.1\",\n  \"everyone\",\n]\n").unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("\"everyone\" is not a network"), "{e}");
 }
 
 #[test]

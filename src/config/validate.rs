@@ -13,10 +13,12 @@ use std::time::Duration;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::file::{FileCache, FileCollisions, FileConfig, FileLimits, FileServer, Text};
+use super::file::{
+    FileCache, FileCollisions, FileConfig, FileLimits, FileServer, FileTransfer, Text,
+};
 use super::{
     CacheConfig, CollisionConfig, Config, ConfigError, LimitsConfig, Policy, ServerConfig,
-    defaults, parse_net, parse_socket_addr,
+    TransferConfig, defaults, parse_net, parse_socket_addr,
 };
 
 pub(super) struct Validator<'a> {
@@ -120,6 +122,7 @@ impl Validator<'_> {
         let collisions = self.collisions(&file.collisions, &declared);
         let metrics = self.metrics(&file.metrics);
         let log = self.log(&file.log);
+        let transfer = self.transfer(&file.transfer);
         let mut errors = self.errors.take();
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
@@ -134,7 +137,17 @@ impl Validator<'_> {
             collisions,
             metrics,
             log,
+            transfer,
         })
+    }
+
+    fn transfer(&self, f: &FileTransfer) -> TransferConfig {
+        TransferConfig {
+            allow: f
+                .allow
+                .as_ref()
+                .map_or_else(Vec::new, |l| self.networks("transfer allow", l)),
+        }
     }
 
     fn server(&self, f: &FileServer) -> ServerConfig {

@@ -25,6 +25,7 @@ use super::panics;
 use super::panics::Panics;
 use super::request::{self, Parsed, Proto, Request};
 use super::wire;
+use super::xfr::{self, Transfer};
 use crate::config::Config;
 use crate::resolver::ready::{Ready, ReadyParts};
 use crate::resolver::{Answer, Failure, Resolver, Route, Source};
@@ -42,6 +43,8 @@ pub enum Handled {
     Reply,
     /// Resolve it ([`Frontend::resolve`]), then reply.
     Later(Box<Pending>),
+    /// A zone transfer: send its messages in order (TCP and DoT only).
+    Transfer(Box<Transfer>),
     Drop,
 }
 
@@ -100,6 +103,8 @@ impl Drop for PendingCount {
 pub struct Frontend {
     resolver: Arc<Resolver>,
     allow: Vec<IpNet>,
+    /// Who may transfer zones (`[transfer] allow`).
+    transfer_allow: Vec<IpNet>,
     clients: Clients,
     rate: Option<RateLimit>,
     pending: Arc<AtomicUsize>,
@@ -132,6 +137,7 @@ impl Frontend {
         let roots = resolver.roots.iter().map(|r| r.name.clone()).collect();
         Frontend {
             allow: config.server.allow.clone(),
+            transfer_allow: config.transfer.allow.clone(),
             clients: Clients::new(l.max_per_client),
             rate: RateLimit::new(
                 l.rate_limit,
@@ -155,11 +161,7 @@ impl Frontend {
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.allow.iter().any(|n| n.contains(&ip))
+        in_nets(&self.allow, ip)
     }
 
     /// The request path short of the socket; a reply goes into `out`.
@@ -262,6 +264,9 @@ impl Frontend {
             Parsed::Reject(req, code) => {
                 return self.reject(&req, client, proto, code, out, started);
             }
+            Parsed::Transfer(req, serial) => {
+                return self.transfer(req, serial, client, proto, out, started);
+            }
             Parsed::Query(req) => req,
         };
         if !self.allowed(client.ip()) {
@@ -304,6 +309,66 @@ impl Frontend {
             _slot: slot,
             _count: PendingCount(self.pending.clone()),
         }))
+    }
+
+    /// A zone transfer request: REFUSED unless `[transfer] allow` has the client,
+    /// NOTAUTH for a zone no zones root serves (RFC 5936 §2.2.1); over UDP an
+    /// IXFR gets the SOA alone (RFC 1995 §2) and an AXFR REFUSED (RFC 5936 §4.2:
+    /// TCP only), over DoH REFUSED. Over TCP and DoT, an IXFR from the current
+    /// serial gets the SOA alone, any other the whole zone (RFC 1995 §4: we keep
+    /// no history of changes).
+    fn transfer(
+        &self,
+        req: Request,
+        serial: Option<u32>,
+        client: SocketAddr,
+        proto: Proto,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        if !in_nets(&self.transfer_allow, client.ip()) || proto == Proto::Doh {
+            return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+        }
+        let Some(q) = req.query.clone() else {
+            return self.reject(&req, client, proto, ResponseCode::FormErr, out, started);
+        };
+        let Some(zone) = self.transfer_zone(q.name()) else {
+            return self.reject(&req, client, proto, ResponseCode::NotAuth, out, started);
+        };
+        let ixfr = q.query_type() == hickory_proto::rr::RecordType::IXFR;
+        let current = serial.is_some_and(|s| !crate::zones::serial_lt(s, zone.serial()));
+        if proto == Proto::Udp && !ixfr {
+            return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+        }
+        if ixfr && (proto == Proto::Udp || current) {
+            return match xfr::soa_only(req.id, q, &zone) {
+                Ok(b) => {
+                    *out = b;
+                    Handled::Reply
+                }
+                Err(e) => {
+                    tracing::warn!("IXFR of {} for {client}: {e}", zone.origin());
+                    self.reject(&req, client, proto, ResponseCode::ServFail, out, started)
+                }
+            };
+        }
+        tracing::info!(
+            zone = %zone.origin(),
+            serial = zone.serial(),
+            %client,
+            proto = proto.as_str(),
+            "zone transfer ({})",
+            q.query_type()
+        );
+        Handled::Transfer(Box::new(Transfer::full(req.id, q, &zone)))
+    }
+
+    /// The zone of that origin in the first zones root (config order) that has it.
+    fn transfer_zone(&self, origin: &hickory_proto::rr::Name) -> Option<Arc<crate::zones::Zone>> {
+        let origin = hickory_proto::rr::LowerName::new(origin);
+        (0..self.resolver.roots.len())
+            .filter_map(|i| self.resolver.zones(i))
+            .find_map(|set| set.get(&origin).cloned())
     }
 
     /// Resolves a waiting question and encodes the reply (SERVFAIL after
@@ -502,6 +567,15 @@ impl Frontend {
     pub fn finish_log(&self, within: std::time::Duration) -> bool {
         self.log.finish(within)
     }
+}
+
+/// Is `ip` (an IPv4-mapped IPv6 address as IPv4) in one of `nets`?
+fn in_nets(nets: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    nets.iter().any(|n| n.contains(&ip))
 }
 
 fn micros(started: Instant) -> u32 {

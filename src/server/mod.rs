@@ -28,6 +28,7 @@ pub mod request;
 mod tcp;
 mod udp;
 pub mod wire;
+pub mod xfr;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
