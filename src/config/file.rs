@@ -121,4 +121,5 @@ pub struct FileLog {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileTransfer {
     pub allow: Option<Vec<Text>>,
+    pub secondaries: Option<Vec<Text>>,
 }

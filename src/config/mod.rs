@@ -227,6 +227,8 @@ pub struct TransferConfig {
     /// Clients that may transfer (AXFR, IXFR); empty (the default): nobody, every
     /// transfer is REFUSED.
     pub allow: Vec<IpNet>,
+    /// Servers sent NOTIFY (RFC 1996) when a reload changes a zone's serial.
+    pub secondaries: Vec<SocketAddr>,
 }
 
 //------------ Errors --------------------------------------------------------

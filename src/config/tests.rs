@@ -38,13 +38,25 @@ fn unknown_key_in_every_table_is_rejected() {
 
 // `[transfer] allow`: networks, each bad one reported at its line; nobody by default.
 #[test]
-fn transfer_allow() {
+fn transfer_allow_and_secondaries() {
     assert!(parse("").unwrap().transfer.allow.is_empty());
     let c = parse("[transfer]\nallow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
     assert_eq!(c.transfer.allow.len(), 2);
     let e = parse("[transfer]\nallow = [\n  \"127.0.0.1\",\n  \"everyone\",\n]\n").unwrap_err();
     assert_eq!(e.line, Some(4), "{e}");
     assert!(e.message.contains("\"everyone\" is not a network"), "{e}");
+    let c = parse("[transfer]\nsecondaries = [\"127.0.0.1:5300\", \"192.0.2.1\"]\n").unwrap();
+    let want: Vec<SocketAddr> = vec![
+        "127.0.0.1:5300".parse().unwrap(),
+        "192.0.2.1:53".parse().unwrap(),
+    ];
+    assert_eq!(c.transfer.secondaries, want);
+    let e = parse("[transfer]\n\nsecondaries = [\"ns1.example\"]\n").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(
+        e.message.contains("\"ns1.example\" is not an address"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -264,6 +276,7 @@ fn shipped_config_names_every_key() {
         "[collisions]",
         "[metrics]",
         "[log]",
+        "[transfer]",
     ] {
         let head = table.lines().next().unwrap_or(table);
         assert!(text.contains(&format!("\n{head}\n")), "{head} missing");

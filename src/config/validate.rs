@@ -147,6 +147,24 @@ impl Validator<'_> {
                 .allow
                 .as_ref()
                 .map_or_else(Vec::new, |l| self.networks("transfer allow", l)),
+            secondaries: f
+                .secondaries
+                .iter()
+                .flatten()
+                .filter_map(|s| {
+                    let a = parse_socket_addr(s.get_ref(), 53);
+                    if a.is_none() {
+                        self.report(
+                            s,
+                            format!(
+                                "secondaries: {:?} is not an address (want \"192.0.2.1\" or \"192.0.2.1:5353\")",
+                                s.get_ref()
+                            ),
+                        );
+                    }
+                    a
+                })
+                .collect(),
         }
     }
 

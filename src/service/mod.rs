@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use hickory_proto::rr::{LowerName, Name};
 
 pub mod history;
+pub mod notify;
 pub mod problems;
 pub mod watch;
 
@@ -37,6 +38,9 @@ pub struct Service {
     pub swaps: AtomicUsize,
     /// The last loads and reloads, and the problems standing (status page, metrics).
     pub history: History,
+    /// Where NOTIFY messages are sent from (the runtime the service was made in;
+    /// none for the one-shot commands, which send none).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// A zones root: where its files are and what it may define.
@@ -138,6 +142,7 @@ impl Service {
             reloading: Mutex::new(()),
             swaps: AtomicUsize::new(0),
             history,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         })
     }
 
@@ -181,6 +186,7 @@ impl Service {
         // zones are served they no longer stand (`check` compares with them).
         let mut passed: Vec<Problem> = Vec::new();
         let mut loaded = Vec::new();
+        let mut notify_soas = Vec::new();
         for zr in &self.zone_roots {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
             // Signature times follow the TTL clock (tests move it).
@@ -212,7 +218,23 @@ impl Service {
                 );
             }
             new.write_serials();
+            // NOTIFY for the zones whose serial changed (new zones included).
+            notify_soas.extend(
+                new.zones()
+                    .filter(|z| {
+                        old.get(&LowerName::new(z.origin()))
+                            .is_none_or(|o| o.serial() != z.serial())
+                    })
+                    .map(|z| z.soa()),
+            );
             self.resolver.swap_zones(zr.index, Arc::new(new));
+        }
+        let secondaries = &self.config.transfer.secondaries;
+        if let Some(rt) = &self.runtime
+            && !secondaries.is_empty()
+            && !notify_soas.is_empty()
+        {
+            notify::send_all(rt, secondaries, notify_soas);
         }
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);

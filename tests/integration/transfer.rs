@@ -164,7 +164,7 @@ async fn ixfr_gets_the_soa_when_current_and_the_whole_zone_when_not() {
     assert_eq!(soa_serial(&m.answers[0]), Some(7));
 }
 
-// What stays refused: AXFR over UDP (RFC 5936 §4.2: TCP only), a client not in
+// What stays refused: NOTIFY received is NOTIMP; AXFR over UDP (RFC 5936 §4.2: TCP only), a client not in
 // `[transfer] allow` (over TCP and UDP, AXFR and IXFR); a zone we do not serve
 // is NOTAUTH (RFC 5936 §2.2.1).
 #[tokio::test]
@@ -180,6 +180,15 @@ async fn transfers_outside_the_rules_are_refused() {
     assert_eq!(ms[0].metadata.response_code, ResponseCode::NotAuth);
     assert!(ms[0].answers.is_empty());
 
+    // NOTIFY to altroot: NOTIMP (it is no secondary; RFC 1996 §3.10 lets a server
+    // that does not implement NOTIFY say so).
+    let mut n = make_query("geek.", RecordType::SOA, None);
+    n.metadata.op_code = hickory_proto::op::OpCode::Notify;
+    n.metadata.authoritative = true;
+    let m = send_udp(a.addr, &n).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NotImp);
+    assert_eq!(m.metadata.op_code, hickory_proto::op::OpCode::Notify);
+
     let (_w, a) = standard("[transfer]\nallow = [\"192.0.2.0/24\"]\n").await;
     for q in [axfr.clone(), ixfr_query("geek.", 5)] {
         let m = send_tcp(a.addr, &q).await;
@@ -188,4 +197,232 @@ async fn transfers_outside_the_rules_are_refused() {
         let m = send_udp(a.addr, &q).await;
         assert_eq!(m.metadata.response_code, ResponseCode::Refused);
     }
+}
+
+//------------ Real secondaries ------------------------------------------------------
+
+/// The zones of the standard alternate root (harness::alt_zones).
+const ALT_ZONES: [&str; 4] = [".", "geek.", "biz.", "home.pirate."];
+
+/// A secondary: NSD or Knot DNS, serving copies of `zones` pulled from `primary`
+/// (already listening: Knot waits 10 s before it asks again) on 127.0.0.1:`port`.
+pub struct Secondary {
+    pub addr: SocketAddr,
+    pub daemon: crate::system::Daemon,
+    pub what: &'static str,
+    _dir: tempfile::TempDir,
+}
+
+impl Secondary {
+    /// NSD (`nsd -d`), asking `primary` for each zone (IXFR, then AXFR as NSD
+    /// does), taking NOTIFY from it.
+    pub fn nsd(primary: SocketAddr, zones: &[&str], port: u16) -> Secondary {
+        let nsd = crate::system::need("nsd", "nsd");
+        let dir = tempfile::tempdir().unwrap();
+        let mut conf = format!(
+            "server:\n    port: {port}\n    ip-address: 127.0.0.1\n    do-ip6: no\n    server-count: 1\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{d}\"\n    pidfile: \"{d}/nsd.pid\"\n    database: \"\"\n    xfrdfile: \"{d}/xfrd.state\"\n    zonelistfile: \"{d}/zone.list\"\n    verbosity: 2\n    rrl-ratelimit: 0\n    rrl-whitelist-ratelimit: 0\nremote-control:\n    control-enable: no\n",
+            d = dir.path().display()
+        );
+        let (ip, p) = (primary.ip(), primary.port());
+        for (i, z) in zones.iter().enumerate() {
+            conf.push_str(&format!(
+                "zone:\n    name: \"{z}\"\n    zonefile: \"s{i}.zone\"\n    request-xfr: {ip}@{p} NOKEY\n    allow-notify: {ip} NOKEY\n"
+            ));
+        }
+        let path = dir.path().join("nsd.conf");
+        std::fs::write(&path, conf).unwrap();
+        let mut cmd = std::process::Command::new(nsd);
+        cmd.arg("-d").arg("-c").arg(&path);
+        Secondary {
+            addr: SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), port),
+            daemon: crate::system::Daemon::spawn(cmd, "nsd"),
+            what: "nsd",
+            _dir: dir,
+        }
+    }
+
+    /// Knot DNS (`knotd`), asking `primary` for each zone (IXFR, then AXFR as Knot
+    /// does), taking NOTIFY from it; nothing kept on disk but its journal.
+    pub fn knot(primary: SocketAddr, zones: &[&str], port: u16) -> Secondary {
+        let knotd = crate::system::need("knotd", "knot");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let mut conf = format!(
+            "server:\n    listen: 127.0.0.1@{port}\n    rundir: \"{d}\"\n\
+             control:\n    listen: \"{d}/knot.sock\"\n\
+             database:\n    storage: \"{d}\"\n\
+             log:\n  - target: stderr\n    any: info\n\
+             remote:\n  - id: primary\n    address: {primary}\n\
+             acl:\n  - id: notify\n    address: {ip}\n    action: notify\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    master: primary\n    acl: notify\n    zonefile-sync: -1\n    zonefile-load: none\n    journal-content: none\n\
+             zone:\n",
+            ip = primary.ip(),
+            primary = format_args!("{}@{}", primary.ip(), primary.port()),
+        );
+        for z in zones {
+            conf.push_str(&format!("  - domain: \"{z}\"\n"));
+        }
+        let path = dir.path().join("knot.conf");
+        std::fs::write(&path, conf).unwrap();
+        let mut cmd = std::process::Command::new(knotd);
+        cmd.arg("-c").arg(&path);
+        Secondary {
+            addr: SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), port),
+            daemon: crate::system::Daemon::spawn(cmd, "knotd"),
+            what: "knotd",
+            _dir: dir,
+        }
+    }
+
+    /// The serial the secondary serves for `zone` (authoritatively), if any.
+    pub async fn serial(&self, zone: &str) -> Option<u32> {
+        let mut q = make_query(zone, RecordType::SOA, Some(1232));
+        q.metadata.recursion_desired = false;
+        let m = send_udp_from("127.0.0.1:0".parse().unwrap(), self.addr, &q).await?;
+        if m.metadata.response_code != ResponseCode::NoError || !m.metadata.authoritative {
+            return None;
+        }
+        m.answers.iter().find_map(soa_serial)
+    }
+
+    /// Waits (at most 10 s, polling) until the secondary serves `zone` at `serial`.
+    pub async fn wait_serial(&self, zone: &str, serial: u32) {
+        let t = std::time::Instant::now();
+        loop {
+            let s = self.serial(zone).await;
+            if s == Some(serial) {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{} serves {zone} at {s:?}, not {serial}, after 10 s:\n{}",
+                self.what,
+                self.daemon.output()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// Every RRset of `zone` (as altroot transfers it) asked of the secondary without
+/// RD: the records of that name and type in its reply — answer, authority or
+/// additional (a cut's NS and glue come in a referral) — are the zone's, TTLs
+/// included.
+async fn assert_same_rrsets(s: &Secondary, zone_records: &[Record]) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut sets: BTreeMap<(String, RecordType), BTreeSet<String>> = BTreeMap::new();
+    for r in zone_records {
+        sets.entry((r.name.to_string(), r.record_type()))
+            .or_default()
+            .insert(r.to_string());
+    }
+    for ((owner, t), want) in &sets {
+        let mut q = make_query(owner, *t, Some(4096));
+        q.metadata.recursion_desired = false;
+        let m = send_tcp(s.addr, &q).await;
+        let got: BTreeSet<String> = m
+            .answers
+            .iter()
+            .chain(&m.authorities)
+            .chain(&m.additionals)
+            .filter(|r| r.name.to_string().eq_ignore_ascii_case(owner) && r.record_type() == *t)
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(&got, want, "{}: {owner} {t}", s.what);
+    }
+}
+
+// NSD and Knot DNS as secondaries of altroot: each pulls the alternate root and
+// every zone of its folder, and answers every RRset as altroot transfers it.
+#[tokio::test]
+async fn nsd_and_knot_pull_every_zone_and_answer_the_same() {
+    let (_w, a) = standard(ALLOW_LOOPBACK).await;
+    let secondaries = [
+        Secondary::nsd(a.addr, &ALT_ZONES, crate::system::free_port()),
+        Secondary::knot(a.addr, &ALT_ZONES, crate::system::free_port()),
+    ];
+    for s in &secondaries {
+        for (z, serial) in ALT_ZONES.iter().zip([1, 7, 1, 1]) {
+            s.wait_serial(z, serial).await;
+        }
+    }
+    for z in ALT_ZONES {
+        let rs = records(&transfer(a.addr, &make_query(z, RecordType::AXFR, None)).await);
+        let body = &rs[..rs.len() - 1]; // the SOA once
+        for s in &secondaries {
+            assert_same_rrsets(s, body).await;
+        }
+    }
+}
+
+/// `zones/geek.zone` of the standard world at `serial`, with `new.geek. A 192.0.2.77`.
+fn geek_at(serial: u32) -> String {
+    format!(
+        "$TTL 3600\n@ SOA ns.geek. host.geek. {serial} 3600 600 86400 120\n@ NS ns.geek.\nns A 127.0.0.1\nwww A 192.0.2.1\nnew A 192.0.2.77\nlab NS ns1.lab\nns1.lab A 192.0.2.99\n"
+    )
+}
+
+// The edit path end to end: a zone file saved with a new serial is reloaded by the
+// watcher, altroot sends NOTIFY to `[transfer] secondaries`, and NSD and Knot ask
+// again (IXFR: answered with the zone) and serve the new serial and data; a zone
+// whose serial did not change is not sent again. Waits on what the secondaries
+// serve, never a fixed time.
+#[tokio::test]
+async fn after_an_edit_the_secondaries_are_notified_and_serve_the_new_serial() {
+    let w = crate::world::World::start(standard_world).await;
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    // The secondaries' ports go into altroot's config, then they start once
+    // altroot listens.
+    let (nsd_port, knot_port) = (crate::system::free_port(), crate::system::free_port());
+    let cfg = config(&w, ALLOW_LOOPBACK)
+        + &format!("secondaries = [\"127.0.0.1:{nsd_port}\", \"127.0.0.1:{knot_port}\"]\n");
+    let mut a = Altroot::start(&cfg, &files).await;
+    a.watch();
+    let nsd = Secondary::nsd(a.addr, &ALT_ZONES, nsd_port);
+    let knot = Secondary::knot(a.addr, &ALT_ZONES, knot_port);
+    for s in [&nsd, &knot] {
+        s.wait_serial("geek.", 7).await;
+        s.wait_serial("biz.", 1).await;
+    }
+    let saved = std::time::Instant::now();
+    std::fs::write(a.path("zones/geek.zone"), geek_at(8)).unwrap();
+    for s in [&nsd, &knot] {
+        s.wait_serial("geek.", 8).await;
+        eprintln!(
+            "{} serves serial 8 {:?} after the save",
+            s.what,
+            saved.elapsed()
+        );
+        let mut q = make_query("new.geek.", RecordType::A, None);
+        q.metadata.recursion_desired = false;
+        let m = send_tcp(s.addr, &q).await;
+        assert_eq!(
+            lines(&m.answers),
+            vec!["new.geek. 3600 A 192.0.2.77"],
+            "{}",
+            s.what
+        );
+        let rs = records(&transfer(a.addr, &make_query("geek.", RecordType::AXFR, None)).await);
+        assert_same_rrsets(s, &rs[..rs.len() - 1]).await;
+    }
+    // NOTIFY went to both, for geek. only (biz. kept its serial).
+    let nsd_saw = |zone: &str| {
+        nsd.daemon
+            .count(&format!("notify for {zone} from 127.0.0.1"))
+    };
+    let knot_saw = |zone: &str| knot.daemon.count(&format!("[{zone}] notify, incoming"));
+    let outputs = || {
+        format!(
+            "nsd:\n{}\nknot:\n{}",
+            nsd.daemon.output(),
+            knot.daemon.output()
+        )
+    };
+    assert!(
+        nsd_saw("geek.") >= 1 && knot_saw("geek.") >= 1,
+        "{}",
+        outputs()
+    );
+    assert_eq!(nsd_saw("biz.") + knot_saw("biz."), 0, "{}", outputs());
 }
