@@ -122,4 +122,15 @@ pub struct FileLog {
 pub struct FileTransfer {
     pub allow: Option<Vec<Text>>,
     pub secondaries: Option<Vec<Text>>,
+    pub keys: Option<Vec<Spanned<FileTsigKey>>>,
+    pub require_tsig: Option<bool>,
+}
+
+/// A TSIG key: `{ name = "xfr.", algorithm = "hmac-sha256", secret = "base64" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileTsigKey {
+    pub name: Text,
+    pub algorithm: Option<Text>,
+    pub secret: Text,
 }

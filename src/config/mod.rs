@@ -229,6 +229,26 @@ pub struct TransferConfig {
     pub allow: Vec<IpNet>,
     /// Servers sent NOTIFY (RFC 1996) when a reload changes a zone's serial.
     pub secondaries: Vec<SocketAddr>,
+    /// TSIG keys (RFC 8945) a transfer request may be signed with.
+    pub keys: Vec<TsigKey>,
+    /// Only signed requests may transfer (from an address in `allow` still).
+    pub require_tsig: bool,
+}
+
+/// A TSIG key of `[transfer] keys`.
+#[derive(Clone)]
+pub struct TsigKey {
+    /// The key's name, as both sides write it in the TSIG record.
+    pub name: hickory_proto::rr::Name,
+    pub algorithm: hickory_proto::rr::rdata::tsig::TsigAlgorithm,
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for TsigKey {
+    // Never the secret (configs are printed in debug logs and test failures).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TsigKey({} {})", self.name, self.algorithm)
+    }
 }
 
 //------------ Errors --------------------------------------------------------

@@ -59,6 +59,44 @@ fn transfer_allow_and_secondaries() {
     );
 }
 
+// `[transfer] keys`: hmac-sha256 by default, the secret base64; a bad
+// algorithm, secret or a name defined twice is reported at its line; the secret
+// never shows in the config's debug form.
+#[test]
+fn transfer_keys() {
+    let k = |alg: &str, secret: &str| {
+        format!("[transfer]\nkeys = [\n  {{ name = \"xfr\", {alg}secret = \"{secret}\" }},\n]\n")
+    };
+    let good = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let c = parse(&k("", good)).unwrap();
+    assert_eq!(c.transfer.keys.len(), 1);
+    assert_eq!(c.transfer.keys[0].name.to_string(), "xfr.");
+    assert_eq!(
+        c.transfer.keys[0].secret,
+        b"0123456789abcdef0123456789abcdef"
+    );
+    assert!(!format!("{c:?}").contains("0123456789"));
+    assert!(!c.transfer.require_tsig);
+    for (alg, secret, what) in [
+        ("algorithm = \"hmac-md5\", ", good, "is not \"hmac-sha256\""),
+        ("", "not base64!", "is not base64"),
+        ("", "c2hvcnQ=", "shorter than 16 bytes"),
+    ] {
+        let e = parse(&k(alg, secret)).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains(what), "{e}");
+    }
+    let twice = format!(
+        "[transfer]\nkeys = [\n {{ name = \"a.\", secret = \"{good}\" }},\n {{ name = \"a\", secret = \"{good}\" }},\n]\n"
+    );
+    let e = parse(&twice).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("defined twice"), "{e}");
+    let e =
+        parse("[transfer]\nkeys = [{ name = \"a\", secret = \"x\", colour = 1 }]\n").unwrap_err();
+    assert!(e.message.contains("colour"), "{e}");
+}
+
 #[test]
 fn root_needs_exactly_one_source() {
     let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\nforward = [\"127.0.0.1\"]\n")

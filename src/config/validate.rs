@@ -165,7 +165,79 @@ impl Validator<'_> {
                     a
                 })
                 .collect(),
+            keys: self.tsig_keys(f.keys.as_deref().unwrap_or_default()),
+            require_tsig: f.require_tsig.unwrap_or(false),
         }
+    }
+
+    /// `[transfer] keys`: a name, an algorithm hickory signs with, a base64 secret
+    /// of at least 16 bytes; each name once.
+    fn tsig_keys(&self, keys: &[Spanned<super::file::FileTsigKey>]) -> Vec<super::TsigKey> {
+        use hickory_proto::rr::Name;
+        use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+        let mut out: Vec<super::TsigKey> = Vec::new();
+        for k in keys {
+            let k = k.get_ref();
+            let name = match Name::from_ascii(k.name.get_ref()) {
+                Ok(mut n) if !k.name.get_ref().is_empty() => {
+                    n.set_fqdn(true);
+                    n
+                }
+                _ => {
+                    self.report(
+                        &k.name,
+                        format!("keys: {:?} is not a key name", k.name.get_ref()),
+                    );
+                    continue;
+                }
+            };
+            if out.iter().any(|o| o.name == name) {
+                self.report(&k.name, format!("keys: {name} is defined twice"));
+                continue;
+            }
+            let algorithm = match k
+                .algorithm
+                .as_ref()
+                .map(|a| a.get_ref().to_ascii_lowercase())
+            {
+                None => TsigAlgorithm::HmacSha256,
+                Some(a) if a == "hmac-sha256" => TsigAlgorithm::HmacSha256,
+                Some(a) if a == "hmac-sha384" => TsigAlgorithm::HmacSha384,
+                Some(a) if a == "hmac-sha512" => TsigAlgorithm::HmacSha512,
+                Some(a) => {
+                    if let Some(at) = &k.algorithm {
+                        self.report(
+                            at,
+                            format!("keys: algorithm {a:?} is not \"hmac-sha256\", \"hmac-sha384\" or \"hmac-sha512\""),
+                        );
+                    }
+                    continue;
+                }
+            };
+            let secret = match data_encoding::BASE64.decode(k.secret.get_ref().trim().as_bytes()) {
+                Ok(s) if s.len() >= 16 => s,
+                Ok(_) => {
+                    self.report(
+                        &k.secret,
+                        format!("keys: the secret of {name} is shorter than 16 bytes"),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.report(
+                        &k.secret,
+                        format!("keys: the secret of {name} is not base64 ({e})"),
+                    );
+                    continue;
+                }
+            };
+            out.push(super::TsigKey {
+                name,
+                algorithm,
+                secret,
+            });
+        }
+        out
     }
 
     fn server(&self, f: &FileServer) -> ServerConfig {

@@ -24,6 +24,7 @@ use super::log::{QueryLog, Record, WireName};
 use super::panics;
 use super::panics::Panics;
 use super::request::{self, Parsed, Proto, Request};
+use super::tsig::{Keys, Signing};
 use super::wire;
 use super::xfr::{self, Transfer};
 use crate::config::Config;
@@ -105,6 +106,9 @@ pub struct Frontend {
     allow: Vec<IpNet>,
     /// Who may transfer zones (`[transfer] allow`).
     transfer_allow: Vec<IpNet>,
+    /// `[transfer] keys` and `require-tsig`.
+    tsig_keys: Keys,
+    require_tsig: bool,
     clients: Clients,
     rate: Option<RateLimit>,
     pending: Arc<AtomicUsize>,
@@ -138,6 +142,8 @@ impl Frontend {
         Frontend {
             allow: config.server.allow.clone(),
             transfer_allow: config.transfer.allow.clone(),
+            tsig_keys: Keys::new(&config.transfer.keys),
+            require_tsig: config.transfer.require_tsig,
             clients: Clients::new(l.max_per_client),
             rate: RateLimit::new(
                 l.rate_limit,
@@ -264,8 +270,8 @@ impl Frontend {
             Parsed::Reject(req, code) => {
                 return self.reject(&req, client, proto, code, out, started);
             }
-            Parsed::Transfer(req, serial) => {
-                return self.transfer(req, serial, client, proto, out, started);
+            Parsed::Transfer(req, serial, tsig) => {
+                return self.transfer(bytes, req, serial, tsig, client, proto, out, started);
             }
             Parsed::Query(req) => req,
         };
@@ -311,16 +317,22 @@ impl Frontend {
         }))
     }
 
-    /// A zone transfer request: REFUSED unless `[transfer] allow` has the client,
-    /// NOTAUTH for a zone no zones root serves (RFC 5936 §2.2.1); over UDP an
-    /// IXFR gets the SOA alone (RFC 1995 §2) and an AXFR REFUSED (RFC 5936 §4.2:
-    /// TCP only), over DoH REFUSED. Over TCP and DoT, an IXFR from the current
-    /// serial gets the SOA alone, any other the whole zone (RFC 1995 §4: we keep
-    /// no history of changes).
+    /// A zone transfer request: REFUSED unless `[transfer] allow` has the client
+    /// (and, with `require-tsig`, unless it is signed); a signed request with an
+    /// unknown key, a bad MAC or a time off by more than the fudge is NOTAUTH with
+    /// TSIG error BADKEY, BADSIG or BADTIME and no data (RFC 8945 §5.2); NOTAUTH
+    /// for a zone no zones root serves (RFC 5936 §2.2.1). Over UDP an IXFR gets
+    /// the SOA alone (RFC 1995 §2) and an AXFR REFUSED (RFC 5936 §4.2: TCP only),
+    /// over DoH REFUSED. Over TCP and DoT, an IXFR from the current serial gets the
+    /// SOA alone, any other the whole zone (RFC 1995 §4: we keep no history of
+    /// changes). Every reply to a signed request is signed.
+    #[allow(clippy::too_many_arguments)]
     fn transfer(
         &self,
+        bytes: &[u8],
         req: Request,
         serial: Option<u32>,
+        tsig: Option<Box<hickory_proto::rr::Record<hickory_proto::rr::rdata::TSIG>>>,
         client: SocketAddr,
         proto: Proto,
         out: &mut Vec<u8>,
@@ -329,26 +341,51 @@ impl Frontend {
         if !in_nets(&self.transfer_allow, client.ip()) || proto == Proto::Doh {
             return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
         }
+        let now = crate::clock::unix_now();
+        let mut signing = match tsig.map(|t| self.tsig_keys.check(bytes, &t, now)) {
+            None if self.require_tsig => {
+                return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+            }
+            None => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(denied)) => {
+                tracing::warn!(%client, "zone transfer refused: TSIG {}", denied.code());
+                let h = self.reject(&req, client, proto, ResponseCode::NotAuth, out, started);
+                if let Err(e) = denied.sign(req.id, out, now) {
+                    tracing::warn!("TSIG error reply to {client}: {e}");
+                }
+                return h;
+            }
+        };
+        let refuse = |code, out: &mut Vec<u8>, signing: Option<&mut Signing>| {
+            let h = self.reject(&req, client, proto, code, out, started);
+            if let Some(s) = signing
+                && let Err(e) = s.sign(req.id, out, now)
+            {
+                tracing::warn!("TSIG reply to {client}: {e}");
+            }
+            h
+        };
         let Some(q) = req.query.clone() else {
-            return self.reject(&req, client, proto, ResponseCode::FormErr, out, started);
+            return refuse(ResponseCode::FormErr, out, signing.as_mut());
         };
         let Some(zone) = self.transfer_zone(q.name()) else {
-            return self.reject(&req, client, proto, ResponseCode::NotAuth, out, started);
+            return refuse(ResponseCode::NotAuth, out, signing.as_mut());
         };
         let ixfr = q.query_type() == hickory_proto::rr::RecordType::IXFR;
         let current = serial.is_some_and(|s| !crate::zones::serial_lt(s, zone.serial()));
         if proto == Proto::Udp && !ixfr {
-            return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+            return refuse(ResponseCode::Refused, out, signing.as_mut());
         }
         if ixfr && (proto == Proto::Udp || current) {
-            return match xfr::soa_only(req.id, q, &zone) {
+            return match xfr::soa_only(req.id, q, &zone, signing.as_mut()) {
                 Ok(b) => {
                     *out = b;
                     Handled::Reply
                 }
                 Err(e) => {
                     tracing::warn!("IXFR of {} for {client}: {e}", zone.origin());
-                    self.reject(&req, client, proto, ResponseCode::ServFail, out, started)
+                    refuse(ResponseCode::ServFail, out, None)
                 }
             };
         }
@@ -357,10 +394,11 @@ impl Frontend {
             serial = zone.serial(),
             %client,
             proto = proto.as_str(),
+            key = signing.as_ref().map(|s| s.key().to_string()),
             "zone transfer ({})",
             q.query_type()
         );
-        Handled::Transfer(Box::new(Transfer::full(req.id, q, &zone)))
+        Handled::Transfer(Box::new(Transfer::full(req.id, q, &zone, signing)))
     }
 
     /// The zone of that origin in the first zones root (config order) that has it.

@@ -26,6 +26,7 @@ mod log_line;
 mod panics;
 pub mod request;
 mod tcp;
+pub mod tsig;
 mod udp;
 pub mod wire;
 pub mod xfr;

@@ -4,6 +4,7 @@
 //! its OPT saying our size and copying DO.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::TSIG;
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
@@ -71,8 +72,9 @@ pub enum Parsed {
     /// Answer at once with this rcode.
     Reject(Request, ResponseCode),
     /// A zone transfer (AXFR, or IXFR with the serial the client has, RFC 1995
-    /// §3), class IN: whether it may have the zone is the front end's call.
-    Transfer(Request, Option<u32>),
+    /// §3), class IN, and its TSIG record if signed: whether it may have the zone
+    /// is the front end's call.
+    Transfer(Request, Option<u32>, Option<Box<Record<TSIG>>>),
     /// Not worth an answer: shorter than a header, or a response.
     Drop,
 }
@@ -131,7 +133,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             let serial = (q.query_type() == RecordType::IXFR)
                 .then(|| ixfr_serial(&msg))
                 .flatten();
-            return Parsed::Transfer(req, serial);
+            return Parsed::Transfer(req, serial, msg.signature.clone());
         }
         unsupported.then_some(ResponseCode::Refused)
     } else {
@@ -280,11 +282,11 @@ mod tests {
         ));
         assert!(matches!(
             parse(&query(RecordType::AXFR, None)),
-            Parsed::Transfer(_, None)
+            Parsed::Transfer(_, None, None)
         ));
         assert!(matches!(
             parse(&query(RecordType::IXFR, None)),
-            Parsed::Transfer(_, None)
+            Parsed::Transfer(_, None, None)
         ));
         let mut junk = query(RecordType::A, None);
         junk.truncate(20);

@@ -10,6 +10,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
+use super::tsig::Signing;
 use crate::zones::Zone;
 
 /// Record bytes (uncompressed, an upper bound of what they take in the message)
@@ -30,12 +31,14 @@ pub struct Transfer {
     next: usize,
     messages: usize,
     done: bool,
+    /// The request was signed: so is every message (RFC 8945 §5.3.1).
+    signing: Option<Signing>,
 }
 
 impl Transfer {
     /// The whole zone, AXFR style (for AXFR, and for IXFR from a serial we have no
     /// history for).
-    pub fn full(id: u16, query: Query, zone: &Zone) -> Transfer {
+    pub fn full(id: u16, query: Query, zone: &Zone, signing: Option<Signing>) -> Transfer {
         let soa = zone.soa();
         let records = zone
             .records()
@@ -50,6 +53,7 @@ impl Transfer {
             next: 0,
             messages: 0,
             done: false,
+            signing,
         }
     }
 
@@ -91,13 +95,21 @@ impl Transfer {
             self.done = true;
         }
         self.messages += 1;
-        Some(m.to_vec().map_err(|e| {
+        let n = self.messages;
+        let signed = m
+            .to_vec()
+            .map_err(|e| format!("cannot encode message {n} of the transfer: {e}"))
+            .and_then(|mut b| match &mut self.signing {
+                Some(s) => s
+                    .sign(self.id, &mut b, crate::clock::unix_now())
+                    .map(|()| b)
+                    .map_err(|e| format!("cannot sign message {n} of the transfer: {e}")),
+                None => Ok(b),
+            });
+        if signed.is_err() {
             self.done = true;
-            format!(
-                "cannot encode message {} of the transfer: {e}",
-                self.messages
-            )
-        }))
+        }
+        Some(signed)
     }
 
     fn header(&self) -> Message {
@@ -111,13 +123,23 @@ impl Transfer {
 /// The reply to an IXFR whose serial is current (or newer): the SOA alone (RFC
 /// 1995 §2), also the reply to any IXFR over UDP (RFC 1995 §2: the client then
 /// asks over TCP).
-pub fn soa_only(id: u16, query: Query, zone: &Zone) -> Result<Vec<u8>, String> {
+pub fn soa_only(
+    id: u16,
+    query: Query,
+    zone: &Zone,
+    signing: Option<&mut Signing>,
+) -> Result<Vec<u8>, String> {
     let mut m = Message::new(id, MessageType::Response, OpCode::Query);
     m.metadata.authoritative = true;
     m.add_query(query);
     m.add_answer(zone.soa());
-    m.to_vec()
-        .map_err(|e| format!("cannot encode the SOA reply: {e}"))
+    let mut b = m
+        .to_vec()
+        .map_err(|e| format!("cannot encode the SOA reply: {e}"))?;
+    if let Some(s) = signing {
+        s.sign(id, &mut b, crate::clock::unix_now())?;
+    }
+    Ok(b)
 }
 
 /// A record's length in wire form without name compression.
@@ -164,7 +186,7 @@ mod tests {
     fn a_large_zone_is_split_with_the_soa_first_and_last() {
         let dir = tempfile::tempdir().unwrap();
         let zone = big_zone(dir.path(), 2000);
-        let mut t = Transfer::full(99, query(), &zone);
+        let mut t = Transfer::full(99, query(), &zone, None);
         assert_eq!(t.record_count(), zone.len() + 1);
         let mut all = Vec::new();
         let mut sizes = Vec::new();
@@ -206,7 +228,7 @@ mod tests {
     fn a_tiny_zone_is_one_message() {
         let dir = tempfile::tempdir().unwrap();
         let zone = big_zone(dir.path(), 0);
-        let mut t = Transfer::full(1, query(), &zone);
+        let mut t = Transfer::full(1, query(), &zone, None);
         let m = Message::from_vec(&t.next_message().unwrap().unwrap()).unwrap();
         let types: Vec<RecordType> = m.answers.iter().map(Record::record_type).collect();
         assert_eq!(types.first(), Some(&RecordType::SOA));
