@@ -324,8 +324,8 @@ impl Frontend {
     /// for a zone no zones root serves (RFC 5936 §2.2.1). Over UDP an IXFR gets
     /// the SOA alone (RFC 1995 §2) and an AXFR REFUSED (RFC 5936 §4.2: TCP only),
     /// over DoH REFUSED. Over TCP and DoT, an IXFR from the current serial gets the
-    /// SOA alone, any other the whole zone (RFC 1995 §4: we keep no history of
-    /// changes). Every reply to a signed request is signed.
+    /// SOA alone, from a serial the zone's journal has the changes since, any
+    /// other the whole zone (RFC 1995 §4). Every reply to a signed request is signed.
     #[allow(clippy::too_many_arguments)]
     fn transfer(
         &self,
@@ -369,7 +369,7 @@ impl Frontend {
         let Some(q) = req.query.clone() else {
             return refuse(ResponseCode::FormErr, out, signing.as_mut());
         };
-        let Some(zone) = self.transfer_zone(q.name()) else {
+        let Some((zone, journal)) = self.transfer_zone(q.name()) else {
             return refuse(ResponseCode::NotAuth, out, signing.as_mut());
         };
         let ixfr = q.query_type() == hickory_proto::rr::RecordType::IXFR;
@@ -389,24 +389,45 @@ impl Frontend {
                 }
             };
         }
+        // IXFR from a serial the journal has, up to the zone served: the changes.
+        let diffs = serial.zip(journal).and_then(|(have, j)| {
+            (ixfr && j.last_serial() == Some(zone.serial()))
+                .then(|| j.since(have))
+                .flatten()
+                .map(|d| d.cloned().collect::<Vec<_>>())
+        });
+        let form = if diffs.is_some() { "IXFR" } else { "AXFR" };
         tracing::info!(
             zone = %zone.origin(),
             serial = zone.serial(),
+            from = serial,
             %client,
             proto = proto.as_str(),
             key = signing.as_ref().map(|s| s.key().to_string()),
-            "zone transfer ({})",
+            "zone transfer ({} asked, {form} sent)",
             q.query_type()
         );
-        Handled::Transfer(Box::new(Transfer::full(req.id, q, &zone, signing)))
+        let t = match diffs {
+            Some(d) => Transfer::incremental(req.id, q, &zone, d.iter(), signing),
+            None => Transfer::full(req.id, q, &zone, signing),
+        };
+        Handled::Transfer(Box::new(t))
     }
 
-    /// The zone of that origin in the first zones root (config order) that has it.
-    fn transfer_zone(&self, origin: &hickory_proto::rr::Name) -> Option<Arc<crate::zones::Zone>> {
+    /// The zone of that origin in the first zones root (config order) that has
+    /// it, and its IXFR journal.
+    #[allow(clippy::type_complexity)]
+    fn transfer_zone(
+        &self,
+        origin: &hickory_proto::rr::Name,
+    ) -> Option<(Arc<crate::zones::Zone>, Option<Arc<crate::zones::Journal>>)> {
         let origin = hickory_proto::rr::LowerName::new(origin);
         (0..self.resolver.roots.len())
             .filter_map(|i| self.resolver.zones(i))
-            .find_map(|set| set.get(&origin).cloned())
+            .find_map(|set| {
+                let z = set.get(&origin)?.clone();
+                Some((z, set.journal(&origin).cloned()))
+            })
     }
 
     /// Resolves a waiting question and encodes the reply (SERVFAIL after

@@ -3,8 +3,9 @@
 //! many messages as it takes (each well under the 64 KiB a stream message may
 //! hold; hickory-server's AXFR puts the whole zone in one message, which breaks
 //! past 64 KiB, so this is our own). IXFR (RFC 1995) is answered with the SOA alone
-//! when the client's serial is current, else with the whole zone in AXFR form
-//! (RFC 1995 §4 lets a server do that when it keeps no history).
+//! when the client's serial is current, with the changes since its serial when
+//! the zone's journal ([`crate::zones::journal`]) has them, else with the whole
+//! zone in AXFR form (RFC 1995 §4).
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Record, RecordType};
@@ -49,6 +50,35 @@ impl Transfer {
             id,
             query,
             soa,
+            records,
+            next: 0,
+            messages: 0,
+            done: false,
+            signing,
+        }
+    }
+
+    /// The changes from the client's serial on, in IXFR form (RFC 1995 §4): the
+    /// new SOA, then per reload the old SOA, what went, the new SOA, what came;
+    /// the new SOA again last.
+    pub fn incremental<'a>(
+        id: u16,
+        query: Query,
+        zone: &Zone,
+        diffs: impl Iterator<Item = &'a crate::zones::Diff>,
+        signing: Option<Signing>,
+    ) -> Transfer {
+        let mut records = Vec::new();
+        for d in diffs {
+            records.push(d.from.clone());
+            records.extend(d.removed.iter().cloned());
+            records.push(d.to.clone());
+            records.extend(d.added.iter().cloned());
+        }
+        Transfer {
+            id,
+            query,
+            soa: zone.soa(),
             records,
             next: 0,
             messages: 0,

@@ -191,7 +191,7 @@ impl Service {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
             // Signature times follow the TTL clock (tests move it).
             let now = self.clock().now();
-            let (new, problems) = ZoneSet::load_at(&zr.dir, Some(&old), &zr.opts, force, now);
+            let (mut new, problems) = ZoneSet::load_at(&zr.dir, Some(&old), &zr.opts, force, now);
             let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
             if let Some(first) = errors.first() {
                 refused.push((
@@ -218,6 +218,8 @@ impl Service {
                 );
             }
             new.write_serials();
+            // The IXFR journals, with what this reload changed (off the query path).
+            new.carry_journals(&old);
             // NOTIFY for the zones whose serial changed (new zones included).
             notify_soas.extend(
                 new.zones()

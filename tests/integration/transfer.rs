@@ -389,8 +389,8 @@ fn geek_at(serial: u32) -> String {
 
 // The edit path end to end: a zone file saved with a new serial is reloaded by the
 // watcher, altroot sends NOTIFY to `[transfer] secondaries`, and NSD and Knot ask
-// again (IXFR: answered with the zone) and serve the new serial and data; a zone
-// whose serial did not change is not sent again. Waits on what the secondaries
+// again (IXFR: answered with the change from the journal) and serve the new
+// serial and data; a zone whose serial did not change is not announced. Waits on what the secondaries
 // serve, never a fixed time.
 #[tokio::test]
 async fn after_an_edit_the_secondaries_are_notified_and_serve_the_new_serial() {
@@ -431,6 +431,36 @@ async fn after_an_edit_the_secondaries_are_notified_and_serve_the_new_serial() {
         let rs = records(&transfer(a.addr, &make_query("geek.", RecordType::AXFR, None)).await);
         assert_same_rrsets(s, &rs[..rs.len() - 1]).await;
     }
+    // IXFR from 7 is the change alone (RFC 1995 §4): SOA 8, SOA 7, what went,
+    // SOA 8, what came, SOA 8; from a serial the journal lacks, the whole zone.
+    let rs = records(&transfer(a.addr, &ixfr_query("geek.", 7)).await);
+    let serials: Vec<Option<u32>> = rs.iter().map(soa_serial).filter(Option::is_some).collect();
+    assert_eq!(serials, vec![Some(8), Some(7), Some(8), Some(8)]);
+    let at8 = rs
+        .iter()
+        .skip(1)
+        .position(|r| soa_serial(r) == Some(8))
+        .unwrap()
+        + 1;
+    let added = lines(&rs[at8 + 1..rs.len() - 1]);
+    assert!(
+        added.contains(&"new.geek. 3600 A 192.0.2.77".to_string()),
+        "{added:?}"
+    );
+    let removed = lines(&rs[2..at8]);
+    assert!(
+        removed.contains(&"wiki.geek. 3600 CNAME www.geek.".to_string()),
+        "{removed:?}"
+    );
+    let rs = records(&transfer(a.addr, &ixfr_query("geek.", 6)).await);
+    assert_eq!(rs.iter().filter(|r| soa_serial(r).is_some()).count(), 2);
+    // Knot asked by IXFR and took the change as one.
+    assert!(
+        knot.daemon.find("[geek.] IXFR, incoming").is_some(),
+        "{}",
+        knot.daemon.output()
+    );
+
     // NOTIFY went to both, for geek. only (biz. kept its serial).
     let nsd_saw = |zone: &str| {
         nsd.daemon
