@@ -596,7 +596,7 @@ async fn transfer_raw(server: SocketAddr, q: &Message) -> Vec<Vec<u8>> {
 
 // Knot's kdig (`-y`) takes a signed AXFR of 27 messages without a warning, and
 // gets NOTAUTH and nothing under a wrong secret. (kdig 3.2 says nothing of a bad
-// MAC on a later message — tried: it checks only the first — so the chain is
+// MAC on a later message — tried by breaking our chained digest — so the chain is
 // checked by hickory's client above and by NSD and Knot below.)
 #[tokio::test]
 async fn kdig_verifies_a_signed_axfr() {
@@ -669,4 +669,65 @@ async fn nsd_and_knot_pull_with_tsig() {
     for s in &secondaries {
         assert_same_rrsets(s, &rs[..rs.len() - 1]).await;
     }
+}
+
+// DoT (RFC 7858) carries transfers as TCP does (RFC 9103 XoT without its
+// mutual-TLS option): kdig +tls pulls a zone; DoH refuses.
+#[tokio::test]
+async fn axfr_over_dot_and_refused_over_doh() {
+    use crate::tlskit::{Pki, require_tool, run};
+    let kdig = require_tool("kdig", "knot-dnsutils");
+    let w = crate::world::World::start(standard_world).await;
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["dns.test", "127.0.0.1"]);
+    let mut files = alt_zones(&w);
+    files.push(("hints.txt", hints(&w)));
+    files.push(("tls/cert.pem", leaf.cert));
+    files.push(("tls/key.pem", leaf.key));
+    let cfg = edit(
+        &config(&w, ALLOW_LOOPBACK),
+        "[server]\n",
+        "[server]\ntls-listen = [\"127.0.0.1:0\"]\nhttps-listen = [\"127.0.0.1:0\"]\ntls-cert = \"tls/cert.pem\"\ntls-key = \"tls/key.pem\"\n",
+    );
+    let a = Altroot::start(&cfg, &files).await;
+    let dot = a.encrypted.tls_addrs[0];
+    let args: Vec<String> = [
+        "+tls",
+        &format!("@{}", dot.ip()),
+        "-p",
+        &dot.port().to_string(),
+        "geek.",
+        "AXFR",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (ok, out, err) = run(&kdig, &args).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("(1 messages, "), "{out}{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("www.geek.") && l.ends_with("192.0.2.1")),
+        "{out}"
+    );
+    let soas = out.lines().filter(|l| l.contains("\tSOA\t")).count();
+    assert_eq!(soas, 2, "{out}");
+
+    let doh = a.encrypted.https_addrs[0];
+    let args: Vec<String> = [
+        "+https",
+        &format!("@{}", doh.ip()),
+        "-p",
+        &doh.port().to_string(),
+        "geek.",
+        "AXFR",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (_, out, err) = run(&kdig, &args).await;
+    assert!(
+        out.contains("REFUSED") || err.contains("REFUSED"),
+        "{out}{err}"
+    );
 }
