@@ -218,8 +218,11 @@ impl Service {
                 );
             }
             new.write_serials();
-            // The IXFR journals, with what this reload changed (off the query path).
-            new.carry_journals(&old);
+            // The IXFR journals, with what this reload changed (off the query path;
+            // only when someone may transfer: comparing costs about a load).
+            if !self.config.transfer.allow.is_empty() {
+                new.carry_journals(&old);
+            }
             // NOTIFY for the zones whose serial changed (new zones included).
             notify_soas.extend(
                 new.zones()
