@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RECORDS=${RECORDS:-1000000}
-BIN=target/release/altroot
+BIN=${CARGO_TARGET_DIR:-target}/release/altroot
 command -v kdig > /dev/null || { echo "kdig is needed: apt-get install knot-dnsutils" >&2; exit 2; }
 cargo build --release --quiet
 work=$(mktemp -d)
