@@ -117,6 +117,8 @@ impl Fixture {
                 Handled::Reply => Some(out),
                 Handled::Drop => None,
                 Handled::Later(p) => Some(self.frontend.resolve(p).await),
+                // A transfer's first message stands for the reply.
+                Handled::Transfer(mut t) => t.next_message().and_then(Result::ok),
             }
         })
     }

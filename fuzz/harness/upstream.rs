@@ -267,6 +267,7 @@ impl Fixture {
                     Handled::Reply => buf,
                     Handled::Later(p) => frontend.resolve(p).await,
                     Handled::Drop => panic!("a well-formed question was dropped"),
+                    Handled::Transfer(_) => panic!("no question here is a transfer"),
                 };
                 check(&query, &reply, net.sent.load(Ordering::Relaxed));
                 out.push(Message::from_vec(&reply).expect("checked"));

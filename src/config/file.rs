@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub metrics: FileMetrics,
     #[serde(default)]
     pub log: FileLog,
+    #[serde(default)]
+    pub transfer: FileTransfer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,4 +117,22 @@ pub struct FileLog {
     pub query_file_max_size: Option<Text>,
     pub query_file_keep: Option<Spanned<usize>>,
     pub client: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileTransfer {
+    pub allow: Option<Vec<Text>>,
+    pub secondaries: Option<Vec<Text>>,
+    pub keys: Option<Vec<Spanned<FileTsigKey>>>,
+    pub require_tsig: Option<bool>,
+}
+
+/// A TSIG key: `{ name = "xfr.", algorithm = "hmac-sha256", secret = "base64" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileTsigKey {
+    pub name: Text,
+    pub algorithm: Option<Text>,
+    pub secret: Text,
 }

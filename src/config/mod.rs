@@ -45,6 +45,7 @@ pub struct Config {
     pub collisions: CollisionConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub transfer: TransferConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -230,6 +231,36 @@ pub struct CollisionConfig {
     pub pin: BTreeMap<String, String>,
 }
 
+/// Zone transfers out (`[transfer]`): who may pull the zones of the zones roots.
+#[derive(Clone, Debug, Default)]
+pub struct TransferConfig {
+    /// Clients that may transfer (AXFR, IXFR); empty (the default): nobody, every
+    /// transfer is REFUSED.
+    pub allow: Vec<IpNet>,
+    /// Servers sent NOTIFY (RFC 1996) when a reload changes a zone's serial.
+    pub secondaries: Vec<SocketAddr>,
+    /// TSIG keys (RFC 8945) a transfer request may be signed with.
+    pub keys: Vec<TsigKey>,
+    /// Only signed requests may transfer (from an address in `allow` still).
+    pub require_tsig: bool,
+}
+
+/// A TSIG key of `[transfer] keys`.
+#[derive(Clone)]
+pub struct TsigKey {
+    /// The key's name, as both sides write it in the TSIG record.
+    pub name: hickory_proto::rr::Name,
+    pub algorithm: hickory_proto::rr::rdata::tsig::TsigAlgorithm,
+    pub secret: Vec<u8>,
+}
+
+impl fmt::Debug for TsigKey {
+    // Never the secret (configs are printed in debug logs and test failures).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TsigKey({} {})", self.name, self.algorithm)
+    }
+}
+
 //------------ Errors --------------------------------------------------------
 
 /// A config problem, with the file and (when known) the 1-based line it is on.
@@ -362,6 +393,7 @@ impl Config {
             },
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            transfer: TransferConfig::default(),
         }
     }
 

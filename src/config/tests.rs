@@ -28,11 +28,73 @@ fn unknown_key_in_every_table_is_rejected() {
         "[collisions]",
         "[metrics]",
         "[log]",
+        "[transfer]",
     ] {
         let text = format!("{table}\nnot-a-key = 1\n");
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("not-a-key"), "{table}: {e}");
     }
+}
+
+// `[transfer] allow`: networks, each bad one reported at its line; nobody by default.
+#[test]
+fn transfer_allow_and_secondaries() {
+    assert!(parse("").unwrap().transfer.allow.is_empty());
+    let c = parse("[transfer]\nallow = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+    assert_eq!(c.transfer.allow.len(), 2);
+    let e = parse("[transfer]\nallow = [\n  \"127.0.0.1\",\n  \"everyone\",\n]\n").unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("\"everyone\" is not a network"), "{e}");
+    let c = parse("[transfer]\nsecondaries = [\"127.0.0.1:5300\", \"192.0.2.1\"]\n").unwrap();
+    let want: Vec<SocketAddr> = vec![
+        "127.0.0.1:5300".parse().unwrap(),
+        "192.0.2.1:53".parse().unwrap(),
+    ];
+    assert_eq!(c.transfer.secondaries, want);
+    let e = parse("[transfer]\n\nsecondaries = [\"ns1.example\"]\n").unwrap_err();
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(
+        e.message.contains("\"ns1.example\" is not an address"),
+        "{e}"
+    );
+}
+
+// `[transfer] keys`: hmac-sha256 by default, the secret base64; a bad
+// algorithm, secret or a name defined twice is reported at its line; the secret
+// never shows in the config's debug form.
+#[test]
+fn transfer_keys() {
+    let k = |alg: &str, secret: &str| {
+        format!("[transfer]\nkeys = [\n  {{ name = \"xfr\", {alg}secret = \"{secret}\" }},\n]\n")
+    };
+    let good = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let c = parse(&k("", good)).unwrap();
+    assert_eq!(c.transfer.keys.len(), 1);
+    assert_eq!(c.transfer.keys[0].name.to_string(), "xfr.");
+    assert_eq!(
+        c.transfer.keys[0].secret,
+        b"0123456789abcdef0123456789abcdef"
+    );
+    assert!(!format!("{c:?}").contains("0123456789"));
+    assert!(!c.transfer.require_tsig);
+    for (alg, secret, what) in [
+        ("algorithm = \"hmac-md5\", ", good, "is not \"hmac-sha256\""),
+        ("", "not base64!", "is not base64"),
+        ("", "c2hvcnQ=", "shorter than 16 bytes"),
+    ] {
+        let e = parse(&k(alg, secret)).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains(what), "{e}");
+    }
+    let twice = format!(
+        "[transfer]\nkeys = [\n {{ name = \"a.\", secret = \"{good}\" }},\n {{ name = \"a\", secret = \"{good}\" }},\n]\n"
+    );
+    let e = parse(&twice).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("defined twice"), "{e}");
+    let e =
+        parse("[transfer]\nkeys = [{ name = \"a\", secret = \"x\", colour = 1 }]\n").unwrap_err();
+    assert!(e.message.contains("colour"), "{e}");
 }
 
 #[test]
@@ -252,6 +314,7 @@ fn shipped_config_names_every_key() {
         "[collisions]",
         "[metrics]",
         "[log]",
+        "[transfer]",
     ] {
         let head = table.lines().next().unwrap_or(table);
         assert!(text.contains(&format!("\n{head}\n")), "{head} missing");

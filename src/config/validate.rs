@@ -13,10 +13,12 @@ use std::time::Duration;
 use ipnet::IpNet;
 use toml::Spanned;
 
-use super::file::{FileCache, FileCollisions, FileConfig, FileLimits, FileServer, Text};
+use super::file::{
+    FileCache, FileCollisions, FileConfig, FileLimits, FileServer, FileTransfer, Text,
+};
 use super::{
     CacheConfig, CollisionConfig, Config, ConfigError, LimitsConfig, Policy, ServerConfig,
-    defaults, parse_net, parse_socket_addr,
+    TransferConfig, defaults, parse_net, parse_socket_addr,
 };
 
 pub(super) struct Validator<'a> {
@@ -120,6 +122,7 @@ impl Validator<'_> {
         let collisions = self.collisions(&file.collisions, &declared);
         let metrics = self.metrics(&file.metrics);
         let log = self.log(&file.log);
+        let transfer = self.transfer(&file.transfer);
         let mut errors = self.errors.take();
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
@@ -134,7 +137,107 @@ impl Validator<'_> {
             collisions,
             metrics,
             log,
+            transfer,
         })
+    }
+
+    fn transfer(&self, f: &FileTransfer) -> TransferConfig {
+        TransferConfig {
+            allow: f
+                .allow
+                .as_ref()
+                .map_or_else(Vec::new, |l| self.networks("transfer allow", l)),
+            secondaries: f
+                .secondaries
+                .iter()
+                .flatten()
+                .filter_map(|s| {
+                    let a = parse_socket_addr(s.get_ref(), 53);
+                    if a.is_none() {
+                        self.report(
+                            s,
+                            format!(
+                                "secondaries: {:?} is not an address (want \"192.0.2.1\" or \"192.0.2.1:5353\")",
+                                s.get_ref()
+                            ),
+                        );
+                    }
+                    a
+                })
+                .collect(),
+            keys: self.tsig_keys(f.keys.as_deref().unwrap_or_default()),
+            require_tsig: f.require_tsig.unwrap_or(false),
+        }
+    }
+
+    /// `[transfer] keys`: a name, an algorithm hickory signs with, a base64 secret
+    /// of at least 16 bytes; each name once.
+    fn tsig_keys(&self, keys: &[Spanned<super::file::FileTsigKey>]) -> Vec<super::TsigKey> {
+        use hickory_proto::rr::Name;
+        use hickory_proto::rr::rdata::tsig::TsigAlgorithm;
+        let mut out: Vec<super::TsigKey> = Vec::new();
+        for k in keys {
+            let k = k.get_ref();
+            let name = match Name::from_ascii(k.name.get_ref()) {
+                Ok(mut n) if !k.name.get_ref().is_empty() => {
+                    n.set_fqdn(true);
+                    n
+                }
+                _ => {
+                    self.report(
+                        &k.name,
+                        format!("keys: {:?} is not a key name", k.name.get_ref()),
+                    );
+                    continue;
+                }
+            };
+            if out.iter().any(|o| o.name == name) {
+                self.report(&k.name, format!("keys: {name} is defined twice"));
+                continue;
+            }
+            let algorithm = match k
+                .algorithm
+                .as_ref()
+                .map(|a| a.get_ref().to_ascii_lowercase())
+            {
+                None => TsigAlgorithm::HmacSha256,
+                Some(a) if a == "hmac-sha256" => TsigAlgorithm::HmacSha256,
+                Some(a) if a == "hmac-sha384" => TsigAlgorithm::HmacSha384,
+                Some(a) if a == "hmac-sha512" => TsigAlgorithm::HmacSha512,
+                Some(a) => {
+                    if let Some(at) = &k.algorithm {
+                        self.report(
+                            at,
+                            format!("keys: algorithm {a:?} is not \"hmac-sha256\", \"hmac-sha384\" or \"hmac-sha512\""),
+                        );
+                    }
+                    continue;
+                }
+            };
+            let secret = match data_encoding::BASE64.decode(k.secret.get_ref().trim().as_bytes()) {
+                Ok(s) if s.len() >= 16 => s,
+                Ok(_) => {
+                    self.report(
+                        &k.secret,
+                        format!("keys: the secret of {name} is shorter than 16 bytes"),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.report(
+                        &k.secret,
+                        format!("keys: the secret of {name} is not base64 ({e})"),
+                    );
+                    continue;
+                }
+            };
+            out.push(super::TsigKey {
+                name,
+                algorithm,
+                secret,
+            });
+        }
+        out
     }
 
     fn server(&self, f: &FileServer) -> ServerConfig {

@@ -186,7 +186,8 @@ async fn request(req: Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Respons
     {
         Handled::Reply => out,
         Handled::Later(p) => ctx.frontend.resolve_caught(p).await,
-        Handled::Drop => return status(StatusCode::BAD_REQUEST),
+        // (never over DoH: the front end refuses transfers there)
+        Handled::Drop | Handled::Transfer(_) => return status(StatusCode::BAD_REQUEST),
     };
     // HTTP freshness (RFC 8484 §5.1): the smallest TTL of the answer and authority
     // records, 0 when there are none.

@@ -24,7 +24,9 @@ use super::log::{QueryLog, Record, WireName};
 use super::panics;
 use super::panics::Panics;
 use super::request::{self, Parsed, Proto, Request};
+use super::tsig::{Keys, Signing};
 use super::wire;
+use super::xfr::{self, Transfer};
 use crate::config::Config;
 use crate::resolver::ready::{Ready, ReadyParts};
 use crate::resolver::{Answer, Failure, Resolver, Route, Source};
@@ -42,6 +44,8 @@ pub enum Handled {
     Reply,
     /// Resolve it ([`Frontend::resolve`]), then reply.
     Later(Box<Pending>),
+    /// A zone transfer: send its messages in order (TCP and DoT only).
+    Transfer(Box<Transfer>),
     Drop,
 }
 
@@ -100,6 +104,11 @@ impl Drop for PendingCount {
 pub struct Frontend {
     resolver: Arc<Resolver>,
     allow: Vec<IpNet>,
+    /// Who may transfer zones (`[transfer] allow`).
+    transfer_allow: Vec<IpNet>,
+    /// `[transfer] keys` and `require-tsig`.
+    tsig_keys: Keys,
+    require_tsig: bool,
     clients: Clients,
     rate: Option<RateLimit>,
     pending: Arc<AtomicUsize>,
@@ -132,6 +141,9 @@ impl Frontend {
         let roots = resolver.roots.iter().map(|r| r.name.clone()).collect();
         Frontend {
             allow: config.server.allow.clone(),
+            transfer_allow: config.transfer.allow.clone(),
+            tsig_keys: Keys::new(&config.transfer.keys),
+            require_tsig: config.transfer.require_tsig,
             clients: Clients::new(l.max_per_client),
             rate: RateLimit::new(
                 l.rate_limit,
@@ -155,11 +167,7 @@ impl Frontend {
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.allow.iter().any(|n| n.contains(&ip))
+        in_nets(&self.allow, ip)
     }
 
     /// The request path short of the socket; a reply goes into `out`.
@@ -262,6 +270,9 @@ impl Frontend {
             Parsed::Reject(req, code) => {
                 return self.reject(&req, client, proto, code, out, started);
             }
+            Parsed::Transfer(req, serial, tsig) => {
+                return self.transfer(bytes, req, serial, tsig, client, proto, out, started);
+            }
             Parsed::Query(req) => req,
         };
         if !self.allowed(client.ip()) {
@@ -304,6 +315,119 @@ impl Frontend {
             _slot: slot,
             _count: PendingCount(self.pending.clone()),
         }))
+    }
+
+    /// A zone transfer request: REFUSED unless `[transfer] allow` has the client
+    /// (and, with `require-tsig`, unless it is signed); a signed request with an
+    /// unknown key, a bad MAC or a time off by more than the fudge is NOTAUTH with
+    /// TSIG error BADKEY, BADSIG or BADTIME and no data (RFC 8945 §5.2); NOTAUTH
+    /// for a zone no zones root serves (RFC 5936 §2.2.1). Over UDP an IXFR gets
+    /// the SOA alone (RFC 1995 §2) and an AXFR REFUSED (RFC 5936 §4.2: TCP only),
+    /// over DoH REFUSED. Over TCP and DoT, an IXFR from the current serial gets the
+    /// SOA alone, from a serial the zone's journal has the changes since, any
+    /// other the whole zone (RFC 1995 §4). Every reply to a signed request is signed.
+    #[allow(clippy::too_many_arguments)]
+    fn transfer(
+        &self,
+        bytes: &[u8],
+        req: Request,
+        serial: Option<u32>,
+        tsig: Option<Box<hickory_proto::rr::Record<hickory_proto::rr::rdata::TSIG>>>,
+        client: SocketAddr,
+        proto: Proto,
+        out: &mut Vec<u8>,
+        started: Instant,
+    ) -> Handled {
+        if !in_nets(&self.transfer_allow, client.ip()) || proto == Proto::Doh {
+            return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+        }
+        let now = crate::clock::unix_now();
+        let mut signing = match tsig.map(|t| self.tsig_keys.check(bytes, &t, now)) {
+            None if self.require_tsig => {
+                return self.reject(&req, client, proto, ResponseCode::Refused, out, started);
+            }
+            None => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(denied)) => {
+                tracing::warn!(%client, "zone transfer refused: TSIG {}", denied.code());
+                let h = self.reject(&req, client, proto, ResponseCode::NotAuth, out, started);
+                if let Err(e) = denied.sign(req.id, out, now) {
+                    tracing::warn!("TSIG error reply to {client}: {e}");
+                }
+                return h;
+            }
+        };
+        let refuse = |code, out: &mut Vec<u8>, signing: Option<&mut Signing>| {
+            let h = self.reject(&req, client, proto, code, out, started);
+            if let Some(s) = signing
+                && let Err(e) = s.sign(req.id, out, now)
+            {
+                tracing::warn!("TSIG reply to {client}: {e}");
+            }
+            h
+        };
+        let Some(q) = req.query.clone() else {
+            return refuse(ResponseCode::FormErr, out, signing.as_mut());
+        };
+        let Some((zone, journal)) = self.transfer_zone(q.name()) else {
+            return refuse(ResponseCode::NotAuth, out, signing.as_mut());
+        };
+        let ixfr = q.query_type() == hickory_proto::rr::RecordType::IXFR;
+        let current = serial.is_some_and(|s| !crate::zones::serial_lt(s, zone.serial()));
+        if proto == Proto::Udp && !ixfr {
+            return refuse(ResponseCode::Refused, out, signing.as_mut());
+        }
+        if ixfr && (proto == Proto::Udp || current) {
+            return match xfr::soa_only(req.id, q, &zone, signing.as_mut()) {
+                Ok(b) => {
+                    *out = b;
+                    Handled::Reply
+                }
+                Err(e) => {
+                    tracing::warn!("IXFR of {} for {client}: {e}", zone.origin());
+                    refuse(ResponseCode::ServFail, out, None)
+                }
+            };
+        }
+        // IXFR from a serial the journal has, up to the zone served: the changes.
+        let diffs = serial.zip(journal).and_then(|(have, j)| {
+            (ixfr && j.last_serial() == Some(zone.serial()))
+                .then(|| j.since(have))
+                .flatten()
+                .map(|d| d.cloned().collect::<Vec<_>>())
+        });
+        let form = if diffs.is_some() { "IXFR" } else { "AXFR" };
+        tracing::info!(
+            zone = %zone.origin(),
+            serial = zone.serial(),
+            from = serial,
+            %client,
+            proto = proto.as_str(),
+            key = signing.as_ref().map(|s| s.key().to_string()),
+            "zone transfer ({} asked, {form} sent)",
+            q.query_type()
+        );
+        let t = match diffs {
+            Some(d) => Transfer::incremental(req.id, q, &zone, d.iter(), signing),
+            None => Transfer::full(req.id, q, &zone, signing),
+        };
+        Handled::Transfer(Box::new(t))
+    }
+
+    /// The zone of that origin in the first zones root (config order) that has
+    /// it, and its IXFR journal.
+    #[allow(clippy::type_complexity)]
+    fn transfer_zone(
+        &self,
+        origin: &hickory_proto::rr::Name,
+    ) -> Option<(Arc<crate::zones::Zone>, Option<Arc<crate::zones::Journal>>)> {
+        let origin = hickory_proto::rr::LowerName::new(origin);
+        (0..self.resolver.roots.len())
+            .filter_map(|i| self.resolver.zones(i))
+            .find_map(|set| {
+                let z = set.get(&origin)?.clone();
+                Some((z, set.journal(&origin).cloned()))
+            })
     }
 
     /// Resolves a waiting question and encodes the reply (SERVFAIL after
@@ -502,6 +626,15 @@ impl Frontend {
     pub fn finish_log(&self, within: std::time::Duration) -> bool {
         self.log.finish(within)
     }
+}
+
+/// Is `ip` (an IPv4-mapped IPv6 address as IPv4) in one of `nets`?
+fn in_nets(nets: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    nets.iter().any(|n| n.contains(&ip))
 }
 
 fn micros(started: Instant) -> u32 {

@@ -26,8 +26,10 @@ mod log_line;
 mod panics;
 pub mod request;
 mod tcp;
+pub mod tsig;
 mod udp;
 pub mod wire;
+pub mod xfr;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 //! its OPT saying our size and copying DO.
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::TSIG;
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
@@ -70,6 +71,10 @@ pub enum Parsed {
     Query(Request),
     /// Answer at once with this rcode.
     Reject(Request, ResponseCode),
+    /// A zone transfer (AXFR, or IXFR with the serial the client has, RFC 1995
+    /// §3), class IN, and its TSIG record if signed: whether it may have the zone
+    /// is the front end's call.
+    Transfer(Request, Option<u32>, Option<Box<Record<TSIG>>>),
     /// Not worth an answer: shorter than a header, or a response.
     Drop,
 }
@@ -77,7 +82,8 @@ pub enum Parsed {
 /// Parses a request and applies the checks that need no resolver: a response or a
 /// runt is dropped; what cannot be decoded is FORMERR; other opcodes NOTIMP (UPDATE
 /// included); zero or several questions FORMERR; EDNS versions above 0 BADVERS;
-/// other classes, zone transfers (none yet) and meta types REFUSED.
+/// other classes and meta types REFUSED; zone transfers of class IN are
+/// [`Parsed::Transfer`].
 pub fn parse(bytes: &[u8]) -> Parsed {
     let mut c = Cursor::new(bytes);
     let (Some(id), Some(flags), Some(_)) = (c.u16(), c.u8(), c.skip(9)) else {
@@ -122,11 +128,13 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     } else if msg.edns.as_ref().is_some_and(|e| e.version() > 0) {
         Some(ResponseCode::BADVERS)
     } else if let [q] = &msg.queries[..] {
-        let unsupported = q.query_class() != DNSClass::IN
-            || matches!(
-                q.query_type(),
-                RecordType::AXFR | RecordType::IXFR | RecordType::OPT
-            );
+        let unsupported = q.query_class() != DNSClass::IN || q.query_type() == RecordType::OPT;
+        if !unsupported && matches!(q.query_type(), RecordType::AXFR | RecordType::IXFR) {
+            let serial = (q.query_type() == RecordType::IXFR)
+                .then(|| ixfr_serial(&msg))
+                .flatten();
+            return Parsed::Transfer(req, serial, msg.signature.clone());
+        }
         unsupported.then_some(ResponseCode::Refused)
     } else {
         Some(ResponseCode::FormErr)
@@ -135,6 +143,16 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         Some(c) => Parsed::Reject(req, c),
         None => Parsed::Query(req),
     }
+}
+
+/// The serial of the SOA an IXFR request carries in its authority section
+/// (RFC 1995 §3), owned by the zone asked for.
+fn ixfr_serial(msg: &Message) -> Option<u32> {
+    let q = msg.queries.first()?;
+    msg.authorities.iter().find_map(|r| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) if &r.name == q.name() => Some(soa.serial),
+        _ => None,
+    })
 }
 
 /// How long a reply to this client may be: over UDP its EDNS size, capped at ours
@@ -264,11 +282,11 @@ mod tests {
         ));
         assert!(matches!(
             parse(&query(RecordType::AXFR, None)),
-            Parsed::Reject(_, ResponseCode::Refused)
+            Parsed::Transfer(_, None, None)
         ));
         assert!(matches!(
             parse(&query(RecordType::IXFR, None)),
-            Parsed::Reject(_, ResponseCode::Refused)
+            Parsed::Transfer(_, None, None)
         ));
         let mut junk = query(RecordType::A, None);
         junk.truncate(20);

@@ -124,6 +124,16 @@ where
                 }
             }
             Handled::Drop => {}
+            Handled::Transfer(mut t) => {
+                // The messages go out in order before the next question is read.
+                let sent = tokio::select! {
+                    s = send_transfer(&mut t, &tx) => s,
+                    _ = ctx.token.cancelled() => false,
+                };
+                if !sent {
+                    break;
+                }
+            }
             Handled::Later(p) => {
                 // Bounded per connection: past PIPELINE the reader waits.
                 let Ok(slot) = pipeline.clone().acquire_owned().await else {
@@ -141,4 +151,29 @@ where
     // Answers still being resolved are sent before the connection closes.
     drop(tx);
     let _ = writer.await;
+}
+
+/// Sends every message of a zone transfer to the connection's writer; false when
+/// the connection is gone or a message could not be made (the connection is then
+/// closed: the client sees no closing SOA and keeps what it had).
+async fn send_transfer(t: &mut super::xfr::Transfer, tx: &mpsc::Sender<Vec<u8>>) -> bool {
+    while let Some(m) = t.next_message() {
+        match m {
+            Ok(b) => {
+                if tx.send(b).await.is_err() {
+                    return false;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("zone transfer stopped: {e}");
+                return false;
+            }
+        }
+    }
+    tracing::debug!(
+        "zone transfer sent: {} records in {} messages",
+        t.record_count(),
+        t.messages()
+    );
+    true
 }

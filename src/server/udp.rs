@@ -72,7 +72,8 @@ fn handle(
     fe.panics().trip(bytes, super::Stage::Listener);
     match fe.receive_caught(bytes, from, Proto::Udp, out) {
         Handled::Reply => true,
-        Handled::Drop => false,
+        // (never over UDP: the front end answers transfers there itself)
+        Handled::Drop | Handled::Transfer(_) => false,
         Handled::Later(p) => {
             let (s, fe) = (sock.clone(), fe.clone());
             tracker.spawn(async move {

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use hickory_proto::rr::{LowerName, Name};
 
 pub mod history;
+pub mod notify;
 pub mod problems;
 pub mod watch;
 
@@ -40,6 +41,9 @@ pub struct Service {
     pub history: History,
     /// Hints roots with a local copy of their root zone (in use or not).
     copies: Mutex<Vec<CopyState>>,
+    /// Where NOTIFY messages are sent from (the runtime the service was made in;
+    /// none for the one-shot commands, which send none).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// A hints root's copy: root index, file, the modification time of the file last
@@ -171,6 +175,7 @@ impl Service {
             swaps: AtomicUsize::new(0),
             history,
             copies: Mutex::new(copies),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         })
     }
 
@@ -214,11 +219,12 @@ impl Service {
         // zones are served they no longer stand (`check` compares with them).
         let mut passed: Vec<Problem> = Vec::new();
         let mut loaded = Vec::new();
+        let mut notify_soas = Vec::new();
         for zr in &self.zone_roots {
             let old = self.resolver.zones(zr.index).unwrap_or_default();
             // Signature times follow the TTL clock (tests move it).
             let now = self.clock().now();
-            let (new, problems) = ZoneSet::load_at(&zr.dir, Some(&old), &zr.opts, force, now);
+            let (mut new, problems) = ZoneSet::load_at(&zr.dir, Some(&old), &zr.opts, force, now);
             let errors: Vec<&Problem> = problems.iter().filter(|p| p.is_error()).collect();
             if let Some(first) = errors.first() {
                 refused.push((
@@ -245,9 +251,30 @@ impl Service {
                 );
             }
             new.write_serials();
+            // The IXFR journals, with what this reload changed (off the query path;
+            // only when someone may transfer: comparing costs about a load).
+            if !self.config.transfer.allow.is_empty() {
+                new.carry_journals(&old);
+            }
+            // NOTIFY for the zones whose serial changed (new zones included).
+            notify_soas.extend(
+                new.zones()
+                    .filter(|z| {
+                        old.get(&LowerName::new(z.origin()))
+                            .is_none_or(|o| o.serial() != z.serial())
+                    })
+                    .map(|z| z.soa()),
+            );
             self.resolver.swap_zones(zr.index, Arc::new(new));
         }
         changed |= self.reload_copies(force);
+        let secondaries = &self.config.transfer.secondaries;
+        if let Some(rt) = &self.runtime
+            && !secondaries.is_empty()
+            && !notify_soas.is_empty()
+        {
+            notify::send_all(rt, secondaries, notify_soas);
+        }
         if changed {
             self.swaps.fetch_add(1, Ordering::SeqCst);
             crate::memory::release_freed();

@@ -39,6 +39,7 @@ mod entries;
 mod fast;
 mod hickory_text;
 pub mod hints;
+pub mod journal;
 pub mod keys;
 mod problem;
 mod reader;
@@ -52,6 +53,7 @@ pub(crate) mod wire;
 mod zone;
 
 pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
+pub use journal::{Diff, Journal};
 pub use problem::{Problem, Severity, ZoneError, log_problems};
 pub use reader::{
     Files, Located, Parsed, Rec, read, read_into, read_str, read_trust_anchors,

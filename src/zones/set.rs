@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 
+use super::journal::{Diff, Journal};
 use super::keys::{self, SigningKeys};
 use super::problem::Problem;
 use super::rules::{special_problem, tld_label, tld_warnings};
@@ -33,6 +34,9 @@ pub struct ZoneSet {
     /// The root's signing keys (`keys/` in the folder): every zone is signed
     /// with them ([`super::sign`]).
     keys: Option<Arc<SigningKeys>>,
+    /// Each zone's IXFR journal: the changes of the reloads that changed its
+    /// serial while served ([`ZoneSet::carry_journals`]).
+    journals: HashMap<LowerName, Arc<Journal>>,
 }
 
 /// The origin a zone file's name implies: `root.zone` → `.`, `geek.zone` → `geek.`.
@@ -190,6 +194,40 @@ impl ZoneSet {
                 self.dir.join(SERIALS_FILE).display()
             );
         }
+    }
+
+    /// Takes over `old`'s IXFR journals: a zone kept as it was keeps its journal;
+    /// a zone whose serial went up gets the difference appended; any other
+    /// (new, serial not up, difference over the bound) starts without one.
+    /// Returns how many zones got a new diff.
+    pub fn carry_journals(&mut self, old: &ZoneSet) -> usize {
+        let mut added = 0;
+        for (origin, z) in &self.zones {
+            let Some(o) = old.zones.get(origin) else {
+                continue;
+            };
+            let j = old.journals.get(origin);
+            if Arc::ptr_eq(o, z) || o.serial() == z.serial() {
+                if let Some(j) = j {
+                    self.journals.insert(origin.clone(), j.clone());
+                }
+                continue;
+            }
+            if !serial_lt(o.serial(), z.serial()) {
+                continue;
+            }
+            if let Some(d) = Diff::between(o, z) {
+                let next = j.map_or_else(Journal::default, |j| (**j).clone()).with(d);
+                self.journals.insert(origin.clone(), Arc::new(next));
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// The IXFR journal of a zone, if a reload changed it while served.
+    pub fn journal(&self, origin: &LowerName) -> Option<&Arc<Journal>> {
+        self.journals.get(origin)
     }
 
     /// True when both sets hold the very same zones (nothing was re-read).

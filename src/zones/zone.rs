@@ -207,6 +207,19 @@ impl Zone {
         self.store.heap_bytes()
     }
 
+    /// The zone's SOA record as written (its own TTL): what a zone transfer
+    /// starts and ends with. Falls back to the negative-answer SOA, which every
+    /// zone has (built at load from the one SOA the zone must have).
+    pub fn soa(&self) -> Record {
+        match self.lookup(&self.origin_name, RecordType::SOA) {
+            Lookup::Answer(rs) => rs
+                .into_iter()
+                .find(|r| r.record_type() == RecordType::SOA)
+                .unwrap_or_else(|| self.negative_soa.clone()),
+            _ => self.negative_soa.clone(),
+        }
+    }
+
     /// The SOA for negative answers: TTL is min(SOA TTL, MINIMUM) (RFC 2308 §5).
     pub fn negative_soa(&self) -> Record {
         self.negative_soa.clone()

@@ -1,5 +1,5 @@
 //! Serve-stale (issue 7 §8, RFC 8767) and the abuse basics (§9): response rate
-//! limiting with slip, RFC 8482 minimal ANY, zone transfers refused, UPDATE NOTIMP.
+//! limiting with slip, RFC 8482 minimal ANY, zone transfers refused by default, UPDATE NOTIMP.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -134,8 +134,8 @@ async fn any_gets_one_rrset() {
     }
 }
 
-// No zone transfers yet: AXFR and IXFR are REFUSED over UDP and TCP; UPDATE (RFC
-// 2136) is NOTIMP: altroot is a resolver.
+// Without a `[transfer]` table nobody may transfer: AXFR and IXFR are REFUSED
+// over UDP and TCP (transfer.rs has the rest); UPDATE (RFC 2136) is NOTIMP.
 #[tokio::test]
 async fn transfers_are_refused_and_update_is_not_implemented() {
     let (_w, a) = standard("").await;

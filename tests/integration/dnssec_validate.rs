@@ -445,7 +445,11 @@ async fn validated_nsec_proofs_answer_other_names_in_their_gap() {
     let m = send(&w, &ask("nothere.tld.", RecordType::A, true, false, false)).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain, "{m:?}");
     assert!(m.metadata.authentic_data);
-    drop(w.nsd.take());
+    // Stopped for good: killed and waited for, so no late answer can come from it.
+    if let Some(mut nsd) = w.nsd.take() {
+        let _ = nsd.child.kill();
+        let _ = nsd.child.wait();
+    }
     // nods.tld. < nox.tld. < ns.tld.: the same NSEC covers it, and tld.'s NSEC
     // covers *.tld.
     let m = send(&w, &ask("nox.tld.", RecordType::A, true, false, false)).await;

@@ -48,4 +48,5 @@ mod rootcopy; // a hints root's local copy of its root zone (RFC 8806, issue 16 
 mod scenarios; // adversarial resolver scenarios
 mod signing; // altroot signs its own alternate root (issue 15 §3b): keygen, ds, ldns-verify-zone, dnssec-verify, Unbound validating with the printed DS
 mod special; // special-use names never leave the machine (§4.1)
-mod systemd; // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)
+mod systemd;
+mod transfer; // zone transfers out (issue 16 §2): AXFR split, IXFR, [transfer] allow, NSD and Knot DNS as secondaries // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)

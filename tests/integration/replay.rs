@@ -989,6 +989,7 @@ async fn ask(frontend: &Frontend, q: &QuerySpec) -> Result<Message, String> {
         Handled::Reply => out,
         Handled::Later(p) => frontend.resolve(p).await,
         Handled::Drop => return Err("the query was dropped".into()),
+        Handled::Transfer(_) => return Err("scenarios have no zone transfers".into()),
     };
     Message::from_vec(&reply).map_err(|e| format!("altroot sent a malformed reply: {e}"))
 }
