@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::rr::RecordType;
 
 use crate::harness::*;
-use crate::system::{BIN, Daemon, Netns, NsWorld, free_port, need};
+use crate::system::{BIN, Daemon, Netns, NsWorld, free_port, need, start_unbound};
 use crate::world::World;
 
 /// `altroot config recipes --system <system>` for a config file.
@@ -202,19 +202,7 @@ async fn unbound_in_front_forwards_the_alternate_tlds() {
         ),
     )
     .unwrap();
-    let check = Command::new(need("unbound-checkconf", "unbound"))
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "unbound-checkconf: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut cmd = Command::new(unbound);
-    cmd.arg("-d").arg("-c").arg(&conf);
-    let mut d = Daemon::spawn(cmd, "unbound");
-    d.wait_line("start of service");
+    let _d = start_unbound(&unbound, &conf);
     let front: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert_front_end(&w, &a, front).await;
 }

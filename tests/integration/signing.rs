@@ -17,7 +17,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
 use crate::harness::*;
-use crate::system::{BIN, Daemon, free_port, need};
+use crate::system::{BIN, Daemon, free_port, need, start_unbound};
 
 const ROOT_ZONE: &str = "\
 . 86400 IN SOA a.root.alt. admin.alt. 2026120601 1800 900 604800 3600
@@ -267,19 +267,7 @@ fn unbound(dir: &Path, altroot: SocketAddr, anchor: &str) -> (Daemon, SocketAddr
         ),
     )
     .unwrap();
-    let check = Command::new(need("unbound-checkconf", "unbound"))
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "unbound-checkconf: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let mut cmd = Command::new(bin);
-    cmd.arg("-d").arg("-c").arg(&conf);
-    let mut d = Daemon::spawn(cmd, "unbound");
-    d.wait_line("start of service");
+    let d = start_unbound(&bin, &conf);
     (d, format!("127.0.0.1:{port}").parse().unwrap())
 }
 

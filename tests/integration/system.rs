@@ -229,6 +229,25 @@ impl Drop for NsWorld {
 
 //------------ Daemons ---------------------------------------------------------------
 
+/// Unbound (`bin`) on `conf`, once `unbound-checkconf` accepts it, in the foreground,
+/// returned when it logs "start of service".
+pub fn start_unbound(bin: &Path, conf: &Path) -> Daemon {
+    let check = Command::new(need("unbound-checkconf", "unbound"))
+        .arg(conf)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "unbound-checkconf: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut cmd = Command::new(bin);
+    cmd.arg("-d").arg("-c").arg(conf);
+    let mut d = Daemon::spawn(cmd, "unbound");
+    d.wait_line("start of service");
+    d
+}
+
 /// A background program whose stderr (and stdout) lines are collected; killed when
 /// dropped.
 pub struct Daemon {
