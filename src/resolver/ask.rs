@@ -8,8 +8,8 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use tokio::time::Instant;
 
 use super::answer::{Answer, Route};
-use super::drive::{Links, Next};
 use super::failure::Failure;
+use super::links::{Links, Next};
 use super::special;
 use super::{Resolver, Snapshot};
 

@@ -28,6 +28,7 @@ pub mod failure;
 mod flights;
 pub mod infra;
 pub mod iter;
+mod links;
 pub mod policy;
 pub mod random;
 pub mod ready;
