@@ -47,6 +47,7 @@ mod rules;
 mod set;
 mod sign;
 mod signed;
+mod signed_checks;
 mod stamp;
 mod store;
 pub(crate) mod wire;
