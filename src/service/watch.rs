@@ -28,11 +28,11 @@
 //! checks them, and swaps each root's zone set at once ([`Service::reload`]); a
 //! reload with an error changes nothing of that root.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
@@ -40,6 +40,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::service::Service;
+
+#[path = "watch_disk.rs"]
+mod disk;
+use disk::{DirId, Disk};
 
 /// Quiet time after an event that means "the file is complete".
 const SETTLE: Duration = Duration::from_millis(50);
@@ -582,92 +586,6 @@ impl Inner {
 /// under an absolute watch.
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-//------------ What the disk holds ----------------------------------------------
-
-/// The identity of a file or folder (device and inode), to notice one replaced by
-/// another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct DirId(u64, u64);
-
-impl DirId {
-    fn of(p: &Path) -> Option<DirId> {
-        std::fs::metadata(p).ok().map(|m| DirId::from(&m))
-    }
-
-    fn from(m: &std::fs::Metadata) -> DirId {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            DirId(m.dev(), m.ino())
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = m;
-            DirId(0, 0)
-        }
-    }
-}
-
-/// What a `stat` says about a file: enough to see that it changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct FileMeta {
-    len: u64,
-    modified: Option<SystemTime>,
-    id: DirId,
-    #[cfg(unix)]
-    ctime: (i64, i64),
-}
-
-impl FileMeta {
-    fn of(p: &Path) -> Option<FileMeta> {
-        let m = std::fs::metadata(p).ok()?;
-        #[cfg(unix)]
-        use std::os::unix::fs::MetadataExt;
-        Some(FileMeta {
-            len: m.len(),
-            modified: m.modified().ok(),
-            id: DirId::from(&m),
-            #[cfg(unix)]
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
-    }
-}
-
-/// A zones folder (which folder it is: not its mtime, which every editor's swap
-/// file changes) or a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Seen {
-    Dir(DirId),
-    File(FileMeta),
-}
-
-/// The zones folders, every `*.zone` file in them and every file the zones were
-/// read from, and what `stat` said of each (`None`: not there).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Disk(BTreeMap<PathBuf, Option<Seen>>);
-
-impl Disk {
-    fn look(dirs: &[PathBuf], files: &[PathBuf]) -> Disk {
-        let mut out = BTreeMap::new();
-        for d in dirs {
-            out.insert(absolute(d), DirId::of(d).map(Seen::Dir));
-            let Ok(entries) = std::fs::read_dir(d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if crate::zones::origin_for_file(&p).is_some() {
-                    out.insert(absolute(&p), FileMeta::of(&p).map(Seen::File));
-                }
-            }
-        }
-        for f in files {
-            out.insert(absolute(f), FileMeta::of(f).map(Seen::File));
-        }
-        Disk(out)
-    }
 }
 
 #[cfg(test)]
