@@ -48,4 +48,5 @@ pub mod server;
 pub mod service;
 pub mod stats;
 pub mod tls;
+pub mod xfrin;
 pub mod zones;
