@@ -51,6 +51,7 @@ mod signed_checks;
 mod stamp;
 mod store;
 pub(crate) mod wire;
+mod write;
 mod zone;
 
 pub use dname::{TooLong, dname, dname_target, synthesize, synthesized_cname};
@@ -63,4 +64,5 @@ pub use reader::{
 pub(crate) use rules::tld_label;
 pub use set::{LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt};
 pub use stamp::Stamp;
+pub use write::{write_zone, zone_text};
 pub use zone::{Lookup, Zone};

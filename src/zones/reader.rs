@@ -419,10 +419,20 @@ impl<'a> State<'a> {
             }
         };
         let body = expand_at(entry.text.trim(), &scope.origin, !entry.inherits_owner);
-        if let Some(split) = split_at_type(&body, !entry.inherits_owner)
-            && let Some(rt) = dnssec_text::is_dnssec_type(&split.rtype.to_ascii_uppercase())
-        {
-            return self.dnssec_record(scope, &split, rt, ttl, line, &body);
+        if let Some(split) = split_at_type(&body, !entry.inherits_owner) {
+            // RFC 3597 §5: any type in the generic form, `\# length hex`.
+            if split.rdata.first() == Some(&"\\#") {
+                return match dnssec_text::record_type(split.rtype) {
+                    Some(rt) => self.dnssec_record(scope, &split, rt, ttl, line, &body),
+                    None => {
+                        let msg = format!("unknown record type {:?}", split.rtype);
+                        self.err(path, line, msg)
+                    }
+                };
+            }
+            if let Some(rt) = dnssec_text::is_dnssec_type(&split.rtype.to_ascii_uppercase()) {
+                return self.dnssec_record(scope, &split, rt, ttl, line, &body);
+            }
         }
         let as_dname = retype(&body, !entry.inherits_owner, "DNAME", "CNAME");
         if as_dname.as_ref().is_some_and(|d| d.rdata_tokens != 1) {
@@ -462,7 +472,8 @@ impl<'a> State<'a> {
         }
     }
 
-    /// One DNSSEC record entry ([`dnssec_text`]), which hickory cannot read.
+    /// One DNSSEC record entry ([`dnssec_text`]), which hickory cannot read, or
+    /// one of any type in RFC 3597's generic form.
     fn dnssec_record(
         &mut self,
         scope: &mut Scope<'_>,
@@ -503,7 +514,11 @@ impl<'a> State<'a> {
                 }
             }
         }
-        let data = match dnssec_text::rdata(rtype, &split.rdata, &scope.origin) {
+        let data = match split.rdata.split_first() {
+            Some((&"\\#", rest)) => generic_rdata(rtype, rest),
+            _ => dnssec_text::rdata(rtype, &split.rdata, &scope.origin),
+        };
+        let data = match data {
             Ok(d) => d,
             Err(e) => return self.err(path, line, format!("{e}, in {}", quoted())),
         };
@@ -561,6 +576,33 @@ impl<'a> State<'a> {
             line,
         });
     }
+}
+
+/// RDATA in RFC 3597's generic form (§5), after the `\#`: the length in octets,
+/// then the octets in hex, which may be split by white space; decoded as `rtype`
+/// (a known type must be well formed).
+fn generic_rdata(rtype: RecordType, tokens: &[&str]) -> Result<RData, String> {
+    let (len, hex) = tokens
+        .split_first()
+        .ok_or("\\# without a length (RFC 3597: \\# length hex)")?;
+    let len: usize = len
+        .parse()
+        .map_err(|_| format!("\\# length {len:?} is not a number"))?;
+    let hex = hex.concat();
+    let bytes = data_encoding::HEXUPPER_PERMISSIVE
+        .decode(hex.as_bytes())
+        .map_err(|_| format!("\\# data {hex:?} is not hex"))?;
+    if bytes.len() != len {
+        return Err(format!(
+            "\\# says {len} octets but the data has {}",
+            bytes.len()
+        ));
+    }
+    wire::decode_rdata(rtype, &bytes).map_err(|e| {
+        let e = e.to_string();
+        let e = e.strip_prefix("proto error: ").unwrap_or(&e).to_string();
+        format!("\\# data is not a valid {rtype}: {e}")
+    })
 }
 
 /// `text` with every run of white space one space.
