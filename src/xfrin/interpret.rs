@@ -37,6 +37,8 @@ enum State {
     Adding,
     /// The closing SOA came.
     Done,
+    /// IXFR answered with the SOA alone: our serial is current.
+    Current,
 }
 
 /// One transfer's replies read so far.
@@ -88,7 +90,7 @@ impl Interpreter {
 
     /// Reads one reply message; true once the transfer is complete.
     pub fn feed(&mut self, m: &Message) -> Result<bool, Bad> {
-        if matches!(self.state, State::Done) {
+        if matches!(self.state, State::Done | State::Current) {
             return Err(bad("a message after the closing SOA"));
         }
         self.check_header(m)?;
@@ -105,7 +107,7 @@ impl Interpreter {
             && !crate::zones::serial_lt(have, serial)
         {
             self.record(&m.answers[0])?;
-            self.state = State::Done;
+            self.state = State::Current;
             self.records.clear();
             return Ok(true);
         }
@@ -125,9 +127,7 @@ impl Interpreter {
     pub fn finish(self) -> Result<Fetched, Bad> {
         let serial = self.serial;
         match self.state {
-            State::Done if self.messages == 1 && self.records.is_empty() && self.have.is_some() => {
-                Ok(Fetched::Current { serial })
-            }
+            State::Current => Ok(Fetched::Current { serial }),
             State::Done if !self.changes.is_empty() => Ok(Fetched::Changes {
                 serial,
                 changes: self.changes,
@@ -274,7 +274,9 @@ impl Interpreter {
                 }
             }
             (State::Adding, None) => self.last_change()?.added.push(r.clone()),
-            (State::Done, _) => return Err(bad("a record after the closing SOA")),
+            (State::Done | State::Current, _) => {
+                return Err(bad("a record after the closing SOA"));
+            }
         }
         Ok(())
     }

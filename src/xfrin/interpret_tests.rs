@@ -249,6 +249,27 @@ fn ixfr_incremental_changes_apply_in_order() {
     assert!(matches!(run(ixfr(2), &ms), Err(Bad::Malformed(w)) if w.contains("not ours")));
 }
 
+// A whole incremental answer in one message is changes, not "current" (the
+// first message's records are not the zone then).
+#[test]
+fn ixfr_in_one_message_is_changes() {
+    let ms = [msg(
+        Some(RecordType::IXFR),
+        &[
+            soa(4),
+            soa(3),
+            a("www.geek.", 1),
+            soa(4),
+            a("www.geek.", 2),
+            soa(4),
+        ],
+    )];
+    let Ok(Fetched::Changes { serial: 4, changes }) = run(ixfr(3), &ms) else {
+        panic!("{:?}", run(ixfr(3), &ms))
+    };
+    assert_eq!(changes.len(), 1);
+}
+
 // TTL changes are a removal and an addition; the removal matches whatever the TTL.
 #[test]
 fn a_ttl_change_is_remove_and_add() {

@@ -50,3 +50,4 @@ mod signing; // altroot signs its own alternate root (issue 15 §3b): keygen, ds
 mod special; // special-use names never leave the machine (§4.1)
 mod systemd;
 mod transfer; // zone transfers out (issue 16 §2): AXFR split, IXFR, [transfer] allow, NSD and Knot DNS as secondaries // sd_notify readiness, reload and stop; the unit passes systemd-analyze verify (issue 9 §1)
+mod xfrin; // zone transfer in (issue 16 §3): altroot::xfrin against altroot, NSD and Knot DNS as primaries, and scripted misbehaving ones
