@@ -22,6 +22,8 @@
 //!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
 //!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
 //!   wall clock TTLs follow; [`tls`]: PEM certificates, keys and CA stores;
+//! - [`xfrin`]: zone transfer in (AXFR/IXFR with TSIG) from a primary, and
+//!   [`zones::write_zone`] to keep what came on disk;
 //! - [`dnssec`]: DNSSEC validation without I/O — trust anchors per root, DNSKEY
 //!   RRsets against DS, RRSIGs, NSEC/NSEC3 denial — for the resolver to call;
 //! - [`service`]: building all of it from a config, reloading zones (one reload at a

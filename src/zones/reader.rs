@@ -588,6 +588,14 @@ fn generic_rdata(rtype: RecordType, tokens: &[&str]) -> Result<RData, String> {
     let len: usize = len
         .parse()
         .map_err(|_| format!("\\# length {len:?} is not a number"))?;
+    if len == 0 {
+        // RFC 3597 allows it; clients refuse empty RDATA outside UPDATE (see `encode`).
+        let t = match rtype {
+            RecordType::Unknown(n) => format!("TYPE{n}"),
+            t => t.to_string(),
+        };
+        return Err(format!("{t} with no data (\\# 0) cannot be served"));
+    }
     let hex = hex.concat();
     let bytes = data_encoding::HEXUPPER_PERMISSIVE
         .decode(hex.as_bytes())
