@@ -93,6 +93,9 @@ pub struct FileRoot {
     pub negative_trust_anchors: Option<Vec<Text>>,
     pub copy: Option<Text>,
     pub verify: Option<Text>,
+    pub transfer_from: Option<Spanned<Vec<Text>>>,
+    pub transfer_zones: Option<Vec<Text>>,
+    pub transfer_key: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

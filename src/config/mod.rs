@@ -147,6 +147,22 @@ pub struct RootConfig {
     pub trust_anchor_files: Vec<PathBuf>,
     /// A hints root's local copy of its root zone (RFC 8806, `copy`, `verify`).
     pub copy: Option<RootCopy>,
+    /// Zones fed by zone transfer from primaries (`transfer-from`): a zones root's
+    /// zones, or a hints root's copy of its root zone.
+    pub transfer_in: Option<TransferIn>,
+}
+
+/// Where a root's transferred zones come from (`transfer-from`, `transfer-zones`,
+/// `transfer-key`).
+#[derive(Clone, Debug)]
+pub struct TransferIn {
+    /// Primaries, asked in this order.
+    pub primaries: Vec<SocketAddr>,
+    /// The zones to transfer; empty: the root zone and every TLD it delegates
+    /// that a primary gives out (zones roots), the root zone (hints roots).
+    pub zones: Vec<hickory_proto::rr::Name>,
+    /// Signs requests and checks replies (a key of `[transfer] keys`).
+    pub key: Option<TsigKey>,
 }
 
 /// Where a hints root's copy of its root zone is, and what it must pass.
@@ -173,6 +189,7 @@ impl RootConfig {
             trust_anchors: Arc::new(anchors),
             trust_anchor_files: Vec::new(),
             copy: None,
+            transfer_in: None,
         }
     }
 }

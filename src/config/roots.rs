@@ -8,12 +8,23 @@ use toml::Spanned;
 
 use super::file::FileRoot;
 use super::validate::{Validator, readable_file};
-use super::{Config, Hints, RootConfig, RootCopy, RootSource, join_clean};
+use std::net::SocketAddr;
+
+use hickory_proto::rr::Name;
+
+use super::{
+    Config, Hints, RootConfig, RootCopy, RootSource, TransferIn, TsigKey, join_clean,
+    parse_socket_addr,
+};
 use crate::rootcopy::Verify;
 
 impl Validator<'_> {
     /// The usable roots, and every name written (also of roots with errors).
-    pub(super) fn roots(&self, list: &[Spanned<FileRoot>]) -> (Vec<RootConfig>, Vec<String>) {
+    pub(super) fn roots(
+        &self,
+        list: &[Spanned<FileRoot>],
+        keys: &[TsigKey],
+    ) -> (Vec<RootConfig>, Vec<String>) {
         if list.is_empty() {
             let roots = Config::builtin().roots;
             let names = roots.iter().map(|r| r.name.clone()).collect();
@@ -30,7 +41,9 @@ impl Validator<'_> {
                 self.report(&r.name, format!("root name {name:?} is used twice"));
                 continue;
             }
-            let Some(root) = self.root(r) else { continue };
+            let Some(root) = self.root(r, keys) else {
+                continue;
+            };
             let catch_all =
                 matches!(&root.source, RootSource::Forward { tlds, .. } if tlds.is_empty());
             if catch_all && i + 1 < list.len() {
@@ -48,7 +61,7 @@ impl Validator<'_> {
     }
 
     /// One root, or `None` when its source cannot be used (the errors recorded).
-    fn root(&self, r: &FileRoot) -> Option<RootConfig> {
+    fn root(&self, r: &FileRoot, keys: &[TsigKey]) -> Option<RootConfig> {
         let name = r.name.get_ref().clone();
         if name.is_empty() {
             self.report(&r.name, "root: name must not be empty".into());
@@ -102,6 +115,7 @@ impl Validator<'_> {
         }
         let (trust_anchors, trust_anchor_files) = self.trust_anchors(&name, r, source.as_ref());
         let copy = self.copy(&name, r);
+        let transfer_in = self.transfer_in(&name, r, keys);
         if name.is_empty() {
             return None;
         }
@@ -116,6 +130,126 @@ impl Validator<'_> {
             ipv6: r.ipv6.unwrap_or(false),
             allow_loopback_upstream: r.allow_loopback_upstream.unwrap_or(false),
             copy,
+            transfer_in,
+        })
+    }
+
+    /// `transfer-from`, `transfer-zones`, `transfer-key`: zones roots and hints
+    /// roots with a `copy` (where the transferred root zone is kept); errors recorded.
+    fn transfer_in(&self, name: &str, r: &FileRoot, keys: &[TsigKey]) -> Option<TransferIn> {
+        let Some(from) = &r.transfer_from else {
+            if let Some(z) = r.transfer_zones.as_ref().and_then(|z| z.first()) {
+                self.report(
+                    z,
+                    format!("root {name:?}: transfer-zones needs transfer-from"),
+                );
+            }
+            if let Some(k) = &r.transfer_key {
+                self.report(
+                    k,
+                    format!("root {name:?}: transfer-key needs transfer-from"),
+                );
+            }
+            return None;
+        };
+        if r.forward.is_some() {
+            self.report(
+                from,
+                format!(
+                    "root {name:?}: transfer-from is for zones roots and hints roots with a copy"
+                ),
+            );
+            return None;
+        }
+        if r.hints.is_some() && r.copy.is_none() {
+            self.report(
+                from,
+                format!(
+                    "root {name:?}: transfer-from on a hints root needs copy (the file the transferred root zone is kept in)"
+                ),
+            );
+            return None;
+        }
+        if from.get_ref().is_empty() {
+            self.report(
+                from,
+                format!("root {name:?}: transfer-from lists no primary"),
+            );
+            return None;
+        }
+        let primaries: Vec<SocketAddr> = from
+            .get_ref()
+            .iter()
+            .filter_map(|s| {
+                let a = parse_socket_addr(s.get_ref(), 53);
+                if a.is_none() {
+                    self.report(
+                        s,
+                        format!(
+                            "root {name:?}: transfer-from: {:?} is not an address (want \"192.0.2.1\" or \"192.0.2.1:5353\")",
+                            s.get_ref()
+                        ),
+                    );
+                }
+                a
+            })
+            .collect();
+        let mut zones = Vec::new();
+        for z in r.transfer_zones.iter().flatten() {
+            let text = z.get_ref().trim();
+            let parsed = if text == "." {
+                Ok(Name::root())
+            } else {
+                Name::from_ascii(text.trim_end_matches('.')).map(|mut n| {
+                    n.set_fqdn(true);
+                    n.to_lowercase()
+                })
+            };
+            match parsed {
+                Ok(n) if r.hints.is_some() && !n.is_root() => self.report(
+                    z,
+                    format!(
+                        "root {name:?}: a hints root transfers its root zone only (\".\"), not {n}"
+                    ),
+                ),
+                Ok(n) if zones.contains(&n) => {
+                    self.report(z, format!("root {name:?}: transfer-zones lists {n} twice"))
+                }
+                Ok(n) => zones.push(n),
+                Err(e) => self.report(
+                    z,
+                    format!("root {name:?}: transfer-zones: {text:?} is not a zone name ({e})"),
+                ),
+            }
+        }
+        let key = r.transfer_key.as_ref().and_then(|k| {
+            let want = Name::from_ascii(k.get_ref().trim_end_matches('.'))
+                .ok()
+                .map(|mut n| {
+                    n.set_fqdn(true);
+                    n
+                });
+            let found = keys
+                .iter()
+                .find(|t| want.as_ref().is_some_and(|w| t.name == *w));
+            if found.is_none() {
+                self.report(
+                    k,
+                    format!(
+                        "root {name:?}: transfer-key {:?} is not a key of [transfer] keys",
+                        k.get_ref()
+                    ),
+                );
+            }
+            found.cloned()
+        });
+        if primaries.len() != from.get_ref().len() || (r.transfer_key.is_some() && key.is_none()) {
+            return None;
+        }
+        Some(TransferIn {
+            primaries,
+            zones,
+            key,
         })
     }
 
@@ -154,7 +288,22 @@ impl Validator<'_> {
             return None;
         }
         let file = join_clean(self.base, c.get_ref());
-        if let Err(e) = readable_file(&file) {
+        // A transferred copy may not be there yet: the first transfer writes it.
+        let pending = r.transfer_from.is_some() && !file.exists();
+        if pending {
+            if let Some(parent) = file.parent()
+                && let Err(e) = std::fs::create_dir_all(parent)
+            {
+                self.report(
+                    c,
+                    format!(
+                        "root {name:?}: cannot create the folder of copy {}: {e}",
+                        file.display()
+                    ),
+                );
+                return None;
+            }
+        } else if let Err(e) = readable_file(&file) {
             self.report(
                 c,
                 format!("root {name:?}: cannot read copy {}: {e}", file.display()),
@@ -168,6 +317,20 @@ impl Validator<'_> {
     fn source(&self, name: &str, r: &FileRoot) -> Option<RootSource> {
         if let Some(z) = &r.zones {
             let dir = join_clean(self.base, z.get_ref());
+            // A secondary's folder is made for it: its zones come by transfer.
+            if r.transfer_from.is_some()
+                && !dir.exists()
+                && let Err(e) = std::fs::create_dir_all(&dir)
+            {
+                self.report(
+                    z,
+                    format!(
+                        "root {name:?}: cannot create zones folder {}: {e}",
+                        dir.display()
+                    ),
+                );
+                return None;
+            }
             if !dir.is_dir() {
                 self.report(
                     z,

@@ -497,3 +497,77 @@ fn root_copy_mistakes_name_their_line() {
     assert_eq!(copy.verify, crate::rootcopy::Verify::Zonemd);
     assert_eq!(copy.file, Path::new("/etc/hostname"));
 }
+
+// `transfer-from`, `transfer-zones`, `transfer-key` (zone transfer in): zones
+// roots and hints roots with a copy; addresses, zone names and key names checked,
+// each error at its line.
+#[test]
+fn transfer_in_mistakes_name_their_line() {
+    let key = "[transfer]\nkeys = [{ name = \"xfr\", secret = \"MDEyMzQ1Njc4OWFiY2RlZg==\" }]\n";
+    let cases = [
+        (
+            "[[root]]\nname = \"a\"\nforward = [\"192.0.2.1\"]\ntransfer-from = [\"192.0.2.2\"]\n",
+            4,
+            "transfer-from is for zones roots and hints roots with a copy",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\ntransfer-from = [\"192.0.2.2\"]\n",
+            4,
+            "needs copy",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-from = [\n  \"192.0.2.2\",\n  \"ns1.example\",\n]\n",
+            6,
+            "\"ns1.example\" is not an address",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-from = []\n",
+            4,
+            "lists no primary",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-zones = [\"geek\"]\n",
+            4,
+            "transfer-zones needs transfer-from",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-from = [\"192.0.2.2\"]\ntransfer-zones = [\"geek\", \"GEEK.\"]\n",
+            5,
+            "lists geek. twice",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-from = [\"192.0.2.2\"]\ntransfer-key = \"nokey\"\n",
+            5,
+            "transfer-key \"nokey\" is not a key of [transfer] keys",
+        ),
+    ];
+    for (text, line, want) in cases {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(line), "{text}: {e}");
+        assert!(e.message.contains(want), "{e}");
+    }
+    let text = format!(
+        "[[root]]\nname = \"a\"\nzones = \"/\"\ntransfer-from = [\"192.0.2.2\", \"[2001:db8::1]:5353\"]\ntransfer-zones = [\".\", \"geek\"]\ntransfer-key = \"xfr.\"\n\n{key}"
+    );
+    let c = parse(&text).unwrap();
+    let t = c.roots[0].transfer_in.as_ref().unwrap();
+    assert_eq!(t.primaries[0].to_string(), "192.0.2.2:53");
+    assert_eq!(t.primaries[1].to_string(), "[2001:db8::1]:5353");
+    assert_eq!(
+        t.zones,
+        vec![hickory_proto::rr::Name::root(), "geek.".parse().unwrap()]
+    );
+    assert_eq!(t.key.as_ref().unwrap().name.to_string(), "xfr.");
+    // A secondary's folder is made when missing; a hints root's copy may be absent.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("a/b");
+    let c = parse(&format!(
+        "[[root]]\nname = \"a\"\nzones = \"{}\"\ntransfer-from = [\"192.0.2.2\"]\n\n[[root]]\nname = \"b\"\nhints = \"builtin\"\ncopy = \"{}\"\ntransfer-from = [\"192.0.2.2\"]\n",
+        folder.display(),
+        dir.path().join("c/root.zone").display()
+    ))
+    .unwrap();
+    assert!(folder.is_dir());
+    assert!(c.roots[1].transfer_in.is_some());
+    assert!(dir.path().join("c").is_dir());
+}

@@ -118,11 +118,11 @@ impl Validator<'_> {
         let server = self.server(&file.server);
         let cache = self.cache(&file.cache);
         let limits = self.limits(&file.limits);
-        let (roots, declared) = self.roots(&file.roots);
+        let transfer = self.transfer(&file.transfer);
+        let (roots, declared) = self.roots(&file.roots, &transfer.keys);
         let collisions = self.collisions(&file.collisions, &declared);
         let metrics = self.metrics(&file.metrics);
         let log = self.log(&file.log);
-        let transfer = self.transfer(&file.transfer);
         let mut errors = self.errors.take();
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
