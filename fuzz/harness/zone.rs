@@ -213,6 +213,7 @@ pub fn verify(zones: &Path, config: &Path) {
     let opts = LoadOptions {
         special_use,
         last_serials: read_serials(zones),
+        secondary: false,
     };
     let (same, mut expected) = ZoneSet::load(zones, None, &opts, true);
     expected.sort();

@@ -64,6 +64,7 @@ pub fn check(path: Option<&Path>) -> Report {
             let opts = LoadOptions {
                 special_use: root.special_use.clone(),
                 last_serials: read_serials(dir),
+                secondary: root.transfer_in.is_some(),
             };
             let (set, mut problems) = ZoneSet::load(dir, None, &opts, true);
             report.zones += set.zones().count();

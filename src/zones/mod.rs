@@ -62,7 +62,9 @@ pub use reader::{
     read_trust_anchors_str,
 };
 pub(crate) use rules::tld_label;
-pub use set::{LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt};
+pub use set::{
+    LoadOptions, SERIALS_FILE, ZoneSet, origin_for_file, read_serials, serial_lt, zone_files,
+};
 pub use stamp::Stamp;
 pub use write::{write_zone, zone_text};
 pub use zone::{Lookup, Zone};

@@ -54,6 +54,18 @@ pub fn origin_for_file(path: &Path) -> Option<Name> {
     Some(n)
 }
 
+/// The origins of the zone files in a folder (unreadable folder: none).
+pub fn zone_files(dir: &Path) -> Vec<Name> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| origin_for_file(&e.path()))
+        .collect()
+}
+
 /// What a zones root may define, beyond the defaults.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -62,6 +74,11 @@ pub struct LoadOptions {
     /// Serials last served, by origin, when there is no previous set to compare
     /// with (`check` reads them from the state file that `serve` writes).
     pub last_serials: HashMap<LowerName, u32>,
+    /// The folder holds zones transferred from primaries (`transfer-from`): a TLD
+    /// the root zone delegates may have its own file too, as the parent and the
+    /// child of a cut do on any secondary. Names under it are answered from the
+    /// child; DS from the parent.
+    pub secondary: bool,
 }
 
 /// The file in a zones folder where `serve` records the serials it loaded, so that
@@ -487,6 +504,9 @@ impl Loader<'_> {
             let zf = zf.unwrap_or_default();
             // Only the DS altroot made for the zone file.
             if rz.signed_children.contains(&Name::from(tld.clone())) && rz.only_dnssec_at(tld) {
+                continue;
+            }
+            if rz.is_cut(tld) && self.opts.secondary {
                 continue;
             }
             if rz.is_cut(tld) {
