@@ -39,6 +39,8 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter, log: WorkerGuar
     let Ok(config) = super::load_config(config) else {
         return 2;
     };
+    // Transferred zones past their SOA expire are not loaded.
+    crate::xfrin::expire_on_disk(&config.roots);
     let service = match Service::new(config) {
         Ok(s) => Arc::new(s),
         Err(e) => return fatal(log, e, 2),
@@ -51,6 +53,7 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter, log: WorkerGuar
     };
     service.record_serials();
     let watch = Arc::new(service::watch::spawn(service.clone()));
+    let refreshers = crate::xfrin::spawn_all(&service.config.roots, service.resolver.notices());
     let frontend = running.dns.frontend.clone();
     let reporter = tokio::spawn(report_dropped(dropped.clone(), frontend.clone()));
     let signals = install_signals();
@@ -60,6 +63,7 @@ pub async fn run(config: Option<PathBuf>, dropped: ErrorCounter, log: WorkerGuar
     wait_for_signals(signals, &service, &watch, &running, &notify, &status).await;
     notify.stopping();
     tracing::info!("stopping: finishing queries in flight");
+    drop(refreshers);
     drop(watch);
     if let Some(p) = running.page {
         p.shutdown().await;

@@ -140,6 +140,8 @@ pub struct Resolver {
     /// Counters for metrics and the status page (per-thread shards).
     stats: Arc<crate::stats::Stats>,
     random: random::Random,
+    /// NOTIFYs received for the zones roots take by transfer, for their refreshers.
+    notices: Arc<crate::xfrin::Notices>,
 }
 
 impl Resolver {
@@ -204,7 +206,14 @@ impl Resolver {
             ready: ready::ReadyCache::new(config.cache.max_size / 4),
             stats: Arc::new(crate::stats::Stats::new(n_roots)),
             random,
+            notices: Arc::new(crate::xfrin::Notices::from_config(config)),
         })
+    }
+
+    /// Where the front end files the NOTIFYs it receives, and the refreshers
+    /// take them from.
+    pub fn notices(&self) -> &Arc<crate::xfrin::Notices> {
+        &self.notices
     }
 
     /// altroot's own listen addresses, as bound: never an upstream target.

@@ -54,6 +54,25 @@ struct CopyState {
     file: PathBuf,
     seen: Option<SystemTime>,
     expires: Option<u64>,
+    /// The file's content when last read, and the SOA expire of the copy in use:
+    /// a file only touched (a transfer found the serial current) moves the
+    /// expire on without reading and checking the copy again.
+    digest: Option<u64>,
+    expire_secs: u64,
+}
+
+/// A digest of a file's bytes (none when unreadable).
+fn digest(path: &std::path::Path) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
+}
+
+fn unix_secs(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }
 
 fn modified(path: &std::path::Path) -> Option<SystemTime> {
@@ -99,6 +118,7 @@ impl Service {
                     let opts = LoadOptions {
                         special_use: rc.special_use.clone(),
                         last_serials: Default::default(),
+                        secondary: rc.transfer_in.is_some(),
                     };
                     // Serials against those `serve` served last, as `check` does.
                     let first = LoadOptions {
@@ -126,6 +146,8 @@ impl Service {
                             file: c.file.clone(),
                             seen,
                             expires: copy.as_ref().map(|c| c.expires),
+                            digest: digest(&c.file),
+                            expire_secs: copy.as_ref().map_or(0, |c| c.expires - c.fetched),
                         });
                         copy.map(|c| c.set)
                     });
@@ -384,6 +406,13 @@ impl Service {
                 continue;
             }
             c.seen = seen;
+            let d = digest(&c.file);
+            if !force && c.expires.is_some() && d.is_some() && d == c.digest {
+                // Touched, not changed: known current as of its new time.
+                c.expires = Some(unix_secs(seen).saturating_add(c.expire_secs));
+                continue;
+            }
+            c.digest = d;
             let Some(rc) = self.config.roots.get(c.index) else {
                 continue;
             };
@@ -397,6 +426,7 @@ impl Service {
                 });
             if let Some(copy) = root_copy(rc, cc, now, in_use) {
                 c.expires = Some(copy.expires);
+                c.expire_secs = copy.expires - copy.fetched;
                 self.resolver.swap_zones(c.index, copy.set);
                 changed = true;
             }

@@ -38,7 +38,11 @@
 mod apply;
 pub mod client;
 mod interpret;
+pub mod notices;
+pub mod refresh;
 mod verify;
 
 pub use apply::apply;
 pub use client::{Change, Fetched, Limits, Primary, XfrError, fetch, soa_serial};
+pub use notices::{Notices, Verdict};
+pub use refresh::{RefreshHandle, expire_on_disk, spawn_all};

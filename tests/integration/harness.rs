@@ -30,6 +30,7 @@ pub struct Altroot {
     pub encrypted: server::EncryptedHandle,
     handle: Option<ServerHandle>,
     watch: Option<altroot::service::watch::WatchHandle>,
+    refreshers: Vec<altroot::xfrin::RefreshHandle>,
 }
 
 impl Altroot {
@@ -50,6 +51,7 @@ impl Altroot {
 
     pub async fn serve(cfg: Config, dir: tempfile::TempDir) -> Altroot {
         let listen = cfg.server.listen.clone();
+        altroot::xfrin::expire_on_disk(&cfg.roots);
         let service = Arc::new(Service::new(cfg).unwrap_or_else(|e| panic!("{e}")));
         let sockets = server::bind(&listen).await.unwrap();
         let enc = server::bind_encrypted(&service.config).await.unwrap();
@@ -65,12 +67,16 @@ impl Altroot {
             service,
             handle: Some(handle),
             watch: None,
+            refreshers: Vec::new(),
         }
     }
 
-    /// Starts live reload, as `serve` does.
+    /// Starts live reload and the refreshers of the roots that take zones by
+    /// transfer, as `serve` does.
     pub fn watch(&mut self) {
         self.watch = Some(altroot::service::watch::spawn(self.service.clone()));
+        self.refreshers =
+            altroot::xfrin::spawn_all(&self.service.config.roots, self.service.resolver.notices());
     }
 
     /// The temporary folder holding the config and zones.

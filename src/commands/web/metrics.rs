@@ -445,7 +445,28 @@ fn zones(web: &Web) -> Vec<Family> {
         .collect();
     let errors = h.standing().iter().filter(|p| p.is_error()).count();
     let last = h.events().first().map_or(0, |e| e.at);
+    let mut transfers = Vec::new();
+    for (i, c) in service.resolver.notices().all_counts() {
+        let root = service.config.roots.get(i).map_or("?", |r| r.name.as_str());
+        use crate::xfrin::notices::Counts as C;
+        for (kind, n) in [
+            ("full", &c.full),
+            ("incremental", &c.incremental),
+            ("current", &c.current),
+            ("failed", &c.failed),
+            ("notify", &c.notifies),
+            ("expired", &c.expired),
+        ] {
+            transfers.push((vec![l("root", root), l("kind", kind)], C::get(n) as f64));
+        }
+    }
     vec![
+        fam(
+            "altroot_transfers_in",
+            "Zone transfer in, by root (transfer-from) and kind: full (AXFR, or IXFR in AXFR form) and incremental (IXFR) transfers used, current (an SOA check found the serial current), failed (no primary answered, or what came was not used), notify (NOTIFYs taken), expired (zones moved aside past their SOA expire).",
+            Counter,
+            transfers,
+        ),
         fam(
             "altroot_zone_serial",
             "SOA serial of each zone served in-process, as loaded.",
