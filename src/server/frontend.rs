@@ -102,12 +102,12 @@ impl Drop for PendingCount {
 }
 
 pub struct Frontend {
-    resolver: Arc<Resolver>,
+    pub(super) resolver: Arc<Resolver>,
     allow: Vec<IpNet>,
     /// Who may transfer zones (`[transfer] allow`).
     transfer_allow: Vec<IpNet>,
     /// `[transfer] keys` and `require-tsig`.
-    tsig_keys: Keys,
+    pub(super) tsig_keys: Keys,
     require_tsig: bool,
     clients: Clients,
     rate: Option<RateLimit>,
@@ -272,6 +272,9 @@ impl Frontend {
             }
             Parsed::Transfer(req, serial, tsig) => {
                 return self.transfer(bytes, req, serial, tsig, client, proto, out, started);
+            }
+            Parsed::Notify(req, tsig) => {
+                return self.notify(bytes, req, tsig, client, proto, out, started);
             }
             Parsed::Query(req) => req,
         };
@@ -462,7 +465,7 @@ impl Frontend {
         )
     }
 
-    fn reject(
+    pub(super) fn reject(
         &self,
         req: &Request,
         client: SocketAddr,

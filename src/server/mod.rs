@@ -23,6 +23,7 @@ mod limits;
 mod log;
 mod log_file;
 mod log_line;
+mod notify_in;
 mod panics;
 pub mod request;
 mod tcp;

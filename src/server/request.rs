@@ -75,6 +75,10 @@ pub enum Parsed {
     /// §3), class IN, and its TSIG record if signed: whether it may have the zone
     /// is the front end's call.
     Transfer(Request, Option<u32>, Option<Box<Record<TSIG>>>),
+    /// A NOTIFY (RFC 1996) for one zone (question IN SOA), and its TSIG record
+    /// if signed: whether a root takes that zone from the sender is the front
+    /// end's call.
+    Notify(Request, Option<Box<Record<TSIG>>>),
     /// Not worth an answer: shorter than a header, or a response.
     Drop,
 }
@@ -121,6 +125,14 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         edns: msg.edns.as_ref().map(|e| e.max_payload()),
         dnssec_ok: msg.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok),
     };
+    if msg.metadata.op_code == OpCode::Notify {
+        let soa_in =
+            |q: &Query| q.query_class() == DNSClass::IN && q.query_type() == RecordType::SOA;
+        return match &msg.queries[..] {
+            [q] if soa_in(q) => Parsed::Notify(req, msg.signature.clone()),
+            _ => Parsed::Reject(req, ResponseCode::FormErr),
+        };
+    }
     let code = if msg.metadata.op_code != OpCode::Query {
         Some(ResponseCode::NotImp)
     } else if msg.queries.len() != 1 {

@@ -180,8 +180,9 @@ async fn transfers_outside_the_rules_are_refused() {
     assert_eq!(ms[0].metadata.response_code, ResponseCode::NotAuth);
     assert!(ms[0].answers.is_empty());
 
-    // NOTIFY to altroot: NOTIMP (it is no secondary; RFC 1996 §3.10 lets a server
-    // that does not implement NOTIFY say so).
+    // NOTIFY to an altroot whose roots take no zone by transfer: NOTIMP (it is
+    // nobody's secondary; RFC 1996 §3.10 lets a server that does not take NOTIFY
+    // say so). With `transfer-from`: tests/integration/secondary.rs.
     let mut n = make_query("geek.", RecordType::SOA, None);
     n.metadata.op_code = hickory_proto::op::OpCode::Notify;
     n.metadata.authoritative = true;
