@@ -35,7 +35,7 @@ EOF
 "$BIN" serve --config "$work/altroot.toml" > "$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
-    kdig +short +tries=1 +timeout=1 @127.0.0.1 -p "$port" big. SOA 2>/dev/null | grep -q hostmaster && break
+    kdig +short +retry=0 +timeout=1 @127.0.0.1 -p "$port" big. SOA 2>/dev/null | grep -q hostmaster && break
     sleep 0.1
 done
 
