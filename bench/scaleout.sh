@@ -10,8 +10,8 @@
 # What this can and cannot show. On a 2-core machine the load generator, dnsdist and
 # the instances share two cores: two instances cannot double anything here, and the
 # 2-instance figures say how the work splits, not how it scales across machines (where
-# each instance has a host of its own). Pinning (taskset; an altroot pinned to one
-# core runs one tokio worker and one UDP socket per address, as if `workers = 1`):
+# each instance has a host of its own). Pinning (taskset; altroot has no worker-count
+# key: pinned to one core it runs one tokio worker and one UDP socket per address):
 #   direct          dnsperf core 0                 altroot-1 core 1
 #   dnsdist → 1     dnsperf + dnsdist core 0       altroot-1 core 1
 #   dnsdist → 2 (1 core)   dnsperf + dnsdist core 0    altroot-1 and altroot-2 core 1:
