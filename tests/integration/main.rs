@@ -45,6 +45,7 @@ mod replay; // scenarios from tests/scenarios/ replayed through the engine witho
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod rootcopy; // a hints root's local copy of its root zone (RFC 8806, issue 16 §1): ZONEMD and DNSSEC checked, TLD answers offline, refused copies fall back
+mod scaleout; // dnsdist in front of two altroot instances fed by one primary (issue 16 §4): answers, edits, a killed instance
 mod scenarios; // adversarial resolver scenarios
 mod secondary; // zone transfer in (issue 16 §1, §3): NSD and altroot primaries, NOTIFY, expire, restart from disk, a root copy by transfer
 mod signing; // altroot signs its own alternate root (issue 15 §3b): keygen, ds, ldns-verify-zone, dnssec-verify, Unbound validating with the printed DS
