@@ -23,16 +23,17 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use serde_json::json;
 
 use crate::config::{Config, Hints, Policy, RootSource};
 use crate::icann;
 use crate::resolver::Resolver;
+use crate::resolver::since::ClaimDate;
 
 /// What collisions.md says about a TLD: the alternate root that had it, and ICANN's
 /// delegation.
-const HISTORY: &str = include_str!("collision-history.tsv");
+pub const HISTORY: &str = include_str!("collision-history.tsv");
 
 pub fn history(tld: &str) -> Option<(&'static str, &'static str)> {
     static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
@@ -109,6 +110,9 @@ impl Signed {
     }
 }
 
+/// A root and its claim date on a TLD, if known.
+pub type RootDate = (String, Option<ClaimDate>);
+
 /// A TLD more than one root has.
 #[derive(Clone, Debug)]
 pub struct Finding {
@@ -119,6 +123,9 @@ pub struct Finding {
     pub winner: String,
     /// Decided by a `pin` rather than the policy.
     pub pinned: bool,
+    /// Under `first-come`: each root that has it with its claim date (if known),
+    /// in root order, and the words saying which dates decided.
+    pub first_come: Option<(Vec<RootDate>, String)>,
 }
 
 impl Finding {
@@ -270,7 +277,7 @@ fn offline_claim(root: String, rc: &crate::config::RootConfig, tld: &str, why: &
 }
 
 /// Who answers a TLD that several roots have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Winner<'a> {
     /// The root its `pin` names.
     Pin(&'a str),
@@ -278,6 +285,8 @@ pub enum Winner<'a> {
     Interrupt,
     /// Policy `first`: the first root that has it.
     First(&'a str),
+    /// Policy `first-come`: the root with the oldest claim, and why.
+    FirstCome(String, String),
 }
 
 impl Winner<'_> {
@@ -285,19 +294,56 @@ impl Winner<'_> {
     pub fn root(&self) -> &str {
         match self {
             Winner::Pin(r) | Winner::First(r) => r,
+            Winner::FirstCome(r, _) => r,
             Winner::Interrupt => "interrupt",
         }
     }
 }
 
-/// The winner of `tld` (lower case, no dot), which `first` is the first root to
-/// have: its `pin`, then policy `interrupt`, then `first`.
-pub fn winner<'a>(config: &'a Config, tld: &str, first: &'a str) -> Winner<'a> {
+/// The winner of `tld` (lower case, no dot), which the roots `having` (indexes,
+/// in root order) have: its `pin`, then policy `interrupt`, `first-come` (the
+/// oldest claim, [`crate::resolver::since`]) or `first`.
+pub fn winner<'a>(
+    config: &'a Config,
+    resolver: &Resolver,
+    tld: &str,
+    having: &[usize],
+) -> Winner<'a> {
+    let first = having
+        .first()
+        .and_then(|&i| config.roots.get(i))
+        .map_or("", |r| r.name.as_str());
     match (config.collisions.pin.get(tld), config.collisions.policy) {
         (Some(root), _) => Winner::Pin(root),
         (None, Policy::Interrupt) => Winner::Interrupt,
         (None, Policy::First) => Winner::First(first),
+        (None, Policy::FirstCome) => {
+            let (w, why) = resolver.first_come_now(&lower(tld), having);
+            let name = resolver.roots.get(w).map_or("", |r| r.name.as_str());
+            Winner::FirstCome(name.to_string(), why)
+        }
     }
+}
+
+/// The TLD `tld` (a label) as a name.
+fn lower(tld: &str) -> LowerName {
+    Name::from_ascii(format!("{tld}."))
+        .map(|n| LowerName::new(&n))
+        .unwrap_or_else(|_| LowerName::new(&Name::root()))
+}
+
+/// Each root of `having` with its claim date on `tld`.
+fn dates(resolver: &Resolver, tld: &str, having: &[usize]) -> Vec<RootDate> {
+    let snap = resolver.zones_snapshot();
+    having
+        .iter()
+        .map(|&i| {
+            (
+                resolver.roots[i].name.clone(),
+                resolver.claim_date(&snap, i, &lower(tld)),
+            )
+        })
+        .collect()
 }
 
 /// Finds every TLD that more than one root has.
@@ -333,13 +379,21 @@ pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool
         if having.len() < 2 {
             continue;
         }
-        let w = winner(config, &tld, &claims[having[0]].root);
+        let w = winner(config, resolver, &tld, &having);
         let (winner, pinned) = (w.root().to_string(), matches!(w, Winner::Pin(_)));
+        let first_come = (config.collisions.policy == Policy::FirstCome).then(|| {
+            let why = match &w {
+                Winner::FirstCome(_, why) => why.clone(),
+                _ => resolver.first_come_now(&lower(&tld), &having).1,
+            };
+            (dates(resolver, &tld, &having), why)
+        });
         out.push(Finding {
             tld,
             claims,
             winner,
             pinned,
+            first_come,
         });
     }
     out
@@ -354,6 +408,10 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
             format!("pin {} = \"{}\"", f.tld, f.winner)
         } else {
             format!("policy \"{policy}\"")
+        };
+        let decided = match &f.first_come {
+            Some((_, why)) if !f.pinned => format!("{decided}: {why}"),
+            _ => decided,
         };
         let answer = if f.winner == "interrupt" {
             "controlled interruption (127.0.53.53) answers".to_string()
@@ -384,6 +442,15 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
                 ));
             }
         }
+        if let Some((dates, _)) = &f.first_come {
+            for (root, d) in dates {
+                let d = d.as_ref().map_or(
+                    "since an unknown date (root order)".to_string(),
+                    ToString::to_string,
+                );
+                s.push_str(&format!("    {root:<w$}  claim    {d}\n", w = w));
+            }
+        }
         if let Some((alt, icann)) = history(&f.tld) {
             s.push_str(&format!("    history: {alt}. ICANN: {icann}\n"));
         }
@@ -398,7 +465,7 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
 
 /// One JSON object per finding (keys documented in the README).
 pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "tld": f.tld,
         "roots": f.roots(),
         "winner": f.winner,
@@ -412,7 +479,23 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
             })),
         })).collect::<Vec<_>>(),
         "history": history(&f.tld).map(|(a, i)| json!({"alternate": a, "icann": i})),
-    })
+        "first_come": f.first_come.as_ref().map(|(dates, why)| json!({
+            "decided": why,
+            "claims": dates.iter().map(|(root, d)| json!({
+                "root": root,
+                "since": d.as_ref().map(|d| d.date.to_string()),
+                "source": d.as_ref().map(|d| d.source.kind()),
+                "text": d.as_ref().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+        })),
+    });
+    // Only under `first-come`: other policies' objects are as they were.
+    if f.first_come.is_none()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("first_come");
+    }
+    v
 }
 
 /// Number of candidate TLDs (for the report's last line).

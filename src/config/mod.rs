@@ -150,6 +150,9 @@ pub struct RootConfig {
     /// Zones fed by zone transfer from primaries (`transfer-from`): a zones root's
     /// zones, or a hints root's copy of its root zone.
     pub transfer_in: Option<TransferIn>,
+    /// Since when this root has had each TLD (`since`, for `policy = "first-come"`):
+    /// TLD label (lower case, no dot) → date.
+    pub since: BTreeMap<String, crate::resolver::since::Date>,
 }
 
 /// Where a root's transferred zones come from (`transfer-from`, `transfer-zones`,
@@ -173,6 +176,20 @@ pub struct RootCopy {
 }
 
 impl RootConfig {
+    /// Is this ICANN's root, for the bundled history's dates: a root named
+    /// "icann", the built-in hints, or a forward root that takes every TLD (a
+    /// public resolver).
+    pub fn is_icann(&self) -> bool {
+        if self.name.eq_ignore_ascii_case("icann") {
+            return true;
+        }
+        match &self.source {
+            RootSource::Hints(Hints::Builtin) => true,
+            RootSource::Forward { tlds, .. } => tlds.is_empty(),
+            _ => false,
+        }
+    }
+
     fn new(name: &str, source: RootSource) -> RootConfig {
         let anchors = match source {
             RootSource::Hints(Hints::Builtin) => TrustAnchors::icann(),
@@ -190,6 +207,7 @@ impl RootConfig {
             trust_anchor_files: Vec::new(),
             copy: None,
             transfer_in: None,
+            since: BTreeMap::new(),
         }
     }
 }
@@ -222,6 +240,8 @@ pub enum Policy {
     First,
     /// Names in a colliding TLD get the controlled-interruption answer.
     Interrupt,
+    /// The root whose claim on the TLD is oldest answers ([`crate::resolver::since`]).
+    FirstCome,
 }
 
 impl Policy {
@@ -230,6 +250,7 @@ impl Policy {
         match self {
             Policy::First => "first",
             Policy::Interrupt => "interrupt",
+            Policy::FirstCome => "first-come",
         }
     }
 }

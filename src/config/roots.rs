@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::file::FileRoot;
 use super::validate::{Validator, readable_file};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use hickory_proto::rr::Name;
@@ -16,6 +17,7 @@ use super::{
     Config, Hints, RootConfig, RootCopy, RootSource, TransferIn, TsigKey, join_clean,
     parse_socket_addr,
 };
+use crate::resolver::since::Date;
 use crate::rootcopy::Verify;
 
 impl Validator<'_> {
@@ -116,6 +118,7 @@ impl Validator<'_> {
         let (trust_anchors, trust_anchor_files) = self.trust_anchors(&name, r, source.as_ref());
         let copy = self.copy(&name, r);
         let transfer_in = self.transfer_in(&name, r, keys);
+        let since = self.since(&name, r);
         if name.is_empty() {
             return None;
         }
@@ -131,7 +134,33 @@ impl Validator<'_> {
             allow_loopback_upstream: r.allow_loopback_upstream.unwrap_or(false),
             copy,
             transfer_in,
+            since,
         })
+    }
+
+    /// `since = { biz = "1995", … }`: each date `YYYY[-MM[-DD]]` (errors recorded).
+    fn since(&self, name: &str, r: &FileRoot) -> BTreeMap<String, Date> {
+        let mut out = BTreeMap::new();
+        for (tld, text) in r.since.iter().flatten() {
+            let label = tld.trim_matches('.').to_ascii_lowercase();
+            if label.is_empty() || label.contains('.') {
+                self.report(text, format!("root {name:?}: since: {tld:?} is not a TLD"));
+                continue;
+            }
+            match Date::parse(text.get_ref()) {
+                Some(d) => {
+                    out.insert(label, d);
+                }
+                None => self.report(
+                    text,
+                    format!(
+                        "root {name:?}: since: {tld} = {:?} is not a date (want \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\")",
+                        text.get_ref()
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     /// `transfer-from`, `transfer-zones`, `transfer-key`: zones roots and hints

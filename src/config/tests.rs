@@ -571,3 +571,29 @@ fn transfer_in_mistakes_name_their_line() {
     assert!(c.roots[1].transfer_in.is_some());
     assert!(dir.path().join("c").is_dir());
 }
+
+// `policy = "first-come"` and `since` (issue 20): dates YYYY[-MM[-DD]], each bad
+// one reported at its line.
+#[test]
+fn first_come_and_since() {
+    let c = parse("[[root]]\nname = \"a\"\nzones = \"/\"\nsince = { biz = \"1995\", web = \"1999-06-01\" }\n\n[collisions]\npolicy = \"first-come\"\n").unwrap();
+    assert_eq!(c.collisions.policy, Policy::FirstCome);
+    assert_eq!(c.roots[0].since["biz"].to_string(), "1995");
+    assert_eq!(c.roots[0].since["web"].to_string(), "1999-06-01");
+    let e =
+        parse("[[root]]\nname = \"a\"\nzones = \"/\"\nsince = {\n biz = \"95\" }\n").unwrap_err();
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(
+        e.message.contains("since: biz = \"95\" is not a date"),
+        "{e}"
+    );
+    let e = parse("[[root]]\nname = \"a\"\nzones = \"/\"\nsince = { \"a.b\" = \"1995\" }\n")
+        .unwrap_err();
+    assert!(e.message.contains("\"a.b\" is not a TLD"), "{e}");
+    let e = parse("[collisions]\npolicy = \"oldest\"\n").unwrap_err();
+    assert!(
+        e.message
+            .contains("is not \"first\", \"interrupt\" or \"first-come\""),
+        "{e}"
+    );
+}

@@ -401,10 +401,13 @@ impl Validator<'_> {
             Some(p) => match p.get_ref().as_str() {
                 "first" => Policy::First,
                 "interrupt" => Policy::Interrupt,
+                "first-come" => Policy::FirstCome,
                 other => {
                     self.report(
                         p,
-                        format!("policy: {other:?} is not \"first\" or \"interrupt\""),
+                        format!(
+                            "policy: {other:?} is not \"first\", \"interrupt\" or \"first-come\""
+                        ),
                     );
                     Policy::First
                 }

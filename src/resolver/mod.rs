@@ -20,7 +20,7 @@
 pub mod answer;
 mod ask;
 pub mod cache;
-mod classify;
+pub mod classify;
 mod cut;
 mod drive;
 pub mod encrypted;
@@ -33,6 +33,7 @@ pub mod policy;
 pub mod random;
 pub mod ready;
 mod route;
+pub mod since;
 mod special;
 pub mod transport;
 pub mod validate;
@@ -142,6 +143,8 @@ pub struct Resolver {
     random: random::Random,
     /// NOTIFYs received for the zones roots take by transfer, for their refreshers.
     notices: Arc<crate::xfrin::Notices>,
+    /// Claim dates from the config and the history (`policy = "first-come"`).
+    dates: since::Dates,
 }
 
 impl Resolver {
@@ -207,6 +210,26 @@ impl Resolver {
             stats: Arc::new(crate::stats::Stats::new(n_roots)),
             random,
             notices: Arc::new(crate::xfrin::Notices::from_config(config)),
+            dates: since::Dates {
+                since: config
+                    .roots
+                    .iter()
+                    .map(|rc| {
+                        rc.since
+                            .iter()
+                            .filter_map(|(t, d)| {
+                                let n = Name::from_ascii(format!("{t}.")).ok()?;
+                                Some((LowerName::new(&n), *d))
+                            })
+                            .collect()
+                    })
+                    .collect(),
+                icann: config
+                    .roots
+                    .iter()
+                    .map(crate::config::RootConfig::is_icann)
+                    .collect(),
+            },
         })
     }
 
@@ -236,6 +259,18 @@ impl Resolver {
     }
 
     /// The zones of root `i` as served now.
+    /// The root a `pin` sends this TLD (a label) to, if any.
+    pub fn pinned(&self, tld: &str) -> Option<String> {
+        let n = Name::from_ascii(format!("{tld}.")).ok()?;
+        let i = *self.pin.get(&LowerName::new(&n))?;
+        self.roots.get(i).map(|r| r.name.clone())
+    }
+
+    /// Every root's zones as served now.
+    pub fn zones_snapshot(&self) -> Arc<Snapshot> {
+        self.zones.load_full()
+    }
+
     pub fn zones(&self, i: usize) -> Option<Arc<ZoneSet>> {
         self.zones.load().get(i).cloned().flatten()
     }

@@ -21,6 +21,7 @@ use super::answer::Route;
 use super::drive::{Ctx, claimed};
 use super::failure::Failure;
 use super::iter::{Kind, Mode};
+use super::since;
 use super::{Resolver, Snapshot};
 use crate::config::Policy;
 use crate::names::{has_special_tld, under_localhost};
@@ -308,7 +309,20 @@ impl Resolver {
                 None => return Decision::Need(i),
             }
         }
-        // 4. Under `interrupt`, a TLD another root has too is interrupted.
+        // 4. Under `first-come`, every root that has the TLD is known first, and
+        // the oldest claim wins (unknown dates and ties: root order).
+        if self.policy == Policy::FirstCome && winner < last {
+            let mut having = vec![winner];
+            for j in winner + 1..=last {
+                match has(j) {
+                    Some(true) => having.push(j),
+                    Some(false) => {}
+                    None => return Decision::Need(j),
+                }
+            }
+            return Decision::Go(Route::Root(self.first_come(snap, &tld, &having).0));
+        }
+        // 5. Under `interrupt`, a TLD another root has too is interrupted.
         if self.policy == Policy::Interrupt && winner < last {
             for j in winner + 1..=last {
                 match has(j) {
@@ -339,7 +353,7 @@ impl Resolver {
         // Every root asked before the winner (their "no"), the winner (its "yes"),
         // and under `interrupt` the later ones too (their "no").
         let last = match self.policy {
-            Policy::Interrupt => self.roots.len() - 1,
+            Policy::Interrupt | Policy::FirstCome => self.roots.len() - 1,
             Policy::First => winner.min(self.roots.len() - 2),
         };
         (0..=last)
@@ -454,6 +468,15 @@ impl Resolver {
                     .collect();
                 self.found(tld, roots, None);
             }
+            (Policy::FirstCome, Route::Root(w)) if !forced && !self.pin.contains_key(&tld) => {
+                let roots: Vec<usize> = (0..self.roots.len())
+                    .filter(|&i| self.known_claim(snap, i, &tld, now) == Some(true))
+                    .collect();
+                if roots.len() > 1 {
+                    let (_, why) = self.first_come(snap, &tld, &roots);
+                    self.found_with(tld, roots, Some(w), Some(why));
+                }
+            }
             (Policy::First, Route::Root(w))
                 if (w + 1 < self.roots.len() || forced && self.roots.len() > 1)
                     && !self.pin.contains_key(&tld)
@@ -466,8 +489,65 @@ impl Resolver {
         }
     }
 
+    /// Root `i`'s claim date on `tld` ([`since`]): the config's `since`, the
+    /// history, or a zones root's SOA serial read as a date.
+    pub fn claim_date(
+        &self,
+        snap: &Snapshot,
+        i: usize,
+        tld: &LowerName,
+    ) -> Option<since::ClaimDate> {
+        if let Some(d) = self.dates.configured(i, tld) {
+            return Some(d);
+        }
+        if !matches!(self.roots.get(i)?.kind, Kind::Zones) {
+            return None;
+        }
+        let set = snap.get(i)?.as_ref()?;
+        let zone = set
+            .get(tld)
+            .or_else(|| set.get(&LowerName::new(&Name::root())))?;
+        let serial = zone.serial();
+        Some(since::ClaimDate {
+            date: since::Date::from_serial(serial)?,
+            source: since::Source::Serial(serial),
+        })
+    }
+
+    /// The first-come winner among the roots `having` the TLD (in root order),
+    /// and the words saying which dates decided.
+    pub fn first_come(
+        &self,
+        snap: &Snapshot,
+        tld: &LowerName,
+        having: &[usize],
+    ) -> (usize, String) {
+        let dated: Vec<(usize, Option<since::ClaimDate>)> = having
+            .iter()
+            .map(|&i| (i, self.claim_date(snap, i, tld)))
+            .collect();
+        let names: Vec<String> = self.roots.iter().map(|r| r.name.clone()).collect();
+        since::pick(&dated, &names)
+    }
+
+    /// [`Resolver::first_come`] on the zones served now.
+    pub fn first_come_now(&self, tld: &LowerName, having: &[usize]) -> (usize, String) {
+        let snap = self.zones.load();
+        self.first_come(&snap, tld, having)
+    }
+
     /// Records which roots have a TLD and logs a collision the first time.
     fn found(&self, tld: LowerName, roots: Vec<usize>, winner: Option<usize>) {
+        self.found_with(tld, roots, winner, None);
+    }
+
+    fn found_with(
+        &self,
+        tld: LowerName,
+        roots: Vec<usize>,
+        winner: Option<usize>,
+        why: Option<String>,
+    ) {
         let line = (roots.len() > 1).then(|| {
             let names: Vec<&str> = roots.iter().map(|&i| self.roots[i].name.as_str()).collect();
             names.join(",")
@@ -476,7 +556,14 @@ impl Resolver {
             && let Some(line) = line
         {
             let winner = winner.map_or("interrupt", |w| self.roots[w].name.as_str());
-            tracing::warn!(tld = %tld, roots = %line, winner, policy = %self.policy, "collision: more than one root has this TLD");
+            match why {
+                Some(why) => {
+                    tracing::warn!(tld = %tld, roots = %line, winner, policy = %self.policy, decided = %why, "collision: more than one root has this TLD")
+                }
+                None => {
+                    tracing::warn!(tld = %tld, roots = %line, winner, policy = %self.policy, "collision: more than one root has this TLD")
+                }
+            }
         }
     }
 

@@ -12,6 +12,7 @@ mod acceptance; // which replies are believed (issue 7 §5): ID, question, class
 mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
 mod browser; // the status page in headless Chromium over WebDriver (issue 9 §4)
 mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
+mod chapter; // the README chapter "What the experiment shows" checked against `collisions` (issue 20)
 mod check; // `altroot check`: one fixture per rule, golden output
 mod cli; // the command line as a new user meets it (issue 14): no config, counts, spellings
 mod collisions; // policy first / interrupt / pin (§4.8)
@@ -29,6 +30,7 @@ mod encrypted_listeners; // DoT and DoH listeners (issue 10): kdig, dig, curl; a
 mod encrypted_upstreams; // tls:// and https:// forward upstreams (issue 10): Unbound over DoT and DoH; reuse; rejected certificates
 mod failclosed; // routing fails closed (issue 7 §6); collision checks once, retried, never remembered as "no"
 mod faults; // faulty upstreams (issue 7 §7): alone → SERVFAIL in time, beside a good one → its answer
+mod first_come; // policy "first-come" (issue 20): history, since, serial dates, ties, unknowns, pins, reloads
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the fuzz harnesses (fuzz/harness/)
 mod fuzz_upstream; // the upstream fuzz target's seeds and checks (fuzz/harness/upstream.rs), issue 14

@@ -17,6 +17,45 @@ pub use rows::{
 
 use crate::resolver::Resolver;
 
+/// Under `policy = "first-come"`: for each TLD of the rows that more than one of
+/// the compared roots has, (TLD, the root that answers, which dates decided).
+/// A pin decides alone and is said so.
+async fn first_come_lines(
+    resolver: &std::sync::Arc<Resolver>,
+    roots: &[usize],
+    rows: &[Row],
+) -> Vec<(String, String, String)> {
+    let tlds: std::collections::BTreeSet<Name> = rows
+        .iter()
+        .filter(|r| !r.name.is_root())
+        .map(|r| Name::from(crate::resolver::classify::tld_of(&r.name)))
+        .collect();
+    let mut out = Vec::new();
+    for tld in tlds {
+        let mut having = Vec::new();
+        for &i in roots {
+            if resolver.claim(i, &tld).await.has == Ok(true) {
+                having.push(i);
+            }
+        }
+        if having.len() < 2 {
+            continue;
+        }
+        let label = crate::zones::tld_label(&hickory_proto::rr::LowerName::new(&tld));
+        let (w, why) = resolver.first_come_now(&hickory_proto::rr::LowerName::new(&tld), &having);
+        let why = match resolver.pinned(&label) {
+            Some(root) => format!("pin {label} = \"{root}\" (over first-come: {why})"),
+            None => why,
+        };
+        let winner = resolver
+            .pinned(&label)
+            .or_else(|| resolver.roots.get(w).map(|r| r.name.clone()))
+            .unwrap_or_default();
+        out.push((label, winner, why));
+    }
+    out
+}
+
 /// `altroot compare`'s arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -160,9 +199,21 @@ pub async fn run(args: Args) -> u8 {
     )
     .await;
     bar.finish_and_clear();
+    let first_come = if service.config.collisions.policy == crate::config::Policy::FirstCome {
+        first_come_lines(&resolver, &roots, &rows).await
+    } else {
+        Vec::new()
+    };
     if args.json {
         for r in &rows {
             println!("{}", json_row(r));
+        }
+        if !first_come.is_empty() {
+            let list: Vec<serde_json::Value> = first_come
+                .iter()
+                .map(|(tld, winner, why)| serde_json::json!({"tld": tld, "winner": winner, "decided": why}))
+                .collect();
+            println!("{}", serde_json::json!({ "first_come": list }));
         }
         println!("{}", serde_json::json!({ "summary": summary(&rows) }));
     } else {
@@ -171,6 +222,9 @@ pub async fn run(args: Args) -> u8 {
             .map(|&i| resolver.roots[i].name.clone())
             .collect();
         print!("{}", table(&rows, &names, super::color_wanted()));
+        for (tld, winner, why) in &first_come {
+            println!("first-come {tld}: {why}: {winner} answers");
+        }
         println!("{}", summary_line(&rows));
     }
     if skipped > 0 || rows.iter().any(|r| r.verdict == Verdict::Error) {

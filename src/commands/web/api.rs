@@ -50,8 +50,11 @@ pub fn collisions(service: &Service) -> Vec<Seen> {
         .filter(|(_, roots)| roots.len() > 1)
         .map(|(tld, roots)| {
             let tld = crate::zones::tld_label(&tld);
-            let first = roots.first().map_or("", String::as_str);
-            let (winner, why) = match winner(cfg, &tld, first) {
+            let having: Vec<usize> = roots
+                .iter()
+                .filter_map(|r| service.resolver.root_index(r))
+                .collect();
+            let (winner, why) = match winner(cfg, &service.resolver, &tld, &having) {
                 Winner::Pin(root) => (root.to_string(), format!("pin {tld} = \"{root}\"")),
                 Winner::Interrupt => (
                     "interrupt".to_string(),
@@ -61,6 +64,7 @@ pub fn collisions(service: &Service) -> Vec<Seen> {
                     first.to_string(),
                     format!("policy \"first\": {first} is the first root that has it"),
                 ),
+                Winner::FirstCome(root, why) => (root, format!("policy \"first-come\": {why}")),
             };
             Seen {
                 tld,
