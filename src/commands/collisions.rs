@@ -430,7 +430,6 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
     })
 }
 
-
 /// `altroot collisions`: the report, or one JSON object per finding.
 pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) -> u8 {
     let service = match super::service_for(config) {
