@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::op::{Edns, Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 use serde_json::{Value, json};
@@ -286,14 +287,18 @@ async fn a_real_handshake_root_beside_alt_and_icann() {
             _ => None,
         })
         .expect("hsd's root has an NS");
+    // Its key: the KSK every hsd signs with, as the shipped example's anchor has it
+    // (config/examples/handshake/handshake.anchor, DS key tag 35215).
     let keys = send_udp(hsd.ns, &with_do(".", RecordType::DNSKEY)).await;
-    let anchor: String = keys
-        .answers
-        .iter()
-        .filter(|r| r.record_type() == RecordType::DNSKEY)
-        .map(|r| format!("{r}\n"))
-        .collect();
-    assert!(!anchor.is_empty(), "{keys:?}");
+    let ksk = keys.answers.iter().find_map(|r| match &r.data {
+        RData::DNSSEC(DNSSECRData::DNSKEY(k)) if k.secure_entry_point() => {
+            k.calculate_key_tag().ok()
+        }
+        _ => None,
+    });
+    assert_eq!(ksk, Some(35215), "{keys:?}");
+    let example = manifest_dir().join("config/examples/handshake");
+    let anchor = std::fs::read_to_string(example.join("handshake.anchor")).unwrap();
     let config = format!(
         "[server]
 listen = [\"127.0.0.1:0\"]
@@ -421,4 +426,19 @@ fn a_dir(config: &str, files: &[(&str, String)]) -> tempfile::TempDir {
     }
     std::fs::write(dir.path().join("altroot.toml"), config).unwrap();
     dir
+}
+
+// The shipped example loads as it is: three roots, the Handshake root's servers on
+// hsd's mainnet port 5349 and the servers below on 53, its anchor the KSK's DS.
+#[test]
+fn the_shipped_handshake_example_loads() {
+    let c = altroot::config::Config::load(
+        &manifest_dir().join("config/examples/handshake/altroot.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = c.roots.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["alt", "handshake", "icann"]);
+    let h = &c.roots[1];
+    assert_eq!((h.root_port, h.port), (5349, 53));
+    assert_eq!(h.trust_anchor_files.len(), 1);
 }
