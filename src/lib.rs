@@ -41,6 +41,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dnssec;
+pub mod handshake;
 pub mod icann;
 pub mod memory;
 pub mod names;

@@ -27,6 +27,7 @@ use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use serde_json::json;
 
 use crate::config::{Config, Hints, Policy, RootSource};
+use crate::handshake;
 use crate::icann;
 use crate::resolver::Resolver;
 use crate::resolver::since::ClaimDate;
@@ -399,8 +400,10 @@ pub async fn collisions(resolver: &Arc<Resolver>, config: &Config, offline: bool
     out
 }
 
-/// The human-readable report.
-pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> String {
+/// The human-readable report: the findings, then the candidate TLDs that collide
+/// with no root of this config but are reserved on Handshake (see
+/// [`crate::handshake`]).
+pub fn report(findings: &[Finding], config: &Config, candidates: &BTreeSet<String>) -> String {
     let policy = config.collisions.policy.as_str();
     let mut s = String::new();
     for f in findings {
@@ -454,11 +457,22 @@ pub fn report(findings: &[Finding], config: &Config, candidates: usize) -> Strin
         if let Some((alt, icann)) = history(&f.tld) {
             s.push_str(&format!("    history: {alt}. ICANN: {icann}\n"));
         }
+        if let Some(r) = handshake::reserved(&f.tld) {
+            s.push_str(&format!("    handshake: {}\n", handshake::text(&f.tld, r)));
+        }
+    }
+    for tld in candidates {
+        if findings.iter().any(|f| &f.tld == tld) {
+            continue;
+        }
+        if let Some(r) = handshake::reserved(tld) {
+            s.push_str(&format!("{tld}  {}\n", handshake::text(tld, r)));
+        }
     }
     s.push_str(&format!(
         "{} among {} of this config's roots\n",
         super::count(findings.len(), "collision", "collisions"),
-        super::count(candidates, "TLD", "TLDs")
+        super::count(candidates.len(), "TLD", "TLDs")
     ));
     s
 }
@@ -479,6 +493,7 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
             })),
         })).collect::<Vec<_>>(),
         "history": history(&f.tld).map(|(a, i)| json!({"alternate": a, "icann": i})),
+        "handshake_reserved": handshake::reserved(&f.tld).map(|r| handshake::text(&f.tld, r)),
         "first_come": f.first_come.as_ref().map(|(dates, why)| json!({
             "decided": why,
             "claims": dates.iter().map(|(root, d)| json!({
@@ -498,11 +513,6 @@ pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
     v
 }
 
-/// Number of candidate TLDs (for the report's last line).
-pub fn candidate_count(resolver: &Resolver, config: &Config) -> usize {
-    candidates(resolver, config).len()
-}
-
 /// `altroot collisions`: the report, or one JSON object per finding.
 pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) -> u8 {
     let service = match super::service_for(config) {
@@ -515,8 +525,8 @@ pub async fn run(config: Option<std::path::PathBuf>, json: bool, offline: bool) 
             println!("{}", json_finding(f, &service.config));
         }
     } else {
-        let n = candidate_count(&service.resolver, &service.config);
-        print!("{}", report(&found, &service.config, n));
+        let all = candidates(&service.resolver, &service.config);
+        print!("{}", report(&found, &service.config, &all));
     }
     0
 }

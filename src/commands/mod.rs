@@ -200,11 +200,15 @@ fn init_logging(
     tracing_appender::non_blocking::ErrorCounter,
 ) {
     // The one-shot commands print results, so their default is warnings only.
+    // hickory-proto warns once per decoded message that carries a SIG(0) record
+    // ("support for SIG(0) message authentication was removed"): hsd signs every
+    // reply of its root server so, a Handshake root would write a line per reply.
+    // altroot never relied on SIG(0); that target logs errors only.
     let level = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) if !serving => "warn",
-        (false, 0) => "info",
-        (false, 1) => "debug,hickory_proto=info",
+        (true, _) => "warn,hickory_proto::op::message=error",
+        (false, 0) if !serving => "warn,hickory_proto::op::message=error",
+        (false, 0) => "info,hickory_proto::op::message=error",
+        (false, 1) => "debug,hickory_proto=info,hickory_proto::op::message=error",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));

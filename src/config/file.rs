@@ -83,6 +83,7 @@ pub struct FileRoot {
     pub hints: Option<Text>,
     pub forward: Option<Vec<Text>>,
     pub port: Option<u16>,
+    pub root_port: Option<Spanned<u16>>,
     pub qname_minimisation: Option<bool>,
     pub ipv6: Option<bool>,
     pub tlds: Option<Spanned<Vec<String>>>,

@@ -131,8 +131,12 @@ pub struct LimitsConfig {
 pub struct RootConfig {
     pub name: String,
     pub source: RootSource,
-    /// Destination port for every server of this root (53 unless set).
+    /// Destination port for the servers of this root (53 unless set).
     pub port: u16,
+    /// Destination port for a hints root's root servers (the hints and the `. NS`
+    /// set they prime): `root-port`, else `port`. hsd's root server listens on
+    /// its own port (5349 on mainnet) while the TLD servers below are on 53.
+    pub root_port: u16,
     pub qname_minimisation: bool,
     pub ipv6: bool,
     /// Special-use TLDs (RFC 6761) a zones root serves on purpose.
@@ -199,6 +203,7 @@ impl RootConfig {
             name: name.into(),
             source,
             port: 53,
+            root_port: 53,
             qname_minimisation: true,
             ipv6: false,
             special_use: Vec::new(),

@@ -119,6 +119,7 @@ impl Validator<'_> {
         let copy = self.copy(&name, r);
         let transfer_in = self.transfer_in(&name, r, keys);
         let since = self.since(&name, r);
+        let root_port = self.root_port(&name, r);
         if name.is_empty() {
             return None;
         }
@@ -129,6 +130,7 @@ impl Validator<'_> {
             source: source?,
             special_use,
             port: r.port.unwrap_or(53),
+            root_port,
             qname_minimisation: r.qname_minimisation.unwrap_or(true),
             ipv6: r.ipv6.unwrap_or(false),
             allow_loopback_upstream: r.allow_loopback_upstream.unwrap_or(false),
@@ -280,6 +282,29 @@ impl Validator<'_> {
             zones,
             key,
         })
+    }
+
+    /// `root-port`: the port of a hints root's root servers (default `port`); only
+    /// hints roots have root servers of their own to ask.
+    fn root_port(&self, name: &str, r: &FileRoot) -> u16 {
+        let port = r.port.unwrap_or(53);
+        let Some(rp) = &r.root_port else {
+            return port;
+        };
+        if r.hints.is_none() {
+            self.report(
+                rp,
+                format!(
+                    "root {name:?}: root-port is only for hints roots (the port of their root servers; port applies to every server of the others)"
+                ),
+            );
+            return port;
+        }
+        if *rp.get_ref() == 0 {
+            self.report(rp, format!("root {name:?}: root-port 0 is not a port"));
+            return port;
+        }
+        *rp.get_ref()
     }
 
     /// A hints root's `copy` of its root zone and its `verify` (errors recorded).

@@ -597,3 +597,37 @@ fn first_come_and_since() {
         "{e}"
     );
 }
+
+// `root-port` (issue 17): a hints root's root servers on their own port, the
+// servers below on `port`; it defaults to `port`, and only hints roots have it.
+#[test]
+fn root_port_is_for_hints_roots_and_defaults_to_port() {
+    let c = parse("[[root]]\nname = \"hns\"\nhints = \"builtin\"\nport = 53\nroot-port = 5349\n")
+        .unwrap();
+    assert_eq!((c.roots[0].port, c.roots[0].root_port), (53, 5349));
+    let c = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\nport = 5300\n").unwrap();
+    assert_eq!((c.roots[0].port, c.roots[0].root_port), (5300, 5300));
+    for (text, line, want) in [
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\nroot-port = 5349\n",
+            4,
+            "root \"a\": root-port is only for hints roots",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nforward = [\"192.0.2.1\"]\nroot-port = 5349\n",
+            4,
+            "root \"a\": root-port is only for hints roots",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\n\nroot-port = 0\n",
+            5,
+            "root \"a\": root-port 0 is not a port",
+        ),
+    ] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(line), "{e}");
+        assert!(e.message.contains(want), "{e}");
+    }
+    let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\nroot-port = 70000\n").unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+}

@@ -172,6 +172,7 @@ impl Service {
                 kind,
                 params: Params {
                     port: rc.port,
+                    root_port: rc.root_port,
                     qmin: rc.qname_minimisation,
                     ipv6: rc.ipv6,
                     allow_loopback: rc.allow_loopback_upstream,
@@ -521,7 +522,7 @@ fn hints_kind(
         Ok(servers) => {
             let addrs: Vec<SocketAddr> = servers
                 .iter()
-                .flat_map(|s| s.addrs.iter().map(|a| SocketAddr::new(*a, rc.port)))
+                .flat_map(|s| s.addrs.iter().map(|a| SocketAddr::new(*a, rc.root_port)))
                 .collect();
             let file = match h {
                 crate::config::Hints::File(p) => p.clone(),

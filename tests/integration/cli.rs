@@ -79,7 +79,11 @@ fn counts_are_singular_for_one() {
         &["collisions", "--config", "altroot.toml", "--offline"],
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "0 collisions among 1 TLD of this config's roots\n");
+    assert_eq!(
+        out,
+        "geek  reserved on Handshake for the holder of geek.com (2018 top-100k rank 15496): they may claim geek there\n\
+         0 collisions among 1 TLD of this config's roots\n"
+    );
 }
 
 // The collision warning names the policy as the config spells it (`policy=first`),

@@ -549,3 +549,48 @@ async fn a_silent_server_is_tried_last_afterwards() {
         t.elapsed()
     );
 }
+
+// `root-port` (issue 17): the root server listens on a port of its own (as hsd's
+// does, 5349 beside TLD servers on 53), the servers below on the world's. With
+// `root-port` the root (hints and primed set) is asked there and the TLD servers
+// on `port`; without it, the root is asked on `port`, where nobody listens.
+#[tokio::test]
+async fn root_servers_on_their_own_port() {
+    use crate::worlds::{base, good_spec, root_spec};
+    let w = World::start(|b| {
+        let mut v = base(b, "", "");
+        v[0] = root_spec(b).on_own_port();
+        v.push(good_spec(b, &[]));
+        v
+    })
+    .await;
+    let root_port = w.server("root").addr().port();
+    assert_ne!(root_port, w.port);
+    let cfg = |keys: &str| {
+        format!(
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"2s\"\n\n{}{keys}",
+            icann_root(&w)
+        )
+    };
+    let a = Altroot::start(
+        &cfg(&format!("root-port = {root_port}\n")),
+        &[("hints.txt", hints(&w))],
+    )
+    .await;
+    let m = a.query("www.good.net.", RecordType::A).await;
+    assert_eq!(
+        (m.metadata.response_code, lines(&m.answers)),
+        (
+            ResponseCode::NoError,
+            vec!["www.good.net. 300 A 203.0.113.2".to_string()]
+        )
+    );
+    assert_eq!(asked(&w, "root"), vec![". NS", "net. NS"]);
+    assert_eq!(asked(&w, "net"), vec!["good.net. NS"]);
+    a.stop().await;
+    // Without root-port nothing answers on the world's port at the root's address.
+    let a = Altroot::start(&cfg(""), &[("hints.txt", hints(&w))]).await;
+    let m = a.query("www.good.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_eq!(asked(&w, "root"), vec![". NS", "net. NS"]);
+}

@@ -34,6 +34,7 @@ mod first_come; // policy "first-come" (issue 20): history, since, serial dates,
 mod frontend; // transports, EDNS and TC, allow list, malformed input, forward roots
 mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the fuzz harnesses (fuzz/harness/)
 mod fuzz_upstream; // the upstream fuzz target's seeds and checks (fuzz/harness/upstream.rs), issue 14
+mod handshake; // a real Handshake root (issue 17): hsd from npm on regtest, names registered through its RPC, NSD, root-port, compare, collisions, its DNSKEY
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)

@@ -233,7 +233,9 @@ async fn collisions_come_from_the_copy_offline() {
     );
     assert!(!text.contains("could not be asked"), "{text}");
     assert!(
-        !text.lines().any(|l| l.trim_start().starts_with("geek ")),
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("geek  in ")),
         "{text}"
     );
     assert!(asked(&w, "root").is_empty());

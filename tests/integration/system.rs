@@ -47,6 +47,42 @@ pub fn need(program: &str, package: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("apt-get installed {package}, but {program} is not there"))
 }
 
+/// `program` from the npm `package` (`name@version`), installed on demand into a
+/// cache folder shared by test runs (`$TMPDIR/altroot-tests-npm`), one install at
+/// a time (the apt lock). npm (and node) come from Debian like any other tool.
+/// `NODE_BACKEND=js`: npm no longer runs install scripts, so the packages' native
+/// parts are not built and their JavaScript fallbacks are used (hsd's case).
+pub fn need_npm(program: &str, package: &str) -> PathBuf {
+    let prefix = std::env::temp_dir().join("altroot-tests-npm");
+    let bin = prefix.join("node_modules/.bin").join(program);
+    if bin.is_file() {
+        return bin;
+    }
+    let npm = need("npm", "npm");
+    let lock = std::fs::File::create("/tmp/altroot-tests-apt.lock").expect("install lock file");
+    lock.lock().expect("install lock");
+    if bin.is_file() {
+        return bin;
+    }
+    std::fs::create_dir_all(&prefix).expect("npm cache folder");
+    let out = Command::new(npm)
+        .arg("install")
+        .arg("--prefix")
+        .arg(&prefix)
+        .args(["--no-audit", "--no-fund", package])
+        .env("NODE_BACKEND", "js")
+        .output()
+        .expect("npm");
+    assert!(
+        out.status.success() && bin.is_file(),
+        "npm install {package} did not give {}:\n{}{}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
 /// Installs Debian packages (idempotent), serialised by a lock file.
 pub fn apt_install(packages: &[&str]) {
     let lock = std::fs::File::create("/tmp/altroot-tests-apt.lock").expect("apt lock file");
@@ -407,12 +443,24 @@ pub fn http(
     host: &str,
     body: Option<&str>,
 ) -> (u16, String) {
+    http_with(addr, method, path, host, body, "")
+}
+
+/// As [`http`], with `headers` (each line ending in `\r\n`) added to the request.
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    body: Option<&str>,
+    headers: &str,
+) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.unwrap_or("");
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -4,7 +4,8 @@
 //!
 //! Every server of a world listens on the same port (a root's `port` applies to all
 //! its servers) on its own address in a random 127.X.Y.0/24 block, so worlds of
-//! parallel tests do not meet.
+//! parallel tests do not meet. A server may have a port of its own instead
+//! ([`Spec::on_own_port`]: a root server on `root-port`, as hsd's is).
 //!
 //! A running world's servers can be stopped and started again on the same address
 //! ([`World::stop`], [`World::start_again`]) or switched to another behaviour
@@ -1087,6 +1088,16 @@ pub struct Spec {
     pub ip: IpAddr,
     pub zones: Vec<(String, String)>,
     pub behaviour: Behaviour,
+    /// Listens on another free port than the world's (see [`FakeServer::addr`]).
+    pub own_port: bool,
+}
+
+impl Spec {
+    /// This server listens on a free port of its own, not the world's.
+    pub fn on_own_port(mut self) -> Spec {
+        self.own_port = true;
+        self
+    }
 }
 
 impl World {
@@ -1125,6 +1136,17 @@ impl World {
             let mut ok = true;
             for s in specs {
                 let zones = s.zones.iter().map(|(o, t)| parse_zone(o, t)).collect();
+                let port = if s.own_port {
+                    match UdpSocket::bind(SocketAddr::new(s.ip, 0)).await {
+                        Ok(p) => p.local_addr().unwrap().port(),
+                        Err(_) => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                } else {
+                    port
+                };
                 match FakeServer::start(
                     SocketAddr::new(s.ip, port),
                     Arc::new(zones),
@@ -1216,6 +1238,7 @@ pub fn spec(name: &'static str, ip: IpAddr, zones: &[(&str, &str)], behaviour: B
             .map(|(o, t)| (o.to_string(), t.to_string()))
             .collect(),
         behaviour,
+        own_port: false,
     }
 }
 

@@ -64,7 +64,10 @@ pub enum Kind {
 /// A root's settings the machine applies.
 #[derive(Clone, Debug)]
 pub struct Params {
+    /// The servers' port.
     pub port: u16,
+    /// The root zone's servers' port (a hints root's `root-port`).
+    pub root_port: u16,
     pub qmin: bool,
     pub ipv6: bool,
     pub allow_loopback: bool,
@@ -87,12 +90,25 @@ pub struct View<'a> {
     pub foreign: &'a dyn Fn(&Name) -> bool,
 }
 
+impl Params {
+    /// The port the servers of `zone` are asked on: `root_port` for the root
+    /// zone's, `port` for every other.
+    pub fn port_for(&self, zone: &Name) -> u16 {
+        if zone.is_root() {
+            self.root_port
+        } else {
+            self.port
+        }
+    }
+}
+
 impl View<'_> {
-    fn rules(&self) -> AddrRules<'_> {
+    /// The address rules for the servers of `zone` (their port included).
+    fn rules(&self, zone: &Name) -> AddrRules<'_> {
         AddrRules {
             ipv6: self.params.ipv6,
             allow_loopback: self.params.allow_loopback,
-            port: self.params.port,
+            port: self.params.port_for(zone),
             policy: self.policy,
             foreign: self.foreign,
         }
@@ -408,13 +424,14 @@ impl Iteration {
             0 => 0,
             n => n.saturating_sub(self.depth).max(1),
         };
+        let rules = view.rules(&zone);
         Cut::new(
             zone,
             ns,
             glue,
             view.cache,
             view.now,
-            view.rules(),
+            rules,
             Bounds {
                 max_ns: view.limits.max_ns_per_zone,
                 glueless,

@@ -43,7 +43,7 @@ impl Iteration {
                 });
             }
             let (sname, stype, minimised) = self.question(&cut);
-            let server = SocketAddr::new(ip, view.params.port);
+            let server = SocketAddr::new(ip, view.params.port_for(&cut.zone));
             cut.asked.push(ip);
             cut.sent += 1;
             if minimised {
@@ -116,7 +116,8 @@ impl Iteration {
         };
         match result {
             Ok(addrs) => {
-                let addrs = cut.filter(addrs, view.rules());
+                let rules = view.rules(&cut.zone);
+                let addrs = cut.filter(addrs, rules);
                 let s = &mut cut.servers[i];
                 s.state = if addrs.is_empty() {
                     Addresses::Failed

@@ -91,6 +91,7 @@ impl World {
             kind,
             params: Params {
                 port: 53,
+                root_port: 53,
                 qmin: true,
                 ipv6: false,
                 allow_loopback: false,
@@ -521,4 +522,40 @@ fn a_cached_answer_is_done_at_once() {
         Step::Done(o) => assert_eq!(o.source, Source::Cache),
         other => panic!("{other:?}"),
     }
+}
+
+// `root-port` (issue 17): the root zone's servers — the hints, then the `. NS` set
+// a priming reply gives — are asked on `root_port`; the TLD servers they refer to
+// on `port`, even one at the same address as a root server.
+#[test]
+fn root_servers_on_root_port_the_servers_below_on_port() {
+    let mut w = World::hints();
+    w.params.root_port = 5349;
+    let mut it = asking("www.example.com.", true);
+    let (srv, q, _) = sent(it.next(&w.view()));
+    assert_eq!(srv, "192.0.2.1:5349".parse().unwrap(), "{}", qstr(&q));
+    it.on_reply(
+        Ok(reply(
+            &q,
+            false,
+            ResponseCode::NoError,
+            &[],
+            &[ns("com.", "a.gtld.com.")],
+            &[a("a.gtld.com.", "192.0.2.1")],
+        )),
+        &w.view(),
+    );
+    let (srv, q, _) = sent(it.next(&w.view()));
+    assert_eq!(
+        (srv, qstr(&q)),
+        ("192.0.2.1:53".parse().unwrap(), "example.com. NS".into())
+    );
+    // Primed: the `. NS` set the root servers gave (cached), on root_port too.
+    w.cache
+        .put_rrset(vec![ns(".", "b.root.")], Trust::Answer, 1_000_000);
+    w.cache
+        .put_rrset(vec![a("b.root.", "192.0.2.9")], Trust::Glue, 1_000_000);
+    let mut it = asking("www.example.com.", true);
+    let (srv, _, _) = sent(it.next(&w.view()));
+    assert_eq!(srv, "192.0.2.9:5349".parse().unwrap());
 }
