@@ -96,6 +96,7 @@ pub struct FileRoot {
     pub transfer_from: Option<Spanned<Vec<Text>>>,
     pub transfer_zones: Option<Vec<Text>>,
     pub transfer_key: Option<Text>,
+    pub tld_list: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -150,6 +150,29 @@ pub struct RootConfig {
     /// Zones fed by zone transfer from primaries (`transfer-from`): a zones root's
     /// zones, or a hints root's copy of its root zone.
     pub transfer_in: Option<TransferIn>,
+    /// The bundled TLD list this root stands for (`tld-list`; the builtin hints:
+    /// ICANN's), which answers for it when its servers are not asked.
+    pub tld_list: Option<TldList>,
+}
+
+/// A bundled TLD list a hints or forward root stands for (`tld-list`): offline, and
+/// when its servers cannot be reached, `collisions` takes the root's TLDs from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TldList {
+    /// [`crate::icann`]: the TLDs of ICANN's root zone.
+    Icann,
+    /// [`crate::opennic`]: OpenNIC's own TLDs, and ICANN's, which its root carries.
+    Opennic,
+}
+
+impl TldList {
+    /// As the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TldList::Icann => "icann",
+            TldList::Opennic => "opennic",
+        }
+    }
 }
 
 /// Where a root's transferred zones come from (`transfer-from`, `transfer-zones`,
@@ -180,7 +203,6 @@ impl RootConfig {
         };
         RootConfig {
             name: name.into(),
-            source,
             port: 53,
             qname_minimisation: true,
             ipv6: false,
@@ -190,6 +212,8 @@ impl RootConfig {
             trust_anchor_files: Vec::new(),
             copy: None,
             transfer_in: None,
+            tld_list: matches!(source, RootSource::Hints(Hints::Builtin)).then_some(TldList::Icann),
+            source,
         }
     }
 }
