@@ -41,8 +41,9 @@ mod process; // the binary: signals, logs, check exit codes
 mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUSR1 (issue 9 §5)
 mod ready; // ready answers (issue 8): patched per client (ID, RD, case, EDNS, TC, DO, TTLs), the allow list first
 mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
-mod reload; // live reload: editor save patterns, atomic swaps, broken edits
+mod reload;
 mod replay; // scenarios from tests/scenarios/ replayed through the engine without sockets (issue 14)
+mod report; // compare --report (issue 17 §6): the HTML report's structure, numbers, self-containment // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod rootcopy; // a hints root's local copy of its root zone (RFC 8806, issue 16 §1): ZONEMD and DNSSEC checked, TLD answers offline, refused copies fall back

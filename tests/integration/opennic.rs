@@ -25,7 +25,7 @@ const OWN: u8 = 2;
 /// `ns1.opennic.glue.`: the ICANN TLDs OpenNIC's root carries.
 const CARRIED: u8 = 3;
 
-fn opennic_world(b: [u8; 3]) -> Vec<Spec> {
+pub(crate) fn opennic_world(b: [u8; 3]) -> Vec<Spec> {
     let ip = |h| World::ip(b, h);
     let root = format!(
         "@ SOA ns2.opennic.glue. hostmaster.opennic.glue. 1 1800 900 604800 86400
@@ -88,7 +88,7 @@ biz. NS ns1.opennic.glue.",
 }
 
 /// The standard ICANN world, with ICANN's own `free` (on the biz/web server).
-fn icann_world(b: [u8; 3]) -> Vec<Spec> {
+pub(crate) fn icann_world(b: [u8; 3]) -> Vec<Spec> {
     let mut specs = standard_world(b);
     for s in &mut specs {
         match s.name {
@@ -107,11 +107,11 @@ fn icann_world(b: [u8; 3]) -> Vec<Spec> {
 /// alternate root (the standard test zones plus its own `libre`), OpenNIC's
 /// (`tld-list = "opennic"`) and ICANN's (standing for ICANN's list, as the builtin
 /// hints do).
-fn setup(w: &World, o: &World) -> (Vec<(&'static str, String)>, String) {
+pub(crate) fn setup(w: &World, o: &World) -> (Vec<(&'static str, String)>, String) {
     let mut files = alt_zones(w);
     files.push((
         "zones/libre.zone",
-        "$TTL 600\n@ SOA ns.libre. h.libre. 1 3600 600 86400 300\n@ NS ns.libre.\nns A 127.0.0.1\nwww A 192.0.2.5\n".into(),
+        "$TTL 600\n@ SOA ns.libre. h.libre. 1 3600 600 86400 300\n@ NS ns.libre.\nns A 127.0.0.1\nwww A 192.0.2.5\nwww TXT \"<script>alert(1)</script> & 'co'\"\n".into(),
     ));
     files.push(("hints.txt", hints(w)));
     files.push((
@@ -153,7 +153,7 @@ allow-loopback-upstream = true
 }
 
 /// The worlds' addresses and ports, made the same on every run.
-fn normalise(w: &World, o: &World, s: &str) -> String {
+pub(crate) fn normalise(w: &World, o: &World, s: &str) -> String {
     let block = |b: [u8; 3]| format!("{}.{}.{}.", b[0], b[1], b[2]);
     s.replace(&block(w.block), "127.W.W.")
         .replace(&block(o.block), "127.O.O.")
