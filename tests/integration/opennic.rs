@@ -295,3 +295,67 @@ fn the_shipped_example_offline() {
     assert_eq!(code, 0, "{err}");
     golden("example-offline.txt", &out);
 }
+
+/// A stand-in for a Handshake root (the real one, hsd, is tested in its own
+/// module): one TLD, `nb`, as a name registered on the chain would be.
+fn handshake_world(b: [u8; 3]) -> Vec<Spec> {
+    let ip = |h| World::ip(b, h);
+    let root = format!(
+        "@ SOA ns.hs. h.hs. 1 1800 900 604800 86400\n@ NS ns.hs.\nns.hs. A {}\nnb. NS ns.nic.nb.\nns.nic.nb. A {}",
+        ip(1),
+        ip(2)
+    );
+    let nb = format!(
+        "@ SOA ns.nic.nb. h.nb. 1 1 1 1 300\n@ NS ns.nic.nb.\nns.nic A {}\nwww A 198.51.100.90",
+        ip(2)
+    );
+    vec![
+        spec("hs-root", ip(1), &[(".", &root)], Behaviour::Normal),
+        spec("hs-nb", ip(2), &[("nb.", &nb)], Behaviour::Normal),
+    ]
+}
+
+// The README's four roots at once: alternate, OpenNIC, Handshake (a stand-in),
+// ICANN, each name asked of each (golden four-roots.txt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_roots_side_by_side() {
+    let w = World::start(icann_world).await;
+    let o = World::start(opennic_world).await;
+    let h = World::start(handshake_world).await;
+    let (mut files, cfg) = setup(&w, &o);
+    files.push((
+        "handshake-hints.txt",
+        format!(". NS ns.hs.\nns.hs. A {}\n", World::ip(h.block, 1)),
+    ));
+    let cfg = edit(
+        &cfg,
+        "[[root]]\nname = \"icann\"",
+        &format!(
+            "[[root]]\nname = \"handshake\"\nhints = \"handshake-hints.txt\"\nport = {}\nallow-loopback-upstream = true\n\n[[root]]\nname = \"icann\"",
+            h.port
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &files, &cfg);
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "compare",
+            "--config",
+            "altroot.toml",
+            "www.geek",
+            "www.libre",
+            "www.nb",
+            "www.free",
+            "www.biz",
+            "www.example.com",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let hb = format!("{}.{}.{}.", h.block[0], h.block[1], h.block[2]);
+    golden(
+        "four-roots.txt",
+        &normalise(&w, &o, &out).replace(&hb, "127.H.H."),
+    );
+    assert!(out.contains("www.nb."), "{out}");
+}

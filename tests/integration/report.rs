@@ -178,3 +178,134 @@ fn unwritable_report_fails_first() {
     );
     assert!(out.is_empty(), "{out}");
 }
+
+/// The names of the README's Tranco report.
+fn tranco_csv() -> PathBuf {
+    std::env::var_os("TRANCO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("../shared/data/toplists/tranco_top_50k.csv"))
+}
+
+/// A world of one root and one server holding a wildcard zone for each TLD
+/// (`* A addr`, by the TLD given): the TLD set is real, the data below it made up.
+fn wildcard_world(
+    root_ns: &'static str,
+    tlds: Vec<(String, &'static str)>,
+) -> impl Fn([u8; 3]) -> Vec<crate::world::Spec> {
+    move |b| {
+        let ip = |h| World::ip(b, h);
+        let mut root = format!(
+            "@ SOA {root_ns} h.example. 1 1800 900 604800 86400\n@ NS {root_ns}\n{root_ns} A {}\n",
+            ip(1)
+        );
+        let mut zones = Vec::new();
+        for (t, addr) in &tlds {
+            // Each TLD's server named inside it: a name server's name is routed
+            // like any name, so one shared name would be asked of one root only.
+            root.push_str(&format!("{t}. NS ns.nic.{t}.\nns.nic.{t}. A {}\n", ip(2)));
+            zones.push((
+                format!("{t}."),
+                format!(
+                    "@ SOA ns.nic.{t}. h.example. 1 1 1 1 300\n@ NS ns.nic.{t}.\nns.nic A {}\n* A {addr}\n",
+                    ip(2)
+                ),
+            ));
+        }
+        let zrefs: Vec<(&str, &str)> = zones
+            .iter()
+            .map(|(o, z)| (o.as_str(), z.as_str()))
+            .collect();
+        vec![
+            crate::world::spec(
+                "root",
+                ip(1),
+                &[(".", &root)],
+                crate::world::Behaviour::Normal,
+            ),
+            crate::world::spec("tlds", ip(2), &zrefs, crate::world::Behaviour::Normal),
+        ]
+    }
+}
+
+// The README's report over the Tranco top 50k (not run by `cargo test`: about a
+// minute, and it needs ../shared/data or TRANCO=FILE). Offline and meaningful: the
+// ICANN root is a fake with the real TLD set (the bundled list, root zone
+// 2026082201), each TLD answering every name with 198.18.0.1; OpenNIC's is a fake
+// with its own TLDs (198.18.1.1) and ICANN's carried with ICANN's data; the
+// alternate root is the shipped zones/. What differs is then what the roots make
+// of each name's TLD, which is what a root decides. Writes target/tranco-report.html.
+//   cargo test --test integration report::tranco -- --ignored --nocapture
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn tranco_report() {
+    let icann: Vec<String> = include_str!("../../src/icann-tlds.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.trim().to_ascii_lowercase())
+        .collect();
+    let own: Vec<String> = altroot::opennic::own_tlds().map(String::from).collect();
+    let w = World::start(wildcard_world(
+        "a.root-servers.net.",
+        icann.iter().map(|t| (t.clone(), "198.18.0.1")).collect(),
+    ))
+    .await;
+    let mut onic: Vec<(String, &'static str)> =
+        own.iter().map(|t| (t.clone(), "198.18.1.1")).collect();
+    onic.extend(
+        icann
+            .iter()
+            .filter(|t| !own.contains(t))
+            .map(|t| (t.clone(), "198.18.0.1")),
+    );
+    let o = World::start(wildcard_world("ns2.opennic.glue.", onic)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(&str, String)> = Vec::new();
+    let shipped: Vec<(String, String)> = std::fs::read_dir(manifest_dir().join("zones"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                format!("zones/{}", p.file_name().unwrap().to_str().unwrap()),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    for (n, t) in &shipped {
+        files.push((n.as_str(), t.clone()));
+    }
+    let hints = |w: &World, ns: &str| format!(". NS {ns}\n{ns} A {}\n", World::ip(w.block, 1));
+    files.push(("hints.txt", hints(&w, "a.root-servers.net.")));
+    files.push(("opennic-hints.txt", hints(&o, "ns2.opennic.glue.")));
+    let cfg = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"5s\"\n\n\
+         [[root]]\nname = \"alt\"\nzones = \"zones\"\nallow-loopback-upstream = true\n\n\
+         [[root]]\nname = \"opennic\"\nhints = \"opennic-hints.txt\"\ntld-list = \"opennic\"\nport = {}\nallow-loopback-upstream = true\n\n\
+         [[root]]\nname = \"icann\"\nhints = \"hints.txt\"\ntld-list = \"icann\"\nport = {}\nallow-loopback-upstream = true\n",
+        o.port, w.port
+    );
+    write(dir.path(), &files, &cfg);
+    let out_file = manifest_dir().join("target/tranco-report.html");
+    let t = std::time::Instant::now();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "compare",
+            "--config",
+            "altroot.toml",
+            "-f",
+            &tranco_csv().display().to_string(),
+            "--report",
+            &out_file.display().to_string(),
+        ],
+    );
+    println!("exit {code} after {:?}\n{out}{err}", t.elapsed());
+    let html = text_of(&out_file);
+    for l in html
+        .lines()
+        .filter(|l| l.contains("<tr data-pair=") || l.contains("<summary>"))
+        .take(40)
+    {
+        println!("{l}");
+    }
+    assert!(code == 1 || code == 2, "{err}");
+}
