@@ -20,8 +20,9 @@
 //!   default with its anchor;
 //! - [`zones`] also reads master files with line numbers, checks zones, loads root
 //!   hints, and reports `FILE:LINE` problems; [`names`]: the special-use names
-//!   (RFC 6761 and after); [`icann`]: the bundled ICANN TLD list; [`clock`]: the
-//!   wall clock TTLs follow; [`tls`]: PEM certificates, keys and CA stores;
+//!   (RFC 6761 and after); [`icann`] and [`opennic`]: the bundled ICANN and
+//!   OpenNIC TLD lists; [`clock`]: the wall clock TTLs follow; [`tls`]: PEM
+//!   certificates, keys and CA stores;
 //! - [`xfrin`]: zone transfer in (AXFR/IXFR with TSIG) from a primary, and
 //!   [`zones::write_zone`] to keep what came on disk;
 //! - [`dnssec`]: DNSSEC validation without I/O — trust anchors per root, DNSKEY
@@ -45,6 +46,7 @@ pub mod handshake;
 pub mod icann;
 pub mod memory;
 pub mod names;
+pub mod opennic;
 pub mod resolver;
 pub mod rootcopy;
 pub mod server;

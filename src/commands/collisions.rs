@@ -5,9 +5,11 @@
 //! the ones forward roots list in `tlds`. For each candidate, each root is asked the
 //! way `serve` asks it ([`Resolver::claim`], one rule): a zones root by its files;
 //! a hints root by asking its root servers (`<tld>. NS`); a forward root by its
-//! `tlds` list, or by asking the upstream (`<tld>. NS`). When a hints root cannot
-//! be reached (or `--offline`),
-//! the builtin IANA hints fall back to the bundled ICANN TLD list, and say so.
+//! `tlds` list, or by asking the upstream (`<tld>. NS`). When a root cannot be
+//! reached (or `--offline`), a root that stands for a bundled TLD list falls back
+//! to it, and says so: the builtin IANA hints to ICANN's list, a root with
+//! `tld-list = "opennic"` to OpenNIC's (plus ICANN's TLDs, which OpenNIC's root
+//! carries).
 //!
 //! For each root that has a colliding TLD, the DNSSEC side: whether that root holds
 //! a DS for it (the TLD is signed under the root's key, and every other root's
@@ -26,11 +28,11 @@ use hickory_proto::dnssec::rdata::DNSSECRData;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use serde_json::json;
 
-use crate::config::{Config, Hints, Policy, RootSource};
+use crate::config::{Config, Policy, RootSource, TldList};
 use crate::handshake;
-use crate::icann;
 use crate::resolver::Resolver;
 use crate::resolver::since::ClaimDate;
+use crate::{icann, opennic};
 
 /// What collisions.md says about a TLD: the alternate root that had it, and ICANN's
 /// delegation.
@@ -139,7 +141,10 @@ impl Finding {
     }
 }
 
-/// Candidate TLDs: defined by zones roots or listed by forward roots.
+/// Candidate TLDs: defined by zones roots, listed by forward roots, or OpenNIC's
+/// own (the bundled list) when a root stands for OpenNIC (`tld-list = "opennic"`).
+/// ICANN's list is not a source of candidates: each of its 1,400 TLDs would be
+/// asked of every root, and only those another root has can collide.
 fn candidates(resolver: &Resolver, config: &Config) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (i, rc) in config.roots.iter().enumerate() {
@@ -149,13 +154,16 @@ fn candidates(resolver: &Resolver, config: &Config) -> BTreeSet<String> {
         if let RootSource::Forward { tlds, .. } = &rc.source {
             out.extend(tlds.iter().cloned());
         }
+        if rc.tld_list == Some(TldList::Opennic) {
+            out.extend(opennic::own_tlds().map(String::from));
+        }
     }
     out
 }
 
 /// One root's claim, by the rule `serve` uses ([`Resolver::claim`]). Offline, or
-/// when a root with the builtin hints cannot be reached, the bundled ICANN TLD list
-/// answers for it, and says so.
+/// when a root that stands for a bundled TLD list (`tld-list`; the builtin hints
+/// stand for ICANN's) cannot be reached, that list answers for it, and says so.
 async fn claim(
     resolver: &Arc<Resolver>,
     config: &Config,
@@ -189,8 +197,12 @@ async fn claim(
             how: c.how,
             dnssec: None,
         },
-        Err(_) if matches!(rc.source, RootSource::Hints(Hints::Builtin)) => {
-            offline_claim(root, rc, tld, "root servers unreachable")
+        Err(_) if rc.tld_list.is_some() => {
+            let why = match rc.source {
+                RootSource::Forward { .. } => "upstreams unreachable",
+                _ => "root servers unreachable",
+            };
+            offline_claim(root, rc, tld, why)
         }
         Err(f) => Claim {
             root,
@@ -245,6 +257,16 @@ async fn signed(
     if !tags.is_empty() {
         return Signed::Ds(tags);
     }
+    // Offline, a TLD a zones root only delegates has its keys on servers outside
+    // altroot: not asked.
+    let delegated = resolver
+        .zones(i)
+        .is_some_and(|z| z.get(&LowerName::new(name)).is_none());
+    if offline && delegated {
+        return Signed::Unknown(format!(
+            "no DS for {tld} in its root; its DNSKEY not asked (offline: its servers are outside altroot)"
+        ));
+    }
     match ask(RecordType::DNSKEY).await {
         Ok(keys) if keys.iter().any(|r| r.record_type() == RecordType::DNSKEY) => {
             Signed::KeysWithoutDs
@@ -255,20 +277,48 @@ async fn signed(
 }
 
 fn offline_claim(root: String, rc: &crate::config::RootConfig, tld: &str, why: &str) -> Claim {
-    match &rc.source {
-        RootSource::Hints(Hints::Builtin) => Claim {
-            root,
-            has: Some(icann::has_tld(tld)),
-            how: format!("bundled ICANN TLD list ({}), {why}", icann::VERSION),
-            dnssec: None,
+    let listed = |has: bool, how: String| Claim {
+        root: root.clone(),
+        has: Some(has),
+        how: format!("{how}, {why}"),
+        dnssec: None,
+    };
+    match (rc.tld_list, &rc.source) {
+        (Some(TldList::Icann), _) => listed(
+            icann::has_tld(tld),
+            format!("bundled ICANN TLD list ({})", icann::VERSION),
+        ),
+        (Some(TldList::Opennic), _) => match opennic::in_root(tld) {
+            opennic::Has::Own(s) => listed(
+                true,
+                format!(
+                    "bundled OpenNIC TLD list ({}, {})",
+                    s.as_str(),
+                    opennic::VERSION
+                ),
+            ),
+            opennic::Has::Icann => listed(
+                true,
+                format!(
+                    "an ICANN TLD, which OpenNIC's root carries (bundled ICANN TLD list, {})",
+                    icann::VERSION
+                ),
+            ),
+            opennic::Has::No(s) => listed(
+                false,
+                format!(
+                    "in neither bundled list (OpenNIC{}, ICANN)",
+                    s.map(|s| format!(": {}", s.as_str())).unwrap_or_default()
+                ),
+            ),
         },
-        RootSource::Forward { .. } => Claim {
+        (None, RootSource::Forward { .. }) => Claim {
             root,
             has: None,
             how: format!("forwards everything; not asked ({why})"),
             dnssec: None,
         },
-        _ => Claim {
+        (None, _) => Claim {
             root,
             has: None,
             how: format!("unknown: {why}"),

@@ -96,6 +96,7 @@ Examples:
   altroot compare www.biz www.geek iana.geek
   altroot compare -t A,AAAA,MX --roots icann,alt www.web
   altroot compare --json -f tranco.csv -j 64 > rows.jsonl
+  altroot compare -f tranco.csv --report report.html
 
 Exit status, like diff: 0 the roots agree, 1 they differ, 2 errors (a root that
 could not be asked, or a line of -f FILE that is not a name: each is reported as

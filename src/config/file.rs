@@ -98,6 +98,7 @@ pub struct FileRoot {
     pub transfer_zones: Option<Vec<Text>>,
     pub transfer_key: Option<Text>,
     pub since: Option<BTreeMap<String, Text>>,
+    pub tld_list: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -157,6 +157,29 @@ pub struct RootConfig {
     /// Since when this root has had each TLD (`since`, for `policy = "first-come"`):
     /// TLD label (lower case, no dot) → date.
     pub since: BTreeMap<String, crate::resolver::since::Date>,
+    /// The bundled TLD list this root stands for (`tld-list`; the builtin hints:
+    /// ICANN's), which answers for it when its servers are not asked.
+    pub tld_list: Option<TldList>,
+}
+
+/// A bundled TLD list a hints or forward root stands for (`tld-list`): offline, and
+/// when its servers cannot be reached, `collisions` takes the root's TLDs from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TldList {
+    /// [`crate::icann`]: the TLDs of ICANN's root zone.
+    Icann,
+    /// [`crate::opennic`]: OpenNIC's own TLDs, and ICANN's, which its root carries.
+    Opennic,
+}
+
+impl TldList {
+    /// As the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TldList::Icann => "icann",
+            TldList::Opennic => "opennic",
+        }
+    }
 }
 
 /// Where a root's transferred zones come from (`transfer-from`, `transfer-zones`,
@@ -201,7 +224,6 @@ impl RootConfig {
         };
         RootConfig {
             name: name.into(),
-            source,
             port: 53,
             root_port: 53,
             qname_minimisation: true,
@@ -213,6 +235,8 @@ impl RootConfig {
             copy: None,
             transfer_in: None,
             since: BTreeMap::new(),
+            tld_list: matches!(source, RootSource::Hints(Hints::Builtin)).then_some(TldList::Icann),
+            source,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use hickory_proto::rr::Name;
 
 use super::{
-    Config, Hints, RootConfig, RootCopy, RootSource, TransferIn, TsigKey, join_clean,
+    Config, Hints, RootConfig, RootCopy, RootSource, TldList, TransferIn, TsigKey, join_clean,
     parse_socket_addr,
 };
 use crate::resolver::since::Date;
@@ -115,6 +115,7 @@ impl Validator<'_> {
                 special_use.push(label);
             }
         }
+        let tld_list = self.tld_list(&name, r);
         let (trust_anchors, trust_anchor_files) = self.trust_anchors(&name, r, source.as_ref());
         let copy = self.copy(&name, r);
         let transfer_in = self.transfer_in(&name, r, keys);
@@ -137,6 +138,7 @@ impl Validator<'_> {
             copy,
             transfer_in,
             since,
+            tld_list,
         })
     }
 
@@ -163,6 +165,37 @@ impl Validator<'_> {
             }
         }
         out
+    }
+
+    /// `tld-list`: hints and forward roots only, "icann" or "opennic"; a root with
+    /// the builtin hints stands for ICANN's list unless it says otherwise.
+    fn tld_list(&self, name: &str, r: &FileRoot) -> Option<TldList> {
+        let Some(t) = &r.tld_list else {
+            let builtin = r.hints.as_ref().is_some_and(|h| h.get_ref() == "builtin");
+            return builtin.then_some(TldList::Icann);
+        };
+        if r.zones.is_some() {
+            self.report(
+                t,
+                format!(
+                    "root {name:?}: tld-list is only for hints and forward roots (a zones root's TLDs are its files)"
+                ),
+            );
+            return None;
+        }
+        match t.get_ref().as_str() {
+            "icann" => Some(TldList::Icann),
+            "opennic" => Some(TldList::Opennic),
+            other => {
+                self.report(
+                    t,
+                    format!(
+                        "root {name:?}: tld-list {other:?} is not a bundled list (\"icann\" or \"opennic\")"
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// `transfer-from`, `transfer-zones`, `transfer-key`: zones roots and hints

@@ -631,3 +631,42 @@ fn root_port_is_for_hints_roots_and_defaults_to_port() {
     let e = parse("[[root]]\nname = \"a\"\nhints = \"builtin\"\nroot-port = 70000\n").unwrap_err();
     assert_eq!(e.line, Some(4), "{e}");
 }
+
+// `tld-list` (the bundled list a root stands for offline): hints and forward roots,
+// "icann" or "opennic"; the builtin hints stand for ICANN's unless told otherwise;
+// mistakes at their line.
+#[test]
+fn tld_list_names_a_bundled_list() {
+    let c = parse(
+        "[[root]]\nname = \"opennic\"\nhints = \"/etc/hostname\"\ntld-list = \"opennic\"\n\n[[root]]\nname = \"t2\"\nforward = [\"192.0.2.1\"]\ntlds = [\"geek\"]\ntld-list = \"opennic\"\n\n[[root]]\nname = \"icann\"\nhints = \"builtin\"\n",
+    )
+    .unwrap();
+    let lists: Vec<Option<TldList>> = c.roots.iter().map(|r| r.tld_list).collect();
+    assert_eq!(
+        lists,
+        vec![
+            Some(TldList::Opennic),
+            Some(TldList::Opennic),
+            Some(TldList::Icann)
+        ]
+    );
+    let c = parse("[[root]]\nname = \"h\"\nhints = \"/etc/hostname\"\n").unwrap();
+    assert_eq!(c.roots[0].tld_list, None);
+    assert_eq!(Config::builtin().roots[0].tld_list, Some(TldList::Icann));
+    for (text, line, want) in [
+        (
+            "[[root]]\nname = \"a\"\nhints = \"builtin\"\n\ntld-list = \"opennik\"\n",
+            5,
+            "tld-list \"opennik\" is not a bundled list (\"icann\" or \"opennic\")",
+        ),
+        (
+            "[[root]]\nname = \"a\"\nzones = \"/\"\ntld-list = \"opennic\"\n",
+            4,
+            "tld-list is only for hints and forward roots",
+        ),
+    ] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(line), "{text}: {e}");
+        assert!(e.message.contains(want), "{e}");
+    }
+}

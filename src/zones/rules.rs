@@ -40,8 +40,10 @@ pub(super) fn special_problem(
     None
 }
 
-/// Warnings about a TLD this root defines: it collides with ICANN's, or it is an
-/// alternate TLD outside `.alt` (RFC 9476; informational).
+/// Warnings about a TLD this root defines: it collides with ICANN's, or with one of
+/// OpenNIC's (the bundled lists, [`crate::icann`], [`crate::opennic`]), or it is an
+/// alternate TLD outside `.alt` (RFC 9476; informational, only when it collides
+/// with neither).
 pub(super) fn tld_warnings(label: &str, file: &Path, line: usize) -> Vec<Problem> {
     let mut out = Vec::new();
     if crate::icann::has_tld(label) {
@@ -53,7 +55,29 @@ pub(super) fn tld_warnings(label: &str, file: &Path, line: usize) -> Vec<Problem
                 crate::icann::VERSION
             ),
         ));
-    } else if label != "alt" && !SPECIAL_TLDS.contains(&label) {
+    }
+    match crate::opennic::status(label) {
+        Some(s) if s.in_root() => out.push(Problem::warning(
+            file,
+            line,
+            format!(
+                "{label} is also a TLD in OpenNIC's list ({}, {}): a collision for OpenNIC's users",
+                s.as_str(),
+                crate::opennic::VERSION
+            ),
+        )),
+        Some(s) => out.push(Problem::warning(
+            file,
+            line,
+            format!(
+                "{label} is in OpenNIC's list as a {} TLD, not in its root ({}); informational",
+                s.as_str(),
+                crate::opennic::VERSION
+            ),
+        )),
+        None => {}
+    }
+    if out.is_empty() && label != "alt" && !SPECIAL_TLDS.contains(&label) {
         out.push(Problem::warning(
             file,
             line,

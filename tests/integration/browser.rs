@@ -218,3 +218,79 @@ async fn status_page_in_headless_chromium() {
     c.close().await.unwrap();
     web.shutdown().await;
 }
+
+// compare --report (issue 17 §6) in Chromium: the page opens from disk with no
+// console errors, fetches nothing (no resource entries) and runs nothing (no
+// script, the TXT record's markup shown as text); the chart has its bars, the
+// collisions their rows, and nothing is wider than the window, at a desktop's
+// width or a phone's. Screenshot: target/report.png (and docs/report.png with
+// SCREENSHOT=1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_report_in_headless_chromium() {
+    need("chromium", "chromium");
+    let chromedriver = need("chromedriver", "chromium-driver");
+    let (_worlds, _dir, report, (code, out, err)) = crate::report::make().await;
+    assert_eq!(code, 1, "{out}{err}");
+    let driver = free_port();
+    let mut cmd = Command::new(chromedriver);
+    cmd.arg(format!("--port={driver}"));
+    let mut d = Daemon::spawn(cmd, "chromedriver");
+    d.wait_line("started successfully");
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(driver, profile.path()).await;
+    c.goto(&format!("file://{}", report.display()))
+        .await
+        .unwrap();
+
+    let free = text(&c, "#collisions tr[data-tld='free']").await;
+    assert!(
+        free.contains("opennic, icann") && free.contains("opennic answers"),
+        "{free}"
+    );
+    let libre = text(&c, "#tld-libre").await;
+    assert!(
+        libre.contains("<script>alert(1)</script> & 'co'"),
+        "{libre}"
+    );
+    let js = |s: &'static str| {
+        let c = c.clone();
+        async move { c.execute(s, vec![]).await.unwrap() }
+    };
+    assert_eq!(js("return document.scripts.length;").await, json!(0));
+    assert_eq!(
+        js("return performance.getEntriesByType('resource').length;").await,
+        json!(0),
+        "the report fetched something"
+    );
+    assert_eq!(
+        js("return document.querySelectorAll('#chart g.bar').length;").await,
+        json!(3)
+    );
+    assert_eq!(
+        js("return document.querySelectorAll('#chart rect').length;").await,
+        json!(15)
+    );
+    // Each bar spans the same width: its segments add up to the whole.
+    let widths = js("return [...document.querySelectorAll('#chart g.bar')].map(g => [...g.querySelectorAll('rect')].reduce((s, r) => s + r.getBBox().width, 0));").await;
+    for w in widths.as_array().unwrap() {
+        assert!((w.as_f64().unwrap() - 640.0).abs() < 0.5, "{widths}");
+    }
+    let overflow = "return document.documentElement.scrollWidth - window.innerWidth;";
+    assert!(js(overflow).await.as_i64().unwrap_or(1) <= 0);
+    let errors: Vec<Value> = console(driver, &c)
+        .await
+        .into_iter()
+        .filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING")
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    c.set_window_size(1280, 1500).await.unwrap();
+    save(&c.screenshot().await.unwrap(), "report.png");
+    c.set_window_size(390, 1700).await.unwrap();
+    c.refresh().await.unwrap();
+    text(&c, "#pairs").await;
+    assert!(
+        js(overflow).await.as_i64().unwrap_or(1) <= 0,
+        "wider than a phone"
+    );
+    c.close().await.unwrap();
+}

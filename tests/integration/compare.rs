@@ -31,7 +31,7 @@ fn files(w: &World) -> Vec<(&'static str, String)> {
     files
 }
 
-fn write(dir: &Path, files: &[(&str, String)], config: &str) {
+pub(crate) fn write(dir: &Path, files: &[(&str, String)], config: &str) {
     for (p, t) in files {
         let p = dir.join(p);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -40,7 +40,7 @@ fn write(dir: &Path, files: &[(&str, String)], config: &str) {
     std::fs::write(dir.join("altroot.toml"), config).unwrap();
 }
 
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_altroot"))
         .current_dir(dir)
         .args(args)

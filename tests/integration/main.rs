@@ -38,13 +38,15 @@ mod handshake; // a real Handshake root (issue 17): hsd from npm on regtest, nam
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
+mod opennic; // OpenNIC as a root of its own (issue 17 §2): a fake OpenNIC world, the bundled list, the shipped example
 mod panics; // no packet stops a listener (issue 14 §3): names around 255 bytes on every socket, panics caught and counted
 mod process; // the binary: signals, logs, check exit codes
 mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUSR1 (issue 9 §5)
 mod ready; // ready answers (issue 8): patched per client (ID, RD, case, EDNS, TC, DO, TTLs), the allow list first
 mod recipes; // `config recipes` with real clients: getent in a namespace, Unbound, dnsmasq (issue 9 §2)
-mod reload; // live reload: editor save patterns, atomic swaps, broken edits
+mod reload;
 mod replay; // scenarios from tests/scenarios/ replayed through the engine without sockets (issue 14)
+mod report; // compare --report (issue 17 §6): the HTML report's structure, numbers, self-containment // live reload: editor save patterns, atomic swaps, broken edits
 mod resolution; // issue 7's resolution behaviours 1–8: NS sets, glue, cycles, DNAME, TTLs, AAAA lameness, no speculation
 mod resolved; // systemd-resolved in front: per-TLD and global routing (issue 9 §2)
 mod rootcopy; // a hints root's local copy of its root zone (RFC 8806, issue 16 §1): ZONEMD and DNSSEC checked, TLD answers offline, refused copies fall back

@@ -2,6 +2,7 @@
 //! (DESIGN §1, §5). [`rows`] resolves and judges, [`output`] prints.
 
 pub mod output;
+pub mod report;
 pub mod rows;
 
 use std::path::PathBuf;
@@ -77,6 +78,10 @@ pub struct Args {
     /// trust anchors: what a validator trusting only that root's key makes of it.
     #[arg(long)]
     pub dnssec: bool,
+    /// Also write a self-contained HTML report of the comparison to FILE (the
+    /// table is then not printed; --json still is).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Names compared at the same time.
     #[arg(short = 'j', long, default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -183,6 +188,20 @@ pub async fn run(args: Args) -> u8 {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // The report's file is made before anything is asked: a path that cannot be
+    // written fails now, not after an hour of comparing.
+    let report_file = match &args.report {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some((p.clone(), f)),
+            Err(e) => {
+                return usage(format!(
+                    "error: --report: cannot write {}: {e}",
+                    p.display()
+                ));
+            }
+        },
+        None => None,
+    };
     let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
     let tick = || bar.inc(1);
     let timeout = service.config.server.query_timeout;
@@ -204,6 +223,21 @@ pub async fn run(args: Args) -> u8 {
     } else {
         Vec::new()
     };
+    let names: Vec<String> = roots
+        .iter()
+        .map(|&i| resolver.roots[i].name.clone())
+        .collect();
+    if let Some((path, file)) = report_file {
+        let source = match &args.file {
+            Some(f) => f.display().to_string(),
+            None => "the command line".into(),
+        };
+        if let Err(e) = write_report(&service, &rows, &names, source, file).await {
+            eprintln!("error: --report: cannot write {}: {e}", path.display());
+            return 2;
+        }
+        eprintln!("report written to {}", path.display());
+    }
     if args.json {
         for r in &rows {
             println!("{}", json_row(r));
@@ -217,11 +251,9 @@ pub async fn run(args: Args) -> u8 {
         }
         println!("{}", serde_json::json!({ "summary": summary(&rows) }));
     } else {
-        let names: Vec<String> = roots
-            .iter()
-            .map(|&i| resolver.roots[i].name.clone())
-            .collect();
-        print!("{}", table(&rows, &names, super::color_wanted()));
+        if args.report.is_none() {
+            print!("{}", table(&rows, &names, super::color_wanted()));
+        }
         for (tld, winner, why) in &first_come {
             println!("first-come {tld}: {why}: {winner} answers");
         }
@@ -234,4 +266,33 @@ pub async fn run(args: Args) -> u8 {
     } else {
         1
     }
+}
+
+/// The HTML report of `rows` (columns: the roots compared, by name), with the
+/// collisions of the config's roots, asked as `altroot collisions` asks them.
+async fn write_report(
+    service: &crate::service::Service,
+    rows: &[Row],
+    roots: &[String],
+    source: String,
+    mut file: std::fs::File,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let findings = super::collisions::collisions(&service.resolver, &service.config, false).await;
+    let report = report::Report {
+        columns: roots
+            .iter()
+            .map(|r| report::Column {
+                name: r.clone(),
+                kind: report::ColumnKind::Root,
+            })
+            .collect(),
+        rows,
+        findings: &findings,
+        policy: service.config.collisions.policy.as_str(),
+        source,
+        names_per_tld: 50,
+    };
+    file.write_all(report.html().as_bytes())?;
+    file.sync_all()
 }

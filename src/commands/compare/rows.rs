@@ -227,7 +227,7 @@ pub struct Row {
     pub verdict: Verdict,
 }
 
-fn verdict(cells: &[Cell]) -> Verdict {
+pub(super) fn verdict(cells: &[Cell]) -> Verdict {
     // A bogus answer is an answer (the SERVFAIL validating clients get), not a
     // root that could not be asked.
     if cells

@@ -148,6 +148,19 @@ fn root_json(service: &Service, snap: &crate::stats::Snapshot, i: usize) -> Valu
             Some(crate::icann::len()),
             format!("bundled ICANN TLD list ({})", crate::icann::VERSION),
         ),
+        (Kind::Hints(_), Some(RootSource::Hints(Hints::File(p))))
+            if rc.and_then(|r| r.tld_list) == Some(crate::config::TldList::Opennic) =>
+        {
+            (
+                "hints",
+                p.display().to_string(),
+                Some(crate::opennic::len()),
+                format!(
+                    "OpenNIC's own, by the bundled list ({}), and ICANN's, which its root carries",
+                    crate::opennic::VERSION
+                ),
+            )
+        }
         (Kind::Hints(_), Some(RootSource::Hints(Hints::File(p)))) => (
             "hints",
             p.display().to_string(),
