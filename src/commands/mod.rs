@@ -97,10 +97,11 @@ Examples:
   altroot compare -t A,AAAA,MX --roots icann,alt www.web
   altroot compare --json -f tranco.csv -j 64 > rows.jsonl
   altroot compare -f tranco.csv --report report.html
+  altroot compare --resolver quad9=tls://9.9.9.9#dns.quad9.net www.geek www.biz
 
-Exit status, like diff: 0 the roots agree, 1 they differ, 2 errors (a root that
-could not be asked, or a line of -f FILE that is not a name: each is reported as
-FILE:LINE and skipped).")]
+Exit status, like diff: 0 the roots agree, 1 they differ (or a --resolver's answer
+matches no root), 2 errors (a root or resolver that could not be asked, or a line
+of -f FILE that is not a name: each is reported as FILE:LINE and skipped).")]
     Compare(compare::Args),
     /// Print snippets that point a machine, or its resolver, at altroot.
     #[command(after_help = "\

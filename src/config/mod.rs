@@ -516,12 +516,18 @@ pub fn join_clean(base: &Path, rel: &str) -> PathBuf {
     out
 }
 
-/// `"1.2.3.4"`, `"1.2.3.4:53"`, `"::1"`, `"[::1]:53"`.
+/// `"1.2.3.4"`, `"1.2.3.4:53"`, `"::1"`, `"[::1]"`, `"[::1]:53"`.
 pub fn parse_socket_addr(s: &str, default_port: u16) -> Option<SocketAddr> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Some(a);
     }
-    s.parse::<IpAddr>()
+    // "[2620:fe::fe]": an IPv6 address bracketed as in a URL, without a port.
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .filter(|r| r.contains(':'))
+        .unwrap_or(s);
+    bare.parse::<IpAddr>()
         .ok()
         .map(|ip| SocketAddr::new(ip, default_port))
 }

@@ -13,7 +13,7 @@ use crate::world::World;
 
 /// The standard world, plus: the alt root delegates `org` to the same server as
 /// ICANN (so org names agree), and serves its own `web`.
-fn files(w: &World) -> Vec<(&'static str, String)> {
+pub fn files(w: &World) -> Vec<(&'static str, String)> {
     let mut files = alt_zones(w);
     let org = World::ip(w.block, host::ORG);
     for (name, text) in files.iter_mut() {
@@ -31,7 +31,7 @@ fn files(w: &World) -> Vec<(&'static str, String)> {
     files
 }
 
-pub(crate) fn write(dir: &Path, files: &[(&str, String)], config: &str) {
+pub fn write(dir: &Path, files: &[(&str, String)], config: &str) {
     for (p, t) in files {
         let p = dir.join(p);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -62,7 +62,7 @@ fn normalise(w: &World, s: &str) -> String {
         .replace(&format!(":{}", w.port), ":PORT")
 }
 
-fn golden(name: &str, got: &str) {
+pub fn golden(name: &str, got: &str) {
     let path = manifest_dir().join("tests/fixtures/compare").join(name);
     if std::env::var_os("BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -78,7 +78,7 @@ fn golden(name: &str, got: &str) {
     );
 }
 
-const NAMES: &[&str] = &[
+pub const NAMES: &[&str] = &[
     "www.example.org",    // same in both (alt delegates org to ICANN's servers)
     "www.biz",            // differs: each root has its own biz
     "www.geek",           // only alt

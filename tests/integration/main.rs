@@ -17,6 +17,7 @@ mod check; // `altroot check`: one fixture per rule, golden output
 mod cli; // the command line as a new user meets it (issue 14): no config, counts, spellings
 mod collisions; // policy first / interrupt / pin (§4.8)
 mod compare; // `altroot compare` and `altroot collisions`, golden output
+mod compare_resolvers; // compare --resolver (issue 17 §3): Unbound (plain, DoT, DoH) iterating the fake ICANN world and dnsmasq as columns, in a namespace
 mod concurrency; // bounded work (issue 7 §3): the flood, max-resolutions, per client, TCP, cancellation
 mod crossroot; // CNAME chains across roots, delegations out of and back into our zones
 mod demo; // the shipped config/ and zones/

@@ -215,6 +215,11 @@ pub struct NsWorld {
 impl NsWorld {
     /// Starts `build`'s servers inside `ns`.
     pub fn start(ns: &Netns, build: fn([u8; 3]) -> Vec<Spec>) -> NsWorld {
+        NsWorld::start_on(ns, build, None)
+    }
+
+    /// As [`NsWorld::start`], every server on `port` when given.
+    pub fn start_on(ns: &Netns, build: fn([u8; 3]) -> Vec<Spec>, port: Option<u16>) -> NsWorld {
         let path = format!("/run/netns/{}", ns.name);
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -229,7 +234,7 @@ impl NsWorld {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let w = World::start(build).await;
+                let w = World::start_on(build, port).await;
                 tx.send((w.block, w.port)).unwrap();
                 let _ = stopped.await;
                 drop(w);

@@ -1119,6 +1119,12 @@ impl World {
     /// Picks a random block and a free port, and starts every server. Retries a few
     /// times if a parallel test holds the port on one of the addresses.
     pub async fn start(build: impl Fn([u8; 3]) -> Vec<Spec>) -> World {
+        World::start_on(build, None).await
+    }
+
+    /// As [`World::start`], every server on `port` when given (53 inside a network
+    /// namespace, for programs that iterate only to port 53).
+    pub async fn start_on(build: impl Fn([u8; 3]) -> Vec<Spec>, port: Option<u16>) -> World {
         for _ in 0..20 {
             let block = [
                 127,
@@ -1130,7 +1136,7 @@ impl World {
                 Ok(s) => s,
                 Err(_) => continue,
             };
-            let port = probe.local_addr().unwrap().port();
+            let port = port.unwrap_or(probe.local_addr().unwrap().port());
             drop(probe);
             let mut servers = BTreeMap::new();
             let mut ok = true;

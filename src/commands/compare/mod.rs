@@ -2,18 +2,23 @@
 //! (DESIGN §1, §5). [`rows`] resolves and judges, [`output`] prints.
 
 pub mod output;
+pub mod outside;
 pub mod report;
 pub mod rows;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use hickory_proto::rr::{Name, RecordType};
 
-pub use output::{cross_lines, json_row, summary, summary_line, table};
+pub use output::{
+    cross_lines, json_row, resolver_lines, resolvers_summary, summary, summary_line, table,
+};
+pub use outside::{Answered, Outside, Seen, parse_resolver};
 pub use rows::{
-    Cell, Cross, NameList, Row, Verdict, compare, parse_name, read_names, security_kind,
-    security_label,
+    Cell, Cross, NameList, Row, Verdict, compare, compare_with, parse_name, read_names,
+    security_kind, security_label,
 };
 
 use crate::resolver::Resolver;
@@ -82,6 +87,15 @@ pub struct Args {
     /// table is then not printed; --json still is).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also ask this recursive resolver, as a column beside the roots (repeatable):
+    /// IP[:port], tls://IP[:port]#name, https://IP[:port]/dns-query#name or
+    /// quic://IP[:port]#name; LABEL=ADDR names the column.
+    #[arg(long = "resolver", value_name = "[LABEL=]ADDR")]
+    pub resolvers: Vec<String>,
+    /// Verify tls://, https:// and quic:// resolvers with the CAs in this PEM file
+    /// instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
     /// Names compared at the same time.
     #[arg(short = 'j', long, default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -138,6 +152,43 @@ fn names(args: &Args) -> Result<(Vec<Name>, usize), u8> {
         return Err(usage("error: no names to compare (give NAMEs or -f FILE)"));
     }
     Ok((list, skipped))
+}
+
+/// The `--resolver`s, ready to ask (each question within `timeout`).
+fn resolvers(args: &Args, timeout: Duration, jobs: usize) -> Result<Vec<Outside>, u8> {
+    let mut specs: Vec<outside::Spec> = Vec::new();
+    for r in &args.resolvers {
+        let s = parse_resolver(r).map_err(|e| usage(format!("error: {e}")))?;
+        if specs.iter().any(|o| o.label == s.label) {
+            return Err(usage(format!(
+                "error: --resolver {r:?}: a second column named {:?} (name them: LABEL=ADDR)",
+                s.label
+            )));
+        }
+        specs.push(s);
+    }
+    let encrypted = specs.iter().any(|s| s.via.is_encrypted());
+    if args.tls_ca.is_some() && !encrypted {
+        return Err(usage(
+            "error: --tls-ca is only for tls://, https:// and quic:// resolvers",
+        ));
+    }
+    let tls = if encrypted {
+        outside::tls_config(args.tls_ca.as_deref()).map_err(|e| usage(format!("error: {e}")))?
+    } else {
+        // Never used: no resolver speaks TLS.
+        std::sync::Arc::new(
+            rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| usage(format!("error: TLS set-up: {e}")))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        )
+    };
+    Ok(specs
+        .into_iter()
+        .map(|s| Outside::new(s, tls.clone(), timeout, jobs))
+        .collect())
 }
 
 /// The roots asked, by index, in the order given.
@@ -202,13 +253,18 @@ pub async fn run(args: Args) -> u8 {
         },
         None => None,
     };
-    let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
-    let tick = || bar.inc(1);
     let timeout = service.config.server.query_timeout;
     let jobs = usize::try_from(args.jobs).unwrap_or(usize::MAX);
-    let rows = compare(
+    let outside = match resolvers(&args, timeout, jobs) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let bar = progress(args.file.is_some(), (list.len() * qtypes.len()) as u64);
+    let tick = || bar.inc(1);
+    let rows = compare_with(
         &resolver,
         &roots,
+        &outside,
         list,
         &qtypes,
         timeout,
@@ -249,7 +305,11 @@ pub async fn run(args: Args) -> u8 {
                 .collect();
             println!("{}", serde_json::json!({ "first_come": list }));
         }
-        println!("{}", serde_json::json!({ "summary": summary(&rows) }));
+        let mut last = serde_json::json!({ "summary": summary(&rows) });
+        if !outside.is_empty() {
+            last["resolvers"] = resolvers_summary(&rows, roots.len());
+        }
+        println!("{last}");
     } else {
         if args.report.is_none() {
             print!("{}", table(&rows, &names, super::color_wanted()));
@@ -258,10 +318,19 @@ pub async fn run(args: Args) -> u8 {
             println!("first-come {tld}: {why}: {winner} answers");
         }
         println!("{}", summary_line(&rows));
+        for line in resolver_lines(&rows, roots.len()) {
+            println!("{line}");
+        }
     }
-    if skipped > 0 || rows.iter().any(|r| r.verdict == Verdict::Error) {
+    let unanswered = |r: &Row| r.outside.iter().any(|o| o.seen == Seen::NoAnswer);
+    let own = |r: &Row| r.outside.iter().any(|o| o.seen == Seen::As(Vec::new()));
+    if skipped > 0
+        || rows
+            .iter()
+            .any(|r| r.verdict == Verdict::Error || unanswered(r))
+    {
         2
-    } else if rows.iter().all(|r| r.verdict.agrees()) {
+    } else if rows.iter().all(|r| r.verdict.agrees() && !own(r)) {
         0
     } else {
         1

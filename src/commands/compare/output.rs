@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::outside::{Seen, resolver_counts, resolvers_line};
 use super::rows::{Row, Verdict, normal, security_kind, security_label};
 use crate::dnssec::Security;
 use crate::resolver::rcode_str;
@@ -45,16 +46,30 @@ pub fn summary_line(rows: &[Row]) -> String {
     )
 }
 
-/// The aligned table: each root's answer and its DNSSEC security in that root;
-/// `color` adds ANSI colours to the verdicts. Rows checked with `--dnssec` are
-/// followed by what each root's data is under the other roots' anchors.
+/// The aligned table: each root's answer and its DNSSEC security in that root,
+/// then each `--resolver`'s answer and its AD bit, the verdict among the roots,
+/// and which roots each resolver answered as; `color` adds ANSI colours to the
+/// verdicts. Rows checked with `--dnssec` are followed by what each root's data
+/// is under the other roots' anchors.
 pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
     let mut header = vec!["NAME".to_string(), "TYPE".to_string()];
     for r in root_names {
         header.push(r.clone());
         header.push(format!("{r} DNSSEC"));
     }
+    let resolvers: Vec<&str> = rows
+        .first()
+        .map(|r| r.outside.iter().map(|o| o.cell.root.as_str()).collect())
+        .unwrap_or_default();
+    for r in &resolvers {
+        header.push(r.to_string());
+        header.push(format!("{r} DNSSEC"));
+    }
     header.push("VERDICT".into());
+    let verdict_col = header.len() - 1;
+    if !resolvers.is_empty() {
+        header.push("RESOLVERS".into());
+    }
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -63,7 +78,14 @@ pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
                 line.push(c.display());
                 line.push(security_label(&c.dnssec));
             }
+            for o in &r.outside {
+                line.push(o.display());
+                line.push(o.ad_label().into());
+            }
             line.push(r.verdict.label());
+            if !r.outside.is_empty() {
+                line.push(resolvers_line(&r.outside, r.cells.len()));
+            }
             line
         })
         .collect();
@@ -77,14 +99,16 @@ pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
     let last = header.len() - 1;
     let fmt_line = |out: &mut String, line: &[String], verdict: Option<&Verdict>| {
         for (i, c) in line.iter().enumerate() {
+            let text = match (color, verdict) {
+                (true, Some(v)) if i == verdict_col => paint(v, c),
+                _ => c.clone(),
+            };
             if i == last {
-                let text = match (color, verdict) {
-                    (true, Some(v)) => paint(v, c),
-                    _ => c.clone(),
-                };
                 out.push_str(&text);
             } else {
-                let _ = write!(out, "{c:<w$}  ", w = widths[i]);
+                // Padding by the plain text's width: colour codes take no room.
+                let pad = widths[i].saturating_sub(c.chars().count());
+                let _ = write!(out, "{text}{:pad$}  ", "");
             }
         }
         out.push('\n');
@@ -95,6 +119,33 @@ pub fn table(rows: &[Row], root_names: &[String], color: bool) -> String {
         out.push_str(&cross_lines(row));
     }
     out
+}
+
+/// One line per `--resolver` under the summary: how many rows it answered as
+/// which roots ("unbound: 2 as every root, 4 as icann, 1 as no root"), then why
+/// answers did not come ("gone: 3 × timeout: no answer within 1s").
+pub fn resolver_lines(rows: &[Row], roots: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let tallies = resolver_counts(rows, roots);
+    for t in &tallies {
+        let parts: Vec<String> = t.outcomes.iter().map(|(l, n)| format!("{n} {l}")).collect();
+        out.push(format!("{}: {}", t.label, parts.join(", ")));
+    }
+    for t in &tallies {
+        for (why, n) in &t.reasons {
+            out.push(format!("{}: {n} × {why}", t.label));
+        }
+    }
+    out
+}
+
+/// The resolvers' counts for the JSON summary: `{label: {outcome: rows}}`.
+pub fn resolvers_summary(rows: &[Row], roots: usize) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for t in resolver_counts(rows, roots) {
+        m.insert(t.label, json!(t.outcomes));
+    }
+    serde_json::Value::Object(m)
 }
 
 /// `--dnssec`'s lines under a row: each root's data under each other root's
@@ -163,6 +214,33 @@ pub fn json_row(row: &Row) -> serde_json::Value {
         Verdict::Only(r) => Some(r.clone()),
         _ => None,
     };
+    let mut v = json_roots(row, verdict, only);
+    if !row.outside.is_empty() {
+        v["resolvers"] = row
+            .outside
+            .iter()
+            .map(|o| {
+                let answered = o.cell.error.is_none();
+                json!({
+                    "resolver": o.cell.root,
+                    "address": o.address,
+                    "rcode": answered.then(|| rcode_str(o.cell.rcode)),
+                    "answer": answered.then(|| o.cell.display()),
+                    "records": o.cell.records.iter().map(normal).collect::<Vec<_>>(),
+                    "error": o.cell.error,
+                    "ad": o.ad,
+                    "as": match &o.seen {
+                        Seen::As(r) => json!(r),
+                        Seen::NoAnswer => serde_json::Value::Null,
+                    },
+                })
+            })
+            .collect();
+    }
+    v
+}
+
+fn json_roots(row: &Row, verdict: &str, only: Option<String>) -> serde_json::Value {
     json!({
         "name": row.name.to_lowercase().to_string(),
         "type": row.qtype.to_string(),

@@ -23,6 +23,7 @@ use futures::StreamExt;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+use super::outside::{Answered, Outside};
 use crate::dnssec::{Ede, Security, Why};
 use crate::resolver::{Answer, Failure, Resolver, Route, rcode_str};
 
@@ -73,7 +74,7 @@ pub fn security_label(s: &Security) -> String {
 
 impl Cell {
     /// A cell for an answer that failed, or never came.
-    fn failed(root: String, error: String) -> Cell {
+    pub(super) fn failed(root: String, error: String) -> Cell {
         Cell {
             root,
             rcode: ResponseCode::ServFail,
@@ -114,6 +115,11 @@ impl Cell {
                 .to_lowercase(),
             zone,
         ))
+    }
+
+    /// Same rcode and records (names in lower case, TTLs and order ignored)?
+    pub(super) fn same_as(&self, other: &Cell) -> bool {
+        self.key() == other.key()
     }
 
     fn has_data(&self) -> bool {
@@ -224,7 +230,10 @@ pub struct Row {
     pub name: Name,
     pub qtype: RecordType,
     pub cells: Vec<Cell>,
+    /// The verdict among the roots.
     pub verdict: Verdict,
+    /// With `--resolver`: each outside resolver's answer, matched against the roots.
+    pub outside: Vec<Answered>,
 }
 
 pub(super) fn verdict(cells: &[Cell]) -> Verdict {
@@ -422,17 +431,52 @@ pub async fn compare(
     cross: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Row> {
+    compare_with(
+        resolver,
+        roots,
+        &[],
+        names,
+        types,
+        timeout,
+        concurrency,
+        cross,
+        progress,
+    )
+    .await
+}
+
+/// [`compare`], and each (name, type) also asked of the `outside` resolvers
+/// (`--resolver`), at the same time as the roots.
+#[allow(clippy::too_many_arguments)]
+pub async fn compare_with(
+    resolver: &Arc<Resolver>,
+    roots: &[usize],
+    outside: &[Outside],
+    names: Vec<Name>,
+    types: &[RecordType],
+    timeout: Duration,
+    concurrency: usize,
+    cross: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Row> {
     let jobs: Vec<(Name, RecordType)> = names
         .into_iter()
         .flat_map(|n| types.iter().map(move |t| (n.clone(), *t)))
         .collect();
     futures::stream::iter(jobs)
         .map(|(name, qtype)| async move {
-            let mut cells = Vec::new();
             let asks = roots
                 .iter()
                 .map(|&i| ask(resolver, i, roots, &name, qtype, timeout, cross));
-            cells.extend(futures::future::join_all(asks).await);
+            let others = outside.iter().map(|o| o.ask(&name, qtype));
+            let (cells, mut others) = futures::future::join(
+                futures::future::join_all(asks),
+                futures::future::join_all(others),
+            )
+            .await;
+            for o in &mut others {
+                o.judge(&cells);
+            }
             progress();
             let verdict = verdict(&cells);
             Row {
@@ -440,6 +484,7 @@ pub async fn compare(
                 qtype,
                 cells,
                 verdict,
+                outside: others,
             }
         })
         .buffered(concurrency.max(1))
