@@ -36,6 +36,7 @@ mod fuzz_regressions; // minimised fuzz findings and the fuzz seeds, through the
 mod fuzz_upstream; // the upstream fuzz target's seeds and checks (fuzz/harness/upstream.rs), issue 14
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
+mod manual; // man pages and shell completions made from the CLI, as shipped in docs/ (issue 18 §2)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
 mod panics; // no packet stops a listener (issue 14 §3): names around 255 bytes on every socket, panics caught and counted
 mod process; // the binary: signals, logs, check exit codes
