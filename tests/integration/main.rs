@@ -38,6 +38,7 @@ mod iterate; // iteration through the fake ICANN world: referrals, glue, caching
 mod local; // answers from in-process zones (DESIGN §4.3)
 mod manual; // man pages and shell completions made from the CLI, as shipped in docs/ (issue 18 §2)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
+mod package; // the Debian package: config/deb/ derived from config/, built, lintian, installed, removed, purged (issue 18 §1)
 mod panics; // no packet stops a listener (issue 14 §3): names around 255 bytes on every socket, panics caught and counted
 mod process; // the binary: signals, logs, check exit codes
 mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUSR1 (issue 9 §5)
