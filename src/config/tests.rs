@@ -347,6 +347,12 @@ fn shipped_config_names_every_key() {
 fn man_page_names_every_key() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man/altroot.toml.5");
     let text = std::fs::read_to_string(path).unwrap();
+    // Its title names this version, as the generated pages do.
+    let title = format!(
+        ".TH ALTROOT.TOML 5 \"\" \"altroot {}\" ",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(text.contains(&title), "altroot.toml.5: no {title:?}");
     let mut missing = Vec::new();
     for table in [
         "[server]",
