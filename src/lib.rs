@@ -33,7 +33,8 @@
 //!   thread (no shared write on the answer path) and summed when read;
 //! - [`commands`]: the command line — `serve` (with its HTTP listener for metrics
 //!   and the status page, [`commands::web`], and systemd's readiness protocol),
-//!   `check`, `compare`, `collisions`, `config recipes` (`main.rs` only calls it).
+//!   `check`, `compare`, `collisions`, `config recipes`, and the man pages and shell
+//!   completions made from its definitions (`main.rs` only calls it).
 //!
 //! Modules only call down: commands → service, server → resolver → zones → config;
 //! `stats` is a leaf, like `clock`.

@@ -1,5 +1,6 @@
 //! The command line (DESIGN §5) and the commands: `serve`, `check`, `compare`,
-//! `collisions`, `config recipes`. Each command is one module; this one parses
+//! `collisions`, `config recipes`, `keygen`, `ds`, and the CLI's own documentation
+//! (`completions`, `manpages`: [`manual`]). Each command is one module; this one parses
 //! arguments, sets up logging and the runtime, and maps results to exit codes: 0
 //! fine; 1 problems found (`check`), differences (`compare`) or a runtime failure;
 //! 2 usage or config errors. `serve` also runs the HTTP listener ([`web`]: metrics
@@ -9,6 +10,7 @@ pub mod check;
 pub mod collisions;
 pub mod compare;
 pub mod keys;
+pub mod manual;
 mod notify;
 pub mod recipes;
 mod serve;
@@ -166,6 +168,32 @@ Examples:
         #[arg(long, value_enum, default_value = "all")]
         format: keys::DsFormat,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or PowerShell.
+    #[command(after_help = "\
+Examples:
+  altroot completions bash > ~/.local/share/bash-completion/completions/altroot
+  altroot completions zsh > ~/.zfunc/_altroot
+  altroot completions fish > ~/.config/fish/completions/altroot.fish
+
+The Debian package installs the bash, zsh and fish scripts where those shells look.")]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (altroot(8), one per command, altroot.toml(5)) into a man tree.
+    #[command(after_help = "\
+Examples:
+  altroot manpages ~/.local/share/man && man altroot
+  altroot manpages /tmp/man && man -l /tmp/man/man5/altroot.toml.5
+
+Writes DIR/man8/altroot.8, DIR/man8/altroot-COMMAND.8 and DIR/man5/altroot.toml.5
+(folders made if missing) and prints the path of each file written.")]
+    Manpages {
+        /// The man tree to write them in (a folder holding man5/ and man8/).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +296,8 @@ pub fn run(cli: Cli) -> u8 {
             root,
             format,
         } => keys::ds(config, &root, format),
+        Command::Completions { shell } => manual::print_completion(shell),
+        Command::Manpages { dir } => manual::write_man_pages(&dir),
     }
 }
 

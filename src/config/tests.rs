@@ -340,6 +340,53 @@ fn shipped_config_names_every_key() {
     assert!(c.collisions.pin.is_empty());
 }
 
+// Issue 18: the hand-written altroot.toml(5) must not fall behind the config. Every
+// key of every table is a `.TP` entry (tag `\fBkey\fR ...`) in that table's section
+// (`.SH [server]`, `.SH [[root]]` ...) of docs/man/altroot.toml.5.
+#[test]
+fn man_page_names_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man/altroot.toml.5");
+    let text = std::fs::read_to_string(path).unwrap();
+    // Its title names this version, as the generated pages do.
+    let title = format!(
+        ".TH ALTROOT.TOML 5 \"\" \"altroot {}\" ",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(text.contains(&title), "altroot.toml.5: no {title:?}");
+    let mut missing = Vec::new();
+    for table in [
+        "[server]",
+        "[cache]",
+        "[limits]",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"",
+        "[[root]]\nname = \"x\"\nhints = \"builtin\"\ntrust-anchors = []\nnegative-trust-anchors = []",
+        "[collisions]",
+        "[metrics]",
+        "[log]",
+        "[transfer]",
+    ] {
+        let head = table.lines().next().unwrap_or(table);
+        // The section's text: from its heading to the next one.
+        let Some(start) = text.find(&format!("\n.SH {head}\n")) else {
+            missing.push(format!("section {head}"));
+            continue;
+        };
+        let rest = &text[start + 1..];
+        let end = rest[1..].find("\n.SH ").map_or(rest.len(), |e| e + 1);
+        let section = &rest[..end];
+        for k in keys_of(table) {
+            let tag = format!(".TP\n\\fB{}\\fR", k.replace('-', "\\-"));
+            if !section.contains(&tag) {
+                missing.push(format!("{head} {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in docs/man/altroot.toml.5: {missing:?}"
+    );
+}
+
 //------------ trust-anchors, negative-trust-anchors (issue 15) ----------------
 
 /// A config in a temporary folder beside the given files.

@@ -38,8 +38,10 @@ mod fuzz_upstream; // the upstream fuzz target's seeds and checks (fuzz/harness/
 mod handshake; // a real Handshake root (issue 17): hsd from npm on regtest, names registered through its RPC, NSD, root-port, compare, collisions, its DNSKEY
 mod iterate; // iteration through the fake ICANN world: referrals, glue, caching, failures
 mod local; // answers from in-process zones (DESIGN §4.3)
+mod manual; // man pages and shell completions made from the CLI, as shipped in docs/ (issue 18 §2)
 mod observe; // metrics, the status API, --version/--help (issue 9 §3, §4, §6)
 mod opennic; // OpenNIC as a root of its own (issue 17 §2): a fake OpenNIC world, the bundled list, the shipped example
+mod package; // the Debian package: config/deb/ derived from config/, built, lintian, installed, removed, purged (issue 18 §1)
 mod panics; // no packet stops a listener (issue 14 §3): names around 255 bytes on every socket, panics caught and counted
 mod process; // the binary: signals, logs, check exit codes
 mod querylog; // the JSON-lines query log: keys, client setting, rotation, SIGUSR1 (issue 9 §5)

@@ -144,8 +144,10 @@ fn unit_file_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("altroot.service");
     std::fs::write(&copy, unit.replace("/usr/local/bin/altroot", BIN)).unwrap();
+    // --man=no: the man pages of Documentation= are not installed here (the
+    // package test verifies the installed unit with them).
     let out = Command::new(&analyze)
-        .arg("verify")
+        .args(["verify", "--man=no"])
         .arg(&copy)
         .output()
         .unwrap();
