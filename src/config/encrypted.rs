@@ -1,5 +1,5 @@
-//! The encrypted-DNS keys: `[server] tls-listen`, `https-listen`, `tls-cert`,
-//! `tls-key`, and the URL-like upstreams of forward roots (`tls://…`, `https://…`)
+//! The encrypted-DNS keys: `[server] tls-listen`, `https-listen`, `quic-listen`,
+//! `tls-cert`, `tls-key`, and the URL-like upstreams of forward roots (`tls://…`, `https://…`)
 //! with a root's `tls-ca`.
 //!
 //! Upstreams are written by address, never by host name: altroot would need a
@@ -20,6 +20,8 @@ use super::{join_clean, parse_socket_addr};
 pub const DOT_PORT: u16 = 853;
 /// DoH's port (RFC 8484: HTTPS).
 pub const DOH_PORT: u16 = 443;
+/// DoQ's port (RFC 9250 §4.1.1: UDP 853).
+pub const DOQ_PORT: u16 = 853;
 /// The DoH path when an `https://` upstream gives none (RFC 8484 §4.1's example).
 pub const DOH_PATH: &str = "/dns-query";
 
@@ -133,15 +135,21 @@ pub fn server_name(name: &str) -> Option<ServerName<'static>> {
     ServerName::try_from(name.to_string()).ok()
 }
 
-/// `tls-listen`, `https-listen`, and the certificate and key.
-type EncryptedListeners = (Vec<SocketAddr>, Vec<SocketAddr>, Option<TlsFiles>);
+/// `tls-listen`, `https-listen`, `quic-listen`, and the certificate and key.
+type EncryptedListeners = (
+    Vec<SocketAddr>,
+    Vec<SocketAddr>,
+    Vec<SocketAddr>,
+    Option<TlsFiles>,
+);
 
 impl Validator<'_> {
-    /// `tls-listen`, `https-listen` and the certificate files they need; each
-    /// error recorded.
+    /// `tls-listen`, `https-listen`, `quic-listen` and the certificate files they
+    /// need; each error recorded.
     pub(super) fn encrypted_listeners(&self, f: &FileServer) -> EncryptedListeners {
         let tls_listen = self.stream_addrs("tls-listen", f.tls_listen.as_ref(), DOT_PORT);
         let https_listen = self.stream_addrs("https-listen", f.https_listen.as_ref(), DOH_PORT);
+        let quic_listen = self.stream_addrs("quic-listen", f.quic_listen.as_ref(), DOQ_PORT);
         let file = |key: &str, v: &Text| -> Option<(PathBuf, usize)> {
             let p = join_clean(self.base, v.get_ref());
             if let Err(e) = std::fs::File::open(&p) {
@@ -171,16 +179,18 @@ impl Validator<'_> {
             (None, None) => {
                 let need = f.tls_listen.as_ref().filter(|l| !l.get_ref().is_empty());
                 let need = need.or(f.https_listen.as_ref().filter(|l| !l.get_ref().is_empty()));
+                let need = need.or(f.quic_listen.as_ref().filter(|l| !l.get_ref().is_empty()));
                 if let Some(l) = need {
                     self.report(
                         l,
-                        "tls-listen and https-listen need tls-cert and tls-key (PEM files)".into(),
+                        "tls-listen, https-listen and quic-listen need tls-cert and tls-key (PEM files)"
+                            .into(),
                     );
                 }
                 None
             }
         };
-        (tls_listen, https_listen, tls)
+        (tls_listen, https_listen, quic_listen, tls)
     }
 
     fn stream_addrs(
@@ -303,6 +313,9 @@ mod tests {
         };
         let e = parse("[server]\ntls-listen = [\"127.0.0.1\"]\n");
         assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
+        let e = parse("[server]\nlisten = []\nquic-listen = [\"127.0.0.1\"]\n");
+        assert_eq!(e.line, Some(3), "{e}");
         assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
         let e = parse("[server]\ntls-cert = \"c.pem\"\n");
         assert!(e.message.contains("needs tls-key"), "{e}");
