@@ -208,7 +208,7 @@ pub enum RootSource {
     Forward {
         upstreams: Vec<Upstream>,
         tlds: Vec<String>,
-        /// Verify tls:// and https:// upstreams with these CAs, not the system's.
+        /// Verify tls://, https:// and quic:// upstreams with these CAs, not the system's.
         tls_ca: Option<CaFile>,
     },
 }

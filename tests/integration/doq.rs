@@ -322,3 +322,80 @@ async fn connections_are_bounded() {
         .unwrap();
     assert!(ok.len() > 14);
 }
+
+/// An altroot whose one root, `up`, forwards to `upstreams` (with `ca.pem` from
+/// `pki` as its `tls-ca`).
+async fn forwarding(upstreams: &[String], pki: &Pki) -> Altroot {
+    let list = upstreams
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cfg = format!(
+        "[server]\nlisten = [\"127.0.0.1:0\"]\nquery-timeout = \"3s\"\n\n[[root]]\nname = \"up\"\n\
+         forward = [{list}]\ntls-ca = \"ca.pem\"\nallow-loopback-upstream = true\n"
+    );
+    Altroot::start(&cfg, &[("ca.pem", pki.ca_pem.clone())]).await
+}
+
+// DoQ upstream (issue 17 §4): a forward root over quic:// to an altroot's DoQ
+// listener gets the alternate root's and the ICANN world's answers, NXDOMAIN,
+// and a 30-record answer whole; twenty questions at once share one QUIC
+// connection (the upstream's log shows one client address and port for all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_upstream_answers_on_one_connection() {
+    let (_w, up, pki) = start("", "[log]\nquery-file = \"q.jsonl\"\n").await;
+    let doq = up.encrypted.quic_addrs[0];
+    let a = forwarding(&[format!("quic://{doq}#dns.test")], &pki).await;
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    assert_eq!(
+        addrs(&m),
+        vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_resolver_flags(&m);
+    let m = a.query("www.example.com.", RecordType::A).await;
+    assert_eq!(
+        addrs(&m),
+        vec!["203.0.113.10".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let m = a.query("nope.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    let m = send_tcp(a.addr, &make_query("big.geek.", RecordType::TXT, None)).await;
+    assert_eq!(m.answers.len(), 30);
+    let names: Vec<String> = (0..20).map(|i| format!("n{i}.geek.")).collect();
+    let asks = names.iter().map(|n| a.query(n, RecordType::A));
+    for m in futures::future::join_all(asks).await {
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    }
+    let lines = crate::querylog::json_lines_until(&up.path("q.jsonl"), "name", "n19.geek.").await;
+    let clients: std::collections::BTreeSet<String> = lines
+        .iter()
+        .filter(|l| l["proto"] == "doq")
+        .map(|l| l["client"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(clients.len(), 1, "one QUIC connection: {clients:?}");
+    assert!(
+        clients.iter().all(|c| c.parse::<SocketAddr>().is_ok()),
+        "the log names the client's port too: {clients:?}"
+    );
+}
+
+// A DoQ upstream whose certificate does not cover the name after '#' is refused:
+// SERVFAIL with the `tls` failure (EDE 23, Network Error), and the upstream never
+// sees a question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quic_upstream_with_a_wrong_name_is_refused() {
+    let (_w, up, pki) = start("", "[log]\nquery-file = \"q.jsonl\"\n").await;
+    let doq = up.encrypted.quic_addrs[0];
+    let a = forwarding(&[format!("quic://{doq}#other.test")], &pki).await;
+    let m = a.query("www.geek.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert_ede(&m, &["tls"]);
+    assert!(
+        std::fs::read_to_string(up.path("q.jsonl"))
+            .unwrap_or_default()
+            .is_empty(),
+        "the upstream saw a question"
+    );
+}
