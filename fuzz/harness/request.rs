@@ -102,7 +102,7 @@ impl Fixture {
         let proto = if sel & 1 == 0 { Proto::Udp } else { Proto::Tcp };
         let max = match proto {
             Proto::Udp => UDP_BUFFER,
-            Proto::Tcp | Proto::Dot | Proto::Doh => usize::from(u16::MAX),
+            Proto::Tcp | Proto::Dot | Proto::Doh | Proto::Doq => usize::from(u16::MAX),
         };
         let msg = &msg[..msg.len().min(max)];
         let reply = self.ask(msg, client(sel >> 1), proto);
@@ -180,7 +180,7 @@ pub fn check(msg: &[u8], proto: Proto, reply: Option<&[u8]>) {
         assert!(m.edns.is_none(), "an OPT to a client that sent none");
     }
     match proto {
-        Proto::Tcp | Proto::Dot | Proto::Doh => {
+        Proto::Tcp | Proto::Dot | Proto::Doh | Proto::Doq => {
             assert!(!m.metadata.truncation, "TC over a stream")
         }
         Proto::Udp => {

@@ -1,5 +1,5 @@
-//! The encrypted-DNS keys: `[server] tls-listen`, `https-listen`, `tls-cert`,
-//! `tls-key`, and the URL-like upstreams of forward roots (`tls://…`, `https://…`)
+//! The encrypted-DNS keys: `[server] tls-listen`, `https-listen`, `quic-listen`,
+//! `tls-cert`, `tls-key`, and the URL-like upstreams of forward roots (`tls://…`, `https://…`)
 //! with a root's `tls-ca`.
 //!
 //! Upstreams are written by address, never by host name: altroot would need a
@@ -20,6 +20,8 @@ use super::{join_clean, parse_socket_addr};
 pub const DOT_PORT: u16 = 853;
 /// DoH's port (RFC 8484: HTTPS).
 pub const DOH_PORT: u16 = 443;
+/// DoQ's port (RFC 9250 §4.1.1: UDP 853).
+pub const DOQ_PORT: u16 = 853;
 /// The DoH path when an `https://` upstream gives none (RFC 8484 §4.1's example).
 pub const DOH_PATH: &str = "/dns-query";
 
@@ -58,6 +60,8 @@ pub enum Transport {
     Tls { name: String },
     /// DNS over HTTPS (RFC 8484), HTTP/2, POST.
     Https { name: String, path: String },
+    /// DNS over QUIC (RFC 9250); `name` as for DoT.
+    Quic { name: String },
 }
 
 impl Transport {
@@ -68,11 +72,11 @@ impl Transport {
 
 /// Parses one `forward` entry: `"192.0.2.1"`, `"[::1]:5300"` (the root's `port` by
 /// default), `"tls://9.9.9.9#dns.quad9.net"`, `"tls://[2620:fe::fe]:853"`,
-/// `"https://9.9.9.9/dns-query#dns.quad9.net"`.
+/// `"https://9.9.9.9/dns-query#dns.quad9.net"`, `"quic://94.140.14.14#dns.adguard-dns.com"`.
 pub fn parse_upstream(s: &str, plain_port: u16) -> Result<Upstream, String> {
     let Some((scheme, rest)) = s.split_once("://") else {
         let addr = parse_socket_addr(s, plain_port)
-            .ok_or_else(|| format!("{s:?} is not an address, tls://… or https://…"))?;
+            .ok_or_else(|| format!("{s:?} is not an address, tls://…, https://… or quic://…"))?;
         return Ok(Upstream {
             addr,
             transport: Transport::Plain,
@@ -89,9 +93,10 @@ pub fn parse_upstream(s: &str, plain_port: u16) -> Result<Upstream, String> {
     let default_port = match scheme {
         "tls" => DOT_PORT,
         "https" => DOH_PORT,
+        "quic" => DOQ_PORT,
         other => {
             return Err(format!(
-                "{s:?}: unknown scheme {other:?} (want tls:// or https://)"
+                "{s:?}: unknown scheme {other:?} (want tls://, https:// or quic://)"
             ));
         }
     };
@@ -111,11 +116,15 @@ pub fn parse_upstream(s: &str, plain_port: u16) -> Result<Upstream, String> {
         None => addr.ip().to_string(),
     };
     let transport = match scheme {
-        "tls" => {
+        "tls" | "quic" => {
             if path.is_some_and(|p| p != "/") {
-                return Err(format!("{s:?}: tls:// takes no path"));
+                return Err(format!("{s:?}: {scheme}:// takes no path"));
             }
-            Transport::Tls { name }
+            if scheme == "tls" {
+                Transport::Tls { name }
+            } else {
+                Transport::Quic { name }
+            }
         }
         _ => Transport::Https {
             name,
@@ -133,15 +142,21 @@ pub fn server_name(name: &str) -> Option<ServerName<'static>> {
     ServerName::try_from(name.to_string()).ok()
 }
 
-/// `tls-listen`, `https-listen`, and the certificate and key.
-type EncryptedListeners = (Vec<SocketAddr>, Vec<SocketAddr>, Option<TlsFiles>);
+/// `tls-listen`, `https-listen`, `quic-listen`, and the certificate and key.
+type EncryptedListeners = (
+    Vec<SocketAddr>,
+    Vec<SocketAddr>,
+    Vec<SocketAddr>,
+    Option<TlsFiles>,
+);
 
 impl Validator<'_> {
-    /// `tls-listen`, `https-listen` and the certificate files they need; each
-    /// error recorded.
+    /// `tls-listen`, `https-listen`, `quic-listen` and the certificate files they
+    /// need; each error recorded.
     pub(super) fn encrypted_listeners(&self, f: &FileServer) -> EncryptedListeners {
         let tls_listen = self.stream_addrs("tls-listen", f.tls_listen.as_ref(), DOT_PORT);
         let https_listen = self.stream_addrs("https-listen", f.https_listen.as_ref(), DOH_PORT);
+        let quic_listen = self.stream_addrs("quic-listen", f.quic_listen.as_ref(), DOQ_PORT);
         let file = |key: &str, v: &Text| -> Option<(PathBuf, usize)> {
             let p = join_clean(self.base, v.get_ref());
             if let Err(e) = std::fs::File::open(&p) {
@@ -171,16 +186,18 @@ impl Validator<'_> {
             (None, None) => {
                 let need = f.tls_listen.as_ref().filter(|l| !l.get_ref().is_empty());
                 let need = need.or(f.https_listen.as_ref().filter(|l| !l.get_ref().is_empty()));
+                let need = need.or(f.quic_listen.as_ref().filter(|l| !l.get_ref().is_empty()));
                 if let Some(l) = need {
                     self.report(
                         l,
-                        "tls-listen and https-listen need tls-cert and tls-key (PEM files)".into(),
+                        "tls-listen, https-listen and quic-listen need tls-cert and tls-key (PEM files)"
+                            .into(),
                     );
                 }
                 None
             }
         };
-        (tls_listen, https_listen, tls)
+        (tls_listen, https_listen, quic_listen, tls)
     }
 
     fn stream_addrs(
@@ -233,7 +250,7 @@ impl Validator<'_> {
                         self.report(
                             v,
                             format!(
-                                "root {name:?}: tls-ca is only for tls:// and https:// upstreams"
+                                "root {name:?}: tls-ca is only for tls://, https:// and quic:// upstreams"
                             ),
                         );
                     }
@@ -288,6 +305,14 @@ mod tests {
                 path: "/dns-query".into()
             }
         );
+        let u = parse_upstream("quic://192.0.2.8#Dns.Example", 53).unwrap();
+        assert_eq!(u.addr, "192.0.2.8:853".parse().unwrap(), "DoQ: UDP 853");
+        assert_eq!(
+            u.transport,
+            Transport::Quic {
+                name: "dns.example".into()
+            }
+        );
         let u = parse_upstream("https://[::1]:8443#dns.example", 53).unwrap();
         assert_eq!(u.addr, "[::1]:8443".parse().unwrap());
         assert!(matches!(u.transport, Transport::Https { path, .. } if path == DOH_PATH));
@@ -304,11 +329,17 @@ mod tests {
         let e = parse("[server]\ntls-listen = [\"127.0.0.1\"]\n");
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
+        let e = parse("[server]\nquic-listen = [\"127.0.0.1\"]\n");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("need tls-cert and tls-key"), "{e}");
         let e = parse("[server]\ntls-cert = \"c.pem\"\n");
         assert!(e.message.contains("needs tls-key"), "{e}");
         let e = parse("[[root]]\nname = \"x\"\nforward = [\"192.0.2.1\"]\ntls-ca = \"ca.pem\"\n");
         assert_eq!(e.line, Some(4), "{e}");
-        assert!(e.message.contains("only for tls:// and https://"), "{e}");
+        assert!(
+            e.message.contains("only for tls://, https:// and quic://"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -317,8 +348,12 @@ mod tests {
         assert!(e.contains("https://<address>/dns-query#dns.example"), "{e}");
         let e = parse_upstream("tls://dns.quad9.net", 53).unwrap_err();
         assert!(e.contains("tls://<address>#dns.quad9.net"), "{e}");
-        let e = parse_upstream("quic://9.9.9.9", 53).unwrap_err();
+        let e = parse_upstream("doq://9.9.9.9", 53).unwrap_err();
         assert!(e.contains("unknown scheme"), "{e}");
+        let e = parse_upstream("quic://dns.example", 53).unwrap_err();
+        assert!(e.contains("quic://<address>#dns.example"), "{e}");
+        let e = parse_upstream("quic://192.0.2.1/dns-query", 53).unwrap_err();
+        assert!(e.contains("quic:// takes no path"), "{e}");
         let e = parse_upstream("tls://9.9.9.9#bad name", 53).unwrap_err();
         assert!(e.contains("not a name"), "{e}");
         assert!(parse_upstream("nope", 53).is_err());

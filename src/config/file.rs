@@ -42,6 +42,7 @@ pub struct FileServer {
     pub tcp_idle_timeout: Option<Text>,
     pub tls_listen: Option<Spanned<Vec<Text>>>,
     pub https_listen: Option<Spanned<Vec<Text>>>,
+    pub quic_listen: Option<Spanned<Vec<Text>>>,
     pub tls_cert: Option<Text>,
     pub tls_key: Option<Text>,
 }

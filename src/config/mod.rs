@@ -61,7 +61,9 @@ pub struct ServerConfig {
     pub tls_listen: Vec<SocketAddr>,
     /// DoH listeners (TCP; HTTP/2 and HTTP/1.1).
     pub https_listen: Vec<SocketAddr>,
-    /// The certificate and key of both (required when either is on).
+    /// DoQ listeners (UDP, QUIC).
+    pub quic_listen: Vec<SocketAddr>,
+    /// The certificate and key of all three (required when any is on).
     pub tls: Option<TlsFiles>,
 }
 
@@ -80,6 +82,7 @@ impl Default for ServerConfig {
             tcp_idle_timeout: defaults::TCP_IDLE_TIMEOUT,
             tls_listen: Vec::new(),
             https_listen: Vec::new(),
+            quic_listen: Vec::new(),
             tls: None,
         }
     }
@@ -252,7 +255,7 @@ pub enum RootSource {
     Forward {
         upstreams: Vec<Upstream>,
         tlds: Vec<String>,
-        /// Verify tls:// and https:// upstreams with these CAs, not the system's.
+        /// Verify tls://, https:// and quic:// upstreams with these CAs, not the system's.
         tls_ca: Option<CaFile>,
     },
 }

@@ -180,6 +180,7 @@ fn shipped_config_parses_and_shows_the_defaults() {
     assert_eq!(c.server.tcp_idle_timeout, d.server.tcp_idle_timeout);
     assert_eq!(c.server.tls_listen, d.server.tls_listen);
     assert_eq!(c.server.https_listen, d.server.https_listen);
+    assert_eq!(c.server.quic_listen, d.server.quic_listen);
     assert_eq!(c.cache, d.cache);
     assert_eq!(c.limits, d.limits);
     assert_eq!(c.log, d.log);

@@ -293,10 +293,11 @@ impl Validator<'_> {
             f.tcp_idle_timeout.as_ref(),
             defaults.tcp_idle_timeout,
         );
-        let (tls_listen, https_listen, tls) = self.encrypted_listeners(f);
+        let (tls_listen, https_listen, quic_listen, tls) = self.encrypted_listeners(f);
         ServerConfig {
             tls_listen,
             https_listen,
+            quic_listen,
             tls,
             listen,
             allow,

@@ -1,4 +1,4 @@
-//! The certificate and key the DoT and DoH listeners present, swapped in place when
+//! The certificate and key the DoT, DoH and DoQ listeners present, swapped in place when
 //! the files change or on SIGHUP, without touching a connection.
 //!
 //! Every handshake asks [`Certs`] (a rustls `ResolvesServerCert`) for the current
@@ -75,6 +75,20 @@ impl Certs {
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(Arc::new(c))
+    }
+
+    /// The rustls config of the DoQ listener: TLS 1.3 only (QUIC has no other,
+    /// RFC 9001 §4.2), ALPN `doq` (RFC 9250 §4.1), no early data (0-RTT queries
+    /// could be replayed, RFC 9250 §4.5).
+    pub fn quic_server_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>, String> {
+        let mut c = ServerConfig::builder_with_provider(crate::tls::provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| format!("TLS set-up: {e}"))?
+            .with_no_client_auth()
+            .with_cert_resolver(self.clone());
+        c.alpn_protocols = vec![b"doq".to_vec()];
+        c.max_early_data_size = 0;
         Ok(Arc::new(c))
     }
 

@@ -61,6 +61,7 @@ pub(super) fn proto_slot(p: Proto) -> usize {
         Proto::Tcp => 1,
         Proto::Dot => 2,
         Proto::Doh => 3,
+        Proto::Doq => 4,
     }
 }
 
@@ -80,7 +81,7 @@ mod tests {
 
     #[test]
     fn slots_carry_their_labels() {
-        for p in [Proto::Udp, Proto::Tcp, Proto::Dot, Proto::Doh] {
+        for p in [Proto::Udp, Proto::Tcp, Proto::Dot, Proto::Doh, Proto::Doq] {
             assert_eq!(slot::PROTOCOLS[proto_slot(p)], p.as_str());
         }
         for s in [Source::Local, Source::Cache, Source::Network, Source::Stale] {

@@ -1,4 +1,4 @@
-//! Starting the encrypted listeners (DoT and DoH) beside a running server: they
+//! Starting the encrypted listeners (DoT, DoH and DoQ) beside a running server: they
 //! share its front end (allow list, per-client bounds, budgets, query log), its
 //! stop token and its task tracker, and one certificate store.
 
@@ -9,18 +9,31 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::certs::Certs;
-use super::{ServerHandle, doh, dot, tcp};
+use super::{ServerHandle, doh, doq, dot, tcp};
 use crate::config::Config;
 use crate::resolver::Resolver;
 
-/// The bound sockets of `tls-listen` and `https-listen`.
+/// The bound sockets of `tls-listen`, `https-listen` and `quic-listen`.
 #[derive(Default)]
 pub struct EncryptedSockets {
     pub tls: Vec<TcpListener>,
     pub https: Vec<TcpListener>,
+    pub quic: Vec<std::net::UdpSocket>,
 }
 
-/// Binds every `tls-listen` and `https-listen` address (TCP).
+/// A UDP socket for QUIC (an IPv6 one takes IPv6 only, as the UDP listeners do).
+fn quic_socket(a: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(a), Type::DGRAM, Some(Protocol::UDP))?;
+    if a.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.bind(&a.into())?;
+    Ok(s.into())
+}
+
+/// Binds every `tls-listen` and `https-listen` address (TCP) and every
+/// `quic-listen` address (UDP).
 pub async fn bind_encrypted(config: &Config) -> std::io::Result<EncryptedSockets> {
     let one = |what: &'static str, a: SocketAddr| async move {
         TcpListener::bind(a)
@@ -34,6 +47,11 @@ pub async fn bind_encrypted(config: &Config) -> std::io::Result<EncryptedSockets
     for a in &config.server.https_listen {
         out.https.push(one("DoH", *a).await?);
     }
+    for a in &config.server.quic_listen {
+        out.quic.push(quic_socket(*a).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot bind DoQ (UDP) {a}: {e}"))
+        })?);
+    }
     Ok(out)
 }
 
@@ -44,6 +62,8 @@ pub struct EncryptedHandle {
     pub tls_addrs: Vec<SocketAddr>,
     /// DoH addresses, as bound.
     pub https_addrs: Vec<SocketAddr>,
+    /// DoQ addresses (UDP), as bound.
+    pub quic_addrs: Vec<SocketAddr>,
     certs: Option<Arc<Certs>>,
 }
 
@@ -58,7 +78,7 @@ impl EncryptedHandle {
 }
 
 impl ServerHandle {
-    /// Starts DoT and DoH on already bound sockets (and tells `resolver` they are
+    /// Starts DoT, DoH and DoQ on already bound sockets (and tells `resolver` they are
     /// its own, never to be queried). Fails (with the reason) when the certificate
     /// or key does not load.
     pub fn serve_encrypted(
@@ -68,11 +88,13 @@ impl ServerHandle {
         config: &Config,
     ) -> Result<EncryptedHandle, String> {
         let mut h = EncryptedHandle::default();
-        if sockets.tls.is_empty() && sockets.https.is_empty() {
+        if sockets.tls.is_empty() && sockets.https.is_empty() && sockets.quic.is_empty() {
             return Ok(h);
         }
         let Some(files) = &config.server.tls else {
-            return Err("tls-listen and https-listen need tls-cert and tls-key".into());
+            return Err(
+                "tls-listen, https-listen and quic-listen need tls-cert and tls-key".into(),
+            );
         };
         let certs = Certs::load(files)?;
         let ctx = || {
@@ -105,7 +127,25 @@ impl ServerHandle {
                 tokio::spawn(doh::serve(l, acceptor.clone(), c.clone()));
             }
         }
-        let own: Vec<SocketAddr> = h.tls_addrs.iter().chain(&h.https_addrs).copied().collect();
+        if !sockets.quic.is_empty() {
+            let tls = certs.quic_server_config()?;
+            let c = ctx();
+            for s in sockets.quic {
+                let a = s.local_addr().map_err(|e| e.to_string())?;
+                let silent = config.server.tcp_idle_timeout + config.server.query_timeout;
+                let endpoint = doq::endpoint(s, tls.clone(), silent)?;
+                tracing::info!("listening on {a} (DoQ, UDP)");
+                h.quic_addrs.push(a);
+                tokio::spawn(doq::serve(endpoint, c.clone()));
+            }
+        }
+        let own: Vec<SocketAddr> = h
+            .tls_addrs
+            .iter()
+            .chain(&h.https_addrs)
+            .chain(&h.quic_addrs)
+            .copied()
+            .collect();
         resolver.add_own_addresses(&own);
         tokio::spawn(certs.clone().watch(self.token.clone()));
         h.certs = Some(certs);

@@ -1,4 +1,4 @@
-//! The DNS front end: UDP and TCP listeners (and DoT and DoH beside them,
+//! The DNS front end: UDP and TCP listeners (and DoT, DoH and DoQ beside them,
 //! `encrypted.rs`), the client access list, per-client bounds, request checks, and
 //! the one log line per query.
 //!
@@ -16,6 +16,7 @@
 mod certs;
 mod count;
 mod doh;
+mod doq;
 mod dot;
 mod encrypted;
 mod frontend;

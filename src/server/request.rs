@@ -23,6 +23,8 @@ pub enum Proto {
     Dot,
     /// DNS over HTTPS (RFC 8484).
     Doh,
+    /// DNS over QUIC (RFC 9250).
+    Doq,
 }
 
 impl Proto {
@@ -32,6 +34,7 @@ impl Proto {
             Proto::Tcp => "tcp",
             Proto::Dot => "dot",
             Proto::Doh => "doh",
+            Proto::Doq => "doq",
         }
     }
 }
@@ -173,7 +176,7 @@ fn ixfr_serial(msg: &Message) -> Option<u32> {
 #[inline]
 pub(crate) fn reply_limit(proto: Proto, edns: Option<u16>) -> usize {
     match (proto, edns) {
-        (Proto::Tcp | Proto::Dot | Proto::Doh, _) => usize::from(u16::MAX),
+        (Proto::Tcp | Proto::Dot | Proto::Doh | Proto::Doq, _) => usize::from(u16::MAX),
         (Proto::Udp, Some(size)) => usize::from(size.clamp(512, EDNS_PAYLOAD)),
         (Proto::Udp, None) => 512,
     }

@@ -2,7 +2,7 @@
 //! prints them. Slot numbers are positions in these lists.
 
 /// Protocols, by the front end's `Proto` (its `as_str` is the label).
-pub const PROTOCOLS: [&str; 4] = ["udp", "tcp", "dot", "doh"];
+pub const PROTOCOLS: [&str; 5] = ["udp", "tcp", "dot", "doh", "doq"];
 
 /// Where an answer came from (the query log's `cache=`), then `none` for requests
 /// rejected before they were resolved (FORMERR, REFUSED, NOTIMP).

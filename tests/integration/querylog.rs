@@ -14,7 +14,7 @@ use crate::system::{BIN, Daemon};
 
 /// Reads the JSON lines of a file, once one has `key` = `want` (bounded wait):
 /// the writer writes in batches, so earlier records may come first.
-async fn json_lines_until(path: &std::path::Path, key: &str, want: &str) -> Vec<Value> {
+pub(crate) async fn json_lines_until(path: &std::path::Path, key: &str, want: &str) -> Vec<Value> {
     let t = Instant::now();
     loop {
         let lines = json_lines(path, 0).await;
@@ -31,7 +31,7 @@ async fn json_lines_until(path: &std::path::Path, key: &str, want: &str) -> Vec<
 }
 
 /// Reads the JSON lines of a file (bounded wait for at least `n`).
-async fn json_lines(path: &std::path::Path, n: usize) -> Vec<Value> {
+pub(crate) async fn json_lines(path: &std::path::Path, n: usize) -> Vec<Value> {
     let t = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();

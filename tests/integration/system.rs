@@ -544,3 +544,64 @@ pub fn samples(text: &str) -> BTreeMap<String, f64> {
         })
         .collect()
 }
+
+//------------ Python packages from PyPI ---------------------------------------------
+
+/// The `python` of a virtual environment under /tmp holding `packages` (pip
+/// requirement strings, pinned), made on first use with Debian's python3 (and
+/// python3-venv, installed as a Debian package is) and kept for later runs;
+/// serialised with the Debian installs by the same lock file.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let dir = PathBuf::from(format!("/tmp/altroot-tests-venv-{name}"));
+    let python = dir.join("bin/python");
+    let marker = dir.join("altroot-packages.txt");
+    let want = packages.join("\n");
+    let ready = || std::fs::read_to_string(&marker).is_ok_and(|t| t == want);
+    if ready() {
+        return python;
+    }
+    let lock = std::fs::File::create("/tmp/altroot-tests-apt.lock").expect("apt lock file");
+    lock.lock().expect("apt lock");
+    if ready() {
+        return python;
+    }
+    let system = PathBuf::from("/usr/bin/python3");
+    let has_venv = || {
+        Command::new(&system)
+            .args(["-c", "import ensurepip, venv"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has_venv() {
+        assert!(
+            is_root(),
+            "Debian's python3 with venv is missing: apt-get install python3-venv \
+             (as root, which is how CI runs, the test installs it itself)"
+        );
+        drop(lock); // apt_install takes it
+        apt_install(&["python3", "python3-venv"]);
+        return python_venv(name, packages);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        Command::new(&system).args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    );
+    run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .args(packages),
+        &format!("pip install {packages:?}"),
+    );
+    std::fs::write(&marker, &want).expect("venv marker");
+    python
+}

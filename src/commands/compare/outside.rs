@@ -98,22 +98,17 @@ pub fn parse_resolver(s: &str) -> Result<Spec, String> {
         None => {
             parse_upstream(address, 53).map_err(|_| bad(format!("not an address ({FORMS})")))?
         }
-        Some(("tls" | "https", _)) => {
+        // DoQ is written as DoT is (RFC 9250 §4.1.1: its own port, 853).
+        Some(("tls" | "https" | "quic", _)) => {
             parse_upstream(address, 53).map_err(|e| bad(strip_quoted(&e, address)))?
-        }
-        // DoQ is written as DoT is, and has DoT's port (RFC 9250 §4.1.1).
-        Some(("quic", rest)) => {
-            let as_tls = format!("tls://{rest}");
-            parse_upstream(&as_tls, 53)
-                .map_err(|e| bad(strip_quoted(&e, &as_tls).replace("tls://", "quic://")))?
         }
         Some((other, _)) => return Err(bad(format!("unknown scheme {other:?} ({FORMS})"))),
     };
-    let via = match (upstream.transport, address.starts_with("quic://")) {
-        (Transport::Tls { name }, true) => Via::Quic { name },
-        (Transport::Tls { name }, false) => Via::Tls { name },
-        (Transport::Https { name, path }, _) => Via::Https { name, path },
-        (Transport::Plain, _) => Via::Plain,
+    let via = match upstream.transport {
+        Transport::Quic { name } => Via::Quic { name },
+        Transport::Tls { name } => Via::Tls { name },
+        Transport::Https { name, path } => Via::Https { name, path },
+        Transport::Plain => Via::Plain,
     };
     Ok(Spec {
         label: label.unwrap_or(address).to_string(),

@@ -1,8 +1,9 @@
-//! Encrypted upstreams of forward roots: DNS over TLS (RFC 7858, [`dot`]) and DNS
-//! over HTTPS (RFC 8484, [`doh`]).
+//! Encrypted upstreams of forward roots: DNS over TLS (RFC 7858, [`dot`]), DNS
+//! over HTTPS (RFC 8484, [`doh`]) and DNS over QUIC (RFC 9250, [`doq`]).
 //!
 //! Each upstream keeps one connection and reuses it for every question, several at
-//! once (DoT: pipelined and matched by message ID; DoH: HTTP/2 streams); it is
+//! once (DoT: pipelined and matched by message ID; DoH: HTTP/2 streams; DoQ: QUIC
+//! streams); it is
 //! opened on first use, shared by the questions waiting for it, and opened again
 //! when the server closes it. Certificates are verified against the root's
 //! `tls-ca`, or the system's CA store, for the name after `#` in the config (or the
@@ -30,6 +31,7 @@ use super::transport::{Reply, encode, io_error, matches, query_message};
 use crate::config::{CaFile, Transport, Upstream};
 
 pub mod doh;
+pub mod doq;
 pub mod dot;
 
 /// One server of a forward root, as the machine and the driver see it.
@@ -53,6 +55,7 @@ pub enum Via {
     Plain,
     Tls(dot::DotClient),
     Https(doh::DohClient),
+    Quic(doq::DoqClient),
 }
 
 impl fmt::Debug for Forwarder {
@@ -61,6 +64,7 @@ impl fmt::Debug for Forwarder {
             Via::Plain => write!(f, "{}", self.addr),
             Via::Tls(c) => write!(f, "tls://{}#{}", self.addr, c.name()),
             Via::Https(c) => write!(f, "https://{}{}#{}", self.addr, c.path(), c.name()),
+            Via::Quic(c) => write!(f, "quic://{}#{}", self.addr, c.name()),
         }
     }
 }
@@ -80,6 +84,7 @@ impl Via {
             Via::Plain => plain.query(server, q, rd, deadline).await,
             Via::Tls(c) => c.query(q, rd, deadline).await,
             Via::Https(c) => c.query(q, rd, deadline).await,
+            Via::Quic(c) => c.query(q, rd, deadline).await,
         }
     }
 }
@@ -102,6 +107,7 @@ pub fn forwarders(ups: &[Upstream], ca: Option<&CaFile>) -> Result<Vec<Forwarder
                 h2.alpn_protocols = vec![b"h2".to_vec()];
                 Via::Https(doh::DohClient::new(u.addr, name, path, Arc::new(h2))?)
             }
+            (Transport::Quic { name }, Some(c)) => Via::Quic(doq::DoqClient::new(u.addr, name, c)?),
             _ => Via::Plain,
         };
         out.push(Forwarder { addr: u.addr, via });
