@@ -40,6 +40,7 @@ pub mod client;
 mod interpret;
 pub mod notices;
 pub mod refresh;
+mod store;
 mod verify;
 
 pub use apply::apply;

@@ -19,20 +19,18 @@
 //! delegates is removed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType, TSigner};
 
 use super::Notices;
 use super::client::{self, Fetched, Limits, Primary, XfrError};
 use super::notices::Counts;
+use super::store::{Store, aside_path, file_soa, first, modified, touch};
 use crate::clock::unix_now;
 use crate::config::{RootConfig, RootSource};
-use crate::dnssec::TrustAnchors;
-use crate::rootcopy::Verify;
-use crate::zones::{Zone, serial_lt};
+use crate::zones::serial_lt;
 
 /// SOA timers are taken within these bounds (seconds), as Knot DNS bounds them
 /// (`refresh-min-interval` 2 s, `refresh-max-interval` 1 day, `retry-*` alike;
@@ -44,18 +42,6 @@ const EXPIRE_MIN: u64 = 3;
 
 /// Retry when there is no SOA yet to take a retry from (no zone ever fetched).
 const FIRST_RETRY: u64 = 10;
-
-/// Where a root keeps what it takes.
-enum Store {
-    /// A zones root's folder: one `NAME.zone` per zone (`root.zone` for the root).
-    Zones(PathBuf),
-    /// A hints root's copy of its root zone, with what it must pass.
-    Copy {
-        file: PathBuf,
-        verify: Verify,
-        anchors: Arc<TrustAnchors>,
-    },
-}
 
 /// What the refresher knows of one zone.
 #[derive(Default)]
@@ -226,14 +212,6 @@ impl Refresher {
         }
     }
 
-    /// The file a zone is kept in.
-    fn path(&self, zone: &Name) -> Option<PathBuf> {
-        match &self.store {
-            Store::Copy { file, .. } => Some(file.clone()),
-            Store::Zones(dir) => file_name(zone).map(|f| dir.join(f)),
-        }
-    }
-
     /// What is on disk: each zone's SOA and when it was last known current; in a
     /// zones root that discovers, also the zones of earlier transfers.
     fn read_disk(&mut self) {
@@ -246,7 +224,9 @@ impl Refresher {
         }
         let names: Vec<Name> = self.zones.keys().cloned().collect();
         for z in names {
-            let Some(path) = self.path(&z) else { continue };
+            let Some(path) = self.store.path(&z) else {
+                continue;
+            };
             let soa = file_soa(&path, &z);
             let s = self.zones.entry(z).or_default();
             s.last_ok = soa.as_ref().and_then(|_| modified(&path));
@@ -278,7 +258,9 @@ impl Refresher {
             .map(|(z, _)| z.clone())
             .collect();
         for z in expired {
-            let Some(path) = self.path(&z) else { continue };
+            let Some(path) = self.store.path(&z) else {
+                continue;
+            };
             let aside = aside_path(&path, "expired");
             let moved = std::fs::rename(&path, &aside);
             self.count(|c| &c.expired);
@@ -385,6 +367,7 @@ impl Refresher {
             Fetched::Full { records, .. } => (records, "AXFR"),
             Fetched::Changes { changes, .. } => {
                 let path = self
+                    .store
                     .path(zone)
                     .ok_or_else(|| Refusal::Failed("no file name".into()))?;
                 let old = crate::zones::read(&path, zone).map_err(|e| {
@@ -401,7 +384,10 @@ impl Refresher {
             }
         };
         let n = records.len();
-        let soa = self.install(zone, &records, addr)?;
+        let soa = self
+            .store
+            .install(zone, &records, addr)
+            .map_err(Refusal::Failed)?;
         if form == "IXFR" {
             self.count(|c| &c.incremental);
         } else {
@@ -429,7 +415,7 @@ impl Refresher {
     fn current(&mut self, zone: &Name) {
         self.count(|c| &c.current);
         let now = unix_now();
-        let path = self.path(zone);
+        let path = self.store.path(zone);
         if let Some(s) = self.zones.get_mut(zone) {
             s.last_ok = Some(now);
             s.next = now + s.soa.as_ref().map_or(FIRST_RETRY, |soa| timers(soa).0);
@@ -443,55 +429,6 @@ impl Refresher {
                 p.display()
             );
         }
-    }
-
-    /// Writes a fetched zone where the loader reads it, once it reads back and
-    /// loads (or, a copy, passes its checks). Returns its SOA.
-    fn install(
-        &self,
-        zone: &Name,
-        records: &[Record],
-        from: std::net::SocketAddr,
-    ) -> Result<Record, Refusal> {
-        let path = self.path(zone).ok_or_else(|| {
-            Refusal::Failed(format!("zone {zone} has no file name altroot can write"))
-        })?;
-        let soa = records
-            .iter()
-            .find(|r| r.record_type() == RecordType::SOA && &r.name == zone)
-            .cloned()
-            .ok_or_else(|| Refusal::Failed(format!("the transfer of {zone} has no SOA")))?;
-        let comment = format!(
-            "zone {zone} serial {}, transferred from {from} by altroot at Unix time {}.\n\
-             Do not edit: the next transfer replaces this file.",
-            soa_serial(&soa),
-            unix_now()
-        );
-        let text = crate::zones::zone_text(zone, records, &comment);
-        let temp = aside_path(&path, "new");
-        let bad = |why: String| {
-            let _ = std::fs::remove_file(&temp);
-            Refusal::Failed(format!(
-                "the transfer of {zone} from {from} is not used: {why}"
-            ))
-        };
-        std::fs::write(&temp, text)
-            .map_err(|e| bad(format!("cannot write {}: {e}", temp.display())))?;
-        match &self.store {
-            Store::Copy {
-                verify, anchors, ..
-            } => {
-                crate::rootcopy::load(&temp, *verify, anchors, unix_now()).map_err(bad)?;
-            }
-            Store::Zones(_) => {
-                let parsed = crate::zones::read(&temp, zone).map_err(|e| bad(first(&e)))?;
-                Zone::build(zone, parsed).map_err(|p| bad(first(&p)))?;
-            }
-        }
-        sync_file(&temp).map_err(|e| bad(e.to_string()))?;
-        std::fs::rename(&temp, &path)
-            .map_err(|e| bad(format!("cannot rename it into place: {e}")))?;
-        Ok(soa)
     }
 
     /// After a new root zone: TLDs it delegates are taken (tried at once), TLDs
@@ -516,7 +453,7 @@ impl Refresher {
             .map(|(z, _)| z.clone())
             .collect();
         for z in gone {
-            if let Some(path) = self.path(&z)
+            if let Some(path) = self.store.path(&z)
                 && path.exists()
             {
                 let aside = aside_path(&path, "removed");
@@ -578,94 +515,16 @@ fn timers(soa: &Record) -> (u64, u64, u64) {
     (refresh, retry, expire)
 }
 
-fn soa_serial(soa: &Record) -> u32 {
+pub(super) fn soa_serial(soa: &Record) -> u32 {
     match &soa.data {
         RData::SOA(s) => s.serial,
         _ => 0,
     }
 }
 
-/// The SOA of a zone file on disk, if it reads.
-fn file_soa(path: &Path, origin: &Name) -> Option<Record> {
-    if !path.exists() {
-        return None;
-    }
-    let parsed = crate::zones::read(path, origin).ok()?;
-    parsed
-        .records
-        .into_iter()
-        .map(|l| l.record)
-        .find(|r| r.record_type() == RecordType::SOA && &r.name == origin)
-}
-
-/// `root.zone`, or `NAME.zone` for a name of plain labels (letters, digits,
-/// `-`, `_`); others cannot be a file name in the folder.
-fn file_name(zone: &Name) -> Option<String> {
-    if zone.is_root() {
-        return Some("root.zone".into());
-    }
-    let text = zone.to_lowercase().to_ascii();
-    let stem = text.trim_end_matches('.');
-    let plain = stem.split('.').all(|l| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    plain.then(|| format!("{stem}.zone"))
-}
-
-/// `.FILE.what` beside `path`: a dot file, which the zones watcher ignores.
-fn aside_path(path: &Path, what: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{what}"))
-}
-
-fn modified(path: &Path) -> Option<u64> {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs())
-}
-
-fn touch(path: &Path) -> std::io::Result<()> {
-    std::fs::File::options()
-        .write(true)
-        .open(path)?
-        .set_modified(SystemTime::now())
-}
-
-fn sync_file(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()
-}
-
-fn first<T: ToString>(problems: &[T]) -> String {
-    problems
-        .first()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| "unreadable".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_are_plain_or_refused() {
-        let n = |s: &str| Name::from_ascii(s).unwrap();
-        assert_eq!(file_name(&Name::root()).as_deref(), Some("root.zone"));
-        assert_eq!(file_name(&n("GEEK.")).as_deref(), Some("geek.zone"));
-        assert_eq!(file_name(&n("xn--p1ai.")).as_deref(), Some("xn--p1ai.zone"));
-        assert_eq!(file_name(&n("a.b.")).as_deref(), Some("a.b.zone"));
-        let raw = |l: &[u8]| Name::from_labels(vec![l.to_vec()]).unwrap();
-        assert_eq!(file_name(&raw(b"a/b")), None);
-        assert_eq!(file_name(&raw(b"a b")), None);
-        assert_eq!(file_name(&raw(b"..")), None);
-    }
 
     #[test]
     fn soa_timers_are_bounded() {
