@@ -21,6 +21,7 @@ pub mod answer;
 mod ask;
 pub mod cache;
 pub mod classify;
+mod collisions;
 mod cut;
 mod drive;
 pub mod encrypted;
@@ -132,7 +133,7 @@ pub struct Resolver {
     primes: Flights<usize, drive::Spent>,
     /// Resolutions allowed to talk to the network at once.
     resolutions: Arc<Semaphore>,
-    collisions: route::Collisions,
+    collisions: collisions::Collisions,
     busy: LogLimiter,
     /// One log line a second for bogus answers (and a count of the rest).
     bogus_log: LogLimiter,
@@ -203,7 +204,7 @@ impl Resolver {
             claims: Flights::default(),
             primes: Flights::default(),
             resolutions: Arc::new(Semaphore::new(config.limits.max_resolutions)),
-            collisions: route::Collisions::default(),
+            collisions: collisions::Collisions::default(),
             busy: LogLimiter::default(),
             bogus_log: LogLimiter::default(),
             ready: ready::ReadyCache::new(config.cache.max_size / 4),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::resolver::collisions::{COLLISION_TLDS, Collisions};
 
 // Collision findings are bounded (a random-TLD flood under `interrupt` must not
 // grow them without end), and a check in progress is not started twice.
