@@ -542,4 +542,6 @@ fn parse_net(s: &str) -> Option<IpNet> {
 }
 
 #[cfg(test)]
+mod root_tests;
+#[cfg(test)]
 mod tests;
