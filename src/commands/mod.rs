@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod collisions;
+mod collisions_report;
 pub mod compare;
 pub mod keys;
 pub mod manual;
