@@ -2,10 +2,12 @@
 //! sent from the loop itself; a question for the resolver gets a task, tracked so
 //! that shutdown can wait for it.
 //!
-//! On Linux the loop takes up to [`BATCH`] datagrams per `recvmmsg(2)` and sends
-//! the answers it has at once with one `sendmmsg(2)`: under load that halves the
-//! system calls per answer, which is most of what an answer costs (the kernel is
-//! ~90% of a local answer's CPU time, `perf`, README "Performance").
+//! On Linux each socket has a thread of its own that waits in `recvmmsg(2)`,
+//! takes up to [`BATCH`] datagrams at once and sends the answers it has with one
+//! `sendmmsg(2)`: system calls are most of what an answer costs (the kernel is
+//! ~90% of a local answer's CPU time, `perf`, README "Performance"), and the
+//! thread makes two per batch where a loop on the runtime made four and a
+//! wake-up. Questions for the resolver still run as tasks on the runtime.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,6 +17,8 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::frontend::Pending;
+#[cfg(not(target_os = "linux"))]
 use super::panics::Guarded;
 use super::{Frontend, Handled, Proto};
 
@@ -30,43 +34,50 @@ const BATCH: usize = 32;
 /// ([`Frontend::receive_caught`]); should the loop itself panic all the same, it
 /// is counted, logged and started again on the same socket.
 pub async fn serve(
-    sock: Arc<UdpSocket>,
+    sock: UdpSocket,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    loop {
-        let (s, f, t, tr) = (sock.clone(), fe.clone(), token.clone(), tracker.clone());
-        #[cfg(target_os = "linux")]
-        let run = Guarded::new(batched(s, f, t, tr));
-        #[cfg(not(target_os = "linux"))]
-        let run = Guarded::new(one_by_one(s, f, t, tr));
-        match run.await {
-            Ok(()) => return,
-            Err(e) => {
-                let what = match sock.local_addr() {
-                    Ok(a) => format!("receiving on UDP {a}"),
-                    Err(_) => "receiving on UDP".to_string(),
-                };
-                fe.panics().caught(Proto::Udp, &what, e.as_ref());
-                if token.is_cancelled() {
-                    return;
+    #[cfg(target_os = "linux")]
+    threaded(sock, fe, token, tracker).await;
+    #[cfg(not(target_os = "linux"))]
+    {
+        let sock = Arc::new(sock);
+        loop {
+            let (s, f, t, tr) = (sock.clone(), fe.clone(), token.clone(), tracker.clone());
+            match Guarded::new(one_by_one(s, f, t, tr)).await {
+                Ok(()) => return,
+                Err(e) => {
+                    fe.panics()
+                        .caught(Proto::Udp, &receiving(sock.local_addr()), e.as_ref());
+                    if token.is_cancelled() {
+                        return;
+                    }
+                    // Not a busy loop, whatever keeps panicking.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
-                // Not a busy loop, whatever keeps panicking.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
 }
 
-/// What to do with one datagram: reply from `out`, drop, or hand it to a task.
+/// What a receive loop was doing, for the line about its panic.
+fn receiving(addr: io::Result<SocketAddr>) -> String {
+    match addr {
+        Ok(a) => format!("receiving on UDP {a}"),
+        Err(_) => "receiving on UDP".to_string(),
+    }
+}
+
+/// What to do with one datagram: reply from `out` (`true`), drop it, or hand its
+/// question to `later` (the resolver's task, which sends the answer itself).
 fn handle(
     fe: &Arc<Frontend>,
-    sock: &Arc<UdpSocket>,
-    tracker: &TaskTracker,
     bytes: &[u8],
     from: SocketAddr,
     out: &mut Vec<u8>,
+    later: impl FnOnce(Box<Pending>),
 ) -> bool {
     #[cfg(debug_assertions)]
     fe.panics().trip(bytes, super::Stage::Listener);
@@ -75,11 +86,7 @@ fn handle(
         // (never over UDP: the front end answers transfers there itself)
         Handled::Drop | Handled::Transfer(_) => false,
         Handled::Later(p) => {
-            let (s, fe) = (sock.clone(), fe.clone());
-            tracker.spawn(async move {
-                let b = fe.resolve_caught(p).await;
-                let _ = s.send_to(&b, from).await;
-            });
+            later(p);
             false
         }
     }
@@ -112,73 +119,182 @@ async fn one_by_one(
             _ = token.cancelled() => return,
         };
         let bytes = buf.get(..n).unwrap_or_default();
-        if handle(&fe, &sock, &tracker, bytes, from, &mut out) {
+        let later = |p| {
+            let (s, fe) = (sock.clone(), fe.clone());
+            tracker.spawn(async move {
+                let b = fe.resolve_caught(p).await;
+                let _ = s.send_to(&b, from).await;
+            });
+        };
+        if handle(&fe, bytes, from, &mut out, later) {
             let _ = sock.send_to(&out, from).await;
         }
     }
 }
 
+/// The receive loop of one socket on a thread of its own (Linux): a blocking
+/// `recvmmsg(2)` with `MSG_WAITFORONE` returns as soon as one datagram is queued,
+/// with whatever else is queued behind it, and the ready answers go back with one
+/// `sendmmsg(2)` — two system calls per batch, as a bare C loop makes. On the
+/// runtime the same batch cost four (the readiness wait, the receive, the send,
+/// and the receive that finds the queue empty) plus a wake-up (issue 19). A
+/// question for the resolver becomes a task on the runtime, as before; its
+/// answer is sent from there without waiting ([`send_later`]).
+///
+/// The socket's receive timeout ([`WAKE`]) lets the thread see the server stop.
 #[cfg(target_os = "linux")]
-async fn batched(
-    sock: Arc<UdpSocket>,
+async fn threaded(
+    sock: UdpSocket,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
+    // The runtime lets go of the socket (no readiness events for it any more).
+    let std_sock = match sock.into_std().and_then(blocking) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!("UDP socket for its receive thread: {e}");
+            return;
+        }
+    };
+    let rt = tokio::runtime::Handle::current();
+    // The thread stops when the server does, and also when this task is dropped
+    // without it (a runtime shut down with the server still running).
+    let stop = token.child_token();
+    let _stop_on_drop = stop.clone().drop_guard();
+    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+    // Its lines go where the runtime's go (a test's captured log, too).
+    let log = tracing::dispatcher::get_default(|d| d.clone());
+    let spawned = std::thread::Builder::new()
+        .name("altroot-udp".to_string())
+        .spawn(move || {
+            // The front end uses the runtime's clock and spawns work on it.
+            let _in_runtime = rt.enter();
+            let _log = tracing::dispatcher::set_default(&log);
+            loop {
+                let (s, f, t, tr, rt) = (
+                    std_sock.clone(),
+                    fe.clone(),
+                    stop.clone(),
+                    tracker.clone(),
+                    rt.clone(),
+                );
+                let what = || receiving(std_sock.local_addr());
+                let finished = fe
+                    .panics()
+                    .catch(Proto::Udp, what, move || receive_thread(s, f, t, tr, rt));
+                if finished.is_some() || stop.is_cancelled() {
+                    break;
+                }
+                // Not a busy loop, whatever keeps panicking.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let _ = done_tx.send(());
+        });
+    match spawned {
+        Ok(_) => {
+            let _ = done.await;
+        }
+        Err(e) => tracing::error!("cannot start a UDP receive thread: {e}"),
+    }
+}
+
+/// How often an idle receive thread wakes to see whether the server stopped.
+#[cfg(target_os = "linux")]
+const WAKE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The socket made blocking, with a receive timeout ([`WAKE`]) so that its
+/// thread sees the server stop, and a send timeout so that a full send buffer
+/// holds the thread up a second at most.
+#[cfg(target_os = "linux")]
+fn blocking(s: std::net::UdpSocket) -> io::Result<std::net::UdpSocket> {
+    s.set_nonblocking(false)?;
+    s.set_read_timeout(Some(WAKE))?;
+    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
+    Ok(s)
+}
+
+#[cfg(target_os = "linux")]
+fn receive_thread(
+    sock: Arc<std::net::UdpSocket>,
+    fe: Arc<Frontend>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+    rt: tokio::runtime::Handle,
+) {
     let mut b = mmsg::Batch::new();
-    loop {
-        tokio::select! {
-            r = sock.readable() => if let Err(e) = r {
+    while !token.is_cancelled() {
+        let got = match b.receive(&sock) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
                 receive_error(&e);
                 continue;
-            },
-            _ = token.cancelled() => return,
-        }
-        // Drain what is queued, a batch at a time; a short batch means empty.
-        loop {
-            let got = match sock.try_io(tokio::io::Interest::READABLE, || b.receive(&sock)) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    receive_error(&e);
-                    break;
-                }
-            };
-            let mut replies = 0;
-            for i in 0..got {
-                // A datagram without a sender's address cannot be answered.
-                let Some((bytes, from)) = mmsg::datagram(&b.bufs, &b.lens, &b.from, i) else {
-                    continue;
-                };
-                let (Some(out), Some(to)) = (b.out.get_mut(replies), b.to.get_mut(replies)) else {
-                    break;
-                };
-                if handle(&fe, &sock, &tracker, bytes, from, out) {
-                    *to = from;
-                    replies += 1;
-                }
             }
-            send_all(&sock, &mut b, replies).await;
-            if got < BATCH {
+        };
+        let mut replies = 0;
+        for i in 0..got {
+            // A datagram without a sender's address cannot be answered.
+            let Some((bytes, from)) = mmsg::datagram(&b.bufs, &b.lens, &b.from, i) else {
+                continue;
+            };
+            let (Some(out), Some(to)) = (b.out.get_mut(replies), b.to.get_mut(replies)) else {
                 break;
+            };
+            let later = |p| {
+                let (s, fe) = (sock.clone(), fe.clone());
+                tracker.spawn_on(
+                    async move {
+                        let b = fe.resolve_caught(p).await;
+                        send_later(&s, &b, from).await;
+                    },
+                    &rt,
+                );
+            };
+            if handle(&fe, bytes, from, out, later) {
+                *to = from;
+                replies += 1;
+            }
+        }
+        let mut sent = 0;
+        while sent < replies {
+            match b.send(&sock, sent, replies) {
+                Ok(k) if k > 0 => sent += k,
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::debug!("UDP send: {e}");
+                    break;
+                }
             }
         }
     }
 }
 
-/// Sends the first `n` replies of the batch: one `sendmmsg`, and whatever the
-/// socket did not take then (its send buffer full) one by one.
+/// Sends a resolved answer from the runtime on the receive thread's (blocking)
+/// socket without blocking a worker: `MSG_DONTWAIT`, and while the send buffer is
+/// full, a few more tries a millisecond apart; then the answer is dropped, as a
+/// datagram lost on the way would be (the client asks again).
 #[cfg(target_os = "linux")]
-async fn send_all(sock: &UdpSocket, b: &mut mmsg::Batch, n: usize) {
-    let mut sent = 0;
-    while sent < n {
-        match sock.try_io(tokio::io::Interest::WRITABLE, || b.send(sock, sent, n)) {
-            Ok(k) if k > 0 => sent += k,
-            _ => break,
+async fn send_later(sock: &std::net::UdpSocket, b: &[u8], to: SocketAddr) {
+    use nix::sys::socket::{MsgFlags, SockaddrStorage, sendto};
+    use std::os::fd::AsRawFd;
+    let addr = SockaddrStorage::from(to);
+    for _ in 0..20 {
+        match sendto(sock.as_raw_fd(), b, &addr, MsgFlags::MSG_DONTWAIT) {
+            Err(nix::errno::Errno::EAGAIN) => {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) | Err(_) => return,
         }
-    }
-    for (out, to) in b.out.iter().zip(&b.to).take(n).skip(sent) {
-        let _ = sock.send_to(out, *to).await;
     }
 }
 
@@ -191,7 +307,6 @@ mod mmsg {
     use std::os::fd::AsRawFd;
 
     use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
-    use tokio::net::UdpSocket;
 
     use super::{BATCH, BUFFER};
 
@@ -204,6 +319,9 @@ mod mmsg {
         /// The replies of a batch, and where each goes.
         pub(super) out: Vec<Vec<u8>>,
         pub(super) to: [SocketAddr; BATCH],
+        /// The receive headers, kept from one batch to the next (the batch lives
+        /// on its receive thread).
+        rx: MultiHeaders<SockaddrStorage>,
     }
 
     impl Batch {
@@ -215,23 +333,27 @@ mod mmsg {
                 from: [None; BATCH],
                 out: (0..BATCH).map(|_| Vec::with_capacity(BUFFER)).collect(),
                 to: [any; BATCH],
+                rx: MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None),
             }
         }
 
-        /// Receives what is queued (at most [`BATCH`] datagrams) without waiting.
-        pub(super) fn receive(&mut self, sock: &UdpSocket) -> io::Result<usize> {
+        /// Waits for a datagram (up to the socket's receive timeout), then takes
+        /// it and whatever else is queued, at most [`BATCH`] datagrams.
+        pub(super) fn receive(&mut self, sock: &impl AsRawFd) -> io::Result<usize> {
             let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
                 .bufs
                 .chunks_exact_mut(BUFFER)
                 .map(|c| [IoSliceMut::new(c)])
                 .collect();
-            // nix's headers hold raw pointers (not `Send`), so they are made per
-            // call rather than kept across the loop's awaits: two small allocations
-            // for up to BATCH datagrams.
-            let mut rx = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
             let fd = sock.as_raw_fd();
-            let res = recvmmsg(fd, &mut rx, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
-                .map_err(io::Error::from)?;
+            let res = recvmmsg(
+                fd,
+                &mut self.rx,
+                iovs.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            )
+            .map_err(io::Error::from)?;
             let mut n = 0;
             for ((m, len), from) in res.zip(&mut self.lens).zip(&mut self.from) {
                 *len = m.bytes;
@@ -245,7 +367,7 @@ mod mmsg {
         /// Sends replies `from..to` with one `sendmmsg`; how many it took.
         pub(super) fn send(
             &mut self,
-            sock: &UdpSocket,
+            sock: &impl AsRawFd,
             from: usize,
             to: usize,
         ) -> io::Result<usize> {
