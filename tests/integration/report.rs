@@ -202,11 +202,14 @@ fn wildcard_world(
         for (t, addr) in &tlds {
             // Each TLD's server named inside it: a name server's name is routed
             // like any name, so one shared name would be asked of one root only.
-            root.push_str(&format!("{t}. NS ns.nic.{t}.\nns.nic.{t}. A {}\n", ip(2)));
+            // Not `ns.nic.{t}`: that makes `nic.{t}` (121 Tranco names) an empty
+            // non-terminal, NODATA instead of the wildcard's answer.
+            let ns = format!("ns.fake-tld-server.{t}.");
+            root.push_str(&format!("{t}. NS {ns}\n{ns} A {}\n", ip(2)));
             zones.push((
                 format!("{t}."),
                 format!(
-                    "@ SOA ns.nic.{t}. h.example. 1 1 1 1 300\n@ NS ns.nic.{t}.\nns.nic A {}\n* A {addr}\n",
+                    "@ SOA {ns} h.example. 1 1 1 1 300\n@ NS {ns}\n{ns} A {}\n* A {addr}\n",
                     ip(2)
                 ),
             ));
