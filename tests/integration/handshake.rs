@@ -2,7 +2,8 @@
 //! way its users do (open, bid, reveal, update through the wallet's JSON-RPC, blocks
 //! mined in between), their zones served by NSD, and altroot in front with three
 //! roots: an alternate one, the Handshake root (hsd's root server, on a port of its
-//! own: `root-port`), and a fake ICANN world.
+//! own: `root-port`), and a fake ICANN world. A second test registers DS records:
+//! children signed by ldns-signzone, validated under hsd's root key.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -441,4 +442,240 @@ fn the_shipped_handshake_example_loads() {
     let h = &c.roots[1];
     assert_eq!((h.root_port, h.port), (5349, 53));
     assert_eq!(h.trust_anchor_files.len(), 1);
+}
+
+/// A key ldns-keygen makes in `dir` for `origin` (ECDSA P-256, algorithm 13, SEP
+/// flag: the zone's only key): its files' base name, and its DS as hsd's resource
+/// JSON has it (lib/dns/resource.js, `DS.fromJSON`: keyTag, algorithm, digestType,
+/// digest in hex), read from the `.ds` file ldns-keygen writes beside the key.
+fn ldns_key(dir: &std::path::Path, origin: &str) -> (String, Value) {
+    let keygen = need("ldns-keygen", "ldnsutils");
+    let out = Command::new(keygen)
+        .current_dir(dir)
+        .args(["-a", "ECDSAP256SHA256", "-k", &format!("{origin}.")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ldns-keygen {origin}: {out:?}");
+    let base = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let ds = std::fs::read_to_string(dir.join(format!("{base}.ds"))).unwrap();
+    // "hnssec.	IN	DS	59249 13 2 bbfae62b…"
+    let f: Vec<&str> = ds.split_whitespace().collect();
+    let [.., "DS", tag, alg, digest_type, digest] = f.as_slice() else {
+        panic!("not a DS: {ds}")
+    };
+    let n = |s: &str| {
+        s.parse::<u64>()
+            .unwrap_or_else(|e| panic!("{s} in {ds}: {e}"))
+    };
+    let ds = json!({
+        "type": "DS",
+        "keyTag": n(tag),
+        "algorithm": n(alg),
+        "digestType": n(digest_type),
+        "digest": digest,
+    });
+    (base, ds)
+}
+
+/// `text`, the zone `origin`, signed by ldns-signzone with the key `key` (NSEC).
+fn ldns_sign(dir: &std::path::Path, origin: &str, text: &str, key: &str) -> String {
+    let sign = need("ldns-signzone", "ldnsutils");
+    std::fs::write(dir.join(format!("{origin}.zone")), text).unwrap();
+    let out = Command::new(sign)
+        .current_dir(dir)
+        .args([
+            "-f",
+            &format!("{origin}.signed"),
+            &format!("{origin}.zone"),
+            key,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ldns-signzone {origin}: {out:?}");
+    std::fs::read_to_string(dir.join(format!("{origin}.signed"))).unwrap()
+}
+
+/// A child zone with its name server inside it (glued on Handshake by GLUE4).
+fn child_zone(origin: &str, ns: Ipv4Addr, extra: &str) -> String {
+    format!(
+        "$TTL 300\n{origin}. SOA ns1.{origin}. h.{origin}. 1 3600 600 86400 300\n{origin}. NS ns1.{origin}.\nns1.{origin}. A {ns}\nwww.{origin}. A 192.0.2.60\n{extra}"
+    )
+}
+
+// A signed child registered on Handshake with its DS, validated through the chain
+// hsd's root key → the DS in hsd's root (signed by its ZSK) → the child's DNSKEY
+// → the child's RRSIGs: NOERROR with AD. The same child with a record changed
+// after signing, and a child whose DS names a key it is not signed with, are
+// bogus: SERVFAIL, and with CD the data; an unsigned delegation stays insecure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_child_validates_under_the_handshake_root() {
+    // hnssec: signed, its DS on Handshake. hnsbadkey: signed with one key, the DS on
+    // Handshake of another (never published). hnsplain: unsigned, no DS.
+    const SEC: &str = "hnssec";
+    const BAD: &str = "hnsbadkey";
+    const PLAIN: &str = "hnsplain";
+    let block = [127, 100 + rand::random::<u8>() % 100, rand::random::<u8>()];
+    let ip = |h: u8| Ipv4Addr::new(block[0], block[1], block[2], h);
+    let hsd = Hsd::start(ip(1));
+    let ns1 = ip(53);
+    let keys = tempfile::tempdir().unwrap();
+    let (sec_key, sec_ds) = ldns_key(keys.path(), SEC);
+    let (bad_key, _) = ldns_key(keys.path(), BAD);
+    // (In a folder of its own: a second key with the same tag would replace the first.)
+    let other = keys.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let (_, other_ds) = ldns_key(&other, BAD);
+    // tampered.hnssec: its A changed after signing, so its RRSIG no longer matches.
+    let sec = ldns_sign(
+        keys.path(),
+        SEC,
+        &child_zone(SEC, ns1, &format!("tampered.{SEC}. A 192.0.2.61\n")),
+        &sec_key,
+    );
+    assert_eq!(sec.matches("192.0.2.61").count(), 1, "{sec}");
+    let sec = sec.replace("192.0.2.61", "192.0.2.62");
+    let bad = ldns_sign(keys.path(), BAD, &child_zone(BAD, ns1, ""), &bad_key);
+    let (_nsd, nsd_at, _nsd_dir) = nsd_serving(
+        ns1,
+        &[(SEC, sec), (BAD, bad), (PLAIN, child_zone(PLAIN, ns1, ""))],
+    )
+    .await;
+    let glue =
+        |n: &str| json!({ "type": "GLUE4", "ns": format!("ns1.{n}."), "address": ns1.to_string() });
+    hsd.register(&[
+        (SEC, json!([glue(SEC), sec_ds])),
+        (BAD, json!([glue(BAD), other_ds])),
+        (PLAIN, json!([glue(PLAIN)])),
+    ])
+    .await;
+    // hsd's root gives the DS it was given, signed.
+    let ds = send_udp(hsd.ns, &with_do(&format!("{SEC}."), RecordType::DS)).await;
+    let tags: Vec<u16> = ds
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DS(d)) => Some(d.key_tag()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tags, [sec_ds["keyTag"].as_u64().unwrap() as u16], "{ds:?}");
+    assert!(
+        ds.answers
+            .iter()
+            .any(|r| r.record_type() == RecordType::RRSIG),
+        "{ds:?}"
+    );
+
+    let prime = query(hsd.ns, ".", RecordType::NS).await;
+    let synth = prime
+        .answers
+        .iter()
+        .find_map(|r| match &r.data {
+            RData::NS(n) => Some(n.0.to_string()),
+            _ => None,
+        })
+        .expect("hsd's root has an NS");
+    let anchor =
+        std::fs::read_to_string(manifest_dir().join("config/examples/handshake/handshake.anchor"))
+            .unwrap();
+    let config = format!(
+        "[server]
+listen = [\"127.0.0.1:0\"]
+query-timeout = \"4s\"
+
+[[root]]
+name = \"handshake\"
+hints = \"handshake.hints\"
+root-port = {root_port}
+port = {port}
+allow-loopback-upstream = true
+trust-anchors = [\"handshake.anchor\"]
+",
+        root_port = hsd.ns.port(),
+        port = nsd_at.port(),
+    );
+    let files = vec![
+        (
+            "handshake.hints",
+            format!(". NS {synth}\n{synth} A {}\n", hsd.ns.ip()),
+        ),
+        ("handshake.anchor", anchor),
+    ];
+    let a = Altroot::start(&config, &files).await;
+    let ask = |n: &str, cd: bool| {
+        let mut m = with_do(n, RecordType::A);
+        m.metadata.checking_disabled = cd;
+        m
+    };
+    let a_of = |m: &Message| -> Vec<String> {
+        m.answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(a.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+
+    // Secure: AD, the A with its RRSIG.
+    let www = format!("www.{SEC}.");
+    let m = send_udp(a.addr, &ask(&www, false)).await;
+    assert_eq!(
+        (
+            m.metadata.response_code,
+            m.metadata.authentic_data,
+            a_of(&m)
+        ),
+        (ResponseCode::NoError, true, vec!["192.0.2.60".to_string()]),
+        "{m:?}\n{}",
+        hsd.daemon.output()
+    );
+    assert!(
+        m.answers
+            .iter()
+            .any(|r| r.record_type() == RecordType::RRSIG),
+        "{m:?}"
+    );
+
+    // Bogus: SERVFAIL with an EDE that says why; with CD, the data, without AD.
+    for (n, want) in [
+        (format!("tampered.{SEC}."), "192.0.2.62"),
+        (format!("www.{BAD}."), "192.0.2.60"),
+    ] {
+        let m = send_udp(a.addr, &ask(&n, false)).await;
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::ServFail,
+            "{n}: {m:?}"
+        );
+        assert!(m.answers.is_empty(), "{n}: {m:?}");
+        let (_, text) = ede(&m).unwrap_or_else(|| panic!("{n}: no EDE: {m:?}"));
+        assert!(text.contains("dnssec"), "{n}: {text}");
+        let m = send_udp(a.addr, &ask(&n, true)).await;
+        assert_eq!(
+            (
+                m.metadata.response_code,
+                m.metadata.authentic_data,
+                a_of(&m)
+            ),
+            (ResponseCode::NoError, false, vec![want.to_string()]),
+            "{n} with CD: {m:?}"
+        );
+        assert!(m.metadata.checking_disabled, "{n}");
+    }
+
+    // Insecure: hsd's NSEC proves there is no DS; the data, no AD (asked with AD).
+    let mut q = ask(&format!("www.{PLAIN}."), false);
+    q.metadata.authentic_data = true;
+    let m = send_udp(a.addr, &q).await;
+    assert_eq!(
+        (
+            m.metadata.response_code,
+            m.metadata.authentic_data,
+            a_of(&m)
+        ),
+        (ResponseCode::NoError, false, vec!["192.0.2.60".to_string()]),
+        "{m:?}"
+    );
+    a.stop().await;
 }

@@ -115,16 +115,16 @@ async fn nxdomain_from_the_root() {
 #[tokio::test]
 async fn remote_wildcard_and_cname() {
     let (_w, a) = standard("").await;
-    // The fake leaf expands only the immediate parent's wildcard, so two labels
-    // below it are NXDOMAIN there: relayed as such, with the leaf's SOA.
-    let m = a.query("a.b.wild.example.com.", RecordType::A).await;
+    // The leaf's NXDOMAIN (no wildcard at the closest encloser, example.com.) is
+    // relayed as such, with the leaf's SOA.
+    let m = a.query("a.b.nothere.example.com.", RecordType::A).await;
     assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
     assert_eq!(m.authorities[0].name, name("example.com."));
-    let m = a.query("x.wild.example.com.", RecordType::A).await;
-    assert_eq!(
-        lines(&m.answers),
-        vec!["x.wild.example.com. 300 A 203.0.113.99"]
-    );
+    // `*.wild` answers one label below and more (RFC 4592: b.wild does not exist).
+    for n in ["x.wild.example.com.", "a.b.wild.example.com."] {
+        let m = a.query(n, RecordType::A).await;
+        assert_eq!(lines(&m.answers), vec![format!("{n} 300 A 203.0.113.99")]);
+    }
     let m = a.query("alias.example.com.", RecordType::A).await;
     assert_eq!(
         lines(&m.answers),

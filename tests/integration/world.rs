@@ -402,10 +402,16 @@ fn authoritative(zones: &[Zone], query: &Message) -> Message {
     }
     let exact: Vec<&Record> = zone.records.iter().filter(|r| r.name == qname).collect();
     let below = zone.records.iter().any(|r| qname.zone_of(&r.name));
-    let wild = qname
-        .base_name()
-        .prepend_label("*")
-        .ok()
+    // RFC 4592 §3.3.1: the wildcard is the one at the closest encloser, the
+    // nearest ancestor that exists (has a record at or below it), however many
+    // labels up: `*.uk.` answers `bbc.co.uk.` when `co.uk.` does not exist.
+    let exists = |n: &Name| zone.records.iter().any(|r| n.zone_of(&r.name));
+    let encloser = (zone.origin.num_labels()..qname.num_labels())
+        .rev()
+        .map(|n| qname.trim_to(n as usize))
+        .find(|n| exists(n));
+    let wild = encloser
+        .and_then(|e| e.prepend_label("*").ok())
         .filter(|w| !below && zone.records.iter().any(|r| &r.name == w));
     let owner = match (&wild, below) {
         (_, true) => qname.clone(),
@@ -1266,6 +1272,35 @@ mod tests {
             "example.com.",
             "@ SOA ns h 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\nold DNAME new.example.net.\nrel 60 DNAME @",
         )]
+    }
+
+    // RFC 4592: a wildcard answers names any number of labels below the closest
+    // encloser, and only there: an existing name (`sub`, an empty non-terminal)
+    // without its own wildcard stops it.
+    #[test]
+    fn wildcards_answer_below_the_closest_encloser() {
+        let z = vec![parse_zone(
+            "uk.",
+            "@ SOA ns h 1 1 1 1 60\n@ NS ns\nns A 192.0.2.1\n* A 192.0.2.9\nx.sub A 192.0.2.3",
+        )];
+        for (name, want) in [
+            ("bbc.uk.", Some("192.0.2.9")),
+            ("bbc.co.uk.", Some("192.0.2.9")),
+            ("a.b.c.uk.", Some("192.0.2.9")),
+            ("y.sub.uk.", None),
+            ("a.y.sub.uk.", None),
+        ] {
+            let r = authoritative(&z, &ask(name, RecordType::A));
+            let got: Vec<String> = r
+                .answers
+                .iter()
+                .map(|a| format!("{} {}", a.name, a.data))
+                .collect();
+            match want {
+                Some(a) => assert_eq!(got, [format!("{name} {a}")], "{name}"),
+                None => assert_eq!(r.metadata.response_code, ResponseCode::NXDomain, "{name}"),
+            }
+        }
     }
 
     // The garbage reply starts like a reply to our ID but never decodes.
