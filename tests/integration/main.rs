@@ -12,7 +12,7 @@ mod acceptance; // which replies are believed (issue 7 §5): ID, question, class
 mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
 mod browser; // the status page in headless Chromium over WebDriver (issue 9 §4)
 mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
-mod chapter; // the README chapter "What the experiment shows" checked against `collisions` (issue 20)
+mod chapter; // the chapter "What the experiment shows" checked against `collisions` (issue 20)
 mod check; // `altroot check`: one fixture per rule, golden output
 mod cli; // the command line as a new user meets it (issue 14): no config, counts, spellings
 mod collisions; // policy first / interrupt / pin (§4.8)
