@@ -1,8 +1,8 @@
 //! The chapter "What the experiment shows" (docs/comparing.md, issue 20 §3)
-//! cannot drift from the program: each block marked `<!-- checked: collisions --offline policy = … -->`
-//! is run (`altroot collisions --offline` on the shipped config with that policy,
-//! and a pin when the marker names one) and every line of the block must be a line
-//! of the output, in order.
+//! cannot drift from the program: each block marked
+//! `<!-- checked: collisions --offline policy = … -->` is run (`altroot collisions
+//! --offline` on the shipped config with that policy, and a pin when the marker
+//! names one) and every line of the block must be a line of the output, in order.
 
 use std::process::Command;
 

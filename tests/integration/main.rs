@@ -25,6 +25,7 @@ mod dnssec_relay; // RRSIGs and proofs relayed to DO clients, from the network a
 mod dnssec_show; // the DNSSEC side made visible (issue 15 §4): two signed roots in compare, collisions, metrics, status
 mod dnssec_validate; // validation end to end: NSD serving independently signed fixtures, AD, bogus with EDE, CD, insecure, NTA (issue 15)
 mod dnssec_zones; // pre-signed zones served (issue 15 §3a): RRSIGs, NSEC/NSEC3 proofs, DS at cuts, DO, TC
+mod docs; // the links of README.md and docs/*.md resolve to files and headings (issue 18 §3)
 mod doq; // the DoQ listener (issue 17 §5): hickory's QUIC client, dnspython/aioquic, allow list, log, metrics, AXFR, malformed streams, bounds
 mod edges; // adversarial edits, check, compare and CLI cases
 mod edits; // edits never lost, never missed (issue 14 §4): refused reloads, folders moved or replaced, the periodic check
