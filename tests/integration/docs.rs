@@ -200,3 +200,106 @@ fn every_link_resolves() {
         problems.join("\n")
     );
 }
+
+/// The lines of the ```console blocks of the section `heading` of README.md, in order.
+fn readme_console(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let after = readme
+        .split_once(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README.md: no {heading:?}"))
+        .1;
+    let mut lines = Vec::new();
+    let mut console = false;
+    for line in after.lines() {
+        if line.starts_with('#') && !console {
+            break;
+        }
+        match (console, line) {
+            (false, "```console") => console = true,
+            (true, "```") => console = false,
+            (true, l) => lines.push(l.to_string()),
+            _ => {}
+        }
+    }
+    assert!(
+        !lines.is_empty(),
+        "README.md: no console block in {heading:?}"
+    );
+    lines
+}
+
+// The tour's compare session is the one `demo::compare_session_on_the_demo` keeps
+// in tests/fixtures/compare/demo.txt, word for word.
+#[test]
+fn the_tours_compare_is_the_golden_session() {
+    let block = readme_console("### A compare");
+    let golden =
+        std::fs::read_to_string(manifest_dir().join("tests/fixtures/compare/demo.txt")).unwrap();
+    assert_eq!(
+        block[0],
+        "$ altroot compare www.biz www.web www.geek iana.geek www.example.com nosuch.geek localhost"
+    );
+    assert_eq!(
+        block[1..].join("\n") + "\n",
+        golden,
+        "README.md \"A compare\" differs from tests/fixtures/compare/demo.txt"
+    );
+}
+
+// The tour's edit does what the README says: on a copy of the shipped config and
+// zones, its `echo … >> zones/geek.zone` lines are applied as written and `altroot
+// check` prints the lines the README shows for it (exit 1: an error).
+#[test]
+fn the_tours_edit_is_what_check_prints() {
+    let block = readme_console("### An edit");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("config")).unwrap();
+    std::fs::copy(
+        manifest_dir().join("config/altroot.toml"),
+        dir.path().join("config/altroot.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    for e in std::fs::read_dir(manifest_dir().join("zones")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "zone") {
+            std::fs::copy(&p, dir.path().join("zones").join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut echoes = 0;
+    let mut want: Vec<String> = Vec::new();
+    // Which command the output lines below belong to.
+    let mut in_check = false;
+    for line in &block {
+        if let Some(cmd) = line.strip_prefix("$ ") {
+            in_check = cmd.starts_with("altroot check");
+            if let Some(echo) = cmd.strip_prefix("echo '") {
+                let (text, file) = echo.split_once("' >> ").unwrap();
+                let path = dir.path().join(file);
+                let mut zone = std::fs::read_to_string(&path).unwrap();
+                zone.push_str(text);
+                zone.push('\n');
+                std::fs::write(&path, zone).unwrap();
+                echoes += 1;
+            }
+        } else if in_check {
+            want.push(line.clone());
+        }
+    }
+    assert_eq!(echoes, 2, "{block:#?}");
+    assert!(!want.is_empty(), "no `$ altroot check` output: {block:#?}");
+    let out = std::process::Command::new(crate::system::BIN)
+        .current_dir(dir.path())
+        .arg("check")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<&str> = text.lines().filter(|l| !l.contains(": warning:")).collect();
+    assert_eq!(got, want, "altroot check:\n{text}");
+}
