@@ -5,7 +5,7 @@
 //! On Linux the loop takes up to [`BATCH`] datagrams per `recvmmsg(2)` and sends
 //! the answers it has at once with one `sendmmsg(2)`: under load that halves the
 //! system calls per answer, which is most of what an answer costs (the kernel is
-//! ~90% of a local answer's CPU time, `perf`, README "Performance").
+//! ~90% of a local answer's CPU time, `perf`, docs/performance.md).
 
 use std::io;
 use std::net::SocketAddr;

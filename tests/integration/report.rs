@@ -179,7 +179,7 @@ fn unwritable_report_fails_first() {
     assert!(out.is_empty(), "{out}");
 }
 
-/// The names of the README's Tranco report.
+/// The names of the Tranco report in docs/comparing.md.
 fn tranco_csv() -> PathBuf {
     std::env::var_os("TRANCO")
         .map(PathBuf::from)
@@ -227,7 +227,7 @@ fn wildcard_world(
     }
 }
 
-// The README's report over the Tranco top 50k (not run by `cargo test`: about a
+// The report of docs/comparing.md over the Tranco top 50k (not run by `cargo test`: about a
 // minute, and it needs ../shared/data or TRANCO=FILE). Offline and meaningful: the
 // ICANN root is a fake with the real TLD set (the bundled list, root zone
 // 2026082201), each TLD answering every name with 198.18.0.1; OpenNIC's is a fake
