@@ -136,7 +136,7 @@ pub fn client(sel: u8) -> SocketAddr {
     SocketAddr::new(ip, 40053)
 }
 
-/// What every reply must be (README "How a name is resolved" §6 and "Decisions"):
+/// What every reply must be (docs/resolution.md "How a name is resolved" §6 and "Decisions"):
 /// only runts and responses are dropped; a reply parses as a DNS message, with QR
 /// and RA set, AA clear, the query's ID, at most the question asked, TC only over
 /// UDP, and over UDP no larger than the client's buffer (512 without EDNS, its

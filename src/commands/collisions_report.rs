@@ -1,5 +1,5 @@
 //! `altroot collisions`' output: the human-readable report and one JSON object
-//! per finding (keys documented in the README).
+//! per finding (keys documented in docs/comparing.md).
 
 use std::collections::BTreeSet;
 
@@ -86,7 +86,7 @@ pub fn report(findings: &[Finding], config: &Config, candidates: &BTreeSet<Strin
     s
 }
 
-/// One JSON object per finding (keys documented in the README).
+/// One JSON object per finding (keys documented in docs/comparing.md).
 pub fn json_finding(f: &Finding, config: &Config) -> serde_json::Value {
     let mut v = json!({
         "tld": f.tld,

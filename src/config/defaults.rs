@@ -99,7 +99,7 @@ pub const RATE_LIMIT_IPV6_PREFIX: u8 = 56;
 
 //--- [metrics] and [log]
 
-/// The address the README and the unit suggest for `[metrics] listen` (CoreDNS's
+/// The address the docs and the unit suggest for `[metrics] listen` (CoreDNS's
 /// Prometheus port); metrics are off unless `listen` is set.
 pub const METRICS_LISTEN_EXAMPLE: &str = "127.0.0.1:9153";
 /// The query-log file is renamed to `.1` when it grows past this (0: never).

@@ -11,7 +11,7 @@
 //!
 //! The lines do not go through `tracing`'s formatter: that would be a second
 //! thread hand-off and a `write` per line, which cost a third of the answers a
-//! core gives at full load (measured, README "Performance").
+//! core gives at full load (measured, docs/performance.md).
 //!
 //! On the way out, `serve` calls [`QueryLog::finish`] once the queries in flight
 //! are answered: every record handed over before it is written and flushed

@@ -108,7 +108,7 @@ pub(super) fn client_text(client: SocketAddr, how: ClientField) -> String {
     }
 }
 
-/// One record as a JSON object (the README lists the keys).
+/// One record as a JSON object (docs/operating.md lists the keys).
 pub(super) fn json_line(r: &Record, roots: &[String], how: ClientField, client: &str) -> String {
     let ts = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     let (root, cache) = if r.rejected {

@@ -5,7 +5,7 @@
 //! On Linux each socket has a thread of its own that waits in `recvmmsg(2)`,
 //! takes up to [`BATCH`] datagrams at once and sends the answers it has with one
 //! `sendmmsg(2)`: system calls are most of what an answer costs (the kernel is
-//! ~90% of a local answer's CPU time, `perf`, README "Performance"), and the
+//! ~90% of a local answer's CPU time, `perf`, docs/performance.md), and the
 //! thread makes two per batch where a loop on the runtime made four and a
 //! wake-up. Questions for the resolver still run as tasks on the runtime.
 

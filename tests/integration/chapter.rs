@@ -1,17 +1,17 @@
-//! The README chapter "What the experiment shows" (issue 20 §3) cannot drift from
-//! the program: each block marked `<!-- checked: collisions --offline policy = … -->`
-//! is run (`altroot collisions --offline` on the shipped config with that policy,
-//! and a pin when the marker names one) and every line of the block must be a line
-//! of the output, in order.
+//! The chapter "What the experiment shows" (docs/comparing.md, issue 20 §3)
+//! cannot drift from the program: each block marked
+//! `<!-- checked: collisions --offline policy = … -->` is run (`altroot collisions
+//! --offline` on the shipped config with that policy, and a pin when the marker
+//! names one) and every line of the block must be a line of the output, in order.
 
 use std::process::Command;
 
 use crate::harness::manifest_dir;
 use crate::system::BIN;
 
-/// (marker text, the block's lines) for every checked block of the README.
+/// (marker text, the block's lines) for every checked block of docs/comparing.md.
 fn blocks() -> Vec<(String, Vec<String>)> {
-    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(manifest_dir().join("docs/comparing.md")).unwrap();
     let mut out = Vec::new();
     let mut lines = readme.lines();
     while let Some(l) = lines.next() {
@@ -76,7 +76,7 @@ fn what_the_experiment_shows_matches_the_program() {
         for want in &block {
             assert!(
                 got.any(|l| l == want),
-                "{marker}: README line not in the output (in order):\n{want}\n--- output:\n{text}"
+                "{marker}: docs/comparing.md line not in the output (in order):\n{want}\n--- output:\n{text}"
             );
         }
     }

@@ -10,7 +10,7 @@ use crate::harness::*;
 use crate::world::World;
 
 /// The ICANN root may hear about an alt TLD only as `<tld>. NS`: the background check
-/// that finds collisions under policy "first" (README "How a name is resolved" 7;
+/// that finds collisions under policy "first" (docs/resolution.md "How a name is resolved" 7;
 /// besides its own priming, `. NS`). Never a full name. Waits (bounded) until the
 /// checks of `tlds` have recorded their findings, so whatever they send has been
 /// sent, then asserts on everything the ICANN root saw.

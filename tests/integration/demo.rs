@@ -1,5 +1,5 @@
 //! The shipped config/ and zones/: the demo must load, check clean, and answer as the
-//! README says, with its outside delegations (pirate on 127.53.53.1, lab.geek on
+//! tour in README.md and docs/ say, with its outside delegations (pirate on 127.53.53.1, lab.geek on
 //! 127.53.53.2) served by fake servers and the ICANN side by the fake ICANN world.
 
 use std::net::IpAddr;
@@ -174,7 +174,7 @@ fn shipped_config_and_zones_check_clean() {
 }
 
 // A compare session on the shipped demo, ICANN side played by the fake ICANN world
-// (the README quotes tests/fixtures/compare/demo.txt).
+// (README.md and docs/comparing.md quote tests/fixtures/compare/demo.txt).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_session_on_the_demo() {
     let (w, a) = demo().await;

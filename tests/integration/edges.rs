@@ -1,5 +1,5 @@
 //! Adversarial edges of zone editing, `check`, `compare`/`collisions` and the
-//! command line. Each test states the behaviour it expects; where the README is
+//! command line. Each test states the behaviour it expects; where the docs are
 //! silent, the comment says so and the test asserts what a careful DNS operator
 //! would expect.
 //!
@@ -190,7 +190,7 @@ async fn rename_zone_file_to_another_tld_moves_the_tld() {
         .unwrap();
 }
 
-// A zone edited to `$INCLUDE` a file that does not exist yet is broken (README: a
+// A zone edited to `$INCLUDE` a file that does not exist yet is broken (docs/zones.md: a
 // broken save changes nothing, the last good version is served); creating the file
 // later is a change to "a file it $INCLUDEs" and must be served within about a
 // second. The watcher's refused reload of the broken save shows it has been
@@ -596,7 +596,7 @@ async fn deleted_zones_folder_keeps_serving_and_reports_once() {
     assert_eq!(www_geek(&a).await, vec!["192.0.2.1"]);
 }
 
-// Same, live: the watcher must not drop the zones (README: a broken save changes
+// Same, live: the watcher must not drop the zones (docs/zones.md: a broken save changes
 // nothing), and when the folder comes back (with an edited geek.zone) the new data is
 // served. A second zones root (`ctl`, folder zones2) gives the control: its edit is
 // served only by a reload that came after the deletion, and that reload read the

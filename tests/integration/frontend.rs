@@ -421,7 +421,7 @@ async fn silent_forwarder_is_servfail_in_time() {
     );
 }
 
-// Stopping finishes the answers in flight (README "Command line": answers in flight
+// Stopping finishes the answers in flight (docs/operating.md "The command line": answers in flight
 // are finished, for at most query-timeout): a query waiting on a silent server
 // still gets its SERVFAIL after shutdown has begun, and afterwards nothing answers.
 // The query is known to be in flight because the silent server has seen it.

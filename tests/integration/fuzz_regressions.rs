@@ -1,4 +1,4 @@
-//! Fuzzing's findings, kept (README "Fuzzing"). The fuzz targets' harnesses are
+//! Fuzzing's findings, kept (docs/testing.md "Fuzzing"). The fuzz targets' harnesses are
 //! compiled in here as they are (`fuzz/harness/`), so every input below goes
 //! through the very calls and checks that found it: `request` through
 //! `Frontend::receive`/`resolve` over the fixture zones, `zone` through

@@ -280,7 +280,7 @@ fn cached_a(a: &Altroot, root: usize, n: &str) -> Vec<String> {
     }
 }
 
-// Each root has its own cache (README "How a name is resolved" 5): a name two roots
+// Each root has its own cache (docs/resolution.md "How a name is resolved" 5): a name two roots
 // answer from the network is cached per root, and a root's cached answer never
 // answers a name routed to another root. Here both roots reach biz. over the network
 // (the alt root's root.zone delegates biz. to an outside server instead of serving a
@@ -351,7 +351,7 @@ fn addrs_of(records: &[hickory_proto::rr::Record]) -> Vec<String> {
     records.iter().map(|r| r.data.to_string()).collect()
 }
 
-// Bailiwick (RFC 2181 §5.4.1, README "How a name is resolved" 3): a server is
+// Bailiwick (RFC 2181 §5.4.1, docs/resolution.md "How a name is resolved" 3): a server is
 // believed only about the zone it was asked about, and glue only for the referral's
 // NS names inside that zone. poison.com's server adds to every reply records for
 // names outside poison.com: www.example.org and www.geek (an alt-root name) A

@@ -7,10 +7,10 @@ use hickory_proto::rr::{LowerName, RecordType};
 
 use crate::harness::*;
 
-// A name in a local TLD zone is answered in-process (README "How a name is resolved"
+// A name in a local TLD zone is answered in-process (docs/resolution.md "How a name is resolved"
 // 3): data, RA set, AA cleared (RFC 1035 §4.1.1: altroot is not the authority a
 // client asked), TTL as written. The answer needs no network; the only packets are
-// those of the background collision check (README 7: only `<tld>. NS` to later
+// those of the background collision check (docs/resolution.md 7: only `<tld>. NS` to later
 // roots; a claim is not preceded by priming), here `geek. NS` to the ICANN root.
 // The test waits until that check has recorded its finding, so it does not depend
 // on whether the check ran before the assertion.

@@ -12,7 +12,7 @@ mod acceptance; // which replies are believed (issue 7 §5): ID, question, class
 mod address_policy; // upstream address policy (issue 7 §4, behaviour 9): denied addresses, localhost names, ourselves
 mod browser; // the status page in headless Chromium over WebDriver (issue 9 §4)
 mod budgets; // [limits] (issue 7 §2): NXNS, glueless lookups, NS per zone, queries, referrals, depth, chains
-mod chapter; // the README chapter "What the experiment shows" checked against `collisions` (issue 20)
+mod chapter; // the chapter "What the experiment shows" checked against `collisions` (issue 20)
 mod check; // `altroot check`: one fixture per rule, golden output
 mod cli; // the command line as a new user meets it (issue 14): no config, counts, spellings
 mod collisions; // policy first / interrupt / pin (§4.8)
@@ -25,6 +25,7 @@ mod dnssec_relay; // RRSIGs and proofs relayed to DO clients, from the network a
 mod dnssec_show; // the DNSSEC side made visible (issue 15 §4): two signed roots in compare, collisions, metrics, status
 mod dnssec_validate; // validation end to end: NSD serving independently signed fixtures, AD, bogus with EDE, CD, insecure, NTA (issue 15)
 mod dnssec_zones; // pre-signed zones served (issue 15 §3a): RRSIGs, NSEC/NSEC3 proofs, DS at cuts, DO, TC
+mod docs; // the links of README.md and docs/*.md resolve to files and headings (issue 18 §3)
 mod doq; // the DoQ listener (issue 17 §5): hickory's QUIC client, dnspython/aioquic, allow list, log, metrics, AXFR, malformed streams, bounds
 mod edges; // adversarial edits, check, compare and CLI cases
 mod edits; // edits never lost, never missed (issue 14 §4): refused reloads, folders moved or replaced, the periodic check

@@ -320,7 +320,7 @@ fn handshake_world(b: [u8; 3]) -> Vec<Spec> {
     ]
 }
 
-// The README's four roots at once: alternate, OpenNIC, Handshake (a stand-in),
+// The four roots at once of docs/comparing.md: alternate, OpenNIC, Handshake (a stand-in),
 // ICANN, each name asked of each (golden four-roots.txt).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_roots_side_by_side() {

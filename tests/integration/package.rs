@@ -369,6 +369,29 @@ fn deb_installs_checks_removes_and_purges() {
             "{path}"
         );
     }
+    // The README and the documents it links to, beside each other as in the
+    // repository, so its links into docs/ resolve in /usr/share/doc/altroot/.
+    let doc = Path::new("/usr/share/doc/altroot");
+    assert_eq!(
+        std::fs::read(doc.join("README.md")).unwrap_or_default(),
+        std::fs::read(manifest_dir().join("README.md")).unwrap(),
+        "README.md"
+    );
+    let mut shipped = 0;
+    for e in std::fs::read_dir(manifest_dir().join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md" || x == "png") {
+            let name = p.file_name().unwrap();
+            assert_eq!(
+                std::fs::read(doc.join("docs").join(name)).unwrap_or_default(),
+                std::fs::read(&p).unwrap(),
+                "docs/{}",
+                name.to_string_lossy()
+            );
+            shipped += 1;
+        }
+    }
+    assert!(shipped >= 10, "{shipped} documents");
     // The unit is there, and nothing enabled it.
     let unit = std::fs::read_to_string("/usr/lib/systemd/system/altroot.service").unwrap();
     assert_eq!(unit, deb_unit());

@@ -66,7 +66,7 @@ async fn edit_by_delete_and_create() {
     until_www(&a, "192.0.2.4").await;
 }
 
-// Editors' swap, backup, temp and probe files beside a zone are never loaded (README
+// Editors' swap, backup, temp and probe files beside a zone are never loaded (docs/zones.md
 // "Editing zones": names starting with a dot or ending in `~`/`.swp` are ignored,
 // and only `*.zone` files are zones): written with a valid zone for geek that says
 // something else, and a dot file named like a zone for a new TLD, they change
@@ -274,7 +274,7 @@ async fn swap_is_atomic_under_load() {
 }
 
 // A broken edit changes nothing of its root: the zone keeps its last good version
-// and another zone's good edit in the same moment waits for the fix (README
+// and another zone's good edit in the same moment waits for the fix (docs/zones.md
 // "Editing zones": all or nothing per root); the error is reported once per
 // broken save.
 #[tokio::test]

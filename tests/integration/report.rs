@@ -179,7 +179,7 @@ fn unwritable_report_fails_first() {
     assert!(out.is_empty(), "{out}");
 }
 
-/// The names of the README's Tranco report.
+/// The names of the Tranco report in docs/comparing.md.
 fn tranco_csv() -> PathBuf {
     std::env::var_os("TRANCO")
         .map(PathBuf::from)
@@ -242,8 +242,8 @@ fn wildcard_world(
     }
 }
 
-// The README's report over the Tranco top 50k (not run by `cargo test`: about 90 s
-// in a debug build, and it needs ../shared/data or TRANCO=FILE). Offline and meaningful: the
+// The report of docs/comparing.md over the Tranco top 50k (not run by `cargo test`: about
+// 90 s in a debug build, and it needs ../shared/data or TRANCO=FILE). Offline and meaningful: the
 // ICANN root is a fake with the real TLD set (the bundled list, root zone
 // 2026082201), each TLD answering every name with 198.18.0.1; OpenNIC's is a fake
 // with its own TLDs (198.18.1.1) and ICANN's carried with ICANN's data; the

@@ -234,7 +234,7 @@ async fn child_answers_with_a_larger_ns_set_in_authority() {
     assert!(w.server("silent").seen().is_empty());
 }
 
-// Glue is believed only for the referral's NS names (RFC 2181 §5.4.1; README "How a
+// Glue is believed only for the referral's NS names (RFC 2181 §5.4.1; docs/resolution.md "How a
 // name is resolved" 3): a referral's additional section carries, besides the NS
 // glue, an address for an ordinary name below the cut (occluded parent data). A
 // first query for another name brings that referral; the planted address must not

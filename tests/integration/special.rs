@@ -82,7 +82,7 @@ async fn special_use_names_never_leave_the_machine() {
 
 // A zones root may define a special-use TLD explicitly (`special-use`); then it is
 // served from there, and still never sent to the ICANN root, not even as a
-// collision check (README "How a name is resolved" 1: only that root is asked).
+// collision check (docs/resolution.md "How a name is resolved" 1: only that root is asked).
 #[tokio::test]
 async fn a_zones_root_may_define_test_and_alt() {
     let w = World::start(standard_world).await;

@@ -207,7 +207,7 @@ fn paint(v: &Verdict, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// One JSON object for a row (keys documented in the README).
+/// One JSON object for a row (keys documented in docs/comparing.md).
 pub fn json_row(row: &Row) -> serde_json::Value {
     let verdict = row.verdict.kind();
     let only = match &row.verdict {

@@ -1,6 +1,6 @@
 //! `/metrics`: the Prometheus text format, encoded at scrape time by a
 //! `prometheus-client` collector from the counters' sums (no metric objects are
-//! updated on the answer path). The README lists every metric.
+//! updated on the answer path). docs/operating.md lists every metric.
 
 use std::sync::Arc;
 
