@@ -157,14 +157,16 @@ async fn threaded(
             return;
         }
     };
+    let fe_tasks = fe.clone();
     let rt = tokio::runtime::Handle::current();
     // The thread stops when the server does, and also when this task is dropped
     // without it (a runtime shut down with the server still running).
     let stop = token.child_token();
     let _stop_on_drop = stop.clone().drop_guard();
-    let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+    let (misses, mut to_resolve) = tokio::sync::mpsc::unbounded_channel();
     // Its lines go where the runtime's go (a test's captured log, too).
     let log = tracing::dispatcher::get_default(|d| d.clone());
+    let reply_sock = std_sock.clone();
     let spawned = std::thread::Builder::new()
         .name("altroot-udp".to_string())
         .spawn(move || {
@@ -172,32 +174,41 @@ async fn threaded(
             let _in_runtime = rt.enter();
             let _log = tracing::dispatcher::set_default(&log);
             loop {
-                let (s, f, t, tr, rt) = (
-                    std_sock.clone(),
-                    fe.clone(),
-                    stop.clone(),
-                    tracker.clone(),
-                    rt.clone(),
-                );
+                let (s, f, t, m) = (std_sock.clone(), fe.clone(), stop.clone(), misses.clone());
                 let what = || receiving(std_sock.local_addr());
                 let finished = fe
                     .panics()
-                    .catch(Proto::Udp, what, move || receive_thread(s, f, t, tr, rt));
+                    .catch(Proto::Udp, what, move || receive_thread(s, f, t, m));
                 if finished.is_some() || stop.is_cancelled() {
                     break;
                 }
                 // Not a busy loop, whatever keeps panicking.
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            let _ = done_tx.send(());
+            // (dropping `misses` ends the loop below)
         });
-    match spawned {
-        Ok(_) => {
-            let _ = done.await;
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a UDP receive thread: {e}");
+        return;
+    }
+    // The questions for the resolver, a batch at a time: the thread wakes this
+    // task (one wake-up for whatever it sent meanwhile) and the tasks are
+    // spawned from here, on the runtime, rather than one cross-thread spawn each.
+    let mut batch = Vec::with_capacity(BATCH);
+    while to_resolve.recv_many(&mut batch, BATCH).await > 0 {
+        for (p, from) in batch.drain(..) {
+            let (s, fe) = (reply_sock.clone(), fe_tasks.clone());
+            tracker.spawn(async move {
+                let b = fe.resolve_caught(p).await;
+                send_later(&s, &b, from).await;
+            });
         }
-        Err(e) => tracing::error!("cannot start a UDP receive thread: {e}"),
     }
 }
+
+/// Where the receive thread sends the questions it cannot answer itself.
+#[cfg(target_os = "linux")]
+type Misses = tokio::sync::mpsc::UnboundedSender<(Box<Pending>, SocketAddr)>;
 
 /// How often an idle receive thread wakes to see whether the server stopped.
 #[cfg(target_os = "linux")]
@@ -219,8 +230,7 @@ fn receive_thread(
     sock: Arc<std::net::UdpSocket>,
     fe: Arc<Frontend>,
     token: CancellationToken,
-    tracker: TaskTracker,
-    rt: tokio::runtime::Handle,
+    misses: Misses,
 ) {
     let mut b = mmsg::Batch::new();
     while !token.is_cancelled() {
@@ -248,16 +258,8 @@ fn receive_thread(
             let (Some(out), Some(to)) = (b.out.get_mut(replies), b.to.get_mut(replies)) else {
                 break;
             };
-            let later = |p| {
-                let (s, fe) = (sock.clone(), fe.clone());
-                tracker.spawn_on(
-                    async move {
-                        let b = fe.resolve_caught(p).await;
-                        send_later(&s, &b, from).await;
-                    },
-                    &rt,
-                );
-            };
+            // (the runtime has stopped when nobody takes it: then so do we)
+            let later = |p| drop(misses.send((p, from)));
             if handle(&fe, bytes, from, out, later) {
                 *to = from;
                 replies += 1;
