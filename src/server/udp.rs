@@ -2,12 +2,10 @@
 //! sent from the loop itself; a question for the resolver gets a task, tracked so
 //! that shutdown can wait for it.
 //!
-//! On Linux each socket has a thread of its own that waits in `recvmmsg(2)`,
-//! takes up to [`BATCH`] datagrams at once and sends the answers it has with one
-//! `sendmmsg(2)`: system calls are most of what an answer costs (the kernel is
-//! ~90% of a local answer's CPU time, `perf`, docs/performance.md), and the
-//! thread makes two per batch where a loop on the runtime made four and a
-//! wake-up. Questions for the resolver still run as tasks on the runtime.
+//! On Linux the loop takes up to [`BATCH`] datagrams per `recvmmsg(2)` and sends
+//! the answers it has at once with one `sendmmsg(2)`: under load that halves the
+//! system calls per answer, which is most of what an answer costs (the kernel is
+//! ~90% of a local answer's CPU time, `perf`, docs/performance.md).
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,8 +15,6 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::frontend::Pending;
-#[cfg(not(target_os = "linux"))]
 use super::panics::Guarded;
 use super::{Frontend, Handled, Proto};
 
@@ -30,6 +26,14 @@ const BUFFER: usize = 4096;
 #[cfg(target_os = "linux")]
 const BATCH: usize = 32;
 
+/// The socket as the receive loop holds it: on Linux a std socket registered
+/// with the runtime through [`AsyncFd`](tokio::io::unix::AsyncFd), whose
+/// readiness the loop can clear itself (see [`batched`]).
+#[cfg(target_os = "linux")]
+type Sock = tokio::io::unix::AsyncFd<std::net::UdpSocket>;
+#[cfg(not(target_os = "linux"))]
+type Sock = UdpSocket;
+
 /// Serves one socket until the server stops. A datagram's work runs guarded
 /// ([`Frontend::receive_caught`]); should the loop itself panic all the same, it
 /// is counted, logged and started again on the same socket.
@@ -40,44 +44,68 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     #[cfg(target_os = "linux")]
-    threaded(sock, fe, token, tracker).await;
-    #[cfg(not(target_os = "linux"))]
+    // SAFETY: the std socket owns a valid descriptor, and nothing replaces or
+    // closes it while the `AsyncFd` holds it (tokio's condition for `register`).
+    let sock = match sock
+        .into_std()
+        .and_then(|s| unsafe { Ok(Sock::register(s)?) })
     {
-        let sock = Arc::new(sock);
-        loop {
-            let (s, f, t, tr) = (sock.clone(), fe.clone(), token.clone(), tracker.clone());
-            match Guarded::new(one_by_one(s, f, t, tr)).await {
-                Ok(()) => return,
-                Err(e) => {
-                    fe.panics()
-                        .caught(Proto::Udp, &receiving(sock.local_addr()), e.as_ref());
-                    if token.is_cancelled() {
-                        return;
-                    }
-                    // Not a busy loop, whatever keeps panicking.
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("UDP socket: {e}");
+            return;
+        }
+    };
+    let sock = Arc::new(sock);
+    loop {
+        let (s, f, t, tr) = (sock.clone(), fe.clone(), token.clone(), tracker.clone());
+        #[cfg(target_os = "linux")]
+        let run = Guarded::new(batched(s, f, t, tr));
+        #[cfg(not(target_os = "linux"))]
+        let run = Guarded::new(one_by_one(s, f, t, tr));
+        match run.await {
+            Ok(()) => return,
+            Err(e) => {
+                let what = match local_addr(&sock) {
+                    Ok(a) => format!("receiving on UDP {a}"),
+                    Err(_) => "receiving on UDP".to_string(),
+                };
+                fe.panics().caught(Proto::Udp, &what, e.as_ref());
+                if token.is_cancelled() {
+                    return;
                 }
+                // Not a busy loop, whatever keeps panicking.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
 }
 
-/// What a receive loop was doing, for the line about its panic.
-fn receiving(addr: io::Result<SocketAddr>) -> String {
-    match addr {
-        Ok(a) => format!("receiving on UDP {a}"),
-        Err(_) => "receiving on UDP".to_string(),
-    }
+fn local_addr(sock: &Sock) -> io::Result<SocketAddr> {
+    #[cfg(target_os = "linux")]
+    return sock.get_ref().local_addr();
+    #[cfg(not(target_os = "linux"))]
+    return sock.local_addr();
 }
 
-/// What to do with one datagram: reply from `out` (`true`), drop it, or hand its
-/// question to `later` (the resolver's task, which sends the answer itself).
+/// Sends one datagram, waiting while the socket's send buffer is full.
+async fn send_to(sock: &Sock, b: &[u8], to: SocketAddr) -> io::Result<usize> {
+    #[cfg(target_os = "linux")]
+    return sock
+        .async_io(tokio::io::Interest::WRITABLE, |s| s.send_to(b, to))
+        .await;
+    #[cfg(not(target_os = "linux"))]
+    return sock.send_to(b, to).await;
+}
+
+/// What to do with one datagram: reply from `out`, drop, or hand it to a task.
 fn handle(
     fe: &Arc<Frontend>,
+    sock: &Arc<Sock>,
+    tracker: &TaskTracker,
     bytes: &[u8],
     from: SocketAddr,
     out: &mut Vec<u8>,
-    later: impl FnOnce(Box<Pending>),
 ) -> bool {
     #[cfg(debug_assertions)]
     fe.panics().trip(bytes, super::Stage::Listener);
@@ -86,7 +114,11 @@ fn handle(
         // (never over UDP: the front end answers transfers there itself)
         Handled::Drop | Handled::Transfer(_) => false,
         Handled::Later(p) => {
-            later(p);
+            let (s, fe) = (sock.clone(), fe.clone());
+            tracker.spawn(async move {
+                let b = fe.resolve_caught(p).await;
+                let _ = send_to(&s, &b, from).await;
+            });
             false
         }
     }
@@ -100,7 +132,7 @@ fn receive_error(e: &io::Error) {
 
 #[cfg(not(target_os = "linux"))]
 async fn one_by_one(
-    sock: Arc<UdpSocket>,
+    sock: Arc<Sock>,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
@@ -119,184 +151,84 @@ async fn one_by_one(
             _ = token.cancelled() => return,
         };
         let bytes = buf.get(..n).unwrap_or_default();
-        let later = |p| {
-            let (s, fe) = (sock.clone(), fe.clone());
-            tracker.spawn(async move {
-                let b = fe.resolve_caught(p).await;
-                let _ = s.send_to(&b, from).await;
-            });
-        };
-        if handle(&fe, bytes, from, &mut out, later) {
+        if handle(&fe, &sock, &tracker, bytes, from, &mut out) {
             let _ = sock.send_to(&out, from).await;
         }
     }
 }
 
-/// The receive loop of one socket on a thread of its own (Linux): a blocking
-/// `recvmmsg(2)` with `MSG_WAITFORONE` returns as soon as one datagram is queued,
-/// with whatever else is queued behind it, and the ready answers go back with one
-/// `sendmmsg(2)` — two system calls per batch, as a bare C loop makes. On the
-/// runtime the same batch cost four (the readiness wait, the receive, the send,
-/// and the receive that finds the queue empty) plus a wake-up (issue 19). A
-/// question for the resolver becomes a task on the runtime, as before; its
-/// answer is sent from there without waiting ([`send_later`]).
-///
-/// The socket's receive timeout ([`WAKE`]) lets the thread see the server stop.
+/// The receive loop (Linux): wait until the socket is readable, take up to
+/// [`BATCH`] datagrams with one `recvmmsg(2)`, send the ready answers with one
+/// `sendmmsg(2)`. A short batch means the queue is empty: the loop then clears
+/// the socket's readiness itself (tokio keeps it set when an event came in
+/// meanwhile) instead of asking the kernel once more to hear "would block",
+/// three system calls a batch where it made four (issue 19).
 #[cfg(target_os = "linux")]
-async fn threaded(
-    sock: UdpSocket,
+async fn batched(
+    sock: Arc<Sock>,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    // The runtime lets go of the socket (no readiness events for it any more).
-    let std_sock = match sock.into_std().and_then(blocking) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            tracing::error!("UDP socket for its receive thread: {e}");
-            return;
-        }
-    };
-    let fe_tasks = fe.clone();
-    let rt = tokio::runtime::Handle::current();
-    // The thread stops when the server does, and also when this task is dropped
-    // without it (a runtime shut down with the server still running).
-    let stop = token.child_token();
-    let _stop_on_drop = stop.clone().drop_guard();
-    let (misses, mut to_resolve) = tokio::sync::mpsc::unbounded_channel();
-    // Its lines go where the runtime's go (a test's captured log, too).
-    let log = tracing::dispatcher::get_default(|d| d.clone());
-    let reply_sock = std_sock.clone();
-    let spawned = std::thread::Builder::new()
-        .name("altroot-udp".to_string())
-        .spawn(move || {
-            // The front end uses the runtime's clock and spawns work on it.
-            let _in_runtime = rt.enter();
-            let _log = tracing::dispatcher::set_default(&log);
-            loop {
-                let (s, f, t, m) = (std_sock.clone(), fe.clone(), stop.clone(), misses.clone());
-                let what = || receiving(std_sock.local_addr());
-                let finished = fe
-                    .panics()
-                    .catch(Proto::Udp, what, move || receive_thread(s, f, t, m));
-                if finished.is_some() || stop.is_cancelled() {
-                    break;
-                }
-                // Not a busy loop, whatever keeps panicking.
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            // (dropping `misses` ends the loop below)
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start a UDP receive thread: {e}");
-        return;
-    }
-    // The questions for the resolver, a batch at a time: the thread wakes this
-    // task (one wake-up for whatever it sent meanwhile) and the tasks are
-    // spawned from here, on the runtime, rather than one cross-thread spawn each.
-    let mut batch = Vec::with_capacity(BATCH);
-    while to_resolve.recv_many(&mut batch, BATCH).await > 0 {
-        for (p, from) in batch.drain(..) {
-            let (s, fe) = (reply_sock.clone(), fe_tasks.clone());
-            tracker.spawn(async move {
-                let b = fe.resolve_caught(p).await;
-                send_later(&s, &b, from).await;
-            });
-        }
-    }
-}
-
-/// Where the receive thread sends the questions it cannot answer itself.
-#[cfg(target_os = "linux")]
-type Misses = tokio::sync::mpsc::UnboundedSender<(Box<Pending>, SocketAddr)>;
-
-/// How often an idle receive thread wakes to see whether the server stopped.
-#[cfg(target_os = "linux")]
-const WAKE: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The socket made blocking, with a receive timeout ([`WAKE`]) so that its
-/// thread sees the server stop, and a send timeout so that a full send buffer
-/// holds the thread up a second at most.
-#[cfg(target_os = "linux")]
-fn blocking(s: std::net::UdpSocket) -> io::Result<std::net::UdpSocket> {
-    s.set_nonblocking(false)?;
-    s.set_read_timeout(Some(WAKE))?;
-    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
-    Ok(s)
-}
-
-#[cfg(target_os = "linux")]
-fn receive_thread(
-    sock: Arc<std::net::UdpSocket>,
-    fe: Arc<Frontend>,
-    token: CancellationToken,
-    misses: Misses,
-) {
     let mut b = mmsg::Batch::new();
-    while !token.is_cancelled() {
-        let got = match b.receive(&sock) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                receive_error(&e);
-                continue;
-            }
-        };
-        let mut replies = 0;
-        for i in 0..got {
-            // A datagram without a sender's address cannot be answered.
-            let Some((bytes, from)) = mmsg::datagram(&b.bufs, &b.lens, &b.from, i) else {
-                continue;
-            };
-            let (Some(out), Some(to)) = (b.out.get_mut(replies), b.to.get_mut(replies)) else {
-                break;
-            };
-            // (the runtime has stopped when nobody takes it: then so do we)
-            let later = |p| drop(misses.send((p, from)));
-            if handle(&fe, bytes, from, out, later) {
-                *to = from;
-                replies += 1;
-            }
-        }
-        let mut sent = 0;
-        while sent < replies {
-            match b.send(&sock, sent, replies) {
-                Ok(k) if k > 0 => sent += k,
-                Ok(_) => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+    loop {
+        let mut ready = tokio::select! {
+            r = sock.readable() => match r {
+                Ok(g) => g,
                 Err(e) => {
-                    tracing::debug!("UDP send: {e}");
+                    receive_error(&e);
+                    continue;
+                }
+            },
+            _ = token.cancelled() => return,
+        };
+        // Drain what is queued, a batch at a time.
+        loop {
+            let got = match ready.try_io(|s| b.receive(s.get_ref())) {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
+                    receive_error(&e);
                     break;
                 }
+                // (would block: the guard cleared the readiness)
+                Err(_) => break,
+            };
+            let mut replies = 0;
+            for i in 0..got {
+                // A datagram without a sender's address cannot be answered.
+                let Some((bytes, from)) = mmsg::datagram(&b.bufs, &b.lens, &b.from, i) else {
+                    continue;
+                };
+                let (Some(out), Some(to)) = (b.out.get_mut(replies), b.to.get_mut(replies)) else {
+                    break;
+                };
+                if handle(&fe, &sock, &tracker, bytes, from, out) {
+                    *to = from;
+                    replies += 1;
+                }
+            }
+            send_all(&sock, &mut b, replies).await;
+            if got < BATCH {
+                ready.clear_ready();
+                break;
             }
         }
     }
 }
 
-/// Sends a resolved answer from the runtime on the receive thread's (blocking)
-/// socket without blocking a worker: `MSG_DONTWAIT`, and while the send buffer is
-/// full, a few more tries a millisecond apart; then the answer is dropped, as a
-/// datagram lost on the way would be (the client asks again).
+/// Sends the first `n` replies of the batch: one `sendmmsg`, and whatever the
+/// socket did not take then (its send buffer full) one by one.
 #[cfg(target_os = "linux")]
-async fn send_later(sock: &std::net::UdpSocket, b: &[u8], to: SocketAddr) {
-    use nix::sys::socket::{MsgFlags, SockaddrStorage, sendto};
-    use std::os::fd::AsRawFd;
-    let addr = SockaddrStorage::from(to);
-    for _ in 0..20 {
-        match sendto(sock.as_raw_fd(), b, &addr, MsgFlags::MSG_DONTWAIT) {
-            Err(nix::errno::Errno::EAGAIN) => {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await
-            }
-            Err(nix::errno::Errno::EINTR) => {}
-            Ok(_) | Err(_) => return,
+async fn send_all(sock: &Sock, b: &mut mmsg::Batch, n: usize) {
+    let mut sent = 0;
+    while sent < n {
+        match sock.try_io(tokio::io::Interest::WRITABLE, |s| b.send(s, sent, n)) {
+            Ok(k) if k > 0 => sent += k,
+            _ => break,
         }
+    }
+    for (out, to) in b.out.iter().zip(&b.to).take(n).skip(sent) {
+        let _ = send_to(sock, out, *to).await;
     }
 }
 
@@ -321,9 +253,6 @@ mod mmsg {
         /// The replies of a batch, and where each goes.
         pub(super) out: Vec<Vec<u8>>,
         pub(super) to: [SocketAddr; BATCH],
-        /// The receive headers, kept from one batch to the next (the batch lives
-        /// on its receive thread).
-        rx: MultiHeaders<SockaddrStorage>,
     }
 
     impl Batch {
@@ -335,27 +264,23 @@ mod mmsg {
                 from: [None; BATCH],
                 out: (0..BATCH).map(|_| Vec::with_capacity(BUFFER)).collect(),
                 to: [any; BATCH],
-                rx: MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None),
             }
         }
 
-        /// Waits for a datagram (up to the socket's receive timeout), then takes
-        /// it and whatever else is queued, at most [`BATCH`] datagrams.
+        /// Receives what is queued (at most [`BATCH`] datagrams) without waiting.
         pub(super) fn receive(&mut self, sock: &impl AsRawFd) -> io::Result<usize> {
             let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
                 .bufs
                 .chunks_exact_mut(BUFFER)
                 .map(|c| [IoSliceMut::new(c)])
                 .collect();
+            // nix's headers hold raw pointers (not `Send`), so they are made per
+            // call rather than kept across the loop's awaits: two small allocations
+            // for up to BATCH datagrams.
+            let mut rx = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
             let fd = sock.as_raw_fd();
-            let res = recvmmsg(
-                fd,
-                &mut self.rx,
-                iovs.iter_mut(),
-                MsgFlags::MSG_WAITFORONE,
-                None,
-            )
-            .map_err(io::Error::from)?;
+            let res = recvmmsg(fd, &mut rx, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
+                .map_err(io::Error::from)?;
             let mut n = 0;
             for ((m, len), from) in res.zip(&mut self.lens).zip(&mut self.from) {
                 *len = m.bytes;
