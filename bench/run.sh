@@ -33,7 +33,7 @@ REPS=${REPS:-3}
 LIGHT_QPS=${LIGHT_QPS:-2000}
 LIGHT_SECS=${LIGHT_SECS:-5}
 COLD_NAMES=${COLD_NAMES:-400000}
-PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_ALTB=5405 PORT_CAN=5409
+PORT_ALT=5400 PORT_UNB=5401 PORT_UP=5402 PORT_KRES=5403 PORT_ALTQ=5404 PORT_ALTB=5405 PORT_CAN=5409 PORT_CEIL=5408
 BEFORE_BIN=${BEFORE_BIN:-}
 DNSSEC=${DNSSEC:-}
 LOAD_CPU=0
@@ -53,13 +53,17 @@ fi
 
 cargo build --release --locked -q
 cargo build --release --locked -q --example canned
+# The ceiling: a bare C recvmmsg/sendmmsg loop answering every question with one
+# canned record (bench/ceiling.c): what the kernel allows a UDP server here.
+CEIL_BIN=$(mktemp)
+cc -O2 -o "$CEIL_BIN" bench/ceiling.c
 BIN=target/release/altroot
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    rm -rf "$WORK" "$CEIL_BIN"
 }
 trap cleanup EXIT
 
@@ -185,6 +189,7 @@ EOF
 taskset -c $SERVER_CPU kresd -n -c "$WORK/kresd.conf" "$WORK/kres" >"$WORK/kresd.log" 2>&1 & KRES_PID=$!; PIDS+=($KRES_PID)
 
 taskset -c $SERVER_CPU target/release/examples/canned 127.0.0.1:$PORT_CAN & CAN_PID=$!; PIDS+=($CAN_PID)
+taskset -c $SERVER_CPU "$CEIL_BIN" 127.0.0.1 $PORT_CEIL & CEIL_PID=$!; PIDS+=($CEIL_PID)
 sleep 2
 
 # --- query files ---------------------------------------------------------------
@@ -259,7 +264,10 @@ echo "measuring altroot" >&2;           run_resolver altroot $ALT_PID $PORT_ALT
 echo "measuring Unbound" >&2;           run_resolver unbound $UNB_PID $PORT_UNB
 echo "measuring Knot Resolver" >&2;     run_resolver knot $KRES_PID $PORT_KRES
 echo "measuring altroot, log off" >&2;  ALTQ_LOCAL=$(bench $ALTQ_PID $PORT_ALTQ "$WORK/local.txt")
-echo "measuring the canned ceiling" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$WORK/local.txt")
+echo "measuring the canned tokio loop" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$WORK/local.txt")
+CAN_CACHED=$(bench $CAN_PID $PORT_CAN "$WORK/cached.txt")
+echo "measuring the C ceiling" >&2;     CEIL_LOCAL=$(bench $CEIL_PID $PORT_CEIL "$WORK/local.txt")
+CEIL_CACHED=$(bench $CEIL_PID $PORT_CEIL "$WORK/cached.txt")
 
 # Latency last, after every load run, and interleaved: round i measures each
 # resolver in turn, so whatever the machine does meanwhile (another resolver's
@@ -322,9 +330,12 @@ row() { # label key
     row "Unbound (1 thread)" unbound
     row "Knot Resolver (1 process)" knot
     echo "| altroot, query log off | $(k "$(f "$ALTQ_LOCAL" 2)") | | | | | | | | | |"
-    echo "| canned-answer tokio loop | $(k "$(f "$CAN_LOCAL" 2)") | | | | ${CAN_LAT/ / / } | | | | | |"
+    echo "| canned-answer tokio loop | $(k "$(f "$CAN_LOCAL" 2)") | $(k "$(f "$CAN_CACHED" 2)") | | | ${CAN_LAT/ / / } | | | | | |"
+    echo "| **C recvmmsg loop (ceiling)** | $(k "$(f "$CEIL_LOCAL" 2)") | $(k "$(f "$CEIL_CACHED" 2)") | | | | | | | | |"
     echo
     A=${LOCAL[altroot]} U=${LOCAL[unbound]}
+    echo "Of the C ceiling (answers per CPU-second): altroot local $(ratio "$(f "$A" 2)" "$(f "$CEIL_LOCAL" 2)"), log off $(ratio "$(f "$ALTQ_LOCAL" 2)" "$(f "$CEIL_LOCAL" 2)"), cached $(ratio "$(f "${CACHED[altroot]}" 2)" "$(f "$CEIL_CACHED" 2)"); Unbound local $(ratio "$(f "$U" 2)" "$(f "$CEIL_LOCAL" 2)"), cached $(ratio "$(f "${CACHED[unbound]}" 2)" "$(f "$CEIL_CACHED" 2)"); tokio loop local $(ratio "$(f "$CAN_LOCAL" 2)" "$(f "$CEIL_LOCAL" 2)")."
+    echo
     echo "altroot / Unbound: local $(ratio "$(f "$A" 2)" "$(f "$U" 2)"), cached $(ratio "$(f "${CACHED[altroot]}" 2)" "$(f "${CACHED[unbound]}" 2)"), cold qps $(ratio "$(f "${COLD[altroot]}" 1)" "$(f "${COLD[unbound]}" 1)"), cold per CPU-second $(ratio "$(f "${COLD[altroot]}" 2)" "$(f "${COLD[unbound]}" 2)")."
     if [ -n "$BEFORE_BIN" ]; then
         B=${LOCAL[before]}
