@@ -88,59 +88,102 @@ impl Key {
 }
 
 /// One entry as kept: its key (root, kind, type, name in wire form) and its data in
-/// wire form.
+/// wire form, the name and the data in one allocation (`wire`: the name's
+/// `name_len` bytes, then the data): a cold name's entry is two allocations (this
+/// and its `Arc`), not four (issue 19: bytes per cached name).
 struct Entry {
     root: u8,
     kind: u8,
     rtype: u16,
-    name: Box<[u8]>,
-    stored: Stored,
     trust: Trust,
+    name_len: u16,
     /// Unix seconds.
     expires: u64,
+    wire: Box<[u8]>,
+    stored: Stored,
 }
 
+/// What the data after the name is (empty for a negative answer without SOA or
+/// proof); a delegation is kept as it is.
 enum Stored {
-    Set(Box<[u8]>),
-    NoData(Option<Box<[u8]>>),
-    NxDomain(Option<Box<[u8]>>),
+    Set,
+    NoData,
+    NxDomain,
     Delegation(Box<Delegation>),
 }
 
 impl Entry {
+    fn new(
+        (root, kind, rtype): (u8, u8, u16),
+        name: &LowerName,
+        data: Option<Box<[u8]>>,
+        stored: Stored,
+        trust: Trust,
+        expires: u64,
+    ) -> Option<Entry> {
+        let name = compact::name_bytes(name);
+        let data = data.as_deref().unwrap_or_default();
+        let mut wire = Vec::with_capacity(name.len() + data.len());
+        wire.extend_from_slice(&name);
+        wire.extend_from_slice(data);
+        Some(Entry {
+            root,
+            kind,
+            rtype,
+            trust,
+            name_len: u16::try_from(name.len()).ok()?,
+            expires,
+            wire: wire.into_boxed_slice(),
+            stored,
+        })
+    }
+
+    fn name(&self) -> &[u8] {
+        self.wire
+            .get(..usize::from(self.name_len))
+            .unwrap_or_default()
+    }
+
+    /// The data after the name; `None` when there is none.
+    fn payload(&self) -> Option<&[u8]> {
+        self.wire
+            .get(usize::from(self.name_len)..)
+            .filter(|d| !d.is_empty())
+    }
+
     fn is(&self, root: u8, kind: u8, rtype: u16, name: &LowerName) -> bool {
         self.root == root
             && self.kind == kind
             && self.rtype == rtype
-            && compact::same_name(&self.name, name)
+            && compact::same_name(self.name(), name)
     }
 
     /// The data as hickory records, TTLs set to `ttl`.
     fn data(&self, ttl: u32) -> Data {
-        let neg = |b: &Option<Box<[u8]>>| {
-            let mut rs = b
-                .as_deref()
+        let neg = || {
+            let mut rs = self
+                .payload()
                 .map_or_else(Vec::new, |b| compact::decode_records(b, ttl));
             let soa = (rs.first().map(Record::record_type) == Some(RecordType::SOA))
                 .then(|| rs.remove(0));
             (soa, rs)
         };
         match &self.stored {
-            Stored::Set(b) => {
-                let owner = crate::zones::wire::to_name(&self.name);
+            Stored::Set => {
+                let owner = crate::zones::wire::to_name(self.name());
                 Data::Records(compact::decode_set(
                     &owner,
                     RecordType::from(self.rtype),
                     ttl,
-                    b,
+                    self.payload().unwrap_or_default(),
                 ))
             }
-            Stored::NoData(s) => {
-                let (soa, proof) = neg(s);
+            Stored::NoData => {
+                let (soa, proof) = neg();
                 Data::NoData(soa, proof)
             }
-            Stored::NxDomain(s) => {
-                let (soa, proof) = neg(s);
+            Stored::NxDomain => {
+                let (soa, proof) = neg();
                 Data::NxDomain(soa, proof)
             }
             Stored::Delegation(d) => Data::Delegation((**d).clone()),
@@ -148,12 +191,11 @@ impl Entry {
     }
 
     fn bytes(&self) -> usize {
-        let data = match &self.stored {
-            Stored::Set(b) => b.len(),
-            Stored::NoData(s) | Stored::NxDomain(s) => s.as_ref().map_or(0, |b| b.len()),
+        let delegation = match &self.stored {
             Stored::Delegation(d) => (d.ns.len() + d.glue.len()) * 96,
+            _ => 0,
         };
-        std::mem::size_of::<Entry>() + self.name.len() + data
+        std::mem::size_of::<Entry>() + self.wire.len() + delegation
     }
 }
 
@@ -485,25 +527,20 @@ impl Cache {
                 .then(|| compact::encode_records(&all))
                 .flatten()
         };
-        let stored = match data {
+        let (data, stored) = match data {
             Data::Records(rs) => match compact::encode_set(&rs) {
-                Some(b) => Stored::Set(b),
+                Some(b) => (Some(b), Stored::Set),
                 None => return,
             },
-            Data::NoData(s, p) => Stored::NoData(neg(s, p)),
-            Data::NxDomain(s, p) => Stored::NxDomain(neg(s, p)),
-            Data::Delegation(d) => Stored::Delegation(Box::new(d)),
+            Data::NoData(s, p) => (neg(s, p), Stored::NoData),
+            Data::NxDomain(s, p) => (neg(s, p), Stored::NxDomain),
+            Data::Delegation(d) => (None, Stored::Delegation(Box::new(d))),
         };
         let (kind, rtype, name) = key.parts();
         let h = compact::hash(&self.store.hasher, self.root, kind, rtype, name);
-        let entry = Entry {
-            root: self.root,
-            kind,
-            rtype,
-            name: compact::name_bytes(name),
-            stored,
-            trust,
-            expires,
+        let Some(entry) = Entry::new((self.root, kind, rtype), name, data, stored, trust, expires)
+        else {
+            return;
         };
         self.store.map.insert(h, Arc::new(entry));
         // Emptied meanwhile: `clear` moves the generation on before it empties, so
