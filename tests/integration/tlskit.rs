@@ -432,11 +432,12 @@ pub fn server_config(leaf: &Leaf, alpn: &[&[u8]]) -> rustls::ServerConfig {
 
 //------------ Servers that close every connection after one answer -------------
 
-/// A DoH (HTTP/2) or DoQ server that answers like [`TlsSink`] and then closes the
-/// connection: DoH with GOAWAY after the first response (answering what the
-/// client still sent before it), DoQ with CONNECTION_CLOSE once the first answer
-/// is acknowledged. `accepted` counts connections; dropping it stops the server
-/// (for DoQ, closing its connections).
+/// A DoH (HTTP/2) or DoQ server that answers the first question of a connection
+/// like [`TlsSink`] and closes the connection when a second comes on it, so that
+/// the second question meets the close: DoH refuses its stream (RST_STREAM
+/// REFUSED_STREAM, RFC 9113 §8.7) and sends GOAWAY, DoQ closes the connection
+/// (CONNECTION_CLOSE). `accepted` counts connections, `answered` answers;
+/// dropping it stops the server (for DoQ, closing its connections).
 pub struct ClosingSink {
     pub addr: SocketAddr,
     pub accepted: Arc<std::sync::atomic::AtomicUsize>,
@@ -476,6 +477,16 @@ impl ClosingSink {
                     };
                     let mut first = true;
                     while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        if !first {
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                            conn.graceful_shutdown();
+                            // (driven on until the client is done with it)
+                            while let Some(Ok((_, mut r))) = conn.accept().await {
+                                r.send_reset(h2::Reason::REFUSED_STREAM);
+                            }
+                            return;
+                        }
+                        first = false;
                         let mut body = req.into_body();
                         let mut q = Vec::new();
                         while let Some(Ok(chunk)) = body.data().await {
@@ -494,10 +505,6 @@ impl ClosingSink {
                             return;
                         }
                         ans.fetch_add(1, SeqCst);
-                        if first {
-                            first = false;
-                            conn.graceful_shutdown();
-                        }
                     }
                 });
             }
@@ -543,8 +550,8 @@ impl ClosingSink {
                         return;
                     }
                     ans.fetch_add(1, SeqCst);
-                    // Acknowledged by the client: only then close.
-                    let _ = send.stopped().await;
+                    // The next question's stream: the connection closes under it.
+                    let _ = conn.accept_bi().await;
                     conn.close(0u32.into(), b"one answer per connection");
                 });
             }
