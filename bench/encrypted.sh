@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Encrypted DNS throughput: answers per CPU-second of the server for cached names
 # over UDP, DoT and DoH, for altroot and — in the same run, same query file, same
-# dnsperf settings — for Unbound's UDP, DoT and DoH listeners (the anchor).
+# dnsperf settings — for Unbound's UDP, DoT and DoH listeners (the anchor); and
+# altroot's DoQ listener (quic-listen), which neither dnsperf 2.10 (udp, tcp, dot,
+# doh) nor Unbound 1.17.1 (no DoQ before 1.22) speaks: it is asked by altroot's
+# own DoQ client (bench/upstream_clients.rs `load`), and so is its DoT listener
+# in a row beside it, so that DoQ is read against DoT with the same client.
 # Appends a Markdown table to bench/results.md.
 #
 #   bench/encrypted.sh              # 10 s per measurement, about 2 minutes in all
@@ -18,7 +22,7 @@ cd "$(dirname "$0")/.."
 
 SECS=${SECONDS_PER_RUN:-10}
 CLIENTS=${CLIENTS:-4}
-P_UDP=5410 P_DOT=5411 P_DOH=5412 P_UP=5413 U_UDP=5414 U_DOT=5415 U_DOH=5416
+P_UDP=5410 P_DOT=5411 P_DOH=5412 P_UP=5413 U_UDP=5414 U_DOT=5415 U_DOH=5416 P_DOQ=5417
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need dnsperf || ! need unbound || ! need dig || ! need openssl; then
@@ -27,17 +31,24 @@ if ! need dnsperf || ! need unbound || ! need dig || ! need openssl; then
 fi
 systemctl stop unbound 2>/dev/null || true
 
-cargo build --release --locked -q
-BIN=target/release/altroot
+cargo build --release --locked -q --bin altroot --example upstream-clients
+T=${CARGO_TARGET_DIR:-target}/release
+BIN=$T/altroot
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# --- a certificate for bench.test and 127.0.0.1 (self-signed; dnsperf does not verify)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj /CN=bench.test -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+# --- a CA and a certificate for bench.test and 127.0.0.1 (dnsperf does not verify;
+# altroot's client does, and refuses a self-signed CA:TRUE certificate as a leaf)
+EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+# shellcheck disable=SC2086
+openssl req -x509 $EC -days 2 -subj /CN=bench-ca -keyout "$WORK/ca.key" -out "$WORK/ca.pem" 2>/dev/null
+# shellcheck disable=SC2086
+openssl req $EC -subj /CN=bench.test -keyout "$WORK/key.pem" -out "$WORK/leaf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:bench.test,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$WORK/leaf.ext"
+openssl x509 -req -in "$WORK/leaf.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
+    -days 2 -extfile "$WORK/leaf.ext" -out "$WORK/cert.pem" 2>/dev/null
 
 # --- the upstream: 1,000 names in "example." -----------------------------------
 mkdir -p "$WORK/up-zones"
@@ -63,6 +74,7 @@ cat > "$WORK/alt.toml" <<EOF
 listen = ["127.0.0.1:$P_UDP"]
 tls-listen = ["127.0.0.1:$P_DOT"]
 https-listen = ["127.0.0.1:$P_DOH"]
+quic-listen = ["127.0.0.1:$P_DOQ"]
 tls-cert = "cert.pem"
 tls-key = "key.pem"
 tcp-clients = 150
@@ -141,6 +153,20 @@ for m in udp:$P_UDP:$U_UDP dot:$P_DOT:$U_DOT doh:$P_DOH:$U_DOH; do
     R[alt_$mode]=$(perf "$ALT" "$mode" "$pa")
     R[unb_$mode]=$(perf "$UNB" "$mode" "$pu")
 done
+# DoT and DoQ by altroot's own client: CLIENTS connections, 200 in flight as
+# dnsperf has them (-c CLIENTS -q 200).
+rust_load() { # mode port -> "qps answers-per-cpu-second"
+    local before after out
+    before=$(cpu "$ALT")
+    out=$(IN_FLIGHT=200 "$T/examples/upstream-clients" load "$1" "127.0.0.1:$2" "$WORK/ca.pem" \
+        bench.test "$SECS" "$WORK/cached.txt" "$CLIENTS")
+    after=$(cpu "$ALT")
+    read -r n wall <<<"$out"
+    awk -v n="$n" -v w="$wall" -v t=$((after - before)) -v hz="$HZ" \
+        'BEGIN { printf "%d %d", n / w, (t > 0 ? n / (t / hz) : 0) }'
+}
+R[alt_rdot]=$(rust_load dot $P_DOT)
+R[alt_rdoq]=$(rust_load doq $P_DOQ)
 rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$ALT/status)
 
 row() { # mode label
@@ -153,13 +179,18 @@ row() { # mode label
     echo
     echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with dnsperf;"
     echo "cached names (1,000, forwarded once), dnsperf -T 1 -l $SECS per row: -c $CLIENTS -q 200 over"
-    echo "UDP and DoT, -c 64 -q 64 over DoH (see the script). Connections stay open: no handshakes timed."
+    echo "UDP and DoT, -c 64 -q 64 over DoH (see the script); the last two rows by altroot's own client"
+    echo "(-c $CLIENTS, 200 in flight; Unbound 1.17.1 has no DoQ). Connections stay open: no handshakes timed."
     echo
     echo "| transport | altroot qps | altroot answers/CPU-s | Unbound qps | Unbound answers/CPU-s | altroot / Unbound (per CPU-s) |"
     echo "|---|---|---|---|---|---|"
     row udp "UDP"
     row dot "DoT (RFC 7858)"
     row doh "DoH (RFC 8484, HTTP/2 GET)"
+    for m in rdot:"DoT, altroot's client" rdoq:"DoQ (RFC 9250), altroot's client"; do
+        read -r aq ac <<<"${R[alt_${m%%:*}]}"
+        echo "| ${m#*:} | $aq | $ac | — | — | — |"
+    done
     echo
     echo "altroot peak RSS (VmHWM) after the runs: $rss."
 } | tee -a bench/results.md

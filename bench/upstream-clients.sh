@@ -2,12 +2,16 @@
 # Encrypted upstream clients, altroot's own against hickory-net 0.26's: the same
 # upstream (an altroot with DoT, DoH and DoQ listeners, a wildcard zone so that
 # every question is new), the same names, 64 questions in flight over one
-# connection per client, SECONDS_PER_RUN seconds each. The figure to read is
-# answers per CPU-second of the client process (bench/upstream_clients.rs); the
-# upstream runs in its own process. Appends a Markdown table to bench/results.md.
+# connection per client, SECONDS_PER_RUN seconds each, in halves (ours, hickory's,
+# hickory's, ours) so that a load from elsewhere on the machine weighs on both.
+# The figure to read is answers per CPU-second of the client process
+# (bench/upstream_clients.rs); the upstream runs in its own process. Each half
+# also prints (stderr) the loopback packets per answer. Appends a Markdown table
+# to bench/results.md.
 #
 #   bench/upstream-clients.sh            # 10 s per measurement, about a minute
 #   SECONDS_PER_RUN=5 bench/upstream-clients.sh
+#   IN_FLIGHT=4 ONLY=DoH bench/upstream-clients.sh   # fewer in flight; one row
 #
 # Loopback only; every run bounded by its time.
 set -euo pipefail
@@ -66,7 +70,7 @@ sleep 1 # (-q keeps the log quiet, "altroot ready" included; the client's warm-u
     echo "## Encrypted upstream clients: altroot's vs hickory-net 0.26.3's, $(date -u +%Y-%m-%d)"
     echo
     echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the"
-    echo "upstream (altroot, DoT/DoH/DoQ listeners, a wildcard: every name new); 64 questions in flight,"
+    echo "upstream (altroot, DoT/DoH/DoQ listeners, a wildcard: every name new); ${IN_FLIGHT:-64} questions in flight,"
     echo "one connection per client, $SECS s per cell."
     echo
     "$T/examples/upstream-clients" "127.0.0.1:$P_DOT" "127.0.0.1:$P_DOH" "127.0.0.1:$P_DOQ" \

@@ -371,3 +371,97 @@ async fn dot_resolvers_send_sni() {
         "no SNI in the ClientHello"
     );
 }
+
+// A DoQ column (`quic://`, hickory-resolver's QUIC client) against altroot's own
+// quic-listen as the outside resolver, since Debian has no DoQ recursive resolver
+// to run (Unbound 1.17.1 serves none; it came in 1.22). That altroot knows only
+// the fake ICANN root, as an ICANN-only public resolver knows only ICANN's, so
+// its column must say what Unbound's says in `resolvers.json` for every name:
+// the same answer, matching the same roots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doq_resolver_column_from_altroots_quic_listener() {
+    let w = crate::world::World::start(crate::harness::standard_world).await;
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["dns.test"]);
+    let outside = crate::harness::Altroot::start(
+        &format!(
+            "[server]\nlisten = [\"127.0.0.1:0\"]\nquic-listen = [\"127.0.0.1:0\"]\n\
+             tls-cert = \"cert.pem\"\ntls-key = \"key.pem\"\nquery-timeout = \"3s\"\n\n\
+             [log]\nquery-file = \"q.jsonl\"\n\n{}",
+            crate::harness::icann_root(&w)
+        ),
+        &[
+            ("hints.txt", hints(&w)),
+            ("cert.pem", leaf.cert.clone()),
+            ("key.pem", leaf.key.clone()),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &files(&w), &config(&w, ""));
+    std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem).unwrap();
+    let resolver = format!("doq=quic://{}#dns.test", outside.encrypted.quic_addrs[0]);
+    let out = tokio::process::Command::new(crate::system::BIN)
+        .current_dir(dir.path())
+        .args(["compare", "--config", "altroot.toml", "--tls-ca", "ca.pem"])
+        .args(["--json", "--resolver", &resolver])
+        .args(NAMES)
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .unwrap();
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "roots differ: {text}{err}");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("name").is_some())
+        .collect();
+    assert_eq!(rows.len(), NAMES.len(), "{text}{err}");
+    // What Unbound, iterating the same world, says (tests/fixtures/compare).
+    let golden = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compare/resolvers.json"),
+    )
+    .unwrap();
+    let unbound: std::collections::BTreeMap<String, (serde_json::Value, serde_json::Value)> =
+        golden
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| {
+                let c = v["resolvers"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["resolver"] == "unbound")?
+                    .clone();
+                Some((
+                    v["name"].as_str()?.to_string(),
+                    (c["answer"].clone(), c["as"].clone()),
+                ))
+            })
+            .collect();
+    assert_eq!(unbound.len(), NAMES.len());
+    for row in &rows {
+        let name = row["name"].as_str().unwrap();
+        let c = &row["resolvers"][0];
+        assert_eq!(c["resolver"], "doq", "{row}");
+        assert_eq!(c["error"], serde_json::Value::Null, "{name}: {c}");
+        let (answer, roots) = &unbound[name];
+        assert_eq!(&c["answer"], answer, "{name}: {c}");
+        assert_eq!(&c["as"], roots, "{name}: {c}");
+    }
+    let geek = rows.iter().find(|r| r["name"] == "www.geek.").unwrap();
+    assert_eq!(geek["resolvers"][0]["rcode"], "NXDOMAIN", "{geek}");
+    // The outside altroot's DoQ listener is what answered them.
+    for name in ["www.geek.", "www.example.com."] {
+        let lines = crate::querylog::json_lines_until(&outside.path("q.jsonl"), "name", name).await;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["name"] == name && l["proto"] == "doq"),
+            "{name}: {lines:?}"
+        );
+    }
+}

@@ -172,3 +172,58 @@ async fn bad_upstream_certificates_are_refused_without_fallback() {
         );
     }
 }
+
+/// An altroot whose one root forwards to `upstream` (a `https://` or `quic://`
+/// URL for `dns.test`), trusting `pki`'s CA.
+async fn forward_to(upstream: &str, pki: &Pki) -> Altroot {
+    let root = format!(
+        "[[root]]\nname = \"up\"\nforward = [\"{upstream}\"]\ntls-ca = \"ca.pem\"\n\
+         allow-loopback-upstream = true\n"
+    );
+    altroot(&root, pki).await
+}
+
+/// Asks `a` four new names one after the other, each of which must come back
+/// from the sink, each on a connection of its own: every question after the first
+/// is sent on the open connection, meets its close, and is asked again on a new
+/// one. Then stops the sink and asks once more, which must be SERVFAIL (the
+/// upstream is gone), not silence.
+async fn answered_across_closes_then_servfail(a: &Altroot, sink: ClosingSink, what: &str) {
+    for i in 0..4 {
+        let m = a.query(&format!("n{i}.example.net."), RecordType::A).await;
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NoError,
+            "{what} {i}: {m:?}"
+        );
+        assert_eq!(addrs(&m), vec![ip("192.0.2.99")], "{what} {i}");
+    }
+    assert_eq!(sink.answered.load(Ordering::SeqCst), 4, "{what}");
+    assert_eq!(sink.accepted.load(Ordering::SeqCst), 4, "{what}");
+    drop(sink);
+    let m = a.query("after.example.net.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail, "{what}");
+}
+
+// A DoH upstream that refuses the second question of every connection and sends
+// GOAWAY (as servers do at a limit or when shutting down): each question is still
+// answered, asked again on a new HTTP/2 connection, and when the server is gone
+// the client gets SERVFAIL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doh_upstream_opens_a_new_connection_after_goaway() {
+    let pki = Pki::new();
+    let sink = ClosingSink::doh(&pki.leaf(&["dns.test"])).await;
+    let a = forward_to(&format!("https://{}/dns-query#dns.test", sink.addr), &pki).await;
+    answered_across_closes_then_servfail(&a, sink, "DoH").await;
+}
+
+// A DoQ upstream that closes each connection when its second question comes:
+// each question is still answered, asked again on a new QUIC connection, and when
+// the server is gone the client gets SERVFAIL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doq_upstream_opens_a_new_connection_after_close() {
+    let pki = Pki::new();
+    let sink = ClosingSink::doq(&pki.leaf(&["dns.test"])).await;
+    let a = forward_to(&format!("quic://{}#dns.test", sink.addr), &pki).await;
+    answered_across_closes_then_servfail(&a, sink, "DoQ").await;
+}

@@ -319,17 +319,7 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Recorded<S> {
 impl TlsSink {
     pub async fn start(leaf: &Leaf) -> TlsSink {
         let addr = free_addr();
-        let chain = CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap();
-        let cfg = rustls::ServerConfig::builder_with_provider(altroot::tls::provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(leaf, &[])));
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let udp = tokio::net::UdpSocket::bind(addr).await.unwrap();
         let mut sink = TlsSink {
@@ -377,7 +367,6 @@ async fn answer_all<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     tls: &mut S,
     qs: &Mutex<Vec<String>>,
 ) {
-    use hickory_proto::rr::{RData, Record, rdata::A};
     loop {
         let mut len = [0u8; 2];
         if tls.read_exact(&mut len).await.is_err() {
@@ -387,31 +376,192 @@ async fn answer_all<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         if tls.read_exact(&mut buf).await.is_err() {
             return;
         }
-        let Ok(q) = Message::from_vec(&buf) else {
+        let Some(name) = Message::from_vec(&buf)
+            .ok()
+            .and_then(|q| q.queries.first().map(|q| q.name().to_string()))
+        else {
             return;
         };
-        let Some(question) = q.queries.first().cloned() else {
-            return;
-        };
-        qs.lock().unwrap().push(question.name().to_string());
-        let mut r = Message::new(
-            q.metadata.id,
-            hickory_proto::op::MessageType::Response,
-            q.metadata.op_code,
-        );
-        r.metadata.recursion_desired = q.metadata.recursion_desired;
-        r.metadata.recursion_available = true;
-        r.add_query(question.clone());
-        r.add_answer(Record::from_rdata(
-            question.name().clone(),
-            300,
-            RData::A(A::new(192, 0, 2, 99)),
-        ));
-        let b = r.to_vec().unwrap();
+        qs.lock().unwrap().push(name);
+        let Some(b) = sink_answer(&buf) else { return };
         let mut framed = (b.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&b);
         if tls.write_all(&framed).await.is_err() || tls.flush().await.is_err() {
             return;
+        }
+    }
+}
+
+/// The answer the sinks give to the DoT/DoH/DoQ question `q` (wire form): `A
+/// 192.0.2.99` for its name, with its ID, RD and question.
+pub fn sink_answer(q: &[u8]) -> Option<Vec<u8>> {
+    use hickory_proto::rr::{RData, Record, rdata::A};
+    let q = Message::from_vec(q).ok()?;
+    let question = q.queries.first()?.clone();
+    let mut r = Message::new(
+        q.metadata.id,
+        hickory_proto::op::MessageType::Response,
+        q.metadata.op_code,
+    );
+    r.metadata.recursion_desired = q.metadata.recursion_desired;
+    r.metadata.recursion_available = true;
+    r.add_query(question.clone());
+    r.add_answer(Record::from_rdata(
+        question.name().clone(),
+        300,
+        RData::A(A::new(192, 0, 2, 99)),
+    ));
+    r.to_vec().ok()
+}
+
+/// A rustls server config presenting `leaf`, offering `alpn`.
+pub fn server_config(leaf: &Leaf, alpn: &[&[u8]]) -> rustls::ServerConfig {
+    let chain = CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap();
+    let mut cfg = rustls::ServerConfig::builder_with_provider(altroot::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
+    cfg
+}
+
+//------------ Servers that close every connection after one answer -------------
+
+/// A DoH (HTTP/2) or DoQ server that answers the first question of a connection
+/// like [`TlsSink`] and closes the connection when a second comes on it, so that
+/// the second question meets the close: DoH refuses its stream (RST_STREAM
+/// REFUSED_STREAM, RFC 9113 §8.7) and sends GOAWAY, DoQ closes the connection
+/// (CONNECTION_CLOSE). `accepted` counts connections, `answered` answers;
+/// dropping it stops the server (for DoQ, closing its connections).
+pub struct ClosingSink {
+    pub addr: SocketAddr,
+    pub accepted: Arc<std::sync::atomic::AtomicUsize>,
+    pub answered: Arc<std::sync::atomic::AtomicUsize>,
+    endpoint: Option<quinn::Endpoint>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ClosingSink {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(ep) = &self.endpoint {
+            ep.close(0u32.into(), b"gone");
+        }
+    }
+}
+
+impl ClosingSink {
+    pub async fn doh(leaf: &Leaf) -> ClosingSink {
+        use std::sync::atomic::Ordering::SeqCst;
+        let addr = free_addr();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(leaf, &[b"h2"])));
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let accepted: Arc<std::sync::atomic::AtomicUsize> = Default::default();
+        let answered: Arc<std::sync::atomic::AtomicUsize> = Default::default();
+        let (acc, ans) = (accepted.clone(), answered.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                acc.fetch_add(1, SeqCst);
+                let (acceptor, ans) = (acceptor.clone(), ans.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let Ok(mut conn) = h2::server::handshake(tls).await else {
+                        return;
+                    };
+                    let mut first = true;
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        if !first {
+                            respond.send_reset(h2::Reason::REFUSED_STREAM);
+                            conn.graceful_shutdown();
+                            // (driven on until the client is done with it)
+                            while let Some(Ok((_, mut r))) = conn.accept().await {
+                                r.send_reset(h2::Reason::REFUSED_STREAM);
+                            }
+                            return;
+                        }
+                        first = false;
+                        let mut body = req.into_body();
+                        let mut q = Vec::new();
+                        while let Some(Ok(chunk)) = body.data().await {
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                            q.extend_from_slice(&chunk);
+                        }
+                        let Some(a) = sink_answer(&q) else { return };
+                        let resp = http::Response::builder()
+                            .header("content-type", "application/dns-message")
+                            .body(())
+                            .unwrap();
+                        let Ok(mut send) = respond.send_response(resp, false) else {
+                            return;
+                        };
+                        if send.send_data(bytes::Bytes::from(a), true).is_err() {
+                            return;
+                        }
+                        ans.fetch_add(1, SeqCst);
+                    }
+                });
+            }
+        });
+        ClosingSink {
+            addr,
+            accepted,
+            answered,
+            endpoint: None,
+            task,
+        }
+    }
+
+    pub async fn doq(leaf: &Leaf) -> ClosingSink {
+        use std::sync::atomic::Ordering::SeqCst;
+        let addr = free_addr();
+        let crypto =
+            quinn::crypto::rustls::QuicServerConfig::try_from(server_config(leaf, &[b"doq"]))
+                .unwrap();
+        let ep = quinn::Endpoint::server(quinn::ServerConfig::with_crypto(Arc::new(crypto)), addr)
+            .unwrap();
+        let accepted: Arc<std::sync::atomic::AtomicUsize> = Default::default();
+        let answered: Arc<std::sync::atomic::AtomicUsize> = Default::default();
+        let (acc, ans, server) = (accepted.clone(), answered.clone(), ep.clone());
+        let task = tokio::spawn(async move {
+            while let Some(incoming) = server.accept().await {
+                acc.fetch_add(1, SeqCst);
+                let ans = ans.clone();
+                tokio::spawn(async move {
+                    let Ok(conn) = incoming.await else { return };
+                    let Ok((mut send, mut recv)) = conn.accept_bi().await else {
+                        return;
+                    };
+                    let Ok(q) = recv.read_to_end(65_537).await else {
+                        return;
+                    };
+                    let Some(a) = q.get(2..).and_then(sink_answer) else {
+                        return;
+                    };
+                    let mut framed = (a.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&a);
+                    if send.write_all(&framed).await.is_err() || send.finish().is_err() {
+                        return;
+                    }
+                    ans.fetch_add(1, SeqCst);
+                    // The next question's stream: the connection closes under it.
+                    let _ = conn.accept_bi().await;
+                    conn.close(0u32.into(), b"one answer per connection");
+                });
+            }
+        });
+        ClosingSink {
+            addr,
+            accepted,
+            answered,
+            endpoint: Some(ep),
+            task,
         }
     }
 }

@@ -13,7 +13,7 @@ use quinn::{Connection, Endpoint, VarInt};
 use rustls::ClientConfig;
 use tokio::time::{Instant, timeout_at};
 
-use super::{Fail, our_reply, query_bytes};
+use super::{Fail, Shared, our_reply, query_bytes};
 use crate::resolver::failure::ServerError;
 use crate::resolver::transport::{Reply, framed};
 
@@ -24,8 +24,9 @@ pub struct DoqClient {
     addr: SocketAddr,
     name: String,
     config: quinn::ClientConfig,
-    /// The endpoint (made on first use, inside the runtime) and the connection.
-    state: tokio::sync::Mutex<(Option<Endpoint>, Option<Connection>)>,
+    /// Made on first use, inside the runtime; kept for the connections after.
+    endpoint: std::sync::Mutex<Option<Endpoint>>,
+    conn: Shared<Connection>,
 }
 
 impl DoqClient {
@@ -48,7 +49,8 @@ impl DoqClient {
             addr,
             name: name.to_string(),
             config,
-            state: tokio::sync::Mutex::new((None, None)),
+            endpoint: std::sync::Mutex::new(None),
+            conn: Shared::new(),
         })
     }
 
@@ -66,10 +68,20 @@ impl DoqClient {
         // A reused connection the server has just closed fails at once: then once
         // more on a new one.
         for _ in 0..2 {
-            let (conn, fresh) = self.connection(deadline).await?;
+            let (conn, fresh) = self
+                .conn
+                .get(
+                    deadline,
+                    |c| c.close_reason().is_none(),
+                    || self.connect(deadline),
+                )
+                .await?;
             match ask(&conn, q, rd, deadline).await {
                 Ok(r) => return Ok(r),
-                Err(Fail::Closed) if !fresh => continue,
+                Err(Fail::Closed) if !fresh => {
+                    self.conn.forget(|c| c.stable_id() == conn.stable_id());
+                    continue;
+                }
                 Err(Fail::Closed) => {
                     return Err(ServerError::Unreachable(format!(
                         "{}: the QUIC connection closed before the reply",
@@ -85,46 +97,42 @@ impl DoqClient {
         )))
     }
 
-    /// The open connection, or a new one (one handshake, shared by the questions
-    /// that wait for it). `true` when new.
-    async fn connection(&self, deadline: Instant) -> Result<(Connection, bool), ServerError> {
-        let mut state = timeout_at(deadline, self.state.lock())
-            .await
-            .map_err(|_| ServerError::Timeout)?;
-        if let Some(c) = state.1.as_ref().filter(|c| c.close_reason().is_none()) {
-            return Ok((c.clone(), false));
-        }
-        state.1 = None;
-        if state.0.is_none() {
-            let local: SocketAddr = if self.addr.is_ipv6() {
-                (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-            } else {
-                (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-            };
-            let ep = Endpoint::client(local).map_err(|e| {
-                ServerError::Local(format!("no UDP socket for QUIC to {}: {e}", self.addr))
-            })?;
-            state.0 = Some(ep);
-        }
-        let Some(ep) = state.0.as_ref() else {
-            return Err(ServerError::Local("no QUIC endpoint".into()));
+    /// A new connection, by `deadline` (on the endpoint made on first use, inside
+    /// the runtime).
+    async fn connect(&self, deadline: Instant) -> Result<Connection, ServerError> {
+        let ep = {
+            let mut ep = self
+                .endpoint
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match ep.as_ref() {
+                Some(e) => e.clone(),
+                None => {
+                    let local: SocketAddr = if self.addr.is_ipv6() {
+                        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                    } else {
+                        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+                    };
+                    let e = Endpoint::client(local).map_err(|e| {
+                        ServerError::Local(format!("no UDP socket for QUIC to {}: {e}", self.addr))
+                    })?;
+                    *ep = Some(e.clone());
+                    e
+                }
+            }
         };
         let connecting = ep
             .connect_with(self.config.clone(), self.addr, &self.name)
             .map_err(|e| ServerError::Local(format!("QUIC to {}: {e}", self.addr)))?;
-        let conn = match timeout_at(deadline, connecting).await {
-            Err(_) => return Err(ServerError::Timeout),
-            Ok(Err(quinn::ConnectionError::TimedOut)) => return Err(ServerError::Timeout),
-            Ok(Err(e)) => {
-                return Err(ServerError::Tls(format!(
-                    "QUIC handshake with {} for {} failed: {e}",
-                    self.addr, self.name
-                )));
-            }
-            Ok(Ok(c)) => c,
-        };
-        state.1 = Some(conn.clone());
-        Ok((conn, true))
+        match timeout_at(deadline, connecting).await {
+            Err(_) => Err(ServerError::Timeout),
+            Ok(Err(quinn::ConnectionError::TimedOut)) => Err(ServerError::Timeout),
+            Ok(Err(e)) => Err(ServerError::Tls(format!(
+                "QUIC handshake with {} for {} failed: {e}",
+                self.addr, self.name
+            ))),
+            Ok(Ok(c)) => Ok(c),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
 
-use super::{Fail, TlsTarget, our_reply, query_bytes};
+use super::{Fail, Shared, TlsTarget, our_reply, query_bytes};
 use crate::resolver::failure::ServerError;
 use crate::resolver::transport::{Reply, framed, read_framed};
 
@@ -30,7 +30,7 @@ type Waiting = Arc<Mutex<HashMap<u16, oneshot::Sender<Vec<u8>>>>>;
 
 pub struct DotClient {
     target: TlsTarget,
-    conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
+    conn: Shared<Arc<Conn>>,
 }
 
 /// One open connection: a writer task fed by `tx`, a reader task handing replies
@@ -52,7 +52,7 @@ impl DotClient {
     pub fn new(addr: SocketAddr, name: &str, config: Arc<ClientConfig>) -> Result<Self, String> {
         Ok(DotClient {
             target: TlsTarget::new(addr, name, config)?,
-            conn: tokio::sync::Mutex::new(None),
+            conn: Shared::new(),
         })
     }
 
@@ -70,10 +70,20 @@ impl DotClient {
         // A reused connection the server has just closed fails at once: then once
         // more on a new one.
         for _ in 0..2 {
-            let (conn, fresh) = self.connection(deadline).await?;
+            let (conn, fresh) = self
+                .conn
+                .get(
+                    deadline,
+                    |c| !c.closed.is_cancelled(),
+                    || self.connect(deadline),
+                )
+                .await?;
             match ask(&conn, q, rd, deadline).await {
                 Ok(r) => return Ok(r),
-                Err(Fail::Closed) if !fresh => continue,
+                Err(Fail::Closed) if !fresh => {
+                    self.conn.forget(|c| Arc::ptr_eq(c, &conn));
+                    continue;
+                }
                 Err(Fail::Closed) => {
                     return Err(ServerError::Unreachable(format!(
                         "{}: the TLS connection closed before the reply",
@@ -89,20 +99,10 @@ impl DotClient {
         )))
     }
 
-    /// The open connection, or a new one (one handshake, shared by the questions
-    /// that wait for it). `true` when new.
-    async fn connection(&self, deadline: Instant) -> Result<(Arc<Conn>, bool), ServerError> {
-        let mut slot = timeout_at(deadline, self.conn.lock())
-            .await
-            .map_err(|_| ServerError::Timeout)?;
-        if let Some(c) = slot.as_ref().filter(|c| !c.closed.is_cancelled()) {
-            return Ok((c.clone(), false));
-        }
-        *slot = None;
+    /// A new connection, by `deadline`, with its tasks started.
+    async fn connect(&self, deadline: Instant) -> Result<Arc<Conn>, ServerError> {
         let tls = self.target.connect(deadline).await?;
-        let conn = Arc::new(start(tls));
-        *slot = Some(conn.clone());
-        Ok((conn, true))
+        Ok(Arc::new(start(tls)))
     }
 }
 

@@ -185,6 +185,71 @@ impl TlsTarget {
     }
 }
 
+/// The connection of one upstream, shared by its questions: every question reads
+/// it without waiting (a plain lock held for a clone), and only the questions that
+/// find it missing or closed queue, on `opening`, for the one handshake that
+/// replaces it.
+pub(super) struct Shared<C> {
+    current: std::sync::Mutex<Option<C>>,
+    opening: tokio::sync::Mutex<()>,
+}
+
+impl<C: Clone> Shared<C> {
+    pub(super) fn new() -> Shared<C> {
+        Shared {
+            current: std::sync::Mutex::new(None),
+            opening: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The open connection if `live` says it still is, else one from `open` (by
+    /// `deadline`); `true` when it is new.
+    pub(super) async fn get<F, Fut>(
+        &self,
+        deadline: Instant,
+        live: impl Fn(&C) -> bool,
+        open: F,
+    ) -> Result<(C, bool), ServerError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<C, ServerError>>,
+    {
+        if let Some(c) = self.live(&live) {
+            return Ok((c, false));
+        }
+        let _turn = timeout_at(deadline, self.opening.lock())
+            .await
+            .map_err(|_| ServerError::Timeout)?;
+        // Opened by the question that held the turn before us?
+        if let Some(c) = self.live(&live) {
+            return Ok((c, false));
+        }
+        let c = open().await?;
+        *self.slot() = Some(c.clone());
+        Ok((c, true))
+    }
+
+    /// Forgets `c` if it is still the current connection (it failed under a
+    /// question), so that the next question opens another.
+    pub(super) fn forget(&self, same: impl Fn(&C) -> bool) {
+        let mut slot = self.slot();
+        if slot.as_ref().is_some_and(same) {
+            *slot = None;
+        }
+    }
+
+    fn live(&self, live: &impl Fn(&C) -> bool) -> Option<C> {
+        self.slot().as_ref().filter(|c| live(c)).cloned()
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<C>> {
+        // (nothing panics while holding it; a poisoned slot still holds a value)
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Why one try on a connection did not give a reply.
 enum Fail {
     /// The connection closed under the question: worth a fresh connection.
