@@ -188,7 +188,7 @@ pub fn start(
         addrs.push(a);
         for u in udp {
             let ctx = (frontend.clone(), token.clone(), tracker.clone());
-            listeners.push(tokio::spawn(udp::serve(u, ctx.0, ctx.1, ctx.2)));
+            listeners.push(tokio::spawn(udp::serve(Arc::new(u), ctx.0, ctx.1, ctx.2)));
         }
         let tcp_ctx = tcp::Ctx {
             frontend: frontend.clone(),

@@ -26,37 +26,15 @@ const BUFFER: usize = 4096;
 #[cfg(target_os = "linux")]
 const BATCH: usize = 32;
 
-/// The socket as the receive loop holds it: on Linux a std socket registered
-/// with the runtime through [`AsyncFd`](tokio::io::unix::AsyncFd), whose
-/// readiness the loop can clear itself (see [`batched`]).
-#[cfg(target_os = "linux")]
-type Sock = tokio::io::unix::AsyncFd<std::net::UdpSocket>;
-#[cfg(not(target_os = "linux"))]
-type Sock = UdpSocket;
-
 /// Serves one socket until the server stops. A datagram's work runs guarded
 /// ([`Frontend::receive_caught`]); should the loop itself panic all the same, it
 /// is counted, logged and started again on the same socket.
 pub async fn serve(
-    sock: UdpSocket,
+    sock: Arc<UdpSocket>,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: the std socket owns a valid descriptor, and nothing replaces or
-    // closes it while the `AsyncFd` holds it (tokio's condition for `register`).
-    let sock = match sock
-        .into_std()
-        .and_then(|s| unsafe { Ok(Sock::register(s)?) })
-    {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("UDP socket: {e}");
-            return;
-        }
-    };
-    let sock = Arc::new(sock);
     loop {
         let (s, f, t, tr) = (sock.clone(), fe.clone(), token.clone(), tracker.clone());
         #[cfg(target_os = "linux")]
@@ -66,7 +44,7 @@ pub async fn serve(
         match run.await {
             Ok(()) => return,
             Err(e) => {
-                let what = match local_addr(&sock) {
+                let what = match sock.local_addr() {
                     Ok(a) => format!("receiving on UDP {a}"),
                     Err(_) => "receiving on UDP".to_string(),
                 };
@@ -81,27 +59,10 @@ pub async fn serve(
     }
 }
 
-fn local_addr(sock: &Sock) -> io::Result<SocketAddr> {
-    #[cfg(target_os = "linux")]
-    return sock.get_ref().local_addr();
-    #[cfg(not(target_os = "linux"))]
-    return sock.local_addr();
-}
-
-/// Sends one datagram, waiting while the socket's send buffer is full.
-async fn send_to(sock: &Sock, b: &[u8], to: SocketAddr) -> io::Result<usize> {
-    #[cfg(target_os = "linux")]
-    return sock
-        .async_io(tokio::io::Interest::WRITABLE, |s| s.send_to(b, to))
-        .await;
-    #[cfg(not(target_os = "linux"))]
-    return sock.send_to(b, to).await;
-}
-
 /// What to do with one datagram: reply from `out`, drop, or hand it to a task.
 fn handle(
     fe: &Arc<Frontend>,
-    sock: &Arc<Sock>,
+    sock: &Arc<UdpSocket>,
     tracker: &TaskTracker,
     bytes: &[u8],
     from: SocketAddr,
@@ -117,7 +78,7 @@ fn handle(
             let (s, fe) = (sock.clone(), fe.clone());
             tracker.spawn(async move {
                 let b = fe.resolve_caught(p).await;
-                let _ = send_to(&s, &b, from).await;
+                let _ = s.send_to(&b, from).await;
             });
             false
         }
@@ -132,7 +93,7 @@ fn receive_error(e: &io::Error) {
 
 #[cfg(not(target_os = "linux"))]
 async fn one_by_one(
-    sock: Arc<Sock>,
+    sock: Arc<UdpSocket>,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
@@ -157,41 +118,31 @@ async fn one_by_one(
     }
 }
 
-/// The receive loop (Linux): wait until the socket is readable, take up to
-/// [`BATCH`] datagrams with one `recvmmsg(2)`, send the ready answers with one
-/// `sendmmsg(2)`. A short batch means the queue is empty: the loop then clears
-/// the socket's readiness itself (tokio keeps it set when an event came in
-/// meanwhile) instead of asking the kernel once more to hear "would block",
-/// three system calls a batch where it made four (issue 19).
 #[cfg(target_os = "linux")]
 async fn batched(
-    sock: Arc<Sock>,
+    sock: Arc<UdpSocket>,
     fe: Arc<Frontend>,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
     let mut b = mmsg::Batch::new();
     loop {
-        let mut ready = tokio::select! {
-            r = sock.readable() => match r {
-                Ok(g) => g,
-                Err(e) => {
-                    receive_error(&e);
-                    continue;
-                }
+        tokio::select! {
+            r = sock.readable() => if let Err(e) = r {
+                receive_error(&e);
+                continue;
             },
             _ = token.cancelled() => return,
-        };
-        // Drain what is queued, a batch at a time.
+        }
+        // Drain what is queued, a batch at a time; a short batch means empty.
         loop {
-            let got = match ready.try_io(|s| b.receive(s.get_ref())) {
-                Ok(Ok(n)) => n,
-                Ok(Err(e)) => {
+            let got = match sock.try_io(tokio::io::Interest::READABLE, || b.receive(&sock)) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
                     receive_error(&e);
                     break;
                 }
-                // (would block: the guard cleared the readiness)
-                Err(_) => break,
             };
             let mut replies = 0;
             for i in 0..got {
@@ -209,7 +160,6 @@ async fn batched(
             }
             send_all(&sock, &mut b, replies).await;
             if got < BATCH {
-                ready.clear_ready();
                 break;
             }
         }
@@ -219,16 +169,16 @@ async fn batched(
 /// Sends the first `n` replies of the batch: one `sendmmsg`, and whatever the
 /// socket did not take then (its send buffer full) one by one.
 #[cfg(target_os = "linux")]
-async fn send_all(sock: &Sock, b: &mut mmsg::Batch, n: usize) {
+async fn send_all(sock: &UdpSocket, b: &mut mmsg::Batch, n: usize) {
     let mut sent = 0;
     while sent < n {
-        match sock.try_io(tokio::io::Interest::WRITABLE, |s| b.send(s, sent, n)) {
+        match sock.try_io(tokio::io::Interest::WRITABLE, || b.send(sock, sent, n)) {
             Ok(k) if k > 0 => sent += k,
             _ => break,
         }
     }
     for (out, to) in b.out.iter().zip(&b.to).take(n).skip(sent) {
-        let _ = send_to(sock, out, *to).await;
+        let _ = sock.send_to(out, *to).await;
     }
 }
 
@@ -241,6 +191,7 @@ mod mmsg {
     use std::os::fd::AsRawFd;
 
     use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+    use tokio::net::UdpSocket;
 
     use super::{BATCH, BUFFER};
 
@@ -268,7 +219,7 @@ mod mmsg {
         }
 
         /// Receives what is queued (at most [`BATCH`] datagrams) without waiting.
-        pub(super) fn receive(&mut self, sock: &impl AsRawFd) -> io::Result<usize> {
+        pub(super) fn receive(&mut self, sock: &UdpSocket) -> io::Result<usize> {
             let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
                 .bufs
                 .chunks_exact_mut(BUFFER)
@@ -294,7 +245,7 @@ mod mmsg {
         /// Sends replies `from..to` with one `sendmmsg`; how many it took.
         pub(super) fn send(
             &mut self,
-            sock: &impl AsRawFd,
+            sock: &UdpSocket,
             from: usize,
             to: usize,
         ) -> io::Result<usize> {
