@@ -21,7 +21,10 @@
 //! columns interleaved round by round.
 //!
 //! `--only ED25519` (a prefix of the first column) runs one algorithm, for
-//! `perf record`.
+//! `perf record`. `--count a|h|b N [--records 1|8]` instead runs that column's
+//! check exactly N times and prints nothing, for `perf stat -e instructions`:
+//! the difference between two counts is the instructions per check, which a
+//! busy machine does not move as it moves CPU time.
 //!
 //! FILE is a 2048-bit RSA private key, PKCS#8 DER (bench/verify.sh makes one
 //! with openssl): `ring` verifies RSA but cannot make RSA keys. Without it the
@@ -55,7 +58,7 @@ fn cpu_now() -> f64 {
 /// Runs `check` in batches until `seconds` of this thread's CPU time have passed;
 /// checks per CPU-second. `check` must return true (a check that fails would be
 /// timing the wrong thing).
-fn rate(seconds: f64, mut check: impl FnMut() -> bool) -> f64 {
+fn rate(seconds: f64, check: impl Fn() -> bool) -> f64 {
     const BATCH: u64 = 32;
     assert!(check(), "the signature verifies before timing");
     let start = cpu_now();
@@ -137,6 +140,8 @@ fn main() {
     let mut rounds = 3usize;
     let mut rsa_file = None;
     let mut only: Option<String> = None;
+    let mut count: Option<(String, u64)> = None;
+    let mut records: Option<u8> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -145,6 +150,20 @@ fn main() {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .expect("--seconds takes a number")
+            }
+            "--count" => {
+                let column = args
+                    .next()
+                    .filter(|c| ["a", "h", "b"].contains(&c.as_str()));
+                let n = args.next().and_then(|s| s.parse::<u64>().ok());
+                count = Some(column.zip(n).expect("--count takes a, h or b and a number"));
+            }
+            "--records" => {
+                records = Some(
+                    args.next()
+                        .and_then(|s| s.parse().ok())
+                        .expect("--records takes 1 or 8"),
+                )
             }
             "--rounds" => {
                 rounds = args
@@ -167,10 +186,13 @@ fn main() {
     let now = altroot::clock::unix_now();
     let settings = Settings::at(now);
 
-    println!(
-        "| algorithm | records | (a) altroot verify_rrset /CPU-s | (h) hickory verify_rrsig /CPU-s | (b) ring verify /CPU-s | (a)/(b) | (h)/(b) |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    let header = count.is_none();
+    if header {
+        println!(
+            "| algorithm | records | (a) altroot verify_rrset /CPU-s | (h) hickory verify_rrsig /CPU-s | (b) ring verify /CPU-s | (a)/(b) | (h)/(b) |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    }
     for (label, alg) in [
         ("ECDSAP256SHA256 (13)", Algorithm::ECDSAP256SHA256),
         ("ECDSAP384SHA384 (14)", Algorithm::ECDSAP384SHA384),
@@ -223,39 +245,55 @@ fn main() {
             )];
 
             let public_bytes = dnskey.public_key().public_bytes();
+            let check_a = || {
+                matches!(
+                    black_box(verify_rrset(
+                        black_box(&rrset),
+                        black_box(&sigs),
+                        &keys,
+                        &settings
+                    )),
+                    RrsetOutcome::Secure { .. }
+                )
+            };
+            let check_h = || {
+                dnskey
+                    .verify_rrsig(
+                        black_box(&owner),
+                        DNSClass::IN,
+                        black_box(&rrsig),
+                        rrset.iter(),
+                    )
+                    .is_ok()
+            };
+            let check_b = || {
+                ring_verify(
+                    alg,
+                    black_box(public_bytes),
+                    black_box(tbs.as_ref()),
+                    black_box(&sig),
+                )
+            };
+            if let Some((column, count)) = &count {
+                if records.is_none_or(|r| r == n) {
+                    let check: &dyn Fn() -> bool = match column.as_str() {
+                        "a" => &check_a,
+                        "h" => &check_h,
+                        _ => &check_b,
+                    };
+                    for _ in 0..*count {
+                        assert!(check());
+                    }
+                }
+                continue;
+            }
             // Interleaved rounds, medians: a load from elsewhere on the machine
             // weighs on all three columns alike.
             let (mut a, mut h, mut b) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
-                a.push(rate(seconds, || {
-                    matches!(
-                        black_box(verify_rrset(
-                            black_box(&rrset),
-                            black_box(&sigs),
-                            &keys,
-                            &settings
-                        )),
-                        RrsetOutcome::Secure { .. }
-                    )
-                }));
-                h.push(rate(seconds, || {
-                    dnskey
-                        .verify_rrsig(
-                            black_box(&owner),
-                            DNSClass::IN,
-                            black_box(&rrsig),
-                            rrset.iter(),
-                        )
-                        .is_ok()
-                }));
-                b.push(rate(seconds, || {
-                    ring_verify(
-                        alg,
-                        black_box(public_bytes),
-                        black_box(tbs.as_ref()),
-                        black_box(&sig),
-                    )
-                }));
+                a.push(rate(seconds, check_a));
+                h.push(rate(seconds, check_h));
+                b.push(rate(seconds, check_b));
             }
             let (a, h, b) = (median(a), median(h), median(b));
             println!(
