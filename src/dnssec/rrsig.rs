@@ -2,8 +2,8 @@
 //! RRSIG's fields checked one by one, then the signature itself (hickory's
 //! `Verifier::verify_rrsig`, which checks the cryptography only).
 
-use hickory_proto::dnssec::Verifier;
-use hickory_proto::dnssec::rdata::{DNSSECRData, RRSIG};
+use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, RRSIG};
+use hickory_proto::dnssec::{PublicKey, Verifier};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::keys::ZoneKeys;
@@ -53,11 +53,11 @@ pub fn verify_rrset(
         .iter()
         .filter(|r| r.name == *owner && r.record_type() == rtype)
         .collect();
-    // The signed data holds each record once (RFC 2181 §5, RFC 4034 §6.3); a server
-    // or a cache that repeats one must not break the signature (as Unbound).
-    records.sort();
-    records.dedup_by(|a, b| a.data == b.data);
-    let what = format!("{owner} {rtype}");
+    // The TTL to keep it for counts a repeat's TTL too; the signed data does not.
+    let least_ttl = records.iter().map(|r| r.ttl).min().unwrap_or(0);
+    dedup_data(&mut records);
+    // For messages only: not formatted on the way to a good signature.
+    let what = || format!("{owner} {rtype}");
     let mut worst: Option<(u8, Why)> = None;
     let mut fail = |rank: u8, ede: Ede, reason: String| {
         if worst.as_ref().is_none_or(|(r, _)| rank > *r) {
@@ -75,8 +75,10 @@ pub fn verify_rrset(
                 1,
                 Ede::DnssecBogus,
                 format!(
-                    "RRSIG over {what} is signed by {}, not by the zone {}",
-                    input.signer_name, keys.zone
+                    "RRSIG over {} is signed by {}, not by the zone {}",
+                    what(),
+                    input.signer_name,
+                    keys.zone
                 ),
             );
             continue;
@@ -85,7 +87,7 @@ pub fn verify_rrset(
             fail(
                 1,
                 Ede::DnssecBogus,
-                format!("{what} is outside its signer {}", keys.zone),
+                format!("{} is outside its signer {}", what(), keys.zone),
             );
             continue;
         }
@@ -95,7 +97,8 @@ pub fn verify_rrset(
                 1,
                 Ede::DnssecBogus,
                 format!(
-                    "RRSIG over {what} has labels {} but the owner has {owner_labels}",
+                    "RRSIG over {} has labels {} but the owner has {owner_labels}",
+                    what(),
                     input.num_labels
                 ),
             );
@@ -107,8 +110,10 @@ pub fn verify_rrset(
                 1,
                 Ede::DnssecBogus,
                 format!(
-                    "RRSIG over {what} has labels {}, fewer than its signer {} has",
-                    input.num_labels, keys.zone
+                    "RRSIG over {} has labels {}, fewer than its signer {} has",
+                    what(),
+                    input.num_labels,
+                    keys.zone
                 ),
             );
             continue;
@@ -117,21 +122,24 @@ pub fn verify_rrset(
             .keys
             .iter()
             .filter(|k| k.algorithm() == input.algorithm)
-            .filter(|k| k.calculate_key_tag().ok() == Some(input.key_tag))
+            .filter(|k| key_tag(k) == input.key_tag)
             .collect();
         if key_matches.is_empty() {
             fail(
                 2,
                 Ede::DnskeyMissing,
                 format!(
-                    "RRSIG over {what} is by key {} algorithm {}, which {} does not have",
-                    input.key_tag, input.algorithm, keys.zone
+                    "RRSIG over {} is by key {} algorithm {}, which {} does not have",
+                    what(),
+                    input.key_tag,
+                    input.algorithm,
+                    keys.zone
                 ),
             );
             continue;
         }
         if let Err((ede, reason)) = within_validity(input, settings) {
-            fail(4, ede, format!("RRSIG over {what} {reason}"));
+            fail(4, ede, format!("RRSIG over {} {reason}", what()));
             continue;
         }
         let verified = key_matches.iter().any(|k| {
@@ -144,7 +152,11 @@ pub fn verify_rrset(
             fail(
                 3,
                 Ede::DnssecBogus,
-                format!("RRSIG over {what} by key {} does not verify", input.key_tag),
+                format!(
+                    "RRSIG over {} by key {} does not verify",
+                    what(),
+                    input.key_tag
+                ),
             );
             continue;
         }
@@ -160,13 +172,7 @@ pub fn verify_rrset(
             .wrapping_sub(settings.serial_now());
         // Past expiry but within the skew: keep it briefly, not for a negative time.
         let left = if (left as i32) < 0 { 0 } else { left };
-        let ttl = records
-            .iter()
-            .map(|r| r.ttl)
-            .min()
-            .unwrap_or(0)
-            .min(input.original_ttl)
-            .min(left);
+        let ttl = least_ttl.min(input.original_ttl).min(left);
         return RrsetOutcome::Secure { ttl, wildcard };
     }
     RrsetOutcome::Bogus(match worst {
@@ -174,9 +180,59 @@ pub fn verify_rrset(
         None => Why::new(
             Ede::RrsigsMissing,
             &keys.zone,
-            format!("no RRSIG over {what}"),
+            format!("no RRSIG over {}", what()),
         ),
     })
+}
+
+/// Keeps the first of the records with the same data, in place. The signed data
+/// holds each record once (RFC 2181 §5, RFC 4034 §6.3): a server or a cache that
+/// repeats one, with whatever TTL, must not break the signature (as Unbound).
+/// Pairwise up to `PAIRWISE` records, comparing the parsed data (no allocation);
+/// above it sorted by the data's encoding, made once per record, so a large RRset
+/// costs n log n, not n².
+fn dedup_data(records: &mut Vec<&Record>) {
+    const PAIRWISE: usize = 16;
+    if records.len() <= PAIRWISE {
+        let mut kept = 0;
+        for i in 0..records.len() {
+            let r = records[i];
+            if !records[..kept].iter().any(|k| k.data == r.data) {
+                records[kept] = r;
+                kept += 1;
+            }
+        }
+        records.truncate(kept);
+    } else {
+        use hickory_proto::serialize::binary::BinEncodable;
+        records.sort_by_cached_key(|r| r.data.to_bytes().unwrap_or_default());
+        records.dedup_by(|a, b| a.data == b.data);
+    }
+}
+
+/// The key tag of `key` (RFC 4034 Appendix B) over its RDATA as it would be
+/// encoded, without encoding it: hickory's `calculate_key_tag` builds the RDATA in
+/// a fresh 512-octet buffer on every call, and a signature check asks it of every
+/// key of the zone.
+pub(super) fn key_tag(key: &DNSKEY) -> u16 {
+    // The octets at even offsets count 256 times, those at odd ones once: the
+    // flags, the protocol (3) and the algorithm, then the public key (at offset 4,
+    // so its own parity holds). Summed apart, the loop vectorises.
+    let flags = key.flags().to_be_bytes();
+    let mut even = u32::from(flags[0]) + 3;
+    let mut odd = u32::from(flags[1]) + u32::from(u8::from(key.algorithm()));
+    let mut pairs = key.public_key().public_bytes().chunks_exact(2);
+    for pair in &mut pairs {
+        even += u32::from(pair[0]);
+        odd += u32::from(pair[1]);
+    }
+    if let [last] = pairs.remainder() {
+        even += u32::from(*last);
+    }
+    // At most 32,768 octets of 255 at each parity: no overflow in 32 bits.
+    let mut ac = (even << 8) + odd;
+    ac += ac >> 16;
+    (ac & 0xffff) as u16
 }
 
 /// Whether `now` is inside the signature's validity period, widened by Unbound's
@@ -284,7 +340,7 @@ impl VerifyMemo {
         let mut h = self.hasher.build_hasher();
         keys.zone.to_lowercase().hash(&mut h);
         for k in &keys.keys {
-            k.calculate_key_tag().unwrap_or(0).hash(&mut h);
+            key_tag(k).hash(&mut h);
         }
         for r in rrset.iter().chain(sigs) {
             r.name.to_lowercase().hash(&mut h);
@@ -336,7 +392,58 @@ impl VerifyMemo {
 
 #[cfg(test)]
 mod unit {
-    use super::time_text;
+    use super::{dedup_data, time_text};
+    use hickory_proto::rr::{Name, RData, Record};
+
+    /// `count` A records under one owner, addresses `i % distinct`, TTL `i`.
+    fn a_records(count: u8, distinct: u8) -> Vec<Record> {
+        let owner = Name::from_ascii("www.example.").unwrap();
+        (0..count)
+            .map(|i| {
+                Record::from_rdata(
+                    owner.clone(),
+                    u32::from(i),
+                    RData::A(std::net::Ipv4Addr::new(192, 0, 2, i % distinct).into()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn key_tags_of_every_length_as_hickory_computes_them() {
+        use hickory_proto::dnssec::rdata::DNSKEY;
+        use hickory_proto::dnssec::{Algorithm, PublicKeyBuf};
+        // Odd and even lengths, octets up to 255, both flag words.
+        for len in 1..=300usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8 | 0x80).collect();
+            for flags in [256, 257] {
+                let key = DNSKEY::with_flags(
+                    flags,
+                    PublicKeyBuf::new(bytes.clone(), Algorithm::RSASHA256),
+                );
+                assert_eq!(
+                    super::key_tag(&key),
+                    key.calculate_key_tag().unwrap(),
+                    "{len} octets"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_records_are_kept_once_small_and_large() {
+        // 12 records of 5 addresses goes pairwise; 40 of 7 by the sorted encoding.
+        for (count, distinct) in [(12, 5), (40, 7), (3, 3), (1, 1)] {
+            let records = a_records(count, distinct);
+            let mut refs: Vec<&Record> = records.iter().collect();
+            dedup_data(&mut refs);
+            let mut data: Vec<_> = refs.iter().map(|r| r.data.clone()).collect();
+            data.sort_by_key(|d| format!("{d}"));
+            data.dedup();
+            assert_eq!(refs.len(), usize::from(distinct), "{count} of {distinct}");
+            assert_eq!(data.len(), usize::from(distinct), "{count} of {distinct}");
+        }
+    }
 
     #[test]
     fn rrsig_times_print_as_in_zone_files() {

@@ -285,6 +285,54 @@ fn a_repeated_record_does_not_break_the_signature() {
 }
 
 #[test]
+fn a_record_repeated_with_another_ttl_does_not_break_the_signature() {
+    // Each DNSKEY again with a TTL one higher: ordered by TTL first, the repeats
+    // are not next to their twins, and the signed data must still hold each once.
+    let (tld_records, outcome) = tld("tld.", "tld.zone");
+    let keys = secure(outcome);
+    let mut dnskeys = rrset(&tld_records, "tld.", RecordType::DNSKEY);
+    assert_eq!(dnskeys.len(), 2);
+    let repeats: Vec<Record> = dnskeys
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.ttl += 1;
+            r
+        })
+        .collect();
+    dnskeys.extend(repeats);
+    assert!(matches!(
+        verify_rrset(
+            &dnskeys,
+            &sigs(&tld_records, "tld.", RecordType::DNSKEY),
+            &keys,
+            &now()
+        ),
+        RrsetOutcome::Secure { .. }
+    ));
+}
+
+#[test]
+fn key_tags_as_hickory_computes_them() {
+    // RSA/SHA-256, ECDSA P-256 and Ed25519 keys signed by BIND and ldns, and the
+    // 2020 root's RSA keys.
+    let mut seen = 0;
+    for file in ["root.zone", "tld.zone", "leaf.tld.zone", "icann-2020.zone"] {
+        for r in fixture(file) {
+            if let RData::DNSSEC(DNSSECRData::DNSKEY(k)) = &r.data {
+                assert_eq!(
+                    rrsig::key_tag(k),
+                    k.calculate_key_tag().unwrap(),
+                    "{file}: {r}"
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 6, "only {seen} keys");
+}
+
+#[test]
 fn a_changed_record_fails_its_signature() {
     let (tld_records, outcome) = tld("tld.", "tld.zone");
     let keys = secure(outcome);
