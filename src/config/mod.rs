@@ -542,6 +542,8 @@ fn parse_net(s: &str) -> Option<IpNet> {
 }
 
 #[cfg(test)]
+mod docs_tests;
+#[cfg(test)]
 mod root_tests;
 #[cfg(test)]
 mod tests;
