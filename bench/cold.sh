@@ -35,12 +35,7 @@ LOAD_CPU=0
 SERVER_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 TCK=$(getconf CLK_TCK)
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need dnsperf || ! need unbound || ! need nsd || ! need kresd || ! need dig; then
-    echo "installing dnsperf, unbound, nsd, knot-resolver, dig (Debian packages)" >&2
-    apt-get update -qq && apt-get install -y -qq dnsperf unbound nsd knot-resolver bind9-dnsutils >/dev/null
-fi
-systemctl stop unbound nsd kresd@1 2>/dev/null || true
+. bench/lib.sh
 cargo build --release --locked -q
 BIN=target/release/altroot
 WORK=$(mktemp -d)
@@ -214,25 +209,6 @@ names() { # shape tag -> file of NAMES fresh names
     esac
     echo "$f"
 }
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-measure() { # pid port file -> "qps aps noerror%"
-    local c0 c1 out
-    c0=$(cpu "$1")
-    out=$(taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$2" -d "$3" -l "$SECS" -c 4 -T 1 -q 200 2>&1)
-    c1=$(cpu "$1")
-    echo "$out" | awk -v c0="$c0" -v c1="$c1" -v tck="$TCK" '
-        /Queries completed/ { done = $3 }
-        /Queries per second/ { qps = $4 }
-        /Response codes/ { for (i = 1; i <= NF; i++) if ($i == "NOERROR") ok = $(i + 1) }
-        END { cpu = (c1 - c0) / tck; if (cpu <= 0) cpu = 0.01;
-              printf "%d %d %.1f\n", qps, done / cpu, (done ? 100 * ok / done : 0) }'
-}
-latency() { # port file -> "p50 p99" ms
-    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$LIGHT_SECS" -Q "$LIGHT_QPS" -v 2>/dev/null \
-        | awk '/^> / { print $NF * 1000 }' | sort -n \
-        | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "- -" }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Interleaved rounds: round r measures every resolver on every shape in turn.
 declare -A ROWS LAT
@@ -246,7 +222,7 @@ for r in $(seq 1 "$REPS"); do
             ROWS[$res,$s]+="$(measure "${PID[$k]}" "${PORT[$k]}" "$f")"$'\n'
             rm -f "$f"
             f=$(names $s "lat$s$res$r")
-            LAT[$res,$s]+="$(latency "${PORT[$k]}" "$f")"$'\n'
+            LAT[$res,$s]+="$(latency_once "${PORT[$k]}" "$f")"$'\n'
             rm -f "$f"
         done
     done

@@ -40,13 +40,7 @@ LOAD_CPU=0
 SERVER_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 TCK=$(getconf CLK_TCK)
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need dnsperf || ! need unbound || ! need nsd || ! need kresd || ! need dig; then
-    echo "installing dnsperf, unbound, nsd, knot-resolver, dig (Debian packages)" >&2
-    apt-get update -qq && apt-get install -y -qq dnsperf unbound nsd knot-resolver bind9-dnsutils >/dev/null
-fi
-# The packaged services are not wanted; only our own instances on loopback.
-systemctl stop unbound nsd kresd@1 2>/dev/null || true
+. bench/lib.sh
 if [ -n "$DNSSEC" ] && ! need ldns-signzone; then
     apt-get install -y -qq ldnsutils >/dev/null
 fi
@@ -209,22 +203,6 @@ for p in $PORT_ALT $PORT_ALTQ $PORT_UNB $PORT_KRES ${BEFORE_BIN:+$PORT_ALTB}; do
         || { echo "port $p answers wrongly: '$a' '$b' '$c'" >&2; exit 1; }
 done
 
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# One dnsperf run against a resolver: "qps answers-per-CPU-second noerror%".
-measure() { # pid port file [extra dnsperf args]
-    local pid=$1 port=$2 file=$3; shift 3
-    local c0 c1 out
-    c0=$(cpu "$pid")
-    out=$(taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -T 1 -q 200 "$@" 2>&1)
-    c1=$(cpu "$pid")
-    echo "$out" | awk -v c0="$c0" -v c1="$c1" -v tck="$TCK" '
-        /Queries completed/ { done = $3 }
-        /Queries per second/ { qps = $4 }
-        /Response codes/ { for (i = 1; i <= NF; i++) if ($i == "NOERROR") ok = $(i + 1) }
-        END { cpu = (c1 - c0) / tck; if (cpu <= 0) cpu = 0.01;
-              printf "%d %d %.1f\n", qps, done / cpu, (done ? 100 * ok / done : 0) }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # Median of REPS runs: "qps aps noerror".
 bench() { # pid port file-or-"cold:<tag>"
     local pid=$1 port=$2 spec=$3 rows="" i f
@@ -238,13 +216,6 @@ bench() { # pid port file-or-"cold:<tag>"
     a=$(echo -n "$rows" | awk '{ print $2 }' | median)
     n=$(echo -n "$rows" | awk '{ print $3 }' | median)
     echo "$q $a $n"
-}
-# Light fixed-rate latency: "p50 p99" in ms, each the median over REPS runs (one
-# run's p99 is a handful of samples, and this machine's noise moves it by 2x).
-latency_once() { # port file
-    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$1" -d "$2" -l "$LIGHT_SECS" -Q "$LIGHT_QPS" -v 2>/dev/null \
-        | awk '/^> / { print $NF * 1000 }' | sort -n \
-        | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "- -" }'
 }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
