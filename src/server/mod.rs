@@ -92,10 +92,15 @@ pub struct Listener {
 /// The receive buffer asked for each UDP socket.
 const UDP_RECEIVE_BUFFER: usize = 4 << 20;
 
-/// UDP sockets per address: one per core, at most four.
+/// UDP sockets per address: one per core, at most [`MAX_UDP_SOCKETS`]. Each
+/// has a thread and an event loop of its own ([`udp::serve`]), as Unbound runs
+/// one worker per core.
 fn udp_sockets_per_address() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_UDP_SOCKETS))
 }
+
+/// A bound on the UDP threads per listen address on a very large machine.
+const MAX_UDP_SOCKETS: usize = 16;
 
 fn udp_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -187,8 +192,13 @@ pub fn start(
         tracing::info!("listening on {a} (UDP and TCP)");
         addrs.push(a);
         for u in udp {
-            let ctx = (frontend.clone(), token.clone(), tracker.clone());
-            listeners.push(tokio::spawn(udp::serve(Arc::new(u), ctx.0, ctx.1, ctx.2)));
+            let cx = udp::Ctx {
+                frontend: frontend.clone(),
+                token: token.clone(),
+                tracker: tracker.clone(),
+                drain: config.server.query_timeout,
+            };
+            listeners.push(tokio::spawn(udp::serve(u, cx)));
         }
         let tcp_ctx = tcp::Ctx {
             frontend: frontend.clone(),

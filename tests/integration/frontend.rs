@@ -454,6 +454,41 @@ async fn shutdown_finishes_queries_in_flight() {
     assert!(r.is_none());
 }
 
+// The UDP listener waits in two ways (src/server/udp.rs): in its own blocking
+// receive while nothing is in flight on its thread, on the runtime's readiness
+// while something is. Every switch is taken here on one socket (port 0): idle →
+// a miss to a silent server (readiness) → 100 local answers while it waits, each
+// answered before it (its task never holds the loop up) → its SERVFAIL, sent by
+// its task with no datagram arriving to wake the loop → idle again, then a
+// resolved miss and a local answer.
+#[tokio::test]
+async fn the_listener_answers_hits_and_misses_in_both_of_its_waits() {
+    let (w, a) = standard("").await;
+    let addr = a.addr;
+    let slow = tokio::spawn(async move { query(addr, "www.silent.com.", RecordType::A).await });
+    let t = std::time::Instant::now();
+    while w.server("silent").seen().is_empty() {
+        assert!(t.elapsed() < Duration::from_secs(5), "the miss never left");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for _ in 0..100 {
+        let m = query(addr, "www.geek.", RecordType::A).await;
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
+    }
+    assert!(!slow.is_finished(), "the miss was answered before the hits");
+    let m = slow.await.unwrap();
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    let m = query(addr, "www.example.com.", RecordType::A).await;
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(
+        lines(&m.answers),
+        vec!["www.example.com. 600 A 203.0.113.10"]
+    );
+    let m = query(addr, "www.geek.", RecordType::A).await;
+    assert_eq!(lines(&m.answers), vec!["www.geek. 3600 A 192.0.2.1"]);
+}
+
 // A bounded fuzz: 20,000 mutations of a valid query (bytes flipped, cut short,
 // lengthened, or its name replaced by one of any length up to 258 bytes, cut into
 // labels at random) sent over UDP, and random byte streams over TCP. Every reply

@@ -274,7 +274,7 @@ async fn names_around_255_bytes_through_the_resolver() {
 }
 
 // Every UDP socket of a listen address survives finding 1's packet. A fixed port
-// gets one socket per core (at most four) sharing it (SO_REUSEPORT), and the
+// gets one socket per core (at most 16) sharing it (SO_REUSEPORT), and the
 // kernel picks a socket by the sender's address and port: the packet is sent from
 // 32 client sockets (each of the listener's sockets gets it with a probability of
 // 1 - 2^-31 or more), and each gets its FORMERR. Then 32 fresh clients ask a
