@@ -10,13 +10,16 @@ fi
 # The packaged services are not wanted; only our own instances on loopback.
 systemctl stop unbound nsd kresd@1 2>/dev/null || true
 
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# One dnsperf run against a resolver: "qps answers-per-CPU-second noerror%".
+# CPU ticks (user + system) of a process, or the sum over "pid,pid,...".
+cpu() { local p t=0; for p in ${1//,/ }; do t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$p/stat") )); done; echo $t; }
+# One dnsperf run against a resolver: "qps answers-per-CPU-second noerror%"
+# (pid may be "pid,pid,..." for a resolver of several processes; dnsperf sends
+# from DNSPERF_THREADS threads, one unless set).
 measure() { # pid port file [extra dnsperf args]
     local pid=$1 port=$2 file=$3; shift 3
     local c0 c1 out
     c0=$(cpu "$pid")
-    out=$(taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -T 1 -q 200 "$@" 2>&1)
+    out=$(taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -T "${DNSPERF_THREADS:-1}" -q 200 "$@" 2>&1)
     c1=$(cpu "$pid")
     echo "$out" | awk -v c0="$c0" -v c1="$c1" -v tck="$TCK" '
         /Queries completed/ { done = $3 }
