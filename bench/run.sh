@@ -14,7 +14,13 @@
 #                                     # it from a trust anchor at example. (Unbound's
 #                                     # validator module, Knot's FORWARD policy), and
 #                                     # altroot also without validation, same binary,
-#                                     # in the "before" slot
+#                                     # in the "before" slot. Unbound runs with
+#                                     # aggressive-nsec: no: with it (the default) its
+#                                     # negative cache's lookups grow with every cold
+#                                     # name's NSEC and it falls to ~1,400 qps here
+#                                     # (perf: 90% in a few loops of its own; 5,800 qps
+#                                     # without), a pathology of this workload, not
+#                                     # the cost of validating
 #
 # Method (issue 8): dnsperf and the fake world (NSD, the authoritative upstream) are
 # pinned to one core, each resolver to the other (taskset), and the figure that
@@ -147,6 +153,7 @@ server:
     verbosity: 0
     module-config: "$([ -n "$DNSSEC" ] && echo "validator iterator" || echo iterator)"
 $([ -n "$DNSSEC" ] && echo "    trust-anchor-file: \"$WORK/example.ds\"")
+$([ -n "$DNSSEC" ] && echo "    aggressive-nsec: no")
     msg-cache-size: 512m
     rrset-cache-size: 1024m
     local-zone: "geek." static
@@ -203,42 +210,58 @@ for p in $PORT_ALT $PORT_ALTQ $PORT_UNB $PORT_KRES ${BEFORE_BIN:+$PORT_ALTB}; do
         || { echo "port $p answers wrongly: '$a' '$b' '$c'" >&2; exit 1; }
 done
 
-# Median of REPS runs: "qps aps noerror".
-bench() { # pid port file-or-"cold:<tag>"
-    local pid=$1 port=$2 spec=$3 rows="" i f
-    for i in $(seq 1 "$REPS"); do
-        if [[ $spec == cold:* ]]; then f=$(cold_file "${spec#cold:}$i"); else f=$spec; fi
-        rows+="$(measure "$pid" "$port" "$f")"$'\n'
-        [[ $spec == cold:* ]] && rm -f "$f"
-    done
-    local q a n
-    q=$(echo -n "$rows" | awk '{ print $1 }' | median)
-    a=$(echo -n "$rows" | awk '{ print $2 }' | median)
-    n=$(echo -n "$rows" | awk '{ print $3 }' | median)
-    echo "$q $a $n"
-}
+# Load runs in interleaved rounds: round i measures every resolver on every
+# workload in turn, and each figure is the median over the rounds, so that the
+# machine's drift over minutes (this one's moves a resolver's figure by 20% from one
+# minute to the next) falls on every resolver alike and the ratios hold still.
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
-
-declare -A LOCAL CACHED COLD LAT_L LAT_C LAT_X RSS0 HWM
-run_resolver() { # key pid port
-    local k=$1 pid=$2 port=$3
-    LOCAL[$k]=$(bench "$pid" "$port" "$WORK/local.txt")
-    measure "$pid" "$port" "$WORK/cached.txt" >/dev/null # warm
-    CACHED[$k]=$(bench "$pid" "$port" "$WORK/cached.txt")
-    RSS0[$k]=$(rss_kib "$pid")
-    COLD[$k]=$(bench "$pid" "$port" "cold:$k")
-    HWM[$k]=$(hwm_kib "$pid")
+declare -A LROW CROW XROW LOCAL CACHED COLD LAT_L LAT_C LAT_X RSS0 HWM
+KEYS="altroot unbound knot"
+[ -n "$BEFORE_BIN" ] && KEYS="altroot before unbound knot"
+pid_of() {
+    case $1 in
+        altroot) echo "$ALT_PID $PORT_ALT" ;; before) echo "${ALTB_PID:-} $PORT_ALTB" ;;
+        unbound) echo "$UNB_PID $PORT_UNB" ;; knot) echo "$KRES_PID $PORT_KRES" ;;
+        altq) echo "$ALTQ_PID $PORT_ALTQ" ;; canned) echo "$CAN_PID $PORT_CAN" ;;
+        ceiling) echo "$CEIL_PID $PORT_CEIL" ;;
+    esac
 }
-echo "measuring altroot" >&2;           run_resolver altroot $ALT_PID $PORT_ALT
-[ -n "$BEFORE_BIN" ] && { echo "measuring altroot before" >&2; run_resolver before $ALTB_PID $PORT_ALTB; }
-echo "measuring Unbound" >&2;           run_resolver unbound $UNB_PID $PORT_UNB
-echo "measuring Knot Resolver" >&2;     run_resolver knot $KRES_PID $PORT_KRES
-echo "measuring altroot, log off" >&2;  ALTQ_LOCAL=$(bench $ALTQ_PID $PORT_ALTQ "$WORK/local.txt")
-echo "measuring the canned tokio loop" >&2; CAN_LOCAL=$(bench $CAN_PID $PORT_CAN "$WORK/local.txt")
-CAN_CACHED=$(bench $CAN_PID $PORT_CAN "$WORK/cached.txt")
-echo "measuring the C ceiling" >&2;     CEIL_LOCAL=$(bench $CEIL_PID $PORT_CEIL "$WORK/local.txt")
-CEIL_CACHED=$(bench $CEIL_PID $PORT_CEIL "$WORK/cached.txt")
+for k in $KEYS canned ceiling; do
+    read -r pid port <<<"$(pid_of $k)"
+    measure "$pid" "$port" "$WORK/cached.txt" >/dev/null # warm
+    RSS0[$k]=$(rss_kib "$pid")
+done
+for i in $(seq 1 "$REPS"); do
+    echo "measuring, round $i of $REPS" >&2
+    for k in $KEYS altq canned ceiling; do
+        read -r pid port <<<"$(pid_of $k)"
+        LROW[$k]+="$(measure "$pid" "$port" "$WORK/local.txt")"$'\n'
+        [ "$k" = altq ] && continue
+        CROW[$k]+="$(measure "$pid" "$port" "$WORK/cached.txt")"$'\n'
+        case $k in canned | ceiling) continue ;; esac
+        f=$(cold_file "$k$i")
+        XROW[$k]+="$(measure "$pid" "$port" "$f")"$'\n'
+        rm -f "$f"
+    done
+done
+med3() { # rows -> "qps aps noerror", each the median over the rounds
+    local c out=""
+    for c in 1 2 3; do out+="$(echo -n "$1" | awk -v c=$c '{ print $c }' | median) "; done
+    echo "${out% }"
+}
+for k in $KEYS altq canned ceiling; do
+    LOCAL[$k]=$(med3 "${LROW[$k]}")
+    [ -n "${CROW[$k]:-}" ] && CACHED[$k]=$(med3 "${CROW[$k]}")
+    if [ -n "${XROW[$k]:-}" ]; then
+        COLD[$k]=$(med3 "${XROW[$k]}")
+        read -r pid port <<<"$(pid_of $k)"
+        HWM[$k]=$(hwm_kib "$pid")
+    fi
+done
+ALTQ_LOCAL=${LOCAL[altq]}
+CAN_LOCAL=${LOCAL[canned]} CAN_CACHED=${CACHED[canned]}
+CEIL_LOCAL=${LOCAL[ceiling]} CEIL_CACHED=${CACHED[ceiling]}
 
 # Latency last, after every load run, and interleaved: round i measures each
 # resolver in turn, so whatever the machine does meanwhile (another resolver's
@@ -246,8 +269,6 @@ CEIL_CACHED=$(bench $CEIL_PID $PORT_CEIL "$WORK/cached.txt")
 # whichever was measured first.
 declare -A LROWS
 echo "measuring latency ($REPS interleaved rounds)" >&2
-KEYS="altroot unbound knot"
-[ -n "$BEFORE_BIN" ] && KEYS="altroot before unbound knot"
 for i in $(seq 1 "$REPS"); do
     for k in $KEYS canned; do
         case $k in
@@ -288,7 +309,7 @@ row() { # label key
     echo
     echo "## $(date -u +%Y-%m-%d)${DNSSEC:+, DNSSEC validation on}: altroot vs Unbound $(unbound -V | awk 'NR==1 {print $2}') and Knot Resolver $(kresd --version | awk '{print $NF}')"
     echo
-    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s after all load runs, medians of $REPS interleaved rounds. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
+    echo "$(nproc) cores ($(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//')); dnsperf and NSD pinned to core $LOAD_CPU, each resolver to core $SERVER_CPU; dnsperf -c 4 -T 1 -q 200 -l $SECS, medians of $REPS interleaved rounds; latency at $LIGHT_QPS qps for ${LIGHT_SECS} s after all load runs, medians of $REPS interleaved rounds. Answers per CPU-second in thousands; cold in qps and thousands per CPU-second; latency p50 / p99 in ms; NOERROR % local / cached / cold; RSS growth per cold name resolved."
     echo
     echo "| resolver | local k/CPU-s | cached k/CPU-s | cold qps | cold k/CPU-s | latency local | latency cached | latency cold | NOERROR % | peak RSS | bytes/cold name |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|"

@@ -164,6 +164,73 @@ fn nsec_wildcard_answer_needs_no_closer_match() {
     );
 }
 
+// A wildcard's RRSIG signs the same bytes whatever name it answers: checked
+// once, then remembered (rrsig.rs `checked`). A changed record is still checked,
+// and still fails; so does a signature past its validity, remembered or not.
+#[test]
+fn a_wildcards_signature_is_checked_once_for_all_its_names() {
+    let (tld_records, _) = tld("tld.", "tld.zone");
+    let leaf = fixture("leaf.tld.zone");
+    let keys = secure_keys(
+        "leaf.tld.",
+        &leaf,
+        &ds_of(&rrset(&tld_records, "leaf.tld.", RecordType::DS)),
+        &now(),
+    );
+    let as_name = |rs: Vec<Record>, name: &str| -> Vec<Record> {
+        rs.into_iter()
+            .map(|mut r| {
+                r.name = n(name);
+                r
+            })
+            .collect()
+    };
+    let answer = |name: &str| {
+        (
+            as_name(rrset(&leaf, "*.leaf.tld.", RecordType::A), name),
+            as_name(sigs(&leaf, "*.leaf.tld.", RecordType::A), name),
+        )
+    };
+    let secure = |o: RrsetOutcome| {
+        matches!(
+            o,
+            RrsetOutcome::Secure {
+                wildcard: Some(_),
+                ..
+            }
+        )
+    };
+    let (a, s) = answer("first.leaf.tld.");
+    assert!(secure(verify_rrset(&a, &s, &keys, &now())));
+    let before = crate::dnssec::rrsig::signature_operations();
+    for name in ["second.leaf.tld.", "a.b.leaf.tld.", "third.leaf.tld."] {
+        let (a, s) = answer(name);
+        assert!(secure(verify_rrset(&a, &s, &keys, &now())), "{name}");
+    }
+    assert_eq!(
+        crate::dnssec::rrsig::signature_operations(),
+        before,
+        "the same signed data is not checked again"
+    );
+    // Another address under the same signature: checked, and bogus.
+    let (mut a, s) = answer("fourth.leaf.tld.");
+    if let Some(r) = a.first_mut() {
+        r.data = RData::A("203.0.113.99".parse().unwrap());
+    }
+    assert!(matches!(
+        verify_rrset(&a, &s, &keys, &now()),
+        RrsetOutcome::Bogus(_)
+    ));
+    assert_eq!(crate::dnssec::rrsig::signature_operations(), before + 1);
+    // Long after the signature expired, the remembered check does not save it.
+    let (a, s) = answer("fifth.leaf.tld.");
+    let later = Settings::at(now().now + 100 * 365 * 86_400);
+    assert!(matches!(
+        verify_rrset(&a, &s, &keys, &later),
+        RrsetOutcome::Bogus(_)
+    ));
+}
+
 #[test]
 fn nsec_unsigned_delegations() {
     let (root, root_keys) = root_keys();
