@@ -6,6 +6,7 @@
 #
 #   bench/cold.sh                     # about 4 minutes
 #   SECS=10 REPS=3 ZONES=20000 bench/cold.sh
+#   PROFILE=wildcard bench/cold.sh    # no rounds: where altroot's time goes (perf)
 #
 # Shapes (every query a name never asked before):
 #   forward   one upstream (NSD) answers everything: a forward root / Unbound
@@ -209,6 +210,28 @@ names() { # shape tag -> file of NAMES fresh names
     esac
     echo "$f"
 }
+
+# PROFILE=forward|wildcard|zones: instead of the rounds, where altroot's time goes
+# under that shape's cold load (perf, SECS seconds): by thread, by shared object,
+# and the heaviest symbols.
+if [ -n "${PROFILE:-}" ]; then
+    need perf || apt-get install -y -qq linux-perf >/dev/null
+    k=altroot:$([ "$PROFILE" = forward ] && echo fwd || echo it)
+    f=$(names "$PROFILE" prof)
+    taskset -c $LOAD_CPU dnsperf -s 127.0.0.1 -p "${PORT[$k]}" -d "$f" -l $((SECS + 2)) -c 4 -T 1 -q 200 \
+        > "$WORK/prof-dnsperf.txt" 2>&1 &
+    load=$!
+    sleep 1
+    perf record -e cpu-clock -F 2999 -g -p "${PID[$k]}" -o "$WORK/prof.data" -- sleep "$SECS" >/dev/null 2>&1
+    wait $load
+    echo "## altroot, cold names, $PROFILE shape: $(awk '/Queries per second/ { printf "%d qps", $4 }' "$WORK/prof-dnsperf.txt")"
+    for sort in comm dso sym; do
+        echo "### by $sort"
+        perf report -i "$WORK/prof.data" --no-children --sort $sort -g none 2>/dev/null \
+            | grep -v '^#' | grep '%' | head -$([ $sort = sym ] && echo 40 || echo 8) || true
+    done
+    exit 0
+fi
 
 # Interleaved rounds: round r measures every resolver on every shape in turn.
 declare -A ROWS LAT
