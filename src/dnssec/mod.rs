@@ -70,6 +70,7 @@ use std::fmt;
 use hickory_proto::rr::Name;
 
 mod anchors;
+mod checked;
 mod denial;
 mod keys;
 mod nsec;

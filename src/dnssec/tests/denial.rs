@@ -127,8 +127,8 @@ fn nsec_nodata_and_empty_non_terminals() {
     );
 }
 
-#[test]
-fn nsec_wildcard_answer_needs_no_closer_match() {
+/// leaf.tld.'s records and its keys, secure under tld.'s DS.
+fn leaf_zone() -> (Vec<Record>, ZoneKeys) {
     let (tld_records, _) = tld("tld.", "tld.zone");
     let leaf = fixture("leaf.tld.zone");
     let keys = secure_keys(
@@ -137,17 +137,30 @@ fn nsec_wildcard_answer_needs_no_closer_match() {
         &ds_of(&rrset(&tld_records, "leaf.tld.", RecordType::DS)),
         &now(),
     );
-    // The wildcard's A RRset as a server sends it for x.leaf.tld.
-    let rename = |rs: Vec<Record>| -> Vec<Record> {
+    (leaf, keys)
+}
+
+/// The wildcard `*.leaf.tld.`'s A RRset and its RRSIGs as a server sends them
+/// for `name`.
+fn wildcard_answer(leaf: &[Record], name: &str) -> (Vec<Record>, Vec<Record>) {
+    let as_name = |rs: Vec<Record>| -> Vec<Record> {
         rs.into_iter()
             .map(|mut r| {
-                r.name = n("x.leaf.tld.");
+                r.name = n(name);
                 r
             })
             .collect()
     };
-    let answer = rename(rrset(&leaf, "*.leaf.tld.", RecordType::A));
-    let answer_sigs = rename(sigs(&leaf, "*.leaf.tld.", RecordType::A));
+    (
+        as_name(rrset(leaf, "*.leaf.tld.", RecordType::A)),
+        as_name(sigs(leaf, "*.leaf.tld.", RecordType::A)),
+    )
+}
+
+#[test]
+fn nsec_wildcard_answer_needs_no_closer_match() {
+    let (leaf, keys) = leaf_zone();
+    let (answer, answer_sigs) = wildcard_answer(&leaf, "x.leaf.tld.");
     let RrsetOutcome::Secure {
         wildcard: Some(w), ..
     } = verify_rrset(&answer, &answer_sigs, &keys, &now())
@@ -169,28 +182,8 @@ fn nsec_wildcard_answer_needs_no_closer_match() {
 // and still fails; so does a signature past its validity, remembered or not.
 #[test]
 fn a_wildcards_signature_is_checked_once_for_all_its_names() {
-    let (tld_records, _) = tld("tld.", "tld.zone");
-    let leaf = fixture("leaf.tld.zone");
-    let keys = secure_keys(
-        "leaf.tld.",
-        &leaf,
-        &ds_of(&rrset(&tld_records, "leaf.tld.", RecordType::DS)),
-        &now(),
-    );
-    let as_name = |rs: Vec<Record>, name: &str| -> Vec<Record> {
-        rs.into_iter()
-            .map(|mut r| {
-                r.name = n(name);
-                r
-            })
-            .collect()
-    };
-    let answer = |name: &str| {
-        (
-            as_name(rrset(&leaf, "*.leaf.tld.", RecordType::A), name),
-            as_name(sigs(&leaf, "*.leaf.tld.", RecordType::A), name),
-        )
-    };
+    let (leaf, keys) = leaf_zone();
+    let answer = |name: &str| wildcard_answer(&leaf, name);
     let secure = |o: RrsetOutcome| {
         matches!(
             o,
@@ -202,13 +195,13 @@ fn a_wildcards_signature_is_checked_once_for_all_its_names() {
     };
     let (a, s) = answer("first.leaf.tld.");
     assert!(secure(verify_rrset(&a, &s, &keys, &now())));
-    let before = crate::dnssec::rrsig::signature_operations();
+    let before = crate::dnssec::checked::operations();
     for name in ["second.leaf.tld.", "a.b.leaf.tld.", "third.leaf.tld."] {
         let (a, s) = answer(name);
         assert!(secure(verify_rrset(&a, &s, &keys, &now())), "{name}");
     }
     assert_eq!(
-        crate::dnssec::rrsig::signature_operations(),
+        crate::dnssec::checked::operations(),
         before,
         "the same signed data is not checked again"
     );
@@ -221,7 +214,7 @@ fn a_wildcards_signature_is_checked_once_for_all_its_names() {
         verify_rrset(&a, &s, &keys, &now()),
         RrsetOutcome::Bogus(_)
     ));
-    assert_eq!(crate::dnssec::rrsig::signature_operations(), before + 1);
+    assert_eq!(crate::dnssec::checked::operations(), before + 1);
     // Long after the signature expired, the remembered check does not save it.
     let (a, s) = answer("fifth.leaf.tld.");
     let later = Settings::at(now().now + 100 * 365 * 86_400);
