@@ -628,3 +628,7 @@ fn fqdn(text: &str, origin: &Name) -> Result<Name, hickory_proto::ProtoError> {
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reader_dnssec_tests.rs"]
+mod dnssec_tests;
